@@ -1,0 +1,33 @@
+/**
+ * The HTTP API's routes and the function that serves each, used by the CDK app (API Gateway HTTP API
+ * routes) and by the local stack's HTTP server, so both expose exactly the same API.
+ */
+export type FunctionName = 'collect' | 'profiles';
+
+export interface RouteDefinition {
+  method: 'GET' | 'POST';
+  /** API Gateway route path, with `{param}` placeholders. */
+  path: string;
+  fn: FunctionName;
+  /** `writeKey`: Segment Basic auth; `apiKey`: `x-api-key` header; `none`: public. */
+  auth: 'writeKey' | 'apiKey' | 'none';
+}
+
+export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group', 'batch'] as const;
+
+export const ROUTES: RouteDefinition[] = [
+  ...SEGMENT_TYPES.map((t) => ({ method: 'POST' as const, path: `/v1/${t}`, fn: 'collect' as const, auth: 'writeKey' as const })),
+  { method: 'POST', path: '/v1/import', fn: 'collect', auth: 'writeKey' },
+  { method: 'GET', path: '/health', fn: 'profiles', auth: 'none' },
+  { method: 'GET', path: '/v1/identities/{namespace}/{value}', fn: 'profiles', auth: 'apiKey' },
+  { method: 'GET', path: '/v1/profiles/{profileId}', fn: 'profiles', auth: 'apiKey' },
+  { method: 'GET', path: '/v1/profiles/{profileId}/journey', fn: 'profiles', auth: 'apiKey' },
+  { method: 'GET', path: '/v1/dead-letters', fn: 'profiles', auth: 'apiKey' },
+];
+
+/** Entry files of the Lambda functions (bundled by esbuild in the CDK app, imported by the local stack). */
+export const FUNCTION_ENTRIES = {
+  collect: 'functions/collect/handler.ts',
+  profiles: 'functions/profiles/handler.ts',
+  ingest: 'functions/ingest/handler.ts',
+} as const;

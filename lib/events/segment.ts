@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The Segment HTTP Tracking API message format (track, identify, page, screen, alias, group),
+ * validated at the edge so that existing Segment and RudderStack SDKs can send to the collector
+ * unchanged. Unknown fields are kept: the spec lets sources add their own.
+ */
+
+/** Segment's documented limits. */
+export const MAX_MESSAGE_BYTES = 32 * 1024;
+export const MAX_BATCH_BYTES = 500 * 1024;
+
+export const MESSAGE_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+const isoDate = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' });
+
+/** SDKs send ids as strings; some send numeric user ids, which Segment accepts and stringifies. */
+const id = z.union([z.string(), z.number().finite()]).transform((v) => String(v));
+
+const record = z.record(z.string(), z.unknown());
+
+const common = {
+  messageId: z.string().min(1).max(200).optional(),
+  anonymousId: id.optional().nullable(),
+  userId: id.optional().nullable(),
+  timestamp: isoDate.optional(),
+  sentAt: isoDate.optional(),
+  originalTimestamp: isoDate.optional(),
+  context: record.optional(),
+  integrations: record.optional(),
+};
+
+const track = z.looseObject({
+  ...common,
+  type: z.literal('track'),
+  event: z.string().min(1, 'must be a non-empty string').max(200),
+  properties: record.optional(),
+});
+const identify = z.looseObject({ ...common, type: z.literal('identify'), traits: record.optional() });
+const page = z.looseObject({
+  ...common,
+  type: z.literal('page'),
+  name: z.string().optional().nullable(),
+  category: z.string().optional().nullable(),
+  properties: record.optional(),
+});
+const screen = z.looseObject({
+  ...common,
+  type: z.literal('screen'),
+  name: z.string().optional().nullable(),
+  properties: record.optional(),
+});
+const alias = z.looseObject({ ...common, type: z.literal('alias'), previousId: id });
+const group = z.looseObject({ ...common, type: z.literal('group'), groupId: id, traits: record.optional() });
+
+const messageSchema = z.discriminatedUnion('type', [track, identify, page, screen, alias, group]);
+
+export type SegmentMessage = z.output<typeof messageSchema>;
+
+/** A message as it travels on the stream: always has a messageId, receivedAt and a corrected timestamp. */
+export type CollectedEvent = SegmentMessage & {
+  messageId: string;
+  receivedAt: string;
+  timestamp: string;
+};
+
+export class ValidationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue, prefix: string): string {
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+  if (issue.code === 'invalid_union' && 'discriminator' in issue) {
+    return `${path ? `${path}.` : ''}type must be one of ${MESSAGE_TYPES.join(', ')}`;
+  }
+  return `${path || 'message'}: ${issue.message}`;
+}
+
+/** Validates one message; the error names the field and, inside a batch, the position. */
+export function parseMessage(input: unknown, where = ''): SegmentMessage {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ValidationError(`${where || 'message'} must be a JSON object`);
+  }
+  const typed = input as Record<string, unknown>;
+  if (typeof typed.type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(typed.type)) {
+    throw new ValidationError(`${where ? `${where}.` : ''}type must be one of ${MESSAGE_TYPES.join(', ')}`);
+  }
+  const result = messageSchema.safeParse(input);
+  if (!result.success) {
+    throw new ValidationError(result.error.issues.map((i) => describeIssue(i, where)).join('; '));
+  }
+  const message = result.data;
+  if (!nonEmpty(message.userId) && !nonEmpty(message.anonymousId)) {
+    throw new ValidationError(`${where ? `${where}: ` : ''}userId or anonymousId is required`);
+  }
+  if (message.type === 'alias' && !nonEmpty(message.userId)) {
+    throw new ValidationError(`${where ? `${where}: ` : ''}alias needs a userId and a previousId`);
+  }
+  return message;
+}
+
+function nonEmpty(v: string | null | undefined): v is string {
+  return typeof v === 'string' && v.trim() !== '';
+}
+
+/**
+ * Completes a message as Segment's API does: a messageId if missing, receivedAt, and a timestamp
+ * corrected for the device's clock skew (receivedAt - (sentAt - timestamp)) when the SDK sent sentAt.
+ */
+export function completeMessage(message: SegmentMessage, receivedAt: Date, newId: () => string = randomUUID): CollectedEvent {
+  const received = receivedAt.getTime();
+  let timestamp = received;
+  const original = message.timestamp ?? message.originalTimestamp;
+  if (original !== undefined) {
+    timestamp = Date.parse(original);
+    if (message.sentAt !== undefined) {
+      timestamp = received - (Date.parse(message.sentAt) - timestamp);
+    }
+  }
+  return {
+    ...message,
+    messageId: message.messageId ?? newId(),
+    receivedAt: new Date(received).toISOString(),
+    timestamp: new Date(timestamp).toISOString(),
+  } as CollectedEvent;
+}
+
+/**
+ * The stream partition key: the device-level identity first, so one device's events stay in order on
+ * one shard even across login (an identify carries both ids).
+ */
+export function partitionKeyOf(message: SegmentMessage): string {
+  const key = nonEmpty(message.anonymousId) ? message.anonymousId : (message.userId as string);
+  return key.slice(0, 256);
+}
+
+/** Validates a stored/streamed event (ingest side): the same schema plus the fields the collector adds. */
+export function parseCollectedEvent(input: unknown): CollectedEvent {
+  const message = parseMessage(input);
+  const raw = input as Record<string, unknown>;
+  if (typeof raw.messageId !== 'string' || raw.messageId === '') throw new ValidationError('messageId is required on the stream');
+  if (typeof raw.receivedAt !== 'string' || Number.isNaN(Date.parse(raw.receivedAt))) {
+    throw new ValidationError('receivedAt must be an ISO-8601 date-time');
+  }
+  if (typeof raw.timestamp !== 'string') throw new ValidationError('timestamp is required on the stream');
+  return { ...message, messageId: raw.messageId, receivedAt: raw.receivedAt, timestamp: raw.timestamp } as CollectedEvent;
+}

@@ -1,0 +1,73 @@
+/**
+ * One definition of each table and the stream, used by the CDK app and by the embedded local stack,
+ * so that both build exactly the same keys and indexes.
+ */
+export interface TableDefinition {
+  /** Logical name; the physical name comes from the environment variable `envVar`. */
+  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters';
+  envVar: string;
+  localName: string;
+  partitionKey: string;
+  sortKey?: string;
+  ttlAttribute?: string;
+  indexes?: Array<{ name: string; partitionKey: string; sortKey: string }>;
+  /** Why the table exists, for readers of the CDK app. */
+  purpose: string;
+}
+
+export const TABLES = {
+  profiles: {
+    id: 'Profiles',
+    envVar: 'PROFILES_TABLE',
+    localName: 'profiles',
+    partitionKey: 'profileId',
+    purpose: 'One item per customer profile (or tombstone pointing to its survivor): identities, traits, aggregates, high-water marks.',
+  },
+  graph: {
+    id: 'Graph',
+    envVar: 'GRAPH_TABLE',
+    localName: 'identity-graph',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    purpose: 'The identity graph: identifier -> profile, network observations, probable links.',
+  },
+  events: {
+    id: 'Events',
+    envVar: 'EVENTS_TABLE',
+    localName: 'events',
+    partitionKey: 'messageId',
+    ttlAttribute: 'expiresAt',
+    indexes: [{ name: 'byProfile', partitionKey: 'profileId', sortKey: 'ts' }],
+    purpose: 'Every accepted event by messageId (dedupe of producer retries), by profile and time for journeys and nightly training.',
+  },
+  deadLetters: {
+    id: 'DeadLetters',
+    envVar: 'DEAD_LETTER_TABLE',
+    localName: 'dead-letters',
+    partitionKey: 'id',
+    ttlAttribute: 'expiresAt',
+    purpose: 'Records the ingest could not accept, with the reason and the original data.',
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableName = keyof typeof TABLES;
+
+export const STREAM = {
+  envVar: 'EVENT_STREAM_NAME',
+  localName: 'events',
+  /** Kinesis keeps records 24 hours by default; the ingest retries within that. */
+  localShardCount: 2,
+} as const;
+
+/** How long raw events are kept for journeys and training (TTL). */
+export const EVENT_RETENTION_DAYS = 400;
+export const DEAD_LETTER_RETENTION_DAYS = 14;
+
+/** Resolves table names from the environment (set by the CDK app or the local stack). */
+export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): Record<TableName, string> {
+  const out = {} as Record<TableName, string>;
+  for (const [key, def] of Object.entries(TABLES) as Array<[TableName, TableDefinition]>) {
+    out[key] = env[def.envVar] ?? def.localName;
+  }
+  return out;
+}

@@ -1,0 +1,6 @@
+// Keeps CDK synth fast in tests and the Lambda tooling quiet and deterministic.
+process.env.CDK_VALIDATION = 'false';
+process.env.POWERTOOLS_DEV = process.env.POWERTOOLS_DEV ?? 'false';
+process.env.POWERTOOLS_LOG_LEVEL = process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.AWS_REGION = process.env.AWS_REGION ?? 'us-east-1';
