@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { identifierKey, type Identifier } from '../events/identifiers';
+import type { AggregateDefinition } from '../profile/aggregates';
+import {
+  addIdentifier,
+  chooseSurvivor,
+  hasIdentifier,
+  identityCount,
+  mergeProfiles,
+  newProfile,
+  removeIdentifier,
+  userIdOf,
+  type Profile,
+} from '../profile/profile';
+import { NAMESPACES, namespacesByPriority, type IdentityRules } from './rules';
+
+/** Profile ids are derived from the identifier that created the profile, so replays give the same ids. */
+export function deriveProfileId(key: string): string {
+  return `p_${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
+}
+
+export interface ResolutionCounters {
+  merges: number;
+  /** Identifiers not linked because a per-namespace limit was reached. */
+  limitReached: number;
+  /** Merges refused because two different userIds would have been joined. */
+  conflicts: number;
+  /** Identifiers moved to the most recently authenticated profile (shared devices). */
+  moves: number;
+}
+
+/**
+ * Deterministic identity resolution over one batch, in memory. It starts from the stored graph
+ * (identifier owners and the profiles they point to, tombstones included) and applies DESIGN.md's
+ * rules record by record:
+ * - identifiers arriving together belong to one person, so their profiles merge;
+ * - a profile holds at most one userId: a join of two userIds is refused, and the shared anonymous or
+ *   device identifier moves to the profile that just authenticated (history stays where it was);
+ * - per-namespace limits stop runaway merges (bots, kiosks): past a limit nothing new is linked;
+ * - the survivor of a merge is the profile with a userId, else the oldest, else the smaller id; the
+ *   loser becomes a tombstone pointing to it and keeps its own state for audit.
+ * The caller writes what it returns: changed identifier owners, tombstones and profiles.
+ */
+export class BatchResolution {
+  readonly counters: ResolutionCounters = { merges: 0, limitReached: 0, conflicts: 0, moves: 0 };
+  /** Working state of every root profile touched or loaded. */
+  readonly work = new Map<string, Profile>();
+  /** Identifier owners as changed by this batch, with the owner stored before it (for conditional writes). */
+  readonly changedOwners = new Map<string, string | undefined>();
+  /** Stored profiles merged away in this batch (need a tombstone write). */
+  readonly mergedAway = new Set<string>();
+  /** Profiles whose state changed in resolution (merges, moves), with the first record that changed them. */
+  readonly touchedBy = new Map<string, string>();
+  private readonly parent = new Map<string, string>();
+  private readonly owner: Map<string, string>;
+  private readonly priority: ReturnType<typeof namespacesByPriority>;
+
+  constructor(
+    private readonly rules: IdentityRules,
+    private readonly defs: AggregateDefinition[],
+    owners: Map<string, string>,
+    /** Stored profiles and tombstones loaded for this batch (by id, after following tombstones). */
+    readonly stored: Map<string, Profile>,
+  ) {
+    this.owner = new Map(owners);
+    this.priority = namespacesByPriority(rules);
+    for (const p of stored.values()) {
+      if (p.mergedInto !== undefined) this.parent.set(p.profileId, p.mergedInto);
+      else this.work.set(p.profileId, structuredClone(p));
+    }
+    // A tombstone whose survivor does not list it yet is a merge whose survivor write was lost: finish it.
+    for (const p of stored.values()) {
+      if (p.mergedInto === undefined) continue;
+      const root = this.root(p.profileId);
+      const survivor = this.work.get(root);
+      if (survivor !== undefined && !survivor.members.includes(p.profileId)) {
+        const { mergedInto: _ignored, ...state } = p;
+        this.work.set(root, mergeProfiles(survivor, { ...state, version: p.version }, defs, 'pending merge', p.updatedAt));
+        this.touchedBy.set(root, '');
+      }
+    }
+  }
+
+  /** The live profile an id stands for, following tombstones and this batch's merges. */
+  root(id: string): string {
+    let at = id;
+    for (let hops = 0; hops < 64; hops++) {
+      const next = this.parent.get(at);
+      if (next === undefined) return at;
+      at = next;
+    }
+    throw new Error(`merge chain from ${id} is too long (cycle?)`);
+  }
+
+  profile(id: string): Profile {
+    const p = this.work.get(this.root(id));
+    if (p === undefined) throw new Error(`profile ${id} is not loaded`);
+    return p;
+  }
+
+  /** The live profile an identifier belongs to after this batch, if any. */
+  finalOwner(key: string): string | undefined {
+    const o = this.owner.get(key);
+    return o === undefined ? undefined : this.root(o);
+  }
+
+  private ownerRoot(key: string): string | undefined {
+    const o = this.owner.get(key);
+    if (o === undefined) return undefined;
+    const r = this.root(o);
+    return this.work.has(r) ? r : undefined;
+  }
+
+  private setOwner(key: string, profileId: string): void {
+    if (!this.changedOwners.has(key)) this.changedOwners.set(key, this.owner.get(key));
+    this.owner.set(key, profileId);
+  }
+
+  private touch(id: string, by: string): void {
+    if (!this.touchedBy.has(id)) this.touchedBy.set(id, by);
+  }
+
+  private create(key: string): string {
+    const id = deriveProfileId(key);
+    const existing = this.work.has(this.root(id)) ? this.root(id) : undefined;
+    if (existing !== undefined) return existing;
+    this.work.set(id, newProfile(id));
+    return id;
+  }
+
+  private fitsLimits(a: Profile, b: Profile): boolean {
+    for (const ns of NAMESPACES) {
+      const union = new Set([...(a.identities[ns] ?? []), ...(b.identities[ns] ?? [])]);
+      if (union.size > this.rules.namespaces[ns].limit) return false;
+    }
+    return true;
+  }
+
+  private merge(aId: string, bId: string, via: string, at: string, by: string): string {
+    const [survivor, loser] = chooseSurvivor(this.profile(aId), this.profile(bId));
+    this.work.set(survivor.profileId, mergeProfiles(survivor, loser, this.defs, via, at));
+    this.work.delete(loser.profileId);
+    this.parent.set(loser.profileId, survivor.profileId);
+    if (this.stored.has(loser.profileId)) this.mergedAway.add(loser.profileId);
+    this.counters.merges += 1;
+    this.touch(survivor.profileId, by);
+    return survivor.profileId;
+  }
+
+  private link(target: string, id: Identifier, key: string): void {
+    const p = this.profile(target);
+    if (hasIdentifier(p, id)) {
+      this.setOwner(key, target);
+      return;
+    }
+    if (identityCount(p, id.ns) >= this.rules.namespaces[id.ns].limit) {
+      this.counters.limitReached += 1;
+      return;
+    }
+    addIdentifier(p, id);
+    this.setOwner(key, target);
+  }
+
+  /**
+   * Resolves one record's identifiers to its profile, linking and merging as the rules say.
+   * `by` names the record (its sequence number) for failure reporting; `at` is its event time.
+   */
+  resolve(ids: Identifier[], at: string, by: string): string {
+    const ordered = [...ids].sort((a, b) => this.priority.indexOf(a.ns) - this.priority.indexOf(b.ns));
+    const first = ordered[0];
+    if (first === undefined) throw new Error('an event needs at least one identifier');
+    const keys = ordered.map(identifierKey);
+    // An identifier whose profile exists (derived id) but whose link was never written: adopt the link.
+    for (const key of keys) {
+      if (this.owner.get(key) === undefined && this.work.has(this.root(deriveProfileId(key)))) {
+        this.setOwner(key, this.root(deriveProfileId(key)));
+      }
+    }
+    const roots = [...new Set(keys.map((k) => this.ownerRoot(k)).filter((r): r is string => r !== undefined))];
+    const userId = ordered.find((i) => i.ns === 'userId');
+
+    let anchor: string;
+    if (userId !== undefined) {
+      const own = this.ownerRoot(identifierKey(userId));
+      const anonymous = roots.filter((r) => userIdOf(this.profile(r)) === undefined);
+      anchor =
+        own ??
+        (anonymous.length > 0
+          ? anonymous.reduce((a, b) => chooseSurvivor(this.profile(a), this.profile(b))[0].profileId)
+          : this.create(identifierKey(userId)));
+    } else if (roots.length === 0) {
+      anchor = this.create(keys[0] as string);
+    } else {
+      const userIds = new Set(roots.map((r) => userIdOf(this.profile(r))).filter((u) => u !== undefined));
+      anchor =
+        userIds.size <= 1
+          ? roots.reduce((a, b) => chooseSurvivor(this.profile(a), this.profile(b))[0].profileId)
+          : (this.ownerRoot(keys.find((k) => this.ownerRoot(k) !== undefined) as string) as string);
+    }
+
+    for (const r of roots) {
+      if (r === anchor || this.root(r) === this.root(anchor)) continue;
+      const mine = userIdOf(this.profile(anchor)) ?? userId?.value;
+      const theirs = userIdOf(this.profile(r));
+      if (mine !== undefined && theirs !== undefined && mine !== theirs) {
+        this.counters.conflicts += 1;
+        continue;
+      }
+      if (!this.fitsLimits(this.profile(anchor), this.profile(r))) {
+        this.counters.limitReached += 1;
+        continue;
+      }
+      anchor = this.merge(anchor, r, keys.find((k) => this.ownerRoot(k) === r) ?? '', at, by);
+    }
+
+    for (let i = 0; i < ordered.length; i++) {
+      const id = ordered[i] as Identifier;
+      const key = keys[i] as string;
+      const current = this.ownerRoot(key);
+      if (current === anchor) continue;
+      if (current === undefined) {
+        this.link(anchor, id, key);
+        this.touch(anchor, by);
+      } else if (userId !== undefined && id.ns !== 'userId') {
+        // A device shared with another authenticated customer: it follows whoever logged in last.
+        if (identityCount(this.profile(anchor), id.ns) >= this.rules.namespaces[id.ns].limit) {
+          this.counters.limitReached += 1;
+          continue;
+        }
+        removeIdentifier(this.profile(current), id);
+        this.touch(current, by);
+        this.link(anchor, id, key);
+        this.touch(anchor, by);
+        this.counters.moves += 1;
+      }
+    }
+    return anchor;
+  }
+}

@@ -1,0 +1,309 @@
+import { extractIdentifiers, identifierKey, type Identifier } from '../events/identifiers';
+import { parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
+import { isProbableMatch, scorePair, type NetworkObservation, type ProbableLink } from '../identity/probabilistic';
+import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
+import type { IdentityRules } from '../identity/rules';
+import type { AggregateDefinition } from '../profile/aggregates';
+import { foldEvent, seqGreater, userIdOf, type Profile } from '../profile/profile';
+import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
+
+/** A stream record as the domain sees it (no Lambda types here). */
+export interface StreamRecord {
+  shardId: string;
+  sequenceNumber: string;
+  /** Base64 of the JSON event, as Kinesis delivers it. */
+  data: string;
+}
+
+export interface IngestConfig {
+  rules: IdentityRules;
+  aggregates: AggregateDefinition[];
+  /** Salt for hashing e-mail and phone identifiers. */
+  salt: string;
+  /** How many profile groups are written at once. */
+  concurrency?: number;
+  now?: () => Date;
+}
+
+export interface IngestStats extends ResolutionCounters {
+  records: number;
+  deadLettered: number;
+  duplicates: number;
+  folded: number;
+  profilesWritten: number;
+  groupsFailed: number;
+  probableLinks: number;
+}
+
+export interface IngestResult {
+  /** Sequence numbers to report as `batchItemFailures` (the first record of each failed profile group). */
+  failedSequenceNumbers: string[];
+  stats: IngestStats;
+  /** Errors behind failed groups, for logging. */
+  errors: Error[];
+}
+
+interface ParsedRecord {
+  record: StreamRecord;
+  event: CollectedEvent;
+  ids: Identifier[];
+}
+
+interface Group {
+  root: string;
+  records: ParsedRecord[];
+  firstSeq: string;
+}
+
+const minSeq = (a: string, b: string): string => (a === '' ? b : b === '' ? a : seqGreater(a, b) ? b : a);
+
+/** A network sighting older than this is refreshed in the graph (keeps candidates' signals current). */
+const OBSERVATION_REFRESH_MS = 6 * 3600_000;
+
+function decode(record: StreamRecord): { event?: CollectedEvent; reason?: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(record.data, 'base64').toString('utf8'));
+  } catch {
+    return { reason: 'invalid JSON' };
+  }
+  try {
+    return { event: parseCollectedEvent(json) };
+  } catch (e) {
+    return { reason: e instanceof ValidationError ? `schema violation: ${e.message}` : String(e) };
+  }
+}
+
+async function inChunks<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
+}
+
+/**
+ * Ingests one Kinesis batch (one shard, in sequence order): validate, resolve identities for all
+ * records, group them by resulting profile, fold each group, and write each touched profile once
+ * (conditional on its version). Exactly-once effect under redelivery: a record at or below the
+ * profile's per-shard high-water mark, or whose messageId is already stored, is not folded again.
+ * A bad record goes to the dead-letter store with its reason; a failed write reports the first record
+ * of that profile's group so the stream retries from there, losing and reordering nothing.
+ */
+export async function ingestBatch(input: StreamRecord[], stores: Stores, config: IngestConfig): Promise<IngestResult> {
+  const now = config.now ?? (() => new Date());
+  const concurrency = config.concurrency ?? 8;
+  const records = [...input].sort((a, b) => (seqGreater(a.sequenceNumber, b.sequenceNumber) ? 1 : -1));
+  const stats: IngestStats = {
+    records: records.length,
+    deadLettered: 0,
+    duplicates: 0,
+    folded: 0,
+    profilesWritten: 0,
+    groupsFailed: 0,
+    probableLinks: 0,
+    merges: 0,
+    limitReached: 0,
+    conflicts: 0,
+    moves: 0,
+  };
+  const failed = new Set<string>();
+  const errors: Error[] = [];
+
+  // 1. Validate. Bad records are dead-lettered and never block the shard.
+  const letters: DeadLetter[] = [];
+  const parsed: ParsedRecord[] = [];
+  for (const record of records) {
+    const { event, reason } = decode(record);
+    const ids = event ? extractIdentifiers(event, config.rules, config.salt) : [];
+    if (event === undefined || ids.length === 0) {
+      letters.push({
+        id: `${record.shardId}#${record.sequenceNumber}`,
+        reason: reason ?? 'no usable identity: every identifier is empty or a junk value',
+        source: 'ingest',
+        data: record.data,
+        at: now().toISOString(),
+      });
+    } else parsed.push({ record, event, ids });
+  }
+  if (letters.length > 0) {
+    try {
+      await stores.deadLetters.put(letters);
+      stats.deadLettered = letters.length;
+    } catch (e) {
+      errors.push(e as Error);
+      for (const l of letters) failed.add(l.id.slice(l.id.indexOf('#') + 1));
+    }
+  }
+  if (parsed.length === 0) return { failedSequenceNumbers: [...failed], stats, errors };
+
+  // 2. Load what the batch refers to: identifier owners, their profiles (following tombstones),
+  //    and which messageIds were already stored (producer retries).
+  const keys = [...new Set(parsed.flatMap((p) => p.ids.map(identifierKey)))];
+  const [owners, stored] = await Promise.all([
+    stores.graph.getOwners(keys),
+    stores.events.existing([...new Set(parsed.map((p) => p.event.messageId))]),
+  ]);
+  const profiles = new Map<string, Profile>();
+  let wanted = [...new Set([...owners.values(), ...keys.filter((k) => !owners.has(k)).map(deriveProfileId)])];
+  for (let hop = 0; wanted.length > 0 && hop < 16; hop++) {
+    const loaded = await stores.profiles.getMany(wanted);
+    for (const [id, p] of loaded) profiles.set(id, p);
+    wanted = [...loaded.values()]
+      .map((p) => p.mergedInto)
+      .filter((id): id is string => id !== undefined && !profiles.has(id));
+  }
+
+  // 3. Resolve identities record by record, in sequence order.
+  const resolution = new BatchResolution(config.rules, config.aggregates, owners, profiles);
+  const targets = parsed.map((p) => resolution.resolve(p.ids, p.event.timestamp, p.record.sequenceNumber));
+  Object.assign(stats, resolution.counters);
+
+  // 4. Group records by their final profile (after every merge in the batch).
+  const groups = new Map<string, Group>();
+  const group = (root: string): Group => {
+    let g = groups.get(root);
+    if (g === undefined) groups.set(root, (g = { root, records: [], firstSeq: '' }));
+    return g;
+  };
+  parsed.forEach((p, i) => {
+    const g = group(resolution.root(targets[i] as string));
+    g.records.push(p);
+    g.firstSeq = minSeq(g.firstSeq, p.record.sequenceNumber);
+  });
+  for (const [id, by] of resolution.touchedBy) {
+    const g = group(resolution.root(id));
+    if (by !== '') g.firstSeq = minSeq(g.firstSeq, by);
+  }
+  const firstRecord = records[0]?.sequenceNumber ?? '';
+  for (const g of groups.values()) if (g.firstSeq === '') g.firstSeq = firstRecord;
+
+  const ownersByRoot = new Map<string, Array<[string, string | undefined]>>();
+  for (const [key, before] of resolution.changedOwners) {
+    const owner = resolution.finalOwner(key);
+    if (owner === undefined || owner === before) continue;
+    const list = ownersByRoot.get(owner) ?? [];
+    list.push([key, before]);
+    ownersByRoot.set(owner, list);
+  }
+
+  // 5. Fold and write each group: identifier links, tombstones, the profile (once), its events, and
+  //    network observations for probabilistic linking.
+  const seenInBatch = new Set<string>();
+  await inChunks([...groups.values()], concurrency, async (g) => {
+    try {
+      const profile = resolution.profile(g.root);
+      const storedProfile = profiles.get(g.root);
+      const expected = storedProfile?.version ?? 0;
+      const networksBefore = structuredClone(profile.signals.networks);
+      const signatureBefore = observationSignature(profile);
+      const fresh: StoredEvent[] = [];
+      for (const r of g.records) {
+        const { shardId, sequenceNumber } = r.record;
+        const mark = profile.seq[shardId];
+        const duplicate = seenInBatch.has(r.event.messageId) || stored.has(r.event.messageId);
+        seenInBatch.add(r.event.messageId);
+        if (duplicate) {
+          stats.duplicates += 1;
+          continue;
+        }
+        fresh.push({ profileId: g.root, event: r.event });
+        if (mark !== undefined && !seqGreater(sequenceNumber, mark)) continue;
+        foldEvent(profile, r.event, config.aggregates);
+        profile.seq[shardId] = sequenceNumber;
+        stats.folded += 1;
+      }
+
+      await Promise.all(
+        (ownersByRoot.get(g.root) ?? []).map(([key, expected]) => stores.graph.putOwner(key, g.root, expected)),
+      );
+      const losers = [...resolution.mergedAway].filter((id) => resolution.root(id) === g.root);
+      await Promise.all(
+        losers.map((id) => {
+          const tomb = profiles.get(id) as Profile;
+          return stores.profiles.put({ ...tomb, mergedInto: g.root, version: tomb.version + 1 }, tomb.version);
+        }),
+      );
+      if (storedProfile === undefined || JSON.stringify(profile) !== JSON.stringify(storedProfile)) {
+        await stores.profiles.put({ ...profile, version: expected + 1 }, expected);
+        stats.profilesWritten += 1;
+      }
+      if (fresh.length > 0) await stores.events.put(fresh);
+      stats.probableLinks += await observeNetworks(profile, networksBefore, signatureBefore, stores, config, now());
+    } catch (e) {
+      stats.groupsFailed += 1;
+      errors.push(e as Error);
+      failed.add(g.firstSeq);
+    }
+  });
+
+  return { failedSequenceNumbers: [...failed], stats, errors };
+}
+
+/** What a candidate needs to know of this profile; a change to it refreshes the stored observations. */
+function observationSignature(p: Profile): string {
+  return JSON.stringify([
+    userIdOf(p) !== undefined,
+    p.signals.locale?.v,
+    p.signals.timezone?.v,
+    topInterests(p),
+    Object.keys(p.signals.networks).sort(),
+  ]);
+}
+
+function topInterests(p: Profile): string[] {
+  return Object.entries(p.signals.interests)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 5)
+    .map(([k]) => k);
+}
+
+/**
+ * Records where the profile was seen and scores it against other profiles seen on the same network
+ * (Fellegi–Sunter). Only new sightings, stale ones or changed signals cost a write, so a returning
+ * visitor on a known network costs nothing. Returns the number of probable links written.
+ */
+async function observeNetworks(
+  profile: Profile,
+  networksBefore: Profile['signals']['networks'],
+  signatureBefore: string,
+  stores: Stores,
+  config: IngestConfig,
+  now: Date,
+): Promise<number> {
+  const changed = observationSignature(profile) !== signatureBefore;
+  const due = Object.entries(profile.signals.networks).filter(([network, seen]) => {
+    const old = networksBefore[network];
+    return changed || old === undefined || Date.parse(seen.lastSeen) - Date.parse(old.lastSeen) > OBSERVATION_REFRESH_MS;
+  });
+  let written = 0;
+  const window = config.rules.probabilistic.windowDays * 86_400_000;
+  for (const [network, seen] of due) {
+    const mine: NetworkObservation = {
+      network,
+      profileId: profile.profileId,
+      lastSeen: seen.lastSeen,
+      authenticated: userIdOf(profile) !== undefined,
+      locale: profile.signals.locale?.v,
+      timezone: profile.signals.timezone?.v,
+      interests: topInterests(profile),
+      networks: Object.keys(profile.signals.networks).sort(),
+    };
+    await stores.graph.putObservation(mine);
+    const others = (await stores.graph.observationsOn(network, config.rules.probabilistic.maxCandidatesPerNetwork)).filter(
+      (o) => Math.abs(Date.parse(o.lastSeen) - Date.parse(seen.lastSeen)) <= window,
+    );
+    const crowd = new Set(others.map((o) => o.profileId)).size;
+    const links: ProbableLink[] = [];
+    for (const other of others) {
+      if (other.profileId === profile.profileId || profile.members.includes(other.profileId)) continue;
+      const scored = scorePair(mine, other, crowd, config.rules);
+      if (scored === undefined || !isProbableMatch(scored.score, config.rules)) continue;
+      const at = now.toISOString();
+      links.push({ profileId: profile.profileId, otherProfileId: other.profileId, ...scored, at });
+      links.push({ profileId: other.profileId, otherProfileId: profile.profileId, ...scored, at });
+    }
+    if (links.length > 0) {
+      await stores.graph.putLinks(links);
+      written += links.length / 2;
+    }
+  }
+  return written;
+}
+

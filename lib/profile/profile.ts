@@ -1,0 +1,261 @@
+import type { CollectedEvent } from '../events/segment';
+import type { Identifier } from '../events/identifiers';
+import type { Namespace } from '../identity/rules';
+import { foldAggregates, mergeAggregates, type AggregateDefinition, type Aggregates } from './aggregates';
+
+/** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
+export interface Stamped<T = unknown> {
+  v: T;
+  t: string;
+  id: string;
+}
+
+export interface NetworkSighting {
+  firstSeen: string;
+  lastSeen: string;
+}
+
+/** Signals the probabilistic matcher compares between profiles. */
+export interface Signals {
+  locale?: Stamped<string>;
+  timezone?: Stamped<string>;
+  userAgent?: Stamped<string>;
+  /** Product categories viewed, with counts (bounded). */
+  interests: Record<string, number>;
+  /** Networks (public IP) the profile was seen on, with times (bounded, most recent kept). */
+  networks: Record<string, NetworkSighting>;
+}
+
+export interface MergeEntry {
+  /** The profile merged into this one (now a tombstone). */
+  from: string;
+  at: string;
+  /** The identifier whose arrival linked the two. */
+  via: string;
+}
+
+/**
+ * A unified customer profile. `version` is the optimistic-locking counter (0 = never stored); `seq`
+ * keeps the per-shard sequence high-water marks that make redelivery a no-op.
+ */
+export interface Profile {
+  profileId: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  identities: Partial<Record<Namespace, string[]>>;
+  traits: Record<string, Stamped>;
+  aggregates: Aggregates;
+  signals: Signals;
+  members: string[];
+  mergeLog: MergeEntry[];
+  seq: Record<string, string>;
+  /** Set on a tombstone: the profile this one was merged into. The tombstone keeps its state. */
+  mergedInto?: string;
+}
+
+export const MAX_INTERESTS = 30;
+export const MAX_NETWORKS = 10;
+export const MAX_MERGE_LOG = 100;
+/** Traits never stored in clear: they become hashed identifiers instead. */
+const PII_TRAITS = new Set(['email', 'phone']);
+
+export function newProfile(profileId: string): Profile {
+  return {
+    profileId,
+    version: 0,
+    createdAt: '',
+    updatedAt: '',
+    identities: {},
+    traits: {},
+    aggregates: {},
+    signals: { interests: {}, networks: {} },
+    members: [],
+    mergeLog: [],
+    seq: {},
+  };
+}
+
+export const userIdOf = (p: Profile): string | undefined => p.identities.userId?.[0];
+
+export const identityCount = (p: Profile, ns: Namespace): number => p.identities[ns]?.length ?? 0;
+
+export function hasIdentifier(p: Profile, id: Identifier): boolean {
+  return p.identities[id.ns]?.includes(id.value) ?? false;
+}
+
+export function addIdentifier(p: Profile, id: Identifier): void {
+  const list = p.identities[id.ns] ?? [];
+  if (!list.includes(id.value)) p.identities[id.ns] = [...list, id.value].sort();
+}
+
+export function removeIdentifier(p: Profile, id: Identifier): void {
+  const list = (p.identities[id.ns] ?? []).filter((v) => v !== id.value);
+  if (list.length > 0) p.identities[id.ns] = list;
+  else delete p.identities[id.ns];
+}
+
+function newer(a: Stamped | undefined, b: Stamped | undefined): Stamped | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return b.t > a.t || (b.t === a.t && b.id > a.id) ? b : a;
+}
+
+const minTime = (a: string, b: string): string => (a === '' ? b : b === '' ? a : a < b ? a : b);
+const maxTime = (a: string, b: string): string => (a > b ? a : b);
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** A coarse user-agent family (device class and OS): enough to compare devices, nothing identifying. */
+export function userAgentFamily(ua: string): string {
+  const os = /iPhone/.test(ua)
+    ? 'ios-phone'
+    : /iPad/.test(ua)
+      ? 'ios-tablet'
+      : /Android/.test(ua)
+        ? /Mobile/.test(ua)
+          ? 'android-phone'
+          : 'android-tablet'
+        : /Windows/.test(ua)
+          ? 'windows'
+          : /Mac OS X|Macintosh/.test(ua)
+            ? 'mac'
+            : /Linux/.test(ua)
+              ? 'linux'
+              : 'other';
+  return os;
+}
+
+function boundedTop(counts: Record<string, number>, max: number): Record<string, number> {
+  const entries = Object.entries(counts);
+  if (entries.length <= max) return counts;
+  entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return Object.fromEntries(entries.slice(0, max));
+}
+
+function boundedNetworks(n: Record<string, NetworkSighting>): Record<string, NetworkSighting> {
+  const entries = Object.entries(n);
+  if (entries.length <= MAX_NETWORKS) return n;
+  entries.sort((a, b) => (a[1].lastSeen < b[1].lastSeen ? 1 : a[1].lastSeen > b[1].lastSeen ? -1 : a[0] < b[0] ? -1 : 1));
+  return Object.fromEntries(entries.slice(0, MAX_NETWORKS));
+}
+
+/** The network an event came from, unless it came over a mobile carrier (carrier NAT is shared by strangers). */
+export function networkOf(event: CollectedEvent): string | undefined {
+  const context = obj(event.context);
+  if (context === undefined) return undefined;
+  if (obj(context.network)?.cellular === true) return undefined;
+  const ip = context.ip;
+  return typeof ip === 'string' && ip.length > 0 && ip.length <= 64 ? ip : undefined;
+}
+
+/** The product category an event shows interest in, if any. */
+function interestOf(event: CollectedEvent): string | undefined {
+  if (event.type !== 'track' && event.type !== 'page') return undefined;
+  const category = obj((event as { properties?: unknown }).properties)?.category ?? (event.type === 'page' ? event.category : undefined);
+  return typeof category === 'string' && category !== '' ? category.toLowerCase().slice(0, 64) : undefined;
+}
+
+/** Folds one event into the profile: aggregates, traits (identify), signals, times. Mutates and returns `p`. */
+export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateDefinition[]): Profile {
+  const t = event.timestamp;
+  const stamp = <T>(v: T): Stamped<T> => ({ v, t, id: event.messageId });
+  p.createdAt = minTime(p.createdAt, t);
+  p.updatedAt = maxTime(p.updatedAt, t);
+  p.aggregates = foldAggregates(defs, p.aggregates, event);
+  const context = obj(event.context);
+  const traits = { ...obj(context?.traits), ...(event.type === 'identify' ? obj(event.traits) : undefined) };
+  for (const [k, v] of Object.entries(traits)) {
+    if (PII_TRAITS.has(k) || v === undefined) continue;
+    p.traits[k] = newer(p.traits[k], stamp(v)) as Stamped;
+  }
+  const s = p.signals;
+  if (typeof context?.locale === 'string') s.locale = newer(s.locale, stamp(context.locale)) as Stamped<string>;
+  if (typeof context?.timezone === 'string') s.timezone = newer(s.timezone, stamp(context.timezone)) as Stamped<string>;
+  if (typeof context?.userAgent === 'string') {
+    s.userAgent = newer(s.userAgent, stamp(userAgentFamily(context.userAgent))) as Stamped<string>;
+  }
+  const interest = interestOf(event);
+  if (interest !== undefined) s.interests = boundedTop({ ...s.interests, [interest]: (s.interests[interest] ?? 0) + 1 }, MAX_INTERESTS);
+  const network = networkOf(event);
+  if (network !== undefined) {
+    const seen = s.networks[network];
+    s.networks = boundedNetworks({
+      ...s.networks,
+      [network]: { firstSeen: minTime(seen?.firstSeen ?? '', t), lastSeen: maxTime(seen?.lastSeen ?? '', t) },
+    });
+  }
+  return p;
+}
+
+/** Compares Kinesis sequence numbers (decimal strings of up to 128 bits). */
+export function seqGreater(a: string, b: string): boolean {
+  return BigInt(a) > BigInt(b);
+}
+
+/**
+ * Merges `loser` into `survivor`: every aggregate by its own merge, identities and members unioned,
+ * traits and signals by event time, high-water marks by maximum. Returns the survivor's new state.
+ */
+export function mergeProfiles(survivor: Profile, loser: Profile, defs: AggregateDefinition[], via: string, at: string): Profile {
+  const identities: Profile['identities'] = { ...survivor.identities };
+  for (const [ns, values] of Object.entries(loser.identities) as Array<[Namespace, string[]]>) {
+    identities[ns] = [...new Set([...(identities[ns] ?? []), ...values])].sort();
+  }
+  const traits: Profile['traits'] = { ...survivor.traits };
+  for (const [k, v] of Object.entries(loser.traits)) traits[k] = newer(traits[k], v) as Stamped;
+  const interests = { ...survivor.signals.interests };
+  for (const [k, v] of Object.entries(loser.signals.interests)) interests[k] = (interests[k] ?? 0) + v;
+  const networks = { ...survivor.signals.networks };
+  for (const [k, v] of Object.entries(loser.signals.networks)) {
+    const mine = networks[k];
+    networks[k] = mine ? { firstSeen: minTime(mine.firstSeen, v.firstSeen), lastSeen: maxTime(mine.lastSeen, v.lastSeen) } : v;
+  }
+  const seq = { ...survivor.seq };
+  for (const [shard, s] of Object.entries(loser.seq)) {
+    const mine = seq[shard];
+    if (mine === undefined || seqGreater(s, mine)) seq[shard] = s;
+  }
+  const mergeLog = [...survivor.mergeLog, ...loser.mergeLog, { from: loser.profileId, at, via }]
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.from < b.from ? -1 : 1))
+    .slice(-MAX_MERGE_LOG);
+  return {
+    ...survivor,
+    createdAt: minTime(survivor.createdAt, loser.createdAt),
+    updatedAt: maxTime(survivor.updatedAt, loser.updatedAt),
+    identities,
+    traits,
+    aggregates: mergeAggregates(defs, survivor.aggregates, loser.aggregates),
+    signals: {
+      locale: newer(survivor.signals.locale, loser.signals.locale) as Stamped<string> | undefined,
+      timezone: newer(survivor.signals.timezone, loser.signals.timezone) as Stamped<string> | undefined,
+      userAgent: newer(survivor.signals.userAgent, loser.signals.userAgent) as Stamped<string> | undefined,
+      interests: boundedTop(interests, MAX_INTERESTS),
+      networks: boundedNetworks(networks),
+    },
+    members: [...new Set([...survivor.members, ...loser.members, loser.profileId])].sort(),
+    mergeLog,
+    seq,
+  };
+}
+
+/**
+ * Which of two profiles survives a merge: the one with a userId, else the older (first event), else
+ * the smaller id. Deterministic, so replays choose the same survivor.
+ */
+export function chooseSurvivor(a: Profile, b: Profile): [survivor: Profile, loser: Profile] {
+  const au = userIdOf(a) !== undefined;
+  const bu = userIdOf(b) !== undefined;
+  if (au !== bu) return au ? [a, b] : [b, a];
+  const ac = a.createdAt === '' ? '\uffff' : a.createdAt;
+  const bc = b.createdAt === '' ? '\uffff' : b.createdAt;
+  if (ac !== bc) return ac < bc ? [a, b] : [b, a];
+  return a.profileId < b.profileId ? [a, b] : [b, a];
+}
+
+/** The readable view of a profile for the API. */
+export function viewTraits(p: Profile): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(p.traits).map(([k, v]) => [k, v.v]));
+}

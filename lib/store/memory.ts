@@ -1,0 +1,128 @@
+import type { NetworkObservation, ProbableLink } from '../identity/probabilistic';
+import type { Profile } from '../profile/profile';
+import {
+  ConflictError,
+  type DeadLetter,
+  type DeadLetterStore,
+  type EventStore,
+  type IdentityGraphStore,
+  type ProfileStore,
+  type StoredEvent,
+  type Stores,
+} from './ports';
+
+/** Counts storage calls the way DynamoDB bills requests: one per call, whatever it carries. */
+export interface CallCounts {
+  reads: number;
+  writes: number;
+  itemWrites: number;
+}
+
+/**
+ * In-memory stores with the same semantics as the DynamoDB adapters (conditional writes, copies on
+ * read and write). For unit tests and the in-memory benchmark, not for production.
+ */
+export class MemoryStores implements Stores {
+  readonly counts: CallCounts = { reads: 0, writes: 0, itemWrites: 0 };
+  readonly profileItems = new Map<string, Profile>();
+  readonly owners = new Map<string, string>();
+  readonly observations = new Map<string, Map<string, NetworkObservation>>();
+  readonly links = new Map<string, Map<string, ProbableLink>>();
+  readonly eventItems = new Map<string, StoredEvent>();
+  readonly letters = new Map<string, DeadLetter>();
+
+  private write(items = 1): void {
+    this.counts.writes += 1;
+    this.counts.itemWrites += items;
+  }
+
+  readonly profiles: ProfileStore = {
+    getMany: async (ids) => {
+      this.counts.reads += 1;
+      const out = new Map<string, Profile>();
+      for (const id of ids) {
+        const p = this.profileItems.get(id);
+        if (p) out.set(id, structuredClone(p));
+      }
+      return out;
+    },
+    put: async (profile, expectedVersion) => {
+      const current = this.profileItems.get(profile.profileId);
+      if ((current?.version ?? 0) !== expectedVersion) {
+        throw new ConflictError(`profile ${profile.profileId} changed (expected version ${expectedVersion})`);
+      }
+      this.write();
+      this.profileItems.set(profile.profileId, structuredClone(profile));
+    },
+  };
+
+  readonly graph: IdentityGraphStore = {
+    getOwners: async (keys) => {
+      this.counts.reads += 1;
+      const out = new Map<string, string>();
+      for (const k of keys) {
+        const owner = this.owners.get(k);
+        if (owner !== undefined) out.set(k, owner);
+      }
+      return out;
+    },
+    putOwner: async (key, profileId, expected) => {
+      const current = this.owners.get(key);
+      if (current !== undefined && current !== expected && current !== profileId) {
+        throw new ConflictError(`identifier ${key} is linked to ${current}`);
+      }
+      this.write();
+      this.owners.set(key, profileId);
+    },
+    putObservation: async (o) => {
+      this.write();
+      const on = this.observations.get(o.network) ?? new Map<string, NetworkObservation>();
+      on.set(o.profileId, structuredClone(o));
+      this.observations.set(o.network, on);
+    },
+    observationsOn: async (network, limit) => {
+      this.counts.reads += 1;
+      return [...(this.observations.get(network)?.values() ?? [])].slice(0, limit).map((o) => structuredClone(o));
+    },
+    putLinks: async (links) => {
+      this.write(links.length);
+      for (const l of links) {
+        const of = this.links.get(l.profileId) ?? new Map<string, ProbableLink>();
+        of.set(l.otherProfileId, structuredClone(l));
+        this.links.set(l.profileId, of);
+      }
+    },
+    linksOf: async (profileId) => {
+      this.counts.reads += 1;
+      return [...(this.links.get(profileId)?.values() ?? [])].map((l) => structuredClone(l));
+    },
+  };
+
+  readonly events: EventStore = {
+    existing: async (ids) => {
+      this.counts.reads += 1;
+      return new Set(ids.filter((id) => this.eventItems.has(id)));
+    },
+    put: async (events) => {
+      for (let i = 0; i < events.length; i += 25) this.write(Math.min(25, events.length - i));
+      for (const e of events) this.eventItems.set(e.event.messageId, structuredClone(e));
+    },
+    byProfiles: async (profileIds, limit) => {
+      this.counts.reads += profileIds.length;
+      const wanted = new Set(profileIds);
+      return [...this.eventItems.values()]
+        .filter((e) => wanted.has(e.profileId))
+        .sort((a, b) => (a.event.timestamp < b.event.timestamp ? -1 : a.event.timestamp > b.event.timestamp ? 1 : 0))
+        .slice(0, limit)
+        .map((e) => structuredClone(e));
+    },
+  };
+
+  readonly deadLetters: DeadLetterStore = {
+    put: async (letters) => {
+      this.write(letters.length);
+      for (const l of letters) this.letters.set(l.id, { ...l });
+    },
+    list: async (limit) => [...this.letters.values()].slice(0, limit),
+  };
+}

@@ -1,0 +1,69 @@
+import type { CollectedEvent } from '../events/segment';
+import type { NetworkObservation, ProbableLink } from '../identity/probabilistic';
+import type { Profile } from '../profile/profile';
+
+/**
+ * Ports: what the domain needs from storage. The DynamoDB adapters implement them for AWS, LocalStack
+ * and the embedded stack; the in-memory adapters implement them for unit tests and benchmarks.
+ */
+
+/** A conditional write lost a race (another writer changed the item first). Retryable. */
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+export interface ProfileStore {
+  /** Loads profiles (and tombstones) by id; missing ids are absent from the map. */
+  getMany(ids: string[]): Promise<Map<string, Profile>>;
+  /** Writes a profile if its stored version is still `expectedVersion` (0: must not exist). */
+  put(profile: Profile, expectedVersion: number): Promise<void>;
+}
+
+export interface IdentityGraphStore {
+  /** identifier key (`ns:value`) -> profile id it was linked to. */
+  getOwners(keys: string[]): Promise<Map<string, string>>;
+  /** Links an identifier to a profile if it is still linked to `expected` (undefined: unlinked). */
+  putOwner(key: string, profileId: string, expected: string | undefined): Promise<void>;
+  putObservation(observation: NetworkObservation): Promise<void>;
+  observationsOn(network: string, limit: number): Promise<NetworkObservation[]>;
+  putLinks(links: ProbableLink[]): Promise<void>;
+  linksOf(profileId: string): Promise<ProbableLink[]>;
+}
+
+export interface StoredEvent {
+  profileId: string;
+  event: CollectedEvent;
+}
+
+export interface EventStore {
+  /** Which of these messageIds are already stored (and so already applied). */
+  existing(messageIds: string[]): Promise<Set<string>>;
+  put(events: StoredEvent[]): Promise<void>;
+  /** Events of these profiles, oldest first. */
+  byProfiles(profileIds: string[], limit: number): Promise<StoredEvent[]>;
+}
+
+export interface DeadLetter {
+  /** Stable id (for example `shardId#sequenceNumber`), so redelivery does not duplicate letters. */
+  id: string;
+  reason: string;
+  source: string;
+  /** The original record data (base64 for stream records). */
+  data: string;
+  at: string;
+}
+
+export interface DeadLetterStore {
+  put(letters: DeadLetter[]): Promise<void>;
+  list(limit: number): Promise<DeadLetter[]>;
+}
+
+export interface Stores {
+  profiles: ProfileStore;
+  graph: IdentityGraphStore;
+  events: EventStore;
+  deadLetters: DeadLetterStore;
+}

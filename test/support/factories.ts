@@ -1,0 +1,69 @@
+import type { KinesisStreamEvent } from 'aws-lambda';
+import type { StreamRecord } from '../../lib/ingest/pipeline';
+import { loadIdentityRules } from '../../lib/identity/rules';
+import { loadAggregates } from '../../lib/profile/aggregates';
+import type { IngestConfig } from '../../lib/ingest/pipeline';
+
+/** Kinesis-like sequence numbers: long decimal strings that increase per shard (compare as BigInt). */
+export class SequenceFactory {
+  private next = 49_650_000_000_000_000_000_000_000_000_000_000_000_000_000_000n;
+  take(): string {
+    this.next += 1000n;
+    return this.next.toString();
+  }
+}
+
+let counter = 0;
+/** A realistic collected Segment event (as the collector puts it on the stream). */
+export function segmentEvent(partial: Record<string, unknown>): Record<string, unknown> {
+  counter += 1;
+  const timestamp = (partial.timestamp as string | undefined) ?? new Date(Date.UTC(2026, 10, 20, 12, 0, counter % 60)).toISOString();
+  return {
+    type: 'track',
+    event: 'Product Viewed',
+    messageId: `msg-${counter}-${Math.random().toString(36).slice(2, 8)}`,
+    receivedAt: timestamp,
+    timestamp,
+    context: {},
+    ...partial,
+  };
+}
+
+export function toRecord(event: unknown, seq: string, shardId = 'shardId-000000000000'): StreamRecord {
+  return { shardId, sequenceNumber: seq, data: Buffer.from(JSON.stringify(event)).toString('base64') };
+}
+
+export function rawRecord(text: string, seq: string, shardId = 'shardId-000000000000'): StreamRecord {
+  return { shardId, sequenceNumber: seq, data: Buffer.from(text).toString('base64') };
+}
+
+export function kinesisEvent(records: StreamRecord[]): KinesisStreamEvent {
+  return {
+    Records: records.map((r) => ({
+      eventID: `${r.shardId}:${r.sequenceNumber}`,
+      eventName: 'aws:kinesis:record',
+      eventSource: 'aws:kinesis',
+      eventSourceARN: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',
+      eventVersion: '1.0',
+      invokeIdentityArn: 'arn:aws:iam::000000000000:role/ingest',
+      awsRegion: 'us-east-1',
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: 'pk',
+        sequenceNumber: r.sequenceNumber,
+        data: r.data,
+        approximateArrivalTimestamp: 1_763_640_000,
+      },
+    })),
+  };
+}
+
+export function ingestConfig(overrides: Partial<IngestConfig> = {}): IngestConfig {
+  return {
+    rules: loadIdentityRules(),
+    aggregates: loadAggregates(),
+    salt: 'test-salt',
+    now: () => new Date('2026-11-21T00:00:00Z'),
+    ...overrides,
+  };
+}
