@@ -1,0 +1,44 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { HttpError } from '../../lib/http/errors';
+import { logger } from './powertools';
+
+export type HttpRequest = APIGatewayProxyEventV2;
+export type HttpResponse = APIGatewayProxyStructuredResultV2;
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
+  return { statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+/** The request body as text (API Gateway base64-encodes binary bodies). */
+export function bodyText(event: HttpRequest): string {
+  if (event.body === undefined || event.body === null) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+/** Header names lower-cased (API Gateway v2 already does; direct invocations may not). */
+export function headersOf(event: HttpRequest): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/**
+ * Wraps an HTTP handler: Powertools logging context, and errors mapped to JSON responses: an
+ * HttpError keeps its status and message, anything else is logged and answered 500 without details.
+ */
+export function httpHandler(fn: (event: HttpRequest, context: Context) => Promise<HttpResponse>) {
+  return middy<HttpRequest, HttpResponse>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({
+      onError: async (request) => {
+        const error = request.error;
+        if (error instanceof HttpError) {
+          request.response = json(error.statusCode, { success: false, message: error.message, ...(error.details ? { details: error.details } : {}) });
+        } else {
+          logger.error('unhandled error', error as Error);
+          request.response = json(500, { success: false, message: 'internal error' });
+        }
+      },
+    })
+    .handler(fn);
+}

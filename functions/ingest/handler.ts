@@ -1,0 +1,48 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { ingestBatch, type IngestStats } from '../../lib/ingest/pipeline';
+import { logger, metrics } from '../commons/powertools';
+import { aggregateDefinitions, getKeys, getStores, identityRules } from '../commons/resources';
+
+const METRICS: Array<[keyof IngestStats, string]> = [
+  ['records', 'RecordsReceived'],
+  ['folded', 'EventsFolded'],
+  ['duplicates', 'DuplicatesSkipped'],
+  ['deadLettered', 'DeadLettered'],
+  ['profilesWritten', 'ProfilesWritten'],
+  ['merges', 'ProfilesMerged'],
+  ['limitReached', 'IdentifierLimitReached'],
+  ['conflicts', 'UserIdConflicts'],
+  ['moves', 'SharedDeviceMoves'],
+  ['probableLinks', 'ProbableLinks'],
+  ['groupsFailed', 'ProfileGroupsFailed'],
+];
+
+/**
+ * Kinesis -> identity stitching -> profiles. Returns `batchItemFailures` itself (grouped by profile,
+ * so Powertools' per-record batch utility does not fit): Lambda retries from the first failed record.
+ */
+export const handler = middy<KinesisStreamEvent, KinesisStreamBatchResponse>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .handler(async (event) => {
+    const keys = await getKeys();
+    const records = event.Records.map((r) => ({
+      shardId: r.eventID.slice(0, r.eventID.lastIndexOf(':')),
+      sequenceNumber: r.kinesis.sequenceNumber,
+      data: r.kinesis.data,
+    }));
+    const result = await ingestBatch(records, getStores(), {
+      rules: identityRules,
+      aggregates: aggregateDefinitions,
+      salt: keys.identitySalt,
+    });
+    for (const [stat, name] of METRICS) {
+      if (result.stats[stat] > 0) metrics.addMetric(name, MetricUnit.Count, result.stats[stat]);
+    }
+    for (const error of result.errors) logger.warn('profile group failed; the batch will be retried from it', error);
+    return { batchItemFailures: result.failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };
+  });

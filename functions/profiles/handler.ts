@@ -1,0 +1,28 @@
+import { notFound } from '../../lib/http/errors';
+import { requireApiKey } from '../../lib/http/keys';
+import { lookupIdentity, readJourney, readProfile } from '../../lib/profile/read';
+import { getKeys, getStores } from '../commons/resources';
+import { headersOf, httpHandler, json } from '../commons/http';
+
+/** Read API: identities -> profile, the unified profile, its journey, dead letters; and health. */
+export const handler = httpHandler(async (event) => {
+  if (event.routeKey === 'GET /health') return json(200, { status: 'ok' });
+  const keys = await getKeys();
+  requireApiKey(keys, headersOf(event));
+  const params = event.pathParameters ?? {};
+  const stores = getStores();
+  switch (event.routeKey) {
+    case 'GET /v1/identities/{namespace}/{value}':
+      return json(200, await lookupIdentity(stores, params.namespace ?? '', params.value ?? '', keys.identitySalt));
+    case 'GET /v1/profiles/{profileId}':
+      return json(200, await readProfile(stores, params.profileId ?? ''));
+    case 'GET /v1/profiles/{profileId}/journey': {
+      const limit = event.queryStringParameters?.limit;
+      return json(200, await readJourney(stores, params.profileId ?? '', limit === undefined ? undefined : Number(limit)));
+    }
+    case 'GET /v1/dead-letters':
+      return json(200, { deadLetters: await stores.deadLetters.list(100) });
+    default:
+      throw notFound(`no route ${event.routeKey}`);
+  }
+});

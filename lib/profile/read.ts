@@ -1,0 +1,93 @@
+import { hashPii, identifierKey } from '../events/identifiers';
+import { badRequest, notFound } from '../http/errors';
+import { NAMESPACES, type Namespace } from '../identity/rules';
+import type { Stores } from '../store/ports';
+import { viewAggregates } from './aggregates';
+import { viewTraits, type Profile } from './profile';
+
+/**
+ * The read side of profiles, for people and tests: identifier -> profile, the unified profile, and
+ * its journey across merged members. Reads follow tombstones, so a merged-away id still answers with
+ * the profile it became part of.
+ */
+export async function followMerges(stores: Stores, profileId: string): Promise<Profile | undefined> {
+  let id = profileId;
+  for (let hops = 0; hops < 16; hops++) {
+    const p = (await stores.profiles.getMany([id])).get(id);
+    if (p === undefined || p.mergedInto === undefined) return p;
+    id = p.mergedInto;
+  }
+  throw new Error(`merge chain from ${profileId} is too long`);
+}
+
+export async function lookupIdentity(stores: Stores, namespace: string, value: string, salt: string): Promise<{ profileId: string }> {
+  if (!(NAMESPACES as readonly string[]).includes(namespace)) {
+    throw badRequest(`namespace must be one of ${NAMESPACES.join(', ')}`);
+  }
+  const ns = namespace as Namespace;
+  if (value.trim() === '') throw badRequest('value must not be empty');
+  const stored = ns === 'email' || ns === 'phone' ? hashPii(ns, value, salt) : value;
+  const owner = (await stores.graph.getOwners([identifierKey({ ns, value: stored })])).values().next().value;
+  if (owner === undefined) throw notFound(`no profile has ${namespace} ${JSON.stringify(value)}`);
+  const profile = await followMerges(stores, owner);
+  return { profileId: profile?.profileId ?? owner };
+}
+
+export interface ProfileView {
+  profileId: string;
+  createdAt: string;
+  updatedAt: string;
+  identities: Profile['identities'];
+  traits: Record<string, unknown>;
+  aggregates: Record<string, unknown>;
+  signals: { locale?: string; timezone?: string; device?: string; interests: Record<string, number>; networks: number };
+  probableLinks: Array<{ profileId: string; score: number; reasons: string[]; at: string }>;
+  mergedMembers: string[];
+  mergeLog: Profile['mergeLog'];
+  version: number;
+}
+
+export async function readProfile(stores: Stores, profileId: string): Promise<ProfileView> {
+  const profile = await followMerges(stores, profileId);
+  if (profile === undefined) throw notFound(`profile ${profileId} not found`);
+  const links = await stores.graph.linksOf(profile.profileId);
+  for (const member of profile.members) links.push(...(await stores.graph.linksOf(member)));
+  // A link may point to a profile merged since: show where it lives now, once, with its best score.
+  const best = new Map<string, ProfileView['probableLinks'][number]>();
+  for (const l of links) {
+    const target = (await followMerges(stores, l.otherProfileId))?.profileId ?? l.otherProfileId;
+    if (target === profile.profileId || profile.members.includes(target)) continue;
+    const seen = best.get(target);
+    if (seen === undefined || seen.score < l.score) best.set(target, { profileId: target, score: l.score, reasons: l.reasons, at: l.at });
+  }
+  return {
+    profileId: profile.profileId,
+    createdAt: profile.createdAt,
+    updatedAt: profile.updatedAt,
+    identities: profile.identities,
+    traits: viewTraits(profile),
+    aggregates: viewAggregates(profile.aggregates),
+    signals: {
+      locale: profile.signals.locale?.v,
+      timezone: profile.signals.timezone?.v,
+      device: profile.signals.userAgent?.v,
+      interests: profile.signals.interests,
+      networks: Object.keys(profile.signals.networks).length,
+    },
+    probableLinks: [...best.values()].sort((a, b) => b.score - a.score),
+    mergedMembers: profile.members,
+    mergeLog: profile.mergeLog,
+    version: profile.version,
+  };
+}
+
+export const MAX_JOURNEY = 5000;
+
+/** The profile's events in time order, across every profile merged into it. */
+export async function readJourney(stores: Stores, profileId: string, limit = 500) {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_JOURNEY) throw badRequest(`limit must be an integer from 1 to ${MAX_JOURNEY}`);
+  const profile = await followMerges(stores, profileId);
+  if (profile === undefined) throw notFound(`profile ${profileId} not found`);
+  const events = await stores.events.byProfiles([profile.profileId, ...profile.members], limit);
+  return { profileId: profile.profileId, events: events.map((e) => ({ ...e.event, storedUnder: e.profileId })) };
+}

@@ -1,0 +1,228 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  type BatchGetCommandOutput,
+  type BatchWriteCommandInput,
+  type BatchWriteCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import type { NetworkObservation, ProbableLink } from '../identity/probabilistic';
+import type { Profile } from '../profile/profile';
+import {
+  ConflictError,
+  type DeadLetter,
+  type DeadLetterStore,
+  type EventStore,
+  type IdentityGraphStore,
+  type ProfileStore,
+  type StoredEvent,
+  type Stores,
+} from './ports';
+import { DEAD_LETTER_RETENTION_DAYS, EVENT_RETENTION_DAYS, type TableName } from './tables';
+
+/**
+ * DynamoDB adapters. Profiles are stored as one item each with the document as a JSON string (fast
+ * to marshal, one write per profile); conditional writes on `version` give optimistic locking.
+ * Graph keys: `ID#<ns>:<value>` / `OWNER` (identifier owner), `NET#<network>` / `<profileId>`
+ * (observation), `LINK#<profileId>` / `<otherProfileId>` (probable link).
+ */
+
+const MAX_BATCH_GET = 100;
+const MAX_BATCH_WRITE = 25;
+const MAX_ATTEMPTS = 8;
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt) * Math.random()));
+
+function ttl(days: number, now = Date.now()): number {
+  return Math.floor(now / 1000) + days * 86_400;
+}
+
+export class DynamoStores implements Stores {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tables: Record<TableName, string>,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /** BatchGetItem with retry of unprocessed keys (throttling returns them instead of failing). */
+  private async batchGet(table: string, keys: Array<Record<string, string>>): Promise<Array<Record<string, unknown>>> {
+    const out: Array<Record<string, unknown>> = [];
+    for (const chunk of chunks(keys, MAX_BATCH_GET)) {
+      let pending: Array<Record<string, unknown>> | undefined = chunk;
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchGetItem on ${table} left keys unprocessed after ${MAX_ATTEMPTS} attempts`);
+        if (attempt > 0) await pause(attempt);
+        const res: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
+        out.push(...(res.Responses?.[table] ?? []));
+        pending = res.UnprocessedKeys?.[table]?.Keys;
+      }
+    }
+    return out;
+  }
+
+  private async batchWrite(table: string, items: Array<Record<string, unknown>>): Promise<void> {
+    for (const chunk of chunks(items, MAX_BATCH_WRITE)) {
+      let pending: BatchWriteCommandInput['RequestItems'] | undefined = { [table]: chunk.map((Item) => ({ PutRequest: { Item } })) };
+      for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
+        if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchWriteItem on ${table} left items unprocessed after ${MAX_ATTEMPTS} attempts`);
+        if (attempt > 0) await pause(attempt);
+        const res: BatchWriteCommandOutput = await this.doc.send(new BatchWriteCommand({ RequestItems: pending }));
+        pending = res.UnprocessedItems;
+      }
+    }
+  }
+
+  private async conditionalPut(input: ConstructorParameters<typeof PutCommand>[0], what: string): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand(input));
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') {
+        throw new ConflictError(`${what} changed concurrently`);
+      }
+      throw e;
+    }
+  }
+
+  private async queryAll(input: ConstructorParameters<typeof QueryCommand>[0], limit: number): Promise<Array<Record<string, unknown>>> {
+    const out: Array<Record<string, unknown>> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      out.push(...(res.Items ?? []));
+      start = res.LastEvaluatedKey;
+    } while (start && out.length < limit);
+    return out.slice(0, limit);
+  }
+
+  readonly profiles: ProfileStore = {
+    getMany: async (ids) => {
+      const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })));
+      return new Map(items.map((i) => [i.profileId as string, JSON.parse(i.doc as string) as Profile]));
+    },
+    put: async (profile, expectedVersion) => {
+      await this.conditionalPut(
+        {
+          TableName: this.tables.profiles,
+          Item: {
+            profileId: profile.profileId,
+            version: profile.version,
+            mergedInto: profile.mergedInto,
+            updatedAt: profile.updatedAt,
+            doc: JSON.stringify(profile),
+          },
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(profileId)' : 'version = :v',
+          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
+        },
+        `profile ${profile.profileId}`,
+      );
+    },
+  };
+
+  readonly graph: IdentityGraphStore = {
+    getOwners: async (keys) => {
+      const items = await this.batchGet(this.tables.graph, keys.map((k) => ({ pk: `ID#${k}`, sk: 'OWNER' })));
+      return new Map(items.map((i) => [(i.pk as string).slice(3), i.profileId as string]));
+    },
+    putOwner: async (key, profileId, expected) => {
+      await this.conditionalPut(
+        {
+          TableName: this.tables.graph,
+          Item: { pk: `ID#${key}`, sk: 'OWNER', profileId, linkedAt: new Date().toISOString() },
+          ConditionExpression:
+            expected === undefined ? 'attribute_not_exists(pk) OR profileId = :p' : 'profileId = :e OR profileId = :p',
+          ExpressionAttributeValues: expected === undefined ? { ':p': profileId } : { ':e': expected, ':p': profileId },
+        },
+        `identifier ${key}`,
+      );
+    },
+    putObservation: async (o) => {
+      await this.doc.send(new PutCommand({ TableName: this.tables.graph, Item: { pk: `NET#${o.network}`, sk: o.profileId, o } }));
+    },
+    observationsOn: async (network, limit) => {
+      const items = await this.queryAll(
+        { TableName: this.tables.graph, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `NET#${network}` } },
+        limit,
+      );
+      return items.map((i) => i.o as NetworkObservation);
+    },
+    putLinks: async (links) => {
+      await this.batchWrite(
+        this.tables.graph,
+        links.map((l) => ({ pk: `LINK#${l.profileId}`, sk: l.otherProfileId, l })),
+      );
+    },
+    linksOf: async (profileId) => {
+      const items = await this.queryAll(
+        { TableName: this.tables.graph, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `LINK#${profileId}` } },
+        1000,
+      );
+      return items.map((i) => i.l as ProbableLink);
+    },
+  };
+
+  readonly events: EventStore = {
+    existing: async (ids) => {
+      const items = await this.batchGet(this.tables.events, ids.map((messageId) => ({ messageId })));
+      return new Set(items.map((i) => i.messageId as string));
+    },
+    put: async (events) => {
+      const expiresAt = ttl(EVENT_RETENTION_DAYS);
+      await this.batchWrite(
+        this.tables.events,
+        events.map((e) => ({
+          messageId: e.event.messageId,
+          profileId: e.profileId,
+          ts: `${e.event.timestamp}#${e.event.messageId}`,
+          event: JSON.stringify(e.event),
+          expiresAt,
+        })),
+      );
+    },
+    byProfiles: async (profileIds, limit) => {
+      const lists = await Promise.all(
+        profileIds.map((profileId) =>
+          this.queryAll(
+            {
+              TableName: this.tables.events,
+              IndexName: 'byProfile',
+              KeyConditionExpression: 'profileId = :p',
+              ExpressionAttributeValues: { ':p': profileId },
+            },
+            limit,
+          ),
+        ),
+      );
+      return lists
+        .flat()
+        .sort((a, b) => ((a.ts as string) < (b.ts as string) ? -1 : 1))
+        .slice(0, limit)
+        .map((i): StoredEvent => ({ profileId: i.profileId as string, event: JSON.parse(i.event as string) }));
+    },
+  };
+
+  readonly deadLetters: DeadLetterStore = {
+    put: async (letters) => {
+      const expiresAt = ttl(DEAD_LETTER_RETENTION_DAYS);
+      await this.batchWrite(this.tables.deadLetters, letters.map((l) => ({ ...l, expiresAt })));
+    },
+    list: async (limit) => {
+      const res = await this.doc.send(new ScanCommand({ TableName: this.tables.deadLetters, Limit: limit }));
+      return (res.Items ?? []).map(({ expiresAt: _e, ...l }) => l as DeadLetter);
+    },
+  };
+}
+
+
