@@ -1,6 +1,6 @@
 import type { CollectedEvent } from '../events/segment';
 import type { Identifier } from '../events/identifiers';
-import type { Namespace } from '../identity/rules';
+import { NAMESPACES, type Namespace } from '../identity/rules';
 import { foldAggregates, mergeAggregates, type AggregateDefinition, type Aggregates } from './aggregates';
 
 /** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
@@ -84,15 +84,22 @@ export function hasIdentifier(p: Profile, id: Identifier): boolean {
   return p.identities[id.ns]?.includes(id.value) ?? false;
 }
 
+/** Identities in namespace order with sorted values: the same set always serialises the same way. */
+function canonical(identities: Profile['identities']): Profile['identities'] {
+  const out: Profile['identities'] = {};
+  for (const ns of NAMESPACES) {
+    const values = identities[ns];
+    if (values !== undefined && values.length > 0) out[ns] = [...new Set(values)].sort();
+  }
+  return out;
+}
+
 export function addIdentifier(p: Profile, id: Identifier): void {
-  const list = p.identities[id.ns] ?? [];
-  if (!list.includes(id.value)) p.identities[id.ns] = [...list, id.value].sort();
+  p.identities = canonical({ ...p.identities, [id.ns]: [...(p.identities[id.ns] ?? []), id.value] });
 }
 
 export function removeIdentifier(p: Profile, id: Identifier): void {
-  const list = (p.identities[id.ns] ?? []).filter((v) => v !== id.value);
-  if (list.length > 0) p.identities[id.ns] = list;
-  else delete p.identities[id.ns];
+  p.identities = canonical({ ...p.identities, [id.ns]: (p.identities[id.ns] ?? []).filter((v) => v !== id.value) });
 }
 
 function newer(a: Stamped | undefined, b: Stamped | undefined): Stamped | undefined {
@@ -202,7 +209,7 @@ export function seqGreater(a: string, b: string): boolean {
 export function mergeProfiles(survivor: Profile, loser: Profile, defs: AggregateDefinition[], via: string, at: string): Profile {
   const identities: Profile['identities'] = { ...survivor.identities };
   for (const [ns, values] of Object.entries(loser.identities) as Array<[Namespace, string[]]>) {
-    identities[ns] = [...new Set([...(identities[ns] ?? []), ...values])].sort();
+    identities[ns] = [...(identities[ns] ?? []), ...values];
   }
   const traits: Profile['traits'] = { ...survivor.traits };
   for (const [k, v] of Object.entries(loser.traits)) traits[k] = newer(traits[k], v) as Stamped;
@@ -225,7 +232,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
     ...survivor,
     createdAt: minTime(survivor.createdAt, loser.createdAt),
     updatedAt: maxTime(survivor.updatedAt, loser.updatedAt),
-    identities,
+    identities: canonical(identities),
     traits,
     aggregates: mergeAggregates(defs, survivor.aggregates, loser.aggregates),
     signals: {
