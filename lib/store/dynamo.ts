@@ -153,7 +153,13 @@ export class DynamoStores implements Stores {
     },
     observationsOn: async (network, limit) => {
       const items = await this.queryAll(
-        { TableName: this.tables.graph, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `NET#${network}` } },
+        {
+          TableName: this.tables.graph,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `NET#${network}` },
+          // Strongly consistent: two devices first seen in the same moment must see each other.
+          ConsistentRead: true,
+        },
         limit,
       );
       return items.map((i) => i.o as NetworkObservation);
