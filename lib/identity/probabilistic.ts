@@ -13,6 +13,8 @@ export interface NetworkObservation {
   timezone?: string;
   /** Top product categories viewed. */
   interests: string[];
+  /** Products recently viewed, carted or bought: researching the same product is the strongest signal. */
+  products?: string[];
   /** Networks this profile has been seen on (bounded). */
   networks: string[];
 }
@@ -28,7 +30,8 @@ export interface ProbableLink {
 /**
  * Fellegi–Sunter weights: log2(m/u) when a field agrees, log2((1-m)/(1-u)) when it disagrees, 0 when
  * unknown. m = P(agree | same person), u = P(agree | different people). Households share a network,
- * so the network alone never reaches the threshold: it takes agreeing signals, or a second network.
+ * locale and time zone, often a category of interest too, so those never reach the threshold: it
+ * takes the same products researched on both devices, or a second shared network.
  */
 const W = {
   privateNetwork: Math.log2(0.9 / 0.01),
@@ -38,8 +41,11 @@ const W = {
   localeDisagree: Math.log2(0.05 / 0.5),
   timezoneAgree: Math.log2(0.95 / 0.4),
   timezoneDisagree: Math.log2(0.05 / 0.6),
-  interestAgree: Math.log2(0.7 / 0.1),
-  interestDisagree: Math.log2(0.3 / 0.9),
+  interestAgree: Math.log2(0.7 / 0.35),
+  interestDisagree: Math.log2(0.3 / 0.65),
+  productAgree: Math.log2(0.35 / 0.03),
+  productsAgree: Math.log2(0.5 / 0.002),
+  productDisagree: Math.log2(0.4 / 0.97),
 } as const;
 
 const round = (x: number): number => Math.round(x * 100) / 100;
@@ -60,6 +66,7 @@ export function scorePair(
   const crowded = crowd > rules.probabilistic.crowdedNetworkProfiles;
   let score = crowded ? W.crowdedNetwork : W.privateNetwork;
   reasons.push(`${crowded ? 'crowded' : 'private'} network ${a.network}`);
+  // Other networks both were seen on that few profiles share (crowded ones are left out of `networks`).
   const shared = a.networks.filter((n) => n !== a.network && b.networks.includes(n));
   for (const n of shared) {
     score += W.extraNetwork;
@@ -79,6 +86,13 @@ export function scorePair(
     const common = a.interests.filter((i) => b.interests.includes(i));
     score += common.length > 0 ? W.interestAgree : W.interestDisagree;
     reasons.push(common.length > 0 ? `shared interests: ${common.join(', ')}` : 'no shared interests');
+  }
+  const mineP = a.products ?? [];
+  const theirsP = b.products ?? [];
+  if (mineP.length > 0 && theirsP.length > 0) {
+    const common = mineP.filter((p) => theirsP.includes(p));
+    score += common.length > 1 ? W.productsAgree : common.length === 1 ? W.productAgree : W.productDisagree;
+    reasons.push(common.length > 0 ? `researched the same products: ${common.slice(0, 3).join(', ')}` : 'no product in common');
   }
   return { score: round(score), reasons };
 }

@@ -220,12 +220,13 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
           return stores.profiles.put({ ...tomb, mergedInto: g.root, version: tomb.version + 1 }, tomb.version);
         }),
       );
+      // Network observations first: they may learn that a network is crowded, which the profile keeps.
+      stats.probableLinks += await observeNetworks(profile, networksBefore, signatureBefore, stores, config, now());
       if (storedProfile === undefined || JSON.stringify(profile) !== JSON.stringify(storedProfile)) {
         await stores.profiles.put({ ...profile, version: expected + 1 }, expected);
         stats.profilesWritten += 1;
       }
       if (fresh.length > 0) await stores.events.put(fresh);
-      stats.probableLinks += await observeNetworks(profile, networksBefore, signatureBefore, stores, config, now());
     } catch (e) {
       stats.groupsFailed += 1;
       errors.push(e as Error);
@@ -243,6 +244,7 @@ function observationSignature(p: Profile): string {
     p.signals.locale?.v,
     p.signals.timezone?.v,
     topInterests(p),
+    Object.keys(p.signals.products ?? {}).sort(),
     Object.keys(p.signals.networks).sort(),
   ]);
 }
@@ -275,6 +277,13 @@ async function observeNetworks(
   let written = 0;
   const window = config.rules.probabilistic.windowDays * 86_400_000;
   for (const [network, seen] of due) {
+    const others = (await stores.graph.observationsOn(network, config.rules.probabilistic.maxCandidatesPerNetwork)).filter(
+      (o) => o.profileId !== profile.profileId && Math.abs(Date.parse(o.lastSeen) - Date.parse(seen.lastSeen)) <= window,
+    );
+    const crowd = new Set(others.map((o) => o.profileId)).size + 1;
+    if (crowd > config.rules.probabilistic.crowdedNetworkProfiles && !seen.crowded) {
+      profile.signals.networks[network] = { ...seen, crowded: true };
+    }
     const mine: NetworkObservation = {
       network,
       profileId: profile.profileId,
@@ -283,16 +292,17 @@ async function observeNetworks(
       locale: profile.signals.locale?.v,
       timezone: profile.signals.timezone?.v,
       interests: topInterests(profile),
-      networks: Object.keys(profile.signals.networks).sort(),
+      products: Object.keys(profile.signals.products ?? {}).sort(),
+      // Only networks few profiles share count as evidence of one person.
+      networks: Object.entries(profile.signals.networks)
+        .filter(([, n]) => !n.crowded)
+        .map(([n]) => n)
+        .sort(),
     };
     await stores.graph.putObservation(mine);
-    const others = (await stores.graph.observationsOn(network, config.rules.probabilistic.maxCandidatesPerNetwork)).filter(
-      (o) => Math.abs(Date.parse(o.lastSeen) - Date.parse(seen.lastSeen)) <= window,
-    );
-    const crowd = new Set(others.map((o) => o.profileId)).size;
     const links: ProbableLink[] = [];
     for (const other of others) {
-      if (other.profileId === profile.profileId || profile.members.includes(other.profileId)) continue;
+      if (profile.members.includes(other.profileId)) continue;
       const scored = scorePair(mine, other, crowd, config.rules);
       if (scored === undefined || !isProbableMatch(scored.score, config.rules)) continue;
       const at = now.toISOString();

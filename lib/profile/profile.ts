@@ -13,6 +13,8 @@ export interface Stamped<T = unknown> {
 export interface NetworkSighting {
   firstSeen: string;
   lastSeen: string;
+  /** Seen shared by many profiles (a shop's Wi-Fi, carrier NAT): no evidence that two devices are one person's. */
+  crowded?: boolean;
 }
 
 /** Signals the probabilistic matcher compares between profiles. */
@@ -22,6 +24,8 @@ export interface Signals {
   userAgent?: Stamped<string>;
   /** Product categories viewed, with counts (bounded). */
   interests: Record<string, number>;
+  /** Products viewed, carted or bought, with the last time (bounded, most recent kept). */
+  products?: Record<string, string>;
   /** Networks (public IP) the profile was seen on, with times (bounded, most recent kept). */
   networks: Record<string, NetworkSighting>;
 }
@@ -56,6 +60,7 @@ export interface Profile {
 
 export const MAX_INTERESTS = 30;
 export const MAX_NETWORKS = 10;
+export const MAX_PRODUCTS = 20;
 export const MAX_MERGE_LOG = 100;
 /** Traits never stored in clear: they become hashed identifiers instead. */
 const PII_TRAITS = new Set(['email', 'phone']);
@@ -158,6 +163,21 @@ export function networkOf(event: CollectedEvent): string | undefined {
   return typeof ip === 'string' && ip.length > 0 && ip.length <= 64 ? ip : undefined;
 }
 
+/** The products an event is about: the product viewed or carted, or the products of an order. */
+function productsOf(event: CollectedEvent): string[] {
+  if (event.type !== 'track') return [];
+  const props = obj(event.properties);
+  const ids = [props?.product_id, ...(Array.isArray(props?.products) ? props.products.map((p) => obj(p)?.product_id) : [])];
+  return ids.filter((id): id is string => typeof id === 'string' && id !== '' && id.length <= 128);
+}
+
+function boundedRecent(times: Record<string, string>, max: number): Record<string, string> {
+  const entries = Object.entries(times);
+  if (entries.length <= max) return times;
+  entries.sort((a, b) => (a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : a[0] < b[0] ? -1 : 1));
+  return Object.fromEntries(entries.slice(0, max));
+}
+
 /** The product category an event shows interest in, if any. */
 function interestOf(event: CollectedEvent): string | undefined {
   if (event.type !== 'track' && event.type !== 'page') return undefined;
@@ -186,12 +206,18 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateDefi
   }
   const interest = interestOf(event);
   if (interest !== undefined) s.interests = boundedTop({ ...s.interests, [interest]: (s.interests[interest] ?? 0) + 1 }, MAX_INTERESTS);
+  const products = productsOf(event);
+  if (products.length > 0) {
+    const next = { ...s.products };
+    for (const id of products) next[id] = maxTime(next[id] ?? '', t);
+    s.products = boundedRecent(next, MAX_PRODUCTS);
+  }
   const network = networkOf(event);
   if (network !== undefined) {
     const seen = s.networks[network];
     s.networks = boundedNetworks({
       ...s.networks,
-      [network]: { firstSeen: minTime(seen?.firstSeen ?? '', t), lastSeen: maxTime(seen?.lastSeen ?? '', t) },
+      [network]: { ...seen, firstSeen: minTime(seen?.firstSeen ?? '', t), lastSeen: maxTime(seen?.lastSeen ?? '', t) },
     });
   }
   return p;
@@ -215,10 +241,18 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
   for (const [k, v] of Object.entries(loser.traits)) traits[k] = newer(traits[k], v) as Stamped;
   const interests = { ...survivor.signals.interests };
   for (const [k, v] of Object.entries(loser.signals.interests)) interests[k] = (interests[k] ?? 0) + v;
+  const products = { ...survivor.signals.products };
+  for (const [k, v] of Object.entries(loser.signals.products ?? {})) products[k] = maxTime(products[k] ?? '', v);
   const networks = { ...survivor.signals.networks };
   for (const [k, v] of Object.entries(loser.signals.networks)) {
     const mine = networks[k];
-    networks[k] = mine ? { firstSeen: minTime(mine.firstSeen, v.firstSeen), lastSeen: maxTime(mine.lastSeen, v.lastSeen) } : v;
+    networks[k] = mine
+      ? {
+          firstSeen: minTime(mine.firstSeen, v.firstSeen),
+          lastSeen: maxTime(mine.lastSeen, v.lastSeen),
+          ...(mine.crowded || v.crowded ? { crowded: true } : {}),
+        }
+      : v;
   }
   const seq = { ...survivor.seq };
   for (const [shard, s] of Object.entries(loser.seq)) {
@@ -240,6 +274,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
       timezone: newer(survivor.signals.timezone, loser.signals.timezone) as Stamped<string> | undefined,
       userAgent: newer(survivor.signals.userAgent, loser.signals.userAgent) as Stamped<string> | undefined,
       interests: boundedTop(interests, MAX_INTERESTS),
+      ...(Object.keys(products).length > 0 ? { products: boundedRecent(products, MAX_PRODUCTS) } : {}),
       networks: boundedNetworks(networks),
     },
     members: [...new Set([...survivor.members, ...loser.members, loser.profileId])].sort(),
