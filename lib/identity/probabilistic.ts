@@ -1,9 +1,13 @@
 import type { IdentityRules } from './rules';
 
-/**
- * What the matcher knows of one profile seen on one network, stored beside the network so candidates
- * can be scored without reading their profiles.
- */
+/** An entry of the network index: this profile was seen on this network (written rarely). */
+export interface NetworkVisit {
+  network: string;
+  profileId: string;
+  lastSeen: string;
+}
+
+/** What the matcher compares of one profile seen on one network, built from the profile. */
 export interface NetworkObservation {
   network: string;
   profileId: string;

@@ -1,10 +1,11 @@
 import { extractIdentifiers, identifierKey, type Identifier } from '../events/identifiers';
 import { parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
-import { isProbableMatch, scorePair, type NetworkObservation, type ProbableLink } from '../identity/probabilistic';
+import { matchOnNetworks, matchSignature } from '../identity/matching';
+import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
 import type { IdentityRules } from '../identity/rules';
 import type { AggregateDefinition } from '../profile/aggregates';
-import { foldEvent, seqGreater, userIdOf, type Profile } from '../profile/profile';
+import { foldEvent, seqGreater, type Profile } from '../profile/profile';
 import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
 
 /** A stream record as the domain sees it (no Lambda types here). */
@@ -56,9 +57,6 @@ interface Group {
 }
 
 const minSeq = (a: string, b: string): string => (a === '' ? b : b === '' ? a : seqGreater(a, b) ? b : a);
-
-/** A network sighting older than this is refreshed in the graph (keeps candidates' signals current). */
-const OBSERVATION_REFRESH_MS = 6 * 3600_000;
 
 function decode(record: StreamRecord): { event?: CollectedEvent; reason?: string } {
   let json: unknown;
@@ -183,36 +181,77 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
     ownersByRoot.set(owner, list);
   }
 
-  // 5. Fold and write each group: identifier links, tombstones, the profile (once), its events, and
-  //    network observations for probabilistic linking.
+  // 5. Fold every group in memory (records in sequence order; duplicates and redeliveries skipped).
   const seenInBatch = new Set<string>();
+  const fresh = new Map<string, StoredEvent[]>();
+  const before = new Map<string, { signature: string; networks: Profile['signals']['networks'] }>();
+  for (const g of groups.values()) {
+    const profile = resolution.profile(g.root);
+    before.set(g.root, { signature: matchSignature(profile), networks: { ...profile.signals.networks } });
+    const list: StoredEvent[] = [];
+    for (const r of g.records) {
+      const { shardId, sequenceNumber } = r.record;
+      const duplicate = seenInBatch.has(r.event.messageId) || stored.has(r.event.messageId);
+      seenInBatch.add(r.event.messageId);
+      if (duplicate) {
+        stats.duplicates += 1;
+        continue;
+      }
+      list.push({ profileId: g.root, event: r.event });
+      const mark = profile.seq[shardId];
+      if (mark !== undefined && !seqGreater(sequenceNumber, mark)) continue;
+      foldEvent(profile, r.event, config.aggregates);
+      profile.seq[shardId] = sequenceNumber;
+      stats.folded += 1;
+    }
+    fresh.set(g.root, list);
+  }
+  const onNetwork = new Map<string, string[]>();
+  for (const g of groups.values()) {
+    for (const network of Object.keys(resolution.profile(g.root).signals.networks)) {
+      onNetwork.set(network, [...(onNetwork.get(network) ?? []), g.root]);
+    }
+  }
+
+  // 6. Probabilistic matching for every group (reads only), then one batched write of the network
+  //    index entries and probable links, before any profile records that it listed or linked them.
+  const graphItems = { visits: [] as NetworkVisit[], links: [] as ProbableLink[] };
+  try {
+    await inChunks([...groups.values()], concurrency, async (g) => {
+      const { visits, links } = await matchOnNetworks(
+        {
+          profile: resolution.profile(g.root),
+          before: before.get(g.root)!,
+          inBatch: (id) => (groups.has(id) ? resolution.profile(id) : undefined),
+          inBatchOn: (network) => onNetwork.get(network) ?? [],
+        },
+        stores.graph,
+        stores.profiles,
+        config.rules,
+        now(),
+      );
+      graphItems.visits.push(...visits);
+      graphItems.links.push(...links);
+    });
+    if (graphItems.visits.length > 0) await stores.graph.putVisits(graphItems.visits);
+    if (graphItems.links.length > 0) await stores.graph.putLinks(graphItems.links);
+    stats.probableLinks = graphItems.links.length / 2;
+  } catch (e) {
+    errors.push(e as Error);
+    for (const g of groups.values()) failed.add(g.firstSeq);
+    stats.groupsFailed = groups.size;
+    return { failedSequenceNumbers: [...failed], stats, errors };
+  }
+
+  // 7. Write each group: identifier links, tombstones, then the profile itself, once, conditional on
+  //    its version.
+  const written: Group[] = [];
   await inChunks([...groups.values()], concurrency, async (g) => {
     try {
       const profile = resolution.profile(g.root);
       const storedProfile = profiles.get(g.root);
       const expected = storedProfile?.version ?? 0;
-      const networksBefore = structuredClone(profile.signals.networks);
-      const signatureBefore = observationSignature(profile);
-      const fresh: StoredEvent[] = [];
-      for (const r of g.records) {
-        const { shardId, sequenceNumber } = r.record;
-        const mark = profile.seq[shardId];
-        const duplicate = seenInBatch.has(r.event.messageId) || stored.has(r.event.messageId);
-        seenInBatch.add(r.event.messageId);
-        if (duplicate) {
-          stats.duplicates += 1;
-          continue;
-        }
-        fresh.push({ profileId: g.root, event: r.event });
-        if (mark !== undefined && !seqGreater(sequenceNumber, mark)) continue;
-        foldEvent(profile, r.event, config.aggregates);
-        profile.seq[shardId] = sequenceNumber;
-        stats.folded += 1;
-      }
-
-      await Promise.all(
-        (ownersByRoot.get(g.root) ?? []).map(([key, expected]) => stores.graph.putOwner(key, g.root, expected)),
-      );
+      await Promise.all((ownersByRoot.get(g.root) ?? []).map(([key, was]) => stores.graph.putOwner(key, g.root, was)));
       const losers = [...resolution.mergedAway].filter((id) => resolution.root(id) === g.root);
       await Promise.all(
         losers.map((id) => {
@@ -220,13 +259,11 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
           return stores.profiles.put({ ...tomb, mergedInto: g.root, version: tomb.version + 1 }, tomb.version);
         }),
       );
-      // Network observations first: they may learn that a network is crowded, which the profile keeps.
-      stats.probableLinks += await observeNetworks(profile, networksBefore, signatureBefore, stores, config, now());
       if (storedProfile === undefined || JSON.stringify(profile) !== JSON.stringify(storedProfile)) {
         await stores.profiles.put({ ...profile, version: expected + 1 }, expected);
         stats.profilesWritten += 1;
       }
-      if (fresh.length > 0) await stores.events.put(fresh);
+      written.push(g);
     } catch (e) {
       stats.groupsFailed += 1;
       errors.push(e as Error);
@@ -234,86 +271,16 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
     }
   });
 
-  return { failedSequenceNumbers: [...failed], stats, errors };
-}
-
-/** What a candidate needs to know of this profile; a change to it refreshes the stored observations. */
-function observationSignature(p: Profile): string {
-  return JSON.stringify([
-    userIdOf(p) !== undefined,
-    p.signals.locale?.v,
-    p.signals.timezone?.v,
-    topInterests(p),
-    Object.keys(p.signals.products ?? {}).sort(),
-    Object.keys(p.signals.networks).sort(),
-  ]);
-}
-
-function topInterests(p: Profile): string[] {
-  return Object.entries(p.signals.interests)
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, 5)
-    .map(([k]) => k);
-}
-
-/**
- * Records where the profile was seen and scores it against other profiles seen on the same network
- * (Fellegi–Sunter). Only new sightings, stale ones or changed signals cost a write, so a returning
- * visitor on a known network costs nothing. Returns the number of probable links written.
- */
-async function observeNetworks(
-  profile: Profile,
-  networksBefore: Profile['signals']['networks'],
-  signatureBefore: string,
-  stores: Stores,
-  config: IngestConfig,
-  now: Date,
-): Promise<number> {
-  const changed = observationSignature(profile) !== signatureBefore;
-  const due = Object.entries(profile.signals.networks).filter(([network, seen]) => {
-    const old = networksBefore[network];
-    return changed || old === undefined || Date.parse(seen.lastSeen) - Date.parse(old.lastSeen) > OBSERVATION_REFRESH_MS;
-  });
-  let written = 0;
-  const window = config.rules.probabilistic.windowDays * 86_400_000;
-  for (const [network, seen] of due) {
-    const others = (await stores.graph.observationsOn(network, config.rules.probabilistic.maxCandidatesPerNetwork)).filter(
-      (o) => o.profileId !== profile.profileId && Math.abs(Date.parse(o.lastSeen) - Date.parse(seen.lastSeen)) <= window,
-    );
-    const crowd = new Set(others.map((o) => o.profileId)).size + 1;
-    if (crowd > config.rules.probabilistic.crowdedNetworkProfiles && !seen.crowded) {
-      profile.signals.networks[network] = { ...seen, crowded: true };
-    }
-    const mine: NetworkObservation = {
-      network,
-      profileId: profile.profileId,
-      lastSeen: seen.lastSeen,
-      authenticated: userIdOf(profile) !== undefined,
-      locale: profile.signals.locale?.v,
-      timezone: profile.signals.timezone?.v,
-      interests: topInterests(profile),
-      products: Object.keys(profile.signals.products ?? {}).sort(),
-      // Only networks few profiles share count as evidence of one person.
-      networks: Object.entries(profile.signals.networks)
-        .filter(([, n]) => !n.crowded)
-        .map(([n]) => n)
-        .sort(),
-    };
-    await stores.graph.putObservation(mine);
-    const links: ProbableLink[] = [];
-    for (const other of others) {
-      if (profile.members.includes(other.profileId)) continue;
-      const scored = scorePair(mine, other, crowd, config.rules);
-      if (scored === undefined || !isProbableMatch(scored.score, config.rules)) continue;
-      const at = now.toISOString();
-      links.push({ profileId: profile.profileId, otherProfileId: other.profileId, ...scored, at });
-      links.push({ profileId: other.profileId, otherProfileId: profile.profileId, ...scored, at });
-    }
-    if (links.length > 0) {
-      await stores.graph.putLinks(links);
-      written += links.length / 2;
+  // 8. Store the batch's new events (journeys, training, dedupe), in as few requests as possible.
+  const events = written.flatMap((g) => fresh.get(g.root) ?? []);
+  if (events.length > 0) {
+    try {
+      await stores.events.put(events);
+    } catch (e) {
+      errors.push(e as Error);
+      for (const g of written) if ((fresh.get(g.root) ?? []).length > 0) failed.add(g.firstSeq);
     }
   }
-  return written;
-}
 
+  return { failedSequenceNumbers: [...failed], stats, errors };
+}

@@ -15,6 +15,8 @@ export interface NetworkSighting {
   lastSeen: string;
   /** Seen shared by many profiles (a shop's Wi-Fi, carrier NAT): no evidence that two devices are one person's. */
   crowded?: boolean;
+  /** Event time of the sighting last written to the network index. */
+  listedAt?: string;
 }
 
 /** Signals the probabilistic matcher compares between profiles. */
@@ -28,6 +30,8 @@ export interface Signals {
   products?: Record<string, string>;
   /** Networks (public IP) the profile was seen on, with times (bounded, most recent kept). */
   networks: Record<string, NetworkSighting>;
+  /** Probable links this profile's evaluations found, by other profile id, with their score (bounded). */
+  linked?: Record<string, number>;
 }
 
 export interface MergeEntry {
@@ -61,6 +65,13 @@ export interface Profile {
 export const MAX_INTERESTS = 30;
 export const MAX_NETWORKS = 10;
 export const MAX_PRODUCTS = 20;
+export const MAX_LINKED = 20;
+
+function mergeMax(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = Math.max(out[k] ?? v, v);
+  return out;
+}
 export const MAX_MERGE_LOG = 100;
 /** Traits never stored in clear: they become hashed identifiers instead. */
 const PII_TRAITS = new Set(['email', 'phone']);
@@ -140,7 +151,7 @@ export function userAgentFamily(ua: string): string {
   return os;
 }
 
-function boundedTop(counts: Record<string, number>, max: number): Record<string, number> {
+export function boundedTop(counts: Record<string, number>, max: number): Record<string, number> {
   const entries = Object.entries(counts);
   if (entries.length <= max) return counts;
   entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -251,6 +262,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
           firstSeen: minTime(mine.firstSeen, v.firstSeen),
           lastSeen: maxTime(mine.lastSeen, v.lastSeen),
           ...(mine.crowded || v.crowded ? { crowded: true } : {}),
+          ...(mine.listedAt !== undefined ? { listedAt: mine.listedAt } : {}),
         }
       : v;
   }
@@ -275,6 +287,9 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
       userAgent: newer(survivor.signals.userAgent, loser.signals.userAgent) as Stamped<string> | undefined,
       interests: boundedTop(interests, MAX_INTERESTS),
       ...(Object.keys(products).length > 0 ? { products: boundedRecent(products, MAX_PRODUCTS) } : {}),
+      ...(survivor.signals.linked || loser.signals.linked
+        ? { linked: boundedTop(mergeMax(survivor.signals.linked ?? {}, loser.signals.linked ?? {}), MAX_LINKED) }
+        : {}),
       networks: boundedNetworks(networks),
     },
     members: [...new Set([...survivor.members, ...loser.members, loser.profileId])].sort(),

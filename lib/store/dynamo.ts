@@ -10,7 +10,7 @@ import {
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import type { NetworkObservation, ProbableLink } from '../identity/probabilistic';
+import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import type { Profile } from '../profile/profile';
 import {
   ConflictError,
@@ -28,7 +28,7 @@ import { DEAD_LETTER_RETENTION_DAYS, EVENT_RETENTION_DAYS, type TableName } from
  * DynamoDB adapters. Profiles are stored as one item each with the document as a JSON string (fast
  * to marshal, one write per profile); conditional writes on `version` give optimistic locking.
  * Graph keys: `ID#<ns>:<value>` / `OWNER` (identifier owner), `NET#<network>` / `<profileId>`
- * (observation), `LINK#<profileId>` / `<otherProfileId>` (probable link).
+ * (network visit), `LINK#<profileId>` / `<otherProfileId>` (probable link).
  */
 
 const MAX_BATCH_GET = 100;
@@ -148,10 +148,13 @@ export class DynamoStores implements Stores {
         `identifier ${key}`,
       );
     },
-    putObservation: async (o) => {
-      await this.doc.send(new PutCommand({ TableName: this.tables.graph, Item: { pk: `NET#${o.network}`, sk: o.profileId, o } }));
+    putVisits: async (visits) => {
+      await this.batchWrite(
+        this.tables.graph,
+        visits.map((v) => ({ pk: `NET#${v.network}`, sk: v.profileId, lastSeen: v.lastSeen })),
+      );
     },
-    observationsOn: async (network, limit) => {
+    visitsOn: async (network, limit) => {
       const items = await this.queryAll(
         {
           TableName: this.tables.graph,
@@ -162,7 +165,7 @@ export class DynamoStores implements Stores {
         },
         limit,
       );
-      return items.map((i) => i.o as NetworkObservation);
+      return items.map((i): NetworkVisit => ({ network, profileId: i.sk as string, lastSeen: i.lastSeen as string }));
     },
     putLinks: async (links) => {
       await this.batchWrite(

@@ -1,4 +1,4 @@
-import type { NetworkObservation, ProbableLink } from '../identity/probabilistic';
+import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import type { Profile } from '../profile/profile';
 import {
   ConflictError,
@@ -24,16 +24,24 @@ export interface CallCounts {
  */
 export class MemoryStores implements Stores {
   readonly counts: CallCounts = { reads: 0, writes: 0, itemWrites: 0 };
+  /** Write requests by operation, for benchmarks. */
+  readonly writesBy: Record<string, number> = {};
   readonly profileItems = new Map<string, Profile>();
   readonly owners = new Map<string, string>();
-  readonly observations = new Map<string, Map<string, NetworkObservation>>();
+  readonly visits = new Map<string, Map<string, NetworkVisit>>();
   readonly links = new Map<string, Map<string, ProbableLink>>();
   readonly eventItems = new Map<string, StoredEvent>();
   readonly letters = new Map<string, DeadLetter>();
 
-  private write(items = 1): void {
+  private write(items = 1, operation = 'other'): void {
+    this.writesBy[operation] = (this.writesBy[operation] ?? 0) + 1;
     this.counts.writes += 1;
     this.counts.itemWrites += items;
+  }
+
+  /** A batch write: one request per 25 items, as DynamoDB's BatchWriteItem. */
+  private batchWrite(items: number, operation: string): void {
+    for (let i = 0; i < items; i += 25) this.write(Math.min(25, items - i), operation);
   }
 
   readonly profiles: ProfileStore = {
@@ -51,7 +59,7 @@ export class MemoryStores implements Stores {
       if ((current?.version ?? 0) !== expectedVersion) {
         throw new ConflictError(`profile ${profile.profileId} changed (expected version ${expectedVersion})`);
       }
-      this.write();
+      this.write(1, 'profile');
       this.profileItems.set(profile.profileId, structuredClone(profile));
     },
   };
@@ -71,21 +79,23 @@ export class MemoryStores implements Stores {
       if (current !== undefined && current !== expected && current !== profileId) {
         throw new ConflictError(`identifier ${key} is linked to ${current}`);
       }
-      this.write();
+      this.write(1, 'identifier');
       this.owners.set(key, profileId);
     },
-    putObservation: async (o) => {
-      this.write();
-      const on = this.observations.get(o.network) ?? new Map<string, NetworkObservation>();
-      on.set(o.profileId, structuredClone(o));
-      this.observations.set(o.network, on);
+    putVisits: async (visits) => {
+      this.batchWrite(visits.length, 'network visits');
+      for (const v of visits) {
+        const on = this.visits.get(v.network) ?? new Map<string, NetworkVisit>();
+        on.set(v.profileId, { ...v });
+        this.visits.set(v.network, on);
+      }
     },
-    observationsOn: async (network, limit) => {
+    visitsOn: async (network, limit) => {
       this.counts.reads += 1;
-      return [...(this.observations.get(network)?.values() ?? [])].slice(0, limit).map((o) => structuredClone(o));
+      return [...(this.visits.get(network)?.values() ?? [])].slice(0, limit).map((v) => ({ ...v }));
     },
     putLinks: async (links) => {
-      this.write(links.length);
+      this.batchWrite(links.length, 'probable links');
       for (const l of links) {
         const of = this.links.get(l.profileId) ?? new Map<string, ProbableLink>();
         of.set(l.otherProfileId, structuredClone(l));
@@ -104,7 +114,7 @@ export class MemoryStores implements Stores {
       return new Set(ids.filter((id) => this.eventItems.has(id)));
     },
     put: async (events) => {
-      for (let i = 0; i < events.length; i += 25) this.write(Math.min(25, events.length - i));
+      this.batchWrite(events.length, 'events');
       for (const e of events) this.eventItems.set(e.event.messageId, structuredClone(e));
     },
     byProfiles: async (profileIds, limit) => {
@@ -120,7 +130,7 @@ export class MemoryStores implements Stores {
 
   readonly deadLetters: DeadLetterStore = {
     put: async (letters) => {
-      this.write(letters.length);
+      this.batchWrite(letters.length, 'dead letters');
       for (const l of letters) this.letters.set(l.id, { ...l });
     },
     list: async (limit) => [...this.letters.values()].slice(0, limit),

@@ -1,5 +1,5 @@
 import type { CollectedEvent } from '../events/segment';
-import type { NetworkObservation, ProbableLink } from '../identity/probabilistic';
+import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import type { Profile } from '../profile/profile';
 
 /**
@@ -27,8 +27,10 @@ export interface IdentityGraphStore {
   getOwners(keys: string[]): Promise<Map<string, string>>;
   /** Links an identifier to a profile if it is still linked to `expected` (undefined: unlinked). */
   putOwner(key: string, profileId: string, expected: string | undefined): Promise<void>;
-  putObservation(observation: NetworkObservation): Promise<void>;
-  observationsOn(network: string, limit: number): Promise<NetworkObservation[]>;
+  /** Records profiles seen on a network (the network index). */
+  putVisits(visits: NetworkVisit[]): Promise<void>;
+  /** Profiles seen on a network (strongly consistent). */
+  visitsOn(network: string, limit: number): Promise<NetworkVisit[]>;
   putLinks(links: ProbableLink[]): Promise<void>;
   linksOf(profileId: string): Promise<ProbableLink[]>;
 }

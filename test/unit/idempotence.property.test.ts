@@ -21,7 +21,7 @@ const personEvent = (people: number) =>
     minute: fc.integer({ min: 0, max: 10_000 }),
   });
 
-type Spec = fc.GeneratorValue<ReturnType<typeof personEvent>>;
+type Spec = ReturnType<typeof personEvent> extends fc.Arbitrary<infer T> ? T : never;
 
 function toEvents(specs: Spec[]): CollectedEvent[] {
   return specs.map((s, i) => {
