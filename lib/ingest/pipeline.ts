@@ -234,8 +234,14 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
       graphItems.links.push(...links);
     });
     if (graphItems.visits.length > 0) await stores.graph.putVisits(graphItems.visits);
-    if (graphItems.links.length > 0) await stores.graph.putLinks(graphItems.links);
-    stats.probableLinks = graphItems.links.length / 2;
+    // Two profiles of one batch may find each other: keep one copy of each link (the best score).
+    const links = new Map<string, ProbableLink>();
+    for (const l of graphItems.links) {
+      const key = `${l.profileId}|${l.otherProfileId}`;
+      if ((links.get(key)?.score ?? -Infinity) < l.score) links.set(key, l);
+    }
+    if (links.size > 0) await stores.graph.putLinks([...links.values()]);
+    stats.probableLinks = links.size / 2;
   } catch (e) {
     errors.push(e as Error);
     for (const g of groups.values()) failed.add(g.firstSeq);

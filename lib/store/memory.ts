@@ -39,9 +39,10 @@ export class MemoryStores implements Stores {
     this.counts.itemWrites += items;
   }
 
-  /** A batch write: one request per 25 items, as DynamoDB's BatchWriteItem. */
-  private batchWrite(items: number, operation: string): void {
-    for (let i = 0; i < items; i += 25) this.write(Math.min(25, items - i), operation);
+  /** A batch write: one request per 25 items, and no two items with one key, as DynamoDB's BatchWriteItem. */
+  private batchWrite(keys: string[], operation: string): void {
+    if (new Set(keys).size !== keys.length) throw new Error(`ValidationException: ${operation}: provided list of item keys contains duplicates`);
+    for (let i = 0; i < keys.length; i += 25) this.write(Math.min(25, keys.length - i), operation);
   }
 
   readonly profiles: ProfileStore = {
@@ -83,7 +84,7 @@ export class MemoryStores implements Stores {
       this.owners.set(key, profileId);
     },
     putVisits: async (visits) => {
-      this.batchWrite(visits.length, 'network visits');
+      this.batchWrite(visits.map((v) => `${v.network}|${v.profileId}`), 'network visits');
       for (const v of visits) {
         const on = this.visits.get(v.network) ?? new Map<string, NetworkVisit>();
         on.set(v.profileId, { ...v });
@@ -95,7 +96,7 @@ export class MemoryStores implements Stores {
       return [...(this.visits.get(network)?.values() ?? [])].slice(0, limit).map((v) => ({ ...v }));
     },
     putLinks: async (links) => {
-      this.batchWrite(links.length, 'probable links');
+      this.batchWrite(links.map((l) => `${l.profileId}|${l.otherProfileId}`), 'probable links');
       for (const l of links) {
         const of = this.links.get(l.profileId) ?? new Map<string, ProbableLink>();
         of.set(l.otherProfileId, structuredClone(l));
@@ -114,7 +115,7 @@ export class MemoryStores implements Stores {
       return new Set(ids.filter((id) => this.eventItems.has(id)));
     },
     put: async (events) => {
-      this.batchWrite(events.length, 'events');
+      this.batchWrite(events.map((e) => e.event.messageId), 'events');
       for (const e of events) this.eventItems.set(e.event.messageId, structuredClone(e));
     },
     byProfiles: async (profileIds, limit) => {
@@ -130,7 +131,7 @@ export class MemoryStores implements Stores {
 
   readonly deadLetters: DeadLetterStore = {
     put: async (letters) => {
-      this.batchWrite(letters.length, 'dead letters');
+      this.batchWrite(letters.map((l) => l.id), 'dead letters');
       for (const l of letters) this.letters.set(l.id, { ...l });
     },
     list: async (limit) => [...this.letters.values()].slice(0, limit),
