@@ -217,8 +217,9 @@ export class BatchResolution {
       const id = ordered[i] as Identifier;
       const key = keys[i] as string;
       const current = this.ownerRoot(key);
-      if (current === anchor) continue;
-      if (current === undefined) {
+      if (current === anchor && hasIdentifier(this.profile(anchor), id)) continue;
+      if (current === undefined || current === anchor) {
+        // Unlinked, or linked by an earlier attempt whose profile write was lost: link it for real.
         this.link(anchor, id, key);
         this.touch(anchor, by);
       } else if (userId !== undefined && id.ns !== 'userId') {

@@ -154,3 +154,20 @@ describe('partial failures', () => {
     expect(viewAggregates(survivor.aggregates)).toMatchObject({ revenue: 10, eventCount: 3 });
   });
 });
+
+describe('recovery from half-written batches', () => {
+  it('adopts an identifier whose link was written but whose profile write was lost, then merges it on login', async () => {
+    // Prepare: an earlier attempt linked the tablet to its new profile, then lost the race on the userId.
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    await ingest(stores, seq, [{ type: 'identify', userId: 'u-ann' }]);
+    stores.owners.set('anonymousId:tablet-9', idOf('anonymousId:tablet-9'));
+    // Act: the retry delivers the tablet's visit and login again.
+    await ingest(stores, seq, [{ type: 'page', anonymousId: 'tablet-9' }, { type: 'identify', userId: 'u-ann', anonymousId: 'tablet-9' }]);
+    // Assess
+    const ann = stores.profileItems.get(idOf('userId:u-ann'))!;
+    expect(ann.identities.anonymousId).toEqual(['tablet-9']);
+    expect(stores.owners.get('anonymousId:tablet-9')).toBe(ann.profileId);
+    expect(viewAggregates(ann.aggregates).eventCount).toBe(3);
+  });
+});
