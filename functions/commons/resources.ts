@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadIdentityRules } from '../../lib/identity/rules';
-import { keysFromEnv, keysFromSecret, type Keys } from '../../lib/http/keys';
+import { keysFromEnv, keysFromSecrets, type Keys } from '../../lib/http/keys';
 import { loadAggregates } from '../../lib/profile/aggregates';
 import { dynamoClient, kinesisClient } from '../../lib/store/clients';
 import { DynamoStores } from '../../lib/store/dynamo';
@@ -22,15 +22,22 @@ export const identityRules = loadIdentityRules();
 export const aggregateDefinitions = loadAggregates();
 
 let keys: Promise<Keys> | undefined;
-/** Keys from WRITE_KEYS/API_KEYS/IDENTITY_SALT (local) or from the Secrets Manager secret KEYS_SECRET_ARN (AWS). */
+/**
+ * Keys from WRITE_KEYS / API_KEYS / IDENTITY_SALT (local stack, tests), or on AWS from the three
+ * Secrets Manager secrets the stack creates (each may hold a comma-separated list, so a new key can
+ * be added beside the old one before the old one is retired).
+ */
 export function getKeys(): Promise<Keys> {
   keys ??= (async () => {
     const fromEnv = keysFromEnv();
     if (fromEnv) return fromEnv;
-    const arn = process.env.KEYS_SECRET_ARN;
-    if (!arn) throw new Error('no keys configured: set KEYS_SECRET_ARN, or WRITE_KEYS and API_KEYS');
-    const res = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: arn }));
-    return keysFromSecret(res.SecretString ?? '');
+    const arns = [process.env.WRITE_KEYS_SECRET_ARN, process.env.API_KEYS_SECRET_ARN, process.env.IDENTITY_SALT_SECRET_ARN];
+    if (arns.some((a) => !a)) throw new Error('no keys configured: set WRITE_KEYS/API_KEYS/IDENTITY_SALT or the *_SECRET_ARN variables');
+    const client = new SecretsManagerClient({});
+    const [writeKeys, apiKeys, identitySalt] = await Promise.all(
+      arns.map(async (SecretId) => (await client.send(new GetSecretValueCommand({ SecretId }))).SecretString ?? ''),
+    );
+    return keysFromSecrets(writeKeys as string, apiKeys as string, identitySalt as string);
   })().catch((e) => {
     keys = undefined;
     throw e;

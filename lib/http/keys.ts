@@ -50,10 +50,8 @@ export function keysFromEnv(env: NodeJS.ProcessEnv = process.env): Keys | undefi
   return { writeKeys: list(env.WRITE_KEYS), apiKeys: list(env.API_KEYS), identitySalt: env.IDENTITY_SALT ?? '' };
 }
 
-/** Parses the JSON secret the CDK app creates: {"writeKeys":[...],"apiKeys":[...],"identitySalt":"..."}. */
-export function keysFromSecret(secret: string): Keys {
-  const raw = JSON.parse(secret) as Partial<Record<keyof Keys, unknown>>;
-  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : typeof v === 'string' ? list(v) : []);
-  if (typeof raw.identitySalt !== 'string' || raw.identitySalt === '') throw new Error('keys secret has no identitySalt');
-  return { writeKeys: strings(raw.writeKeys), apiKeys: strings(raw.apiKeys), identitySalt: raw.identitySalt };
+/** Keys from the three secrets the CDK app creates: comma-separated write keys and API keys, and the salt. */
+export function keysFromSecrets(writeKeys: string, apiKeys: string, identitySalt: string): Keys {
+  if (identitySalt.trim() === '') throw new Error('the identity salt secret is empty');
+  return { writeKeys: list(writeKeys), apiKeys: list(apiKeys), identitySalt: identitySalt.trim() };
 }
