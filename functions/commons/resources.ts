@@ -1,3 +1,4 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadIdentityRules } from '../../lib/identity/rules';
 import { keysFromEnv, keysFromSecrets, type Keys } from '../../lib/http/keys';
@@ -11,8 +12,12 @@ import { STREAM, tableNamesFromEnv } from '../../lib/store/tables';
  * Process-wide resources, created on first use and reused across invocations (clients, validated
  * configuration, keys). Nothing here runs at import time, so a handler module loads fast.
  */
+let dynamo: DynamoDBClient | undefined;
+/** The DynamoDB client the stores use (tests add fault-injecting middleware to it). */
+export const getDynamoClient = (): DynamoDBClient => (dynamo ??= dynamoClient());
+
 let stores: DynamoStores | undefined;
-export const getStores = (): DynamoStores => (stores ??= new DynamoStores(dynamoClient(), tableNamesFromEnv()));
+export const getStores = (): DynamoStores => (stores ??= new DynamoStores(getDynamoClient(), tableNamesFromEnv()));
 
 let stream: KinesisEventStream | undefined;
 export const getStream = (): KinesisEventStream =>
@@ -47,6 +52,7 @@ export function getKeys(): Promise<Keys> {
 
 /** Resets cached resources (tests that switch endpoints between suites). */
 export function resetResources(): void {
+  dynamo = undefined;
   stores = undefined;
   stream = undefined;
   keys = undefined;
