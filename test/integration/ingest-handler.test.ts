@@ -14,8 +14,8 @@ let resources: typeof import('../../functions/commons/resources');
 
 beforeAll(async () => {
   stack = await startLocalStack({ port: 0, quiet: true });
-  handler = (await import('../../functions/ingest/handler')).handler as never;
-  resources = await import('../../functions/commons/resources');
+  handler = (await import('../../functions/ingest/handler.js')).handler as never;
+  resources = await import('../../functions/commons/resources.js');
 });
 afterAll(async () => {
   await stack?.stop();
