@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { identifierKey, type Identifier } from '../events/identifiers';
-import type { AggregateDefinition } from '../profile/aggregates';
+import type { AggregateModel } from '../profile/aggregates';
 import {
   addIdentifier,
   chooseSurvivor,
@@ -57,7 +57,7 @@ export class BatchResolution {
 
   constructor(
     private readonly rules: IdentityRules,
-    private readonly defs: AggregateDefinition[],
+    private readonly defs: AggregateModel,
     owners: Map<string, string>,
     /** Stored profiles and tombstones loaded for this batch (by id, after following tombstones). */
     readonly stored: Map<string, Profile>,

@@ -4,7 +4,7 @@ import { matchOnNetworks, matchSignature } from '../identity/matching';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
 import type { IdentityRules } from '../identity/rules';
-import type { AggregateDefinition } from '../profile/aggregates';
+import type { AggregateModel } from '../profile/aggregates';
 import { foldEvent, seqGreater, type Profile } from '../profile/profile';
 import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
 
@@ -18,7 +18,7 @@ export interface StreamRecord {
 
 export interface IngestConfig {
   rules: IdentityRules;
-  aggregates: AggregateDefinition[];
+  aggregates: AggregateModel;
   /** Salt for hashing e-mail and phone identifiers. */
   salt: string;
   /** How many profile groups are written at once. */

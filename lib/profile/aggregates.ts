@@ -1,46 +1,100 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import defaults from '../../config/aggregates.json';
 import type { CollectedEvent } from '../events/segment';
+import { localDay, localWeek, resolveTimezone, shiftDay } from './time';
 
 /**
- * The aggregate language: each aggregate names the events it listens to, an operation and (for
- * sum/min/max/first/last) a field path. Every operation is commutative and associative over events
- * ("first"/"last" are decided by event time, then messageId), so the state is a function of the set of
- * events folded, whatever their order, and two profiles' states merge exactly.
+ * The aggregate language. Each aggregate, declared as data, names the events it listens to (by type,
+ * event name and an optional condition on the event), an operation, a field and a window:
+ *
+ * - operations: count, sum, min, max, average, first, last, distinct (count and sample of values),
+ *   topk (most frequent values with counts), lastN (most recent distinct values), set (items added,
+ *   removed and reset by events — a cart), since (when the first event happened after the last reset
+ *   — a cart opened at);
+ * - windows: lifetime, a calendar day or week in the customer's time zone, or rolling N days kept as
+ *   daily buckets; all on event time, so late and out-of-order events land in the right bucket.
+ *
+ * Every state is a function of the set of events folded, whatever their order ("first"/"last" are
+ * decided by event time, then messageId), and every operation has a merge, so redelivery is exact
+ * and two profiles merge exactly.
  */
-export const OPERATIONS = ['count', 'sum', 'min', 'max', 'first', 'last'] as const;
+export const OPERATIONS = ['count', 'sum', 'min', 'max', 'average', 'first', 'last', 'distinct', 'topk', 'lastN', 'set', 'since'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** Fields computed from the event rather than read from it. */
+export const DERIVED_FIELDS = ['$session', '$device', '$channel', '$location'] as const;
+
+const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const;
+
+const condition = z.strictObject({
+  field: z.string().min(1),
+  op: z.enum(['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte', 'exists']),
+  value: z.unknown().optional(),
+});
+
+const selector = z.strictObject({
+  type: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
+  event: z.array(z.string().min(1)).min(1).optional(),
+  where: z.array(condition).optional(),
+});
+
+const window = z.union([
+  z.literal('lifetime'),
+  z.strictObject({ calendar: z.enum(['day', 'week']) }),
+  z.strictObject({ rollingDays: z.number().int().min(1).max(400) }),
+]);
 
 const aggregateSchema = z
   .strictObject({
     name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)'),
-    on: z
-      .strictObject({
-        type: z.array(z.enum(['track', 'identify', 'page', 'screen', 'alias', 'group'])).min(1).optional(),
-        event: z.array(z.string().min(1)).min(1).optional(),
-      })
-      .optional(),
+    description: z.string().optional(),
+    on: selector.optional(),
     op: z.enum(OPERATIONS),
     field: z.string().min(1).optional(),
+    window: window.optional(),
+    /** topk: how many values to show; lastN: how many to keep. */
+    size: z.number().int().min(1).max(50).optional(),
+    removeOn: selector.optional(),
+    resetOn: selector.optional(),
   })
   .superRefine((a, ctx) => {
-    if (a.op !== 'count' && a.field === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['field'], message: `is required for op "${a.op}"` });
+    const needsField = !['count', 'since'].includes(a.op);
+    if (needsField && a.field === undefined) ctx.addIssue({ code: 'custom', path: ['field'], message: `is required for op "${a.op}"` });
+    if ((a.removeOn !== undefined && a.op !== 'set') || (a.resetOn !== undefined && a.op !== 'set' && a.op !== 'since')) {
+      ctx.addIssue({ code: 'custom', path: [a.removeOn ? 'removeOn' : 'resetOn'], message: `is not used by op "${a.op}"` });
+    }
+    if (a.field?.startsWith('$') && !(DERIVED_FIELDS as readonly string[]).includes(a.field)) {
+      ctx.addIssue({ code: 'custom', path: ['field'], message: `unknown derived field; use one of ${DERIVED_FIELDS.join(', ')}` });
+    }
+    if ((a.op === 'set' || a.op === 'since' || a.op === 'lastN') && a.window !== undefined && a.window !== 'lifetime') {
+      ctx.addIssue({ code: 'custom', path: ['window'], message: `op "${a.op}" keeps its own history; use the lifetime window` });
     }
   });
 
 export const aggregateConfigSchema = z.strictObject({
   $comment: z.string().optional(),
   version: z.number().int().min(1),
+  /** Time zone for calendar windows when an event carries no `context.timezone`. */
+  defaultTimezone: z.string().min(1),
   aggregates: z.array(aggregateSchema),
 });
 
 export type AggregateDefinition = z.output<typeof aggregateSchema>;
+export type AggregateConfig = z.output<typeof aggregateConfigSchema>;
 
-/** State of one aggregate. `first`/`last` keep the ordering key so merges can decide. */
-export type AggregateState = number | { v: unknown; t: string; id: string } | null;
+/** The validated aggregate definitions with what folding needs precomputed. */
+export interface AggregateModel {
+  version: number;
+  defaultTimezone: string;
+  definitions: AggregateDefinition[];
+}
+
+/** Bounds that keep every state small whatever the traffic. */
+export const LIMITS = { distinct: 100, topkKeys: 50, set: 50, since: 20, calendarBuckets: 8 } as const;
 
 /** Validates aggregate definitions; errors name the aggregate and the field. */
-export function loadAggregates(input: unknown = defaults): AggregateDefinition[] {
+export function loadAggregates(input: unknown = defaults): AggregateModel {
   const result = aggregateConfigSchema.safeParse(input);
   if (!result.success) {
     const list = (input as { aggregates?: Array<{ name?: unknown }> } | undefined)?.aggregates;
@@ -48,7 +102,8 @@ export function loadAggregates(input: unknown = defaults): AggregateDefinition[]
       .map((i) => {
         const index = i.path[0] === 'aggregates' && typeof i.path[1] === 'number' ? i.path[1] : undefined;
         const name = index !== undefined ? list?.[index]?.name : undefined;
-        const where = index !== undefined ? `aggregate ${typeof name === 'string' ? `"${name}"` : `#${index}`} ${i.path.slice(2).join('.')}` : i.path.join('.');
+        const where =
+          index !== undefined ? `aggregate ${typeof name === 'string' ? `"${name}"` : `#${index}`} ${i.path.slice(2).join('.')}` : i.path.join('.');
         return `${where.trim() || '(root)'}: ${i.message}`;
       })
       .join('; ');
@@ -59,7 +114,10 @@ export function loadAggregates(input: unknown = defaults): AggregateDefinition[]
     if (names.has(a.name)) throw new Error(`Invalid aggregate definitions: aggregate "${a.name}" is declared twice`);
     names.add(a.name);
   }
-  return result.data.aggregates;
+  if (resolveTimezone(result.data.defaultTimezone, 'invalid') === 'invalid') {
+    throw new Error(`Invalid aggregate definitions: defaultTimezone: "${result.data.defaultTimezone}" is not an IANA time zone`);
+  }
+  return { version: result.data.version, defaultTimezone: result.data.defaultTimezone, definitions: result.data.aggregates };
 }
 
 /** Reads `a.b.c` from an event; undefined when any step is missing. */
@@ -72,10 +130,8 @@ export function readPath(event: unknown, path: string): unknown {
   return at;
 }
 
-function matches(def: AggregateDefinition, event: CollectedEvent): boolean {
-  if (def.on?.type && !def.on.type.includes(event.type)) return false;
-  if (def.on?.event && !(event.type === 'track' && def.on.event.includes(event.event))) return false;
-  return true;
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
 function numeric(v: unknown): number | undefined {
@@ -84,19 +140,176 @@ function numeric(v: unknown): number | undefined {
   return undefined;
 }
 
-/** Orders (time, id) pairs: the key that makes first/last independent of arrival order. */
-function before(a: { t: string; id: string }, b: { t: string; id: string }): boolean {
-  return a.t < b.t || (a.t === b.t && a.id < b.id);
+/** Values computed from an event: a session key, the device class, the channel, a coarse location. */
+function derived(event: CollectedEvent, field: (typeof DERIVED_FIELDS)[number]): unknown {
+  const context = obj(event.context) ?? {};
+  switch (field) {
+    case '$session': {
+      const explicit = context.sessionId ?? obj(event as unknown as Record<string, unknown>)?.sessionId;
+      if (typeof explicit === 'string' || typeof explicit === 'number') return `s:${explicit}`;
+      // No session id from the SDK: a device's activity in one 30-minute slot counts as one session.
+      const device = event.anonymousId ?? event.userId ?? '';
+      return `${device}:${Math.floor(Date.parse(event.timestamp) / 1_800_000)}`;
+    }
+    case '$device': {
+      const type = obj(context.device)?.type;
+      if (typeof type === 'string' && type !== '') return type.toLowerCase();
+      const ua = typeof context.userAgent === 'string' ? context.userAgent : '';
+      if (/iPad|Tablet/.test(ua)) return 'tablet';
+      if (/iPhone|Android.*Mobile|Mobile/.test(ua)) return 'smartphone';
+      return ua !== '' ? 'desktop' : undefined;
+    }
+    case '$channel': {
+      if (typeof context.channel === 'string' && context.channel !== '') return context.channel.toLowerCase();
+      const library = String(obj(context.library)?.name ?? '');
+      if (/ios|android|react-native|flutter/i.test(library)) return 'app';
+      return typeof context.userAgent === 'string' ? 'web' : 'server';
+    }
+    case '$location': {
+      const location = obj(context.location);
+      const lat = numeric(location?.latitude);
+      const lon = numeric(location?.longitude);
+      const city = typeof location?.city === 'string' ? location.city : undefined;
+      const country = typeof location?.country === 'string' ? location.country : undefined;
+      if (lat === undefined && city === undefined && country === undefined) return undefined;
+      // Coarse: one decimal of a degree (about 11 km), never the exact position.
+      return {
+        ...(city !== undefined ? { city } : {}),
+        ...(country !== undefined ? { country } : {}),
+        ...(lat !== undefined && lon !== undefined ? { latitude: Math.round(lat * 10) / 10, longitude: Math.round(lon * 10) / 10 } : {}),
+      };
+    }
+  }
 }
 
-/** Adds sums in integer micro-units so that the result does not depend on the order of additions. */
+function valueOf(event: CollectedEvent, field: string): unknown {
+  return field.startsWith('$') ? derived(event, field as (typeof DERIVED_FIELDS)[number]) : readPath(event, field);
+}
+
+function holds(c: z.output<typeof condition>, event: CollectedEvent): boolean {
+  const v = valueOf(event, c.field);
+  switch (c.op) {
+    case 'exists':
+      return v !== undefined && v !== null;
+    case 'eq':
+      return v === c.value;
+    case 'ne':
+      return v !== c.value;
+    case 'in':
+      return Array.isArray(c.value) && c.value.includes(v);
+    default: {
+      const x = numeric(v);
+      const y = numeric(c.value);
+      if (x === undefined || y === undefined) return false;
+      return c.op === 'gt' ? x > y : c.op === 'gte' ? x >= y : c.op === 'lt' ? x < y : x <= y;
+    }
+  }
+}
+
+function selects(s: z.output<typeof selector> | undefined, event: CollectedEvent): boolean {
+  if (s === undefined) return true;
+  if (s.type && !s.type.includes(event.type)) return false;
+  if (s.event && !(event.type === 'track' && s.event.includes(event.event))) return false;
+  return (s.where ?? []).every((c) => holds(c, event));
+}
+
+// ---- States ----------------------------------------------------------------------------------
+
+/** An ordering key: event time, then messageId. */
+export interface Stamp {
+  t: string;
+  id: string;
+}
+const before = (a: Stamp, b: Stamp): boolean => a.t < b.t || (a.t === b.t && a.id < b.id);
+const later = (a: Stamp | undefined, b: Stamp | undefined): Stamp | undefined => (a === undefined ? b : b === undefined ? a : before(a, b) ? b : a);
+
+type Stamped = Stamp & { v: unknown };
+interface SetState {
+  items: Record<string, { a?: Stamp; r?: Stamp }>;
+  reset?: Stamp;
+}
+interface SinceState {
+  reset?: Stamp;
+  starts: Stamp[];
+}
+
+/** The state of one aggregate over one window bucket. */
+export type State = number | [number, number] | Stamped | string[] | Record<string, number> | Stamped[] | SetState | SinceState;
+/** Windowed aggregates keep one state per bucket (local date or week start). */
+export interface Buckets {
+  b: Record<string, State>;
+}
+export type Aggregates = Record<string, State | Buckets>;
+/** Kept for readers of older code: one aggregate's stored state. */
+export type AggregateState = State | Buckets;
+
+/** Adds sums in integer micro-units, so the result does not depend on the order of additions. */
 const MICRO = 1_000_000;
 const addExact = (a: number, b: number): number => Math.round(a * MICRO + b * MICRO) / MICRO;
 
-function combine(op: AggregateDefinition['op'], a: AggregateState, b: AggregateState): AggregateState {
-  if (a === null || a === undefined) return b;
-  if (b === null || b === undefined) return a;
-  switch (op) {
+const hash32 = (v: string): string => createHash('sha1').update(v).digest('hex').slice(0, 8);
+
+function canonicalValue(v: unknown): string {
+  return typeof v === 'string' ? v.slice(0, 128) : JSON.stringify(v).slice(0, 128);
+}
+
+/** Keeps the topk map bounded: the most frequent keys (ties by key), deterministically. */
+function boundCounts(counts: Record<string, number>): Record<string, number> {
+  const entries = Object.entries(counts);
+  if (entries.length <= LIMITS.topkKeys) return counts;
+  entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  return Object.fromEntries(entries.slice(0, LIMITS.topkKeys));
+}
+
+/** Distinct values as a KMV sketch: the values with the smallest hashes, exact below the bound. */
+function boundDistinct(values: string[]): string[] {
+  const unique = [...new Set(values)].sort((a, b) => (hash32(a) < hash32(b) ? -1 : hash32(a) > hash32(b) ? 1 : a < b ? -1 : 1));
+  return unique.slice(0, LIMITS.distinct);
+}
+
+function boundLastN(list: Stamped[], n: number): Stamped[] {
+  const best = new Map<string, Stamped>();
+  for (const x of list) {
+    const key = canonicalValue(x.v);
+    const seen = best.get(key);
+    if (seen === undefined || before(seen, x)) best.set(key, x);
+  }
+  return [...best.values()].sort((a, b) => (before(a, b) ? 1 : -1)).slice(0, n);
+}
+
+function boundSet(s: SetState): SetState {
+  // Nothing at or before the last reset can matter again: drop those stamps field by field, so the
+  // state is canonical whatever the order of folds and merges.
+  const fresh = (x: Stamp | undefined) => (x !== undefined && (s.reset === undefined || before(s.reset, x)) ? x : undefined);
+  const items: SetState['items'] = {};
+  for (const [k, v] of Object.entries(s.items)) {
+    const a = fresh(v.a);
+    const r = fresh(v.r);
+    if (a !== undefined || r !== undefined) items[k] = { ...(a ? { a } : {}), ...(r ? { r } : {}) };
+  }
+  const entries = Object.entries(items);
+  if (entries.length > LIMITS.set) {
+    const latest = (x: { a?: Stamp; r?: Stamp }) => later(x.a, x.r) as Stamp;
+    entries.sort((a, b) => (before(latest(a[1]), latest(b[1])) ? 1 : -1));
+    return { ...(s.reset ? { reset: s.reset } : {}), items: Object.fromEntries(entries.slice(0, LIMITS.set)) };
+  }
+  return { ...(s.reset ? { reset: s.reset } : {}), items };
+}
+
+function boundSince(s: SinceState): SinceState {
+  const starts = s.starts
+    .filter((x) => s.reset === undefined || before(s.reset, x))
+    .sort((a, b) => (before(a, b) ? -1 : 1))
+    .filter((x, i, all) => i === 0 || all[i - 1]!.id !== x.id || all[i - 1]!.t !== x.t)
+    .slice(0, LIMITS.since);
+  return { ...(s.reset ? { reset: s.reset } : {}), starts };
+}
+
+/** Merges two states of one operation (both may be undefined). */
+function combine(def: AggregateDefinition, a: State | undefined, b: State | undefined): State | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  switch (def.op) {
     case 'count':
     case 'sum':
       return addExact(a as number, b as number);
@@ -104,49 +317,226 @@ function combine(op: AggregateDefinition['op'], a: AggregateState, b: AggregateS
       return Math.min(a as number, b as number);
     case 'max':
       return Math.max(a as number, b as number);
+    case 'average': {
+      const [s1, n1] = a as [number, number];
+      const [s2, n2] = b as [number, number];
+      return [addExact(s1, s2), n1 + n2];
+    }
     case 'first':
-      return before(b as { t: string; id: string }, a as { t: string; id: string }) ? b : a;
+      return before(b as Stamped, a as Stamped) ? b : a;
     case 'last':
-      return before(a as { t: string; id: string }, b as { t: string; id: string }) ? b : a;
+      return before(a as Stamped, b as Stamped) ? b : a;
+    case 'distinct':
+      return boundDistinct([...(a as string[]), ...(b as string[])]);
+    case 'topk': {
+      const out = { ...(a as Record<string, number>) };
+      for (const [k, n] of Object.entries(b as Record<string, number>)) out[k] = (out[k] ?? 0) + n;
+      return boundCounts(out);
+    }
+    case 'lastN':
+      return boundLastN([...(a as Stamped[]), ...(b as Stamped[])], def.size ?? 10);
+    case 'set': {
+      const x = a as SetState;
+      const y = b as SetState;
+      const items: SetState['items'] = { ...x.items };
+      for (const [k, v] of Object.entries(y.items)) {
+        const mine = items[k];
+        const added = later(mine?.a, v.a);
+        const removed = later(mine?.r, v.r);
+        items[k] = { ...(added ? { a: added } : {}), ...(removed ? { r: removed } : {}) };
+      }
+      const reset = later(x.reset, y.reset);
+      return boundSet({ items, ...(reset ? { reset } : {}) });
+    }
+    case 'since': {
+      const x = a as SinceState;
+      const y = b as SinceState;
+      const reset = later(x.reset, y.reset);
+      return boundSince({ starts: [...x.starts, ...y.starts], ...(reset ? { reset } : {}) });
+    }
   }
 }
 
-/** The contribution of one event to one aggregate, or undefined when the event does not count. */
-function contribution(def: AggregateDefinition, event: CollectedEvent): AggregateState | undefined {
-  if (!matches(def, event)) return undefined;
+/** The contribution of one event to one aggregate (a state of one event), or undefined. */
+function contribution(def: AggregateDefinition, event: CollectedEvent): State | undefined {
+  const stamp: Stamp = { t: event.timestamp, id: event.messageId };
+  if (def.op === 'set' || def.op === 'since') {
+    if (def.resetOn && selects(def.resetOn, event)) return def.op === 'set' ? { items: {}, reset: stamp } : { starts: [], reset: stamp };
+    const key = def.field ? valueOf(event, def.field) : undefined;
+    if (def.op === 'set' && def.removeOn && selects(def.removeOn, event)) {
+      return key === undefined || key === null ? undefined : { items: { [canonicalValue(key)]: { r: stamp } } };
+    }
+    if (!selects(def.on, event)) return undefined;
+    if (def.op === 'since') return { starts: [stamp] };
+    return key === undefined || key === null ? undefined : { items: { [canonicalValue(key)]: { a: stamp } } };
+  }
+  if (!selects(def.on, event)) return undefined;
   if (def.op === 'count') return 1;
-  const raw = readPath(event, def.field as string);
-  if (raw === undefined || raw === null) return undefined; // unknown field: the aggregate stays as it was
-  if (def.op === 'first' || def.op === 'last') return { v: raw, t: event.timestamp, id: event.messageId };
-  return numeric(raw);
+  const raw = valueOf(event, def.field as string);
+  if (raw === undefined || raw === null || raw === '') return undefined; // unknown field: the aggregate stays as it was
+  switch (def.op) {
+    case 'sum':
+    case 'min':
+    case 'max':
+      return numeric(raw);
+    case 'average': {
+      const n = numeric(raw);
+      return n === undefined ? undefined : [n, 1];
+    }
+    case 'first':
+    case 'last':
+      return { v: raw, ...stamp };
+    case 'distinct':
+      return [canonicalValue(raw)];
+    case 'topk':
+      return { [canonicalValue(raw).toLowerCase()]: 1 };
+    case 'lastN':
+      return [{ v: raw, ...stamp }];
+  }
 }
 
-export type Aggregates = Record<string, AggregateState>;
+function isBuckets(s: State | Buckets | undefined): s is Buckets {
+  return typeof s === 'object' && s !== null && !Array.isArray(s) && 'b' in s && Object.keys(s).length === 1;
+}
+
+/** The bucket an event falls in, for a windowed aggregate. */
+function bucketOf(def: AggregateDefinition, event: CollectedEvent, timezone: string): string | undefined {
+  const w = def.window;
+  if (w === undefined || w === 'lifetime') return undefined;
+  const at = new Date(event.timestamp);
+  return 'calendar' in w && w.calendar === 'week' ? localWeek(at, timezone) : localDay(at, timezone);
+}
+
+/** Drops buckets that no window can read again, relative to the newest bucket (a function of the state). */
+function prune(def: AggregateDefinition, buckets: Record<string, State>): Record<string, State> {
+  const w = def.window;
+  if (w === undefined || w === 'lifetime') return buckets;
+  const keys = Object.keys(buckets).sort();
+  const newest = keys[keys.length - 1];
+  if (newest === undefined) return buckets;
+  const keep =
+    'rollingDays' in w ? keys.filter((k) => k > shiftDay(newest, -w.rollingDays)) : keys.slice(-LIMITS.calendarBuckets);
+  return Object.fromEntries(keep.map((k) => [k, buckets[k] as State]));
+}
+
+function mergeOne(def: AggregateDefinition, a: State | Buckets | undefined, b: State | Buckets | undefined): State | Buckets | undefined {
+  if (def.window === undefined || def.window === 'lifetime') return combine(def, a as State | undefined, b as State | undefined);
+  if (a === undefined && b === undefined) return undefined;
+  const x = isBuckets(a) ? a.b : {};
+  const y = isBuckets(b) ? b.b : {};
+  const out: Record<string, State> = { ...x };
+  for (const [k, v] of Object.entries(y)) out[k] = combine(def, out[k], v) as State;
+  return { b: prune(def, out) };
+}
+
+/** The time zone an event's calendar buckets use: its `context.timezone`, else the configured default. */
+export function eventTimezone(event: CollectedEvent, model: AggregateModel): string {
+  const tz = obj(event.context)?.timezone;
+  return typeof tz === 'string' ? resolveTimezone(tz, model.defaultTimezone) : model.defaultTimezone;
+}
 
 /** Folds one event into the aggregates (returns a new object). */
-export function foldAggregates(defs: AggregateDefinition[], state: Aggregates, event: CollectedEvent): Aggregates {
+export function foldAggregates(model: AggregateModel, state: Aggregates, event: CollectedEvent): Aggregates {
   const next = { ...state };
-  for (const def of defs) {
+  let timezone: string | undefined;
+  for (const def of model.definitions) {
     const c = contribution(def, event);
-    if (c !== undefined) next[def.name] = combine(def.op, next[def.name] ?? null, c);
+    if (c === undefined) continue;
+    if (def.window === undefined || def.window === 'lifetime') {
+      next[def.name] = combine(def, next[def.name] as State | undefined, c) as State;
+    } else {
+      timezone ??= eventTimezone(event, model);
+      const key = bucketOf(def, event, timezone) as string;
+      next[def.name] = mergeOne(def, next[def.name], { b: { [key]: c } }) as Buckets;
+    }
   }
   return next;
 }
 
 /** Merges two profiles' aggregates, each by its own merge function. */
-export function mergeAggregates(defs: AggregateDefinition[], a: Aggregates, b: Aggregates): Aggregates {
-  const out: Aggregates = { ...b, ...a };
-  for (const def of defs) {
-    const merged = combine(def.op, a[def.name] ?? null, b[def.name] ?? null);
-    if (merged === null) delete out[def.name];
-    else out[def.name] = merged;
+export function mergeAggregates(model: AggregateModel, a: Aggregates, b: Aggregates): Aggregates {
+  const out: Aggregates = {};
+  for (const def of model.definitions) {
+    const merged = mergeOne(def, a[def.name], b[def.name]);
+    if (merged !== undefined) out[def.name] = merged;
   }
   return out;
 }
 
-/** The readable view of aggregates: first/last show their value. */
-export function viewAggregates(state: Aggregates): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(state).map(([k, v]) => [k, v !== null && typeof v === 'object' ? v.v : v]),
-  );
+// ---- Reading ---------------------------------------------------------------------------------
+
+const EMPTY: Partial<Record<Operation, unknown>> = { count: 0, sum: 0, distinct: { count: 0, values: [] }, topk: [], lastN: [], set: [] };
+
+function read(def: AggregateDefinition, s: State | undefined): unknown {
+  if (s === undefined) return EMPTY[def.op] ?? null;
+  switch (def.op) {
+    case 'count':
+    case 'sum':
+    case 'min':
+    case 'max':
+      return s;
+    case 'average': {
+      const [sum, n] = s as [number, number];
+      return n === 0 ? null : Math.round((sum / n) * 100) / 100;
+    }
+    case 'first':
+    case 'last':
+      return (s as Stamped).v;
+    case 'distinct': {
+      const values = s as string[];
+      if (values.length < LIMITS.distinct) return { count: values.length, values: [...values].sort() };
+      // KMV estimate from the k-th smallest hash.
+      const kth = parseInt(hash32(values[values.length - 1] as string), 16) / 0xffffffff;
+      return { count: Math.round((LIMITS.distinct - 1) / kth), values: [...values].sort(), estimated: true };
+    }
+    case 'topk':
+      return Object.entries(s as Record<string, number>)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, def.size ?? 5)
+        .map(([value, count]) => ({ value, count }));
+    case 'lastN':
+      return (s as Stamped[]).map((x) => x.v);
+    case 'set': {
+      const { items, reset } = s as SetState;
+      return Object.entries(items)
+        .filter(([, v]) => v.a !== undefined && (v.r === undefined || before(v.r, v.a)) && (reset === undefined || before(reset, v.a)))
+        .sort((a, b) => (before(a[1].a as Stamp, b[1].a as Stamp) ? -1 : 1))
+        .map(([k, v]) => ({ item: k, addedAt: (v.a as Stamp).t }));
+    }
+    case 'since':
+      return (s as SinceState).starts[0]?.t ?? null;
+  }
+}
+
+/**
+ * The readable value of every aggregate at `now` in the customer's time zone: calendar windows read
+ * today's (this week's) bucket, rolling windows the buckets of the last N days.
+ */
+export function viewAggregates(state: Aggregates, model: AggregateModel = defaultModel(), now: Date = new Date(), timezone?: string): Record<string, unknown> {
+  const tz = timezone !== undefined ? resolveTimezone(timezone, model.defaultTimezone) : model.defaultTimezone;
+  const out: Record<string, unknown> = {};
+  for (const def of model.definitions) {
+    const s = state[def.name];
+    const w = def.window;
+    if (w === undefined || w === 'lifetime') {
+      out[def.name] = read(def, s as State | undefined);
+      continue;
+    }
+    const buckets = isBuckets(s) ? s.b : {};
+    if ('calendar' in w) {
+      out[def.name] = read(def, buckets[w.calendar === 'week' ? localWeek(now, tz) : localDay(now, tz)]);
+    } else {
+      const today = localDay(now, tz);
+      const from = shiftDay(today, -w.rollingDays);
+      const inWindow = Object.entries(buckets).filter(([k]) => k > from && k <= today).map(([, v]) => v);
+      out[def.name] = read(def, inWindow.reduce<State | undefined>((acc, v) => combine(def, acc, v), undefined));
+    }
+  }
+  return out;
+}
+
+let cached: AggregateModel | undefined;
+/** The shipped definitions (config/aggregates.json), validated once. */
+export function defaultModel(): AggregateModel {
+  return (cached ??= loadAggregates());
 }

@@ -1,7 +1,7 @@
 import type { CollectedEvent } from '../events/segment';
 import type { Identifier } from '../events/identifiers';
 import { NAMESPACES, type Namespace } from '../identity/rules';
-import { foldAggregates, mergeAggregates, type AggregateDefinition, type Aggregates } from './aggregates';
+import { foldAggregates, mergeAggregates, type AggregateModel, type Aggregates } from './aggregates';
 
 /** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
 export interface Stamped<T = unknown> {
@@ -197,7 +197,7 @@ function interestOf(event: CollectedEvent): string | undefined {
 }
 
 /** Folds one event into the profile: aggregates, traits (identify), signals, times. Mutates and returns `p`. */
-export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateDefinition[]): Profile {
+export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateModel): Profile {
   const t = event.timestamp;
   const stamp = <T>(v: T): Stamped<T> => ({ v, t, id: event.messageId });
   p.createdAt = minTime(p.createdAt, t);
@@ -243,7 +243,7 @@ export function seqGreater(a: string, b: string): boolean {
  * Merges `loser` into `survivor`: every aggregate by its own merge, identities and members unioned,
  * traits and signals by event time, high-water marks by maximum. Returns the survivor's new state.
  */
-export function mergeProfiles(survivor: Profile, loser: Profile, defs: AggregateDefinition[], via: string, at: string): Profile {
+export function mergeProfiles(survivor: Profile, loser: Profile, defs: AggregateModel, via: string, at: string): Profile {
   const identities: Profile['identities'] = { ...survivor.identities };
   for (const [ns, values] of Object.entries(loser.identities) as Array<[Namespace, string[]]>) {
     identities[ns] = [...(identities[ns] ?? []), ...values];
