@@ -92,7 +92,7 @@ describe('the CDK stack', () => {
 describe('configuration validated at synth', () => {
   it('fails synth with a message naming the aggregate and the field', async () => {
     jest.resetModules();
-    jest.doMock('../../config/aggregates.json', () => ({ version: 1, aggregates: [{ name: 'revenue', op: 'sum' }] }));
+    jest.doMock('../../config/aggregates.json', () => ({ version: 2, defaultTimezone: 'Europe/London', aggregates: [{ name: 'revenue', op: 'sum' }] }));
     const { buildApp: build } = await import('../../cdk/app.js');
     expect(() => build(new App({ context: { 'aws:cdk:bundling-stacks': [] } }))).toThrow(
       'Invalid aggregate definitions: aggregate "revenue" field: is required for op "sum"',
