@@ -2,13 +2,12 @@
  * Identity-resolution quality on the seeded synthetic population: prints pairwise precision and
  * recall of the resolved profiles and of the probable links. `npm run bench:identity`.
  */
-import { loadIdentityRules } from '../lib/identity/rules';
-import { loadAggregates } from '../lib/profile/aggregates';
+import { loadIngestConfig } from '../lib/ingest/config';
 import { DEFAULT_POPULATION, generatePopulation } from './synthetic/population';
 import { measureQuality } from './synthetic/quality';
 
 async function main(): Promise<void> {
-  const config = { rules: loadIdentityRules(), aggregates: loadAggregates(), salt: 'bench' };
+  const config = loadIngestConfig('bench');
   for (const seed of [7, 11, 23]) {
     const population = generatePopulation({ ...DEFAULT_POPULATION, seed });
     const started = process.hrtime.bigint();

@@ -6,14 +6,13 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ingestBatch, type IngestConfig, type StreamRecord } from '../lib/ingest/pipeline';
-import { loadIdentityRules } from '../lib/identity/rules';
-import { loadAggregates } from '../lib/profile/aggregates';
+import { loadIngestConfig } from '../lib/ingest/config';
 import { MemoryStores } from '../lib/store/memory';
 import type { Stores } from '../lib/store/ports';
 import { generatePopulation } from './synthetic/population';
 import { naiveIngest } from './naive';
 
-const config: IngestConfig = { rules: loadIdentityRules(), aggregates: loadAggregates(), salt: 'bench' };
+const config: IngestConfig = loadIngestConfig('bench');
 
 function records(households: number, seed: number): StreamRecord[] {
   let seq = 10n ** 30n;

@@ -1,7 +1,6 @@
 import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { loadIdentityRules } from '../lib/identity/rules';
-import { loadAggregates } from '../lib/profile/aggregates';
+import { loadEngineConfig } from '../lib/ingest/config';
 import { MomentEngineStack } from './stack';
 
 /**
@@ -9,8 +8,7 @@ import { MomentEngineStack } from './stack';
  * rule or aggregate fails `cdk synth` with a message that names the field, before anything deploys.
  */
 export function buildApp(app = new App()): { app: App; stack: MomentEngineStack } {
-  loadIdentityRules();
-  loadAggregates();
+  loadEngineConfig();
   const stack = new MomentEngineStack(app, app.node.tryGetContext('stackName') ?? 'MomentEngine', {
     description: 'Moment Engine: real-time marketing decision engine (collector, identity stitching, profiles)',
   });

@@ -1,8 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { loadIdentityRules } from '../../lib/identity/rules';
 import { keysFromEnv, keysFromSecrets, type Keys } from '../../lib/http/keys';
-import { loadAggregates } from '../../lib/profile/aggregates';
+import { loadEngineConfig } from '../../lib/ingest/config';
 import { dynamoClient, kinesisClient } from '../../lib/store/clients';
 import { DynamoStores } from '../../lib/store/dynamo';
 import { KinesisEventStream } from '../../lib/store/kinesis';
@@ -23,8 +22,8 @@ let stream: KinesisEventStream | undefined;
 export const getStream = (): KinesisEventStream =>
   (stream ??= new KinesisEventStream(kinesisClient(), process.env[STREAM.envVar] ?? STREAM.localName));
 
-export const identityRules = loadIdentityRules();
-export const aggregateDefinitions = loadAggregates();
+/** Identity rules, aggregates, stage and segments from config/, validated once per process. */
+export const engineConfig = loadEngineConfig();
 
 let keys: Promise<Keys> | undefined;
 /**

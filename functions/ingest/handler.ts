@@ -5,7 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { ingestBatch, type IngestStats } from '../../lib/ingest/pipeline';
 import { logger, metrics } from '../commons/powertools';
-import { aggregateDefinitions, getKeys, getStores, identityRules } from '../commons/resources';
+import { engineConfig, getKeys, getStores } from '../commons/resources';
 
 const METRICS: Array<[keyof IngestStats, string]> = [
   ['records', 'RecordsReceived'],
@@ -35,11 +35,7 @@ export const handler = middy<KinesisStreamEvent, KinesisStreamBatchResponse>()
       sequenceNumber: r.kinesis.sequenceNumber,
       data: r.kinesis.data,
     }));
-    const result = await ingestBatch(records, getStores(), {
-      rules: identityRules,
-      aggregates: aggregateDefinitions,
-      salt: keys.identitySalt,
-    });
+    const result = await ingestBatch(records, getStores(), { ...engineConfig, salt: keys.identitySalt });
     for (const [stat, name] of METRICS) {
       if (result.stats[stat] > 0) metrics.addMetric(name, MetricUnit.Count, result.stats[stat]);
     }

@@ -1,7 +1,7 @@
 import { notFound } from '../../lib/http/errors';
 import { requireApiKey } from '../../lib/http/keys';
 import { lookupIdentity, readJourney, readProfile } from '../../lib/profile/read';
-import { getKeys, getStores } from '../commons/resources';
+import { engineConfig, getKeys, getStores } from '../commons/resources';
 import { headersOf, httpHandler, json } from '../commons/http';
 
 /** Read API: identities -> profile, the unified profile, its journey, dead letters; and health. */
@@ -15,7 +15,7 @@ export const handler = httpHandler(async (event) => {
     case 'GET /v1/identities/{namespace}/{value}':
       return json(200, await lookupIdentity(stores, params.namespace ?? '', params.value ?? '', keys.identitySalt));
     case 'GET /v1/profiles/{profileId}':
-      return json(200, await readProfile(stores, params.profileId ?? ''));
+      return json(200, await readProfile(stores, params.profileId ?? '', engineConfig));
     case 'GET /v1/profiles/{profileId}/journey': {
       const limit = event.queryStringParameters?.limit;
       return json(200, await readJourney(stores, params.profileId ?? '', limit === undefined ? undefined : Number(limit)));

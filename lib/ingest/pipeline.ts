@@ -3,10 +3,10 @@ import { parseCollectedEvent, ValidationError, type CollectedEvent } from '../ev
 import { matchOnNetworks, matchSignature } from '../identity/matching';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
-import type { IdentityRules } from '../identity/rules';
-import type { AggregateModel } from '../profile/aggregates';
 import { foldEvent, seqGreater, type Profile } from '../profile/profile';
 import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
+import { updateSegments } from '../profile/facts';
+import type { EngineConfig } from './config';
 
 /** A stream record as the domain sees it (no Lambda types here). */
 export interface StreamRecord {
@@ -16,9 +16,7 @@ export interface StreamRecord {
   data: string;
 }
 
-export interface IngestConfig {
-  rules: IdentityRules;
-  aggregates: AggregateModel;
+export interface IngestConfig extends EngineConfig {
   /** Salt for hashing e-mail and phone identifiers. */
   salt: string;
   /** How many profile groups are written at once. */
@@ -204,6 +202,7 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
       profile.seq[shardId] = sequenceNumber;
       stats.folded += 1;
     }
+    updateSegments(profile, config.aggregates, config.profileRules);
     fresh.set(g.root, list);
   }
   const onNetwork = new Map<string, string[]>();

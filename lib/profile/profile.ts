@@ -58,14 +58,34 @@ export interface Profile {
   members: string[];
   mergeLog: MergeEntry[];
   seq: Record<string, string>;
+  /** Segments the profile is in, since when. */
+  segments?: Record<string, { enteredAt: string }>;
+  /** Entering and leaving segments, oldest first (bounded). */
+  segmentHistory?: SegmentChange[];
+  /** Scores written by the nightly job (propensity, CLV, tier, cluster), each with its as-of time. */
+  batch?: Record<string, BatchAttribute>;
   /** Set on a tombstone: the profile this one was merged into. The tombstone keeps its state. */
   mergedInto?: string;
+}
+
+export interface SegmentChange {
+  segment: string;
+  change: 'entered' | 'left';
+  at: string;
+}
+
+export interface BatchAttribute {
+  value: unknown;
+  asOf: string;
 }
 
 export const MAX_INTERESTS = 30;
 export const MAX_NETWORKS = 10;
 export const MAX_PRODUCTS = 20;
 export const MAX_LINKED = 20;
+export const MAX_TRAITS = 100;
+export const MAX_TRAIT_BYTES = 2048;
+export const MAX_SEGMENT_HISTORY = 50;
 
 function mergeMax(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
   const out = { ...a };
@@ -207,6 +227,9 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
   const traits = { ...obj(context?.traits), ...(event.type === 'identify' ? obj(event.traits) : undefined) };
   for (const [k, v] of Object.entries(traits)) {
     if (PII_TRAITS.has(k) || v === undefined) continue;
+    // Bounded: at most MAX_TRAITS traits, none larger than MAX_TRAIT_BYTES; others are ignored.
+    if (p.traits[k] === undefined && Object.keys(p.traits).length >= MAX_TRAITS) continue;
+    if ((JSON.stringify(v)?.length ?? 0) > MAX_TRAIT_BYTES) continue;
     p.traits[k] = newer(p.traits[k], stamp(v)) as Stamped;
   }
   const s = p.signals;
@@ -295,7 +318,45 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
     members: [...new Set([...survivor.members, ...loser.members, loser.profileId])].sort(),
     mergeLog,
     seq,
+    ...mergeSegments(survivor, loser),
+    ...(survivor.batch || loser.batch ? { batch: mergeBatch(survivor.batch ?? {}, loser.batch ?? {}) } : {}),
   };
+}
+
+function mergeSegments(a: Profile, b: Profile): Pick<Profile, 'segments' | 'segmentHistory'> {
+  const out: Pick<Profile, 'segments' | 'segmentHistory'> = {};
+  if (a.segments || b.segments) {
+    const segments = { ...a.segments };
+    for (const [k, v] of Object.entries(b.segments ?? {})) {
+      const mine = segments[k];
+      segments[k] = mine === undefined || v.enteredAt < mine.enteredAt ? v : mine;
+    }
+    out.segments = segments;
+  }
+  if (a.segmentHistory || b.segmentHistory) out.segmentHistory = boundHistory([...(a.segmentHistory ?? []), ...(b.segmentHistory ?? [])]);
+  return out;
+}
+
+export function boundHistory(history: SegmentChange[]): SegmentChange[] {
+  const key = (h: SegmentChange) => `${h.at}|${h.segment}|${h.change}`;
+  const unique = new Map(history.map((h) => [key(h), h]));
+  return [...unique.values()].sort((x, y) => (key(x) < key(y) ? -1 : 1)).slice(-MAX_SEGMENT_HISTORY);
+}
+
+/** Batch attributes merge by keeping the newer value of each (by its as-of time). */
+export function mergeBatch(a: Record<string, BatchAttribute>, b: Record<string, BatchAttribute>): Record<string, BatchAttribute> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const mine = out[k];
+    if (mine === undefined || v.asOf > mine.asOf) out[k] = v;
+  }
+  return out;
+}
+
+/** Writes the nightly job's attributes (propensity, CLV, tier, cluster) beside the live aggregates. */
+export function applyBatchAttributes(p: Profile, attributes: Record<string, BatchAttribute>): Profile {
+  p.batch = mergeBatch(p.batch ?? {}, attributes);
+  return p;
 }
 
 /**

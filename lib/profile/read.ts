@@ -2,8 +2,9 @@ import { hashPii, identifierKey } from '../events/identifiers';
 import { badRequest, notFound } from '../http/errors';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import type { Stores } from '../store/ports';
-import { viewAggregates } from './aggregates';
-import { viewTraits, type Profile } from './profile';
+import type { EngineConfig } from '../ingest/config';
+import { factsOf, timezoneOf } from './facts';
+import type { Profile } from './profile';
 
 /**
  * The read side of profiles, for people and tests: identifier -> profile, the unified profile, and
@@ -39,7 +40,14 @@ export interface ProfileView {
   updatedAt: string;
   identities: Profile['identities'];
   traits: Record<string, unknown>;
+  /** Live aggregates read now, in the customer's time zone. */
   aggregates: Record<string, unknown>;
+  stage: { name: string; reason: string };
+  segments: Record<string, { enteredAt: string }>;
+  segmentHistory: NonNullable<Profile['segmentHistory']>;
+  /** Nightly scores, each with its as-of time. */
+  batch: NonNullable<Profile['batch']>;
+  timezone: string;
   signals: { locale?: string; timezone?: string; device?: string; interests: Record<string, number>; networks: number };
   probableLinks: Array<{ profileId: string; score: number; reasons: string[]; at: string }>;
   mergedMembers: string[];
@@ -47,7 +55,13 @@ export interface ProfileView {
   version: number;
 }
 
-export async function readProfile(stores: Stores, profileId: string): Promise<ProfileView> {
+/** The unified view of a profile, read at `now`: live aggregates and batch attributes side by side. */
+export async function readProfile(
+  stores: Stores,
+  profileId: string,
+  config: Pick<EngineConfig, 'aggregates' | 'profileRules'>,
+  now: Date = new Date(),
+): Promise<ProfileView> {
   const profile = await followMerges(stores, profileId);
   if (profile === undefined) throw notFound(`profile ${profileId} not found`);
   const links = await stores.graph.linksOf(profile.profileId);
@@ -60,13 +74,19 @@ export async function readProfile(stores: Stores, profileId: string): Promise<Pr
     const seen = best.get(target);
     if (seen === undefined || seen.score < l.score) best.set(target, { profileId: target, score: l.score, reasons: l.reasons, at: l.at });
   }
+  const facts = factsOf(profile, config.aggregates, config.profileRules, now);
   return {
     profileId: profile.profileId,
     createdAt: profile.createdAt,
     updatedAt: profile.updatedAt,
     identities: profile.identities,
-    traits: viewTraits(profile),
-    aggregates: viewAggregates(profile.aggregates),
+    traits: facts.traits,
+    aggregates: facts.aggregates,
+    stage: { name: facts.stage, reason: facts.stageReason },
+    segments: profile.segments ?? {},
+    segmentHistory: profile.segmentHistory ?? [],
+    batch: profile.batch ?? {},
+    timezone: timezoneOf(profile, config.aggregates),
     signals: {
       locale: profile.signals.locale?.v,
       timezone: profile.signals.timezone?.v,

@@ -60,7 +60,7 @@ describe('ingest on DynamoDB', () => {
     expect(result.errors.map(String)).toEqual([]);
     expect(result.failedSequenceNumbers).toEqual([]);
     const owner = (await stores.graph.getOwners([`userId:${SEED.people.ann.userId}`])).values().next().value as string;
-    const view = await readProfile(stores, owner);
+    const view = await readProfile(stores, owner, ingestConfig());
     expect(view.identities.anonymousId).toEqual([SEED.people.ann.devices.tablet]);
     expect(view.probableLinks).toHaveLength(2);
     const journey = await readJourney(stores, owner);

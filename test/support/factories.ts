@@ -1,7 +1,6 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import type { StreamRecord } from '../../lib/ingest/pipeline';
-import { loadIdentityRules } from '../../lib/identity/rules';
-import { loadAggregates } from '../../lib/profile/aggregates';
+import { loadIngestConfig } from '../../lib/ingest/config';
 import type { IngestConfig } from '../../lib/ingest/pipeline';
 
 /** Kinesis-like sequence numbers: long decimal strings that increase per shard (compare as BigInt). */
@@ -60,9 +59,7 @@ export function kinesisEvent(records: StreamRecord[]): KinesisStreamEvent {
 
 export function ingestConfig(overrides: Partial<IngestConfig> = {}): IngestConfig {
   return {
-    rules: loadIdentityRules(),
-    aggregates: loadAggregates(),
-    salt: 'test-salt',
+    ...loadIngestConfig('test-salt'),
     now: () => new Date('2026-11-21T00:00:00Z'),
     ...overrides,
   };

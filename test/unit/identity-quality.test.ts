@@ -1,5 +1,4 @@
-import { loadIdentityRules } from '../../lib/identity/rules';
-import { loadAggregates } from '../../lib/profile/aggregates';
+import { loadIngestConfig } from '../../lib/ingest/config';
 import { generatePopulation } from '../../bench/synthetic/population';
 import { measureQuality } from '../../bench/synthetic/quality';
 
@@ -8,7 +7,7 @@ describe('identity resolution quality on a synthetic population with known truth
     // Prepare: households sharing networks, shared family tablets, bots with junk ids, carrier NAT.
     const population = generatePopulation({ seed: 7, households: 150, days: 10 });
     // Act
-    const q = await measureQuality(population, { rules: loadIdentityRules(), aggregates: loadAggregates(), salt: 'test' });
+    const q = await measureQuality(population, loadIngestConfig('test'));
     // Assess
     console.log(
       `identity quality: ${q.events} events, ${q.people} people, ${q.profiles} profiles; precision ${q.precision.toFixed(4)}, ` +

@@ -33,7 +33,7 @@ describe.each([
     const stores = await replay(size, shards);
     const annId = stores.owners.get(`userId:${ann.userId}`)!;
     const tabletOwner = stores.owners.get(`anonymousId:${ann.devices.tablet}`)!;
-    const profile = await readProfile(stores, tabletOwner);
+    const profile = await readProfile(stores, tabletOwner, ingestConfig());
 
     expect(profile.profileId).toBe(annId);
     expect(profile.identities.userId).toEqual([ann.userId]);
@@ -53,7 +53,7 @@ describe.each([
     expect(phoneLink.reasons.join('; ')).toContain(SEED.networks.store);
     expect(phoneLink.score).toBeGreaterThan(profile.probableLinks.find((l) => l.profileId === laptop)!.score);
 
-    const benView = await readProfile(stores, benLaptop);
+    const benView = await readProfile(stores, benLaptop, ingestConfig());
     expect(benView.probableLinks).toEqual([]);
     expect(benView.identities).toEqual({ anonymousId: [ben.devices.laptop] });
   });

@@ -1,0 +1,21 @@
+import { loadIdentityRules, type IdentityRules } from '../identity/rules';
+import { loadAggregates, type AggregateModel } from '../profile/aggregates';
+import { loadProfileRules, type ProfileRules } from '../profile/segments';
+
+/** The engine's configuration as data: identity rules, aggregates, stage thresholds and segments. */
+export interface EngineConfig {
+  rules: IdentityRules;
+  aggregates: AggregateModel;
+  profileRules: ProfileRules;
+}
+
+/** Loads and validates the shipped files in config/ (the same files the CDK app validates at synth). */
+export function loadEngineConfig(): EngineConfig {
+  const aggregates = loadAggregates();
+  return { rules: loadIdentityRules(), aggregates, profileRules: loadProfileRules(aggregates) };
+}
+
+/** The engine configuration plus the salt for hashing PII identifiers. */
+export function loadIngestConfig(salt: string): EngineConfig & { salt: string } {
+  return { ...loadEngineConfig(), salt };
+}
