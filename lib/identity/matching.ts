@@ -1,4 +1,4 @@
-import { boundedTop, MAX_LINKED, userIdOf, type Profile } from '../profile/profile';
+import { boundedTop, matchCardOf, MAX_LINKED, userIdOf, type MatchCard, type Profile } from '../profile/profile';
 import type { IdentityGraphStore, ProfileStore } from '../store/ports';
 import { isProbableMatch, scorePair, type NetworkObservation, type NetworkVisit, type ProbableLink } from './probabilistic';
 import type { IdentityRules } from './rules';
@@ -20,25 +20,25 @@ export function matchSignature(p: Profile): string {
   ]);
 }
 
-function topInterests(p: Profile): string[] {
+function topInterests(p: Pick<Profile, 'signals'>): string[] {
   return Object.entries(p.signals.interests)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, 5)
     .map(([k]) => k);
 }
 
-const privateNetworks = (p: Profile): string[] =>
+const privateNetworks = (p: Pick<Profile, 'signals'>): string[] =>
   Object.entries(p.signals.networks)
     .filter(([, n]) => !n.crowded)
     .map(([n]) => n)
     .sort();
 
-export function observationOf(p: Profile, network: string): NetworkObservation {
+export function observationOf(p: MatchCard, network: string): NetworkObservation {
   return {
     network,
     profileId: p.profileId,
     lastSeen: p.signals.networks[network]?.lastSeen ?? p.updatedAt,
-    authenticated: userIdOf(p) !== undefined,
+    authenticated: p.authenticated,
     locale: p.signals.locale?.v,
     timezone: p.signals.timezone?.v,
     interests: topInterests(p),
@@ -108,13 +108,14 @@ export async function matchOnNetworks(
   if (candidatesOn.size === 0) return { visits, links: [] };
 
   const missing = [...candidatesOn.keys()].filter((id) => input.inBatch(id) === undefined);
-  const stored = missing.length > 0 ? await profiles.getMany(missing) : new Map<string, Profile>();
+  const stored = missing.length > 0 ? await profiles.getCards(missing) : new Map<string, MatchCard>();
   const links: ProbableLink[] = [];
   const linked = { ...profile.signals.linked };
   for (const [id, { network, crowd }] of candidatesOn) {
-    const other = input.inBatch(id) ?? stored.get(id);
+    const local = input.inBatch(id);
+    const other = local !== undefined ? matchCardOf(local) : stored.get(id);
     if (other === undefined || other.mergedInto !== undefined) continue;
-    const scored = scorePair(observationOf(profile, network), observationOf(other, network), crowd, rules);
+    const scored = scorePair(observationOf(matchCardOf(profile), network), observationOf(other, network), crowd, rules);
     if (scored === undefined || !isProbableMatch(scored.score, rules)) continue;
     const known = linked[id];
     if (known !== undefined && Math.abs(known - scored.score) < SCORE_CHANGE) continue;

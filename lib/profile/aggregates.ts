@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import defaults from '../../config/aggregates.json';
 import type { CollectedEvent } from '../events/segment';
@@ -91,7 +90,12 @@ export interface AggregateModel {
 }
 
 /** Bounds that keep every state small whatever the traffic. */
-export const LIMITS = { distinct: 100, topkKeys: 50, set: 50, since: 20, calendarBuckets: 8 } as const;
+export const LIMITS = { distinct: 100, distinctPerBucket: 24, topkKeys: 50, topkKeysPerBucket: 20, set: 50, since: 20, calendarBuckets: 8 } as const;
+
+const windowed = (def: AggregateDefinition): boolean => def.window !== undefined && def.window !== 'lifetime';
+/** Windowed aggregates keep many buckets, so each bucket keeps less. */
+const distinctBound = (def: AggregateDefinition): number => (windowed(def) ? LIMITS.distinctPerBucket : LIMITS.distinct);
+const topkBound = (def: AggregateDefinition): number => (windowed(def) ? LIMITS.topkKeysPerBucket : LIMITS.topkKeys);
 
 /** Validates aggregate definitions; errors name the aggregate and the field. */
 export function loadAggregates(input: unknown = defaults): AggregateModel {
@@ -120,10 +124,13 @@ export function loadAggregates(input: unknown = defaults): AggregateModel {
   return { version: result.data.version, defaultTimezone: result.data.defaultTimezone, definitions: result.data.aggregates };
 }
 
+const paths = new Map<string, string[]>();
 /** Reads `a.b.c` from an event; undefined when any step is missing. */
 export function readPath(event: unknown, path: string): unknown {
+  let parts = paths.get(path);
+  if (parts === undefined) paths.set(path, (parts = path.split('.')));
   let at: unknown = event;
-  for (const part of path.split('.')) {
+  for (const part of parts) {
     if (typeof at !== 'object' || at === null) return undefined;
     at = (at as Record<string, unknown>)[part];
   }
@@ -247,24 +254,47 @@ export type AggregateState = State | Buckets;
 const MICRO = 1_000_000;
 const addExact = (a: number, b: number): number => Math.round(a * MICRO + b * MICRO) / MICRO;
 
-const hash32 = (v: string): string => createHash('sha1').update(v).digest('hex').slice(0, 8);
+/** FNV-1a, 32 bits, as 8 hex digits: a fast, stable hash for the distinct-count sketch (not for security). */
+function hash32(v: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < v.length; i++) {
+    h ^= v.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+/** Distinct values are stored prefixed with their hash, so sorting the strings sorts by hash. */
+const HASHED = 8;
+const hashed = (v: string): string => `${hash32(v)}${v}`;
 
 function canonicalValue(v: unknown): string {
   return typeof v === 'string' ? v.slice(0, 128) : JSON.stringify(v).slice(0, 128);
 }
 
-/** Keeps the topk map bounded: the most frequent keys (ties by key), deterministically. */
-function boundCounts(counts: Record<string, number>): Record<string, number> {
+/**
+ * Keeps the topk map bounded: past twice the bound it is cut back to the most frequent keys (ties by
+ * key). Below the bound counts are exact; above it, as any bounded top-k, they are approximate.
+ */
+function boundCounts(counts: Record<string, number>, bound: number): Record<string, number> {
   const entries = Object.entries(counts);
-  if (entries.length <= LIMITS.topkKeys) return counts;
+  if (entries.length <= 2 * bound) return counts;
   entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
-  return Object.fromEntries(entries.slice(0, LIMITS.topkKeys));
+  return Object.fromEntries(entries.slice(0, bound));
 }
 
 /** Distinct values as a KMV sketch: the values with the smallest hashes, exact below the bound. */
-function boundDistinct(values: string[]): string[] {
-  const unique = [...new Set(values)].sort((a, b) => (hash32(a) < hash32(b) ? -1 : hash32(a) > hash32(b) ? 1 : a < b ? -1 : 1));
-  return unique.slice(0, LIMITS.distinct);
+function mergeDistinct(a: string[], b: string[], bound: number): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < bound && (i < a.length || j < b.length)) {
+    const x = a[i];
+    const y = b[j];
+    const next = y === undefined || (x !== undefined && x <= y) ? (i++, x) : (j++, y);
+    if (x !== undefined && y !== undefined && x === y) j++;
+    if (next !== undefined && out[out.length - 1] !== next) out.push(next);
+  }
+  return out;
 }
 
 function boundLastN(list: Stamped[], n: number): Stamped[] {
@@ -326,12 +356,21 @@ function combine(def: AggregateDefinition, a: State | undefined, b: State | unde
       return before(b as Stamped, a as Stamped) ? b : a;
     case 'last':
       return before(a as Stamped, b as Stamped) ? b : a;
-    case 'distinct':
-      return boundDistinct([...(a as string[]), ...(b as string[])]);
+    case 'distinct': {
+      const x = a as string[];
+      const y = b as string[];
+      const bound = distinctBound(def);
+      // The common case, one new value: nothing to do if it is known or hashes past a full sketch.
+      if (y.length === 1) {
+        const v = y[0] as string;
+        if ((x.length >= bound && v > (x[x.length - 1] as string)) || x.includes(v)) return x;
+      }
+      return mergeDistinct(x, y, bound);
+    }
     case 'topk': {
       const out = { ...(a as Record<string, number>) };
       for (const [k, n] of Object.entries(b as Record<string, number>)) out[k] = (out[k] ?? 0) + n;
-      return boundCounts(out);
+      return boundCounts(out, topkBound(def));
     }
     case 'lastN':
       return boundLastN([...(a as Stamped[]), ...(b as Stamped[])], def.size ?? 10);
@@ -387,7 +426,7 @@ function contribution(def: AggregateDefinition, event: CollectedEvent): State | 
     case 'last':
       return { v: raw, ...stamp };
     case 'distinct':
-      return [canonicalValue(raw)];
+      return [hashed(canonicalValue(raw))];
     case 'topk':
       return { [canonicalValue(raw).toLowerCase()]: 1 };
     case 'lastN':
@@ -399,12 +438,11 @@ function isBuckets(s: State | Buckets | undefined): s is Buckets {
   return typeof s === 'object' && s !== null && !Array.isArray(s) && 'b' in s && Object.keys(s).length === 1;
 }
 
-/** The bucket an event falls in, for a windowed aggregate. */
-function bucketOf(def: AggregateDefinition, event: CollectedEvent, timezone: string): string | undefined {
+/** The bucket an event falls in, for a windowed aggregate (computed once per event and kind). */
+function bucketOf(def: AggregateDefinition, keys: { day?: string; week?: string; at: Date; timezone: string }): string {
   const w = def.window;
-  if (w === undefined || w === 'lifetime') return undefined;
-  const at = new Date(event.timestamp);
-  return 'calendar' in w && w.calendar === 'week' ? localWeek(at, timezone) : localDay(at, timezone);
+  if (w !== undefined && w !== 'lifetime' && 'calendar' in w && w.calendar === 'week') return (keys.week ??= localWeek(keys.at, keys.timezone));
+  return (keys.day ??= localDay(keys.at, keys.timezone));
 }
 
 /** Drops buckets that no window can read again, relative to the newest bucket (a function of the state). */
@@ -436,21 +474,39 @@ export function eventTimezone(event: CollectedEvent, model: AggregateModel): str
 }
 
 /** Folds one event into the aggregates (returns a new object). */
+/** Adds one event's contribution to a state in place where the operation allows it (the hot path). */
+function addInPlace(def: AggregateDefinition, s: State | undefined, c: State): State | undefined {
+  if (s !== undefined && def.op === 'topk') {
+    const counts = s as Record<string, number>;
+    for (const [k, n] of Object.entries(c as Record<string, number>)) counts[k] = (counts[k] ?? 0) + n;
+    return boundCounts(counts, topkBound(def));
+  }
+  return combine(def, s, c);
+}
+
+/**
+ * Folds one event into the aggregates, updating `state` in place (the caller owns it: the ingest
+ * works on its own copy of each profile) and returning it.
+ */
 export function foldAggregates(model: AggregateModel, state: Aggregates, event: CollectedEvent): Aggregates {
-  const next = { ...state };
-  let timezone: string | undefined;
+  let keys: Parameters<typeof bucketOf>[1] | undefined;
   for (const def of model.definitions) {
     const c = contribution(def, event);
     if (c === undefined) continue;
     if (def.window === undefined || def.window === 'lifetime') {
-      next[def.name] = combine(def, next[def.name] as State | undefined, c) as State;
+      state[def.name] = addInPlace(def, state[def.name] as State | undefined, c) as State;
     } else {
-      timezone ??= eventTimezone(event, model);
-      const key = bucketOf(def, event, timezone) as string;
-      next[def.name] = mergeOne(def, next[def.name], { b: { [key]: c } }) as Buckets;
+      keys ??= { at: new Date(event.timestamp), timezone: eventTimezone(event, model) };
+      const key = bucketOf(def, keys);
+      let holder = state[def.name];
+      if (!isBuckets(holder)) state[def.name] = holder = { b: {} };
+      const existing = holder.b[key];
+      holder.b[key] = addInPlace(def, existing, c) as State;
+      // Only a new bucket can push an old one out of the window.
+      if (existing === undefined) holder.b = prune(def, holder.b);
     }
   }
-  return next;
+  return state;
 }
 
 /** Merges two profiles' aggregates, each by its own merge function. */
@@ -460,7 +516,8 @@ export function mergeAggregates(model: AggregateModel, a: Aggregates, b: Aggrega
     const merged = mergeOne(def, a[def.name], b[def.name]);
     if (merged !== undefined) out[def.name] = merged;
   }
-  return out;
+  // A merged state may share parts with its inputs; folding updates states in place, so copy.
+  return structuredClone(out);
 }
 
 // ---- Reading ---------------------------------------------------------------------------------
@@ -483,11 +540,13 @@ function read(def: AggregateDefinition, s: State | undefined): unknown {
     case 'last':
       return (s as Stamped).v;
     case 'distinct': {
-      const values = s as string[];
-      if (values.length < LIMITS.distinct) return { count: values.length, values: [...values].sort() };
+      const stored = s as string[];
+      const values = stored.map((v) => v.slice(HASHED)).sort();
+      const k = distinctBound(def);
+      if (stored.length < k) return { count: stored.length, values };
       // KMV estimate from the k-th smallest hash.
-      const kth = parseInt(hash32(values[values.length - 1] as string), 16) / 0xffffffff;
-      return { count: Math.round((LIMITS.distinct - 1) / kth), values: [...values].sort(), estimated: true };
+      const kth = parseInt((stored[k - 1] as string).slice(0, HASHED), 16) / 0xffffffff;
+      return { count: Math.round((k - 1) / kth), values, estimated: true };
     }
     case 'topk':
       return Object.entries(s as Record<string, number>)

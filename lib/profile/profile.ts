@@ -83,8 +83,8 @@ export const MAX_INTERESTS = 30;
 export const MAX_NETWORKS = 10;
 export const MAX_PRODUCTS = 20;
 export const MAX_LINKED = 20;
-export const MAX_TRAITS = 100;
-export const MAX_TRAIT_BYTES = 2048;
+export const MAX_TRAITS = 50;
+export const MAX_TRAIT_BYTES = 512;
 export const MAX_SEGMENT_HISTORY = 50;
 
 function mergeMax(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
@@ -113,6 +113,25 @@ export function newProfile(profileId: string): Profile {
 }
 
 export const userIdOf = (p: Profile): string | undefined => p.identities.userId?.[0];
+
+/** What the probabilistic matcher reads of a candidate profile: a small part, stored beside the profile. */
+export interface MatchCard {
+  profileId: string;
+  updatedAt: string;
+  authenticated: boolean;
+  signals: Signals;
+  mergedInto?: string;
+}
+
+export function matchCardOf(p: Profile): MatchCard {
+  return {
+    profileId: p.profileId,
+    updatedAt: p.updatedAt,
+    authenticated: userIdOf(p) !== undefined,
+    signals: p.signals,
+    ...(p.mergedInto !== undefined ? { mergedInto: p.mergedInto } : {}),
+  };
+}
 
 export const identityCount = (p: Profile, ns: Namespace): number => p.identities[ns]?.length ?? 0;
 

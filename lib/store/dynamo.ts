@@ -11,7 +11,7 @@ import {
   type BatchWriteCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
-import type { Profile } from '../profile/profile';
+import { matchCardOf, type MatchCard, type Profile } from '../profile/profile';
 import {
   ConflictError,
   type DeadLetter,
@@ -58,14 +58,16 @@ export class DynamoStores implements Stores {
   }
 
   /** BatchGetItem with retry of unprocessed keys (throttling returns them instead of failing). */
-  private async batchGet(table: string, keys: Array<Record<string, string>>): Promise<Array<Record<string, unknown>>> {
+  private async batchGet(table: string, keys: Array<Record<string, string>>, projection?: string): Promise<Array<Record<string, unknown>>> {
     const out: Array<Record<string, unknown>> = [];
     for (const chunk of chunks(keys, MAX_BATCH_GET)) {
       let pending: Array<Record<string, unknown>> | undefined = chunk;
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
         if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchGetItem on ${table} left keys unprocessed after ${MAX_ATTEMPTS} attempts`);
         if (attempt > 0) await pause(attempt);
-        const res: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
+        const res: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ...(projection ? { ProjectionExpression: projection } : {}) } } }),
+        );
         out.push(...(res.Responses?.[table] ?? []));
         pending = res.UnprocessedKeys?.[table]?.Keys;
       }
@@ -112,6 +114,10 @@ export class DynamoStores implements Stores {
       const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })));
       return new Map(items.map((i) => [i.profileId as string, JSON.parse(i.doc as string) as Profile]));
     },
+    getCards: async (ids) => {
+      const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })), 'profileId, card');
+      return new Map(items.filter((i) => i.card !== undefined).map((i) => [i.profileId as string, JSON.parse(i.card as string) as MatchCard]));
+    },
     put: async (profile, expectedVersion) => {
       await this.conditionalPut(
         {
@@ -122,6 +128,7 @@ export class DynamoStores implements Stores {
             mergedInto: profile.mergedInto,
             updatedAt: profile.updatedAt,
             doc: JSON.stringify(profile),
+            card: JSON.stringify(matchCardOf(profile)),
           },
           ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(profileId)' : 'version = :v',
           ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },

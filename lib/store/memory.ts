@@ -1,5 +1,5 @@
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
-import type { Profile } from '../profile/profile';
+import { matchCardOf, type MatchCard, type Profile } from '../profile/profile';
 import {
   ConflictError,
   type DeadLetter,
@@ -52,6 +52,15 @@ export class MemoryStores implements Stores {
       for (const id of ids) {
         const p = this.profileItems.get(id);
         if (p) out.set(id, structuredClone(p));
+      }
+      return out;
+    },
+    getCards: async (ids) => {
+      this.counts.reads += 1;
+      const out = new Map<string, MatchCard>();
+      for (const id of ids) {
+        const p = this.profileItems.get(id);
+        if (p) out.set(id, structuredClone(matchCardOf(p)));
       }
       return out;
     },

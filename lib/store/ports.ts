@@ -1,6 +1,6 @@
 import type { CollectedEvent } from '../events/segment';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
-import type { Profile } from '../profile/profile';
+import type { MatchCard, Profile } from '../profile/profile';
 
 /**
  * Ports: what the domain needs from storage. The DynamoDB adapters implement them for AWS, LocalStack
@@ -18,6 +18,8 @@ export class ConflictError extends Error {
 export interface ProfileStore {
   /** Loads profiles (and tombstones) by id; missing ids are absent from the map. */
   getMany(ids: string[]): Promise<Map<string, Profile>>;
+  /** The matcher's small part of each profile (no aggregates): cheap to read for many candidates. */
+  getCards(ids: string[]): Promise<Map<string, MatchCard>>;
   /** Writes a profile if its stored version is still `expectedVersion` (0: must not exist). */
   put(profile: Profile, expectedVersion: number): Promise<void>;
 }

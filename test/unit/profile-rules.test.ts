@@ -1,0 +1,93 @@
+import { loadAggregates, viewAggregates } from '../../lib/profile/aggregates';
+import { factsOf, updateSegments } from '../../lib/profile/facts';
+import { applyBatchAttributes, foldEvent, mergeProfiles, newProfile, type Profile } from '../../lib/profile/profile';
+import { loadProfileRules } from '../../lib/profile/segments';
+import { journeyStage } from '../../lib/profile/stage';
+import type { CollectedEvent } from '../../lib/events/segment';
+
+const model = loadAggregates();
+const rules = loadProfileRules(model);
+let n = 0;
+function ev(timestamp: string, event: string, properties: Record<string, unknown> = {}): CollectedEvent {
+  n += 1;
+  return { type: 'track', event, properties, anonymousId: 'a', messageId: `r${n}`, timestamp, receivedAt: timestamp, context: { timezone: 'Europe/London' } } as CollectedEvent;
+}
+function profileOf(events: CollectedEvent[]): Profile {
+  const p = newProfile('p_test');
+  for (const e of events) foldEvent(p, e, model);
+  updateSegments(p, model, rules);
+  return p;
+}
+const stageAt = (p: Profile, at: string) => factsOf(p, model, rules, new Date(at));
+
+describe('journey stage', () => {
+  const view = (id: string, at: string, category = 'Paint') => ev(at, 'Product Viewed', { product_id: id, category });
+
+  it('is exploring on first visits, evaluating on repeated views of one product', () => {
+    expect(stageAt(profileOf([view('p1', '2026-12-01T10:00:00Z')]), '2026-12-01T10:05:00Z')).toMatchObject({ stage: 'exploring' });
+    const evaluating = profileOf([view('p1', '2026-12-01T10:00:00Z'), view('p1', '2026-12-02T10:00:00Z'), view('p1', '2026-12-03T10:00:00Z')]);
+    expect(stageAt(evaluating, '2026-12-03T10:05:00Z')).toMatchObject({ stage: 'evaluating', stageReason: 'viewed product p1 3 times in 30 days' });
+  });
+
+  it('is in cart, then cart abandoned once the cart is older than the threshold, computed at read time', () => {
+    const p = profileOf([ev('2026-12-01T10:00:00Z', 'Product Added', { product_id: 'brush' })]);
+    expect(stageAt(p, '2026-12-01T10:30:00Z')).toMatchObject({ stage: 'in cart', stageReason: '1 item in the cart, opened 30 minutes ago' });
+    expect(stageAt(p, '2026-12-01T11:30:00Z')).toMatchObject({ stage: 'cart abandoned', stageReason: '1 item in the cart for 90 minutes without an order (threshold 60)' });
+  });
+
+  it('is purchased, then repeat customer, then lapsing after a long silence', () => {
+    const once = profileOf([ev('2026-01-10T10:00:00Z', 'Order Completed', { total: 20 })]);
+    expect(stageAt(once, '2026-01-11T10:00:00Z')).toMatchObject({ stage: 'purchased' });
+    const twice = profileOf([ev('2026-01-10T10:00:00Z', 'Order Completed', { total: 20 }), ev('2026-02-10T10:00:00Z', 'Order Completed', { total: 30 })]);
+    expect(stageAt(twice, '2026-02-11T10:00:00Z')).toMatchObject({ stage: 'repeat customer' });
+    expect(stageAt(twice, '2026-09-11T10:00:00Z')).toMatchObject({ stage: 'lapsing', stageReason: '2 order(s), the last 213 days ago (threshold 120)' });
+  });
+
+  it('reads only the aggregates it names', () => {
+    expect(journeyStage({}, new Date(), rules.stage)).toEqual({ stage: 'exploring', reason: 'no repeated interest, cart or order yet' });
+  });
+});
+
+describe('segments', () => {
+  it('puts a DIY enthusiast in the audience after 5 views in tools or paint within 30 days, and records it', () => {
+    const views = ['Tools', 'Paint', 'Tools', 'Paint'].map((c, i) => ev(`2026-12-0${i + 1}T10:00:00Z`, 'Product Viewed', { product_id: `x${i}`, category: c }));
+    const p = profileOf(views);
+    expect(p.segments?.diyEnthusiasts).toBeUndefined();
+    foldEvent(p, ev('2026-12-05T10:00:00Z', 'Product Viewed', { product_id: 'x9', category: 'Paint' }), model);
+    updateSegments(p, model, rules);
+    expect(p.segments?.diyEnthusiasts).toEqual({ enteredAt: '2026-12-05T10:00:00Z' });
+    expect(p.segmentHistory).toContainEqual({ segment: 'diyEnthusiasts', change: 'entered', at: '2026-12-05T10:00:00Z' });
+    // Forty days on, an unrelated event: the views have left the 30-day window, and so has she.
+    foldEvent(p, ev('2027-01-14T10:00:00Z', 'Product Viewed', { product_id: 'g1', category: 'Garden' }), model);
+    updateSegments(p, model, rules);
+    expect(p.segments?.diyEnthusiasts).toBeUndefined();
+    expect(p.segmentHistory?.at(-1)).toEqual({ segment: 'diyEnthusiasts', change: 'left', at: '2027-01-14T10:00:00Z' });
+  });
+
+  it.each([
+    [{ segments: [{ name: 'x', when: {} }] }, 'segment "x" when: needs "all" or "any"'],
+    [{ segments: [{ name: 'x', when: { all: [{ path: 'aggregates.nope', op: 'gte', value: 1 }] } }] }, 'segment "x" when: aggregate "nope" is not defined'],
+    [{ segments: [{ name: 'x', when: { all: [{ path: 'stage', op: 'eq', value: 'browsing' }] } }] }, 'segment "x" when: stage "browsing" does not exist'],
+    [{ segments: [{ name: 'x', when: { all: [{ path: 'profile.x', op: 'eq' }] } }] }, 'segment "x" when.all.0.path: must be stage, or start with aggregates., traits. or batch.'],
+  ])('rejects a bad segment, naming it and the field: %j', (segments, message) => {
+    const input = { stage: { cartAbandonedAfterMinutes: 60, lapsingAfterDays: 120, evaluatingProductViews: 3, evaluatingCategoryViews: 5 }, ...segments };
+    expect(() => loadProfileRules(model, input)).toThrow(message);
+  });
+});
+
+describe('batch attributes', () => {
+  it('sit beside the live aggregates, and a merge keeps the newer value of each', () => {
+    const a = profileOf([ev('2026-12-01T10:00:00Z', 'Order Completed', { total: 10 })]);
+    applyBatchAttributes(a, { propensity: { value: 0.2, asOf: '2026-12-01' }, tier: { value: 'low', asOf: '2026-12-01' } });
+    const b = { ...profileOf([ev('2026-12-02T10:00:00Z', 'Order Completed', { total: 90 })]), profileId: 'p_b' };
+    applyBatchAttributes(b, { propensity: { value: 0.7, asOf: '2026-12-02' }, clv: { value: 310, asOf: '2026-11-30' } });
+    const merged = mergeProfiles(a, b, model, 'userId:x', '2026-12-03T00:00:00Z');
+    expect(merged.batch).toEqual({
+      propensity: { value: 0.7, asOf: '2026-12-02' },
+      tier: { value: 'low', asOf: '2026-12-01' },
+      clv: { value: 310, asOf: '2026-11-30' },
+    });
+    expect(viewAggregates(merged.aggregates, model)).toMatchObject({ revenue: 100, orderCount: 2 });
+    expect(factsOf(merged, model, rules, new Date('2026-12-03T00:00:00Z')).batch).toEqual({ propensity: 0.7, tier: 'low', clv: 310 });
+  });
+});
