@@ -2,7 +2,11 @@ import fc from 'fast-check';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { STREAM } from '../../lib/store/tables';
 import { localKinesis } from '../../local/emulators';
+import { writeBatchAttributes } from '../../lib/profile/batch';
 import { startLocalStack, type LocalStack } from '../../local/stack';
+
+/** The handlers' own resources (loaded by the stack), to write batch attributes as the nightly job will. */
+const resources = () => require('../../functions/commons/resources') as typeof import('../../functions/commons/resources.js');
 
 /** The HTTP API through the local stack: Segment endpoints, auth, validation, read API, routing. */
 let stack: LocalStack;
@@ -74,6 +78,32 @@ describe('collector', () => {
 });
 
 describe('read API', () => {
+  it('shows live aggregates, the journey stage with its reason, segments and batch attributes in one view', async () => {
+    // Prepare: a DIY enthusiast with a cart, and a nightly score written for her.
+    const now = Date.now();
+    const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
+    const batch = [
+      ...['Tools', 'Paint', 'Tools', 'Paint', 'Tools'].map((category, i) => ({
+        type: 'track', anonymousId: 'diy-1', event: 'Product Viewed', timestamp: at(200 - i), properties: { product_id: `sku-${i}`, category },
+      })),
+      { type: 'track', anonymousId: 'diy-1', event: 'Product Added', timestamp: at(120), properties: { product_id: 'sku-4' } },
+    ];
+    expect((await post('/v1/batch', JSON.stringify({ batch }))).status).toBe(200);
+    await stack.poller.idle();
+    const { profileId } = (await get('/v1/identities/anonymousId/diy-1')).body as { profileId: string };
+    await writeBatchAttributes(resources().getStores(), profileId, { propensity: { value: 0.62, asOf: '2026-11-23' } });
+    // Act
+    const view = (await get(`/v1/profiles/${profileId}`)).body;
+    // Assess
+    expect(view).toMatchObject({
+      aggregates: { productViews: 5, cart: [{ item: 'sku-4' }], categoryViews30d: [{ value: 'tools', count: 3 }, { value: 'paint', count: 2 }] },
+      stage: { name: 'cart abandoned', reason: expect.stringMatching(/^1 item in the cart for 1[12]\d minutes without an order/) },
+      segments: { diyEnthusiasts: { enteredAt: expect.any(String) } },
+      segmentHistory: expect.arrayContaining([expect.objectContaining({ segment: 'diyEnthusiasts', change: 'entered' })]),
+      batch: { propensity: { value: 0.62, asOf: '2026-11-23' } },
+    });
+  });
+
   it('needs an API key, except for /health', async () => {
     expect((await get('/health', {})).body).toEqual({ status: 'ok' });
     expect((await get('/v1/profiles/p_x', {})).status).toBe(401);

@@ -105,3 +105,18 @@ describe('aggregate definitions are validated', () => {
     expect(load([], { defaultTimezone: 'Mars/Olympus' })).toThrow('defaultTimezone: "Mars/Olympus" is not an IANA time zone');
   });
 });
+
+describe('aggregates are data', () => {
+  it('folds and reads a new aggregate added to the definitions, with no code change', () => {
+    const config = require('../../config/aggregates.json') as { aggregates: unknown[] };
+    const extended = loadAggregates({
+      ...config,
+      aggregates: [...config.aggregates, { name: 'paintViewsThisWeek', on: { event: ['Product Viewed'], where: [{ field: 'properties.category', op: 'eq', value: 'Paint' }] }, op: 'count', window: { calendar: 'week' } }],
+    });
+    const state = [ev('2026-12-01T10:00:00Z', { properties: { category: 'Paint' } }), ev('2026-12-02T10:00:00Z', { properties: { category: 'Tools' } })].reduce(
+      (s, e) => foldAggregates(extended, s, e),
+      {} as Aggregates,
+    );
+    expect(viewAggregates(state, extended, new Date('2026-12-03T10:00:00Z'))).toMatchObject({ paintViewsThisWeek: 1, productViews: 2 });
+  });
+});

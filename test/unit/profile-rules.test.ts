@@ -4,6 +4,9 @@ import { applyBatchAttributes, foldEvent, mergeProfiles, newProfile, type Profil
 import { loadProfileRules } from '../../lib/profile/segments';
 import { journeyStage } from '../../lib/profile/stage';
 import type { CollectedEvent } from '../../lib/events/segment';
+import { writeBatchAttributes } from '../../lib/profile/batch';
+import { ConflictError } from '../../lib/store/ports';
+import { MemoryStores } from '../../lib/store/memory';
 
 const model = loadAggregates();
 const rules = loadProfileRules(model);
@@ -89,5 +92,29 @@ describe('batch attributes', () => {
     });
     expect(viewAggregates(merged.aggregates, model)).toMatchObject({ revenue: 100, orderCount: 2 });
     expect(factsOf(merged, model, rules, new Date('2026-12-03T00:00:00Z')).batch).toEqual({ propensity: 0.7, tier: 'low', clv: 310 });
+  });
+});
+
+describe('writing batch attributes', () => {
+  it('lands on the survivor of a merge, keeps newer values, and retries when ingest wrote in between', async () => {
+    const stores = new MemoryStores();
+    const survivor = { ...profileOf([]), profileId: 'p_survivor', version: 3 };
+    stores.profileItems.set('p_survivor', survivor);
+    stores.profileItems.set('p_loser', { ...newProfile('p_loser'), version: 2, mergedInto: 'p_survivor' });
+    // The first write loses a race with live ingest.
+    const put = stores.profiles.put;
+    let raced = false;
+    stores.profiles.put = async (p, v) => {
+      if (!raced) {
+        raced = true;
+        throw new ConflictError('ingest wrote first');
+      }
+      return put(p, v);
+    };
+    const written = await writeBatchAttributes(stores, 'p_loser', { propensity: { value: 0.4, asOf: '2026-12-01' } });
+    await writeBatchAttributes(stores, 'p_loser', { propensity: { value: 0.1, asOf: '2026-11-01' } });
+    expect(written).toBe('p_survivor');
+    expect(stores.profileItems.get('p_survivor')?.batch).toEqual({ propensity: { value: 0.4, asOf: '2026-12-01' } });
+    expect(stores.profileItems.get('p_survivor')?.version).toBe(4);
   });
 });
