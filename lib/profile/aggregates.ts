@@ -247,8 +247,6 @@ export interface Buckets {
   b: Record<string, State>;
 }
 export type Aggregates = Record<string, State | Buckets>;
-/** Kept for readers of older code: one aggregate's stored state. */
-export type AggregateState = State | Buckets;
 
 /** Adds sums in integer micro-units, so the result does not depend on the order of additions. */
 const MICRO = 1_000_000;

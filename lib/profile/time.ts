@@ -40,8 +40,3 @@ export function localWeek(at: Date, timezone: string): string {
   const weekday = (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday = 0
   return shiftDay(day, -weekday);
 }
-
-/** Whole days from one local date to another. */
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
-}
