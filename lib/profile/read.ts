@@ -42,6 +42,8 @@ export interface ProfileView {
   traits: Record<string, unknown>;
   /** Live aggregates read now, in the customer's time zone. */
   aggregates: Record<string, unknown>;
+  /** Days since the last order, cart age, RFM scores. */
+  derived: Record<string, unknown>;
   stage: { name: string; reason: string };
   segments: Record<string, { enteredAt: string }>;
   segmentHistory: NonNullable<Profile['segmentHistory']>;
@@ -82,6 +84,7 @@ export async function readProfile(
     identities: profile.identities,
     traits: facts.traits,
     aggregates: facts.aggregates,
+    derived: facts.derived,
     stage: { name: facts.stage, reason: facts.stageReason },
     segments: profile.segments ?? {},
     segmentHistory: profile.segmentHistory ?? [],

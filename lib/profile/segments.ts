@@ -8,12 +8,18 @@ import { STAGE_AGGREGATES, STAGES, type StageConfig } from './stage';
  * attributes), validated when loaded, compiled once into predicates, evaluated on every update.
  */
 const conditionSchema = z.strictObject({
-  path: z.string().regex(/^(aggregates|traits|batch)\.[A-Za-z0-9_.]+$|^stage$/, 'must be stage, or start with aggregates., traits. or batch.'),
+  path: z.string().regex(/^(aggregates|derived|traits|batch)\.[A-Za-z0-9_.]+$|^stage$/, 'must be stage, or start with aggregates., derived., traits. or batch.'),
   /** For a top-k (list of {value, count}) or a map of counts: sum the counts of these keys. */
   keys: z.array(z.string().min(1)).min(1).optional(),
   op: z.enum(['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists', 'contains']),
   value: z.unknown().optional(),
 });
+
+/** Four ascending breakpoints between five scores. */
+const ascending = z
+  .array(z.number().nonnegative())
+  .length(4)
+  .refine((xs) => xs.every((x, i) => i === 0 || x > (xs[i - 1] as number)), 'must be four ascending numbers');
 
 const segmentSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)'),
@@ -31,6 +37,12 @@ export const profileConfigSchema = z.strictObject({
     evaluatingProductViews: z.number().int().min(2),
     evaluatingCategoryViews: z.number().int().min(2),
   }),
+  rfm: z.strictObject({
+    $comment: z.string().optional(),
+    recencyDays: ascending,
+    frequency: ascending,
+    monetary: ascending,
+  }),
   segments: z.array(segmentSchema),
 });
 
@@ -38,6 +50,8 @@ export type Condition = z.output<typeof conditionSchema>;
 /** The facts a segment reads. */
 export interface Facts {
   aggregates: Record<string, unknown>;
+  /** Values computed from aggregates at the moment of reading: recency, cart age, RFM scores. */
+  derived: Record<string, unknown>;
   traits: Record<string, unknown>;
   stage: string;
   batch: Record<string, unknown>;
@@ -49,8 +63,15 @@ export interface CompiledSegment {
   matches: (facts: Facts) => boolean;
 }
 
+export interface RfmConfig {
+  recencyDays: number[];
+  frequency: number[];
+  monetary: number[];
+}
+
 export interface ProfileRules {
   stage: StageConfig;
+  rfm: RfmConfig;
   segments: CompiledSegment[];
 }
 
@@ -144,5 +165,6 @@ export function loadProfileRules(model: AggregateModel, input: unknown = default
       matches: (f: Facts) => all.every((p) => p(f)) && (any.length === 0 || any.some((p) => p(f))),
     };
   });
-  return { stage: result.data.stage, segments };
+  const { $comment: _comment, ...rfm } = result.data.rfm;
+  return { stage: result.data.stage, rfm, segments };
 }

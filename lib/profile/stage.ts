@@ -14,7 +14,7 @@ export interface StageConfig {
 }
 
 /** The aggregates the stage reads (all in the shipped definitions; checked when the config loads). */
-export const STAGE_AGGREGATES = ['cart', 'cartOpenedAt', 'orderCount', 'lastOrderAt', 'productViews30d', 'categoryViews30d'] as const;
+export const STAGE_AGGREGATES = ['cart', 'cartOpenedAt', 'orderCount', 'lastOrderAt', 'productViews30d', 'categoryViews30d', 'orderCount365d', 'revenue365d'] as const;
 
 type Top = Array<{ value: string; count: number }>;
 

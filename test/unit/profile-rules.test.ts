@@ -71,10 +71,33 @@ describe('segments', () => {
     [{ segments: [{ name: 'x', when: {} }] }, 'segment "x" when: needs "all" or "any"'],
     [{ segments: [{ name: 'x', when: { all: [{ path: 'aggregates.nope', op: 'gte', value: 1 }] } }] }, 'segment "x" when: aggregate "nope" is not defined'],
     [{ segments: [{ name: 'x', when: { all: [{ path: 'stage', op: 'eq', value: 'browsing' }] } }] }, 'segment "x" when: stage "browsing" does not exist'],
-    [{ segments: [{ name: 'x', when: { all: [{ path: 'profile.x', op: 'eq' }] } }] }, 'segment "x" when.all.0.path: must be stage, or start with aggregates., traits. or batch.'],
+    [{ segments: [{ name: 'x', when: { all: [{ path: 'profile.x', op: 'eq' }] } }] }, 'segment "x" when.all.0.path: must be stage, or start with aggregates., derived., traits. or batch.'],
   ])('rejects a bad segment, naming it and the field: %j', (segments, message) => {
-    const input = { stage: { cartAbandonedAfterMinutes: 60, lapsingAfterDays: 120, evaluatingProductViews: 3, evaluatingCategoryViews: 5 }, ...segments };
+    const input = {
+      stage: { cartAbandonedAfterMinutes: 60, lapsingAfterDays: 120, evaluatingProductViews: 3, evaluatingCategoryViews: 5 },
+      rfm: { recencyDays: [30, 90, 180, 365], frequency: [1, 2, 4, 8], monetary: [50, 150, 400, 1000] },
+      ...segments,
+    };
     expect(() => loadProfileRules(model, input)).toThrow(message);
+  });
+});
+
+describe('RFM scores', () => {
+  it('scores recency, frequency and monetary from 1 to 5 against the configured breakpoints', () => {
+    const orders = [ev('2026-03-01T10:00:00Z', 'Order Completed', { total: 200 }), ev('2026-05-01T10:00:00Z', 'Order Completed', { total: 300 })];
+    // 20 days after the last order; 2 orders and 500 in the last 365 days.
+    expect(factsOf(profileOf(orders), model, rules, new Date('2026-05-21T10:00:00Z')).derived).toEqual({
+      daysSinceLastOrder: 20,
+      cartAgeMinutes: null,
+      rfm: { recency: 5, frequency: 3, monetary: 4, score: '534' },
+    });
+    // A year and a half later, the orders have left the 365-day window.
+    expect(factsOf(profileOf(orders), model, rules, new Date('2027-11-01T10:00:00Z')).derived).toMatchObject({ rfm: { recency: 1, frequency: 1, monetary: 1, score: '111' } });
+  });
+
+  it('rejects breakpoints that are not ascending, naming the field', () => {
+    const input = { ...require('../../config/profile.json'), rfm: { recencyDays: [30, 20, 180, 365], frequency: [1, 2, 4, 8], monetary: [50, 150, 400, 1000] } };
+    expect(() => loadProfileRules(model, input)).toThrow('rfm.recencyDays: must be four ascending numbers');
   });
 });
 
