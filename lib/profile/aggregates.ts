@@ -66,6 +66,9 @@ const aggregateSchema = z
     if (a.field?.startsWith('$') && !(DERIVED_FIELDS as readonly string[]).includes(a.field)) {
       ctx.addIssue({ code: 'custom', path: ['field'], message: `unknown derived field; use one of ${DERIVED_FIELDS.join(', ')}` });
     }
+    if (a.field?.includes('[]') && !['distinct', 'topk', 'lastN', 'set'].includes(a.op)) {
+      ctx.addIssue({ code: 'custom', path: ['field'], message: 'a list path ([]) works with distinct, topk, lastN and set' });
+    }
     if ((a.op === 'set' || a.op === 'since' || a.op === 'lastN') && a.window !== undefined && a.window !== 'lifetime') {
       ctx.addIssue({ code: 'custom', path: ['window'], message: `op "${a.op}" keeps its own history; use the lifetime window` });
     }
@@ -396,10 +399,26 @@ function combine(def: AggregateDefinition, a: State | undefined, b: State | unde
 
 /** The contribution of one event to one aggregate (a state of one event), or undefined. */
 function contribution(def: AggregateDefinition, event: CollectedEvent): State | undefined {
+  if (def.field === undefined || !def.field.includes('[]')) return contributionOf(def, event, def.field ? valueOf(event, def.field) : undefined);
+  // `products[].product_id`: every element counts, as if each came in an event of its own.
+  let out: State | undefined;
+  for (const value of readEach(event, def.field)) out = combine(def, out, contributionOf(def, event, value));
+  return out;
+}
+
+/** Reads `a.list[].b`: the `b` of every element of `a.list`. */
+function readEach(event: CollectedEvent, field: string): unknown[] {
+  const [head, tail] = field.split('[]') as [string, string];
+  const list = readPath(event, head);
+  if (!Array.isArray(list)) return [];
+  return list.map((x) => (tail === '' ? x : readPath(x, tail.slice(1)))).filter((v) => v !== undefined && v !== null && v !== '');
+}
+
+function contributionOf(def: AggregateDefinition, event: CollectedEvent, value: unknown): State | undefined {
   const stamp: Stamp = { t: event.timestamp, id: event.messageId };
   if (def.op === 'set' || def.op === 'since') {
     if (def.resetOn && selects(def.resetOn, event)) return def.op === 'set' ? { items: {}, reset: stamp } : { starts: [], reset: stamp };
-    const key = def.field ? valueOf(event, def.field) : undefined;
+    const key = value;
     if (def.op === 'set' && def.removeOn && selects(def.removeOn, event)) {
       return key === undefined || key === null ? undefined : { items: { [canonicalValue(key)]: { r: stamp } } };
     }
@@ -409,7 +428,7 @@ function contribution(def: AggregateDefinition, event: CollectedEvent): State | 
   }
   if (!selects(def.on, event)) return undefined;
   if (def.op === 'count') return 1;
-  const raw = valueOf(event, def.field as string);
+  const raw = value;
   if (raw === undefined || raw === null || raw === '') return undefined; // unknown field: the aggregate stays as it was
   switch (def.op) {
     case 'sum':

@@ -28,7 +28,7 @@ function toEvents(specs: Spec[], prefix: string): CollectedEvent[] {
       ...base,
       type: 'track',
       event: s.kind,
-      properties: s.kind === 'Order Completed' ? { total: s.total } : { product_id: s.product, category: s.category },
+      properties: s.kind === 'Order Completed' ? { total: s.total, products: [{ product_id: s.product }, { product_id: 'p9' }] } : { product_id: s.product, category: s.category },
     } as CollectedEvent;
   });
 }

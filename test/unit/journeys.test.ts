@@ -56,6 +56,7 @@ describe('hand-checked profiles from the sample journeys', () => {
       revenue30d: 64.99,
       productViews: 1,
       recentlyViewed: ['brush-set-pro'],
+      recentlyBought: expect.arrayContaining(['paint-sage-2l', 'tape-50m']),
       channels: { count: 2, values: ['store', 'web'] },
       devices: { count: 1, values: ['tablet'] },
       timezone: 'Europe/London',
