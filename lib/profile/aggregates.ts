@@ -305,7 +305,9 @@ function boundLastN(list: Stamped[], n: number): Stamped[] {
     const seen = best.get(key);
     if (seen === undefined || before(seen, x)) best.set(key, x);
   }
-  return [...best.values()].sort((a, b) => (before(a, b) ? 1 : -1)).slice(0, n);
+  // Newest first; values of one event (a list field) in value order, so any fold order agrees.
+  const newest = (a: Stamped, b: Stamped) => (before(a, b) ? 1 : before(b, a) ? -1 : canonicalValue(a.v) < canonicalValue(b.v) ? -1 : 1);
+  return [...best.values()].sort(newest).slice(0, n);
 }
 
 function boundSet(s: SetState): SetState {
