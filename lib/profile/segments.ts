@@ -7,7 +7,7 @@ import { STAGE_AGGREGATES, STAGES, type StageConfig } from './stage';
  * Segments: rule-defined audiences over a profile's facts (aggregates, traits, journey stage, batch
  * attributes), validated when loaded, compiled once into predicates, evaluated on every update.
  */
-const conditionSchema = z.strictObject({
+export const conditionSchema = z.strictObject({
   path: z.string().regex(/^(aggregates|derived|traits|batch)\.[A-Za-z0-9_.]+$|^stage$/, 'must be stage, or start with aggregates., derived., traits. or batch.'),
   /** For a top-k (list of {value, count}) or a map of counts: sum the counts of these keys. */
   keys: z.array(z.string().min(1)).min(1).optional(),
@@ -93,7 +93,7 @@ function sumKeys(v: unknown, keys: string[]): number {
   return 0;
 }
 
-function compileCondition(c: Condition): (facts: Facts) => boolean {
+export function compileCondition(c: Condition): (facts: Facts) => boolean {
   const read = c.keys ? (f: Facts) => sumKeys(lookup(f, c.path), c.keys as string[]) : (f: Facts) => lookup(f, c.path);
   switch (c.op) {
     case 'exists':

@@ -40,3 +40,14 @@ export function localWeek(at: Date, timezone: string): string {
   const weekday = (new Date(`${day}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday = 0
   return shiftDay(day, -weekday);
 }
+
+const hourFormatters = new Map<string, Intl.DateTimeFormat>();
+/** The local hour (0-23) of an instant in a (valid) time zone. */
+export function localHour(at: Date, timezone: string): number {
+  let f = hourFormatters.get(timezone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone: resolveTimezone(timezone, 'UTC'), hour: '2-digit', hourCycle: 'h23' });
+    if (hourFormatters.size < 1000) hourFormatters.set(timezone, f);
+  }
+  return Number(f.format(at)) % 24;
+}

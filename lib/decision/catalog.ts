@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import defaults from '../../config/catalog.json';
+import { compileCondition, conditionSchema, type Facts } from '../profile/segments';
+import type { DecisionContext } from './context';
+
+/**
+ * The catalog as data: offers (placements, channels, validity, value, category, eligibility),
+ * places (stores, partners, quiet places), context rules that boost, suppress, require or replace
+ * offers, the contact policy and arbitration levers. Validated when loaded (errors name the item
+ * and the field) and compiled once into predicates.
+ */
+const offerSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
+  content: z.string().min(1),
+  placements: z.array(z.string().min(1)).min(1),
+  channels: z.array(z.string().min(1)).min(1),
+  category: z.string().min(1),
+  value: z.number().nonnegative(),
+  /** Needs the customer's consent to personalised marketing. */
+  personalised: z.boolean(),
+  /** Business lever: multiplies the priority. */
+  weight: z.number().positive().optional(),
+  validFrom: z.iso.datetime({ offset: true }).optional(),
+  validTo: z.iso.datetime({ offset: true }).optional(),
+  eligibility: z.array(conditionSchema).optional(),
+  /** Content filled from the profile: complements of what the customer chose, or the cart's items. */
+  dynamic: z.enum(['complements', 'cart']).optional(),
+  /** Shown only when a context rule puts it in place of another offer. */
+  onlyAsReplacement: z.boolean().optional(),
+});
+
+const placeSchema = z.strictObject({
+  id: z.string().min(1),
+  kind: z.string().min(1),
+  name: z.string().min(1),
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+  radiusMeters: z.number().positive().max(50_000),
+});
+
+type When = {
+  localHours?: [number, number];
+  nearKinds?: string[];
+  devices?: string[];
+  channels?: string[];
+  placements?: string[];
+  not?: When;
+};
+const whenSchema: z.ZodType<When> = z.lazy(() =>
+  z.strictObject({
+    localHours: z.tuple([z.number().int().min(0).max(24), z.number().int().min(0).max(24)]).optional(),
+    nearKinds: z.array(z.string().min(1)).min(1).optional(),
+    devices: z.array(z.enum(['smartphone', 'tablet', 'desktop', 'wearable', 'console', 'smarttv'])).min(1).optional(),
+    channels: z.array(z.string().min(1)).min(1).optional(),
+    placements: z.array(z.string().min(1)).min(1).optional(),
+    not: whenSchema.optional(),
+  }),
+);
+
+const ruleSchema = z.strictObject({
+  name: z.string().min(1),
+  reason: z.string().min(1),
+  when: whenSchema,
+  effect: z
+    .strictObject({
+      boost: z.array(z.string()).optional(),
+      suppress: z.array(z.string()).optional(),
+      require: z.array(z.string()).optional(),
+      replace: z.record(z.string(), z.string()).optional(),
+      factor: z.number().positive().optional(),
+    })
+    .refine((e) => e.boost || e.suppress || e.require || e.replace, 'needs boost, suppress, require or replace'),
+});
+
+export const catalogSchema = z.strictObject({
+  $comment: z.string().optional(),
+  version: z.number().int().min(1),
+  places: z.array(placeSchema),
+  quiet: z.strictObject({ placeKinds: z.array(z.string()), hours: z.strictObject({ from: z.number().int().min(0).max(23), to: z.number().int().min(0).max(23) }).optional() }),
+  complements: z.record(z.string(), z.array(z.string())),
+  offers: z.array(offerSchema).min(1),
+  contextRules: z.array(ruleSchema),
+  contactPolicy: z.strictObject({
+    perOfferPerDay: z.number().int().min(1),
+    perOfferPerWeek: z.number().int().min(1),
+    perChannelPerDay: z.number().int().min(1),
+    globalPerDay: z.number().int().min(1),
+    globalPerWeek: z.number().int().min(1),
+    cooldownHoursAfterConversion: z.number().min(0),
+    cooldownHoursAfterDismissal: z.number().min(0),
+    /** The trait that records consent to personalised offers (from identify calls or a consent tool). */
+    consentTrait: z.string().min(1),
+  }),
+  arbitration: z.strictObject({
+    defaultPropensity: z.number().min(0).max(1),
+    /** Batch attribute holding the nightly propensity score (0..1). */
+    propensityAttribute: z.string().min(1),
+    /** Priority multiplier lost per impression of the offer this week (novelty). */
+    noveltyPenalty: z.number().min(0).max(1),
+    holdoutPercent: z.number().min(0).max(50),
+    explorePercent: z.number().min(0).max(50),
+  }),
+});
+
+export type Offer = z.output<typeof offerSchema> & { eligible: (facts: Facts) => boolean };
+export type Place = z.output<typeof placeSchema>;
+export type CatalogConfig = z.output<typeof catalogSchema>;
+
+export interface ContextRule {
+  name: string;
+  reason: string;
+  applies: (context: DecisionContext) => boolean;
+  effect: z.output<typeof ruleSchema>['effect'];
+}
+
+export interface Catalog extends Omit<CatalogConfig, 'offers' | 'contextRules'> {
+  offers: Offer[];
+  byId: Map<string, Offer>;
+  rules: ContextRule[];
+}
+
+function compileWhen(w: When): (c: DecisionContext) => boolean {
+  const checks: Array<(c: DecisionContext) => boolean> = [];
+  if (w.localHours) {
+    const [from, to] = w.localHours;
+    checks.push((c) => (from <= to ? c.localHour >= from && c.localHour < to : c.localHour >= from || c.localHour < to));
+  }
+  if (w.nearKinds) checks.push((c) => c.nearby.some((p) => w.nearKinds!.includes(p.kind)));
+  if (w.devices) checks.push((c) => w.devices!.includes(c.device));
+  if (w.channels) checks.push((c) => c.channel !== undefined && w.channels!.includes(c.channel));
+  if (w.placements) checks.push((c) => w.placements!.includes(c.placement));
+  if (w.not) {
+    const inner = compileWhen(w.not);
+    checks.push((c) => !inner(c));
+  }
+  return (c) => checks.every((check) => check(c));
+}
+
+/** Validates and compiles the catalog. Errors name the offer or rule and the field. */
+export function loadCatalog(input: unknown = defaults): Catalog {
+  const result = catalogSchema.safeParse(input);
+  const raw = input as { offers?: Array<{ id?: unknown }>; contextRules?: Array<{ name?: unknown }> } | undefined;
+  const fail = (detail: string) => new Error(`Invalid catalog: ${detail}`);
+  if (!result.success) {
+    throw fail(
+      result.error.issues
+        .map((i) => {
+          const [list, index] = i.path;
+          const item =
+            list === 'offers' && typeof index === 'number'
+              ? `offer "${String(raw?.offers?.[index]?.id ?? `#${index}`)}"`
+              : list === 'contextRules' && typeof index === 'number'
+                ? `rule "${String(raw?.contextRules?.[index]?.name ?? `#${index}`)}"`
+                : undefined;
+          return `${item ? `${item} ${i.path.slice(2).join('.')}` : i.path.join('.')}`.trim() + `: ${i.message}`;
+        })
+        .join('; '),
+    );
+  }
+  const config = result.data;
+  const byId = new Map<string, Offer>();
+  for (const o of config.offers) {
+    if (byId.has(o.id)) throw fail(`offer "${o.id}" is declared twice`);
+    if (o.validFrom && o.validTo && o.validFrom >= o.validTo) throw fail(`offer "${o.id}" validTo: must be after validFrom`);
+    const conditions = (o.eligibility ?? []).map(compileCondition);
+    byId.set(o.id, { ...o, eligible: (f) => conditions.every((p) => p(f)) });
+  }
+  for (const r of config.contextRules) {
+    const named = [...(r.effect.boost ?? []), ...(r.effect.suppress ?? []), ...(r.effect.require ?? []), ...Object.entries(r.effect.replace ?? {}).flat()];
+    for (const id of named) if (!byId.has(id)) throw fail(`rule "${r.name}" effect: unknown offer "${id}"`);
+  }
+  const kinds = new Set(config.places.map((p) => p.kind));
+  for (const r of config.contextRules) {
+    const near = (w: When): string[] => [...(w.nearKinds ?? []), ...(w.not ? near(w.not) : [])];
+    for (const k of near(r.when)) if (!kinds.has(k)) throw fail(`rule "${r.name}" when.nearKinds: no place of kind "${k}"`);
+  }
+  return {
+    ...config,
+    offers: [...byId.values()],
+    byId,
+    rules: config.contextRules.map((r) => ({ name: r.name, reason: r.reason, applies: compileWhen(r.when), effect: r.effect })),
+  };
+}

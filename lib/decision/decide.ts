@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import type { Facts } from '../profile/segments';
+import type { Catalog, Offer } from './catalog';
+import type { DecisionContext } from './context';
+
+/**
+ * The decision pipeline (DESIGN.md, "Decisions"): candidates for the placement -> validity ->
+ * consent -> eligibility -> context rules -> quiet places and hours -> contact policy -> score
+ * (propensity x value x context weight x business lever, with a novelty penalty) -> arbitrate with
+ * diversity -> holdout and exploration. Pure: the caller loads the profile and the catalog.
+ */
+export interface DecisionFacts extends Facts {
+  segments: string[];
+}
+
+export interface RankedOffer {
+  offerId: string;
+  content: string;
+  score: number;
+  reasons: string[];
+  /** For dynamic offers: the products it is about (complements of what she chose, or her cart). */
+  items?: string[];
+  explored?: boolean;
+}
+
+export interface Decision {
+  decisionId: string;
+  profileId: string | null;
+  variant: 'personalised' | 'holdout';
+  offers: RankedOffer[];
+  suppressed: Array<{ offerId: string; reason: string }>;
+  modelVersion: string;
+  context: { localTime: string; timezone: string; device: string; nearby: string[]; quiet?: string };
+}
+
+export interface DecisionInput {
+  decisionId: string;
+  profileId: string | null;
+  /** Undefined for an unknown visitor: only generic offers, no personal data. */
+  facts?: DecisionFacts;
+  context: DecisionContext;
+  count: number;
+  /** Propensity per offer from a model (in-process or SageMaker); missing: the batch score or the default. */
+  propensity?: (offer: Offer) => number | undefined;
+  modelVersion?: string;
+}
+
+type Top = Array<{ value: string; count: number }>;
+const countOf = (top: unknown, key: string): number => (top as Top | undefined)?.find((t) => t.value === key)?.count ?? 0;
+
+/** A number in [0, 100) from a string, stable across processes: for holdout and exploration shares. */
+export function bucketOf(key: string): number {
+  return parseInt(createHash('sha256').update(key).digest('hex').slice(0, 8), 16) % 100;
+}
+
+interface Candidate {
+  offer: Offer;
+  factor: number;
+  reasons: string[];
+  required: boolean;
+  items?: string[];
+}
+
+export function decide(input: DecisionInput, catalog: Catalog): Decision {
+  const { context: ctx, facts } = input;
+  const suppressed: Decision['suppressed'] = [];
+  const suppress = (offer: Offer, reason: string) => suppressed.push({ offerId: offer.id, reason });
+  const consent = facts?.traits[catalog.contactPolicy.consentTrait] === true;
+  const agg = facts?.aggregates ?? {};
+
+  // Candidates for this placement and channel.
+  let candidates: Candidate[] = catalog.offers
+    .filter((o) => o.placements.includes(ctx.placement) && (ctx.channel === undefined || o.channels.includes(ctx.channel)))
+    .map((offer) => ({ offer, factor: 1, reasons: [], required: false }));
+
+  const keep = (c: Candidate): boolean => {
+    const o = c.offer;
+    if (o.validFrom && ctx.now < new Date(o.validFrom)) return suppress(o, `not valid before ${o.validFrom}`), false;
+    if (o.validTo && ctx.now > new Date(o.validTo)) return suppress(o, `expired at ${o.validTo}`), false;
+    if (o.personalised && !consent) return suppress(o, facts ? 'no consent to personalised offers' : 'unknown visitor: personalised offers need a profile with consent'), false;
+    if (o.eligibility && (!facts || !o.eligible(facts))) return suppress(o, 'not eligible for this customer'), false;
+    if (o.dynamic === 'complements') {
+      const chosen = [...((agg.recentlyBought as string[] | undefined) ?? []), ...((agg.recentlyViewed as string[] | undefined) ?? [])];
+      const bought = new Set((agg.recentlyBought as string[] | undefined) ?? []);
+      const items = [...new Set(chosen.flatMap((p) => catalog.complements[p] ?? []))].filter((p) => !bought.has(p));
+      if (items.length === 0) return suppress(o, 'nothing she chose has a complement'), false;
+      c.items = items;
+      c.reasons.push(`goes with what she chose: ${items.join(', ')}`);
+    }
+    if (o.dynamic === 'cart') {
+      const cart = ((agg.cart as Array<{ item: string }> | undefined) ?? []).map((i) => i.item);
+      if (cart.length === 0) return suppress(o, 'the cart is empty'), false;
+      c.items = cart;
+      c.reasons.push(`reminds her of her cart: ${cart.join(', ')}`);
+    }
+    return true;
+  };
+
+  // Context rules: replacements first (they bring offers in), then suppress, boost and require.
+  const applying = catalog.rules.filter((r) => r.applies(ctx));
+  const replacedBy = new Map<string, { by: string; reason: string }>();
+  for (const r of applying) for (const [from, to] of Object.entries(r.effect.replace ?? {})) replacedBy.set(from, { by: to, reason: r.reason });
+  candidates = candidates.flatMap((c) => {
+    const replacement = replacedBy.get(c.offer.id);
+    if (replacement) {
+      suppress(c.offer, `replaced by ${replacement.by}: ${replacement.reason}`);
+      const by = catalog.byId.get(replacement.by) as Offer;
+      return [{ offer: by, factor: 1, reasons: [replacement.reason], required: false }];
+    }
+    return c.offer.onlyAsReplacement ? [] : [c];
+  });
+  candidates = candidates.filter((c) => {
+    for (const r of applying) {
+      const e = r.effect;
+      if (e.suppress?.includes(c.offer.id)) return suppress(c.offer, r.reason), false;
+      if (e.boost?.includes(c.offer.id) || e.require?.includes(c.offer.id)) {
+        c.factor *= e.factor ?? 2;
+        c.reasons.push(r.reason);
+        if (e.require?.includes(c.offer.id)) c.required = true;
+      }
+    }
+    return true;
+  });
+  candidates = candidates.filter(keep);
+
+  // Quiet places and hours: nothing intrusive, and the response says why.
+  if (ctx.quiet) {
+    for (const c of candidates) suppress(c.offer, `contact nothing: ${ctx.quiet}`);
+    candidates = [];
+  }
+
+  // Contact policy: the most restrictive cap wins; cooldowns after a conversion or a dismissal.
+  const policy = catalog.contactPolicy;
+  const today = (agg.impressionsToday as number | undefined) ?? 0;
+  const week = (agg.impressionsWeek as number | undefined) ?? 0;
+  const channelToday = ctx.channel ? countOf(agg.channelImpressionsToday, ctx.channel) : 0;
+  const globalCap =
+    today >= policy.globalPerDay
+      ? `global cap: ${today} contacts today (max ${policy.globalPerDay})`
+      : week >= policy.globalPerWeek
+        ? `global cap: ${week} contacts this week (max ${policy.globalPerWeek})`
+        : channelToday >= policy.perChannelPerDay
+          ? `channel cap: ${channelToday} contacts on ${ctx.channel} today (max ${policy.perChannelPerDay})`
+          : undefined;
+  const lastTime = (set: unknown, id: string) => (set as Array<{ item: string; addedAt: string }> | undefined)?.find((x) => x.item === id)?.addedAt;
+  candidates = candidates.filter((c) => {
+    const id = c.offer.id;
+    if (globalCap) return suppress(c.offer, globalCap), false;
+    const day = countOf(agg.offerImpressionsToday, id);
+    if (day >= policy.perOfferPerDay) return suppress(c.offer, `offer cap: shown ${day} times today (max ${policy.perOfferPerDay})`), false;
+    const thisWeek = countOf(agg.offerImpressionsWeek, id);
+    if (thisWeek >= policy.perOfferPerWeek) return suppress(c.offer, `offer cap: shown ${thisWeek} times this week (max ${policy.perOfferPerWeek})`), false;
+    for (const [set, hours, what] of [
+      [agg.offersConverted, policy.cooldownHoursAfterConversion, 'conversion'],
+      [agg.offersDismissed, policy.cooldownHoursAfterDismissal, 'dismissal'],
+    ] as const) {
+      const at = lastTime(set, id);
+      if (at && ctx.now.getTime() - Date.parse(at) < hours * 3_600_000) return suppress(c.offer, `cooldown: ${hours} h after a ${what} at ${at}`), false;
+    }
+    return true;
+  });
+
+  // Score: propensity x value x context weight x business lever, less for offers seen often.
+  const arb = catalog.arbitration;
+  const batchPropensity = typeof facts?.batch[arb.propensityAttribute] === 'number' ? (facts.batch[arb.propensityAttribute] as number) : undefined;
+  const topCategories = (agg.categoryViews30d as Top | undefined) ?? [];
+  const views = topCategories.reduce((s, t) => s + t.count, 0);
+  const scored = candidates.map((c) => {
+    const propensity = input.propensity?.(c.offer) ?? batchPropensity ?? arb.defaultPropensity;
+    const affinity = views > 0 ? 1 + countOf(topCategories, c.offer.category) / views : 1;
+    const novelty = (1 - arb.noveltyPenalty) ** countOf(agg.offerImpressionsWeek, c.offer.id);
+    const score = propensity * c.offer.value * c.factor * (c.offer.weight ?? 1) * affinity * novelty;
+    if (affinity > 1) c.reasons.push(`interest in ${c.offer.category}`);
+    if (novelty < 1) c.reasons.push('seen before this week (novelty penalty)');
+    return { ...c, score: Math.round(score * 10_000) / 10_000 };
+  });
+
+  // Holdout: a stable share of profiles gets the control experience (generic offers by value).
+  const holdout = input.profileId !== null && bucketOf(`holdout:${input.profileId}`) < arb.holdoutPercent;
+  const pool = holdout ? scored.filter((c) => !c.offer.personalised).map((c) => ({ ...c, score: c.offer.value, reasons: ['control group'] })) : scored;
+
+  // Arbitrate with diversity: required offers first, then by score, no two of one category while others remain.
+  pool.sort((a, b) => Number(b.required) - Number(a.required) || b.score - a.score || (a.offer.id < b.offer.id ? -1 : 1));
+  const chosen: typeof pool = [];
+  for (const pass of [true, false]) {
+    for (const c of pool) {
+      if (chosen.length >= input.count) break;
+      if (chosen.includes(c)) continue;
+      if (pass && chosen.some((x) => x.offer.category === c.offer.category)) continue;
+      chosen.push(c);
+    }
+  }
+
+  // Exploration: a small, deterministic share of decisions puts a random eligible offer in the last slot.
+  let explored: (typeof pool)[number] | undefined;
+  if (!holdout && chosen.length > 0 && bucketOf(`explore:${input.decisionId}`) < arb.explorePercent) {
+    const others = pool.filter((c) => !chosen.includes(c));
+    if (others.length > 0) {
+      explored = others[bucketOf(`pick:${input.decisionId}`) % others.length];
+      chosen[chosen.length - 1] = explored as (typeof pool)[number];
+    }
+  }
+
+  return {
+    decisionId: input.decisionId,
+    profileId: input.profileId,
+    variant: holdout ? 'holdout' : 'personalised',
+    offers: chosen.map((c) => ({
+      offerId: c.offer.id,
+      content: c.offer.content,
+      score: c.score,
+      reasons: c === explored ? ['exploration: a random eligible offer'] : c.reasons.length > 0 ? c.reasons : ['best remaining score'],
+      ...(c.items ? { items: c.items } : {}),
+      ...(c === explored ? { explored: true } : {}),
+    })),
+    suppressed,
+    modelVersion: input.modelVersion ?? (batchPropensity !== undefined ? 'batch-propensity' : 'rules-only'),
+    context: {
+      localTime: `${ctx.localDate} ${String(ctx.localHour).padStart(2, '0')}h`,
+      timezone: ctx.timezone,
+      device: ctx.device,
+      nearby: ctx.nearby.map((p) => p.id),
+      ...(ctx.quiet ? { quiet: ctx.quiet } : {}),
+    },
+  };
+}
