@@ -1,6 +1,7 @@
 import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { loadEngineConfig } from '../lib/ingest/config';
+import { loadCatalog } from '../lib/decision/catalog';
 import { MomentEngineStack } from './stack';
 
 /**
@@ -9,6 +10,7 @@ import { MomentEngineStack } from './stack';
  */
 export function buildApp(app = new App()): { app: App; stack: MomentEngineStack } {
   loadEngineConfig();
+  loadCatalog();
   const stack = new MomentEngineStack(app, app.node.tryGetContext('stackName') ?? 'MomentEngine', {
     description: 'Moment Engine: real-time marketing decision engine (collector, identity stitching, profiles)',
   });

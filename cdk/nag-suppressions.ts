@@ -6,7 +6,7 @@ import { NagSuppressions } from 'cdk-nag';
  * Anything not listed here fails the nag test.
  */
 export function applySuppressions(stack: Stack): void {
-  const functions = ['/Ingestion/Ingest', '/Http/Collect', '/Http/Profiles'].map((p) => `/${stack.stackName}${p}`);
+  const functions = ['/Ingestion/Ingest', '/Http/Collect', '/Http/Profiles', '/Http/Decide'].map((p) => `/${stack.stackName}${p}`);
   for (const fn of functions) {
     NagSuppressions.addResourceSuppressionsByPath(stack, `${fn}/ServiceRole/Resource`, [
       {

@@ -18,7 +18,7 @@ export class MomentEngineStack extends Stack {
     const data = new DataTables(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
     const keys = new EngineKeys(this, 'Keys');
     const ingestion = new Ingestion(this, 'Ingestion', { data, keys });
-    const http = new EngineHttpApi(this, 'Http', { data, keys, stream: ingestion.stream });
+    const http = new EngineHttpApi(this, 'Http', { data, keys, stream: ingestion.stream, sagemakerEndpoint: this.node.tryGetContext('sagemakerEndpoint') });
 
     new CfnOutput(this, 'ApiUrl', { value: http.api.apiEndpoint, description: 'Point Segment SDKs here (host)' });
     new CfnOutput(this, 'StreamName', { value: ingestion.stream.streamName });

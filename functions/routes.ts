@@ -2,7 +2,7 @@
  * The HTTP API's routes and the function that serves each, used by the CDK app (API Gateway HTTP API
  * routes) and by the local stack's HTTP server, so both expose exactly the same API.
  */
-export type FunctionName = 'collect' | 'profiles';
+export type FunctionName = 'collect' | 'profiles' | 'decide';
 
 export interface RouteDefinition {
   method: 'GET' | 'POST';
@@ -23,11 +23,14 @@ export const ROUTES: RouteDefinition[] = [
   { method: 'GET', path: '/v1/profiles/{profileId}', fn: 'profiles', auth: 'apiKey' },
   { method: 'GET', path: '/v1/profiles/{profileId}/journey', fn: 'profiles', auth: 'apiKey' },
   { method: 'GET', path: '/v1/dead-letters', fn: 'profiles', auth: 'apiKey' },
+  { method: 'POST', path: '/v1/decisions', fn: 'decide', auth: 'apiKey' },
+  { method: 'GET', path: '/openapi.json', fn: 'decide', auth: 'none' },
 ];
 
 /** Entry files of the Lambda functions (bundled by esbuild in the CDK app, imported by the local stack). */
 export const FUNCTION_ENTRIES = {
   collect: 'functions/collect/handler.ts',
   profiles: 'functions/profiles/handler.ts',
+  decide: 'functions/decide/handler.ts',
   ingest: 'functions/ingest/handler.ts',
 } as const;

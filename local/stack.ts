@@ -61,9 +61,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await provision(emulators);
     configureEnvironment(emulators);
     // Imported only now, so their clients and configuration see the environment above.
-    const [collect, profiles, ingest, resources, { DynamoStores }] = await Promise.all([
+    const [collect, profiles, decide, ingest, resources, { DynamoStores }] = await Promise.all([
       import('../functions/collect/handler.js'),
       import('../functions/profiles/handler.js'),
+      import('../functions/decide/handler.js'),
       import('../functions/ingest/handler.js'),
       import('../functions/commons/resources.js'),
       import('../lib/store/dynamo.js'),
@@ -99,7 +100,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await poller.start();
     const port = options.port ?? Number(process.env.PORT ?? 3000);
     http = await startHttpApi(
-      { collect: collect.handler as unknown as HttpFunction, profiles: profiles.handler as unknown as HttpFunction },
+      {
+        collect: collect.handler as unknown as HttpFunction,
+        profiles: profiles.handler as unknown as HttpFunction,
+        decide: decide.handler as unknown as HttpFunction,
+      },
       { port },
     );
   } catch (e) {

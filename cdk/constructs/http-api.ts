@@ -1,4 +1,5 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -14,12 +15,15 @@ export interface HttpApiProps {
   data: DataTables;
   keys: EngineKeys;
   stream: Stream;
+  /** A SageMaker endpoint that scores offers (optional; the in-process scores are the fallback). */
+  sagemakerEndpoint?: string;
   /** Requests per second across the API, and the burst above it. */
   throttle?: { rateLimit: number; burstLimit: number };
 }
 
 /**
- * The HTTP API (API Gateway v2): one route per entry of functions/routes.ts, each to the function
+ * The HTTP API (API Gateway v2): one route per entry of functions/routes.ts (collector, profile API,
+ * decisions), each to the function
  * that serves it; a default stage with throttling and JSON access logs. The handlers check the
  * credentials themselves (Segment write keys by Basic auth, as the SDKs send them; API keys by
  * `x-api-key`), so the routes carry no API Gateway authorizer.
@@ -35,8 +39,24 @@ export class EngineHttpApi extends Construct {
     props.stream.grantWrite(collect);
     const profiles = new EngineFunction(this, 'Profiles', { entry: FUNCTION_ENTRIES.profiles, serviceName: 'profiles', environment: env });
     for (const name of ['profiles', 'graph', 'events', 'deadLetters'] as const) props.data.tables[name].grantReadData(profiles);
-    for (const fn of [collect, profiles]) props.keys.grantRead(fn);
-    this.functions = { collect, profiles };
+    const decide = new EngineFunction(this, 'Decide', {
+      entry: FUNCTION_ENTRIES.decide,
+      serviceName: 'decide',
+      timeout: Duration.seconds(5),
+      environment: { ...env, ...(props.sagemakerEndpoint ? { SAGEMAKER_ENDPOINT: props.sagemakerEndpoint, SAGEMAKER_BUDGET_MS: '30' } : {}) },
+    });
+    for (const name of ['profiles', 'graph'] as const) props.data.tables[name].grantReadData(decide);
+    props.stream.grantWrite(decide);
+    if (props.sagemakerEndpoint) {
+      decide.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['sagemaker:InvokeEndpoint'],
+          resources: [Stack.of(this).formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: props.sagemakerEndpoint.toLowerCase() })],
+        }),
+      );
+    }
+    for (const fn of [collect, profiles, decide]) props.keys.grantRead(fn);
+    this.functions = { collect, profiles, decide };
 
     this.api = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'Moment Engine: Segment collector and profile API' });
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
@@ -53,6 +73,7 @@ export class EngineHttpApi extends Construct {
     const integrations = {
       collect: new HttpLambdaIntegration('CollectIntegration', collect),
       profiles: new HttpLambdaIntegration('ProfilesIntegration', profiles),
+      decide: new HttpLambdaIntegration('DecideIntegration', decide),
     };
     for (const route of ROUTES) {
       this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration: integrations[route.fn] });

@@ -59,7 +59,7 @@ describe('the CDK stack', () => {
 
   it('runs the functions on Node.js 24 on ARM64 with tracing, and tells them where everything is', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(3);
+    expect(Object.keys(functions)).toHaveLength(4);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
       expect(Object.keys(fn.Properties.Environment.Variables)).toEqual(
@@ -68,10 +68,10 @@ describe('the CDK stack', () => {
     }
   });
 
-  it('lets only the collector write to the stream', () => {
+  it('lets only the collector and the decision function (decision events) write to the stream', () => {
     const policies = Object.entries(template.findResources('AWS::IAM::Policy'));
     const writers = policies.filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('kinesis:PutRecords')).map(([id]) => id);
-    expect(writers).toEqual([expect.stringMatching(/^HttpCollect/)]);
+    expect(writers.sort()).toEqual([expect.stringMatching(/^HttpCollect/), expect.stringMatching(/^HttpDecide/)]);
   });
 
   it('alarms on iterator age, the on-failure queue and dead-lettered records', () => {

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { hashPii, identifierKey } from '../events/identifiers';
+import { publish, type EventStream } from '../collect/collector';
+import type { CollectedEvent } from '../events/segment';
+import { badRequest } from '../http/errors';
+import type { EngineConfig } from '../ingest/config';
+import { NAMESPACES, type Namespace } from '../identity/rules';
+import { factsOf, timezoneOf } from '../profile/facts';
+import type { Profile } from '../profile/profile';
+import type { Stores } from '../store/ports';
+import type { Catalog } from './catalog';
+import { decisionContext } from './context';
+import { decide, type Decision, type DecisionFacts } from './decide';
+import type { RemoteScorer, Scores } from './scoring';
+
+/** `POST /v1/decisions` request: who, where in the app, the moment's context, how many offers. */
+export const decisionRequestSchema = z.strictObject({
+  identity: z.strictObject({ namespace: z.enum(NAMESPACES), value: z.string().min(1).max(512) }).optional(),
+  placement: z.string().min(1).max(100),
+  count: z.number().int().min(1).max(10).default(3),
+  context: z
+    .strictObject({
+      timestamp: z.iso.datetime({ offset: true }).optional(),
+      timezone: z.string().min(1).max(64).optional(),
+      location: z.strictObject({ latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180) }).optional(),
+      device: z.strictObject({ type: z.string().max(32).optional(), userAgent: z.string().max(1024).optional() }).optional(),
+      channel: z.string().min(1).max(32).optional(),
+      page: z.string().max(2048).optional(),
+    })
+    .default({}),
+});
+export type DecisionRequest = z.input<typeof decisionRequestSchema>;
+
+export function parseDecisionRequest(body: string): z.output<typeof decisionRequestSchema> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (e) {
+    throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
+  }
+  const result = decisionRequestSchema.safeParse(json);
+  if (!result.success) {
+    throw badRequest(result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  }
+  return result.data;
+}
+
+export interface DecisionDeps {
+  stores: Pick<Stores, 'graph' | 'profiles'>;
+  stream?: EventStream;
+  config: Pick<EngineConfig, 'aggregates' | 'profileRules'>;
+  catalog: Catalog;
+  salt: string;
+  scorer?: RemoteScorer;
+  now?: () => Date;
+}
+
+export type DecisionResponse = Decision & { timings: Record<string, number> };
+
+const ms = (from: bigint) => Math.round(Number(process.hrtime.bigint() - from) / 1e4) / 100;
+
+/**
+ * Answers a decision request: resolves the identity (one read for the identifier, one for the
+ * profile, a second only to follow a merge), builds the facts and the context, scores (remote model
+ * under its budget, else in-process), decides, and logs the decision on the stream as an event.
+ */
+export async function answerDecision(request: z.output<typeof decisionRequestSchema>, deps: DecisionDeps): Promise<DecisionResponse> {
+  const started = process.hrtime.bigint();
+  let profile: Profile | undefined;
+  if (request.identity) {
+    const ns = request.identity.namespace as Namespace;
+    const value = ns === 'email' || ns === 'phone' ? hashPii(ns, request.identity.value, deps.salt) : request.identity.value;
+    const owner = (await deps.stores.graph.getOwners([identifierKey({ ns, value })])).values().next().value;
+    for (let id = owner, hops = 0; id !== undefined && hops < 4; hops++) {
+      profile = (await deps.stores.profiles.getMany([id])).get(id);
+      id = profile?.mergedInto;
+    }
+  }
+  const loaded = process.hrtime.bigint();
+  const now = deps.now?.() ?? new Date();
+  const facts: DecisionFacts | undefined = profile
+    ? { ...factsOf(profile, deps.config.aggregates, deps.config.profileRules, new Date(request.context.timestamp ?? now)), segments: Object.keys(profile.segments ?? {}) }
+    : undefined;
+  const fallbackTimezone = profile ? timezoneOf(profile, deps.config.aggregates) : deps.config.aggregates.defaultTimezone;
+  const context = decisionContext({ placement: request.placement, ...request.context }, deps.catalog, fallbackTimezone, now);
+  const scoring = process.hrtime.bigint();
+  const scores: Scores =
+    deps.scorer && facts ? await deps.scorer.score(facts, deps.catalog.offers.filter((o) => o.placements.includes(request.placement))) : { modelVersion: 'in-process' };
+  const decided = process.hrtime.bigint();
+  const decisionId = randomUUID();
+  const decision = decide(
+    {
+      decisionId,
+      profileId: profile?.profileId ?? null,
+      facts,
+      context,
+      count: request.count,
+      propensity: scores.propensity,
+      modelVersion: scores.propensity ? scores.modelVersion : undefined,
+    },
+    deps.catalog,
+  );
+  const done = process.hrtime.bigint();
+  if (deps.stream && request.identity) {
+    // The decision is an event on the stream: impressions, clicks and conversions carry its id back.
+    const ids = request.identity.namespace === 'userId' ? { userId: request.identity.value } : request.identity.namespace === 'anonymousId' ? { anonymousId: request.identity.value } : undefined;
+    if (ids) {
+      const at = now.toISOString();
+      const event = {
+        type: 'track',
+        event: 'Decision Made',
+        ...ids,
+        messageId: `decision-${decisionId}`,
+        timestamp: at,
+        receivedAt: at,
+        properties: { decision_id: decisionId, placement: request.placement, variant: decision.variant, offers: decision.offers.map((o) => o.offerId), model_version: decision.modelVersion },
+        context: { channel: request.context.channel },
+      } as unknown as CollectedEvent;
+      await publish(deps.stream, [event]);
+    }
+  }
+  return {
+    ...decision,
+    ...(scores.fallback ? { modelVersion: `${decision.modelVersion} (fallback: ${scores.fallback})` } : {}),
+    timings: { profileMs: Number(loaded - started) / 1e6, scoringMs: Number(decided - scoring) / 1e6, decideMs: Number(done - decided) / 1e6, totalMs: ms(started) },
+  };
+}

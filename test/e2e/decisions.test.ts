@@ -1,0 +1,116 @@
+import { Analytics } from '@segment/analytics-node';
+import fc from 'fast-check';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { SEED } from '../support/journey';
+
+/**
+ * The decision API end to end on the local stack, on the profile stitched from the seed journey
+ * (sent with the official Segment SDK), for the situations the product exists for.
+ */
+let stack: LocalStack;
+const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148';
+const STORE = { latitude: 53.8164, longitude: -1.6027 };
+const GYM = { latitude: 53.7998, longitude: -1.5493 };
+const CINEMA = { latitude: 53.8169, longitude: -1.5687 };
+
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0, quiet: true });
+  const analytics = new Analytics({ writeKey: 'dev-write-key', host: stack.url, flushAt: 20, flushInterval: 100 });
+  for (const [i, m] of SEED.messages.entries()) {
+    const common = { messageId: `dec-seed-${i}`, timestamp: m.timestamp, context: m.context };
+    const who = m.userId !== undefined ? { userId: m.userId, anonymousId: m.anonymousId } : { anonymousId: m.anonymousId as string };
+    if (m.type === 'page') analytics.page({ ...common, ...who, name: m.name });
+    else if (m.type === 'identify') analytics.identify({ ...common, ...who, userId: m.userId as string, traits: m.traits });
+    else analytics.track({ ...common, ...who, event: m.event as string, properties: m.properties });
+  }
+  await analytics.closeAndFlush({ timeout: 10_000 });
+  await stack.poller.idle();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+interface DecisionBody {
+  decisionId: string;
+  profileId: string | null;
+  variant: string;
+  offers: Array<{ offerId: string; reasons: string[]; items?: string[] }>;
+  suppressed: Array<{ offerId: string; reason: string }>;
+  modelVersion: string;
+  context: { localTime: string; quiet?: string };
+  timings: { totalMs: number };
+  message?: string;
+}
+
+async function decide(body: unknown, key = 'dev-api-key'): Promise<{ status: number; body: DecisionBody }> {
+  const res = await fetch(`${stack.url}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as DecisionBody };
+}
+
+const ann = { namespace: 'userId', value: SEED.people.ann.userId };
+const ids = (d: DecisionBody) => d.offers.map((o) => o.offerId);
+
+it('in the store the next day, offers Ann the brushes to go with the paint she chose', async () => {
+  const d = await decide({ identity: ann, placement: 'app-feed', context: { timestamp: '2026-11-21T11:04:00Z', location: STORE, device: { userAgent: IPHONE }, channel: 'app' } });
+  expect(d.status).toBe(200);
+  expect(d.body.profileId).toMatch(/^p_/);
+  expect(d.body.offers[0]).toMatchObject({ offerId: 'in-store-complement', items: expect.arrayContaining(['roller-set-9in']) });
+  expect(d.body.offers[0]?.reasons.join(' ')).toContain('in one of our stores');
+});
+
+it('offers the health club at 06:00 near a gym, a restaurant at 18:00, and nothing at the cinema', async () => {
+  const morning = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-11-22T06:10:00Z', location: GYM } });
+  expect(ids(morning.body)[0]).toBe('health-club-trial');
+  const evening = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-11-22T18:10:00Z' } });
+  expect(ids(evening.body)[0]).toBe('restaurant-evening');
+  const cinema = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-11-22T19:30:00Z', location: CINEMA } });
+  expect(cinema.body.offers).toEqual([]);
+  expect(cinema.body.context.quiet).toContain('cinema');
+});
+
+it('swaps the survey for an instant offer on her phone, and skips the expired Black Friday offer', async () => {
+  const phone = await decide({ identity: ann, placement: 'home', count: 10, context: { timestamp: '2026-12-02T12:00:00Z', device: { userAgent: IPHONE } } });
+  expect(ids(phone.body)).toContain('instant-win');
+  expect(ids(phone.body)).not.toContain('survey-q4');
+  expect(phone.body.suppressed).toContainEqual({ offerId: 'black-friday-paint', reason: 'expired at 2026-11-30T23:59:59Z' });
+});
+
+it('answers an unknown visitor with generic offers, and logs each decision on the stream', async () => {
+  const d = await decide({ identity: { namespace: 'anonymousId', value: 'never-seen' }, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
+  expect(d.status).toBe(200);
+  expect(d.body.profileId).toBeNull();
+  expect(d.body.offers.length).toBeGreaterThan(0);
+  await stack.poller.idle();
+  // The decision event created a profile for the visitor: its journey holds the decision.
+  const found = await fetch(`${stack.url}/v1/identities/anonymousId/never-seen`, { headers: { 'x-api-key': 'dev-api-key' } });
+  const { profileId } = (await found.json()) as { profileId: string };
+  const journey = (await (await fetch(`${stack.url}/v1/profiles/${profileId}/journey`, { headers: { 'x-api-key': 'dev-api-key' } })).json()) as { events: Array<{ event: string; properties: { decision_id: string } }> };
+  expect(journey.events).toContainEqual(expect.objectContaining({ event: 'Decision Made', properties: expect.objectContaining({ decision_id: d.body.decisionId }) }));
+});
+
+it('validates requests against the schema and names the field; needs an API key; serves the OpenAPI document', async () => {
+  expect((await decide({ placement: 'home', count: 99 })).body.message).toBe('count: Too big: expected number to be <=10');
+  expect((await decide({ placement: 'home', identity: { namespace: 'cookie', value: 'x' } })).status).toBe(400);
+  expect((await decide({ placement: 'home' }, 'wrong')).status).toBe(401);
+  const doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+  expect(doc.openapi).toBe('3.1.0');
+  expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/decisions', '/v1/track', '/v1/profiles/{profileId}']));
+});
+
+it('answers any JSON with a 2xx or 4xx, never a 5xx (fuzz)', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(
+        fc.jsonValue(),
+        fc.record({ placement: fc.string(), count: fc.integer(), identity: fc.record({ namespace: fc.constantFrom('userId', 'email', 'anonymousId', 'phone'), value: fc.string() }) }),
+        fc.record({ placement: fc.constant('home'), context: fc.record({ timestamp: fc.date({ noInvalidDate: true }).map((x) => x.toISOString()), timezone: fc.string(), location: fc.record({ latitude: fc.double(), longitude: fc.double() }), device: fc.record({ userAgent: fc.string() }) }) }),
+      ),
+      async (body) => {
+        const res = await fetch(`${stack.url}/v1/decisions`, { method: 'POST', headers: { 'x-api-key': 'dev-api-key' }, body: JSON.stringify(body) });
+        expect(res.status === 200 || (res.status >= 400 && res.status < 500)).toBe(true);
+        await res.json();
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
