@@ -9,6 +9,7 @@ import {
   type CollectedEvent,
   type MessageType,
 } from '../events/segment';
+import { asObject } from '../events/json';
 
 /** Where accepted events go: the Kinesis stream in every environment. */
 export interface EventStream {
@@ -26,9 +27,6 @@ export interface CollectResult {
 const MAX_PUT_RECORDS = 500;
 const MAX_PUT_ATTEMPTS = 6;
 
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
 
 /**
  * Parses a Segment Tracking API request body into messages: one message for `/v1/<type>` (the path
@@ -48,20 +46,20 @@ export function parseRequest(path: CollectorPath, body: string): { messages: unk
   } catch (e) {
     throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
   }
-  const root = obj(json);
+  const root = asObject(json);
   if (root === undefined) throw badRequest('body must be a JSON object');
   if (!batch) return { messages: [{ ...root, type: path }], writeKey: root.writeKey };
   if (!Array.isArray(root.batch)) throw badRequest('batch must be an array of messages');
   if (root.batch.length === 0) throw badRequest('batch is empty');
-  const context = obj(root.context);
-  const integrations = obj(root.integrations);
+  const context = asObject(root.context);
+  const integrations = asObject(root.integrations);
   const messages = root.batch.map((m) => {
-    const message = obj(m);
+    const message = asObject(m);
     if (message === undefined) return m;
     return {
       ...message,
-      context: context ? { ...context, ...obj(message.context) } : message.context,
-      integrations: integrations ? { ...integrations, ...obj(message.integrations) } : message.integrations,
+      context: context ? { ...context, ...asObject(message.context) } : message.context,
+      integrations: integrations ? { ...integrations, ...asObject(message.integrations) } : message.integrations,
     };
   });
   return { messages, writeKey: root.writeKey };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { hashPii, identifierKey } from '../events/identifiers';
+import { identifierKey, storedIdentifier } from '../events/identifiers';
 import { publish, type EventStream } from '../collect/collector';
 import type { CollectedEvent } from '../events/segment';
 import { badRequest } from '../http/errors';
@@ -69,9 +69,8 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   const started = process.hrtime.bigint();
   let profile: Profile | undefined;
   if (request.identity) {
-    const ns = request.identity.namespace as Namespace;
-    const value = ns === 'email' || ns === 'phone' ? hashPii(ns, request.identity.value, deps.salt) : request.identity.value;
-    const owner = (await deps.stores.graph.getOwners([identifierKey({ ns, value })])).values().next().value;
+    const key = identifierKey(storedIdentifier(request.identity.namespace as Namespace, request.identity.value, deps.salt));
+    const owner = (await deps.stores.graph.getOwners([key])).values().next().value;
     for (let id = owner, hops = 0; id !== undefined && hops < 4; hops++) {
       profile = (await deps.stores.profiles.getMany([id])).get(id);
       id = profile?.mergedInto;

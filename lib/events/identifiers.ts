@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IdentityRules, Namespace } from '../identity/rules';
 import type { CollectedEvent } from './segment';
+import { asObject } from './json';
 
 /** One identifier of a person in one namespace, for example `anonymousId:3f2a…` or `email:<sha256>`. */
 export interface Identifier {
@@ -21,14 +22,16 @@ export function hashPii(ns: 'email' | 'phone', raw: string, salt: string): strin
   return createHash('sha256').update(`${salt}:${ns}:${normalised}`).digest('hex');
 }
 
+/** The stored form of an identifier value: e-mail and phone hashed (salted), others as given. */
+export function storedIdentifier(ns: Namespace, raw: string, salt: string): Identifier {
+  return { ns, value: ns === 'email' || ns === 'phone' ? hashPii(ns, raw, salt) : raw };
+}
+
 function str(v: unknown): string | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   return typeof v === 'string' ? v : undefined;
 }
 
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
 
 /**
  * The identifiers an event carries: anonymousId, userId, context.device.id, e-mail and phone from
@@ -42,16 +45,15 @@ export function extractIdentifiers(event: CollectedEvent, rules: IdentityRules, 
     if (raw === undefined) return;
     const trimmed = raw.trim();
     if (blocked.has(trimmed.toLowerCase()) || trimmed.length > 512) return;
-    const value = ns === 'email' || ns === 'phone' ? hashPii(ns, trimmed, salt) : trimmed;
-    const id = { ns, value };
+    const id = storedIdentifier(ns, trimmed, salt);
     out.set(identifierKey(id), id);
   };
   add('userId', str(event.userId));
   add('anonymousId', str(event.anonymousId));
   if (event.type === 'alias') add('anonymousId', str(event.previousId));
-  const context = obj(event.context);
-  add('deviceId', str(obj(context?.device)?.id));
-  const traits = { ...obj(context?.traits), ...('traits' in event ? obj(event.traits) : undefined) };
+  const context = asObject(event.context);
+  add('deviceId', str(asObject(context?.device)?.id));
+  const traits = { ...asObject(context?.traits), ...('traits' in event ? asObject(event.traits) : undefined) };
   const email = str(traits.email);
   if (email !== undefined && email.includes('@')) add('email', email);
   add('phone', str(traits.phone));

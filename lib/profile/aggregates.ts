@@ -2,6 +2,7 @@ import { z } from 'zod';
 import defaults from '../../config/aggregates.json';
 import type { CollectedEvent } from '../events/segment';
 import { localDay, localWeek, resolveTimezone, shiftDay } from './time';
+import { asObject } from '../events/json';
 
 /**
  * The aggregate language. Each aggregate, declared as data, names the events it listens to (by type,
@@ -140,9 +141,6 @@ export function readPath(event: unknown, path: string): unknown {
   return at;
 }
 
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
 
 function numeric(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
@@ -152,17 +150,17 @@ function numeric(v: unknown): number | undefined {
 
 /** Values computed from an event: a session key, the device class, the channel, a coarse location. */
 function derived(event: CollectedEvent, field: (typeof DERIVED_FIELDS)[number]): unknown {
-  const context = obj(event.context) ?? {};
+  const context = asObject(event.context) ?? {};
   switch (field) {
     case '$session': {
-      const explicit = context.sessionId ?? obj(event as unknown as Record<string, unknown>)?.sessionId;
+      const explicit = context.sessionId ?? asObject(event as unknown as Record<string, unknown>)?.sessionId;
       if (typeof explicit === 'string' || typeof explicit === 'number') return `s:${explicit}`;
       // No session id from the SDK: a device's activity in one 30-minute slot counts as one session.
       const device = event.anonymousId ?? event.userId ?? '';
       return `${device}:${Math.floor(Date.parse(event.timestamp) / 1_800_000)}`;
     }
     case '$device': {
-      const type = obj(context.device)?.type;
+      const type = asObject(context.device)?.type;
       if (typeof type === 'string' && type !== '') return type.toLowerCase();
       const ua = typeof context.userAgent === 'string' ? context.userAgent : '';
       if (/iPad|Tablet/.test(ua)) return 'tablet';
@@ -171,12 +169,12 @@ function derived(event: CollectedEvent, field: (typeof DERIVED_FIELDS)[number]):
     }
     case '$channel': {
       if (typeof context.channel === 'string' && context.channel !== '') return context.channel.toLowerCase();
-      const library = String(obj(context.library)?.name ?? '');
+      const library = String(asObject(context.library)?.name ?? '');
       if (/ios|android|react-native|flutter/i.test(library)) return 'app';
       return typeof context.userAgent === 'string' ? 'web' : 'server';
     }
     case '$location': {
-      const location = obj(context.location);
+      const location = asObject(context.location);
       const lat = numeric(location?.latitude);
       const lon = numeric(location?.longitude);
       const city = typeof location?.city === 'string' ? location.city : undefined;
@@ -488,7 +486,7 @@ function mergeOne(def: AggregateDefinition, a: State | Buckets | undefined, b: S
 
 /** The time zone an event's calendar buckets use: its `context.timezone`, else the configured default. */
 export function eventTimezone(event: CollectedEvent, model: AggregateModel): string {
-  const tz = obj(event.context)?.timezone;
+  const tz = asObject(event.context)?.timezone;
   return typeof tz === 'string' ? resolveTimezone(tz, model.defaultTimezone) : model.defaultTimezone;
 }
 

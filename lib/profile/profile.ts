@@ -2,6 +2,7 @@ import type { CollectedEvent } from '../events/segment';
 import type { Identifier } from '../events/identifiers';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import { foldAggregates, mergeAggregates, type AggregateModel, type Aggregates } from './aggregates';
+import { asObject } from '../events/json';
 
 /** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
 export interface Stamped<T = unknown> {
@@ -166,9 +167,6 @@ function newer(a: Stamped | undefined, b: Stamped | undefined): Stamped | undefi
 const minTime = (a: string, b: string): string => (a === '' ? b : b === '' ? a : a < b ? a : b);
 const maxTime = (a: string, b: string): string => (a > b ? a : b);
 
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
 
 /** A coarse user-agent family (device class and OS): enough to compare devices, nothing identifying. */
 export function userAgentFamily(ua: string): string {
@@ -206,9 +204,9 @@ function boundedNetworks(n: Record<string, NetworkSighting>): Record<string, Net
 
 /** The network an event came from, unless it came over a mobile carrier (carrier NAT is shared by strangers). */
 export function networkOf(event: CollectedEvent): string | undefined {
-  const context = obj(event.context);
+  const context = asObject(event.context);
   if (context === undefined) return undefined;
-  if (obj(context.network)?.cellular === true) return undefined;
+  if (asObject(context.network)?.cellular === true) return undefined;
   const ip = context.ip;
   return typeof ip === 'string' && ip.length > 0 && ip.length <= 64 ? ip : undefined;
 }
@@ -216,8 +214,8 @@ export function networkOf(event: CollectedEvent): string | undefined {
 /** The products an event is about: the product viewed or carted, or the products of an order. */
 function productsOf(event: CollectedEvent): string[] {
   if (event.type !== 'track') return [];
-  const props = obj(event.properties);
-  const ids = [props?.product_id, ...(Array.isArray(props?.products) ? props.products.map((p) => obj(p)?.product_id) : [])];
+  const props = asObject(event.properties);
+  const ids = [props?.product_id, ...(Array.isArray(props?.products) ? props.products.map((p) => asObject(p)?.product_id) : [])];
   return ids.filter((id): id is string => typeof id === 'string' && id !== '' && id.length <= 128);
 }
 
@@ -231,7 +229,7 @@ function boundedRecent(times: Record<string, string>, max: number): Record<strin
 /** The product category an event shows interest in, if any. */
 function interestOf(event: CollectedEvent): string | undefined {
   if (event.type !== 'track' && event.type !== 'page') return undefined;
-  const category = obj((event as { properties?: unknown }).properties)?.category ?? (event.type === 'page' ? event.category : undefined);
+  const category = asObject((event as { properties?: unknown }).properties)?.category ?? (event.type === 'page' ? event.category : undefined);
   return typeof category === 'string' && category !== '' ? category.toLowerCase().slice(0, 64) : undefined;
 }
 
@@ -242,8 +240,8 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
   p.createdAt = minTime(p.createdAt, t);
   p.updatedAt = maxTime(p.updatedAt, t);
   p.aggregates = foldAggregates(defs, p.aggregates, event);
-  const context = obj(event.context);
-  const traits = { ...obj(context?.traits), ...(event.type === 'identify' ? obj(event.traits) : undefined) };
+  const context = asObject(event.context);
+  const traits = { ...asObject(context?.traits), ...(event.type === 'identify' ? asObject(event.traits) : undefined) };
   for (const [k, v] of Object.entries(traits)) {
     if (PII_TRAITS.has(k) || v === undefined) continue;
     // Bounded: at most MAX_TRAITS traits, none larger than MAX_TRAIT_BYTES; others are ignored.

@@ -1,4 +1,4 @@
-import { hashPii, identifierKey } from '../events/identifiers';
+import { identifierKey, storedIdentifier } from '../events/identifiers';
 import { badRequest, notFound } from '../http/errors';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import type { Stores } from '../store/ports';
@@ -27,8 +27,7 @@ export async function lookupIdentity(stores: Stores, namespace: string, value: s
   }
   const ns = namespace as Namespace;
   if (value.trim() === '') throw badRequest('value must not be empty');
-  const stored = ns === 'email' || ns === 'phone' ? hashPii(ns, value, salt) : value;
-  const owner = (await stores.graph.getOwners([identifierKey({ ns, value: stored })])).values().next().value;
+  const owner = (await stores.graph.getOwners([identifierKey(storedIdentifier(ns, value, salt))])).values().next().value;
   if (owner === undefined) throw notFound(`no profile has ${namespace} ${JSON.stringify(value)}`);
   const profile = await followMerges(stores, owner);
   return { profileId: profile?.profileId ?? owner };
