@@ -13,7 +13,6 @@ const namespaceRule = z.strictObject({
   unique: z.boolean(),
   limit: z.number().int().min(1).max(1000),
   priority: z.number().int().min(1),
-  hashed: z.boolean().optional(),
 });
 
 export const identityRulesSchema = z.strictObject({
