@@ -5,7 +5,7 @@
 export type FunctionName = 'collect' | 'profiles' | 'decide';
 
 export interface RouteDefinition {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   /** API Gateway route path, with `{param}` placeholders. */
   path: string;
   fn: FunctionName;
@@ -24,6 +24,7 @@ export const ROUTES: RouteDefinition[] = [
   { method: 'GET', path: '/v1/profiles/{profileId}/journey', fn: 'profiles', auth: 'apiKey' },
   { method: 'GET', path: '/v1/dead-letters', fn: 'profiles', auth: 'apiKey' },
   { method: 'POST', path: '/v1/decisions', fn: 'decide', auth: 'apiKey' },
+  { method: 'PUT', path: '/v1/catalog', fn: 'decide', auth: 'apiKey' },
   { method: 'GET', path: '/openapi.json', fn: 'decide', auth: 'none' },
 ];
 

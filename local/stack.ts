@@ -1,7 +1,7 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { STREAM, TABLES, type TableDefinition } from '../lib/store/tables';
+import { STREAM, TABLES, tableNamesFromEnv, type TableDefinition } from '../lib/store/tables';
 import { localDynamo, localKinesis, provision, startEmulators, type Emulators } from './emulators';
 import { lambdaContext, startHttpApi, type HttpFunction, type LocalHttpApi } from './http';
 import { KinesisPoller, type PollerOptions } from './poller';
@@ -70,12 +70,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       import('../lib/store/dynamo.js'),
     ]);
     resources.resetResources();
-    const deadLetters = new DynamoStores(localDynamo(emulators.dynamodbEndpoint), {
-      profiles: TABLES.profiles.localName,
-      graph: TABLES.graph.localName,
-      events: TABLES.events.localName,
-      deadLetters: process.env[TABLES.deadLetters.envVar] ?? TABLES.deadLetters.localName,
-    }).deadLetters;
+    const deadLetters = new DynamoStores(localDynamo(emulators.dynamodbEndpoint), tableNamesFromEnv()).deadLetters;
     poller = new KinesisPoller({
       kinesis: localKinesis(emulators.kinesisEndpoint),
       streamName: STREAM.localName,

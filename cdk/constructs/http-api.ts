@@ -46,6 +46,7 @@ export class EngineHttpApi extends Construct {
       environment: { ...env, ...(props.sagemakerEndpoint ? { SAGEMAKER_ENDPOINT: props.sagemakerEndpoint, SAGEMAKER_BUDGET_MS: '30' } : {}) },
     });
     for (const name of ['profiles', 'graph'] as const) props.data.tables[name].grantReadData(decide);
+    props.data.tables.config.grantReadWriteData(decide);
     props.stream.grantWrite(decide);
     if (props.sagemakerEndpoint) {
       decide.addToRolePolicy(

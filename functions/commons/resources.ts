@@ -1,4 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadCatalog } from '../../lib/decision/catalog';
+import { CatalogSource } from '../../lib/decision/catalog-source';
+import { logger } from './powertools';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { keysFromEnv, keysFromSecrets, type Keys } from '../../lib/http/keys';
 import { loadEngineConfig } from '../../lib/ingest/config';
@@ -49,9 +53,21 @@ export function getKeys(): Promise<Keys> {
   return keys;
 }
 
+let catalogSource: CatalogSource | undefined;
+/** The offer catalog: published in the config table, else bundled; refreshed every CATALOG_REFRESH_MS (30 s). */
+export const getCatalogSource = (): CatalogSource =>
+  (catalogSource ??= new CatalogSource(
+    DynamoDBDocumentClient.from(getDynamoClient()),
+    tableNamesFromEnv().config,
+    Number(process.env.CATALOG_REFRESH_MS ?? 30_000),
+    () => loadCatalog(),
+    (e) => logger.warn('could not read the published catalog; serving the last good one', e),
+  ));
+
 /** Resets cached resources (tests that switch endpoints between suites). */
 export function resetResources(): void {
   dynamo = undefined;
+  catalogSource = undefined;
   stores = undefined;
   stream = undefined;
   keys = undefined;

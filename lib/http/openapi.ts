@@ -21,6 +21,7 @@ const SUMMARIES: Record<string, string> = {
   'GET /v1/profiles/{profileId}/journey': 'Events of the profile and its merged members, in time order',
   'GET /v1/dead-letters': 'Records the ingest could not accept, with the reason',
   'POST /v1/decisions': 'Next best offers for a person, a placement and the moment',
+  'PUT /v1/catalog': 'Publish a new offer catalog (validated; serves within the refresh interval, no redeploy)',
   'GET /openapi.json': 'This document',
 };
 
@@ -43,6 +44,8 @@ export function openApiDocument(): object {
     };
     if (key === 'POST /v1/decisions') {
       operation.requestBody = { required: true, content: { 'application/json': { schema: z.toJSONSchema(decisionRequestSchema, { io: 'input' }) } } };
+    } else if (key === 'PUT /v1/catalog') {
+      operation.requestBody = { required: true, content: { 'application/json': { schema: { type: 'object', description: 'A catalog in the shape of config/catalog.json' } } } };
     } else if (r.method === 'POST') {
       operation.requestBody = { required: true, content: { 'application/json': { schema: { type: 'object', description: 'A Segment message (https://segment.com/docs/connections/spec/)' } } } };
     }

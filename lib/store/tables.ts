@@ -4,7 +4,7 @@
  */
 export interface TableDefinition {
   /** Logical name; the physical name comes from the environment variable `envVar`. */
-  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters';
+  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters' | 'Config';
   envVar: string;
   localName: string;
   partitionKey: string;
@@ -47,6 +47,13 @@ export const TABLES = {
     partitionKey: 'id',
     ttlAttribute: 'expiresAt',
     purpose: 'Records the ingest could not accept, with the reason and the original data.',
+  },
+  config: {
+    id: 'Config',
+    envVar: 'CONFIG_TABLE',
+    localName: 'config',
+    partitionKey: 'name',
+    purpose: 'Configuration changed at run time without a redeploy (the offer catalog), validated before it is stored.',
   },
 } as const satisfies Record<string, TableDefinition>;
 

@@ -14,6 +14,8 @@ const GYM = { latitude: 53.7998, longitude: -1.5493 };
 const CINEMA = { latitude: 53.8169, longitude: -1.5687 };
 
 beforeAll(async () => {
+  // Published catalogs take effect at once in this test (30 s by default).
+  process.env.CATALOG_REFRESH_MS = '0';
   stack = await startLocalStack({ port: 0, quiet: true });
   const analytics = new Analytics({ writeKey: 'dev-write-key', host: stack.url, flushAt: 20, flushInterval: 100 });
   for (const [i, m] of SEED.messages.entries()) {
@@ -113,4 +115,21 @@ it('answers any JSON with a 2xx or 4xx, never a 5xx (fuzz)', async () => {
     ),
     { numRuns: 150 },
   );
+});
+
+it('publishes a new catalog without a redeploy: validated, then served to the next decision', async () => {
+  const base = require('../../config/catalog.json') as { offers: Array<Record<string, unknown>> };
+  const put = (body: unknown) =>
+    fetch(`${stack.url}/v1/catalog`, { method: 'PUT', headers: { 'x-api-key': 'dev-api-key', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  // A bad catalog is refused, naming the offer and the field, and nothing changes.
+  const bad = await put({ ...base, offers: [...base.offers, { ...base.offers[0], id: 'winter-sale', value: -5 }] });
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { message: string }).message).toContain('offer "winter-sale" value');
+  // A good one serves from the next decision.
+  const winter = { id: 'winter-sale', content: 'offers/winter-sale', placements: ['home'], channels: ['app', 'web'], category: 'seasonal', value: 500, personalised: false };
+  const ok = await put({ ...base, offers: [...base.offers, winter] });
+  expect(ok.status).toBe(200);
+  expect(await ok.json()).toEqual({ version: expect.any(String), offers: base.offers.length + 1 });
+  const d = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
+  expect(d.body.offers[0]?.offerId).toBe('winter-sale');
 });
