@@ -1,64 +1,110 @@
-import type { Stack } from 'aws-cdk-lib';
+import { Stack, type CfnResource } from 'aws-cdk-lib';
 import { NagSuppressions } from 'cdk-nag';
+import type { EngineFunction } from './constructs/function';
+import type { EngineHttpApi } from './constructs/http-api';
+import type { Ingestion } from './constructs/ingestion';
+import type { EngineKeys } from './constructs/keys';
+import type { EngineTables } from './constructs/tables';
+
+export interface AcknowledgedParts {
+  tables: EngineTables;
+  keys: EngineKeys;
+  ingestion: Ingestion;
+  http: EngineHttpApi;
+}
 
 /**
  * Every cdk-nag finding the stack acknowledges, in one place, each with the reason it is acceptable.
- * Anything not listed here fails the nag test.
+ * Suppressions name the constructs themselves (not path strings), so a rename cannot silently detach
+ * one; anything not listed here fails `test/cdk/nag.test.ts`, which also lists the acknowledged rules.
  */
-export function applySuppressions(stack: Stack): void {
-  const functions = ['/Ingestion/Ingest', '/Http/Collect', '/Http/Profiles', '/Http/Decide'].map((p) => `/${stack.stackName}${p}`);
+export function acknowledgeFindings({ tables, keys, ingestion, http }: AcknowledgedParts): void {
+  const functions: EngineFunction[] = [ingestion.ingest, ...Object.values(http.functions)];
   for (const fn of functions) {
-    NagSuppressions.addResourceSuppressionsByPath(stack, `${fn}/ServiceRole/Resource`, [
-      {
-        id: 'AwsSolutions-IAM4',
-        appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
-        reason: 'AWSLambdaBasicExecutionRole only grants writing the function its own CloudWatch Logs; the data access is least-privilege grants.',
-      },
-    ]);
-    NagSuppressions.addResourceSuppressionsByPath(stack, `${fn}/ServiceRole/DefaultPolicy/Resource`, [
-      {
-        id: 'AwsSolutions-IAM5',
-        appliesTo: ['Resource::*'],
-        reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions (AWS X-Ray tracing).',
-      },
-    ]);
-    NagSuppressions.addResourceSuppressionsByPath(stack, `${fn}/Resource`, [
+    NagSuppressions.addResourceSuppressions(
+      fn.executionRole,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: ['Resource::*'],
+          reason:
+            'X-Ray tracing (Tracing.ACTIVE) needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions; test/cdk/stack.test.ts checks that no other action is granted on "*".',
+        },
+      ],
+      true,
+    );
+  }
+
+  NagSuppressions.addResourceSuppressions(ingestion.ingest, [
+    {
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Invoked only by the Kinesis event source mapping, never asynchronously: records it gives up on go to the mapping\'s SQS on-failure destination (IngestFailures); a function DLQ would never receive anything.',
+    },
+  ]);
+  for (const fn of Object.values(http.functions)) {
+    NagSuppressions.addResourceSuppressions(fn, [
       {
         id: 'Serverless-LambdaDLQ',
         reason:
-          'Never invoked asynchronously: the API functions are invoked synchronously by API Gateway, and the ingest function by a Kinesis event source mapping whose on-failure destination is an SQS queue.',
+          'Invoked only synchronously by API Gateway: a failure is the HTTP response (5xx, which Segment SDKs retry), never an asynchronous event a DLQ could keep.',
       },
     ]);
   }
-  for (const fn of ['/Ingestion/Ingest', '/Http/Profiles'].map((p) => `/${stack.stackName}${p}`)) {
-    NagSuppressions.addResourceSuppressionsByPath(stack, `${fn}/ServiceRole/DefaultPolicy/Resource`, [
-      {
-        id: 'AwsSolutions-IAM5',
-        appliesTo: [{ regex: '/^Resource::<DataEvents[A-Z0-9]+\\.Arn>\\/index\\/\\*$/g' }],
-        reason: 'Reads of the events table\'s own byProfile index (journeys); the wildcard is limited to that table\'s indexes.',
-      },
-    ]);
+
+  // Reading journeys queries the events table's byProfile index: grants on a TableV2 cover `<table arn>/index/*`.
+  const eventIndexes = `Resource::<${Stack.of(tables).getLogicalId(tables.tables.events.node.defaultChild as CfnResource)}.Arn>/index/*`;
+  for (const fn of [ingestion.ingest, http.functions.profiles]) {
+    NagSuppressions.addResourceSuppressions(
+      fn.executionRole,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: [eventIndexes],
+          reason: 'Queries of the events table\'s own byProfile index (journeys, training exports); the wildcard covers only that table\'s indexes.',
+        },
+      ],
+      true,
+    );
   }
-  NagSuppressions.addResourceSuppressionsByPath(
-    stack,
-    ['WriteKeys', 'ApiKeys', 'IdentitySalt'].map((s) => `/${stack.stackName}/Keys/${s}/Resource`),
+
+  const rotation = 'AwsSolutions-SMG4';
+  NagSuppressions.addResourceSuppressions(keys.writeKeys, [
+    {
+      id: rotation,
+      reason:
+        'Write keys are embedded in client apps and SDK configurations: replacing one is a coordinated release (add the new key beside the old in the comma-separated list, retire the old later), which automatic rotation would break.',
+    },
+  ]);
+  NagSuppressions.addResourceSuppressions(keys.apiKeys, [
+    {
+      id: rotation,
+      reason:
+        'API keys are held by the calling back-end services: rotation is an overlap of old and new key in the comma-separated list, coordinated with those callers, not an automatic swap that would lock them out.',
+    },
+  ]);
+  NagSuppressions.addResourceSuppressions(keys.identitySalt, [
+    {
+      id: rotation,
+      reason:
+        'The salt keys every hashed e-mail and phone identifier in the identity graph: rotating it would orphan every stored identifier, so it must never rotate automatically.',
+    },
+  ]);
+
+  NagSuppressions.addResourceSuppressions(ingestion.failures, [
+    { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter (on-failure) destination of the ingest event source mapping.' },
+    { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself the dead-letter (on-failure) destination of the ingest event source mapping; nothing consumes it to redrive.' },
+  ]);
+
+  NagSuppressions.addResourceSuppressions(
+    http.api,
     [
       {
-        id: 'AwsSolutions-SMG4',
+        id: 'AwsSolutions-APIG4',
         reason:
-          'Write keys are embedded in client apps and the salt keys every hashed identifier: rotation is a coordinated change (the key secrets accept a comma-separated list so old and new keys overlap), not an automatic one.',
+          'The handlers authenticate every route except GET /health and GET /openapi.json (public by design): Segment write keys as the Basic auth user name (as Segment SDKs send them, which no API Gateway authorizer accepts unchanged) and API keys in x-api-key, both compared in constant time against the Secrets Manager secrets.',
       },
     ],
+    true,
   );
-  NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.stackName}/Ingestion/IngestFailures/Resource`, [
-    { id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter (on-failure) destination of the ingest event source mapping.' },
-    { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself the dead-letter (on-failure) destination of the ingest event source mapping.' },
-  ]);
-  NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.stackName}/Http/Api`, [
-    {
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'The handlers authenticate every route but /health: Segment write keys by Basic auth (as Segment SDKs send them, which no API Gateway authorizer type accepts unchanged) and API keys by x-api-key, compared in constant time.',
-    },
-  ], true);
 }

@@ -1,30 +1,54 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { DataTables } from './constructs/data';
+import { TABLES, type TableName } from '../lib/store/tables';
 import { EngineHttpApi } from './constructs/http-api';
 import { Ingestion } from './constructs/ingestion';
 import { EngineKeys } from './constructs/keys';
-import { applySuppressions } from './nag-suppressions';
+import { EngineTables } from './constructs/tables';
+import { acknowledgeFindings } from './nag-suppressions';
 
 export interface MomentEngineStackProps extends StackProps {
-  /** RETAIN (default) keeps customer data when the stack is deleted; DESTROY is for test stacks. */
+  /** RETAIN (default) keeps customer data when the stack is deleted; DESTROY is for throw-away stacks. */
   dataRemovalPolicy?: RemovalPolicy;
+  /** A SageMaker endpoint the decision function may call (else in-process scoring only). */
+  sagemakerEndpoint?: string;
 }
 
-/** The whole engine: tables, keys, the event stream and ingest, the HTTP API. */
+/**
+ * The whole engine: tables, keys, the event stream and its ingest, the HTTP API. Environment-agnostic
+ * (no account or region, no lookups), so `cdk synth` runs offline. The construct ids of the tables,
+ * the stream and the secrets name their CloudFormation resources: renaming one would replace it.
+ */
 export class MomentEngineStack extends Stack {
+  readonly tables: EngineTables;
+  readonly keys: EngineKeys;
+  readonly ingestion: Ingestion;
+  readonly http: EngineHttpApi;
+
   constructor(scope: Construct, id: string, props: MomentEngineStackProps = {}) {
     super(scope, id, props);
-    const data = new DataTables(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
-    const keys = new EngineKeys(this, 'Keys');
-    const ingestion = new Ingestion(this, 'Ingestion', { data, keys });
-    const http = new EngineHttpApi(this, 'Http', { data, keys, stream: ingestion.stream, sagemakerEndpoint: this.node.tryGetContext('sagemakerEndpoint') });
+    this.tables = new EngineTables(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
+    this.keys = new EngineKeys(this, 'Keys');
+    const environment = { ...this.tables.environment(), ...this.keys.environment() };
+    this.ingestion = new Ingestion(this, 'Ingestion', { tables: this.tables, keys: this.keys, environment });
+    this.http = new EngineHttpApi(this, 'Http', {
+      tables: this.tables,
+      keys: this.keys,
+      stream: this.ingestion.stream,
+      environment: { ...environment, ...this.ingestion.environment() },
+      sagemakerEndpoint: props.sagemakerEndpoint,
+    });
+    acknowledgeFindings({ tables: this.tables, keys: this.keys, ingestion: this.ingestion, http: this.http });
 
-    new CfnOutput(this, 'ApiUrl', { value: http.api.apiEndpoint, description: 'Point Segment SDKs here (host)' });
-    new CfnOutput(this, 'StreamName', { value: ingestion.stream.streamName });
-    new CfnOutput(this, 'WriteKeysSecretArn', { value: keys.writeKeys.secretArn, description: 'aws secretsmanager get-secret-value --secret-id <arn>' });
-    new CfnOutput(this, 'ApiKeysSecretArn', { value: keys.apiKeys.secretArn });
-    for (const [name, table] of Object.entries(data.tables)) new CfnOutput(this, `${name}Table`, { value: table.tableName });
-    applySuppressions(this);
+    new CfnOutput(this, 'ApiUrl', { value: this.http.url, description: 'The HTTP API; point Segment SDKs here (as their host)' });
+    new CfnOutput(this, 'StreamName', { value: this.ingestion.stream.streamName, description: 'The event stream (Kinesis)' });
+    for (const [name, table] of Object.entries(this.tables.tables) as Array<[TableName, TableV2]>) {
+      new CfnOutput(this, `${name}Table`, { value: table.tableName, description: TABLES[name].purpose });
+    }
+    new CfnOutput(this, 'WriteKeysSecretArn', { value: this.keys.writeKeys.secretArn, description: 'Segment write keys: aws secretsmanager get-secret-value --secret-id <arn>' });
+    new CfnOutput(this, 'ApiKeysSecretArn', { value: this.keys.apiKeys.secretArn, description: 'API keys (x-api-key): aws secretsmanager get-secret-value --secret-id <arn>' });
+    new CfnOutput(this, 'IdentitySaltSecretArn', { value: this.keys.identitySalt.secretArn, description: 'Salt of hashed identifiers (retained with the data)' });
+    new CfnOutput(this, 'IngestFailuresQueueUrl', { value: this.ingestion.failures.queueUrl, description: 'Records the ingest gave up on (event source mapping on-failure destination)' });
   }
 }

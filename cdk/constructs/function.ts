@@ -1,65 +1,48 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, Runtime, Tracing, type FunctionProps } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ServicePrincipal, Role } from 'aws-cdk-lib/aws-iam';
+import { NodejsFunction, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
+import { PROJECT_ROOT, functionDefaults, functionLogGroupDefaults } from './function-defaults';
 
-/** Where the project lives (entries and the lockfile are resolved from here). */
-export const PROJECT_ROOT = join(__dirname, '..', '..');
-
-/**
- * The defaults every function of the engine shares: a current Node.js runtime on ARM64, X-Ray
- * tracing, source maps, a log group with a retention, explicit memory and timeout, and esbuild
- * bundling on this machine (esbuild is a project dependency, so no Docker is needed).
- */
-export function functionDefaults(serviceName: string): Partial<NodejsFunctionProps> & Pick<FunctionProps, 'runtime'> {
-  return {
-    runtime: Runtime.NODEJS_24_X,
-    architecture: Architecture.ARM_64,
-    memorySize: 1024,
-    timeout: Duration.seconds(10),
-    tracing: Tracing.ACTIVE,
-    depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
-    projectRoot: PROJECT_ROOT,
-    environment: {
-      NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: 'MomentEngine',
-      POWERTOOLS_LOG_LEVEL: 'INFO',
-    },
-    bundling: {
-      forceDockerBundling: false,
-      format: OutputFormat.CJS,
-      target: 'node24',
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      // The SDK v3 clients the functions use are bundled (pinned versions), not taken from the runtime.
-      externalModules: [],
-    },
-  };
-}
-
-export interface EngineFunctionProps extends Partial<NodejsFunctionProps> {
-  /** Entry file relative to the project root, e.g. `functions/ingest/handler.ts`. */
+export interface EngineFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'role' | 'logGroup'> {
+  /** Entry file relative to the project root, as in FUNCTION_ENTRIES (functions/routes.ts). */
   entry: string;
+  /** The Powertools service name: the `service` dimension of the function's metrics and logs. */
   serviceName: string;
 }
 
-/** A NodejsFunction with the engine's defaults and its own log group. */
+/**
+ * The house Lambda function: a NodejsFunction with the engine's defaults (function-defaults.ts), its
+ * own log group, and its own role. The role starts empty apart from writing to that one log group
+ * (instead of AWSLambdaBasicExecutionRole, which allows writing to every log group in the account);
+ * everything else is granted by the construct that uses the function.
+ */
 export class EngineFunction extends NodejsFunction {
+  readonly serviceName: string;
+  readonly functionLogGroup: LogGroup;
+  readonly executionRole: Role;
+
   constructor(scope: Construct, id: string, props: EngineFunctionProps) {
     const defaults = functionDefaults(props.serviceName);
-    const logGroup = new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = new LogGroup(scope, `${id}Logs`, functionLogGroupDefaults());
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the ${props.serviceName} function`,
+    });
+    logGroup.grantWrite(role);
+    const { serviceName: _serviceName, entry, ...overrides } = props;
     super(scope, id, {
       ...defaults,
-      ...props,
-      entry: join(PROJECT_ROOT, props.entry),
-      handler: 'handler',
+      ...overrides,
+      entry: join(PROJECT_ROOT, entry),
+      role,
       logGroup,
-      environment: { ...defaults.environment, ...props.environment },
-      bundling: { ...defaults.bundling, ...props.bundling },
+      environment: { ...defaults.environment, ...overrides.environment },
+      bundling: { ...defaults.bundling, ...overrides.bundling },
     });
+    this.serviceName = props.serviceName;
+    this.functionLogGroup = logGroup;
+    this.executionRole = role;
   }
 }

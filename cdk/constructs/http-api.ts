@@ -1,83 +1,107 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Stream } from 'aws-cdk-lib/aws-kinesis';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FUNCTION_ENTRIES, ROUTES, type FunctionName } from '../../functions/routes';
-import type { DataTables } from './data';
-import { EngineFunction } from './function';
+import { EngineFunction, type EngineFunctionProps } from './function';
+import { accessLogFormat, accessLogGroupDefaults, stageThrottleDefaults } from './http-api-defaults';
 import type { EngineKeys } from './keys';
+import type { EngineTables } from './tables';
 
-export interface HttpApiProps {
-  data: DataTables;
+const capitalized = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+
+export interface EngineHttpApiProps {
+  tables: EngineTables;
   keys: EngineKeys;
   stream: Stream;
+  /** Variables every function gets (table names, stream name, secret ARNs). */
+  environment: Record<string, string>;
   /** A SageMaker endpoint that scores offers (optional; the in-process scores are the fallback). */
   sagemakerEndpoint?: string;
-  /** Requests per second across the API, and the burst above it. */
-  throttle?: { rateLimit: number; burstLimit: number };
+  /** Overrides of the default stage's throttling. */
+  throttle?: ThrottleSettings;
 }
 
 /**
- * The HTTP API (API Gateway v2): one route per entry of functions/routes.ts (collector, profile API,
- * decisions), each to the function
- * that serves it; a default stage with throttling and JSON access logs. The handlers check the
- * credentials themselves (Segment write keys by Basic auth, as the SDKs send them; API keys by
- * `x-api-key`), so the routes carry no API Gateway authorizer.
+ * The HTTP API (API Gateway v2): one route per entry of ROUTES (functions/routes.ts: collector, profile
+ * API, decisions), each integrated with the function its `fn` names; a `$default` stage with throttling
+ * and JSON access logs. The handlers check the credentials themselves (Segment write keys by Basic auth
+ * as the SDKs send them, API keys by `x-api-key`), so the routes carry no API Gateway authorizer.
+ *
+ * Least privilege: the collector only puts records on the stream; the profile API only reads the
+ * profile, graph, events and dead-letter tables; decisions read profiles and the graph, read and write
+ * the published catalog (config table) and put decision events on the stream.
  */
 export class EngineHttpApi extends Construct {
   readonly api: HttpApi;
+  readonly stage: HttpStage;
   readonly functions: Record<FunctionName, EngineFunction>;
 
-  constructor(scope: Construct, id: string, props: HttpApiProps) {
+  constructor(scope: Construct, id: string, props: EngineHttpApiProps) {
     super(scope, id);
-    const env = { ...props.data.environment(), ...props.keys.environment(), EVENT_STREAM_NAME: props.stream.streamName };
-    const collect = new EngineFunction(this, 'Collect', { entry: FUNCTION_ENTRIES.collect, serviceName: 'collect', environment: env });
+    const { tables } = props.tables;
+    const fn = (name: FunctionName, extra: Partial<EngineFunctionProps> = {}) =>
+      new EngineFunction(this, capitalized(name), {
+        entry: FUNCTION_ENTRIES[name],
+        serviceName: name,
+        ...extra,
+        environment: { ...props.environment, ...extra.environment },
+      });
+
+    const collect = fn('collect');
     props.stream.grantWrite(collect);
-    const profiles = new EngineFunction(this, 'Profiles', { entry: FUNCTION_ENTRIES.profiles, serviceName: 'profiles', environment: env });
-    for (const name of ['profiles', 'graph', 'events', 'deadLetters'] as const) props.data.tables[name].grantReadData(profiles);
-    const decide = new EngineFunction(this, 'Decide', {
-      entry: FUNCTION_ENTRIES.decide,
-      serviceName: 'decide',
+
+    const profiles = fn('profiles');
+    for (const name of ['profiles', 'graph', 'events', 'deadLetters'] as const) tables[name].grantReadData(profiles);
+
+    const endpoint = props.sagemakerEndpoint;
+    const decide = fn('decide', {
       timeout: Duration.seconds(5),
-      environment: { ...env, ...(props.sagemakerEndpoint ? { SAGEMAKER_ENDPOINT: props.sagemakerEndpoint, SAGEMAKER_BUDGET_MS: '30' } : {}) },
+      environment: endpoint ? { SAGEMAKER_ENDPOINT: endpoint, SAGEMAKER_BUDGET_MS: '30' } : {},
     });
-    for (const name of ['profiles', 'graph'] as const) props.data.tables[name].grantReadData(decide);
-    props.data.tables.config.grantReadWriteData(decide);
+    for (const name of ['profiles', 'graph'] as const) tables[name].grantReadData(decide);
+    tables.config.grantReadWriteData(decide);
     props.stream.grantWrite(decide);
-    if (props.sagemakerEndpoint) {
+    if (endpoint) {
       decide.addToRolePolicy(
         new PolicyStatement({
           actions: ['sagemaker:InvokeEndpoint'],
-          resources: [Stack.of(this).formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: props.sagemakerEndpoint.toLowerCase() })],
+          // SageMaker endpoint ARNs are lower case whatever the case of the name.
+          resources: [Stack.of(this).formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: endpoint.toLowerCase() })],
         }),
       );
     }
-    for (const fn of [collect, profiles, decide]) props.keys.grantRead(fn);
-    this.functions = { collect, profiles, decide };
 
-    this.api = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'Moment Engine: Segment collector and profile API' });
-    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY });
-    new HttpStage(this, 'DefaultStage', {
+    this.functions = { collect, profiles, decide };
+    for (const f of Object.values(this.functions)) props.keys.grantRead(f);
+
+    this.api = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'Moment Engine: Segment collector, profile and decision API' });
+    this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
-      throttle: props.throttle ?? { rateLimit: 2000, burstLimit: 5000 },
+      throttle: { ...stageThrottleDefaults(), ...props.throttle },
       accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.jsonWithStandardFields(),
+        destination: new LogGroupLogDestination(new LogGroup(this, 'AccessLogs', accessLogGroupDefaults())),
+        format: accessLogFormat(),
       },
     });
-    const integrations = {
-      collect: new HttpLambdaIntegration('CollectIntegration', collect),
-      profiles: new HttpLambdaIntegration('ProfilesIntegration', profiles),
-      decide: new HttpLambdaIntegration('DecideIntegration', decide),
-    };
+    const integrations = Object.fromEntries(
+      (Object.keys(this.functions) as FunctionName[]).map((name) => [
+        name,
+        new HttpLambdaIntegration(`${capitalized(name)}Integration`, this.functions[name]),
+      ]),
+    ) as Record<FunctionName, HttpLambdaIntegration>;
     for (const route of ROUTES) {
       this.api.addRoutes({ path: route.path, methods: [HttpMethod[route.method]], integration: integrations[route.fn] });
     }
+  }
+
+  /** The URL clients use (Segment SDKs take it as their host). */
+  get url(): string {
+    return this.stage.url;
   }
 }

@@ -1,80 +1,96 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { Stream, StreamEncryption, StreamMode } from 'aws-cdk-lib/aws-kinesis';
+import { Stream, type StreamProps } from 'aws-cdk-lib/aws-kinesis';
 import { KinesisEventSource, SqsDlq, type KinesisEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { FUNCTION_ENTRIES } from '../../functions/routes';
-import type { DataTables } from './data';
+import { STREAM } from '../../lib/store/tables';
 import { EngineFunction } from './function';
-import { ingestEventSourceDefaults } from './ingestion-defaults';
+import { METRICS_NAMESPACE } from './function-defaults';
+import {
+  INGEST_TIMEOUT,
+  ITERATOR_AGE_ALARM_MS,
+  anyOccurrenceAlarm,
+  eventStreamDefaults,
+  failureQueueDefaults,
+  ingestEventSourceDefaults,
+} from './ingestion-defaults';
 import type { EngineKeys } from './keys';
+import type { EngineTables } from './tables';
 
 export interface IngestionProps {
-  data: DataTables;
+  tables: EngineTables;
   keys: EngineKeys;
+  /** Variables every function gets (table names, secret ARNs); the stream's name is added here. */
+  environment: Record<string, string>;
+  /** Overrides of the stream defaults. */
+  stream?: Partial<StreamProps>;
   /** Overrides of the event source mapping defaults. */
   eventSource?: Partial<Omit<KinesisEventSourceProps, 'onFailure'>>;
 }
 
 /**
- * The event stream (encrypted with the AWS managed key) and the ingest function it triggers, with a
- * safe event source mapping, an encrypted SQS on-failure destination, and alarms on iterator age, the
- * on-failure queue and records the ingest dead-letters.
+ * The event stream (KMS-encrypted, on demand) and the ingest: functions/ingest/handler.ts triggered by
+ * the stream through the safe event source mapping of ingestion-defaults.ts, with an encrypted SQS
+ * queue as its on-failure destination, and alarms on iterator age (falling behind), on that queue
+ * (records given up on) and on the `DeadLettered` metric (records the ingest itself rejected into the
+ * dead-letter table). The ingest reads and writes the profile, graph, events and dead-letter tables.
  */
 export class Ingestion extends Construct {
   readonly stream: Stream;
   readonly ingest: EngineFunction;
   readonly failures: Queue;
+  readonly alarms: { iteratorAge: Alarm; failures: Alarm; deadLettered: Alarm };
 
   constructor(scope: Construct, id: string, props: IngestionProps) {
     super(scope, id);
-    this.stream = new Stream(this, 'Events', {
-      encryption: StreamEncryption.MANAGED,
-      streamMode: StreamMode.ON_DEMAND,
-      retentionPeriod: Duration.hours(24),
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.failures = new Queue(this, 'IngestFailures', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.stream = new Stream(this, 'Events', { ...eventStreamDefaults(), ...props.stream });
+    this.failures = new Queue(this, 'IngestFailures', failureQueueDefaults());
     this.ingest = new EngineFunction(this, 'Ingest', {
       entry: FUNCTION_ENTRIES.ingest,
       serviceName: 'ingest',
-      timeout: Duration.seconds(60),
-      environment: { ...props.data.environment(), ...props.keys.environment() },
+      timeout: INGEST_TIMEOUT,
+      environment: { ...props.environment, ...this.environment() },
     });
-    for (const name of ['profiles', 'graph', 'events', 'deadLetters'] as const) props.data.tables[name].grantReadWriteData(this.ingest);
+    for (const name of ['profiles', 'graph', 'events', 'deadLetters'] as const) props.tables.tables[name].grantReadWriteData(this.ingest);
     props.keys.grantRead(this.ingest);
+    // The event source grants the stream reads and the queue sends to the function's role.
     this.ingest.addEventSource(
       new KinesisEventSource(this.stream, { ...ingestEventSourceDefaults(), ...props.eventSource, onFailure: new SqsDlq(this.failures) }),
     );
 
-    new Alarm(this, 'IteratorAgeAlarm', {
-      alarmDescription: 'Ingest is falling behind the event stream (records older than 5 minutes waiting).',
-      metric: this.ingest.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
-      threshold: 5 * 60 * 1000,
-      evaluationPeriods: 3,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    new Alarm(this, 'FailedBatchesAlarm', {
-      alarmDescription: 'The event source mapping gave up on records: they are in the on-failure queue.',
-      metric: this.failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    new Alarm(this, 'DeadLetteredAlarm', {
-      alarmDescription: 'The ingest rejected records (invalid JSON, schema violations, no usable identity): see the dead-letter table.',
-      metric: new Metric({ namespace: 'MomentEngine', metricName: 'DeadLettered', dimensionsMap: { service: 'ingest' }, statistic: 'Sum', period: Duration.minutes(5) }),
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.alarms = {
+      iteratorAge: new Alarm(this, 'IteratorAgeAlarm', {
+        alarmDescription: `Ingest is falling behind the event stream (records older than ${ITERATOR_AGE_ALARM_MS / 60000} minutes waiting).`,
+        metric: this.ingest.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }),
+        threshold: ITERATOR_AGE_ALARM_MS,
+        evaluationPeriods: 3,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      failures: new Alarm(this, 'FailedBatchesAlarm', {
+        alarmDescription: 'The event source mapping gave up on records (retries or record age exhausted): they are in the on-failure queue.',
+        metric: this.failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        ...anyOccurrenceAlarm(),
+      }),
+      deadLettered: new Alarm(this, 'DeadLetteredAlarm', {
+        alarmDescription: 'The ingest rejected records (invalid JSON, schema violations, no usable identity): see the dead-letter table.',
+        // Powertools Metrics publishes with the `service` dimension set to the function's service name.
+        metric: new Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'DeadLettered',
+          dimensionsMap: { service: this.ingest.serviceName },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
+        ...anyOccurrenceAlarm(),
+      }),
+    };
+  }
+
+  /** The variable that tells a function the stream's name (STREAM.envVar, lib/store/tables.ts). */
+  environment(): Record<string, string> {
+    return { [STREAM.envVar]: this.stream.streamName };
   }
 }

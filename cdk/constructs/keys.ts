@@ -1,12 +1,20 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Secret, type SecretProps } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
+/** A generated secret: 40 letters and digits (safe in a Basic auth user name and an HTTP header). */
+export function generatedSecretDefaults(description: string): SecretProps {
+  return { description, generateSecretString: { excludePunctuation: true, passwordLength: 40 }, removalPolicy: RemovalPolicy.DESTROY };
+}
+
 /**
- * Credentials as generated secrets: the Segment write keys (collector), the API keys (read and
- * decision APIs) and the salt for hashing e-mail and phone identifiers. Each key secret may hold a
- * comma-separated list, so a new key can be added beside the old one before the old one is retired.
+ * The engine's credentials, generated at deploy time and never in the template: the Segment write
+ * keys (collector), the API keys (read and decision APIs), and the salt for hashing e-mail and phone
+ * identifiers. Three secrets rather than one JSON document because CloudFormation generates exactly
+ * one random value per secret; a key secret may later hold a comma-separated list, so a new key can
+ * be added beside the old one before the old one is retired. The functions read them through
+ * functions/commons/resources.ts (`*_SECRET_ARN` variables).
  */
 export class EngineKeys extends Construct {
   readonly writeKeys: Secret;
@@ -15,18 +23,20 @@ export class EngineKeys extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    const generated = (name: string, description: string, removalPolicy = RemovalPolicy.DESTROY) =>
-      new Secret(this, name, {
-        description,
-        generateSecretString: { excludePunctuation: true, passwordLength: 40 },
-        removalPolicy,
-      });
-    this.writeKeys = generated('WriteKeys', 'Segment write keys accepted by the collector (comma-separated)');
-    this.apiKeys = generated('ApiKeys', 'API keys accepted by the read and decision APIs (comma-separated)');
+    this.writeKeys = new Secret(this, 'WriteKeys', generatedSecretDefaults('Segment write keys accepted by the collector (comma-separated)'));
+    this.apiKeys = new Secret(this, 'ApiKeys', generatedSecretDefaults('API keys accepted by the read and decision APIs (comma-separated)'));
     // Losing the salt would orphan every hashed identifier: it outlives the stack.
-    this.identitySalt = generated('IdentitySalt', 'Salt for hashing e-mail and phone identifiers', RemovalPolicy.RETAIN);
+    this.identitySalt = new Secret(this, 'IdentitySalt', {
+      ...generatedSecretDefaults('Salt for hashing e-mail and phone identifiers'),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
   }
 
+  get secrets(): Secret[] {
+    return [this.writeKeys, this.apiKeys, this.identitySalt];
+  }
+
+  /** The variables functions/commons/resources.ts reads the secrets' ARNs from. */
   environment(): Record<string, string> {
     return {
       WRITE_KEYS_SECRET_ARN: this.writeKeys.secretArn,
@@ -35,7 +45,8 @@ export class EngineKeys extends Construct {
     };
   }
 
+  /** Every function that checks keys or hashes identifiers needs all three. */
   grantRead(grantee: IGrantable): void {
-    for (const secret of [this.writeKeys, this.apiKeys, this.identitySalt]) secret.grantRead(grantee);
+    for (const secret of this.secrets) secret.grantRead(grantee);
   }
 }

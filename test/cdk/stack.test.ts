@@ -1,102 +1,259 @@
-import { App } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { buildApp } from '../../cdk/app';
-import { ROUTES } from '../../functions/routes';
-import { TABLES } from '../../lib/store/tables';
+import { Match } from 'aws-cdk-lib/assertions';
+import { FUNCTION_ENTRIES, ROUTES } from '../../functions/routes';
+import { STREAM, TABLES, type TableDefinition } from '../../lib/store/tables';
+import { synthesize } from './synth';
 
-/** Synthesises once without bundling (the `aws:cdk:bundling-stacks` context), so the tests stay fast. */
-const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-const { stack } = buildApp(app);
-app.synth();
-const template = Template.fromStack(stack);
+// Prepare: the app as `cdk synth` builds it, once for the file.
+const { stack, template } = synthesize();
 
-describe('the CDK stack', () => {
-  it('encrypts the event stream with the AWS managed key', () => {
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+const resources = (type: string) => template.findResources(type) as Record<string, Resource>;
+const statementsOf = (policy: Resource) => policy.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>;
+const actionsOf = (policy: Resource) => statementsOf(policy).flatMap((s) => [s.Action].flat());
+
+/** The logical id of each function by the name FUNCTION_ENTRIES gives it. */
+const functionIds = {
+  ingest: stack.getLogicalId(stack.ingestion.ingest.node.defaultChild as any),
+  collect: stack.getLogicalId(stack.http.functions.collect.node.defaultChild as any),
+  profiles: stack.getLogicalId(stack.http.functions.profiles.node.defaultChild as any),
+  decide: stack.getLogicalId(stack.http.functions.decide.node.defaultChild as any),
+} satisfies Record<keyof typeof FUNCTION_ENTRIES, string>;
+
+/** The inline policy of a function's role: the whole of what the function may do. */
+function policyOf(fn: keyof typeof functionIds): Resource {
+  const role = (resources('AWS::Lambda::Function')[functionIds[fn]]!.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const policies = Object.values(resources('AWS::IAM::Policy')).filter((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === role));
+  expect(policies).toHaveLength(1);
+  return policies[0]!;
+}
+
+describe('the event stream and the ingest', () => {
+  it('encrypts the stream with the AWS managed KMS key and scales it on demand', () => {
     template.hasResourceProperties('AWS::Kinesis::Stream', {
       StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
       StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+      RetentionPeriodHours: 24,
     });
   });
 
-  it('maps the stream to the ingest function with safe defaults and an SQS on-failure destination', () => {
+  it('maps the stream to the ingest function with bisection, bounded retries and age, partial batch responses and an SQS on-failure destination', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionIds.ingest },
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestionEvents'), 'Arn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 5,
-      MaximumRecordAgeInSeconds: 21600,
+      MaximumRecordAgeInSeconds: 6 * 3600,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      BatchSize: 100,
-      StartingPosition: 'TRIM_HORIZON',
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('IngestFailures'), 'Arn'] } } },
-    });
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-  });
-
-  it('builds every table of the shared definitions, encrypted, with point-in-time recovery and TTL where defined', () => {
-    const tables = template.findResources('AWS::DynamoDB::GlobalTable');
-    expect(Object.keys(tables)).toHaveLength(Object.keys(TABLES).length);
-    for (const def of Object.values(TABLES)) {
-      template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-        KeySchema: Match.arrayWith([{ AttributeName: def.partitionKey, KeyType: 'HASH' }]),
-        SSESpecification: { SSEEnabled: true },
-        Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
-        ...('ttlAttribute' in def ? { TimeToLiveSpecification: { AttributeName: def.ttlAttribute, Enabled: true } } : {}),
-      });
-    }
-    template.hasResource('AWS::DynamoDB::GlobalTable', { DeletionPolicy: 'Retain' });
-  });
-
-  it('exposes every route of the shared route table, throttled, with access logs', () => {
-    for (const route of ROUTES) {
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${route.method} ${route.path}` });
-    }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
-      StageName: '$default',
-      DefaultRouteSettings: { ThrottlingRateLimit: 2000, ThrottlingBurstLimit: 5000 },
-      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      ParallelizationFactor: 1,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestionIngestFailures'), 'Arn'] } } },
     });
   });
 
-  it('runs the functions on Node.js 24 on ARM64 with tracing, and tells them where everything is', () => {
-    const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(4);
-    for (const fn of Object.values(functions)) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
-      expect(Object.keys(fn.Properties.Environment.Variables)).toEqual(
-        expect.arrayContaining(['PROFILES_TABLE', 'GRAPH_TABLE', 'EVENTS_TABLE', 'DEAD_LETTER_TABLE', 'WRITE_KEYS_SECRET_ARN', 'IDENTITY_SALT_SECRET_ARN']),
-      );
-    }
+  it('keeps what the ingest gives up on in an encrypted queue that refuses plain HTTP', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
   });
 
-  it('lets only the collector and the decision function (decision events) write to the stream', () => {
-    const policies = Object.entries(template.findResources('AWS::IAM::Policy'));
-    const writers = policies.filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('kinesis:PutRecords')).map(([id]) => id);
-    expect(writers.sort()).toEqual([expect.stringMatching(/^HttpCollect/), expect.stringMatching(/^HttpDecide/)]);
-  });
-
-  it('alarms on iterator age, the on-failure queue and dead-lettered records', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge' });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible' });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DeadLettered', Namespace: 'MomentEngine' });
-  });
-
-  it('passes cdk-nag AwsSolutions and Serverless checks with no unacknowledged finding', () => {
-    const findings = [
-      ...Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('(AwsSolutions|Serverless)-.*')),
-      ...Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('(AwsSolutions|Serverless)-.*')),
-    ].map((f) => `${f.id}: ${String(f.entry.data).split(':')[0]}`);
-    expect(findings).toEqual([]);
+  it('alarms when the ingest falls behind, gives up on records, or dead-letters records', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionIds.ingest } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'MomentEngine',
+      MetricName: 'DeadLettered',
+      Dimensions: [{ Name: 'service', Value: 'ingest' }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 });
 
-describe('configuration validated at synth', () => {
-  it('fails synth with a message naming the aggregate and the field', async () => {
-    jest.resetModules();
-    jest.doMock('../../config/aggregates.json', () => ({ version: 2, defaultTimezone: 'Europe/London', aggregates: [{ name: 'revenue', op: 'sum' }] }));
-    const { buildApp: build } = await import('../../cdk/app.js');
-    expect(() => build(new App({ context: { 'aws:cdk:bundling-stacks': [] } }))).toThrow(
-      'Invalid aggregate definitions: aggregate "revenue" field: is required for op "sum"',
+describe('the tables', () => {
+  const defs = Object.values(TABLES) as TableDefinition[];
+
+  it('builds exactly one table per shared definition', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', defs.length);
+  });
+
+  it.each(defs.map((def) => [def.id, def] as const))('%s: keys, indexes and TTL as defined; on demand, encrypted, point-in-time recovery, retained', (_id, def) => {
+    const key = (pk: string, sk?: string) => [{ AttributeName: pk, KeyType: 'HASH' }, ...(sk ? [{ AttributeName: sk, KeyType: 'RANGE' }] : [])];
+    template.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        KeySchema: key(def.partitionKey, def.sortKey),
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
+        TimeToLiveSpecification: def.ttlAttribute ? { AttributeName: def.ttlAttribute, Enabled: true } : Match.absent(),
+        GlobalSecondaryIndexes: def.indexes
+          ? def.indexes.map((index) => Match.objectLike({ IndexName: index.name, KeySchema: key(index.partitionKey, index.sortKey) }))
+          : Match.absent(),
+      }),
+    });
+  });
+
+  it('keeps the logical ids of the stateful resources (a new id would replace the table, stream or secret)', () => {
+    // Renaming a construct on their paths changes these ids: CloudFormation would create an empty
+    // table (the old one is retained, orphaned), a new stream, or a new salt that orphans every hash.
+    const ids = (type: string) => Object.keys(resources(type)).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort();
+    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataConfig', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataProfiles']);
+    expect(ids('AWS::Kinesis::Stream')).toEqual(['IngestionEvents']);
+    expect(ids('AWS::SecretsManager::Secret')).toEqual(['KeysApiKeys', 'KeysIdentitySalt', 'KeysWriteKeys']);
+  });
+});
+
+describe('the functions', () => {
+  const functions = () => Object.entries(resources('AWS::Lambda::Function'));
+
+  it('builds one function per entry, on Node.js 24, ARM64, traced, with explicit memory and timeout and its own log group', () => {
+    expect(functions()).toHaveLength(Object.keys(FUNCTION_ENTRIES).length);
+    for (const [, fn] of functions()) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Handler: 'index.handler',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        MemorySize: 1024,
+        LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/Logs/) } },
+      });
+      expect(fn.Properties.Timeout).toBeLessThanOrEqual(60);
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
+  });
+
+  it('tells every function where everything is and how to report', () => {
+    for (const [id, fn] of functions()) {
+      const env = fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(Object.keys(env)).toEqual(
+        expect.arrayContaining([
+          ...Object.values(TABLES).map((t) => t.envVar),
+          STREAM.envVar,
+          'WRITE_KEYS_SECRET_ARN',
+          'API_KEYS_SECRET_ARN',
+          'IDENTITY_SALT_SECRET_ARN',
+        ]),
+      );
+      expect(env).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: 'MomentEngine', NODE_OPTIONS: '--enable-source-maps' });
+      const service = Object.entries(functionIds).find(([, logicalId]) => logicalId === id)![0];
+      expect(env.POWERTOOLS_SERVICE_NAME).toBe(service);
+    }
+  });
+
+  it('gives each function a role of its own with no managed policies', () => {
+    for (const role of Object.values(resources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('grants nothing on "*" but the X-Ray actions, which have no resource-level permissions', () => {
+    for (const policy of Object.values(resources('AWS::IAM::Policy'))) {
+      for (const statement of statementsOf(policy).filter((s) => s.Resource === '*')) {
+        expect([statement.Action].flat().sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+      }
+    }
+  });
+
+  it('lets the collector only put records on the stream and read the keys', () => {
+    const actions = actionsOf(policyOf('collect'));
+    expect(actions).toEqual(expect.arrayContaining(['kinesis:PutRecords', 'secretsmanager:GetSecretValue']));
+    expect(actions.filter((a) => a.startsWith('dynamodb:') || a === 'kinesis:GetRecords')).toEqual([]);
+  });
+
+  it('lets the profile API read, and never write, the profile, graph, events and dead-letter tables', () => {
+    const actions = actionsOf(policyOf('profiles'));
+    expect(actions).toContain('dynamodb:Query');
+    expect(actions.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a) || a.startsWith('kinesis:'))).toEqual([]);
+    expect(JSON.stringify(policyOf('profiles'))).not.toMatch(/DataConfig/);
+  });
+
+  it('lets the ingest read and write its tables and read the stream, but not write to the stream', () => {
+    const actions = actionsOf(policyOf('ingest'));
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query', 'kinesis:GetRecords', 'sqs:SendMessage']));
+    expect(actions.filter((a) => a.startsWith('kinesis:Put'))).toEqual([]);
+    expect(JSON.stringify(policyOf('ingest'))).not.toMatch(/DataConfig/);
+  });
+
+  it('lets only the collector and the decision function (decision events) write to the stream', () => {
+    const writers = (Object.keys(functionIds) as Array<keyof typeof functionIds>).filter((fn) => actionsOf(policyOf(fn)).includes('kinesis:PutRecords'));
+    expect(writers.sort()).toEqual(['collect', 'decide']);
+  });
+
+  it('grants SageMaker only when an endpoint is configured, and only that endpoint', () => {
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/sagemaker:InvokeEndpoint/);
+    const configured = synthesize({ sagemakerEndpoint: 'Propensity-Prod' });
+    configured.template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'sagemaker:InvokeEndpoint', Resource: { 'Fn::Join': ['', Match.arrayWith([':endpoint/propensity-prod'])] } }),
+        ]),
+      },
+    });
+    configured.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SAGEMAKER_ENDPOINT: 'Propensity-Prod', POWERTOOLS_SERVICE_NAME: 'decide' }) },
+    });
+  });
+});
+
+describe('the HTTP API', () => {
+  it.each(ROUTES.map((r) => [`${r.method} ${r.path}`, r.fn] as const))('routes %s to the %s function', (routeKey, fn) => {
+    const [, route] = Object.entries(resources('AWS::ApiGatewayV2::Route')).find(([, r]) => r.Properties.RouteKey === routeKey) ?? [];
+    expect(route).toBeDefined();
+    expect(route!.Properties.AuthorizationType).toBe('NONE');
+    const integrationId = (route!.Properties.Target['Fn::Join'][1] as unknown[])[1] as { Ref: string };
+    const integration = resources('AWS::ApiGatewayV2::Integration')[integrationId.Ref]!;
+    expect(integration.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [functionIds[fn], 'Arn'] });
+  });
+
+  it('has no route but those of the shared route table', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', ROUTES.length);
+  });
+
+  it('throttles the default stage and writes access logs with HTTP API variables only', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 2000, ThrottlingBurstLimit: 5000 },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^HttpAccessLogs'), 'Arn'] }, Format: Match.anyValue() },
+    });
+    const [stage] = Object.values(resources('AWS::ApiGatewayV2::Stage'));
+    const format = stage!.Properties.AccessLogSettings.Format as string;
+    expect(() => JSON.parse(format)).not.toThrow();
+    expect(format).toContain('$context.requestId');
+    // REST-only variables make API Gateway refuse an HTTP API stage.
+    expect(format).not.toMatch(/\$context\.(resourcePath|identity\.caller|identity\.user\b)/);
+  });
+});
+
+describe('the outputs', () => {
+  it('name the API URL, the stream, every table and the secrets', () => {
+    const outputs = Object.keys(template.findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'ApiUrl',
+        'StreamName',
+        ...Object.keys(TABLES).map((name) => `${name}Table`),
+        'WriteKeysSecretArn',
+        'ApiKeysSecretArn',
+        'IdentitySaltSecretArn',
+      ]),
     );
-    jest.dontMock('../../config/aggregates.json');
   });
 });

@@ -1,0 +1,39 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { RetentionDays, type LogGroupProps } from 'aws-cdk-lib/aws-logs';
+
+/** Requests per second across the API's default stage, and the burst above it (API Gateway answers 429 past them). */
+export function stageThrottleDefaults(): ThrottleSettings {
+  return { rateLimit: 2000, burstLimit: 5000 };
+}
+
+/** Access logs: kept three months (enough to investigate abuse of a key), removed with the stack. */
+export function accessLogGroupDefaults(): LogGroupProps {
+  return { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY };
+}
+
+/**
+ * One JSON line per request, with HTTP API context variables only: API Gateway rejects a stage whose
+ * format names a REST-only variable, and `AccessLogFormat.jsonWithStandardFields()` names one
+ * (`$context.resourcePath`). The integration and error fields show why a request failed.
+ */
+export function accessLogFormat(): AccessLogFormat {
+  return AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      userAgent: '$context.identity.userAgent',
+      requestTime: '$context.requestTime',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      protocol: '$context.protocol',
+      responseLength: '$context.responseLength',
+      responseLatency: '$context.responseLatency',
+      integrationStatus: '$context.integrationStatus',
+      integrationLatency: '$context.integrationLatency',
+      integrationError: '$context.integrationErrorMessage',
+      error: '$context.error.message',
+    }),
+  );
+}

@@ -1,0 +1,33 @@
+import { App } from 'aws-cdk-lib';
+
+/** Builds the app with one config file replaced, in a fresh module registry so the mock is the one imported. */
+async function buildWith(file: string, content: unknown): Promise<() => unknown> {
+  jest.resetModules();
+  jest.doMock(`../../config/${file}`, () => content);
+  const { buildApp } = await import('../../cdk/app.js');
+  return () => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+}
+
+afterEach(() => {
+  jest.dontMock('../../config/aggregates.json');
+  jest.dontMock('../../config/identity.json');
+  jest.resetModules();
+});
+
+describe('configuration validated at synth', () => {
+  it('fails synth on a bad aggregate with a message naming the file, the aggregate and the field', async () => {
+    const build = await buildWith('aggregates.json', { version: 2, defaultTimezone: 'Europe/London', aggregates: [{ name: 'revenue', op: 'sum' }] });
+    expect(build).toThrow('config/aggregates.json: Invalid aggregate definitions: aggregate "revenue" field: is required for op "sum"');
+  });
+
+  it('fails synth on a bad identity rule with a message naming the file and the field', async () => {
+    const rules = jest.requireActual('../../config/identity.json') as { namespaces: Record<string, object> };
+    const build = await buildWith('identity.json', { ...rules, namespaces: { ...rules.namespaces, email: { unique: false, limit: 0, priority: 2 } } });
+    expect(build).toThrow(/^config\/identity\.json: Invalid identity rules: namespaces\.email\.limit: /);
+  });
+
+  it('builds the app from the shipped configuration', async () => {
+    const { buildApp } = await import('../../cdk/app.js');
+    expect(() => buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [] } }))).not.toThrow();
+  });
+});

@@ -1,0 +1,74 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROUTES } from '../../functions/routes';
+import { synthesize } from './synth';
+
+// Prepare: the app with its AwsSolutionsChecks and ServerlessChecks aspects (cdk/app.ts), synthesised.
+const { app, stack, template } = synthesize();
+const annotations = Annotations.fromStack(stack);
+const describeFinding = (f: { id: string; entry: { data?: unknown } }) => `${f.id}: ${String(f.entry.data).split('\n')[0]}`;
+
+describe.each(['AwsSolutions', 'Serverless'])('cdk-nag %s', (pack) => {
+  it('reports no unacknowledged error', () => {
+    expect(annotations.findError('*', Match.stringLikeRegexp(`${pack}-.*`)).map(describeFinding)).toEqual([]);
+  });
+
+  it('reports no unacknowledged warning', () => {
+    expect(annotations.findWarning('*', Match.stringLikeRegexp(`${pack}-.*`)).map(describeFinding)).toEqual([]);
+  });
+});
+
+describe('acknowledged findings', () => {
+  // The packs' CSV reports (written to the app's output directory) list every suppressed finding with
+  // its reason; each synthesis of the app appends its rows again, hence the de-duplication.
+  const parseCsvLine = (line: string) => [...line.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1]!.replace(/""/g, '"'));
+  const suppressed = ['AwsSolutions', 'Serverless'].flatMap((pack) =>
+    readFileSync(join(app.outdir, `${pack}-${stack.stackName}-NagReport.csv`), 'utf8')
+      .split('\n')
+      .slice(1)
+      .filter((line, i, lines) => line !== '' && lines.indexOf(line) === i)
+      .map(parseCsvLine)
+      .filter(([, , compliance]) => compliance === 'Suppressed')
+      .map(([rule, path, , reason]) => ({ rule: rule!, resource: path!.replace(`${stack.stackName}/`, ''), reason: reason! })),
+  );
+  const resourcesOf = (rule: string) => suppressed.filter((s) => s.rule === rule).map((s) => s.resource).sort();
+  const functionPolicies = ['Http/CollectRole/DefaultPolicy/Resource', 'Http/DecideRole/DefaultPolicy/Resource', 'Http/ProfilesRole/DefaultPolicy/Resource', 'Ingestion/IngestRole/DefaultPolicy/Resource'];
+
+  it('are exactly these rules (a new suppression is a reviewed change to this list)', () => {
+    expect([...new Set(suppressed.map((s) => s.rule))].sort()).toEqual([
+      'AwsSolutions-APIG4',
+      'AwsSolutions-IAM5',
+      'AwsSolutions-SMG4',
+      'AwsSolutions-SQS3',
+      'Serverless-LambdaDLQ',
+      'Serverless-SQSRedrivePolicy',
+    ]);
+  });
+
+  it('acknowledge the missing authorizer on the routes only (the handlers check write keys and API keys)', () => {
+    expect(resourcesOf('AwsSolutions-APIG4')).toHaveLength(ROUTES.length);
+    for (const resource of resourcesOf('AwsSolutions-APIG4')) expect(resource).toMatch(/^Http\/Api\/[^/]+\/Resource$/);
+  });
+
+  it('acknowledge wildcard IAM resources only in the functions\' policies, for X-Ray and the events table\'s indexes', () => {
+    expect([...new Set(resourcesOf('AwsSolutions-IAM5'))]).toEqual(functionPolicies);
+    const appliesTo = Object.values(template.toJSON().Resources as Record<string, { Metadata?: any }>).flatMap((r) =>
+      ((r.Metadata?.cdk_nag?.rules_to_suppress ?? []) as Array<{ id: string; applies_to?: unknown[] }>)
+        .filter((s) => s.id === 'AwsSolutions-IAM5')
+        .flatMap((s) => s.applies_to ?? ['(every finding of the rule)']),
+    );
+    expect([...new Set(appliesTo)].sort()).toEqual(['Resource::*', expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/index\/\*$/)]);
+  });
+
+  it('acknowledge the rest on the resources they are about', () => {
+    expect(resourcesOf('AwsSolutions-SMG4')).toEqual(['Keys/ApiKeys/Resource', 'Keys/IdentitySalt/Resource', 'Keys/WriteKeys/Resource']);
+    expect(resourcesOf('AwsSolutions-SQS3')).toEqual(['Ingestion/IngestFailures/Resource']);
+    expect(resourcesOf('Serverless-SQSRedrivePolicy')).toEqual(['Ingestion/IngestFailures/Resource']);
+    expect(resourcesOf('Serverless-LambdaDLQ')).toEqual(['Http/Collect/Resource', 'Http/Decide/Resource', 'Http/Profiles/Resource', 'Ingestion/Ingest/Resource']);
+  });
+
+  it('each carry a specific written reason', () => {
+    for (const { reason } of suppressed) expect(reason.length).toBeGreaterThanOrEqual(60);
+  });
+});
