@@ -5,6 +5,7 @@
  */
 import autocannon from 'autocannon';
 import { loadCatalog } from '../lib/decision/catalog';
+import { loadModel } from '../lib/decision/model';
 import { answerDecision, parseDecisionRequest } from '../lib/decision/service';
 import { loadIngestConfig } from '../lib/ingest/config';
 import { ingestBatch } from '../lib/ingest/pipeline';
@@ -28,6 +29,7 @@ function requests(userIds: string[], n: number): string[] {
 async function main(): Promise<void> {
   const config = loadIngestConfig('dev-salt');
   const catalog = loadCatalog();
+  const model = loadModel();
   const population = generatePopulation({ seed: 5, households: 60, days: 14 });
   const userIds = [...new Set(population.map((t) => t.event.userId).filter((u): u is string => typeof u === 'string' && u.startsWith('cust-')))];
   let seq = 10n ** 30n;
@@ -37,12 +39,12 @@ async function main(): Promise<void> {
   const stores = new MemoryStores();
   for (let i = 0; i < records.length; i += 100) await ingestBatch(records.slice(i, i + 100), stores, config);
   const bodies = requests(userIds, 20_000);
-  for (const b of bodies.slice(0, 2000)) await answerDecision(parseDecisionRequest(b), { stores, config, catalog, salt: 'dev-salt' });
+  for (const b of bodies.slice(0, 2000)) await answerDecision(parseDecisionRequest(b), { stores, config, catalog, model, salt: 'dev-salt' });
   const latencies: number[] = [];
   const started = process.hrtime.bigint();
   for (const b of bodies) {
     const t = process.hrtime.bigint();
-    await answerDecision(parseDecisionRequest(b), { stores, config, catalog, salt: 'dev-salt' });
+    await answerDecision(parseDecisionRequest(b), { stores, config, catalog, model, salt: 'dev-salt' });
     latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

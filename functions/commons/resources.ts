@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadCatalog } from '../../lib/decision/catalog';
-import { CatalogSource } from '../../lib/decision/catalog-source';
+import { CatalogSource, ModelSource } from '../../lib/decision/catalog-source';
+import { loadModel } from '../../lib/decision/model';
 import { logger } from './powertools';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { keysFromEnv, keysFromSecrets, type Keys } from '../../lib/http/keys';
@@ -64,10 +65,22 @@ export const getCatalogSource = (): CatalogSource =>
     (e) => logger.warn('could not read the published catalog; serving the last good one', e),
   ));
 
+let modelSource: ModelSource | undefined;
+/** The model artifact: published in the config table (by the nightly job), else bundled; refreshed like the catalog. */
+export const getModelSource = (): ModelSource =>
+  (modelSource ??= new ModelSource(
+    DynamoDBDocumentClient.from(getDynamoClient()),
+    tableNamesFromEnv().config,
+    Number(process.env.CATALOG_REFRESH_MS ?? 30_000),
+    () => loadModel(),
+    (e) => logger.warn('could not read the published model; serving the last good one', e),
+  ));
+
 /** Resets cached resources (tests that switch endpoints between suites). */
 export function resetResources(): void {
   dynamo = undefined;
   catalogSource = undefined;
+  modelSource = undefined;
   stores = undefined;
   stream = undefined;
   keys = undefined;

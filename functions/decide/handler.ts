@@ -5,26 +5,27 @@ import { requireApiKey } from '../../lib/http/keys';
 import { openApiDocument } from '../../lib/http/openapi';
 import { bodyText, headersOf, httpHandler, json } from '../commons/http';
 import { badRequest } from '../../lib/http/errors';
-import { engineConfig, getCatalogSource, getKeys, getStores, getStream } from '../commons/resources';
+import { engineConfig, getCatalogSource, getKeys, getModelSource, getStores, getStream } from '../commons/resources';
 
 const endpoint = process.env.SAGEMAKER_ENDPOINT;
 const scorer = endpoint ? new SageMakerScorer(new SageMakerRuntimeClient({ maxAttempts: 1 }), endpoint, Number(process.env.SAGEMAKER_BUDGET_MS ?? 30)) : undefined;
 
-/** `POST /v1/decisions` and `PUT /v1/catalog` (API key), `GET /openapi.json` (public). */
+/** `POST /v1/decisions`, `PUT /v1/catalog` and `PUT /v1/model` (API key), `GET /openapi.json` (public). */
 export const handler = httpHandler(async (event) => {
   if (event.routeKey === 'GET /openapi.json') return json(200, openApiDocument());
   const keys = await getKeys();
   requireApiKey(keys, headersOf(event));
-  if (event.routeKey === 'PUT /v1/catalog') {
+  if (event.routeKey === 'PUT /v1/catalog' || event.routeKey === 'PUT /v1/model') {
     let body: unknown;
     try {
       body = JSON.parse(bodyText(event));
     } catch (e) {
       throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
     }
-    return json(200, await getCatalogSource().publish(body));
+    const source = event.routeKey === 'PUT /v1/catalog' ? getCatalogSource() : getModelSource();
+    return json(200, await source.publish(body));
   }
   const request = parseDecisionRequest(bodyText(event));
-  const catalog = await getCatalogSource().get();
-  return json(200, await answerDecision(request, { stores: getStores(), stream: getStream(), config: engineConfig, catalog, salt: keys.identitySalt, scorer }));
+  const [catalog, model] = await Promise.all([getCatalogSource().get(), getModelSource().get()]);
+  return json(200, await answerDecision(request, { stores: getStores(), stream: getStream(), config: engineConfig, catalog, model, salt: keys.identitySalt, scorer }));
 });

@@ -1,51 +1,60 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { badRequest } from '../http/errors';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadCatalog, type Catalog } from './catalog';
+import { loadModel, type Model } from './model';
+import { PublishedDocument } from './published';
 
 /**
  * Where the decision function gets its catalog: the item `catalog` of the config table when one has
- * been published (validated before it is stored, so a bad catalog never reaches a decision), else the
- * catalog bundled with the code (config/catalog.json). Cached in memory and re-checked every
- * `refreshMs`, so a published catalog takes effect without a redeploy; if the table cannot be read,
- * the last good catalog keeps serving.
+ * been published (`PUT /v1/catalog`), else config/catalog.json. See PublishedDocument.
  */
 export class CatalogSource {
-  private cached: { catalog: Catalog; version: string; checkedAt: number } | undefined;
+  private readonly source: PublishedDocument<Catalog>;
 
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly table: string,
-    private readonly refreshMs = 30_000,
-    private readonly bundled: () => Catalog = () => loadCatalog(),
-    private readonly onError: (e: Error) => void = () => undefined,
-  ) {}
+    doc: DynamoDBDocumentClient,
+    table: string,
+    refreshMs = 30_000,
+    bundled: () => Catalog = () => loadCatalog(),
+    onError: (e: Error) => void = () => undefined,
+  ) {
+    this.source = new PublishedDocument(doc, table, 'catalog', loadCatalog, refreshMs, bundled, onError);
+  }
 
-  async get(now = Date.now()): Promise<Catalog> {
-    if (this.cached && now - this.cached.checkedAt < this.refreshMs) return this.cached.catalog;
-    try {
-      const item = (await this.doc.send(new GetCommand({ TableName: this.table, Key: { name: 'catalog' } }))).Item;
-      const version = typeof item?.version === 'string' ? item.version : 'bundled';
-      if (this.cached?.version !== version) {
-        this.cached = { catalog: item ? loadCatalog(JSON.parse(item.doc as string)) : this.bundled(), version, checkedAt: now };
-      } else this.cached.checkedAt = now;
-    } catch (e) {
-      this.onError(e as Error);
-      if (!this.cached) this.cached = { catalog: this.bundled(), version: 'bundled', checkedAt: now };
-      else this.cached.checkedAt = now;
-    }
-    return this.cached.catalog;
+  get(now = Date.now()): Promise<Catalog> {
+    return this.source.get(now);
   }
 
   /** Validates and publishes a catalog; it serves from the next refresh. Returns its version. */
   async publish(input: unknown, now = new Date()): Promise<{ version: string; offers: number }> {
-    let catalog: Catalog;
-    try {
-      catalog = loadCatalog(input);
-    } catch (e) {
-      throw badRequest((e as Error).message);
-    }
-    const version = now.toISOString();
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { name: 'catalog', version, doc: JSON.stringify(input) } }));
-    return { version, offers: catalog.offers.length };
+    const { version, value } = await this.source.publish(input, now);
+    return { version, offers: value.offers.length };
+  }
+}
+
+/**
+ * Where the decision function gets its model artifact: the item `model` of the config table when the
+ * nightly job (or an operator) has published one, else config/model.json. See PublishedDocument.
+ */
+export class ModelSource {
+  private readonly source: PublishedDocument<Model>;
+
+  constructor(
+    doc: DynamoDBDocumentClient,
+    table: string,
+    refreshMs = 30_000,
+    bundled: () => Model = () => loadModel(),
+    onError: (e: Error) => void = () => undefined,
+  ) {
+    this.source = new PublishedDocument(doc, table, 'model', loadModel, refreshMs, bundled, onError);
+  }
+
+  get(now = Date.now()): Promise<Model> {
+    return this.source.get(now);
+  }
+
+  /** Validates and publishes a model artifact; it serves from the next refresh. Returns its version. */
+  async publish(input: unknown, now = new Date()): Promise<{ version: string; modelVersion: string }> {
+    const { version, value } = await this.source.publish(input, now);
+    return { version, modelVersion: value.version };
   }
 }

@@ -23,8 +23,11 @@ const offerSchema = z.strictObject({
   validFrom: z.iso.datetime({ offset: true }).optional(),
   validTo: z.iso.datetime({ offset: true }).optional(),
   eligibility: z.array(conditionSchema).optional(),
-  /** Content filled from the profile: complements of what the customer chose, or the cart's items. */
-  dynamic: z.enum(['complements', 'cart']).optional(),
+  /**
+   * Content filled from the profile: complements of what the customer chose, the cart's items, or a
+   * serendipity pick (a less popular item that association rules tie to what she chose).
+   */
+  dynamic: z.enum(['complements', 'cart', 'serendipity']).optional(),
   /** Shown only when a context rule puts it in place of another offer. */
   onlyAsReplacement: z.boolean().optional(),
 });
@@ -99,6 +102,12 @@ export const catalogSchema = z.strictObject({
     noveltyPenalty: z.number().min(0).max(1),
     holdoutPercent: z.number().min(0).max(50),
     explorePercent: z.number().min(0).max(50),
+    /**
+     * The serendipity slot (an offer with dynamic "serendipity" takes the last slot of a decision
+     * with two or more): rules need at least `minLift`, and the item at most `maxItemSupport` (the
+     * share of baskets holding it: less popular items only).
+     */
+    serendipity: z.strictObject({ minLift: z.number().min(1), maxItemSupport: z.number().min(0).max(1) }).default({ minLift: 2, maxItemSupport: 0.02 }),
   }),
 });
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Facts } from '../profile/segments';
 import type { Catalog, Offer } from './catalog';
 import type { DecisionContext } from './context';
+import { serendipityPick, type Associations } from './model';
 
 /**
  * The decision pipeline (DESIGN.md, "Decisions"): candidates for the placement -> validity ->
@@ -43,6 +44,8 @@ export interface DecisionInput {
   /** Propensity per offer from a model (in-process or SageMaker); missing: the batch score or the default. */
   propensity?: (offer: Offer) => number | undefined;
   modelVersion?: string;
+  /** Association rules from the model artifact, for the serendipity slot. */
+  associations?: Associations;
 }
 
 type Top = Array<{ value: string; count: number }>;
@@ -59,6 +62,7 @@ interface Candidate {
   reasons: string[];
   required: boolean;
   items?: string[];
+  serendipity?: boolean;
 }
 
 export function decide(input: DecisionInput, catalog: Catalog): Decision {
@@ -73,6 +77,11 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
     .filter((o) => o.placements.includes(ctx.placement) && (ctx.channel === undefined || o.channels.includes(ctx.channel)))
     .map((offer) => ({ offer, factor: 1, reasons: [], required: false }));
 
+  const bought = new Set((agg.recentlyBought as string[] | undefined) ?? []);
+  const viewed = (agg.recentlyViewed as string[] | undefined) ?? [];
+  const cartItems = ((agg.cart as Array<{ item: string }> | undefined) ?? []).map((i) => i.item);
+  const complements = [...new Set([...bought, ...viewed].flatMap((p) => catalog.complements[p] ?? []))].filter((p) => !bought.has(p));
+
   const keep = (c: Candidate): boolean => {
     const o = c.offer;
     if (o.validFrom && ctx.now < new Date(o.validFrom)) return suppress(o, `not valid before ${o.validFrom}`), false;
@@ -80,18 +89,26 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
     if (o.personalised && !consent) return suppress(o, facts ? 'no consent to personalised offers' : 'unknown visitor: personalised offers need a profile with consent'), false;
     if (o.eligibility && (!facts || !o.eligible(facts))) return suppress(o, 'not eligible for this customer'), false;
     if (o.dynamic === 'complements') {
-      const chosen = [...((agg.recentlyBought as string[] | undefined) ?? []), ...((agg.recentlyViewed as string[] | undefined) ?? [])];
-      const bought = new Set((agg.recentlyBought as string[] | undefined) ?? []);
-      const items = [...new Set(chosen.flatMap((p) => catalog.complements[p] ?? []))].filter((p) => !bought.has(p));
-      if (items.length === 0) return suppress(o, 'nothing she chose has a complement'), false;
-      c.items = items;
-      c.reasons.push(`goes with what she chose: ${items.join(', ')}`);
+      if (complements.length === 0) return suppress(o, 'nothing she chose has a complement'), false;
+      c.items = complements;
+      c.reasons.push(`goes with what she chose: ${complements.join(', ')}`);
     }
     if (o.dynamic === 'cart') {
-      const cart = ((agg.cart as Array<{ item: string }> | undefined) ?? []).map((i) => i.item);
-      if (cart.length === 0) return suppress(o, 'the cart is empty'), false;
-      c.items = cart;
-      c.reasons.push(`reminds her of her cart: ${cart.join(', ')}`);
+      if (cartItems.length === 0) return suppress(o, 'the cart is empty'), false;
+      c.items = cartItems;
+      c.reasons.push(`reminds her of her cart: ${cartItems.join(', ')}`);
+    }
+    if (o.dynamic === 'serendipity') {
+      const pick = input.associations
+        ? serendipityPick(input.associations, new Set([...bought, ...viewed, ...cartItems]), new Set(complements), catalog.arbitration.serendipity)
+        : undefined;
+      if (!pick) return suppress(o, input.associations ? 'no association rule with enough lift leads to a less popular item' : 'no association rules in the model'), false;
+      const { rule } = pick;
+      c.items = [pick.item];
+      c.serendipity = true;
+      c.reasons.push(
+        `serendipity: customers who chose ${rule.if.join(' + ')} also chose ${pick.item} (lift ${rule.lift}, confidence ${rule.confidence}), a less popular item`,
+      );
     }
     return true;
   };
@@ -189,6 +206,13 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
       if (pass && chosen.some((x) => x.offer.category === c.offer.category)) continue;
       chosen.push(c);
     }
+  }
+
+  // Serendipity: with two or more slots, the last one goes to the serendipity pick if it is eligible.
+  const serendipitous = pool.find((c) => c.serendipity);
+  if (serendipitous && !holdout && input.count >= 2 && !chosen.includes(serendipitous)) {
+    if (chosen.length >= input.count) chosen[chosen.length - 1] = serendipitous;
+    else chosen.push(serendipitous);
   }
 
   // Exploration: a small, deterministic share of decisions puts a random eligible offer in the last slot.

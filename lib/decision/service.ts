@@ -9,9 +9,10 @@ import { NAMESPACES, type Namespace } from '../identity/rules';
 import { factsOf, timezoneOf } from '../profile/facts';
 import type { Profile } from '../profile/profile';
 import type { Stores } from '../store/ports';
-import type { Catalog } from './catalog';
+import type { Catalog, Offer } from './catalog';
 import { decisionContext } from './context';
 import { decide, type Decision, type DecisionFacts } from './decide';
+import type { Model } from './model';
 import type { RemoteScorer, Scores } from './scoring';
 
 /** `POST /v1/decisions` request: who, where in the app, the moment's context, how many offers. */
@@ -51,6 +52,8 @@ export interface DecisionDeps {
   stream?: EventStream;
   config: Pick<EngineConfig, 'aggregates' | 'profileRules'>;
   catalog: Catalog;
+  /** The current model artifact: in-process propensity and association rules. */
+  model?: Model;
   salt: string;
   scorer?: RemoteScorer;
   now?: () => Date;
@@ -84,8 +87,19 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   const fallbackTimezone = profile ? timezoneOf(profile, deps.config.aggregates) : deps.config.aggregates.defaultTimezone;
   const context = decisionContext({ placement: request.placement, ...request.context }, deps.catalog, fallbackTimezone, now);
   const scoring = process.hrtime.bigint();
-  const scores: Scores =
+  const remote: Scores =
     deps.scorer && facts ? await deps.scorer.score(facts, deps.catalog.offers.filter((o) => o.placements.includes(request.placement))) : { modelVersion: 'in-process' };
+  // Fallbacks, never an error: the endpoint's score, else the in-process model's, else (in decide)
+  // the nightly batch score, else the configured default (rules-only ranking).
+  let local: ((offer: Offer) => number | undefined) | undefined;
+  let fallback = remote.fallback;
+  try {
+    local = deps.model?.scorer(facts);
+  } catch (e) {
+    fallback = `${fallback ? `${fallback}; ` : ''}in-process model failed: ${(e as Error).message}`;
+  }
+  const propensity = remote.propensity && local ? (o: Offer) => remote.propensity?.(o) ?? local?.(o) : (remote.propensity ?? local);
+  const modelVersion = remote.propensity ? remote.modelVersion : local ? `in-process:${deps.model?.version}` : undefined;
   const decided = process.hrtime.bigint();
   const decisionId = randomUUID();
   const decision = decide(
@@ -95,8 +109,9 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
       facts,
       context,
       count: request.count,
-      propensity: scores.propensity,
-      modelVersion: scores.propensity ? scores.modelVersion : undefined,
+      propensity,
+      modelVersion,
+      associations: deps.model?.associations,
     },
     deps.catalog,
   );
@@ -121,7 +136,7 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   }
   return {
     ...decision,
-    ...(scores.fallback ? { modelVersion: `${decision.modelVersion} (fallback: ${scores.fallback})` } : {}),
+    ...(fallback ? { modelVersion: `${decision.modelVersion} (fallback: ${fallback})` } : {}),
     timings: { profileMs: Number(loaded - started) / 1e6, scoringMs: Number(decided - scoring) / 1e6, decideMs: Number(done - decided) / 1e6, totalMs: ms(started) },
   };
 }

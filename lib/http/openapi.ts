@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { catalogSchema } from '../decision/catalog';
+import { modelSchema } from '../decision/model';
 import { decisionRequestSchema } from '../decision/service';
 import { ROUTES } from '../../functions/routes';
 
@@ -22,6 +24,7 @@ const SUMMARIES: Record<string, string> = {
   'GET /v1/dead-letters': 'Records the ingest could not accept, with the reason',
   'POST /v1/decisions': 'Next best offers for a person, a placement and the moment',
   'PUT /v1/catalog': 'Publish a new offer catalog (validated; serves within the refresh interval, no redeploy)',
+  'PUT /v1/model': 'Publish a model artifact: propensity coefficients and association rules (validated; serves within the refresh interval)',
   'GET /openapi.json': 'This document',
 };
 
@@ -45,7 +48,9 @@ export function openApiDocument(): object {
     if (key === 'POST /v1/decisions') {
       operation.requestBody = { required: true, content: { 'application/json': { schema: z.toJSONSchema(decisionRequestSchema, { io: 'input' }) } } };
     } else if (key === 'PUT /v1/catalog') {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: { type: 'object', description: 'A catalog in the shape of config/catalog.json' } } } };
+      operation.requestBody = { required: true, content: { 'application/json': { schema: z.toJSONSchema(catalogSchema, { io: 'input' }) } } };
+    } else if (key === 'PUT /v1/model') {
+      operation.requestBody = { required: true, content: { 'application/json': { schema: z.toJSONSchema(modelSchema, { io: 'input' }) } } };
     } else if (r.method === 'POST') {
       operation.requestBody = { required: true, content: { 'application/json': { schema: { type: 'object', description: 'A Segment message (https://segment.com/docs/connections/spec/)' } } } };
     }

@@ -75,7 +75,8 @@ export interface ProfileRules {
   segments: CompiledSegment[];
 }
 
-function lookup(facts: Facts, path: string): unknown {
+/** The value at a path of the facts (`stage`, `aggregates.orders`, `batch.propensity`, ...). */
+export function lookup(facts: Facts, path: string): unknown {
   if (path === 'stage') return facts.stage;
   let at: unknown = facts;
   for (const part of path.split('.')) {
@@ -85,7 +86,8 @@ function lookup(facts: Facts, path: string): unknown {
   return at;
 }
 
-function sumKeys(v: unknown, keys: string[]): number {
+/** For a top-k (list of {value, count}) or a map of counts: the sum of the counts of these keys. */
+export function sumKeys(v: unknown, keys: string[]): number {
   if (Array.isArray(v)) {
     return v.reduce((s, x: { value?: unknown; count?: unknown }) => s + (keys.includes(String(x?.value)) && typeof x?.count === 'number' ? x.count : 0), 0);
   }

@@ -11,6 +11,7 @@ async function buildWith(file: string, content: unknown): Promise<() => unknown>
 afterEach(() => {
   jest.dontMock('../../config/aggregates.json');
   jest.dontMock('../../config/identity.json');
+  jest.dontMock('../../config/model.json');
   jest.resetModules();
 });
 
@@ -24,6 +25,12 @@ describe('configuration validated at synth', () => {
     const rules = jest.requireActual('../../config/identity.json') as { namespaces: Record<string, object> };
     const build = await buildWith('identity.json', { ...rules, namespaces: { ...rules.namespaces, email: { unique: false, limit: 0, priority: 2 } } });
     expect(build).toThrow(/^config\/identity\.json: Invalid identity rules: namespaces\.email\.limit: /);
+  });
+
+  it('fails synth on a bad model artifact with a message naming the file, the target and the field', async () => {
+    const model = jest.requireActual('../../config/model.json') as Record<string, unknown>;
+    const build = await buildWith('model.json', { ...model, targets: { default: { intercept: 0, weights: { nope: 1 } } } });
+    expect(build).toThrow('config/model.json: Invalid model: target "default" weights.nope: no feature of that name');
   });
 
   it('builds the app from the shipped configuration', async () => {

@@ -58,6 +58,11 @@ it('in the store the next day, offers Ann the brushes to go with the paint she c
   expect(d.body.profileId).toMatch(/^p_/);
   expect(d.body.offers[0]).toMatchObject({ offerId: 'in-store-complement', items: expect.arrayContaining(['roller-set-9in']) });
   expect(d.body.offers[0]?.reasons.join(' ')).toContain('in one of our stores');
+  // Scored in-process by the bundled model; the last slot is the serendipity pick: she bought the
+  // paint and the tape, and a less popular item goes with both.
+  expect(d.body.modelVersion).toBe('in-process:demo-1');
+  expect(d.body.offers.at(-1)).toMatchObject({ offerId: 'discover-pick', items: ['filler-knife-set'] });
+  expect(d.body.offers.at(-1)?.reasons[0]).toMatch(/^serendipity: customers who chose paint-sage-2l \+ tape-50m also chose filler-knife-set \(lift 8\.1/);
 });
 
 it('offers the health club at 06:00 near a gym, a restaurant at 18:00, and nothing at the cinema', async () => {
@@ -132,4 +137,17 @@ it('publishes a new catalog without a redeploy: validated, then served to the ne
   expect(await ok.json()).toEqual({ version: expect.any(String), offers: base.offers.length + 1 });
   const d = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
   expect(d.body.offers[0]?.offerId).toBe('winter-sale');
+});
+
+it('publishes a new model artifact without a redeploy: validated, then scoring the next decision', async () => {
+  const base = require('../../config/model.json') as Record<string, unknown>;
+  const put = (body: unknown) => fetch(`${stack.url}/v1/model`, { method: 'PUT', headers: { 'x-api-key': 'dev-api-key', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const bad = await put({ ...base, features: [{ name: 'x', path: 'password' }] });
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { message: string }).message).toContain('feature "x" path');
+  const ok = await put({ ...base, version: 'retrained-7' });
+  expect(ok.status).toBe(200);
+  const d = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
+  expect(d.body.modelVersion).toBe('in-process:retrained-7');
+  expect((await fetch(`${stack.url}/v1/model`, { method: 'PUT', body: '{}' })).status).toBe(401);
 });

@@ -1,5 +1,6 @@
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { CatalogSource } from '../../lib/decision/catalog-source';
+import { CatalogSource, ModelSource } from '../../lib/decision/catalog-source';
+import { loadModel } from '../../lib/decision/model';
 import { loadCatalog } from '../../lib/decision/catalog';
 import { TABLES } from '../../lib/store/tables';
 import { localDynamo, provision, startEmulators, type Emulators } from '../../local/emulators';
@@ -35,4 +36,30 @@ it('keeps serving the last good catalog when the stored one cannot be used', asy
   await doc.send(new PutCommand({ TableName: TABLES.config.localName, Item: { name: 'catalog', version: 'broken', doc: '{"offers": 1}' } }));
   expect(await source.get(1)).toBe(good);
   expect(errors[0]?.message).toMatch(/^Invalid catalog/);
+});
+
+describe('the model artifact source', () => {
+  const bundledModel = require('../../config/model.json') as Record<string, unknown>;
+
+  it('serves the bundled model until one is published, then the published one after the refresh interval', async () => {
+    const source = new ModelSource(doc, TABLES.config.localName, 1000);
+    expect((await source.get(0)).version).toBe('demo-1');
+    expect(await source.publish({ ...bundledModel, version: 'nightly-2026-11-24' })).toEqual({ version: expect.any(String), modelVersion: 'nightly-2026-11-24' });
+    expect((await source.get(500)).version).toBe('demo-1');
+    expect((await source.get(1500)).version).toBe('nightly-2026-11-24');
+  });
+
+  it('refuses a bad artifact with a 400 naming the field, and keeps the last good one when the stored one is broken', async () => {
+    const errors: Error[] = [];
+    const source = new ModelSource(doc, TABLES.config.localName, 0, () => loadModel(), (e) => errors.push(e));
+    const good = await source.get(0);
+    await expect(source.publish({ ...bundledModel, targets: { default: { intercept: 0, weights: { ghost: 1 } } } })).rejects.toMatchObject({
+      statusCode: 400,
+      message: 'Invalid model: target "default" weights.ghost: no feature of that name',
+    });
+    expect(await source.get(1)).toBe(good);
+    await doc.send(new PutCommand({ TableName: TABLES.config.localName, Item: { name: 'model', version: 'broken', doc: '{"kind": "forest"}' } }));
+    expect(await source.get(2)).toBe(good);
+    expect(errors[0]?.message).toMatch(/^Invalid model/);
+  });
 });

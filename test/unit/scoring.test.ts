@@ -1,7 +1,8 @@
 import { loadCatalog } from '../../lib/decision/catalog';
 import { SageMakerScorer } from '../../lib/decision/scoring';
 import type { DecisionFacts } from '../../lib/decision/decide';
-import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
+import { loadModel } from '../../lib/decision/model';
+import { answerDecision, parseDecisionRequest, type DecisionDeps } from '../../lib/decision/service';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { MemoryStores } from '../../lib/store/memory';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
@@ -54,20 +55,55 @@ describe('SageMaker scoring with fallback', () => {
   });
 });
 
-describe('a decision with a hanging model endpoint', () => {
-  it('still answers, ranked in-process, and says it fell back', async () => {
-    const stores = new MemoryStores();
+describe('the fallback chain of a decision: endpoint, in-process model, rules only', () => {
+  let stores: MemoryStores;
+  beforeAll(async () => {
+    stores = new MemoryStores();
     await ingestBatch([toRecord(segmentEvent({ userId: 'u-hang', timestamp: '2026-12-01T10:00:00.000Z' }), new SequenceFactory().take())], stores, ingestConfig());
+  });
+  const request = parseDecisionRequest(JSON.stringify({ identity: { namespace: 'userId', value: 'u-hang' }, placement: 'home', context: { timestamp: '2026-12-01T12:00:00Z' } }));
+  const answer = (more: Partial<DecisionDeps>) => answerDecision(request, { stores, config: ingestConfig(), catalog, salt: 'test-salt', ...more });
+
+  it('with a hanging endpoint, answers from the in-process model within the budget and says it fell back', async () => {
     const c = client('hang');
-    const response = await answerDecision(parseDecisionRequest(JSON.stringify({ identity: { namespace: 'userId', value: 'u-hang' }, placement: 'home', context: { timestamp: '2026-12-01T12:00:00Z' } })), {
-      stores,
-      config: ingestConfig(),
-      catalog,
-      salt: 'test-salt',
-      scorer: new SageMakerScorer(c as never, 'slow-ep', 20),
-    });
+    const response = await answer({ model: loadModel(), scorer: new SageMakerScorer(c as never, 'slow-ep', 20) });
     expect(c.seen.aborted).toBe(true);
     expect(response.offers.length).toBeGreaterThan(0);
-    expect(response.modelVersion).toBe('rules-only (fallback: model endpoint exceeded its 20 ms budget)');
+    expect(response.modelVersion).toBe('in-process:demo-1 (fallback: model endpoint exceeded its 20 ms budget)');
+    expect(response.offers[0]?.score).toBeGreaterThan(0);
+  });
+
+  it('uses the in-process model for offers the endpoint gave no valid score', async () => {
+    const model = loadModel();
+    const scores = await new SageMakerScorer(client('answer') as never, 'ep', 30).score(facts, catalog.offers);
+    const response = await answer({ model, scorer: { score: async () => scores } });
+    expect(response.modelVersion).toBe('sagemaker:ep:v12');
+    const score = (r: typeof response, id: string) => r.offers.find((o) => o.offerId === id)?.score;
+    // garden-season: the endpoint's 0.8 x value 12; survey-q4 got 7 (out of range): the model's score.
+    expect(score(response, 'garden-season')).toBeCloseTo(9.6, 4);
+    const modelOnly = await answer({ model });
+    expect(score(response, 'survey-q4')).toBeDefined();
+    expect(score(response, 'survey-q4')).toBe(score(modelOnly, 'survey-q4'));
+  });
+
+  it('with a failing endpoint and no model, ranks by rules alone', async () => {
+    const response = await answer({ scorer: new SageMakerScorer(client('fail') as never, 'broken-ep', 30) });
+    expect(response.offers.length).toBeGreaterThan(0);
+    expect(response.modelVersion).toBe('rules-only (fallback: model endpoint failed: ModelError)');
+  });
+
+  it('with a model that breaks while scoring, ranks by rules alone and says why', async () => {
+    const broken = { ...loadModel(), scorer: () => { throw new Error('corrupt weights'); } };
+    const response = await answer({ model: broken });
+    expect(response.offers.length).toBeGreaterThan(0);
+    expect(response.modelVersion).toBe('rules-only (fallback: in-process model failed: corrupt weights)');
+  });
+
+  it('scores an unknown visitor with the in-process model', async () => {
+    const response = await answerDecision(parseDecisionRequest(JSON.stringify({ placement: 'home', context: { timestamp: '2026-12-01T12:00:00Z' } })), {
+      stores, config: ingestConfig(), catalog, model: loadModel(), salt: 'test-salt',
+    });
+    expect(response.profileId).toBeNull();
+    expect(response.modelVersion).toBe('in-process:demo-1');
   });
 });

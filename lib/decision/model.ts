@@ -1,0 +1,209 @@
+import { z } from 'zod';
+import defaults from '../../config/model.json';
+import { lookup, sumKeys, type Facts } from '../profile/segments';
+import type { Offer } from './catalog';
+
+/**
+ * The model artifact the decision function scores with, in-process (DESIGN.md, "Decisions"): a
+ * logistic propensity model per target (an offer, an offer category, or the default) over named
+ * features of the profile's facts, and the association rules mined from baskets (for the
+ * serendipity slot). The nightly job trains and publishes it; until then the bundled
+ * config/model.json serves. Validated when loaded (errors name the feature, target or rule and the
+ * field) and compiled once: a decision computes the feature vector once and one dot product per
+ * candidate offer.
+ */
+const featureSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be an identifier (letters, digits, _)'),
+  path: z
+    .string()
+    .regex(/^(aggregates|derived|traits|batch)\.[A-Za-z0-9_.]+$|^stage$|^segments$/, 'must be stage, segments, or start with aggregates., derived., traits. or batch.'),
+  /** For a top-k or a map of counts: the sum of the counts of these keys. */
+  keys: z.array(z.string().min(1)).min(1).optional(),
+  /** 1 when the value equals this (for a list such as segments: contains it), else 0. */
+  equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  /** Upper bound applied before the transform (outliers). */
+  cap: z.number().optional(),
+  transform: z.enum(['none', 'log1p']).default('none'),
+  /** The value when the fact is missing or not a number (an unknown visitor has only defaults). */
+  default: z.number().default(0),
+});
+
+const targetSchema = z.strictObject({
+  intercept: z.number(),
+  /** Coefficient per feature name; a feature without one weighs 0. */
+  weights: z.record(z.string(), z.number()),
+});
+
+const associationRuleSchema = z.strictObject({
+  if: z.array(z.string().min(1)).min(1).max(5),
+  then: z.string().min(1),
+  support: z.number().min(0).max(1),
+  confidence: z.number().min(0).max(1),
+  lift: z.number().nonnegative(),
+});
+
+export const modelSchema = z.strictObject({
+  $comment: z.string().optional(),
+  version: z.string().min(1).max(100),
+  trainedAt: z.iso.datetime({ offset: true }).optional(),
+  kind: z.literal('logistic'),
+  features: z.array(featureSchema).max(500),
+  /** `offer:<id>`, `category:<name>` or `default`: the most specific one present scores an offer. */
+  targets: z.record(z.string(), targetSchema),
+  associations: z
+    .strictObject({
+      rules: z.array(associationRuleSchema).max(200_000),
+      /** Share of baskets holding each item: how popular it is. */
+      itemSupport: z.record(z.string(), z.number().min(0).max(1)),
+    })
+    .optional(),
+});
+
+export type ModelConfig = z.output<typeof modelSchema>;
+export type AssociationRule = z.output<typeof associationRuleSchema>;
+
+export interface Associations {
+  /** Rules by each item of their antecedent. */
+  byItem: Map<string, AssociationRule[]>;
+  itemSupport: Record<string, number>;
+}
+
+export interface Model {
+  version: string;
+  /**
+   * Computes the features of these facts (defaults for an unknown visitor) once, and returns the
+   * propensity (0..1) of any offer for them.
+   */
+  scorer(facts: Facts | undefined): (offer: Offer) => number | undefined;
+  associations: Associations;
+}
+
+interface CompiledTarget {
+  intercept: number;
+  weights: Float64Array;
+}
+
+function compileFeature(f: z.output<typeof featureSchema>): (facts: Facts & { segments?: string[] }) => number {
+  const raw =
+    f.path === 'segments'
+      ? (facts: Facts & { segments?: string[] }) => facts.segments
+      : f.keys
+        ? (facts: Facts) => sumKeys(lookup(facts, f.path), f.keys as string[])
+        : (facts: Facts) => lookup(facts, f.path);
+  const numeric = (v: unknown): number => {
+    if (f.equals !== undefined) return (Array.isArray(v) ? v.includes(f.equals) : v === f.equals) ? 1 : 0;
+    const x = typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? Number(v) : f.default;
+    const capped = f.cap !== undefined ? Math.min(x, f.cap) : x;
+    return f.transform === 'log1p' ? Math.log1p(Math.max(capped, 0)) : capped;
+  };
+  return (facts) => numeric(raw(facts));
+}
+
+/** Validates and compiles a model artifact. Errors name the feature, target or rule and the field. */
+export function loadModel(input: unknown = defaults): Model {
+  const fail = (detail: string) => new Error(`Invalid model: ${detail}`);
+  const result = modelSchema.safeParse(input);
+  if (!result.success) {
+    const raw = input as { features?: Array<{ name?: unknown }> } | undefined;
+    throw fail(
+      result.error.issues
+        .map((i) => {
+          const [list, index] = i.path;
+          const named =
+            list === 'features' && typeof index === 'number'
+              ? `feature "${String(raw?.features?.[index]?.name ?? `#${index}`)}" ${i.path.slice(2).join('.')}`
+              : list === 'targets' && typeof index === 'string'
+                ? `target "${index}" ${i.path.slice(2).join('.')}`
+                : list === 'associations' && i.path[1] === 'rules' && typeof i.path[2] === 'number'
+                  ? `association rule #${i.path[2]} ${i.path.slice(3).join('.')}`
+                  : i.path.join('.');
+          return `${named.trim()}: ${i.message}`;
+        })
+        .join('; '),
+    );
+  }
+  const config = result.data;
+  const index = new Map<string, number>();
+  config.features.forEach((f, i) => {
+    if (index.has(f.name)) throw fail(`feature "${f.name}" is declared twice`);
+    index.set(f.name, i);
+  });
+  const targets = new Map<string, CompiledTarget>();
+  for (const [name, t] of Object.entries(config.targets)) {
+    if (!/^(offer|category):.+$|^default$/.test(name)) throw fail(`target "${name}": must be offer:<id>, category:<name> or default`);
+    const weights = new Float64Array(config.features.length);
+    for (const [feature, w] of Object.entries(t.weights)) {
+      const i = index.get(feature);
+      if (i === undefined) throw fail(`target "${name}" weights.${feature}: no feature of that name`);
+      weights[i] = w;
+    }
+    targets.set(name, { intercept: t.intercept, weights });
+  }
+  const byItem = new Map<string, AssociationRule[]>();
+  const itemSupport = config.associations?.itemSupport ?? {};
+  (config.associations?.rules ?? []).forEach((r, i) => {
+    if (itemSupport[r.then] === undefined) throw fail(`association rule #${i} then: no itemSupport for "${r.then}"`);
+    if (r.if.includes(r.then)) throw fail(`association rule #${i} then: "${r.then}" is also in its antecedent`);
+    for (const item of r.if) {
+      const list = byItem.get(item);
+      if (list) list.push(r);
+      else byItem.set(item, [r]);
+    }
+  });
+  const features = config.features.map(compileFeature);
+  const fallback = targets.get('default');
+  const targetOf = (offer: Offer) => targets.get(`offer:${offer.id}`) ?? targets.get(`category:${offer.category}`) ?? fallback;
+  return {
+    version: config.version,
+    associations: { byItem, itemSupport },
+    scorer(facts) {
+      const x = new Float64Array(features.length);
+      if (facts) features.forEach((f, i) => (x[i] = f(facts)));
+      else config.features.forEach((f, i) => (x[i] = f.equals !== undefined ? 0 : f.transform === 'log1p' ? Math.log1p(Math.max(f.default, 0)) : f.default));
+      const memo = new Map<CompiledTarget, number>();
+      return (offer) => {
+        const t = targetOf(offer);
+        if (!t) return undefined;
+        let p = memo.get(t);
+        if (p === undefined) {
+          let z = t.intercept;
+          for (let i = 0; i < x.length; i++) z += (t.weights[i] as number) * (x[i] as number);
+          p = 1 / (1 + Math.exp(-z));
+          memo.set(t, p);
+        }
+        return p;
+      };
+    },
+  };
+}
+
+export interface Serendipity {
+  item: string;
+  rule: AssociationRule;
+}
+
+/**
+ * The serendipity pick: among rules whose antecedent the customer has fully chosen, with lift of at
+ * least `minLift` and a consequent that is less popular (item support at most `maxItemSupport`) and
+ * not already hers or offered, the one with the highest lift (then confidence, then name).
+ */
+export function serendipityPick(
+  associations: Associations,
+  chosen: ReadonlySet<string>,
+  exclude: ReadonlySet<string>,
+  options: { minLift: number; maxItemSupport: number },
+): Serendipity | undefined {
+  let best: Serendipity | undefined;
+  for (const item of chosen) {
+    for (const rule of associations.byItem.get(item) ?? []) {
+      if (rule.lift < options.minLift || exclude.has(rule.then) || chosen.has(rule.then)) continue;
+      if ((associations.itemSupport[rule.then] as number) > options.maxItemSupport) continue;
+      if (!rule.if.every((i) => chosen.has(i))) continue;
+      const b = best?.rule;
+      if (!b || rule.lift > b.lift || (rule.lift === b.lift && (rule.confidence > b.confidence || (rule.confidence === b.confidence && rule.then < b.then)))) {
+        best = { item: rule.then, rule };
+      }
+    }
+  }
+  return best;
+}

@@ -1,0 +1,52 @@
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { badRequest } from '../http/errors';
+
+/**
+ * A document the decision function reads at run time from the config table (the offer catalog, the
+ * model artifact): the item `name` when one has been published (validated before it is stored, so a
+ * bad document never reaches a decision), else the one bundled with the code. Cached in memory and
+ * re-checked every `refreshMs`, so a published document takes effect without a redeploy; if the table
+ * cannot be read or the stored document does not validate, the last good one keeps serving.
+ */
+export class PublishedDocument<T> {
+  private cached: { value: T; version: string; checkedAt: number } | undefined;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly name: string,
+    private readonly load: (input: unknown) => T,
+    private readonly refreshMs: number,
+    private readonly bundled: () => T,
+    private readonly onError: (e: Error) => void = () => undefined,
+  ) {}
+
+  async get(now = Date.now()): Promise<T> {
+    if (this.cached && now - this.cached.checkedAt < this.refreshMs) return this.cached.value;
+    try {
+      const item = (await this.doc.send(new GetCommand({ TableName: this.table, Key: { name: this.name } }))).Item;
+      const version = typeof item?.version === 'string' ? item.version : 'bundled';
+      if (this.cached?.version !== version) {
+        this.cached = { value: item ? this.load(JSON.parse(item.doc as string)) : this.bundled(), version, checkedAt: now };
+      } else this.cached.checkedAt = now;
+    } catch (e) {
+      this.onError(e as Error);
+      if (!this.cached) this.cached = { value: this.bundled(), version: 'bundled', checkedAt: now };
+      else this.cached.checkedAt = now;
+    }
+    return this.cached.value;
+  }
+
+  /** Validates and publishes a document; it serves from the next refresh. A bad one is a 400. */
+  async publish(input: unknown, now = new Date()): Promise<{ version: string; value: T }> {
+    let value: T;
+    try {
+      value = this.load(input);
+    } catch (e) {
+      throw badRequest((e as Error).message);
+    }
+    const version = now.toISOString();
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { name: this.name, version, doc: JSON.stringify(input) } }));
+    return { version, value };
+  }
+}
