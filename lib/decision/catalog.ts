@@ -87,6 +87,7 @@ export const catalogSchema = z.strictObject({
     perOfferPerDay: z.number().int().min(1),
     perOfferPerWeek: z.number().int().min(1),
     perChannelPerDay: z.number().int().min(1),
+    perChannelPerWeek: z.number().int().min(1),
     globalPerDay: z.number().int().min(1),
     globalPerWeek: z.number().int().min(1),
     cooldownHoursAfterConversion: z.number().min(0),

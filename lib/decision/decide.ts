@@ -148,17 +148,16 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
 
   // Contact policy: the most restrictive cap wins; cooldowns after a conversion or a dismissal.
   const policy = catalog.contactPolicy;
-  const today = (agg.impressionsToday as number | undefined) ?? 0;
-  const week = (agg.impressionsWeek as number | undefined) ?? 0;
-  const channelToday = ctx.channel ? countOf(agg.channelImpressionsToday, ctx.channel) : 0;
-  const globalCap =
-    today >= policy.globalPerDay
-      ? `global cap: ${today} contacts today (max ${policy.globalPerDay})`
-      : week >= policy.globalPerWeek
-        ? `global cap: ${week} contacts this week (max ${policy.globalPerWeek})`
-        : channelToday >= policy.perChannelPerDay
-          ? `channel cap: ${channelToday} contacts on ${ctx.channel} today (max ${policy.perChannelPerDay})`
-          : undefined;
+  const channelCount = (top: unknown) => (ctx.channel ? countOf(top, ctx.channel) : 0);
+  const caps: Array<[number, number, string]> = [
+    [(agg.impressionsToday as number | undefined) ?? 0, policy.globalPerDay, 'global cap: %n contacts today (max %m)'],
+    [(agg.impressionsWeek as number | undefined) ?? 0, policy.globalPerWeek, 'global cap: %n contacts this week (max %m)'],
+    [channelCount(agg.channelImpressionsToday), policy.perChannelPerDay, `channel cap: %n contacts on ${ctx.channel} today (max %m)`],
+    [channelCount(agg.channelImpressionsWeek), policy.perChannelPerWeek, `channel cap: %n contacts on ${ctx.channel} this week (max %m)`],
+  ];
+  // Every cap applies at once (so the most restrictive wins); the first one reached is the reason given.
+  const reached = caps.find(([count, max]) => count >= max);
+  const globalCap = reached?.[2].replace('%n', String(reached[0])).replace('%m', String(reached[1]));
   const lastTime = (set: unknown, id: string) => (set as Array<{ item: string; addedAt: string }> | undefined)?.find((x) => x.item === id)?.addedAt;
   candidates = candidates.filter((c) => {
     const id = c.offer.id;

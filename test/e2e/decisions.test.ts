@@ -36,7 +36,7 @@ interface DecisionBody {
   decisionId: string;
   profileId: string | null;
   variant: string;
-  offers: Array<{ offerId: string; reasons: string[]; items?: string[] }>;
+  offers: Array<{ offerId: string; reasons: string[]; items?: string[]; explored?: boolean }>;
   suppressed: Array<{ offerId: string; reason: string }>;
   modelVersion: string;
   context: { localTime: string; quiet?: string };
@@ -49,11 +49,19 @@ async function decide(body: unknown, key = 'dev-api-key'): Promise<{ status: num
   return { status: res.status, body: (await res.json()) as DecisionBody };
 }
 
+/** A decision outside the exploration share (5% of decisions put a random offer in the last slot). */
+async function decideWithoutExploring(body: unknown): Promise<{ status: number; body: DecisionBody }> {
+  for (;;) {
+    const d = await decide(body);
+    if (!d.body.offers?.some((o) => o.explored)) return d;
+  }
+}
+
 const ann = { namespace: 'userId', value: SEED.people.ann.userId };
 const ids = (d: DecisionBody) => d.offers.map((o) => o.offerId);
 
 it('in the store the next day, offers Ann the brushes to go with the paint she chose', async () => {
-  const d = await decide({ identity: ann, placement: 'app-feed', context: { timestamp: '2026-11-21T11:04:00Z', location: STORE, device: { userAgent: IPHONE }, channel: 'app' } });
+  const d = await decideWithoutExploring({ identity: ann, placement: 'app-feed', context: { timestamp: '2026-11-21T11:04:00Z', location: STORE, device: { userAgent: IPHONE }, channel: 'app' } });
   expect(d.status).toBe(200);
   expect(d.body.profileId).toMatch(/^p_/);
   expect(d.body.offers[0]).toMatchObject({ offerId: 'in-store-complement', items: expect.arrayContaining(['roller-set-9in']) });
@@ -66,9 +74,9 @@ it('in the store the next day, offers Ann the brushes to go with the paint she c
 });
 
 it('offers the health club at 06:00 near a gym, a restaurant at 18:00, and nothing at the cinema', async () => {
-  const morning = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-11-22T06:10:00Z', location: GYM } });
+  const morning = await decideWithoutExploring({ identity: ann, placement: 'home', context: { timestamp: '2026-11-22T06:10:00Z', location: GYM } });
   expect(ids(morning.body)[0]).toBe('health-club-trial');
-  const evening = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-11-22T18:10:00Z' } });
+  const evening = await decideWithoutExploring({ identity: ann, placement: 'home', context: { timestamp: '2026-11-22T18:10:00Z' } });
   expect(ids(evening.body)[0]).toBe('restaurant-evening');
   const cinema = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-11-22T19:30:00Z', location: CINEMA } });
   expect(cinema.body.offers).toEqual([]);
@@ -135,7 +143,7 @@ it('publishes a new catalog without a redeploy: validated, then served to the ne
   const ok = await put({ ...base, offers: [...base.offers, winter] });
   expect(ok.status).toBe(200);
   expect(await ok.json()).toEqual({ version: expect.any(String), offers: base.offers.length + 1 });
-  const d = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
+  const d = await decideWithoutExploring({ identity: ann, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
   expect(d.body.offers[0]?.offerId).toBe('winter-sale');
 });
 

@@ -18,12 +18,16 @@ const LAPTOP = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chr
 
 let n = 0;
 /** Facts of a customer after these events, read at `now`. */
-function customer(events: Array<[string, string, Record<string, unknown>]>, now: string, traits: Record<string, unknown> = { consentPersonalisation: true }): DecisionFacts {
+function customer(
+  events: Array<[string, string, Record<string, unknown>, Record<string, unknown>?]>,
+  now: string,
+  traits: Record<string, unknown> = { consentPersonalisation: true },
+): DecisionFacts {
   const p = newProfile('p_customer');
   foldEvent(p, { type: 'identify', userId: 'c1', messageId: 'id0', timestamp: '2026-01-01T00:00:00Z', receivedAt: '2026-01-01T00:00:00Z', traits, context: { timezone: 'Europe/London' } } as unknown as CollectedEvent, model);
-  for (const [at, event, properties] of events) {
+  for (const [at, event, properties, context] of events) {
     n += 1;
-    foldEvent(p, { type: 'track', event, properties, userId: 'c1', messageId: `d${n}`, timestamp: at, receivedAt: at, context: { timezone: 'Europe/London' } } as unknown as CollectedEvent, model);
+    foldEvent(p, { type: 'track', event, properties, userId: 'c1', messageId: `d${n}`, timestamp: at, receivedAt: at, context: { timezone: 'Europe/London', ...context } } as unknown as CollectedEvent, model);
   }
   return { ...factsOf(p, model, rules, new Date(now)), segments: [] };
 }
@@ -110,6 +114,37 @@ describe('contact policy, consent and arbitration', () => {
       offerId: 'survey-q4',
       reason: 'cooldown: 24 h after a dismissal at 2026-12-01T12:00:00Z',
     });
+  });
+
+  it('caps contacts per channel and globally per calendar day and week in her time zone', () => {
+    type E = [string, string, Record<string, unknown>, Record<string, unknown>?];
+    // Ten e-mail impressions on Monday 1 Dec, of different offers (no offer cap reached).
+    const monday: E[] = Array.from({ length: 10 }, (_, i) => [`2026-12-01T0${Math.floor(i / 2)}:${i % 2 ? '30' : '00'}:00Z`, 'Promotion Viewed', { promotion_id: `mail-${i}` }, { channel: 'email' }]);
+    const onMonday = customer(monday, '2026-12-01T12:00:00Z');
+    expect(decideFor(onMonday, { timestamp: '2026-12-01T12:00:00Z', channel: 'email', placement: 'email' }).suppressed).toContainEqual({
+      offerId: 'newsletter-signup',
+      reason: 'channel cap: 10 contacts on email today (max 10)',
+    });
+    // The app is another channel: not capped by e-mail's contacts.
+    expect(decideFor(onMonday, { timestamp: '2026-12-01T12:00:00Z', channel: 'app' }).offers.length).toBeGreaterThan(0);
+    // Tuesday: a new day, so e-mail is open again; by Thursday, 30 e-mails this week close the channel for the week.
+    expect(decideFor(customer(monday, '2026-12-02T12:00:00Z'), { timestamp: '2026-12-02T12:00:00Z', channel: 'email', placement: 'email' }).offers.length).toBeGreaterThan(0);
+    const week: E[] = [1, 2, 3].flatMap((day) => monday.map(([at, e, p, c]): E => [at.replace('12-01', `12-0${day}`), e, { promotion_id: `${p.promotion_id as string}-${day}` }, c]));
+    expect(decideFor(customer(week, '2026-12-04T12:00:00Z'), { timestamp: '2026-12-04T12:00:00Z', channel: 'email', placement: 'email' }).suppressed).toContainEqual({
+      offerId: 'newsletter-signup',
+      reason: 'channel cap: 30 contacts on email this week (max 30)',
+    });
+    // Twelve contacts on any channels today reach the global daily cap.
+    const busy: E[] = Array.from({ length: 12 }, (_, i) => [`2026-12-01T${String(8 + (i % 4)).padStart(2, '0')}:${String(i * 4).padStart(2, '0')}:00Z`, 'Promotion Viewed', { promotion_id: `x-${i}` }, { channel: i % 2 ? 'web' : 'app' }]);
+    expect(decideFor(customer(busy, '2026-12-01T13:00:00Z'), { timestamp: '2026-12-01T13:00:00Z' }).suppressed).toContainEqual({
+      offerId: 'garden-season',
+      reason: 'global cap: 12 contacts today (max 12)',
+    });
+    // In New York, 02:00 UTC on 2 December is still 21:00 on the 1st: her day, not the server's.
+    const newYork: E[] = Array.from({ length: 12 }, (_, i) => [`2026-12-01T${18 + (i % 4)}:${String(i * 4).padStart(2, '0')}:00Z`, 'Promotion Viewed', { promotion_id: `x-${i}` }, { timezone: 'America/New_York' }]);
+    const late = decideFor(customer(newYork, '2026-12-02T02:00:00Z'), { timestamp: '2026-12-02T02:00:00Z', timezone: 'America/New_York' });
+    expect(late.suppressed).toContainEqual({ offerId: 'garden-season', reason: 'global cap: 12 contacts today (max 12)' });
+    expect(customer(newYork, '2026-12-02T05:00:00Z').aggregates.impressionsToday).toBe(0);
   });
 
   it('gives no personalised offer without consent: a generic one instead', () => {
