@@ -9,6 +9,12 @@ import type { DecisionContext } from './context';
  * offers, the contact policy and arbitration levers. Validated when loaded (errors name the item
  * and the field) and compiled once into predicates.
  */
+const eligibilitySchema = conditionSchema.extend({
+  path: z
+    .string()
+    .regex(/^(aggregates|derived|traits|batch)\.[A-Za-z0-9_.]+$|^stage$|^segments$/, 'must be stage, segments, or start with aggregates., derived., traits. or batch.'),
+});
+
 const offerSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   content: z.string().min(1),
@@ -22,7 +28,10 @@ const offerSchema = z.strictObject({
   weight: z.number().positive().optional(),
   validFrom: z.iso.datetime({ offset: true }).optional(),
   validTo: z.iso.datetime({ offset: true }).optional(),
-  eligibility: z.array(conditionSchema).optional(),
+  /** Conditions on the profile: aggregates, derived values, traits, stage, batch scores, segments. */
+  eligibility: z.array(eligibilitySchema).optional(),
+  /** This offer's own caps, where stricter than the contact policy's per-offer caps. */
+  caps: z.strictObject({ perDay: z.number().int().min(1).optional(), perWeek: z.number().int().min(1).optional() }).optional(),
   /**
    * Content filled from the profile: complements of what the customer chose, the cart's items, or a
    * serendipity pick (a less popular item that association rules tie to what she chose).

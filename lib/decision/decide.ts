@@ -162,10 +162,12 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
   candidates = candidates.filter((c) => {
     const id = c.offer.id;
     if (globalCap) return suppress(c.offer, globalCap), false;
+    const perDay = Math.min(policy.perOfferPerDay, c.offer.caps?.perDay ?? Infinity);
+    const perWeek = Math.min(policy.perOfferPerWeek, c.offer.caps?.perWeek ?? Infinity);
     const day = countOf(agg.offerImpressionsToday, id);
-    if (day >= policy.perOfferPerDay) return suppress(c.offer, `offer cap: shown ${day} times today (max ${policy.perOfferPerDay})`), false;
+    if (day >= perDay) return suppress(c.offer, `offer cap: shown ${day} times today (max ${perDay})`), false;
     const thisWeek = countOf(agg.offerImpressionsWeek, id);
-    if (thisWeek >= policy.perOfferPerWeek) return suppress(c.offer, `offer cap: shown ${thisWeek} times this week (max ${policy.perOfferPerWeek})`), false;
+    if (thisWeek >= perWeek) return suppress(c.offer, `offer cap: shown ${thisWeek} times this week (max ${perWeek})`), false;
     for (const [set, hours, what] of [
       [agg.offersConverted, policy.cooldownHoursAfterConversion, 'conversion'],
       [agg.offersDismissed, policy.cooldownHoursAfterDismissal, 'dismissal'],

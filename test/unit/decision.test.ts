@@ -147,6 +147,14 @@ describe('contact policy, consent and arbitration', () => {
     expect(customer(newYork, '2026-12-02T05:00:00Z').aggregates.impressionsToday).toBe(0);
   });
 
+  it('applies an offer\'s own caps where stricter than the policy\'s, and eligibility on segments', () => {
+    const surveyed = customer([['2026-12-01T09:00:00Z', 'Promotion Viewed', { promotion_id: 'survey-q4' }]], '2026-12-01T12:00:00Z');
+    expect(decideFor(surveyed, { timestamp: '2026-12-01T12:00:00Z' }, 10).suppressed).toContainEqual({ offerId: 'survey-q4', reason: 'offer cap: shown 1 times today (max 1)' });
+    expect(decideFor(plain, { timestamp: '2026-12-01T12:00:00Z' }, 10).suppressed).toContainEqual({ offerId: 'vip-early-access', reason: 'not eligible for this customer' });
+    const champion = { ...plain, segments: ['champions'] };
+    expect(ids(decideFor(champion, { timestamp: '2026-12-01T12:00:00Z' }, 10))).toContain('vip-early-access');
+  });
+
   it('gives no personalised offer without consent: a generic one instead', () => {
     const noConsent = customer([['2026-12-01T10:00:00Z', 'Product Viewed', { product_id: 'drill', category: 'Tools' }]], '2026-12-01T12:00:00Z', {});
     const d = decideFor(noConsent, { timestamp: '2026-12-01T12:00:00Z' }, 10);
