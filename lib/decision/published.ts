@@ -8,6 +8,9 @@ import { badRequest } from '../http/errors';
  * re-checked every `refreshMs`, so a published document takes effect without a redeploy; if the table
  * cannot be read or the stored document does not validate, the last good one keeps serving.
  */
+/** DynamoDB items hold 400 KB; what is left after the key and version. */
+export const MAX_DOCUMENT_BYTES = 380 * 1024;
+
 export class PublishedDocument<T> {
   private cached: { value: T; version: string; checkedAt: number } | undefined;
 
@@ -45,8 +48,13 @@ export class PublishedDocument<T> {
     } catch (e) {
       throw badRequest((e as Error).message);
     }
+    const doc = JSON.stringify(input);
+    const bytes = Buffer.byteLength(doc);
+    if (bytes > MAX_DOCUMENT_BYTES) {
+      throw badRequest(`${this.name} is ${Math.ceil(bytes / 1024)} KB; a config table item holds at most ${MAX_DOCUMENT_BYTES / 1024} KB of document`);
+    }
     const version = now.toISOString();
-    await this.doc.send(new PutCommand({ TableName: this.table, Item: { name: this.name, version, doc: JSON.stringify(input) } }));
+    await this.doc.send(new PutCommand({ TableName: this.table, Item: { name: this.name, version, doc } }));
     return { version, value };
   }
 }

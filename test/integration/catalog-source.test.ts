@@ -63,3 +63,16 @@ describe('the model artifact source', () => {
     expect(errors[0]?.message).toMatch(/^Invalid model/);
   });
 });
+
+it('refuses a document too large for a config table item, saying so, before writing anything', async () => {
+  const source = new ModelSource(doc, TABLES.config.localName, 0);
+  const before = await source.get(0);
+  const items = Array.from({ length: 6000 }, (_, i) => `item-with-a-long-name-${i}`);
+  const huge = {
+    ...(require('../../config/model.json') as Record<string, unknown>),
+    version: 'huge',
+    associations: { rules: items.slice(1).map((then, i) => ({ if: [items[i]], then, support: 0.001, confidence: 0.1, lift: 2 })), itemSupport: Object.fromEntries(items.map((i) => [i, 0.001])) },
+  };
+  await expect(source.publish(huge)).rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(/^model is \d+ KB; a config table item holds at most 380 KB/) });
+  expect((await source.get(1)).version).toBe(before.version);
+});
