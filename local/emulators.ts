@@ -1,6 +1,8 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { STREAM, TABLES, type TableDefinition } from '../lib/store/tables';
@@ -13,11 +15,15 @@ const kinesalite = require('kinesalite') as (options: Record<string, unknown>) =
 
 /**
  * Real AWS API emulators on loopback: dynalite (DynamoDB) and kinesalite (Kinesis). With `dataDir`
- * they keep their data in LevelDB folders between runs; without it they run in memory.
+ * they keep their data in LevelDB folders between runs; without it they run in memory. By default
+ * they run in a child process (local/emulator-host.cjs), so the handlers and the emulators each get
+ * a core; `inProcess` keeps them in this one.
  */
 export interface Emulators {
   dynamodbEndpoint: string;
   kinesisEndpoint: string;
+  /** The child process running them, when they run in one. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -25,6 +31,7 @@ export interface EmulatorOptions {
   dataDir?: string;
   dynamodbPort?: number;
   kinesisPort?: number;
+  inProcess?: boolean;
 }
 
 function listen(server: Server, port: number): Promise<string> {
@@ -41,7 +48,39 @@ function close(server: Server): Promise<void> {
   });
 }
 
-export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
+export function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
+  return options.inProcess ? startInProcess(options) : startChild(options);
+}
+
+/** The emulators in a child process: endpoints over IPC; it exits on stop() or when this process goes. */
+function startChild(options: EmulatorOptions): Promise<Emulators> {
+  const { inProcess: _, ...childOptions } = options;
+  const child = fork(join(__dirname, 'emulator-host.cjs'), [JSON.stringify(childOptions)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the emulator process exited (code ${code}) before it was ready`)));
+    child.once('message', (m: { ready: boolean; dynamodbEndpoint?: string; kinesisEndpoint?: string; error?: string }) => {
+      if (!m.ready) return reject(new Error(`the emulators could not start: ${m.error}`));
+      child.on('error', () => child.kill('SIGKILL'));
+      resolve({
+        dynamodbEndpoint: m.dynamodbEndpoint as string,
+        kinesisEndpoint: m.kinesisEndpoint as string,
+        pid: child.pid,
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) {
+            child.send('stop', (e) => e && child.kill('SIGKILL'));
+            const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+            await exited;
+            clearTimeout(timer);
+          }
+        },
+      });
+    });
+  });
+}
+
+async function startInProcess(options: EmulatorOptions): Promise<Emulators> {
   const path = (name: string) => (options.dataDir ? { path: `${options.dataDir}/${name}` } : {});
   const ddb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...path('dynamodb') });
   const kin = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100, ...path('kinesis') });

@@ -1,4 +1,5 @@
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { OwnerCache } from '../../lib/decision/owner-cache';
 import { SageMakerScorer } from '../../lib/decision/scoring';
 import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
 import { requireApiKey } from '../../lib/http/keys';
@@ -9,6 +10,8 @@ import { engineConfig, getCatalogSource, getKeys, getModelSource, getStores, get
 
 const endpoint = process.env.SAGEMAKER_ENDPOINT;
 const scorer = endpoint ? new SageMakerScorer(new SageMakerRuntimeClient({ maxAttempts: 1 }), endpoint, Number(process.env.SAGEMAKER_BUDGET_MS ?? 30)) : undefined;
+
+const owners = new OwnerCache(Number(process.env.OWNER_CACHE_TTL_MS ?? 60_000));
 
 /** `POST /v1/decisions`, `PUT /v1/catalog` and `PUT /v1/model` (API key), `GET /openapi.json` (public). */
 export const handler = httpHandler(async (event) => {
@@ -27,5 +30,5 @@ export const handler = httpHandler(async (event) => {
   }
   const request = parseDecisionRequest(bodyText(event));
   const [catalog, model] = await Promise.all([getCatalogSource().get(), getModelSource().get()]);
-  return json(200, await answerDecision(request, { stores: getStores(), stream: getStream(), config: engineConfig, catalog, model, salt: keys.identitySalt, scorer }));
+  return json(200, await answerDecision(request, { stores: getStores(), stream: getStream(), config: engineConfig, catalog, model, salt: keys.identitySalt, scorer, owners }));
 });

@@ -13,6 +13,7 @@ import type { Catalog, Offer } from './catalog';
 import { decisionContext } from './context';
 import { decide, type Decision, type DecisionFacts } from './decide';
 import type { Model } from './model';
+import type { OwnerCache } from './owner-cache';
 import type { RemoteScorer, Scores } from './scoring';
 
 /** `POST /v1/decisions` request: who, where in the app, the moment's context, how many offers. */
@@ -56,6 +57,8 @@ export interface DecisionDeps {
   model?: Model;
   salt: string;
   scorer?: RemoteScorer;
+  /** Identifier -> profile, remembered briefly (saves a read for returning visitors). */
+  owners?: OwnerCache;
   now?: () => Date;
 }
 
@@ -64,8 +67,8 @@ export type DecisionResponse = Decision & { timings: Record<string, number> };
 const ms = (from: bigint) => Math.round(Number(process.hrtime.bigint() - from) / 1e4) / 100;
 
 /**
- * Answers a decision request: resolves the identity (one read for the identifier, one for the
- * profile, a second only to follow a merge), builds the facts and the context, scores (remote model
+ * Answers a decision request: resolves the identity (one read for the identifier unless the owner
+ * cache knows it, one for the profile, a second only to follow a merge), builds the facts and the context, scores (remote model
  * under its budget, else in-process), decides, and logs the decision on the stream as an event.
  */
 export async function answerDecision(request: z.output<typeof decisionRequestSchema>, deps: DecisionDeps): Promise<DecisionResponse> {
@@ -73,11 +76,23 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   let profile: Profile | undefined;
   if (request.identity) {
     const key = identifierKey(storedIdentifier(request.identity.namespace as Namespace, request.identity.value, deps.salt));
-    const owner = (await deps.stores.graph.getOwners([key])).values().next().value;
-    for (let id = owner, hops = 0; id !== undefined && hops < 4; hops++) {
-      profile = (await deps.stores.profiles.getMany([id])).get(id);
-      id = profile?.mergedInto;
+    const follow = async (owner: string | undefined): Promise<Profile | undefined> => {
+      let found: Profile | undefined;
+      for (let id = owner, hops = 0; id !== undefined && hops < 4; hops++) {
+        found = (await deps.stores.profiles.getMany([id])).get(id);
+        id = found?.mergedInto;
+      }
+      return found;
+    };
+    const cached = deps.owners?.get(key);
+    if (cached !== undefined) profile = await follow(cached);
+    if (profile === undefined) {
+      // Not cached, or its profile is gone: ask the identity graph.
+      if (cached !== undefined) deps.owners?.delete(key);
+      profile = await follow((await deps.stores.graph.getOwners([key])).values().next().value);
     }
+    // Remember the survivor, after following any merge.
+    if (profile && profile.mergedInto === undefined && profile.profileId !== cached) deps.owners?.set(key, profile.profileId);
   }
   const loaded = process.hrtime.bigint();
   const now = deps.now?.() ?? new Date();

@@ -196,6 +196,8 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
         continue;
       }
       list.push({ profileId: g.root, event: r.event });
+      // The engine's own events (decisions) go to the journey only; stored implies applied for them.
+      if (r.event.type === 'track' && config.aggregates.systemEvents.has(r.event.event)) continue;
       const mark = profile.seq[shardId];
       if (mark !== undefined && !seqGreater(sequenceNumber, mark)) continue;
       foldEvent(profile, r.event, config.aggregates);

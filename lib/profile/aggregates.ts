@@ -80,6 +80,12 @@ export const aggregateConfigSchema = z.strictObject({
   version: z.number().int().min(1),
   /** Time zone for calendar windows when an event carries no `context.timezone`. */
   defaultTimezone: z.string().min(1),
+  /**
+   * Track events the engine writes itself (the decision log): stored in the journey of the
+   * customer's profile, but not folded into it, since they are not the customer's activity; so they
+   * change no aggregate and cost no profile write.
+   */
+  systemEvents: z.array(z.string().min(1)).default([]),
   aggregates: z.array(aggregateSchema),
 });
 
@@ -90,6 +96,7 @@ export type AggregateConfig = z.output<typeof aggregateConfigSchema>;
 export interface AggregateModel {
   version: number;
   defaultTimezone: string;
+  systemEvents: ReadonlySet<string>;
   definitions: AggregateDefinition[];
 }
 
@@ -125,7 +132,12 @@ export function loadAggregates(input: unknown = defaults): AggregateModel {
   if (resolveTimezone(result.data.defaultTimezone, 'invalid') === 'invalid') {
     throw new Error(`Invalid aggregate definitions: defaultTimezone: "${result.data.defaultTimezone}" is not an IANA time zone`);
   }
-  return { version: result.data.version, defaultTimezone: result.data.defaultTimezone, definitions: result.data.aggregates };
+  return {
+    version: result.data.version,
+    defaultTimezone: result.data.defaultTimezone,
+    systemEvents: new Set(result.data.systemEvents),
+    definitions: result.data.aggregates,
+  };
 }
 
 const paths = new Map<string, string[]>();

@@ -26,6 +26,26 @@ describe('ingestBatch', () => {
     expect(stores.owners.get('anonymousId:anon-1')).toBe(p1!.profileId);
   });
 
+  it('puts the engine\'s own decision events in the journey without folding or rewriting the profile', async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    await ingestBatch([toRecord(segmentEvent({ userId: 'cust-d', timestamp: '2026-11-20T10:00:00.000Z' }), seq.take())], stores, ingestConfig());
+    const id = deriveProfileId('userId:cust-d');
+    const before = structuredClone(stores.profileItems.get(id));
+    const decision = segmentEvent({ userId: 'cust-d', event: 'Decision Made', messageId: 'decision-1', properties: { decision_id: '1', offers: ['a'] }, timestamp: '2026-11-20T11:00:00.000Z' });
+    const first = await ingestBatch([toRecord(decision, seq.take())], stores, ingestConfig());
+    expect(first.stats).toMatchObject({ folded: 0, profilesWritten: 0 });
+    expect(stores.profileItems.get(id)).toEqual(before);
+    expect([...stores.eventItems.values()].filter((e) => e.profileId === id).map((e) => e.event.event)).toEqual(['Product Viewed', 'Decision Made']);
+    // Redelivered: recognised by its messageId, stored once.
+    const again = await ingestBatch([toRecord(decision, seq.take())], stores, ingestConfig());
+    expect(again.stats.duplicates).toBe(1);
+    expect([...stores.eventItems.values()].filter((e) => e.profileId === id)).toHaveLength(2);
+    // A visitor first seen through a decision still gets a profile, so her journey has the decision.
+    await ingestBatch([toRecord({ ...decision, userId: undefined, anonymousId: 'new-visitor', messageId: 'decision-2' }, seq.take())], stores, ingestConfig());
+    expect(stores.profileItems.has(deriveProfileId('anonymousId:new-visitor'))).toBe(true);
+  });
+
   it('merges an anonymous history into the customer profile when she logs in', async () => {
     const stores = new MemoryStores();
     const seq = new SequenceFactory();

@@ -1,0 +1,41 @@
+import { PutItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TABLES } from '../../lib/store/tables';
+import { localDynamo, provision, startEmulators } from '../../local/emulators';
+
+/** The emulators run in a child process of their own: stopped with the stack, data kept in a folder. */
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+it('runs the emulators in a child process that stop() ends, keeping data in the data folder between runs', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'emulators-'));
+  try {
+    const first = await startEmulators({ dataDir });
+    expect(first.pid).toBeDefined();
+    expect(first.pid).not.toBe(process.pid);
+    expect(alive(first.pid as number)).toBe(true);
+    await provision(first);
+    const put = localDynamo(first.dynamodbEndpoint);
+    await put.send(new PutItemCommand({ TableName: TABLES.config.localName, Item: { name: { S: 'kept' }, doc: { S: 'yes' } } }));
+    put.destroy();
+    await first.stop();
+    expect(alive(first.pid as number)).toBe(false);
+
+    const second = await startEmulators({ dataDir });
+    const get = localDynamo(second.dynamodbEndpoint);
+    const item = await get.send(new GetItemCommand({ TableName: TABLES.config.localName, Key: { name: { S: 'kept' } } }));
+    get.destroy();
+    await second.stop();
+    expect(item.Item?.doc?.S).toBe('yes');
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
