@@ -24,6 +24,7 @@ export const ROUTES: RouteDefinition[] = [
   { method: 'GET', path: '/v1/profiles/{profileId}/journey', fn: 'profiles', auth: 'apiKey' },
   { method: 'GET', path: '/v1/dead-letters', fn: 'profiles', auth: 'apiKey' },
   { method: 'POST', path: '/v1/decisions', fn: 'decide', auth: 'apiKey' },
+  { method: 'GET', path: '/v1/offers/stats', fn: 'decide', auth: 'apiKey' },
   { method: 'PUT', path: '/v1/catalog', fn: 'decide', auth: 'apiKey' },
   { method: 'PUT', path: '/v1/model', fn: 'decide', auth: 'apiKey' },
   { method: 'GET', path: '/openapi.json', fn: 'decide', auth: 'none' },

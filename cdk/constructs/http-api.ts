@@ -32,8 +32,8 @@ export interface EngineHttpApiProps {
  * as the SDKs send them, API keys by `x-api-key`), so the routes carry no API Gateway authorizer.
  *
  * Least privilege: the collector only puts records on the stream; the profile API only reads the
- * profile, graph, events and dead-letter tables; decisions read profiles and the graph, read and write
- * the published catalog (config table) and put decision events on the stream.
+ * profile, graph, events and dead-letter tables; decisions read profiles, the graph and offer statistics, read and write
+ * the published catalog and model (config table) and put decision events on the stream.
  */
 export class EngineHttpApi extends Construct {
   readonly api: HttpApi;
@@ -62,7 +62,7 @@ export class EngineHttpApi extends Construct {
       timeout: Duration.seconds(5),
       environment: endpoint ? { SAGEMAKER_ENDPOINT: endpoint, SAGEMAKER_BUDGET_MS: '30' } : {},
     });
-    for (const name of ['profiles', 'graph'] as const) tables[name].grantReadData(decide);
+    for (const name of ['profiles', 'graph', 'offerStats'] as const) tables[name].grantReadData(decide);
     tables.config.grantReadWriteData(decide);
     props.stream.grantWrite(decide);
     if (endpoint) {

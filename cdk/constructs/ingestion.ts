@@ -35,7 +35,7 @@ export interface IngestionProps {
  * the stream through the safe event source mapping of ingestion-defaults.ts, with an encrypted SQS
  * queue as its on-failure destination, and alarms on iterator age (falling behind), on that queue
  * (records given up on) and on the `DeadLettered` metric (records the ingest itself rejected into the
- * dead-letter table). The ingest reads and writes the profile, graph, events and dead-letter tables.
+ * dead-letter table). The ingest reads and writes the profile, graph, events, dead-letter and offer statistics tables.
  */
 export class Ingestion extends Construct {
   readonly stream: Stream;
@@ -53,7 +53,7 @@ export class Ingestion extends Construct {
       timeout: INGEST_TIMEOUT,
       environment: { ...props.environment, ...this.environment() },
     });
-    for (const name of ['profiles', 'graph', 'events', 'deadLetters'] as const) props.tables.tables[name].grantReadWriteData(this.ingest);
+    for (const name of ['profiles', 'graph', 'events', 'deadLetters', 'offerStats'] as const) props.tables.tables[name].grantReadWriteData(this.ingest);
     props.keys.grantRead(this.ingest);
     // The event source grants the stream reads and the queue sends to the function's role.
     this.ingest.addEventSource(

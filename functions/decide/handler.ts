@@ -1,4 +1,5 @@
 import { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { offerStatistics, parseOfferStatsQuery } from '../../lib/decision/offer-stats';
 import { OwnerCache } from '../../lib/decision/owner-cache';
 import { SageMakerScorer } from '../../lib/decision/scoring';
 import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
@@ -13,11 +14,15 @@ const scorer = endpoint ? new SageMakerScorer(new SageMakerRuntimeClient({ maxAt
 
 const owners = new OwnerCache(Number(process.env.OWNER_CACHE_TTL_MS ?? 60_000));
 
-/** `POST /v1/decisions`, `PUT /v1/catalog` and `PUT /v1/model` (API key), `GET /openapi.json` (public). */
+/** `POST /v1/decisions`, `GET /v1/offers/stats`, `PUT /v1/catalog` and `PUT /v1/model` (API key), `GET /openapi.json` (public). */
 export const handler = httpHandler(async (event) => {
   if (event.routeKey === 'GET /openapi.json') return json(200, openApiDocument());
   const keys = await getKeys();
   requireApiKey(keys, headersOf(event));
+  if (event.routeKey === 'GET /v1/offers/stats') {
+    const range = parseOfferStatsQuery(event.queryStringParameters);
+    return json(200, await offerStatistics(getStores().offerStats, await getCatalogSource().get(), range));
+  }
   if (event.routeKey === 'PUT /v1/catalog' || event.routeKey === 'PUT /v1/model') {
     let body: unknown;
     try {

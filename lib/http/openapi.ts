@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { catalogSchema } from '../decision/catalog';
 import { modelSchema } from '../decision/model';
+import { MAX_STATS_DAYS } from '../decision/offer-stats';
 import { decisionRequestSchema } from '../decision/service';
 import { ROUTES } from '../../functions/routes';
 
@@ -23,9 +24,19 @@ const SUMMARIES: Record<string, string> = {
   'GET /v1/profiles/{profileId}/journey': 'Events of the profile and its merged members, in time order',
   'GET /v1/dead-letters': 'Records the ingest could not accept, with the reason',
   'POST /v1/decisions': 'Next best offers for a person, a placement and the moment',
+  'GET /v1/offers/stats': 'Offer statistics from feedback events: impressions, clicks, dismissals, conversions and rates per offer and variant over UTC days',
   'PUT /v1/catalog': 'Publish a new offer catalog (validated; serves within the refresh interval, no redeploy)',
   'PUT /v1/model': 'Publish a model artifact: propensity coefficients and association rules (validated; serves within the refresh interval)',
   'GET /openapi.json': 'This document',
+};
+
+/** Query parameters, by route. */
+const QUERY: Record<string, Array<{ name: string; description: string; schema: object }>> = {
+  'GET /v1/profiles/{profileId}/journey': [{ name: 'limit', description: 'How many events (default 500)', schema: { type: 'integer', minimum: 1 } }],
+  'GET /v1/offers/stats': [
+    { name: 'from', description: 'First UTC day, YYYY-MM-DD (default: six days before `to`)', schema: { type: 'string', format: 'date' } },
+    { name: 'to', description: `Last UTC day, YYYY-MM-DD (default: today); at most ${MAX_STATS_DAYS} days in all`, schema: { type: 'string', format: 'date' } },
+  ],
 };
 
 let cached: object | undefined;
@@ -34,7 +45,10 @@ export function openApiDocument(): object {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of ROUTES) {
     const key = `${r.method} ${r.path}`;
-    const params = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const params = [
+      ...[...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+      ...(QUERY[key] ?? []).map((q) => ({ ...q, in: 'query', required: false })),
+    ];
     const operation: Record<string, unknown> = {
       summary: SUMMARIES[key] ?? key,
       ...(params.length > 0 ? { parameters: params } : {}),

@@ -7,6 +7,7 @@ import { foldEvent, seqGreater, type Profile } from '../profile/profile';
 import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
 import { updateSegments } from '../profile/facts';
 import type { EngineConfig } from './config';
+import { countFeedback, feedbackOf, type FeedbackRecord } from './feedback';
 
 /** A stream record as the domain sees it (no Lambda types here). */
 export interface StreamRecord {
@@ -32,6 +33,8 @@ export interface IngestStats extends ResolutionCounters {
   profilesWritten: number;
   groupsFailed: number;
   probableLinks: number;
+  /** Conditional updates of offer statistics. */
+  offerStatUpdates: number;
 }
 
 export interface IngestResult {
@@ -94,6 +97,7 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
     profilesWritten: 0,
     groupsFailed: 0,
     probableLinks: 0,
+    offerStatUpdates: 0,
     merges: 0,
     limitReached: 0,
     conflicts: 0,
@@ -182,6 +186,7 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
   // 5. Fold every group in memory (records in sequence order; duplicates and redeliveries skipped).
   const seenInBatch = new Set<string>();
   const fresh = new Map<string, StoredEvent[]>();
+  const feedback: FeedbackRecord[] = [];
   const before = new Map<string, { signature: string; networks: Profile['signals']['networks'] }>();
   for (const g of groups.values()) {
     const profile = resolution.profile(g.root);
@@ -196,6 +201,8 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
         continue;
       }
       list.push({ profileId: g.root, event: r.event });
+      const f = feedbackOf(r.event);
+      if (f) feedback.push({ group: g.root, shardId, sequenceNumber, feedback: f });
       // The engine's own events (decisions) go to the journey only; stored implies applied for them.
       if (r.event.type === 'track' && config.aggregates.systemEvents.has(r.event.event)) continue;
       const mark = profile.seq[shardId];
@@ -278,14 +285,27 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
     }
   });
 
-  // 8. Store the batch's new events (journeys, training, dedupe), in as few requests as possible.
-  const events = written.flatMap((g) => fresh.get(g.root) ?? []);
+  // 8. Offer statistics from the written groups' feedback, before their events are stored: if this
+  //    fails, the events stay unstored and the retry counts them (once: each item keeps a mark).
+  const writtenRoots = new Set(written.map((g) => g.root));
+  const counted = await countFeedback(
+    feedback.filter((f) => writtenRoots.has(f.group)),
+    stores.offerStats,
+  );
+  stats.offerStatUpdates = counted.updates;
+  errors.push(...counted.errors);
+  for (const g of written) if (counted.failedGroups.has(g.root)) failed.add(g.firstSeq);
+  stats.groupsFailed += counted.failedGroups.size;
+  const complete = written.filter((g) => !counted.failedGroups.has(g.root));
+
+  // 9. Store the batch's new events (journeys, training, dedupe), in as few requests as possible.
+  const events = complete.flatMap((g) => fresh.get(g.root) ?? []);
   if (events.length > 0) {
     try {
       await stores.events.put(events);
     } catch (e) {
       errors.push(e as Error);
-      for (const g of written) if ((fresh.get(g.root) ?? []).length > 0) failed.add(g.firstSeq);
+      for (const g of complete) if ((fresh.get(g.root) ?? []).length > 0) failed.add(g.firstSeq);
     }
   }
 

@@ -6,6 +6,7 @@ import {
   PutCommand,
   QueryCommand,
   ScanCommand,
+  UpdateCommand,
   type BatchGetCommandOutput,
   type BatchWriteCommandInput,
   type BatchWriteCommandOutput,
@@ -18,6 +19,8 @@ import {
   type DeadLetterStore,
   type EventStore,
   type IdentityGraphStore,
+  type OfferCounts,
+  type OfferStatsStore,
   type ProfileStore,
   type StoredEvent,
   type Stores,
@@ -239,6 +242,65 @@ export class DynamoStores implements Stores {
       return (res.Items ?? []).map(({ expiresAt: _e, ...l }) => l as DeadLetter);
     },
   };
+
+  /**
+   * Offer statistics: one item per offer and UTC day, counters as numbers (`clicks_holdout`), and per
+   * shard a mark (`seq_<shardId>`) that the conditional `ADD` moves, so a retried batch counts once.
+   */
+  readonly offerStats: OfferStatsStore = {
+    marks: async (keys, shardId) => {
+      const items = await this.batchGet(
+        this.tables.offerStats,
+        keys.map((k) => ({ offerId: k.offerId, day: k.day })),
+      );
+      const out = new Map<string, string>();
+      for (const item of items) {
+        const mark = item[`seq_${shardId}`];
+        if (typeof mark === 'string') out.set(`${item.offerId as string}|${item.day as string}`, mark);
+      }
+      return out;
+    },
+    add: async (key, shardId, previous, mark, counts) => {
+      const names: Record<string, string> = { '#m': `seq_${shardId}` };
+      const values: Record<string, unknown> = { ':mark': mark };
+      const adds = Object.entries(counts).map(([name, n], i) => {
+        names[`#c${i}`] = name;
+        values[`:c${i}`] = n;
+        return `#c${i} :c${i}`;
+      });
+      if (previous !== undefined) values[':prev'] = previous;
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tables.offerStats,
+            Key: { offerId: key.offerId, day: key.day },
+            UpdateExpression: `SET #m = :mark${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`,
+            ConditionExpression: previous === undefined ? 'attribute_not_exists(#m)' : '#m = :prev',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
+      } catch (e) {
+        if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') {
+          throw new ConflictError(`offer statistics ${key.offerId} ${key.day} changed concurrently`);
+        }
+        throw e;
+      }
+    },
+    range: async (offerId, from, to) => {
+      const items = await this.queryAll(
+        {
+          TableName: this.tables.offerStats,
+          KeyConditionExpression: 'offerId = :o AND #d BETWEEN :from AND :to',
+          ExpressionAttributeNames: { '#d': 'day' },
+          ExpressionAttributeValues: { ':o': offerId, ':from': from, ':to': to },
+        },
+        400,
+      );
+      return items.map((item) => ({
+        day: item.day as string,
+        counts: Object.fromEntries(Object.entries(item).filter((e): e is [string, number] => typeof e[1] === 'number')) as OfferCounts,
+      }));
+    },
+  };
 }
-
-

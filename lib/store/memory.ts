@@ -5,6 +5,8 @@ import {
   type DeadLetter,
   type DeadLetterStore,
   type EventStore,
+  type OfferCounts,
+  type OfferStatsStore,
   type IdentityGraphStore,
   type ProfileStore,
   type StoredEvent,
@@ -32,6 +34,8 @@ export class MemoryStores implements Stores {
   readonly links = new Map<string, Map<string, ProbableLink>>();
   readonly eventItems = new Map<string, StoredEvent>();
   readonly letters = new Map<string, DeadLetter>();
+  /** Offer statistics by `offerId|day`: counters and each shard's mark. */
+  readonly statItems = new Map<string, { counts: OfferCounts; marks: Record<string, string> }>();
 
   private write(items = 1, operation = 'other'): void {
     this.writesBy[operation] = (this.writesBy[operation] ?? 0) + 1;
@@ -144,5 +148,34 @@ export class MemoryStores implements Stores {
       for (const l of letters) this.letters.set(l.id, { ...l });
     },
     list: async (limit) => [...this.letters.values()].slice(0, limit),
+  };
+
+  readonly offerStats: OfferStatsStore = {
+    marks: async (keys, shardId) => {
+      this.counts.reads += 1;
+      const out = new Map<string, string>();
+      for (const k of keys) {
+        const mark = this.statItems.get(`${k.offerId}|${k.day}`)?.marks[shardId];
+        if (mark !== undefined) out.set(`${k.offerId}|${k.day}`, mark);
+      }
+      return out;
+    },
+    add: async (key, shardId, previous, mark, counts) => {
+      const id = `${key.offerId}|${key.day}`;
+      const item = this.statItems.get(id) ?? { counts: {}, marks: {} };
+      if (item.marks[shardId] !== previous) throw new ConflictError(`offer statistics ${id} changed concurrently`);
+      this.write(1, 'offer statistics');
+      for (const [name, n] of Object.entries(counts)) item.counts[name] = (item.counts[name] ?? 0) + n;
+      item.marks[shardId] = mark;
+      this.statItems.set(id, item);
+    },
+    range: async (offerId, from, to) => {
+      this.counts.reads += 1;
+      return [...this.statItems.entries()]
+        .map(([id, item]) => ({ offerId: id.slice(0, id.lastIndexOf('|')), day: id.slice(id.lastIndexOf('|') + 1), counts: { ...item.counts } }))
+        .filter((x) => x.offerId === offerId && x.day >= from && x.day <= to)
+        .sort((a, b) => (a.day < b.day ? -1 : 1))
+        .map(({ day, counts }) => ({ day, counts }));
+    },
   };
 }

@@ -65,9 +65,32 @@ export interface DeadLetterStore {
   list(limit: number): Promise<DeadLetter[]>;
 }
 
+/** One offer's statistics on one UTC day. */
+export interface OfferStatKey {
+  offerId: string;
+  /** YYYY-MM-DD (UTC). */
+  day: string;
+}
+
+/** Counters by `<kind>_<variant>`, for example `clicks_holdout`. */
+export type OfferCounts = Record<string, number>;
+
+export interface OfferStatsStore {
+  /** Each item's high-water mark for this shard (by `offerId|day`; absent: nothing counted from it yet). */
+  marks(keys: OfferStatKey[], shardId: string): Promise<Map<string, string>>;
+  /**
+   * Adds the counts and moves the shard's mark from `previous` (undefined: none) to `mark`, in one
+   * conditional write; ConflictError if the mark is no longer `previous`.
+   */
+  add(key: OfferStatKey, shardId: string, previous: string | undefined, mark: string, counts: OfferCounts): Promise<void>;
+  /** One offer's counters per day, from `from` to `to` (inclusive). */
+  range(offerId: string, from: string, to: string): Promise<Array<{ day: string; counts: OfferCounts }>>;
+}
+
 export interface Stores {
   profiles: ProfileStore;
   graph: IdentityGraphStore;
   events: EventStore;
   deadLetters: DeadLetterStore;
+  offerStats: OfferStatsStore;
 }

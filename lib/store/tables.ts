@@ -4,7 +4,7 @@
  */
 export interface TableDefinition {
   /** Logical name; the physical name comes from the environment variable `envVar`. */
-  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters' | 'Config';
+  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters' | 'Config' | 'OfferStats';
   envVar: string;
   localName: string;
   partitionKey: string;
@@ -54,6 +54,14 @@ export const TABLES = {
     localName: 'config',
     partitionKey: 'name',
     purpose: 'Configuration changed at run time without a redeploy (the offer catalog), validated before it is stored.',
+  },
+  offerStats: {
+    id: 'OfferStats',
+    envVar: 'OFFER_STATS_TABLE',
+    localName: 'offer-stats',
+    partitionKey: 'offerId',
+    sortKey: 'day',
+    purpose: 'Impressions, clicks, dismissals and conversions per offer, UTC day and variant, from feedback events that carry a decision id.',
   },
 } as const satisfies Record<string, TableDefinition>;
 

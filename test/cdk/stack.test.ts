@@ -116,7 +116,7 @@ describe('the tables', () => {
     // Renaming a construct on their paths changes these ids: CloudFormation would create an empty
     // table (the old one is retained, orphaned), a new stream, or a new salt that orphans every hash.
     const ids = (type: string) => Object.keys(resources(type)).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort();
-    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataConfig', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataProfiles']);
+    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataConfig', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataOfferStats', 'DataProfiles']);
     expect(ids('AWS::Kinesis::Stream')).toEqual(['IngestionEvents']);
     expect(ids('AWS::SecretsManager::Secret')).toEqual(['KeysApiKeys', 'KeysIdentitySalt', 'KeysWriteKeys']);
   });
@@ -189,6 +189,16 @@ describe('the functions', () => {
     expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:Query', 'kinesis:GetRecords', 'sqs:SendMessage']));
     expect(actions.filter((a) => a.startsWith('kinesis:Put'))).toEqual([]);
     expect(JSON.stringify(policyOf('ingest'))).not.toMatch(/DataConfig/);
+  });
+
+  it('lets the ingest write offer statistics, and the decision function read them but not write them', () => {
+    const statementsOn = (fn: keyof typeof functionIds) =>
+      statementsOf(policyOf(fn)).filter((s) => JSON.stringify(s.Resource).includes('DataOfferStats'));
+    expect(statementsOn('ingest').flatMap((s) => [s.Action].flat())).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:BatchGetItem']));
+    const decide = statementsOn('decide').flatMap((s) => [s.Action].flat());
+    expect(decide).toContain('dynamodb:Query');
+    expect(decide.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+    expect(JSON.stringify(policyOf('profiles'))).not.toMatch(/DataOfferStats/);
   });
 
   it('lets only the collector and the decision function (decision events) write to the stream', () => {

@@ -130,6 +130,30 @@ it('answers any JSON with a 2xx or 4xx, never a 5xx (fuzz)', async () => {
   );
 });
 
+it('counts impressions and clicks that carry the decision id in the offer statistics', async () => {
+  const d = await decideWithoutExploring({ identity: ann, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
+  const offer = d.body.offers[0]?.offerId as string;
+  const feedback = (event: string) => ({
+    type: 'track', userId: ann.value, event, timestamp: '2026-12-02T12:00:05Z',
+    properties: { decision_id: d.body.decisionId, promotion_id: offer, variant: d.body.variant },
+  });
+  const sent = await fetch(`${stack.url}/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from('dev-write-key:').toString('base64')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ batch: [feedback('Promotion Viewed'), feedback('Promotion Clicked')] }),
+  });
+  expect(sent.status).toBe(200);
+  await stack.poller.idle();
+  const res = await fetch(`${stack.url}/v1/offers/stats?from=2026-12-02&to=2026-12-02`, { headers: { 'x-api-key': 'dev-api-key' } });
+  expect(res.status).toBe(200);
+  const report = (await res.json()) as { from: string; offers: Array<{ offerId: string; variants: Record<string, { impressions: number; clicks: number; clickThroughRate: number | null }> }> };
+  expect(report.offers.find((o) => o.offerId === offer)?.variants[d.body.variant]).toMatchObject({ impressions: 1, clicks: 1, clickThroughRate: 1 });
+  const bad = await fetch(`${stack.url}/v1/offers/stats?from=last-week`, { headers: { 'x-api-key': 'dev-api-key' } });
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { message: string }).message).toBe('from: must be a date as YYYY-MM-DD');
+  expect((await fetch(`${stack.url}/v1/offers/stats`)).status).toBe(401);
+});
+
 it('publishes a new catalog without a redeploy: validated, then served to the next decision', async () => {
   const base = require('../../config/catalog.json') as { offers: Array<Record<string, unknown>> };
   const put = (body: unknown) =>

@@ -123,3 +123,35 @@ describe('ingest on DynamoDB', () => {
     expect(letters).toContainEqual(expect.objectContaining({ id: `shardId-000000000009#${bad.sequenceNumber}`, reason: 'invalid JSON', data: bad.data }));
   });
 });
+
+describe('offer statistics on DynamoDB', () => {
+  const feedback = (n: number, event = 'Promotion Viewed') =>
+    segmentEvent({ userId: `stats-${n % 2}`, event, messageId: `stats-${event}-${n}`, properties: { decision_id: `d-${n}`, promotion_id: 'garden-season', variant: 'personalised' }, timestamp: '2026-12-03T10:00:00.000Z' });
+
+  it('adds each event once with conditional updates, through a throttled write and a retry with more records', async () => {
+    const stores = new DynamoStores(client, tables);
+    const seq = new SequenceFactory();
+    const records = [1, 2, 3].map((n) => toRecord(feedback(n, n === 3 ? 'Promotion Clicked' : 'Promotion Viewed'), seq.take()));
+    const throttled = throttle((command) => command === 'UpdateCommand' || command === 'UpdateItemCommand', 1);
+    const first = await ingestBatch(records, stores, ingestConfig());
+    expect(throttled.thrown).toBe(1);
+    expect(first.failedSequenceNumbers.length).toBeGreaterThan(0);
+    const from = first.failedSequenceNumbers.sort()[0] as string;
+    const retry = await ingestBatch([...records.filter((r) => r.sequenceNumber >= from), toRecord(feedback(4), seq.take())], stores, ingestConfig());
+    expect(retry.failedSequenceNumbers).toEqual([]);
+    await ingestBatch(records, stores, ingestConfig());
+    const days = await stores.offerStats.range('garden-season', '2026-12-01', '2026-12-31');
+    expect(days).toEqual([{ day: '2026-12-03', counts: { impressions_personalised: 3, clicks_personalised: 1 } }]);
+  });
+
+  it('refuses to move a mark that moved meanwhile', async () => {
+    const stores = new DynamoStores(client, tables);
+    const key = { offerId: 'survey-q4', day: '2026-12-04' };
+    await stores.offerStats.add(key, 'shardId-1', undefined, '0002', { impressions_holdout: 1 });
+    await expect(stores.offerStats.add(key, 'shardId-1', undefined, '0003', { impressions_holdout: 1 })).rejects.toBeInstanceOf(ConflictError);
+    await expect(stores.offerStats.add(key, 'shardId-1', '0001', '0003', { impressions_holdout: 1 })).rejects.toBeInstanceOf(ConflictError);
+    await stores.offerStats.add(key, 'shardId-1', '0002', '0003', { impressions_holdout: 2 });
+    expect(await stores.offerStats.marks([key], 'shardId-1')).toEqual(new Map([['survey-q4|2026-12-04', '0003']]));
+    expect(await stores.offerStats.range('survey-q4', '2026-12-04', '2026-12-04')).toEqual([{ day: '2026-12-04', counts: { impressions_holdout: 3 } }]);
+  });
+});

@@ -1,0 +1,146 @@
+import type { CollectedEvent } from '../events/segment';
+import { asObject } from '../events/json';
+import { ConflictError, type OfferCounts, type OfferStatKey, type OfferStatsStore } from '../store/ports';
+
+/**
+ * Offer statistics from feedback: the impressions, clicks, dismissals and conversions that client
+ * apps report for the offers of a decision (Segment's `Promotion Viewed` / `Promotion Clicked`, and
+ * `Promotion Dismissed` / `Promotion Converted`), with `properties.promotion_id` (the offer) and
+ * `properties.decision_id`. Counted per offer, UTC day and variant (`properties.variant` as the
+ * decision answered it: personalised or holdout; else unknown), exactly once per event.
+ */
+export const FEEDBACK_EVENTS = {
+  'Promotion Viewed': 'impressions',
+  'Promotion Clicked': 'clicks',
+  'Promotion Dismissed': 'dismissals',
+  'Promotion Converted': 'conversions',
+} as const;
+export type FeedbackKind = (typeof FEEDBACK_EVENTS)[keyof typeof FEEDBACK_EVENTS];
+export const FEEDBACK_KINDS = Object.values(FEEDBACK_EVENTS);
+export const VARIANTS = ['personalised', 'holdout', 'unknown'] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+export interface Feedback extends OfferStatKey {
+  kind: FeedbackKind;
+  variant: Variant;
+}
+
+const OFFER_ID = /^[a-z0-9][a-z0-9-]{0,99}$/;
+
+/** The feedback an event carries, or undefined (not a feedback event, no decision id, no usable offer id). */
+export function feedbackOf(event: CollectedEvent): Feedback | undefined {
+  if (event.type !== 'track') return undefined;
+  const kind = FEEDBACK_EVENTS[event.event as keyof typeof FEEDBACK_EVENTS];
+  if (kind === undefined) return undefined;
+  const p = asObject(event.properties);
+  if (typeof p?.decision_id !== 'string' || p.decision_id === '') return undefined;
+  if (typeof p.promotion_id !== 'string' || !OFFER_ID.test(p.promotion_id)) return undefined;
+  const day = new Date(event.timestamp);
+  if (Number.isNaN(day.getTime())) return undefined;
+  const variant: Variant = p.variant === 'personalised' || p.variant === 'holdout' ? p.variant : 'unknown';
+  return { offerId: p.promotion_id, day: day.toISOString().slice(0, 10), kind, variant };
+}
+
+/** Sequence numbers as fixed-width strings, so the stored marks compare in order. */
+export const markOf = (sequenceNumber: string): string => sequenceNumber.padStart(64, '0');
+
+export interface FeedbackRecord {
+  /** Whose records these are: a failure fails this group. */
+  group: string;
+  shardId: string;
+  sequenceNumber: string;
+  feedback: Feedback;
+}
+
+export interface FeedbackResult {
+  /** Groups whose feedback could not be counted (their records must be retried). */
+  failedGroups: Set<string>;
+  errors: Error[];
+  /** Conditional updates written. */
+  updates: number;
+}
+
+/**
+ * Counts the feedback of a batch: per shard, one read of the touched items' marks, then one
+ * conditional update per (offer, day) adding only the records past its mark and moving the mark.
+ * A retried batch (Lambda retries from the failed record, possibly with more records) therefore adds
+ * each event once. A failed update fails the groups whose records it carried.
+ */
+export async function countFeedback(records: FeedbackRecord[], store: OfferStatsStore): Promise<FeedbackResult> {
+  const result: FeedbackResult = { failedGroups: new Set(), errors: [], updates: 0 };
+  const byShard = new Map<string, FeedbackRecord[]>();
+  for (const r of records) byShard.set(r.shardId, [...(byShard.get(r.shardId) ?? []), r]);
+  for (const [shardId, list] of byShard) {
+    const items = new Map<string, { key: OfferStatKey; records: FeedbackRecord[] }>();
+    for (const r of list) {
+      const id = `${r.feedback.offerId}|${r.feedback.day}`;
+      const item = items.get(id) ?? { key: { offerId: r.feedback.offerId, day: r.feedback.day }, records: [] };
+      item.records.push(r);
+      items.set(id, item);
+    }
+    let marks: Map<string, string>;
+    try {
+      marks = await store.marks([...items.values()].map((i) => i.key), shardId);
+    } catch (e) {
+      result.errors.push(e as Error);
+      for (const r of list) result.failedGroups.add(r.group);
+      continue;
+    }
+    await Promise.all(
+      [...items].map(async ([id, item]) => {
+        const previous = marks.get(id);
+        const counts: OfferCounts = {};
+        let mark = previous;
+        for (const r of item.records) {
+          const m = markOf(r.sequenceNumber);
+          if (previous !== undefined && m <= previous) continue;
+          const name = `${r.feedback.kind}_${r.feedback.variant}`;
+          counts[name] = (counts[name] ?? 0) + 1;
+          if (mark === undefined || m > mark) mark = m;
+        }
+        if (mark === undefined || mark === previous) return;
+        try {
+          await store.add(item.key, shardId, previous, mark, counts);
+          result.updates += 1;
+        } catch (e) {
+          result.errors.push(e instanceof ConflictError ? e : (e as Error));
+          for (const r of item.records) result.failedGroups.add(r.group);
+        }
+      }),
+    );
+  }
+  return result;
+}
+
+export interface OfferRates {
+  impressions: number;
+  clicks: number;
+  dismissals: number;
+  conversions: number;
+  /** clicks / impressions (null without impressions). */
+  clickThroughRate: number | null;
+  /** conversions / impressions (null without impressions). */
+  conversionRate: number | null;
+}
+
+export function ratesOf(counts: Record<FeedbackKind, number>): OfferRates {
+  const rate = (n: number) => (counts.impressions > 0 ? Math.round((n / counts.impressions) * 10_000) / 10_000 : null);
+  return { ...counts, clickThroughRate: rate(counts.clicks), conversionRate: rate(counts.conversions) };
+}
+
+/** One offer's report over days: per variant and in total. */
+export function offerReport(days: Array<{ counts: OfferCounts }>): { variants: Record<Variant, OfferRates>; total: OfferRates } {
+  const zero = (): Record<FeedbackKind, number> => ({ impressions: 0, clicks: 0, dismissals: 0, conversions: 0 });
+  const byVariant = Object.fromEntries(VARIANTS.map((v) => [v, zero()])) as Record<Variant, Record<FeedbackKind, number>>;
+  const total = zero();
+  for (const { counts } of days) {
+    for (const kind of FEEDBACK_KINDS) {
+      for (const v of VARIANTS) {
+        const n = counts[`${kind}_${v}`] ?? 0;
+        byVariant[v][kind] += n;
+        total[kind] += n;
+      }
+    }
+  }
+  return { variants: Object.fromEntries(VARIANTS.map((v) => [v, ratesOf(byVariant[v])])) as Record<Variant, OfferRates>, total: ratesOf(total) };
+}
