@@ -56,8 +56,8 @@ async function main(): Promise<void> {
       `p50 ${percentile(latencies, 50).toFixed(3)} ms, p99 ${percentile(latencies, 99).toFixed(3)} ms, max ${latencies[latencies.length - 1]!.toFixed(2)} ms`,
   );
 
-  // Through the local HTTP stack (its own processes: handlers and event source mapping in one,
-  // emulators in another), with the load generator here: API Gateway emulation -> decide handler ->
+  // Through the local HTTP stack (its own processes: the HTTP API in one, the emulators and the
+  // event source mapping with the ingest in another), with the load generator here: API Gateway emulation -> decide handler ->
   // DynamoDB (dynalite), and each decision's event on Kinesis (kinesalite), ingested as it would be.
   const child = fork(join(__dirname, 'support/stack-process.ts'), [], {
     execArgv: ['--import', 'tsx'],
@@ -88,7 +88,9 @@ async function main(): Promise<void> {
       `local HTTP stack, 16 connections for ${duration} s: ${result.requests.average.toFixed(0)} decisions/s, ` +
         `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, errors ${result.errors}, non-2xx ${result.non2xx}, timeouts ${result.timeouts}`,
     );
-    console.log('(the HTTP figure includes the emulated API Gateway, the Kinesis write of each decision event and its ingest, and dynalite and kinesalite in a second process; autocannon runs in this one)');
+    console.log(
+      '(the HTTP figure includes the emulated API Gateway and the decide handler in one process, dynalite, kinesalite and the ingest of each decision event in a second; autocannon runs in a third)',
+    );
   } finally {
     child.send('stop');
     await new Promise((resolve) => child.once('exit', resolve));

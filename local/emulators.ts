@@ -2,6 +2,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTa
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -49,6 +50,7 @@ function close(server: Server): Promise<void> {
 }
 
 export function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   return options.inProcess ? startInProcess(options) : startChild(options);
 }
 

@@ -1,123 +1,118 @@
-import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { mkdirSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { STREAM, TABLES, tableNamesFromEnv, type TableDefinition } from '../lib/store/tables';
-import { localDynamo, localKinesis, provision, startEmulators, type Emulators } from './emulators';
-import { lambdaContext, startHttpApi, type HttpFunction, type LocalHttpApi } from './http';
-import { KinesisPoller, type PollerOptions } from './poller';
+import { startHttpApi, type HttpFunction, type LocalHttpApi } from './http';
+import { configureEnvironment, type IngestSideOptions } from './ingest-side';
 
 /**
- * The embedded local stack: AWS API emulators on loopback, the tables and stream provisioned from the
- * shared definitions, the Lambda event source mapping, and the HTTP API, running the same handlers
- * that Lambda runs, talking to the emulators through the real AWS SDK clients.
+ * The embedded local stack, in two processes as on AWS the API's functions and the ingest run apart:
+ * this one serves the HTTP API with the same handlers Lambda runs; a second one (local/ingest-side.ts)
+ * runs the AWS API emulators (dynalite, kinesalite), the tables and stream provisioned from the
+ * shared definitions, and the Lambda event source mapping feeding the ingest handler. Both talk to the
+ * emulators through the real AWS SDK clients.
  */
-export interface LocalStackOptions {
+export interface LocalStackOptions extends IngestSideOptions {
   /** HTTP port (0: any free port). Default: PORT or 3000. */
   port?: number;
-  /** Keep data here between runs; in memory when undefined. */
-  dataDir?: string;
-  quiet?: boolean;
-  /** Event source mapping settings (defaults as the CDK app sets them). */
-  mapping?: Partial<Pick<PollerOptions, 'batchSize' | 'maxBatchingWindowMs' | 'maximumRetryAttempts' | 'maximumRecordAgeSeconds' | 'bisectBatchOnFunctionError'>>;
+}
+
+/** The event source mapping, seen from this process. */
+export interface MappingControl {
+  /** Resolves once the mapping has read every shard to its end and nothing is in flight. */
+  idle(timeoutMs?: number): Promise<void>;
 }
 
 export interface LocalStack {
   url: string;
-  emulators: Emulators;
-  poller: KinesisPoller;
+  emulators: { dynamodbEndpoint: string; kinesisEndpoint: string; pid?: number };
+  poller: MappingControl;
   stop(): Promise<void>;
 }
 
-/** Sets what the handlers read from the environment, without overriding what the user set. */
-function configureEnvironment(emulators: Emulators): void {
-  const defaults: Record<string, string> = {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamodbEndpoint,
-    AWS_ENDPOINT_URL_KINESIS: emulators.kinesisEndpoint,
-    WRITE_KEYS: 'dev-write-key',
-    API_KEYS: 'dev-api-key',
-    IDENTITY_SALT: 'dev-salt',
-    POWERTOOLS_SERVICE_NAME: 'moment-engine-local',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    [STREAM.envVar]: STREAM.localName,
-    ...Object.fromEntries((Object.values(TABLES) as TableDefinition[]).map((t) => [t.envVar, t.localName])),
-  };
-  // Endpoints always follow the emulators just started.
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = emulators.dynamodbEndpoint;
-  process.env.AWS_ENDPOINT_URL_KINESIS = emulators.kinesisEndpoint;
-  for (const [k, v] of Object.entries(defaults)) process.env[k] ??= v;
+type Reply = { ready?: boolean; dynamodbEndpoint?: string; kinesisEndpoint?: string; error?: string; idle?: number };
+
+function startIngestProcess(options: IngestSideOptions): Promise<{ child: ChildProcess; endpoints: { dynamodbEndpoint: string; kinesisEndpoint: string } }> {
+  const child = fork(join(__dirname, 'ingest-process.ts'), [JSON.stringify(options)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`the ingest process exited (code ${code}) before it was ready`));
+    child.once('error', reject);
+    child.once('exit', onExit);
+    child.once('message', (m: Reply) => {
+      child.off('exit', onExit);
+      if (!m.ready) return reject(new Error(m.error ?? 'the ingest process could not start'));
+      resolve({ child, endpoints: { dynamodbEndpoint: m.dynamodbEndpoint as string, kinesisEndpoint: m.kinesisEndpoint as string } });
+    });
+  });
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const log = options.quiet ? undefined : (line: string) => console.log(line);
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const emulators = await startEmulators({ dataDir: options.dataDir });
-  let http: LocalHttpApi | undefined;
-  let poller: KinesisPoller | undefined;
+  const { port: requestedPort, ...ingestOptions } = options;
+  const { child, endpoints } = await startIngestProcess(ingestOptions);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stopping = false;
+  child.on('error', () => undefined);
+  void exited.then(() => {
+    if (!stopping) console.error('the local stack\'s ingest process stopped unexpectedly');
+  });
+  const stopChild = async () => {
+    stopping = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.send('stop', (e) => e && child.kill('SIGKILL'));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+
+  let http: LocalHttpApi;
   try {
-    await provision(emulators);
-    configureEnvironment(emulators);
+    configureEnvironment(endpoints);
     // Imported only now, so their clients and configuration see the environment above.
-    const [collect, profiles, decide, ingest, resources, { DynamoStores }] = await Promise.all([
+    const [collect, profiles, decide, resources] = await Promise.all([
       import('../functions/collect/handler.js'),
       import('../functions/profiles/handler.js'),
       import('../functions/decide/handler.js'),
-      import('../functions/ingest/handler.js'),
       import('../functions/commons/resources.js'),
-      import('../lib/store/dynamo.js'),
     ]);
     resources.resetResources();
-    const deadLetters = new DynamoStores(localDynamo(emulators.dynamodbEndpoint), tableNamesFromEnv()).deadLetters;
-    poller = new KinesisPoller({
-      kinesis: localKinesis(emulators.kinesisEndpoint),
-      streamName: STREAM.localName,
-      handler: (event: KinesisStreamEvent) =>
-        ingest.handler(event, lambdaContext('ingest')) as Promise<KinesisStreamBatchResponse | void>,
-      // The on-failure destination: what the mapping gives up on lands in the dead-letter table.
-      onFailure: async ({ shardId, reason, records }) => {
-        const at = new Date().toISOString();
-        await deadLetters.put(
-          records.map((r) => ({ id: `${shardId}#${r.kinesis.sequenceNumber}`, reason: `event source mapping: ${reason}`, source: 'ingest-mapping', data: r.kinesis.data, at })),
-        );
-        log?.(`dead-lettered ${records.length} record(s) from ${shardId}: ${reason}`);
-      },
-      batchSize: 100,
-      maxBatchingWindowMs: 100,
-      bisectBatchOnFunctionError: true,
-      maximumRetryAttempts: 5,
-      ...options.mapping,
-      checkpointFile: options.dataDir ? join(options.dataDir, 'checkpoints.json') : undefined,
-      log,
-    });
-    await poller.start();
-    const port = options.port ?? Number(process.env.PORT ?? 3000);
     http = await startHttpApi(
       {
         collect: collect.handler as unknown as HttpFunction,
         profiles: profiles.handler as unknown as HttpFunction,
         decide: decide.handler as unknown as HttpFunction,
       },
-      { port },
+      { port: requestedPort ?? Number(process.env.PORT ?? 3000) },
     );
   } catch (e) {
-    await poller?.stop();
-    await http?.close();
-    await emulators.stop();
+    await stopChild();
     throw e;
   }
+
+  let next = 0;
+  const poller: MappingControl = {
+    idle: (timeoutMs = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const id = ++next;
+        const onReply = (m: Reply) => {
+          if (m.idle !== id) return;
+          child.off('message', onReply);
+          if (m.error) reject(new Error(m.error));
+          else resolve();
+        };
+        child.on('message', onReply);
+        child.send({ idle: id, timeoutMs });
+      }),
+  };
   const api = http;
-  const mapping = poller;
   return {
     url: api.url,
-    emulators,
-    poller: mapping,
+    emulators: { ...endpoints, pid: child.pid },
+    poller,
     stop: async () => {
       await api.close();
-      await mapping.stop();
-      await emulators.stop();
+      await stopChild();
     },
   };
 }
