@@ -17,7 +17,7 @@ export async function runAgainstLocalStack(input: StreamRecord[], config: Ingest
     ['local stack, grouped by profile', (b: StreamRecord[], s: DynamoStores) => ingestBatch(b, s, config).then(() => undefined)],
     ['local stack, naive (write per event)', (b: StreamRecord[], s: DynamoStores) => naiveIngest(b, s, config)],
   ] as const) {
-    const emulators = await startEmulators();
+    const emulators = await startEmulators({ inProcess: true });
     await provision(emulators);
     const client = new DynamoDBClient({
       endpoint: emulators.dynamodbEndpoint,
