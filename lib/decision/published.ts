@@ -11,7 +11,7 @@ import { badRequest } from '../http/errors';
 /** DynamoDB items hold 400 KB; what is left after the key and version. */
 export const MAX_DOCUMENT_BYTES = 380 * 1024;
 
-export class PublishedDocument<T> {
+export class PublishedDocument<T, Summary extends object> {
   private cached: { value: T; version: string; checkedAt: number } | undefined;
 
   constructor(
@@ -21,7 +21,9 @@ export class PublishedDocument<T> {
     private readonly load: (input: unknown) => T,
     private readonly refreshMs: number,
     private readonly bundled: () => T,
-    private readonly onError: (e: Error) => void = () => undefined,
+    private readonly onError: (e: Error) => void,
+    /** What a publish answers about the document, besides its version. */
+    private readonly summarise: (value: T) => Summary,
   ) {}
 
   async get(now = Date.now()): Promise<T> {
@@ -41,7 +43,7 @@ export class PublishedDocument<T> {
   }
 
   /** Validates and publishes a document; it serves from the next refresh. A bad one is a 400. */
-  async publish(input: unknown, now = new Date()): Promise<{ version: string; value: T }> {
+  async publish(input: unknown, now = new Date()): Promise<{ version: string } & Summary> {
     let value: T;
     try {
       value = this.load(input);
@@ -55,6 +57,6 @@ export class PublishedDocument<T> {
     }
     const version = now.toISOString();
     await this.doc.send(new PutCommand({ TableName: this.table, Item: { name: this.name, version, doc } }));
-    return { version, value };
+    return { version, ...this.summarise(value) };
   }
 }

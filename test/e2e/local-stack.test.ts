@@ -1,14 +1,7 @@
 import { startLocalStack } from '../../local/stack';
+import { alive } from '../support/processes';
 
 /** The local stack in two processes: this one serves HTTP, the second ingests; stop() ends both. */
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 it('ingests in a second process that the HTTP side waits on and stop() ends', async () => {
   const stack = await startLocalStack({ port: 0, quiet: true });

@@ -4,16 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TABLES } from '../../lib/store/tables';
 import { localDynamo, provision, startEmulators } from '../../local/emulators';
+import { alive } from '../support/processes';
 
 /** The emulators run in a child process of their own: stopped with the stack, data kept in a folder. */
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 it('runs the emulators in a child process that stop() ends, keeping data in the data folder between runs', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'emulators-'));
