@@ -52,6 +52,32 @@ export interface FeedbackRecord {
   feedback: Feedback;
 }
 
+/**
+ * Which feedback can be counted now. A failed group's records come back from the lowest failed
+ * record on, so an item's mark must not pass them: on an item that a failed group's record touches,
+ * a written group's later records wait too (their group is failed, so its events stay unstored and come
+ * back with the retry). Everything else counts.
+ */
+export function countableFeedback(records: FeedbackRecord[], written: ReadonlySet<string>): { countable: FeedbackRecord[]; deferredGroups: Set<string> } {
+  const itemOf = (r: FeedbackRecord) => `${r.shardId}|${r.feedback.offerId}|${r.feedback.day}`;
+  const lowestRetried = new Map<string, string>();
+  for (const r of records) {
+    if (written.has(r.group)) continue;
+    const mark = markOf(r.sequenceNumber);
+    const low = lowestRetried.get(itemOf(r));
+    if (low === undefined || mark < low) lowestRetried.set(itemOf(r), mark);
+  }
+  const countable: FeedbackRecord[] = [];
+  const deferredGroups = new Set<string>();
+  for (const r of records) {
+    if (!written.has(r.group)) continue;
+    const low = lowestRetried.get(itemOf(r));
+    if (low !== undefined && markOf(r.sequenceNumber) > low) deferredGroups.add(r.group);
+    else countable.push(r);
+  }
+  return { countable, deferredGroups };
+}
+
 export interface FeedbackResult {
   /** Groups whose feedback could not be counted (their records must be retried). */
   failedGroups: Set<string>;

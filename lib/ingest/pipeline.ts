@@ -7,7 +7,7 @@ import { foldEvent, seqGreater, type Profile } from '../profile/profile';
 import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
 import { updateSegments } from '../profile/facts';
 import type { EngineConfig } from './config';
-import { countFeedback, feedbackOf, type FeedbackRecord } from './feedback';
+import { countableFeedback, countFeedback, feedbackOf, type FeedbackRecord } from './feedback';
 
 /** A stream record as the domain sees it (no Lambda types here). */
 export interface StreamRecord {
@@ -287,16 +287,14 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
 
   // 8. Offer statistics from the written groups' feedback, before their events are stored: if this
   //    fails, the events stay unstored and the retry counts them (once: each item keeps a mark).
-  const writtenRoots = new Set(written.map((g) => g.root));
-  const counted = await countFeedback(
-    feedback.filter((f) => writtenRoots.has(f.group)),
-    stores.offerStats,
-  );
+  const { countable, deferredGroups } = countableFeedback(feedback, new Set(written.map((g) => g.root)));
+  const counted = await countFeedback(countable, stores.offerStats);
   stats.offerStatUpdates = counted.updates;
   errors.push(...counted.errors);
-  for (const g of written) if (counted.failedGroups.has(g.root)) failed.add(g.firstSeq);
-  stats.groupsFailed += counted.failedGroups.size;
-  const complete = written.filter((g) => !counted.failedGroups.has(g.root));
+  const notCounted = new Set([...counted.failedGroups, ...deferredGroups]);
+  for (const g of written) if (notCounted.has(g.root)) failed.add(g.firstSeq);
+  stats.groupsFailed += notCounted.size;
+  const complete = written.filter((g) => !notCounted.has(g.root));
 
   // 9. Store the batch's new events (journeys, training, dedupe), in as few requests as possible.
   const events = complete.flatMap((g) => fresh.get(g.root) ?? []);

@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { loadCatalog } from '../../lib/decision/catalog';
 import { offerStatistics, parseOfferStatsQuery } from '../../lib/decision/offer-stats';
 import type { CollectedEvent } from '../../lib/events/segment';
 import { feedbackOf, offerReport } from '../../lib/ingest/feedback';
+import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { MemoryStores } from '../../lib/store/memory';
 import type { Stores } from '../../lib/store/ports';
@@ -94,6 +96,32 @@ describe('offer statistics in the ingest', () => {
     expect(survey?.total.impressions).toBe(1);
   });
 
+  it('keeps an item\'s mark behind the records of a group whose profile write failed, so the retry counts them', async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    // cust-1's impression comes first, then cust-2's, on the same offer and day.
+    const records = [1, 2].map((n) => toRecord(feedback('Promotion Viewed', n), seq.take()));
+    let failures = 1;
+    const faulty: Stores = {
+      ...stores,
+      profiles: {
+        ...stores.profiles,
+        put: async (profile, expected) => {
+          if (profile.profileId === deriveProfileId('userId:cust-1') && failures-- > 0) throw new Error('throttled');
+          return stores.profiles.put(profile, expected);
+        },
+      },
+    };
+    const first = await ingestBatch(records, faulty, ingestConfig());
+    // cust-2's impression waits for cust-1's: counting it would move the mark past cust-1's record.
+    expect(first.failedSequenceNumbers.sort()).toEqual(records.map((r) => r.sequenceNumber).sort());
+    expect((await count(stores))?.total.impressions ?? 0).toBe(0);
+    const from = first.failedSequenceNumbers.sort()[0] as string;
+    const retry = await ingestBatch(records.filter((r) => r.sequenceNumber >= from), faulty, ingestConfig());
+    expect(retry.failedSequenceNumbers).toEqual([]);
+    expect((await count(stores))?.total.impressions).toBe(2);
+  });
+
   it('counts a retried batch exactly even when its events were not stored (marks, not the event store, decide)', async () => {
     const stores = new MemoryStores();
     const seq = new SequenceFactory();
@@ -115,5 +143,63 @@ describe('the statistics query', () => {
     expect(() => parseOfferStatsQuery({ from: '2026-11-25', to: '2026-11-24' }, now)).toThrow('from: must not be after to (2026-11-24)');
     expect(() => parseOfferStatsQuery({ from: '2026-01-01', to: '2026-11-24' }, now)).toThrow('from: the range may span at most 92 days');
     expect(() => parseOfferStatsQuery({ offer: 'x' }, now)).toThrow(/offer|Unrecognized/);
+  });
+});
+
+describe('offer statistics under faults and Lambda retries (property)', () => {
+  it('count every feedback event exactly once, whatever fails and however the retries are cut', async () => {
+    const spec = fc.record({
+      events: fc.array(fc.record({ user: fc.integer({ min: 0, max: 3 }), offer: fc.constantFrom('garden-season', 'survey-q4'), kind: fc.constantFrom('Promotion Viewed', 'Promotion Clicked'), variant: fc.constantFrom('personalised', 'holdout') }), { minLength: 1, maxLength: 30 }),
+      batchSize: fc.integer({ min: 1, max: 12 }),
+      faults: fc.array(fc.constantFrom('none', 'profile', 'stats', 'events'), { minLength: 1, maxLength: 20 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(spec, async ({ events, batchSize, faults }) => {
+        const stores = new MemoryStores();
+        let call = 0;
+        // The first calls draw a fault each (then none); the faulty store fails the first matching write of that call.
+        let fault = 'none';
+        const once = <A extends unknown[], R>(kind: string, fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+          if (fault === kind) {
+            fault = 'none';
+            throw new Error(`injected ${kind} fault`);
+          }
+          return fn(...args);
+        };
+        const faulty: Stores = {
+          ...stores,
+          profiles: { ...stores.profiles, put: once('profile', stores.profiles.put) },
+          offerStats: { ...stores.offerStats, add: once('stats', stores.offerStats.add) },
+          events: { ...stores.events, put: once('events', stores.events.put) },
+        };
+        const seq = new SequenceFactory();
+        const records = events.map((e, i) =>
+          toRecord(
+            segmentEvent({ userId: `u-${e.user}`, event: e.kind, messageId: `p-${i}`, properties: { decision_id: `d-${i}`, promotion_id: e.offer, variant: e.variant }, timestamp: '2026-12-05T10:00:00.000Z' }),
+            seq.take(),
+          ),
+        );
+        // The event source mapping: from the checkpoint, a batch; on failures, retry from the lowest.
+        let next = 0;
+        for (let guard = 0; next < records.length && guard < 200; guard++) {
+          fault = faults[call++] ?? 'none';
+          const batch = records.slice(next, next + batchSize);
+          const result = await ingestBatch(batch, faulty, ingestConfig());
+          const lowest = result.failedSequenceNumbers.sort()[0];
+          next = lowest === undefined ? next + batch.length : records.findIndex((r) => r.sequenceNumber === lowest);
+        }
+        expect(next).toBe(records.length);
+        const report = await offerStatistics(stores.offerStats, loadCatalog(), { from: '2026-12-05', to: '2026-12-05' });
+        for (const offer of ['garden-season', 'survey-q4']) {
+          const got = report.offers.find((o) => o.offerId === offer)!;
+          for (const variant of ['personalised', 'holdout'] as const) {
+            const mine = events.filter((e) => e.offer === offer && e.variant === variant);
+            expect(got.variants[variant].impressions).toBe(mine.filter((e) => e.kind === 'Promotion Viewed').length);
+            expect(got.variants[variant].clicks).toBe(mine.filter((e) => e.kind === 'Promotion Clicked').length);
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });
