@@ -148,16 +148,16 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
 
   // Contact policy: the most restrictive cap wins; cooldowns after a conversion or a dismissal.
   const policy = catalog.contactPolicy;
-  const channelCount = (top: unknown) => (ctx.channel ? countOf(top, ctx.channel) : 0);
-  const caps: Array<[number, number, string]> = [
-    [(agg.impressionsToday as number | undefined) ?? 0, policy.globalPerDay, 'global cap: %n contacts today (max %m)'],
-    [(agg.impressionsWeek as number | undefined) ?? 0, policy.globalPerWeek, 'global cap: %n contacts this week (max %m)'],
-    [channelCount(agg.channelImpressionsToday), policy.perChannelPerDay, `channel cap: %n contacts on ${ctx.channel} today (max %m)`],
-    [channelCount(agg.channelImpressionsWeek), policy.perChannelPerWeek, `channel cap: %n contacts on ${ctx.channel} this week (max %m)`],
+  const onChannel = (top: unknown) => (ctx.channel ? countOf(top, ctx.channel) : 0);
+  const caps: Array<{ count: number; max: number; scope: string; period: string }> = [
+    { count: (agg.impressionsToday as number | undefined) ?? 0, max: policy.globalPerDay, scope: 'global cap', period: 'today' },
+    { count: (agg.impressionsWeek as number | undefined) ?? 0, max: policy.globalPerWeek, scope: 'global cap', period: 'this week' },
+    { count: onChannel(agg.channelImpressionsToday), max: policy.perChannelPerDay, scope: 'channel cap', period: `on ${ctx.channel} today` },
+    { count: onChannel(agg.channelImpressionsWeek), max: policy.perChannelPerWeek, scope: 'channel cap', period: `on ${ctx.channel} this week` },
   ];
   // Every cap applies at once (so the most restrictive wins); the first one reached is the reason given.
-  const reached = caps.find(([count, max]) => count >= max);
-  const globalCap = reached?.[2].replace('%n', String(reached[0])).replace('%m', String(reached[1]));
+  const reached = caps.find((c) => c.count >= c.max);
+  const globalCap = reached && `${reached.scope}: ${reached.count} contacts ${reached.period} (max ${reached.max})`;
   const lastTime = (set: unknown, id: string) => (set as Array<{ item: string; addedAt: string }> | undefined)?.find((x) => x.item === id)?.addedAt;
   candidates = candidates.filter((c) => {
     const id = c.offer.id;

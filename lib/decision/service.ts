@@ -68,8 +68,9 @@ const ms = (from: bigint) => Math.round(Number(process.hrtime.bigint() - from) /
 
 /**
  * Answers a decision request: resolves the identity (one read for the identifier unless the owner
- * cache knows it, one for the profile, a second only to follow a merge), builds the facts and the context, scores (remote model
- * under its budget, else in-process), decides, and logs the decision on the stream as an event.
+ * cache knows it, one for the profile, a second only to follow a merge), builds the facts and the
+ * context, scores (remote model under its budget, else in-process), decides, and logs the decision
+ * on the stream as an event.
  */
 export async function answerDecision(request: z.output<typeof decisionRequestSchema>, deps: DecisionDeps): Promise<DecisionResponse> {
   const started = process.hrtime.bigint();

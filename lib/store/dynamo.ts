@@ -90,9 +90,10 @@ export class DynamoStores implements Stores {
     }
   }
 
-  private async conditionalPut(input: ConstructorParameters<typeof PutCommand>[0], what: string): Promise<void> {
+  /** A conditional write; a failed condition becomes a ConflictError (someone else wrote first). */
+  private async conditional(command: PutCommand | UpdateCommand, what: string): Promise<void> {
     try {
-      await this.doc.send(new PutCommand(input));
+      await this.doc.send(command as PutCommand);
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') {
         throw new ConflictError(`${what} changed concurrently`);
@@ -122,8 +123,8 @@ export class DynamoStores implements Stores {
       return new Map(items.filter((i) => i.card !== undefined).map((i) => [i.profileId as string, JSON.parse(i.card as string) as MatchCard]));
     },
     put: async (profile, expectedVersion) => {
-      await this.conditionalPut(
-        {
+      await this.conditional(
+        new PutCommand({
           TableName: this.tables.profiles,
           Item: {
             profileId: profile.profileId,
@@ -135,7 +136,7 @@ export class DynamoStores implements Stores {
           },
           ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(profileId)' : 'version = :v',
           ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
-        },
+        }),
         `profile ${profile.profileId}`,
       );
     },
@@ -147,14 +148,14 @@ export class DynamoStores implements Stores {
       return new Map(items.map((i) => [(i.pk as string).slice(3), i.profileId as string]));
     },
     putOwner: async (key, profileId, expected) => {
-      await this.conditionalPut(
-        {
+      await this.conditional(
+        new PutCommand({
           TableName: this.tables.graph,
           Item: { pk: `ID#${key}`, sk: 'OWNER', profileId, linkedAt: new Date().toISOString() },
           ConditionExpression:
             expected === undefined ? 'attribute_not_exists(pk) OR profileId = :p' : 'profileId = :e OR profileId = :p',
           ExpressionAttributeValues: expected === undefined ? { ':p': profileId } : { ':e': expected, ':p': profileId },
-        },
+        }),
         `identifier ${key}`,
       );
     },
@@ -269,23 +270,17 @@ export class DynamoStores implements Stores {
         return `#c${i} :c${i}`;
       });
       if (previous !== undefined) values[':prev'] = previous;
-      try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tables.offerStats,
-            Key: { offerId: key.offerId, day: key.day },
-            UpdateExpression: `SET #m = :mark${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`,
-            ConditionExpression: previous === undefined ? 'attribute_not_exists(#m)' : '#m = :prev',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
-          }),
-        );
-      } catch (e) {
-        if (e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException') {
-          throw new ConflictError(`offer statistics ${key.offerId} ${key.day} changed concurrently`);
-        }
-        throw e;
-      }
+      await this.conditional(
+        new UpdateCommand({
+          TableName: this.tables.offerStats,
+          Key: { offerId: key.offerId, day: key.day },
+          UpdateExpression: `SET #m = :mark${adds.length > 0 ? ` ADD ${adds.join(', ')}` : ''}`,
+          ConditionExpression: previous === undefined ? 'attribute_not_exists(#m)' : '#m = :prev',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+        `offer statistics ${key.offerId} ${key.day}`,
+      );
     },
     range: async (offerId, from, to) => {
       const items = await this.queryAll(
