@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues } from '../config/issues';
 import defaults from '../../config/catalog.json';
 import { compileCondition, conditionSchema, type Facts } from '../profile/segments';
 import type { DecisionContext } from './context';
@@ -158,22 +159,13 @@ function compileWhen(w: When): (c: DecisionContext) => boolean {
 /** Validates and compiles the catalog. Errors name the offer or rule and the field. */
 export function loadCatalog(input: unknown = defaults): Catalog {
   const result = catalogSchema.safeParse(input);
-  const raw = input as { offers?: Array<{ id?: unknown }>; contextRules?: Array<{ name?: unknown }> } | undefined;
   const fail = (detail: string) => new Error(`Invalid catalog: ${detail}`);
   if (!result.success) {
     throw fail(
-      result.error.issues
-        .map((i) => {
-          const [list, index] = i.path;
-          const item =
-            list === 'offers' && typeof index === 'number'
-              ? `offer "${String(raw?.offers?.[index]?.id ?? `#${index}`)}"`
-              : list === 'contextRules' && typeof index === 'number'
-                ? `rule "${String(raw?.contextRules?.[index]?.name ?? `#${index}`)}"`
-                : undefined;
-          return `${item ? `${item} ${i.path.slice(2).join('.')}` : i.path.join('.')}`.trim() + `: ${i.message}`;
-        })
-        .join('; '),
+      describeIssues(result.error.issues, input, [
+        { path: ['offers'], label: 'offer', nameKey: 'id' },
+        { path: ['contextRules'], label: 'rule', nameKey: 'name' },
+      ]),
     );
   }
   const config = result.data;

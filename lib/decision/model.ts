@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues } from '../config/issues';
 import defaults from '../../config/model.json';
 import { lookup, sumKeys, type Facts } from '../profile/segments';
 import type { Offer } from './catalog';
@@ -104,22 +105,12 @@ export function loadModel(input: unknown = defaults): Model {
   const fail = (detail: string) => new Error(`Invalid model: ${detail}`);
   const result = modelSchema.safeParse(input);
   if (!result.success) {
-    const raw = input as { features?: Array<{ name?: unknown }> } | undefined;
     throw fail(
-      result.error.issues
-        .map((i) => {
-          const [list, index] = i.path;
-          const named =
-            list === 'features' && typeof index === 'number'
-              ? `feature "${String(raw?.features?.[index]?.name ?? `#${index}`)}" ${i.path.slice(2).join('.')}`
-              : list === 'targets' && typeof index === 'string'
-                ? `target "${index}" ${i.path.slice(2).join('.')}`
-                : list === 'associations' && i.path[1] === 'rules' && typeof i.path[2] === 'number'
-                  ? `association rule #${i.path[2]} ${i.path.slice(3).join('.')}`
-                  : i.path.join('.');
-          return `${named.trim()}: ${i.message}`;
-        })
-        .join('; '),
+      describeIssues(result.error.issues, input, [
+        { path: ['features'], label: 'feature', nameKey: 'name' },
+        { path: ['targets'], label: 'target' },
+        { path: ['associations', 'rules'], label: 'association rule' },
+      ]),
     );
   }
   const config = result.data;

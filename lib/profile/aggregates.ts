@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues } from '../config/issues';
 import defaults from '../../config/aggregates.json';
 import type { CollectedEvent } from '../events/segment';
 import { localDay, localWeek, resolveTimezone, shiftDay } from './time';
@@ -112,16 +113,7 @@ const topkBound = (def: AggregateDefinition): number => (windowed(def) ? LIMITS.
 export function loadAggregates(input: unknown = defaults): AggregateModel {
   const result = aggregateConfigSchema.safeParse(input);
   if (!result.success) {
-    const list = (input as { aggregates?: Array<{ name?: unknown }> } | undefined)?.aggregates;
-    const detail = result.error.issues
-      .map((i) => {
-        const index = i.path[0] === 'aggregates' && typeof i.path[1] === 'number' ? i.path[1] : undefined;
-        const name = index !== undefined ? list?.[index]?.name : undefined;
-        const where =
-          index !== undefined ? `aggregate ${typeof name === 'string' ? `"${name}"` : `#${index}`} ${i.path.slice(2).join('.')}` : i.path.join('.');
-        return `${where.trim() || '(root)'}: ${i.message}`;
-      })
-      .join('; ');
+    const detail = describeIssues(result.error.issues, input, [{ path: ['aggregates'], label: 'aggregate', nameKey: 'name' }]);
     throw new Error(`Invalid aggregate definitions: ${detail}`);
   }
   const names = new Set<string>();

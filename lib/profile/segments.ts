@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues } from '../config/issues';
 import defaults from '../../config/profile.json';
 import type { AggregateModel } from './aggregates';
 import { STAGE_AGGREGATES, STAGES, type StageConfig } from './stage';
@@ -131,19 +132,9 @@ export function compileCondition(c: Condition): (facts: Facts) => boolean {
  */
 export function loadProfileRules(model: AggregateModel, input: unknown = defaults): ProfileRules {
   const result = profileConfigSchema.safeParse(input);
-  const list = (input as { segments?: Array<{ name?: unknown }> } | undefined)?.segments;
   const fail = (detail: string) => new Error(`Invalid profile rules: ${detail}`);
   if (!result.success) {
-    throw fail(
-      result.error.issues
-        .map((i) => {
-          const index = i.path[0] === 'segments' && typeof i.path[1] === 'number' ? i.path[1] : undefined;
-          const name = index !== undefined ? list?.[index]?.name : undefined;
-          const where = index !== undefined ? `segment ${typeof name === 'string' ? `"${name}"` : `#${index}`} ${i.path.slice(2).join('.')}` : i.path.join('.');
-          return `${where.trim() || '(root)'}: ${i.message}`;
-        })
-        .join('; '),
-    );
+    throw fail(describeIssues(result.error.issues, input, [{ path: ['segments'], label: 'segment', nameKey: 'name' }]));
   }
   const known = new Set(model.definitions.map((d) => d.name));
   for (const a of STAGE_AGGREGATES) if (!known.has(a)) throw fail(`stage needs the aggregate "${a}", which is not defined`);
