@@ -68,10 +68,12 @@ export class BatchResolution {
       if (p.mergedInto !== undefined) this.parent.set(p.profileId, p.mergedInto);
       else this.work.set(p.profileId, structuredClone(p));
     }
-    // A tombstone whose survivor does not list it yet is a merge whose survivor write was lost: finish it.
+    // A tombstone whose survivor does not list it yet is a merge whose survivor write was lost: finish
+    // it (the survivor may never have been written at all, when it was new in that batch).
     for (const p of stored.values()) {
       if (p.mergedInto === undefined) continue;
       const root = this.root(p.profileId);
+      if (!this.work.has(root) && !stored.has(root)) this.work.set(root, newProfile(root));
       const survivor = this.work.get(root);
       if (survivor !== undefined && !survivor.members.includes(p.profileId)) {
         const { mergedInto: _ignored, ...state } = p;

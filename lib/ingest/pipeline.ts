@@ -3,9 +3,10 @@ import { parseCollectedEvent, ValidationError, type CollectedEvent } from '../ev
 import { matchOnNetworks, matchSignature } from '../identity/matching';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
-import { foldEvent, seqGreater, type Profile } from '../profile/profile';
-import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
 import { updateSegments } from '../profile/facts';
+import { advanceMark, compareSeq, RedeliveryIndex } from '../profile/marks';
+import { foldEvent, type Profile } from '../profile/profile';
+import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
 import type { EngineConfig } from './config';
 import { countableFeedback, countFeedback, feedbackOf, type FeedbackRecord } from './feedback';
 
@@ -51,13 +52,104 @@ interface ParsedRecord {
   ids: Identifier[];
 }
 
+/** The records of one batch that end in one profile, with what is written for them. */
 interface Group {
   root: string;
   records: ParsedRecord[];
+  /** The first record whose effect this group carries: a failed write is retried from it. */
   firstSeq: string;
+  /** Events to store for the journey (new messageIds). */
+  fresh: StoredEvent[];
+  /** Feedback on offers these records carry (offer statistics). */
+  feedback: FeedbackRecord[];
+  /** The profile's matching signature and networks before this batch, to tell what changed. */
+  before: { signature: string; networks: Profile['signals']['networks'] };
 }
 
-const minSeq = (a: string, b: string): string => (a === '' ? b : b === '' ? a : seqGreater(a, b) ? b : a);
+/** One record made something throw while it was resolved or folded: it is dead-lettered, the batch goes on. */
+class RecordFailure extends Error {
+  constructor(
+    readonly record: ParsedRecord,
+    override readonly cause: unknown,
+  ) {
+    super(`record ${record.record.sequenceNumber}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+const minSeq = (a: string, b: string): string => (a === '' ? b : b === '' ? a : compareSeq(a, b) > 0 ? b : a);
+
+async function inChunks<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
+}
+
+/** One batch in flight: its records, what failed, and the figures it reports. */
+class BatchRun {
+  readonly records: StreamRecord[];
+  readonly stats: IngestStats;
+  readonly failed = new Set<string>();
+  readonly errors: Error[] = [];
+  readonly letters: DeadLetter[] = [];
+  readonly now: () => Date;
+  /** Per shard, the first record of this batch: every record before it is done (the mapping's contract). */
+  readonly firstOf = new Map<string, string>();
+
+  constructor(input: StreamRecord[], config: IngestConfig) {
+    this.now = config.now ?? (() => new Date());
+    this.records = [...input].sort((a, b) => compareSeq(a.sequenceNumber, b.sequenceNumber));
+    for (const r of this.records) if (!this.firstOf.has(r.shardId)) this.firstOf.set(r.shardId, r.sequenceNumber);
+    this.stats = {
+      records: input.length,
+      deadLettered: 0,
+      duplicates: 0,
+      folded: 0,
+      profilesWritten: 0,
+      groupsFailed: 0,
+      probableLinks: 0,
+      offerStatUpdates: 0,
+      merges: 0,
+      limitReached: 0,
+      conflicts: 0,
+      moves: 0,
+    };
+  }
+
+  deadLetter(record: StreamRecord, reason: string): void {
+    this.letters.push({ id: `${record.shardId}#${record.sequenceNumber}`, reason, source: 'ingest', data: record.data, at: this.now().toISOString() });
+  }
+
+  result(): IngestResult {
+    return { failedSequenceNumbers: [...this.failed], stats: this.stats, errors: this.errors };
+  }
+}
+
+/**
+ * Ingests one Kinesis batch (one shard, in sequence order): validate, resolve identities for all
+ * records, group them by resulting profile, fold each group, and write each touched profile once
+ * (conditional on its version). Exactly-once effect under redelivery and retries: a record a loaded
+ * profile's marks say was folded (lib/profile/marks.ts), or whose messageId is already stored, is not
+ * folded again. Nothing one record carries fails the batch: a bad record, or one that makes resolution
+ * or folding throw, goes to the dead-letter store with its reason. A failed write reports the first
+ * record of that profile's group so the stream retries from there, losing and reordering nothing.
+ */
+export async function ingestBatch(input: StreamRecord[], stores: Stores, config: IngestConfig): Promise<IngestResult> {
+  const run = new BatchRun(input, config);
+  const parsed = decodeRecords(run, config);
+  if (parsed.length === 0) {
+    await writeDeadLetters(run, stores);
+    return run.result();
+  }
+  const loaded = await loadState(parsed, stores);
+  const { resolution, groups } = resolveAndFold(run, parsed, loaded, config);
+  await writeDeadLetters(run, stores);
+  if (await matchProbable(run, groups, resolution, stores, config)) {
+    const written = await writeGroups(run, groups, resolution, loaded.profiles, stores, config);
+    const complete = await countOfferFeedback(run, groups, written, stores);
+    await storeEvents(run, complete, stores);
+  }
+  return run.result();
+}
+
+// ---- 1. Decode: bad records are dead-lettered and never block the shard ------------------------
 
 function decode(record: StreamRecord): { event?: CollectedEvent; reason?: string } {
   let json: unknown;
@@ -69,72 +161,51 @@ function decode(record: StreamRecord): { event?: CollectedEvent; reason?: string
   try {
     return { event: parseCollectedEvent(json) };
   } catch (e) {
-    return { reason: e instanceof ValidationError ? `schema violation: ${e.message}` : String(e) };
+    return { reason: e instanceof ValidationError ? `schema violation: ${e.message}` : `could not be read: ${String(e)}` };
   }
 }
 
-async function inChunks<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
-}
-
-/**
- * Ingests one Kinesis batch (one shard, in sequence order): validate, resolve identities for all
- * records, group them by resulting profile, fold each group, and write each touched profile once
- * (conditional on its version). Exactly-once effect under redelivery: a record at or below the
- * profile's per-shard high-water mark, or whose messageId is already stored, is not folded again.
- * A bad record goes to the dead-letter store with its reason; a failed write reports the first record
- * of that profile's group so the stream retries from there, losing and reordering nothing.
- */
-export async function ingestBatch(input: StreamRecord[], stores: Stores, config: IngestConfig): Promise<IngestResult> {
-  const now = config.now ?? (() => new Date());
-  const concurrency = config.concurrency ?? 8;
-  const records = [...input].sort((a, b) => (seqGreater(a.sequenceNumber, b.sequenceNumber) ? 1 : -1));
-  const stats: IngestStats = {
-    records: records.length,
-    deadLettered: 0,
-    duplicates: 0,
-    folded: 0,
-    profilesWritten: 0,
-    groupsFailed: 0,
-    probableLinks: 0,
-    offerStatUpdates: 0,
-    merges: 0,
-    limitReached: 0,
-    conflicts: 0,
-    moves: 0,
-  };
-  const failed = new Set<string>();
-  const errors: Error[] = [];
-
-  // 1. Validate. Bad records are dead-lettered and never block the shard.
-  const letters: DeadLetter[] = [];
+function decodeRecords(run: BatchRun, config: IngestConfig): ParsedRecord[] {
   const parsed: ParsedRecord[] = [];
-  for (const record of records) {
+  for (const record of run.records) {
     const { event, reason } = decode(record);
-    const ids = event ? extractIdentifiers(event, config.rules, config.salt) : [];
+    let ids: Identifier[] = [];
+    try {
+      if (event !== undefined) ids = extractIdentifiers(event, config.rules, config.salt);
+    } catch (e) {
+      run.deadLetter(record, `identifiers could not be read: ${(e as Error).message}`);
+      continue;
+    }
     if (event === undefined || ids.length === 0) {
-      letters.push({
-        id: `${record.shardId}#${record.sequenceNumber}`,
-        reason: reason ?? 'no usable identity: every identifier is empty or a junk value',
-        source: 'ingest',
-        data: record.data,
-        at: now().toISOString(),
-      });
+      run.deadLetter(record, reason ?? 'no usable identity: every identifier is empty or a junk value');
     } else parsed.push({ record, event, ids });
   }
-  if (letters.length > 0) {
-    try {
-      await stores.deadLetters.put(letters);
-      stats.deadLettered = letters.length;
-    } catch (e) {
-      errors.push(e as Error);
-      for (const l of letters) failed.add(l.id.slice(l.id.indexOf('#') + 1));
-    }
-  }
-  if (parsed.length === 0) return { failedSequenceNumbers: [...failed], stats, errors };
+  return parsed;
+}
 
-  // 2. Load what the batch refers to: identifier owners, their profiles (following tombstones),
-  //    and which messageIds were already stored (producer retries).
+/** Writes the batch's dead letters; if that fails, their records are reported failed, so they come back. */
+async function writeDeadLetters(run: BatchRun, stores: Stores): Promise<void> {
+  if (run.letters.length === 0) return;
+  try {
+    await stores.deadLetters.put(run.letters);
+    run.stats.deadLettered = run.letters.length;
+  } catch (e) {
+    run.errors.push(e as Error);
+    for (const l of run.letters) run.failed.add(l.id.slice(l.id.indexOf('#') + 1));
+  }
+}
+
+// ---- 2. Load what the batch refers to ----------------------------------------------------------
+
+interface LoadedState {
+  owners: Map<string, string>;
+  /** Profiles and tombstones by id (tombstones followed to their survivors). */
+  profiles: Map<string, Profile>;
+  /** messageIds already stored (and so applied): producer retries. */
+  stored: Set<string>;
+}
+
+async function loadState(parsed: ParsedRecord[], stores: Stores): Promise<LoadedState> {
   const keys = [...new Set(parsed.flatMap((p) => p.ids.map(identifierKey)))];
   const [owners, stored] = await Promise.all([
     stores.graph.getOwners(keys),
@@ -145,24 +216,56 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
   for (let hop = 0; wanted.length > 0 && hop < 16; hop++) {
     const loaded = await stores.profiles.getMany(wanted);
     for (const [id, p] of loaded) profiles.set(id, p);
-    wanted = [...loaded.values()]
-      .map((p) => p.mergedInto)
-      .filter((id): id is string => id !== undefined && !profiles.has(id));
+    wanted = [...loaded.values()].map((p) => p.mergedInto).filter((id): id is string => id !== undefined && !profiles.has(id));
   }
+  return { owners, profiles, stored };
+}
 
-  // 3. Resolve identities record by record, in sequence order.
-  const resolution = new BatchResolution(config.rules, config.aggregates, owners, profiles);
-  const targets = parsed.map((p) => resolution.resolve(p.ids, p.event.timestamp, p.record.sequenceNumber));
-  Object.assign(stats, resolution.counters);
+// ---- 3–5. Resolve, group and fold, in memory ---------------------------------------------------
 
-  // 4. Group records by their final profile (after every merge in the batch).
+/**
+ * Resolves identities record by record, groups records by their final profile and folds each group.
+ * If one record makes anything throw, it is dead-lettered and the three steps run again from the
+ * loaded state without it (the loaded profiles are never mutated), so no half-folded state remains.
+ */
+function resolveAndFold(run: BatchRun, parsed: ParsedRecord[], loaded: LoadedState, config: IngestConfig) {
+  let records = parsed;
+  for (;;) {
+    try {
+      const resolution = new BatchResolution(config.rules, config.aggregates, loaded.owners, loaded.profiles);
+      const groups = groupRecords(run, records, resolveRecords(records, resolution), resolution);
+      const counters = foldGroups(run, groups, resolution, loaded, config);
+      Object.assign(run.stats, resolution.counters, counters);
+      return { resolution, groups };
+    } catch (e) {
+      if (!(e instanceof RecordFailure)) throw e;
+      run.deadLetter(e.record.record, `could not be applied: ${e.cause instanceof Error ? e.cause.message : String(e.cause)}`);
+      records = records.filter((r) => r !== e.record);
+    }
+  }
+}
+
+function resolveRecords(records: ParsedRecord[], resolution: BatchResolution): string[] {
+  return records.map((p) => {
+    try {
+      return resolution.resolve(p.ids, p.event.timestamp, p.record.sequenceNumber);
+    } catch (e) {
+      throw new RecordFailure(p, e);
+    }
+  });
+}
+
+function groupRecords(run: BatchRun, records: ParsedRecord[], targets: string[], resolution: BatchResolution): Map<string, Group> {
   const groups = new Map<string, Group>();
   const group = (root: string): Group => {
     let g = groups.get(root);
-    if (g === undefined) groups.set(root, (g = { root, records: [], firstSeq: '' }));
+    if (g === undefined) {
+      const p = resolution.profile(root);
+      groups.set(root, (g = { root, records: [], firstSeq: '', fresh: [], feedback: [], before: { signature: matchSignature(p), networks: { ...p.signals.networks } } }));
+    }
     return g;
   };
-  parsed.forEach((p, i) => {
+  records.forEach((p, i) => {
     const g = group(resolution.root(targets[i] as string));
     g.records.push(p);
     g.firstSeq = minSeq(g.firstSeq, p.record.sequenceNumber);
@@ -171,72 +274,84 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
     const g = group(resolution.root(id));
     if (by !== '') g.firstSeq = minSeq(g.firstSeq, by);
   }
-  const firstRecord = records[0]?.sequenceNumber ?? '';
+  const firstRecord = run.records[0]?.sequenceNumber ?? '';
   for (const g of groups.values()) if (g.firstSeq === '') g.firstSeq = firstRecord;
+  return groups;
+}
 
-  const ownersByRoot = new Map<string, Array<[string, string | undefined]>>();
-  for (const [key, before] of resolution.changedOwners) {
-    const owner = resolution.finalOwner(key);
-    if (owner === undefined || owner === before) continue;
-    const list = ownersByRoot.get(owner) ?? [];
-    list.push([key, before]);
-    ownersByRoot.set(owner, list);
-  }
-
-  // 5. Fold every group in memory (records in sequence order; duplicates and redeliveries skipped).
+/**
+ * Folds each group's records in sequence order. A record is skipped when its messageId was seen
+ * (producer retry) or a loaded profile's marks say it was folded (redelivery); the engine's own
+ * events go to the journey only. Each profile's marks then record what it folded.
+ */
+function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: BatchResolution, loaded: LoadedState, config: IngestConfig) {
+  const counters = { duplicates: 0, folded: 0 };
   const seenInBatch = new Set<string>();
-  const fresh = new Map<string, StoredEvent[]>();
-  const feedback: FeedbackRecord[] = [];
-  const before = new Map<string, { signature: string; networks: Profile['signals']['networks'] }>();
+  const redelivery = new Map<string, RedeliveryIndex>();
+  const indexOf = (shardId: string) => {
+    let index = redelivery.get(shardId);
+    if (index === undefined) redelivery.set(shardId, (index = new RedeliveryIndex(shardId, loaded.profiles.values())));
+    return index;
+  };
   for (const g of groups.values()) {
     const profile = resolution.profile(g.root);
-    before.set(g.root, { signature: matchSignature(profile), networks: { ...profile.signals.networks } });
-    const list: StoredEvent[] = [];
+    const folded = new Map<string, string[]>();
     for (const r of g.records) {
       const { shardId, sequenceNumber } = r.record;
-      const duplicate = seenInBatch.has(r.event.messageId) || stored.has(r.event.messageId);
-      seenInBatch.add(r.event.messageId);
+      const { messageId } = r.event;
+      const duplicate = seenInBatch.has(messageId) || loaded.stored.has(messageId);
+      seenInBatch.add(messageId);
       if (duplicate) {
-        stats.duplicates += 1;
+        counters.duplicates += 1;
         continue;
       }
-      list.push({ profileId: g.root, event: r.event });
+      g.fresh.push({ profileId: g.root, event: r.event });
       const f = feedbackOf(r.event);
-      if (f) feedback.push({ group: g.root, shardId, sequenceNumber, feedback: f });
-      // The engine's own events (decisions) go to the journey only; stored implies applied for them.
+      if (f) g.feedback.push({ group: g.root, shardId, sequenceNumber, feedback: f });
       if (r.event.type === 'track' && config.aggregates.systemEvents.has(r.event.event)) continue;
-      const mark = profile.seq[shardId];
-      if (mark !== undefined && !seqGreater(sequenceNumber, mark)) continue;
-      foldEvent(profile, r.event, config.aggregates);
-      profile.seq[shardId] = sequenceNumber;
-      stats.folded += 1;
+      if (indexOf(shardId).seen(sequenceNumber)) continue;
+      try {
+        foldEvent(profile, r.event, config.aggregates);
+      } catch (e) {
+        throw new RecordFailure(r, e);
+      }
+      folded.set(shardId, [...(folded.get(shardId) ?? []), sequenceNumber]);
+      counters.folded += 1;
     }
+    for (const [shardId, seqs] of folded) profile.marks = advanceMark(profile.marks, shardId, run.firstOf.get(shardId) as string, seqs);
     updateSegments(profile, config.aggregates, config.profileRules);
-    fresh.set(g.root, list);
   }
+  return counters;
+}
+
+// ---- 6. Probabilistic matching ----------------------------------------------------------------
+
+/**
+ * Probabilistic matching for every group (reads only), then one batched write of the network index
+ * entries and probable links, before any profile records that it listed or linked them. A failure
+ * here fails every group (nothing has been written for them yet).
+ */
+async function matchProbable(run: BatchRun, groups: Map<string, Group>, resolution: BatchResolution, stores: Stores, config: IngestConfig): Promise<boolean> {
   const onNetwork = new Map<string, string[]>();
   for (const g of groups.values()) {
     for (const network of Object.keys(resolution.profile(g.root).signals.networks)) {
       onNetwork.set(network, [...(onNetwork.get(network) ?? []), g.root]);
     }
   }
-
-  // 6. Probabilistic matching for every group (reads only), then one batched write of the network
-  //    index entries and probable links, before any profile records that it listed or linked them.
   const graphItems = { visits: [] as NetworkVisit[], links: [] as ProbableLink[] };
   try {
-    await inChunks([...groups.values()], concurrency, async (g) => {
+    await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
       const { visits, links } = await matchOnNetworks(
         {
           profile: resolution.profile(g.root),
-          before: before.get(g.root)!,
+          before: g.before,
           inBatch: (id) => (groups.has(id) ? resolution.profile(id) : undefined),
           inBatchOn: (network) => onNetwork.get(network) ?? [],
         },
         stores.graph,
         stores.profiles,
         config.rules,
-        now(),
+        run.now(),
       );
       graphItems.visits.push(...visits);
       graphItems.links.push(...links);
@@ -249,63 +364,88 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
       if ((links.get(key)?.score ?? -Infinity) < l.score) links.set(key, l);
     }
     if (links.size > 0) await stores.graph.putLinks([...links.values()]);
-    stats.probableLinks = links.size / 2;
+    run.stats.probableLinks = links.size / 2;
+    return true;
   } catch (e) {
-    errors.push(e as Error);
-    for (const g of groups.values()) failed.add(g.firstSeq);
-    stats.groupsFailed = groups.size;
-    return { failedSequenceNumbers: [...failed], stats, errors };
+    run.errors.push(e as Error);
+    for (const g of groups.values()) run.failed.add(g.firstSeq);
+    run.stats.groupsFailed = groups.size;
+    return false;
   }
+}
 
-  // 7. Write each group: identifier links, tombstones, then the profile itself, once, conditional on
-  //    its version.
+// ---- 7. Write each group: identifier links, tombstones, then the profile, once --------------------
+
+async function writeGroups(
+  run: BatchRun,
+  groups: Map<string, Group>,
+  resolution: BatchResolution,
+  stored: Map<string, Profile>,
+  stores: Stores,
+  config: IngestConfig,
+): Promise<Group[]> {
+  const ownersByRoot = new Map<string, Array<[string, string | undefined]>>();
+  for (const [key, before] of resolution.changedOwners) {
+    const owner = resolution.finalOwner(key);
+    if (owner === undefined || owner === before) continue;
+    ownersByRoot.set(owner, [...(ownersByRoot.get(owner) ?? []), [key, before]]);
+  }
   const written: Group[] = [];
-  await inChunks([...groups.values()], concurrency, async (g) => {
+  await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
     try {
       const profile = resolution.profile(g.root);
-      const storedProfile = profiles.get(g.root);
+      const storedProfile = stored.get(g.root);
       const expected = storedProfile?.version ?? 0;
       await Promise.all((ownersByRoot.get(g.root) ?? []).map(([key, was]) => stores.graph.putOwner(key, g.root, was)));
       const losers = [...resolution.mergedAway].filter((id) => resolution.root(id) === g.root);
       await Promise.all(
         losers.map((id) => {
-          const tomb = profiles.get(id) as Profile;
+          const tomb = stored.get(id) as Profile;
           return stores.profiles.put({ ...tomb, mergedInto: g.root, version: tomb.version + 1 }, tomb.version);
         }),
       );
       if (storedProfile === undefined || JSON.stringify(profile) !== JSON.stringify(storedProfile)) {
         await stores.profiles.put({ ...profile, version: expected + 1 }, expected);
-        stats.profilesWritten += 1;
+        run.stats.profilesWritten += 1;
       }
       written.push(g);
     } catch (e) {
-      stats.groupsFailed += 1;
-      errors.push(e as Error);
-      failed.add(g.firstSeq);
+      run.stats.groupsFailed += 1;
+      run.errors.push(e as Error);
+      run.failed.add(g.firstSeq);
     }
   });
+  return written;
+}
 
-  // 8. Offer statistics from the written groups' feedback, before their events are stored: if this
-  //    fails, the events stay unstored and the retry counts them (once: each item keeps a mark).
+// ---- 8. Offer statistics ------------------------------------------------------------------------
+
+/**
+ * Offer statistics from the written groups' feedback, before their events are stored: if this fails,
+ * the events stay unstored and the retry counts them (once: each item keeps a mark). Returns the
+ * groups that are complete.
+ */
+async function countOfferFeedback(run: BatchRun, groups: Map<string, Group>, written: Group[], stores: Stores): Promise<Group[]> {
+  const feedback = [...groups.values()].flatMap((g) => g.feedback);
   const { countable, deferredGroups } = countableFeedback(feedback, new Set(written.map((g) => g.root)));
   const counted = await countFeedback(countable, stores.offerStats);
-  stats.offerStatUpdates = counted.updates;
-  errors.push(...counted.errors);
+  run.stats.offerStatUpdates = counted.updates;
+  run.errors.push(...counted.errors);
   const notCounted = new Set([...counted.failedGroups, ...deferredGroups]);
-  for (const g of written) if (notCounted.has(g.root)) failed.add(g.firstSeq);
-  stats.groupsFailed += notCounted.size;
-  const complete = written.filter((g) => !notCounted.has(g.root));
+  for (const g of written) if (notCounted.has(g.root)) run.failed.add(g.firstSeq);
+  run.stats.groupsFailed += notCounted.size;
+  return written.filter((g) => !notCounted.has(g.root));
+}
 
-  // 9. Store the batch's new events (journeys, training, dedupe), in as few requests as possible.
-  const events = complete.flatMap((g) => fresh.get(g.root) ?? []);
-  if (events.length > 0) {
-    try {
-      await stores.events.put(events);
-    } catch (e) {
-      errors.push(e as Error);
-      for (const g of complete) if ((fresh.get(g.root) ?? []).length > 0) failed.add(g.firstSeq);
-    }
+// ---- 9. Store the batch's new events (journeys, training, dedupe) -------------------------------
+
+async function storeEvents(run: BatchRun, complete: Group[], stores: Stores): Promise<void> {
+  const events = complete.flatMap((g) => g.fresh);
+  if (events.length === 0) return;
+  try {
+    await stores.events.put(events);
+  } catch (e) {
+    run.errors.push(e as Error);
+    for (const g of complete) if (g.fresh.length > 0) run.failed.add(g.firstSeq);
   }
-
-  return { failedSequenceNumbers: [...failed], stats, errors };
 }

@@ -3,6 +3,7 @@ import type { Identifier } from '../events/identifiers';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import { foldAggregates, mergeAggregates, type AggregateModel, type Aggregates } from './aggregates';
 import { asObject } from '../events/json';
+import { mergeMarks, type ShardMarks } from './marks';
 
 /** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
 export interface Stamped<T = unknown> {
@@ -44,8 +45,8 @@ export interface MergeEntry {
 }
 
 /**
- * A unified customer profile. `version` is the optimistic-locking counter (0 = never stored); `seq`
- * keeps the per-shard sequence high-water marks that make redelivery a no-op.
+ * A unified customer profile. `version` is the optimistic-locking counter (0 = never stored); `marks`
+ * say which stream records it has folded, per shard, so redelivery is a no-op (lib/profile/marks.ts).
  */
 export interface Profile {
   profileId: string;
@@ -58,7 +59,7 @@ export interface Profile {
   signals: Signals;
   members: string[];
   mergeLog: MergeEntry[];
-  seq: Record<string, string>;
+  marks: ShardMarks;
   /** Segments the profile is in, since when. */
   segments?: Record<string, { enteredAt: string }>;
   /** Entering and leaving segments, oldest first (bounded). */
@@ -109,7 +110,7 @@ export function newProfile(profileId: string): Profile {
     signals: { interests: {}, networks: {} },
     members: [],
     mergeLog: [],
-    seq: {},
+    marks: {},
   };
 }
 
@@ -274,14 +275,9 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
   return p;
 }
 
-/** Compares Kinesis sequence numbers (decimal strings of up to 128 bits). */
-export function seqGreater(a: string, b: string): boolean {
-  return BigInt(a) > BigInt(b);
-}
-
 /**
  * Merges `loser` into `survivor`: every aggregate by its own merge, identities and members unioned,
- * traits and signals by event time, high-water marks by maximum. Returns the survivor's new state.
+ * traits and signals by event time, processing marks by union. Returns the survivor's new state.
  */
 export function mergeProfiles(survivor: Profile, loser: Profile, defs: AggregateModel, via: string, at: string): Profile {
   const identities: Profile['identities'] = { ...survivor.identities };
@@ -306,11 +302,6 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
         }
       : v;
   }
-  const seq = { ...survivor.seq };
-  for (const [shard, s] of Object.entries(loser.seq)) {
-    const mine = seq[shard];
-    if (mine === undefined || seqGreater(s, mine)) seq[shard] = s;
-  }
   const mergeLog = [...survivor.mergeLog, ...loser.mergeLog, { from: loser.profileId, at, via }]
     .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.from < b.from ? -1 : 1))
     .slice(-MAX_MERGE_LOG);
@@ -334,7 +325,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
     },
     members: [...new Set([...survivor.members, ...loser.members, loser.profileId])].sort(),
     mergeLog,
-    seq,
+    marks: mergeMarks(survivor.marks ?? {}, loser.marks ?? {}),
     ...mergeSegments(survivor, loser),
     ...(survivor.batch || loser.batch ? { batch: mergeBatch(survivor.batch ?? {}, loser.batch ?? {}) } : {}),
   };

@@ -1,0 +1,94 @@
+/**
+ * Processing marks: how a profile proves which stream records it has already folded, so that a
+ * redelivered record is not counted twice and a retried record is not skipped, whatever failed,
+ * retried or merged in between.
+ *
+ * The event source mapping delivers one shard's records in order, one batch at a time, and a batch
+ * starts at or after the checkpoint: every record before a batch's first record is done (folded
+ * somewhere, or given up on and dead-lettered). So a profile written from a batch keeps, per shard:
+ * - `below`: the batch's first sequence number. Every record of the shard below it is done. This is
+ *   a fact about the shard, not about this profile, so it stays true when profiles merge (the larger
+ *   one wins).
+ * - `applied`: the records at or above `below` that were folded into this profile (exact). A merge
+ *   takes the union, so the survivor knows every record folded into either side.
+ * A record is a redelivery if it is below any loaded profile's mark for its shard, or listed as
+ * applied by one of them. (A per-profile high-water mark, the earlier design, is not enough: a
+ * profile whose write succeeded moves past a record of another profile whose write failed, and a
+ * merge of the two then skipped the retried record.)
+ *
+ * Bounds: `applied` holds the records of the profile's last batch and of an overlapping retry, so
+ * with the mapping's batches of at most a few hundred records it stays small; it is capped at
+ * MAX_APPLIED per shard, and a profile keeps marks for at most MAX_SHARD_MARKS shards (after a
+ * reshard the oldest shard ids, which are closed, go first).
+ */
+export interface ShardMark {
+  below: string;
+  applied: string[];
+}
+
+export type ShardMarks = Record<string, ShardMark>;
+
+export const MAX_APPLIED = 256;
+export const MAX_SHARD_MARKS = 32;
+
+/** Compares Kinesis sequence numbers (decimal strings without leading zeros, up to 128 bits). */
+export function compareSeq(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+const maxSeq = (a: string, b: string): string => (compareSeq(a, b) >= 0 ? a : b);
+
+function bounded(below: string, applied: Iterable<string>): ShardMark {
+  const kept = [...new Set(applied)].filter((s) => compareSeq(s, below) >= 0).sort(compareSeq);
+  return { below, applied: kept.length > MAX_APPLIED ? kept.slice(-MAX_APPLIED) : kept };
+}
+
+function boundedShards(marks: ShardMarks): ShardMarks {
+  const ids = Object.keys(marks);
+  if (ids.length <= MAX_SHARD_MARKS) return marks;
+  const keep = ids.sort().slice(-MAX_SHARD_MARKS);
+  return Object.fromEntries(keep.map((id) => [id, marks[id] as ShardMark]));
+}
+
+/** Records that `records` (sequence numbers of one shard, from a batch starting at `batchFirst`) were folded. */
+export function advanceMark(marks: ShardMarks, shardId: string, batchFirst: string, records: string[]): ShardMarks {
+  const mine = Object.hasOwn(marks, shardId) ? marks[shardId] : undefined;
+  const below = mine === undefined ? batchFirst : maxSeq(mine.below, batchFirst);
+  return boundedShards({ ...marks, [shardId]: bounded(below, [...(mine?.applied ?? []), ...records]) });
+}
+
+/** The marks of a merged profile: per shard the larger `below` and the union of what was applied. */
+export function mergeMarks(a: ShardMarks, b: ShardMarks): ShardMarks {
+  const out: ShardMarks = { ...a };
+  for (const [shardId, theirs] of Object.entries(b)) {
+    const mine = Object.hasOwn(out, shardId) ? out[shardId] : undefined;
+    out[shardId] = mine === undefined ? theirs : bounded(maxSeq(mine.below, theirs.below), [...mine.applied, ...theirs.applied]);
+  }
+  return boundedShards(out);
+}
+
+/**
+ * What the profiles loaded for a batch know about one shard: a record is a redelivery when it is
+ * below the largest mark or applied by any of them (tombstones included: they keep their marks).
+ */
+export class RedeliveryIndex {
+  private below = '';
+  private readonly applied = new Set<string>();
+
+  constructor(
+    readonly shardId: string,
+    profiles: Iterable<{ marks?: ShardMarks }>,
+  ) {
+    for (const p of profiles) {
+      const mark = p.marks !== undefined && Object.hasOwn(p.marks, shardId) ? p.marks[shardId] : undefined;
+      if (mark === undefined) continue;
+      if (this.below === '' || compareSeq(mark.below, this.below) > 0) this.below = mark.below;
+      for (const s of mark.applied) this.applied.add(s);
+    }
+  }
+
+  /** True if the record was already folded (or is below a point every record of the shard passed). */
+  seen(sequenceNumber: string): boolean {
+    return (this.below !== '' && compareSeq(sequenceNumber, this.below) < 0) || this.applied.has(sequenceNumber);
+  }
+}

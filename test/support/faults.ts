@@ -1,0 +1,69 @@
+import { MemoryStores } from '../../lib/store/memory';
+import type { Stores } from '../../lib/store/ports';
+
+/** Where a fault can strike: one kind of write the ingest makes. */
+export const WRITE_KINDS = ['profile', 'owner', 'events', 'visits', 'links', 'stats', 'deadLetters'] as const;
+export type WriteKind = (typeof WRITE_KINDS)[number];
+
+/** What goes wrong during one attempt (one invocation of the ingest). */
+export type Fault =
+  | { kind: 'none' }
+  /** The n-th write of this kind in the attempt is throttled (throws; nothing written). */
+  | { kind: 'throttle'; on: WriteKind; nth: number }
+  /** The function dies after `writes` writes: later writes of the attempt never happen, and the mapping retries the whole batch. */
+  | { kind: 'crash'; writes: number };
+
+/**
+ * Memory stores that fail the way DynamoDB and Lambda do: a throttled write throws, and a crashed
+ * invocation (timeout, out of memory, killed) has made some of its writes and none after. For
+ * fault-injection tests only: the stores underneath are the same in-memory adapters.
+ */
+export class FaultyStores {
+  readonly inner = new MemoryStores();
+  private fault: Fault = { kind: 'none' };
+  private seen: Record<string, number> = {};
+  private writes = 0;
+  /** True once the current attempt has crashed (its result must be ignored). */
+  crashed = false;
+  readonly injected = { throttles: 0, crashes: 0 };
+
+  /** Arms the fault for the next attempt. */
+  arm(fault: Fault): void {
+    this.fault = fault;
+    this.seen = {};
+    this.writes = 0;
+    this.crashed = false;
+  }
+
+  private guard<A extends unknown[], R>(kind: WriteKind, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return async (...args: A) => {
+      const f = this.fault;
+      if (this.crashed) return undefined as R;
+      this.seen[kind] = (this.seen[kind] ?? 0) + 1;
+      if (f.kind === 'throttle' && f.on === kind && this.seen[kind] === f.nth) {
+        this.injected.throttles += 1;
+        throw Object.assign(new Error(`injected throttle on ${kind}`), { name: 'ProvisionedThroughputExceededException' });
+      }
+      if (f.kind === 'crash' && this.writes >= f.writes) {
+        this.crashed = true;
+        this.injected.crashes += 1;
+        return undefined as R;
+      }
+      this.writes += 1;
+      return fn(...args);
+    };
+  }
+
+  readonly stores: Stores = {
+    profiles: { ...this.inner.profiles, put: this.guard('profile', this.inner.profiles.put) },
+    graph: {
+      ...this.inner.graph,
+      putOwner: this.guard('owner', this.inner.graph.putOwner),
+      putVisits: this.guard('visits', this.inner.graph.putVisits),
+      putLinks: this.guard('links', this.inner.graph.putLinks),
+    },
+    events: { ...this.inner.events, put: this.guard('events', this.inner.events.put) },
+    deadLetters: { ...this.inner.deadLetters, put: this.guard('deadLetters', this.inner.deadLetters.put) },
+    offerStats: { ...this.inner.offerStats, add: this.guard('stats', this.inner.offerStats.add) },
+  };
+}
