@@ -60,8 +60,12 @@ export class DynamoStores implements Stores {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  /** BatchGetItem with retry of unprocessed keys (throttling returns them instead of failing). */
-  private async batchGet(table: string, keys: Array<Record<string, string>>, projection?: string): Promise<Array<Record<string, unknown>>> {
+  /**
+   * BatchGetItem with retry of unprocessed keys (throttling returns them instead of failing).
+   * `consistent` for reads that decide what is written: an eventually consistent read can miss an
+   * item written a moment ago.
+   */
+  private async batchGet(table: string, keys: Array<Record<string, string>>, projection?: string, consistent = false): Promise<Array<Record<string, unknown>>> {
     const out: Array<Record<string, unknown>> = [];
     for (const chunk of chunks(keys, MAX_BATCH_GET)) {
       let pending: Array<Record<string, unknown>> | undefined = chunk;
@@ -69,7 +73,9 @@ export class DynamoStores implements Stores {
         if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchGetItem on ${table} left keys unprocessed after ${MAX_ATTEMPTS} attempts`);
         if (attempt > 0) await pause(attempt);
         const res: BatchGetCommandOutput = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ...(projection ? { ProjectionExpression: projection } : {}) } } }),
+          new BatchGetCommand({
+            RequestItems: { [table]: { Keys: pending, ...(projection ? { ProjectionExpression: projection } : {}), ...(consistent ? { ConsistentRead: true } : {}) } },
+          }),
         );
         out.push(...(res.Responses?.[table] ?? []));
         pending = res.UnprocessedKeys?.[table]?.Keys;
@@ -195,7 +201,8 @@ export class DynamoStores implements Stores {
 
   readonly events: EventStore = {
     existing: async (ids) => {
-      const items = await this.batchGet(this.tables.events, ids.map((messageId) => ({ messageId })));
+      // Strongly consistent: a producer retry arriving right after the original was stored must see it.
+      const items = await this.batchGet(this.tables.events, ids.map((messageId) => ({ messageId })), 'messageId', true);
       return new Set(items.map((i) => i.messageId as string));
     },
     put: async (events) => {

@@ -114,6 +114,36 @@ describe('ingest on DynamoDB', () => {
     expect((await stores.events.existing([records[0] ? JSON.parse(Buffer.from(records[0].data, 'base64').toString()).messageId : ''])).size).toBe(1);
   });
 
+  it('recognises a producer retry that arrives right after the original was stored (reads that decide are strongly consistent)', async () => {
+    // An eventually consistent read may miss an item written a moment ago: a replica that has not seen
+    // the write yet answers without it. Fault injected into the real client for reads that allow it.
+    const lagging = (input: Record<string, unknown>) =>
+      Object.values((input.RequestItems ?? {}) as Record<string, { ConsistentRead?: boolean }>).some((r) => r.ConsistentRead !== true);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as Record<string, unknown>;
+        if (context.commandName === 'BatchGetItemCommand' && lagging(input) && JSON.stringify(input).includes(tables.events)) {
+          return { output: { Responses: {}, UnprocessedKeys: {}, $metadata: {} }, response: {} } as never;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'lagging-replica' },
+    );
+    try {
+      const stores = new DynamoStores(client, tables);
+      const seq = new SequenceFactory();
+      const order = segmentEvent({ anonymousId: 'retry-1', event: 'Order Completed', messageId: 'retried-order', properties: { total: 30 } });
+      await ingestBatch([toRecord(order, seq.take())], stores, ingestConfig());
+      // The SDK did not hear back in time and sent the same message again: a new record, the same messageId.
+      const retry = await ingestBatch([toRecord(order, seq.take())], stores, ingestConfig());
+      expect(retry.stats.duplicates).toBe(1);
+      const id = deriveProfileId('anonymousId:retry-1');
+      expect(viewAggregates((await stores.profiles.getMany([id])).get(id)!.aggregates)).toMatchObject({ orderCount: 1, revenue: 30 });
+    } finally {
+      client.middlewareStack.remove('lagging-replica');
+    }
+  });
+
   it('keeps invalid records in the dead-letter table with their reason', async () => {
     const stores = new DynamoStores(client, tables);
     const seq = new SequenceFactory();
