@@ -2,6 +2,7 @@ import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { loadCatalog } from '../lib/decision/catalog';
 import { loadModel } from '../lib/decision/model';
+import { loadEventPolicy } from '../lib/events/policy';
 import { loadIdentityRules } from '../lib/identity/rules';
 import { loadAggregates } from '../lib/profile/aggregates';
 import { loadProfileRules } from '../lib/profile/segments';
@@ -9,8 +10,8 @@ import { MomentEngineStack } from './stack';
 
 /**
  * Validates the configuration the functions bundle (config/*.json, imported by lib/ and bundled by
- * esbuild), with the same loaders the functions use, so a bad identity rule, aggregate, segment,
- * offer or model artifact fails `cdk synth` with a message that names the file and the field, before anything deploys.
+ * esbuild), with the same loaders the functions use, so a bad identity rule, event policy, aggregate,
+ * segment, offer or model artifact fails `cdk synth` with a message that names the file and the field, before anything deploys.
  */
 export function validateConfiguration(): void {
   const check = <T>(file: string, load: () => T): T => {
@@ -21,6 +22,7 @@ export function validateConfiguration(): void {
     }
   };
   check('identity.json', () => loadIdentityRules());
+  check('events.json', () => loadEventPolicy());
   const aggregates = check('aggregates.json', () => loadAggregates());
   check('profile.json', () => loadProfileRules(aggregates));
   check('catalog.json', () => loadCatalog());

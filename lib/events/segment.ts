@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { defaultEventPolicy, type EventPolicy } from './policy';
 
 /**
  * The Segment HTTP Tracking API message format (track, identify, page, screen, alias, group),
@@ -14,9 +15,15 @@ export const MAX_BATCH_BYTES = 500 * 1024;
 export const MESSAGE_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
+/** The instants the engine represents: ISO-8601 years 0001 to 9999 (beyond, dates print as +010000-...). */
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+const representable = (ms: number): boolean => Number.isFinite(ms) && ms >= FIRST_INSTANT && ms <= LAST_INSTANT;
+
 const isoDate = z
   .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' });
+  .max(64)
+  .refine((s) => representable(Date.parse(s)), { message: 'must be an ISO-8601 date-time between the years 0001 and 9999' });
 
 /** SDKs send ids as strings; some send numeric user ids, which Segment accepts and stringifies. */
 const id = z.union([z.string(), z.number().finite()]).transform((v) => String(v));
@@ -61,11 +68,18 @@ const messageSchema = z.discriminatedUnion('type', [track, identify, page, scree
 
 export type SegmentMessage = z.output<typeof messageSchema>;
 
+/** When the sent timestamp was not trusted: what was sent, and why the receipt time was taken instead. */
+export interface TimestampCorrection {
+  sent: string;
+  reason: string;
+}
+
 /** A message as it travels on the stream: always has a messageId, receivedAt and a corrected timestamp. */
 export type CollectedEvent = SegmentMessage & {
   messageId: string;
   receivedAt: string;
   timestamp: string;
+  timestampCorrection?: TimestampCorrection;
 };
 
 export class ValidationError extends Error {
@@ -111,24 +125,42 @@ function nonEmpty(v: string | null | undefined): v is string {
 }
 
 /**
- * Completes a message as Segment's API does: a messageId if missing, receivedAt, and a timestamp
- * corrected for the device's clock skew (receivedAt - (sentAt - timestamp)) when the SDK sent sentAt.
+ * Event time is trusted within limits: a timestamp more than the tolerance after receipt, or before
+ * the floor, would move every window (a far-future order empties the rolling windows for good), so
+ * the receipt time is taken instead, with the reason.
  */
-export function completeMessage(message: SegmentMessage, receivedAt: Date, newId: () => string = randomUUID): CollectedEvent {
+export function trustedTime(timestamp: number, received: number, policy: EventPolicy = defaultEventPolicy()): { at: number; reason?: string } {
+  const { futureToleranceMs, earliestMs } = policy.eventTime;
+  if (!Number.isFinite(timestamp)) return { at: received, reason: 'not a date' };
+  if (timestamp > received + futureToleranceMs) {
+    return { at: received, reason: `more than ${futureToleranceMs / 60_000} minutes after receipt` };
+  }
+  if (timestamp < earliestMs) return { at: received, reason: `before ${new Date(earliestMs).toISOString()}` };
+  return { at: timestamp };
+}
+
+/**
+ * Completes a message as Segment's API does: a messageId if missing, receivedAt, and a timestamp
+ * corrected for the device's clock skew (receivedAt - (sentAt - timestamp)) when the SDK sent sentAt;
+ * then trusted only within the policy's limits (else the receipt time, noted in timestampCorrection).
+ */
+export function completeMessage(message: SegmentMessage, receivedAt: Date, newId: () => string = randomUUID, policy: EventPolicy = defaultEventPolicy()): CollectedEvent {
   const received = receivedAt.getTime();
-  let timestamp = received;
   const original = message.timestamp ?? message.originalTimestamp;
+  let timestamp = received;
   if (original !== undefined) {
     timestamp = Date.parse(original);
-    if (message.sentAt !== undefined) {
-      timestamp = received - (Date.parse(message.sentAt) - timestamp);
-    }
+    if (message.sentAt !== undefined) timestamp = received - (Date.parse(message.sentAt) - timestamp);
   }
+  const trusted = trustedTime(timestamp, received, policy);
+  // Only the collector notes corrections: a note sent by the client is dropped.
+  const { timestampCorrection: _sent, ...fields } = message as SegmentMessage & { timestampCorrection?: unknown };
   return {
-    ...message,
+    ...fields,
     messageId: message.messageId ?? newId(),
     receivedAt: new Date(received).toISOString(),
-    timestamp: new Date(timestamp).toISOString(),
+    timestamp: new Date(trusted.at).toISOString(),
+    ...(trusted.reason !== undefined && original !== undefined ? { timestampCorrection: { sent: original, reason: trusted.reason } } : {}),
   } as CollectedEvent;
 }
 
@@ -141,14 +173,29 @@ export function partitionKeyOf(message: SegmentMessage): string {
   return key.slice(0, 256);
 }
 
-/** Validates a stored/streamed event (ingest side): the same schema plus the fields the collector adds. */
-export function parseCollectedEvent(input: unknown): CollectedEvent {
+/**
+ * Validates a stored/streamed event (ingest side): the same schema plus the fields the collector adds,
+ * and the same trust in event time relative to receipt (for records from any other producer).
+ */
+export function parseCollectedEvent(input: unknown, policy: EventPolicy = defaultEventPolicy()): CollectedEvent {
   const message = parseMessage(input);
   const raw = input as Record<string, unknown>;
   if (typeof raw.messageId !== 'string' || raw.messageId === '') throw new ValidationError('messageId is required on the stream');
-  if (typeof raw.receivedAt !== 'string' || Number.isNaN(Date.parse(raw.receivedAt))) {
-    throw new ValidationError('receivedAt must be an ISO-8601 date-time');
-  }
+  const received = typeof raw.receivedAt === 'string' ? Date.parse(raw.receivedAt) : NaN;
+  if (!representable(received)) throw new ValidationError('receivedAt must be an ISO-8601 date-time between the years 0001 and 9999');
   if (typeof raw.timestamp !== 'string') throw new ValidationError('timestamp is required on the stream');
-  return { ...message, messageId: raw.messageId, receivedAt: raw.receivedAt, timestamp: raw.timestamp } as CollectedEvent;
+  const trusted = trustedTime(Date.parse(raw.timestamp), received, policy);
+  const earlier = asCorrection(raw.timestampCorrection);
+  return {
+    ...message,
+    messageId: raw.messageId,
+    receivedAt: new Date(received).toISOString(),
+    timestamp: new Date(trusted.at).toISOString(),
+    ...(trusted.reason !== undefined ? { timestampCorrection: { sent: raw.timestamp.slice(0, 64), reason: trusted.reason } } : earlier ? { timestampCorrection: earlier } : {}),
+  } as CollectedEvent;
+}
+
+function asCorrection(v: unknown): TimestampCorrection | undefined {
+  const c = v as Partial<TimestampCorrection> | undefined;
+  return typeof c?.sent === 'string' && typeof c.reason === 'string' ? { sent: c.sent.slice(0, 64), reason: c.reason.slice(0, 200) } : undefined;
 }

@@ -12,6 +12,7 @@ afterEach(() => {
   jest.dontMock('../../config/aggregates.json');
   jest.dontMock('../../config/identity.json');
   jest.dontMock('../../config/model.json');
+  jest.dontMock('../../config/events.json');
   jest.resetModules();
 });
 
@@ -25,6 +26,12 @@ describe('configuration validated at synth', () => {
     const rules = jest.requireActual('../../config/identity.json') as { namespaces: Record<string, object> };
     const build = await buildWith('identity.json', { ...rules, namespaces: { ...rules.namespaces, email: { unique: false, limit: 0, priority: 2 } } });
     expect(build).toThrow(/^config\/identity\.json: Invalid identity rules: namespaces\.email\.limit: /);
+  });
+
+  it('fails synth on a bad event policy with a message naming the file, the personal data field and what is wrong', async () => {
+    const policy = jest.requireActual('../../config/events.json') as { personalData: { fields: object[] } };
+    const build = await buildWith('events.json', { ...policy, personalData: { ...policy.personalData, fields: [{ name: 'email', in: ['traits'], action: 'encrypt' }] } });
+    expect(build).toThrow(/^config\/events\.json: Invalid event policy: personal data field "email" action: /);
   });
 
   it('fails synth on a bad model artifact with a message naming the file, the target and the field', async () => {
