@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { own } from '../events/json';
 import type { Facts } from '../profile/segments';
 import type { Catalog, Offer } from './catalog';
 import type { DecisionContext } from './context';
@@ -80,7 +81,7 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
   const bought = new Set((agg.recentlyBought as string[] | undefined) ?? []);
   const viewed = (agg.recentlyViewed as string[] | undefined) ?? [];
   const cartItems = ((agg.cart as Array<{ item: string }> | undefined) ?? []).map((i) => i.item);
-  const complements = [...new Set([...bought, ...viewed].flatMap((p) => catalog.complements[p] ?? []))].filter((p) => !bought.has(p));
+  const complements = [...new Set([...bought, ...viewed].flatMap((p) => own(catalog.complements, p) ?? []))].filter((p) => !bought.has(p));
 
   const keep = (c: Candidate): boolean => {
     const o = c.offer;

@@ -2,3 +2,17 @@
 export function asObject(v: unknown): Record<string, unknown> | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
+
+/**
+ * An entry of a map keyed by data (a category, a product id, a trait name): only the map's own
+ * entries, never one of Object.prototype's (`constructor`, `toString`, `__proto__` are keys like any other).
+ */
+export function own<T>(map: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+/** Sets an entry of a map keyed by data; `__proto__` becomes an ordinary key instead of the prototype. */
+export function setOwn<T>(map: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+  else map[key] = value;
+}

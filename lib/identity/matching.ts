@@ -1,3 +1,4 @@
+import { own, setOwn } from '../events/json';
 import { boundedTop, matchCardOf, MAX_LINKED, userIdOf, type MatchCard, type Profile } from '../profile/profile';
 import type { IdentityGraphStore, ProfileStore } from '../store/ports';
 import { isProbableMatch, scorePair, type NetworkObservation, type NetworkVisit, type ProbableLink } from './probabilistic';
@@ -37,7 +38,7 @@ export function observationOf(p: MatchCard, network: string): NetworkObservation
   return {
     network,
     profileId: p.profileId,
-    lastSeen: p.signals.networks[network]?.lastSeen ?? p.updatedAt,
+    lastSeen: own(p.signals.networks, network)?.lastSeen ?? p.updatedAt,
     authenticated: p.authenticated,
     locale: p.signals.locale?.v,
     timezone: p.signals.timezone?.v,
@@ -77,10 +78,10 @@ export async function matchOnNetworks(
   const networks = profile.signals.networks;
   const visits: NetworkVisit[] = [];
   for (const [network, seen] of Object.entries(networks)) {
-    const listed = seen.listedAt ?? before.networks[network]?.listedAt;
+    const listed = seen.listedAt ?? own(before.networks, network)?.listedAt;
     if (listed === undefined || Date.parse(seen.lastSeen) - Date.parse(listed) > RELIST_MS) {
       visits.push({ network, profileId: profile.profileId, lastSeen: seen.lastSeen });
-      networks[network] = { ...seen, listedAt: seen.lastSeen };
+      setOwn(networks, network, { ...seen, listedAt: seen.lastSeen });
     }
   }
   if (visits.length === 0 && matchSignature(profile) === before.signature) return { visits, links: [] };
@@ -96,7 +97,7 @@ export async function matchOnNetworks(
     for (const id of input.inBatchOn(network)) near.add(id);
     near.add(profile.profileId);
     if (near.size > rules.probabilistic.crowdedNetworkProfiles) {
-      networks[network] = { ...networks[network]!, crowded: true };
+      setOwn(networks, network, { ...seen, crowded: true });
       continue;
     }
     for (const id of near) {

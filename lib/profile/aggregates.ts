@@ -3,7 +3,7 @@ import { describeIssues } from '../config/issues';
 import defaults from '../../config/aggregates.json';
 import type { CollectedEvent } from '../events/segment';
 import { localDay, localWeek, resolveTimezone, shiftDay } from './time';
-import { asObject } from '../events/json';
+import { asObject, own, setOwn } from '../events/json';
 
 /**
  * The aggregate language. Each aggregate, declared as data, names the events it listens to (by type,
@@ -140,7 +140,7 @@ export function readPath(event: unknown, path: string): unknown {
   let at: unknown = event;
   for (const part of parts) {
     if (typeof at !== 'object' || at === null) return undefined;
-    at = (at as Record<string, unknown>)[part];
+    at = own(at as Record<string, unknown>, part);
   }
   return at;
 }
@@ -320,7 +320,7 @@ function boundSet(s: SetState): SetState {
   for (const [k, v] of Object.entries(s.items)) {
     const a = fresh(v.a);
     const r = fresh(v.r);
-    if (a !== undefined || r !== undefined) items[k] = { ...(a ? { a } : {}), ...(r ? { r } : {}) };
+    if (a !== undefined || r !== undefined) setOwn(items, k, { ...(a ? { a } : {}), ...(r ? { r } : {}) });
   }
   const entries = Object.entries(items);
   if (entries.length > LIMITS.set) {
@@ -374,7 +374,7 @@ function combine(def: AggregateDefinition, a: State | undefined, b: State | unde
     }
     case 'topk': {
       const out = { ...(a as Record<string, number>) };
-      for (const [k, n] of Object.entries(b as Record<string, number>)) out[k] = (out[k] ?? 0) + n;
+      for (const [k, n] of Object.entries(b as Record<string, number>)) setOwn(out, k, (own(out, k) ?? 0) + n);
       return boundCounts(out, topkBound(def));
     }
     case 'lastN':
@@ -384,10 +384,10 @@ function combine(def: AggregateDefinition, a: State | undefined, b: State | unde
       const y = b as SetState;
       const items: SetState['items'] = { ...x.items };
       for (const [k, v] of Object.entries(y.items)) {
-        const mine = items[k];
+        const mine = own(items, k);
         const added = later(mine?.a, v.a);
         const removed = later(mine?.r, v.r);
-        items[k] = { ...(added ? { a: added } : {}), ...(removed ? { r: removed } : {}) };
+        setOwn(items, k, { ...(added ? { a: added } : {}), ...(removed ? { r: removed } : {}) });
       }
       const reset = later(x.reset, y.reset);
       return boundSet({ items, ...(reset ? { reset } : {}) });
@@ -499,7 +499,7 @@ export function eventTimezone(event: CollectedEvent, model: AggregateModel): str
 function addInPlace(def: AggregateDefinition, s: State | undefined, c: State): State | undefined {
   if (s !== undefined && def.op === 'topk') {
     const counts = s as Record<string, number>;
-    for (const [k, n] of Object.entries(c as Record<string, number>)) counts[k] = (counts[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(c as Record<string, number>)) setOwn(counts, k, (own(counts, k) ?? 0) + n);
     return boundCounts(counts, topkBound(def));
   }
   return combine(def, s, c);

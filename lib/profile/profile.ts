@@ -2,7 +2,7 @@ import type { CollectedEvent } from '../events/segment';
 import type { Identifier } from '../events/identifiers';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import { foldAggregates, mergeAggregates, type AggregateModel, type Aggregates } from './aggregates';
-import { asObject } from '../events/json';
+import { asObject, own, setOwn } from '../events/json';
 import { mergeMarks, type ShardMarks } from './marks';
 
 /** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
@@ -91,7 +91,7 @@ export const MAX_SEGMENT_HISTORY = 50;
 
 function mergeMax(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
   const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = Math.max(out[k] ?? v, v);
+  for (const [k, v] of Object.entries(b)) setOwn(out, k, Math.max(own(out, k) ?? v, v));
   return out;
 }
 export const MAX_MERGE_LOG = 100;
@@ -246,9 +246,9 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
   for (const [k, v] of Object.entries(traits)) {
     if (PII_TRAITS.has(k) || v === undefined) continue;
     // Bounded: at most MAX_TRAITS traits, none larger than MAX_TRAIT_BYTES; others are ignored.
-    if (p.traits[k] === undefined && Object.keys(p.traits).length >= MAX_TRAITS) continue;
+    if (own(p.traits, k) === undefined && Object.keys(p.traits).length >= MAX_TRAITS) continue;
     if ((JSON.stringify(v)?.length ?? 0) > MAX_TRAIT_BYTES) continue;
-    p.traits[k] = newer(p.traits[k], stamp(v)) as Stamped;
+    setOwn(p.traits, k, newer(own(p.traits, k), stamp(v)) as Stamped);
   }
   const s = p.signals;
   if (typeof context?.locale === 'string') s.locale = newer(s.locale, stamp(context.locale)) as Stamped<string>;
@@ -257,16 +257,16 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
     s.userAgent = newer(s.userAgent, stamp(userAgentFamily(context.userAgent))) as Stamped<string>;
   }
   const interest = interestOf(event);
-  if (interest !== undefined) s.interests = boundedTop({ ...s.interests, [interest]: (s.interests[interest] ?? 0) + 1 }, MAX_INTERESTS);
+  if (interest !== undefined) s.interests = boundedTop({ ...s.interests, [interest]: (own(s.interests, interest) ?? 0) + 1 }, MAX_INTERESTS);
   const products = productsOf(event);
   if (products.length > 0) {
     const next = { ...s.products };
-    for (const id of products) next[id] = maxTime(next[id] ?? '', t);
+    for (const id of products) setOwn(next, id, maxTime(own(next, id) ?? '', t));
     s.products = boundedRecent(next, MAX_PRODUCTS);
   }
   const network = networkOf(event);
   if (network !== undefined) {
-    const seen = s.networks[network];
+    const seen = own(s.networks, network);
     s.networks = boundedNetworks({
       ...s.networks,
       [network]: { ...seen, firstSeen: minTime(seen?.firstSeen ?? '', t), lastSeen: maxTime(seen?.lastSeen ?? '', t) },
@@ -285,22 +285,22 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
     identities[ns] = [...(identities[ns] ?? []), ...values];
   }
   const traits: Profile['traits'] = { ...survivor.traits };
-  for (const [k, v] of Object.entries(loser.traits)) traits[k] = newer(traits[k], v) as Stamped;
+  for (const [k, v] of Object.entries(loser.traits)) setOwn(traits, k, newer(own(traits, k), v) as Stamped);
   const interests = { ...survivor.signals.interests };
-  for (const [k, v] of Object.entries(loser.signals.interests)) interests[k] = (interests[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(loser.signals.interests)) setOwn(interests, k, (own(interests, k) ?? 0) + v);
   const products = { ...survivor.signals.products };
-  for (const [k, v] of Object.entries(loser.signals.products ?? {})) products[k] = maxTime(products[k] ?? '', v);
+  for (const [k, v] of Object.entries(loser.signals.products ?? {})) setOwn(products, k, maxTime(own(products, k) ?? '', v));
   const networks = { ...survivor.signals.networks };
   for (const [k, v] of Object.entries(loser.signals.networks)) {
-    const mine = networks[k];
-    networks[k] = mine
+    const mine = own(networks, k);
+    setOwn(networks, k, mine
       ? {
           firstSeen: minTime(mine.firstSeen, v.firstSeen),
           lastSeen: maxTime(mine.lastSeen, v.lastSeen),
           ...(mine.crowded || v.crowded ? { crowded: true } : {}),
           ...(mine.listedAt !== undefined ? { listedAt: mine.listedAt } : {}),
         }
-      : v;
+      : v);
   }
   const mergeLog = [...survivor.mergeLog, ...loser.mergeLog, { from: loser.profileId, at, via }]
     .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.from < b.from ? -1 : 1))
@@ -355,8 +355,8 @@ export function boundHistory(history: SegmentChange[]): SegmentChange[] {
 export function mergeBatch(a: Record<string, BatchAttribute>, b: Record<string, BatchAttribute>): Record<string, BatchAttribute> {
   const out = { ...a };
   for (const [k, v] of Object.entries(b)) {
-    const mine = out[k];
-    if (mine === undefined || v.asOf > mine.asOf) out[k] = v;
+    const mine = own(out, k);
+    if (mine === undefined || v.asOf > mine.asOf) setOwn(out, k, v);
   }
   return out;
 }

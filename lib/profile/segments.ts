@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { own } from '../events/json';
 import { describeIssues } from '../config/issues';
 import defaults from '../../config/profile.json';
 import type { AggregateModel } from './aggregates';
@@ -82,7 +83,7 @@ export function lookup(facts: Facts, path: string): unknown {
   let at: unknown = facts;
   for (const part of path.split('.')) {
     if (typeof at !== 'object' || at === null) return undefined;
-    at = (at as Record<string, unknown>)[part];
+    at = own(at as Record<string, unknown>, part);
   }
   return at;
 }
@@ -92,7 +93,7 @@ export function sumKeys(v: unknown, keys: string[]): number {
   if (Array.isArray(v)) {
     return v.reduce((s, x: { value?: unknown; count?: unknown }) => s + (keys.includes(String(x?.value)) && typeof x?.count === 'number' ? x.count : 0), 0);
   }
-  if (typeof v === 'object' && v !== null) return keys.reduce((s, k) => s + (Number((v as Record<string, unknown>)[k]) || 0), 0);
+  if (typeof v === 'object' && v !== null) return keys.reduce((s, k) => s + (Number(own(v as Record<string, unknown>, k)) || 0), 0);
   return 0;
 }
 
