@@ -45,7 +45,13 @@ export async function startIngestSide(options: IngestSideOptions): Promise<{ emu
     await provision(emulators);
     configureEnvironment(emulators);
     // Imported only now, so their clients and configuration see the environment above.
-    const [ingest, { DynamoStores }] = await Promise.all([import('../functions/ingest/handler.js'), import('../lib/store/dynamo.js')]);
+    const [ingest, { DynamoStores }, { redactRecordData }, { defaultEventPolicy }] = await Promise.all([
+      import('../functions/ingest/handler.js'),
+      import('../lib/store/dynamo.js'),
+      import('../lib/events/personal.js'),
+      import('../lib/events/policy.js'),
+    ]);
+    const redact = (data: string) => redactRecordData(data, defaultEventPolicy().personalData, process.env.IDENTITY_SALT ?? '');
     const deadLetters = new DynamoStores(localDynamo(emulators.dynamodbEndpoint), tableNamesFromEnv()).deadLetters;
     const poller = new KinesisPoller({
       kinesis: localKinesis(emulators.kinesisEndpoint),
@@ -55,7 +61,7 @@ export async function startIngestSide(options: IngestSideOptions): Promise<{ emu
       onFailure: async ({ shardId, reason, records }) => {
         const at = new Date().toISOString();
         await deadLetters.put(
-          records.map((r) => ({ id: `${shardId}#${r.kinesis.sequenceNumber}`, reason: `event source mapping: ${reason}`, source: 'ingest-mapping', data: r.kinesis.data, at })),
+          records.map((r) => ({ id: `${shardId}#${r.kinesis.sequenceNumber}`, reason: `event source mapping: ${reason}`, source: 'ingest-mapping', data: redact(r.kinesis.data), at })),
         );
         log?.(`dead-lettered ${records.length} record(s) from ${shardId}: ${reason}`);
       },

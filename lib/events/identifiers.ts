@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IdentityRules, Namespace } from '../identity/rules';
 import type { CollectedEvent } from './segment';
-import { asObject } from './json';
+import { asObject, own } from './json';
 
 /** One identifier of a person in one namespace, for example `anonymousId:3f2a…` or `email:<sha256>`. */
 export interface Identifier {
@@ -16,15 +16,45 @@ export function parseIdentifierKey(key: string): Identifier {
   return { ns: key.slice(0, at) as Namespace, value: key.slice(at + 1) };
 }
 
+const normalise = (ns: 'email' | 'phone', raw: string): string => (ns === 'email' ? raw.trim().toLowerCase() : raw.replace(/[^0-9+]/g, ''));
+
 /** Salted SHA-256 of a normalised e-mail address or phone number: PII is never stored in clear. */
 export function hashPii(ns: 'email' | 'phone', raw: string, salt: string): string {
-  const normalised = ns === 'email' ? raw.trim().toLowerCase() : raw.replace(/[^0-9+]/g, '');
-  return createHash('sha256').update(`${salt}:${ns}:${normalised}`).digest('hex');
+  return createHash('sha256').update(`${salt}:${ns}:${normalise(ns, raw)}`).digest('hex');
+}
+
+/** How a hashed personal value is written in events (`sha256:<hex>`): recognisable, and never a valid address. */
+export const HASHED = /^sha256:([0-9a-f]{64})$/;
+
+const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+
+/**
+ * Whether a value can identify a person at all: an e-mail address with a local part and a dotted
+ * domain; a phone number with 7 to 15 digits (E.164), not one digit repeated nor a run like
+ * 1234567890. Placeholders typed into forms ("N/A", "-", "tbd", "not given") are not, also after
+ * normalisation, which strips everything but digits and "+" from a phone number.
+ */
+export function plausible(ns: 'email' | 'phone', raw: string): boolean {
+  const value = normalise(ns, raw);
+  if (ns === 'email') return value.length <= 254 && EMAIL.test(value);
+  const digits = value.replace(/\D/g, '');
+  if (digits.length < 7 || digits.length > 15 || /^(\d)\1*$/.test(digits)) return false;
+  return !'01234567890'.includes(digits) && !'9876543210'.includes(digits);
 }
 
 /** The stored form of an identifier value: e-mail and phone hashed (salted), others as given. */
 export function storedIdentifier(ns: Namespace, raw: string, salt: string): Identifier {
   return { ns, value: ns === 'email' || ns === 'phone' ? hashPii(ns, raw, salt) : raw };
+}
+
+/**
+ * The identifier an e-mail or phone trait stands for: its hash, whether the value is in clear
+ * (hashed here) or already hashed by the collector (`sha256:<hex>`); undefined when it identifies nobody.
+ */
+function personalIdentifier(ns: 'email' | 'phone', raw: string, salt: string): Identifier | undefined {
+  const hashed = HASHED.exec(raw);
+  if (hashed) return { ns, value: hashed[1] as string };
+  return plausible(ns, raw) ? { ns, value: hashPii(ns, raw, salt) } : undefined;
 }
 
 function str(v: unknown): string | undefined {
@@ -36,7 +66,8 @@ function str(v: unknown): string | undefined {
 /**
  * The identifiers an event carries: anonymousId, userId, context.device.id, e-mail and phone from
  * traits (hashed), and for `alias` the previousId (an earlier anonymous id). Junk values from
- * misconfigured SDKs (`null`, `undefined`, `anonymous`, `0`, `-1`, empty) are dropped.
+ * misconfigured SDKs (`null`, `undefined`, `anonymous`, `0`, `-1`, empty) are dropped, and an e-mail
+ * or phone number only counts when it is plausible (placeholders typed into forms identify nobody).
  */
 export function extractIdentifiers(event: CollectedEvent, rules: IdentityRules, salt: string): Identifier[] {
   const blocked = new Set(rules.blocklist.map((b) => b.toLowerCase()));
@@ -54,8 +85,10 @@ export function extractIdentifiers(event: CollectedEvent, rules: IdentityRules, 
   const context = asObject(event.context);
   add('deviceId', str(asObject(context?.device)?.id));
   const traits = { ...asObject(context?.traits), ...('traits' in event ? asObject(event.traits) : undefined) };
-  const email = str(traits.email);
-  if (email !== undefined && email.includes('@')) add('email', email);
-  add('phone', str(traits.phone));
+  for (const ns of ['email', 'phone'] as const) {
+    const raw = str(own(traits, ns));
+    const id = raw === undefined || raw.length > 512 ? undefined : personalIdentifier(ns, raw.trim(), salt);
+    if (id !== undefined && !blocked.has(id.value)) out.set(identifierKey(id), id);
+  }
   return [...out.values()];
 }

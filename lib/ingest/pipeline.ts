@@ -1,4 +1,5 @@
 import { extractIdentifiers, identifierKey, type Identifier } from '../events/identifiers';
+import { redactPersonalData, redactRecordData } from '../events/personal';
 import { parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
 import { matchOnNetworks, matchSignature } from '../identity/matching';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
@@ -90,10 +91,12 @@ class BatchRun {
   readonly errors: Error[] = [];
   readonly letters: DeadLetter[] = [];
   readonly now: () => Date;
+  private readonly config: IngestConfig;
   /** Per shard, the first record of this batch: every record before it is done (the mapping's contract). */
   readonly firstOf = new Map<string, string>();
 
   constructor(input: StreamRecord[], config: IngestConfig) {
+    this.config = config;
     this.now = config.now ?? (() => new Date());
     this.records = [...input].sort((a, b) => compareSeq(a.sequenceNumber, b.sequenceNumber));
     for (const r of this.records) if (!this.firstOf.has(r.shardId)) this.firstOf.set(r.shardId, r.sequenceNumber);
@@ -113,8 +116,10 @@ class BatchRun {
     };
   }
 
+  /** Dead-letters a record with its reason; the letter keeps the record without its personal data. */
   deadLetter(record: StreamRecord, reason: string): void {
-    this.letters.push({ id: `${record.shardId}#${record.sequenceNumber}`, reason, source: 'ingest', data: record.data, at: this.now().toISOString() });
+    const data = redactRecordData(record.data, this.config.events.personalData, this.config.salt);
+    this.letters.push({ id: `${record.shardId}#${record.sequenceNumber}`, reason, source: 'ingest', data, at: this.now().toISOString() });
   }
 
   result(): IngestResult {
@@ -151,7 +156,8 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
 
 // ---- 1. Decode: bad records are dead-lettered and never block the shard ------------------------
 
-function decode(record: StreamRecord): { event?: CollectedEvent; reason?: string } {
+/** The record's event, validated, its time trusted within limits and its personal data redacted. */
+function decode(record: StreamRecord, config: IngestConfig): { event?: CollectedEvent; reason?: string } {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(record.data, 'base64').toString('utf8'));
@@ -159,7 +165,8 @@ function decode(record: StreamRecord): { event?: CollectedEvent; reason?: string
     return { reason: 'invalid JSON' };
   }
   try {
-    return { event: parseCollectedEvent(json) };
+    const event = parseCollectedEvent(json, config.events);
+    return { event: redactPersonalData(event, config.events.personalData, config.salt, { trustHashed: true }) };
   } catch (e) {
     return { reason: e instanceof ValidationError ? `schema violation: ${e.message}` : `could not be read: ${String(e)}` };
   }
@@ -168,7 +175,7 @@ function decode(record: StreamRecord): { event?: CollectedEvent; reason?: string
 function decodeRecords(run: BatchRun, config: IngestConfig): ParsedRecord[] {
   const parsed: ParsedRecord[] = [];
   for (const record of run.records) {
-    const { event, reason } = decode(record);
+    const { event, reason } = decode(record, config);
     let ids: Identifier[] = [];
     try {
       if (event !== undefined) ids = extractIdentifiers(event, config.rules, config.salt);

@@ -203,13 +203,16 @@ function boundedNetworks(n: Record<string, NetworkSighting>): Record<string, Net
   return Object.fromEntries(entries.slice(0, MAX_NETWORKS));
 }
 
-/** The network an event came from, unless it came over a mobile carrier (carrier NAT is shared by strangers). */
+/**
+ * The network an event came from (its IP address, hashed by the time it gets here), unless it came
+ * over a mobile carrier (carrier NAT is shared by strangers).
+ */
 export function networkOf(event: CollectedEvent): string | undefined {
   const context = asObject(event.context);
   if (context === undefined) return undefined;
   if (asObject(context.network)?.cellular === true) return undefined;
   const ip = context.ip;
-  return typeof ip === 'string' && ip.length > 0 && ip.length <= 64 ? ip : undefined;
+  return typeof ip === 'string' && ip.length > 0 && ip.length <= 80 ? ip : undefined;
 }
 
 /** The products an event is about: the product viewed or carted, or the products of an order. */

@@ -133,8 +133,10 @@ it('answers any JSON with a 2xx or 4xx, never a 5xx (fuzz)', async () => {
 it('counts impressions and clicks that carry the decision id in the offer statistics', async () => {
   const d = await decideWithoutExploring({ identity: ann, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
   const offer = d.body.offers[0]?.offerId as string;
+  // Feedback happens now: event time is trusted only up to an hour after receipt (config/events.json).
+  const now = new Date();
   const feedback = (event: string) => ({
-    type: 'track', userId: ann.value, event, timestamp: '2026-12-02T12:00:05Z',
+    type: 'track', userId: ann.value, event, timestamp: now.toISOString(),
     properties: { decision_id: d.body.decisionId, promotion_id: offer, variant: d.body.variant },
   });
   const sent = await fetch(`${stack.url}/v1/batch`, {
@@ -144,7 +146,8 @@ it('counts impressions and clicks that carry the decision id in the offer statis
   });
   expect(sent.status).toBe(200);
   await stack.poller.idle();
-  const res = await fetch(`${stack.url}/v1/offers/stats?from=2026-12-02&to=2026-12-02`, { headers: { 'x-api-key': 'dev-api-key' } });
+  const day = (offset: number) => new Date(now.getTime() + offset * 86_400_000).toISOString().slice(0, 10);
+  const res = await fetch(`${stack.url}/v1/offers/stats?from=${day(-1)}&to=${day(1)}`, { headers: { 'x-api-key': 'dev-api-key' } });
   expect(res.status).toBe(200);
   const report = (await res.json()) as { from: string; offers: Array<{ offerId: string; variants: Record<string, { impressions: number; clicks: number; clickThroughRate: number | null }> }> };
   expect(report.offers.find((o) => o.offerId === offer)?.variants[d.body.variant]).toMatchObject({ impressions: 1, clicks: 1, clickThroughRate: 1 });

@@ -130,7 +130,7 @@ describe('read API', () => {
     // Assess
     const res = await get('/v1/dead-letters');
     expect(res.body.deadLetters).toContainEqual(
-      expect.objectContaining({ reason: 'invalid JSON', source: 'ingest', data: Buffer.from('{oops').toString('base64') }),
+      expect.objectContaining({ reason: 'invalid JSON', source: 'ingest', data: Buffer.from(JSON.stringify({ undecodable: true, bytes: 5, preview: '{oops' })).toString('base64') }),
     );
     expect((await get('/v1/identities/anonymousId/dlq-1')).status).toBe(200);
   });

@@ -76,7 +76,8 @@ it('stitches the seed journey sent with @segment/analytics-node into the profile
   );
   expect(profile.body.identities.userId).toEqual([ann.userId]);
   expect(profile.body.identities.anonymousId).toEqual([ann.devices.tablet]);
-  expect(profile.body.traits).toMatchObject({ firstName: 'Ann' });
+  expect(profile.body.traits).toMatchObject({ store: 'Leeds Kirkstall' });
+  expect(profile.body.traits).not.toHaveProperty('firstName'); // personal data: removed before anything is stored
   expect(profile.body.aggregates).toMatchObject({ orderCount: 1, revenue: 64.99, eventCount: 5 });
   expect(profile.body.probableLinks.map((l) => l.profileId).sort()).toEqual([laptop, phone].sort());
 

@@ -1,3 +1,4 @@
+import { hashedNetwork } from '../../lib/events/personal';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { readProfile } from '../../lib/profile/read';
 import { MemoryStores } from '../../lib/store/memory';
@@ -39,7 +40,8 @@ describe.each([
     expect(profile.identities.userId).toEqual([ann.userId]);
     expect(profile.identities.anonymousId).toEqual([ann.devices.tablet]);
     expect(profile.identities.email).toHaveLength(1);
-    expect(profile.traits).toMatchObject({ firstName: 'Ann', store: 'Leeds Kirkstall' });
+    expect(profile.traits).toMatchObject({ store: 'Leeds Kirkstall' });
+    expect(profile.traits.firstName).toBeUndefined(); // personal data: removed before anything is stored
     expect(profile.aggregates).toMatchObject({ orderCount: 1, revenue: 64.99 });
 
     const phone = stores.owners.get(`anonymousId:${ann.devices.phone}`)!;
@@ -49,8 +51,9 @@ describe.each([
     expect(profile.probableLinks.map((l) => l.profileId).sort()).toEqual([laptop, phone].sort());
     const phoneLink = profile.probableLinks.find((l) => l.profileId === phone)!;
     // The phone shares two networks with Ann (home, then the store's Wi-Fi): the strongest evidence.
-    expect(phoneLink.reasons.join('; ')).toContain(SEED.networks.home);
-    expect(phoneLink.reasons.join('; ')).toContain(SEED.networks.store);
+    // Networks are IP addresses, hashed before anything is stored.
+    expect(phoneLink.reasons.join('; ')).toContain(hashedNetwork(SEED.networks.home, 'test-salt'));
+    expect(phoneLink.reasons.join('; ')).toContain(hashedNetwork(SEED.networks.store, 'test-salt'));
     expect(phoneLink.score).toBeGreaterThan(profile.probableLinks.find((l) => l.profileId === laptop)!.score);
 
     const benView = await readProfile(stores, benLaptop, ingestConfig());
