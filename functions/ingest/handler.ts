@@ -13,6 +13,7 @@ const METRICS: Array<[keyof IngestStats, string]> = [
   ['duplicates', 'DuplicatesSkipped'],
   ['deadLettered', 'DeadLettered'],
   ['profilesWritten', 'ProfilesWritten'],
+  ['profilesTrimmed', 'ProfilesTrimmed'],
   ['merges', 'ProfilesMerged'],
   ['limitReached', 'IdentifierLimitReached'],
   ['conflicts', 'UserIdConflicts'],

@@ -42,9 +42,13 @@ export function plausible(ns: 'email' | 'phone', raw: string): boolean {
   return !'01234567890'.includes(digits) && !'9876543210'.includes(digits);
 }
 
-/** The stored form of an identifier value: e-mail and phone hashed (salted), others as given. */
+/** Identifier values longer than this are kept as a hash (`h:<hex>`): a profile holds dozens of them. */
+export const MAX_IDENTIFIER_CHARS = 128;
+
+/** The stored form of an identifier value: e-mail and phone hashed (salted), a very long id hashed, others as given. */
 export function storedIdentifier(ns: Namespace, raw: string, salt: string): Identifier {
-  return { ns, value: ns === 'email' || ns === 'phone' ? hashPii(ns, raw, salt) : raw };
+  if (ns === 'email' || ns === 'phone') return { ns, value: hashPii(ns, raw, salt) };
+  return { ns, value: raw.length > MAX_IDENTIFIER_CHARS ? `h:${createHash('sha256').update(raw).digest('hex')}` : raw };
 }
 
 /**
@@ -75,7 +79,7 @@ export function extractIdentifiers(event: CollectedEvent, rules: IdentityRules, 
   const add = (ns: Namespace, raw: string | undefined) => {
     if (raw === undefined) return;
     const trimmed = raw.trim();
-    if (blocked.has(trimmed.toLowerCase()) || trimmed.length > 512) return;
+    if (blocked.has(trimmed.toLowerCase())) return;
     const id = storedIdentifier(ns, trimmed, salt);
     out.set(identifierKey(id), id);
   };

@@ -7,6 +7,7 @@ import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../id
 import { updateSegments } from '../profile/facts';
 import { advanceMark, compareSeq, RedeliveryIndex } from '../profile/marks';
 import { foldEvent, type Profile } from '../profile/profile';
+import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
 import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
 import type { EngineConfig } from './config';
 import { countableFeedback, countFeedback, feedbackOf, type FeedbackRecord } from './feedback';
@@ -33,6 +34,8 @@ export interface IngestStats extends ResolutionCounters {
   duplicates: number;
   folded: number;
   profilesWritten: number;
+  /** Profiles over their size budget that had their least useful state trimmed (hostile input). */
+  profilesTrimmed: number;
   groupsFailed: number;
   probableLinks: number;
   /** Conditional updates of offer statistics. */
@@ -106,6 +109,7 @@ class BatchRun {
       duplicates: 0,
       folded: 0,
       profilesWritten: 0,
+      profilesTrimmed: 0,
       groupsFailed: 0,
       probableLinks: 0,
       offerStatUpdates: 0,
@@ -325,7 +329,7 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
       folded.set(shardId, [...(folded.get(shardId) ?? []), sequenceNumber]);
       counters.folded += 1;
     }
-    for (const [shardId, seqs] of folded) profile.marks = advanceMark(profile.marks, shardId, run.firstOf.get(shardId) as string, seqs);
+    for (const [shardId, seqs] of folded) profile.marks = advanceMark(profile.marks, shardId, run.firstOf.get(shardId) as string, seqs, run.now());
     updateSegments(profile, config.aggregates, config.profileRules);
   }
   return counters;
@@ -411,7 +415,12 @@ async function writeGroups(
           return stores.profiles.put({ ...tomb, mergedInto: g.root, version: tomb.version + 1 }, tomb.version);
         }),
       );
-      if (storedProfile === undefined || JSON.stringify(profile) !== JSON.stringify(storedProfile)) {
+      let json = JSON.stringify(profile);
+      if (Buffer.byteLength(json) > PROFILE_BUDGET_BYTES && fitBudget(profile, config.aggregates).length > 0) {
+        run.stats.profilesTrimmed += 1;
+        json = JSON.stringify(profile);
+      }
+      if (storedProfile === undefined || json !== JSON.stringify(storedProfile)) {
         await stores.profiles.put({ ...profile, version: expected + 1 }, expected);
         run.stats.profilesWritten += 1;
       }

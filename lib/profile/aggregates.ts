@@ -274,6 +274,25 @@ function canonicalValue(v: unknown): string {
   return typeof v === 'string' ? v.slice(0, 128) : JSON.stringify(v).slice(0, 128);
 }
 
+/** The longest string a first/last/lastN aggregate keeps (longer ones are cut), and the largest other value. */
+export const MAX_VALUE_CHARS = 256;
+const MAX_VALUE_JSON = 512;
+
+/** A value as an aggregate keeps it: strings cut to MAX_VALUE_CHARS; a larger object or list is not kept. */
+function boundedValue(v: unknown): unknown {
+  if (typeof v === 'string') return v.length > MAX_VALUE_CHARS ? v.slice(0, MAX_VALUE_CHARS) : v;
+  if (typeof v !== 'object' || v === null) return v;
+  return (JSON.stringify(v)?.length ?? 0) <= MAX_VALUE_JSON ? v : undefined;
+}
+
+/**
+ * What a stamp keeps of a messageId (it only orders events of the same instant): the id itself when
+ * short, else a hash of it, so a 200-character id does not weigh on every stamp of a profile.
+ */
+export function stampId(messageId: string): string {
+  return messageId.length <= 40 ? messageId : `#${hash32(messageId)}${hash32(`${messageId}#`)}${hash32(`#${messageId}`)}`;
+}
+
 /**
  * Keeps the topk map bounded: past twice the bound it is cut back to the most frequent keys (ties by
  * key). Below the bound counts are exact; above it, as any bounded top-k, they are approximate.
@@ -419,7 +438,7 @@ function readEach(event: CollectedEvent, field: string): unknown[] {
 }
 
 function contributionOf(def: AggregateDefinition, event: CollectedEvent, value: unknown): State | undefined {
-  const stamp: Stamp = { t: event.timestamp, id: event.messageId };
+  const stamp: Stamp = { t: event.timestamp, id: stampId(event.messageId) };
   if (def.op === 'set' || def.op === 'since') {
     if (def.resetOn && selects(def.resetOn, event)) return def.op === 'set' ? { items: {}, reset: stamp } : { starts: [], reset: stamp };
     const key = value;
@@ -432,8 +451,8 @@ function contributionOf(def: AggregateDefinition, event: CollectedEvent, value: 
   }
   if (!selects(def.on, event)) return undefined;
   if (def.op === 'count') return 1;
-  const raw = value;
-  if (raw === undefined || raw === null || raw === '') return undefined; // unknown field: the aggregate stays as it was
+  const raw = boundedValue(value);
+  if (raw === undefined || raw === null || raw === '') return undefined; // unknown (or too large) field: the aggregate stays as it was
   switch (def.op) {
     case 'sum':
     case 'min':
@@ -539,6 +558,66 @@ export function mergeAggregates(model: AggregateModel, a: Aggregates, b: Aggrega
   }
   // A merged state may share parts with its inputs; folding updates states in place, so copy.
   return structuredClone(out);
+}
+
+// ---- Trimming (a profile over its size budget) --------------------------------------------------
+
+const half = (n: number): number => Math.floor(n / 2);
+
+/** Halves one state: the least useful half goes (lowest counts, oldest items, the tail of a long value). */
+function halveOne(def: AggregateDefinition, s: State): State | undefined {
+  switch (def.op) {
+    case 'topk': {
+      const entries = Object.entries(s as Record<string, number>);
+      if (entries.length <= 1) return undefined;
+      entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+      return Object.fromEntries(entries.slice(0, half(entries.length)));
+    }
+    case 'distinct':
+      return (s as string[]).length <= 1 ? undefined : (s as string[]).slice(0, half((s as string[]).length));
+    case 'lastN':
+      return (s as Stamped[]).length <= 1 ? undefined : (s as Stamped[]).slice(0, half((s as Stamped[]).length));
+    case 'since': {
+      const x = s as SinceState;
+      return x.starts.length <= 1 ? undefined : { ...x, starts: x.starts.slice(0, half(x.starts.length)) };
+    }
+    case 'set': {
+      const x = s as SetState;
+      const entries = Object.entries(x.items);
+      if (entries.length <= 1) return undefined;
+      const latest = (i: { a?: Stamp; r?: Stamp }) => later(i.a, i.r) as Stamp;
+      entries.sort((a, b) => (before(latest(a[1]), latest(b[1])) ? 1 : -1));
+      return { ...(x.reset ? { reset: x.reset } : {}), items: Object.fromEntries(entries.slice(0, half(entries.length))) };
+    }
+    case 'first':
+    case 'last': {
+      const x = s as Stamped;
+      const text = typeof x.v === 'string' ? x.v : undefined;
+      return text !== undefined && text.length > 16 ? { ...x, v: text.slice(0, half(text.length)) } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Halves an aggregate's state, for a profile over its size budget: each bucket's state first, then
+ * the older half of the buckets. Undefined when there is nothing left to halve. Past this point the
+ * aggregate is approximate (as any bounded sketch), which is the price of an item that always fits.
+ */
+export function halveAggregate(def: AggregateDefinition, s: State | Buckets): State | Buckets | undefined {
+  if (!isBuckets(s)) return halveOne(def, s as State);
+  let changed = false;
+  const b: Record<string, State> = {};
+  for (const [k, v] of Object.entries(s.b)) {
+    const smaller = halveOne(def, v);
+    changed ||= smaller !== undefined;
+    b[k] = smaller ?? v;
+  }
+  if (changed) return { b };
+  const keys = Object.keys(s.b).sort();
+  if (keys.length <= 1) return undefined;
+  return { b: Object.fromEntries(keys.slice(half(keys.length)).map((k) => [k, s.b[k] as State])) };
 }
 
 // ---- Reading ---------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 import { ConflictError, type Stores } from '../store/ports';
 import { applyBatchAttributes, type BatchAttribute } from './profile';
 import { followMerges } from './read';
+import { fitBudget } from './size';
+import { defaultModel } from './aggregates';
 
 const MAX_ATTEMPTS = 5;
 
@@ -17,6 +19,7 @@ export async function writeBatchAttributes(stores: Stores, profileId: string, at
     const before = JSON.stringify(profile.batch ?? {});
     applyBatchAttributes(profile, attributes);
     if (JSON.stringify(profile.batch) === before) return profile.profileId;
+    fitBudget(profile, defaultModel());
     try {
       await stores.profiles.put({ ...profile, version: profile.version + 1 }, profile.version);
       return profile.profileId;

@@ -16,20 +16,24 @@
  * profile whose write succeeded moves past a record of another profile whose write failed, and a
  * merge of the two then skipped the retried record.)
  *
- * Bounds: `applied` holds the records of the profile's last batch and of an overlapping retry, so
- * with the mapping's batches of at most a few hundred records it stays small; it is capped at
- * MAX_APPLIED per shard, and a profile keeps marks for at most MAX_SHARD_MARKS shards (after a
- * reshard the oldest shard ids, which are closed, go first).
+ * Bounds: `applied` holds the records of the profile's last batch from each shard and of an
+ * overlapping retry, so with the mapping's batches of 100 records it stays small. A shard's mark is
+ * dropped once it is older than MARK_RETENTION_MS (`at`, when it was last written): its records can no
+ * longer be delivered again (the stream keeps records 24 hours and the mapping gives up after 6), and a
+ * replay of older records is still caught by their stored messageIds. At most MAX_APPLIED records are
+ * kept in all, the most recently written shards first.
  */
 export interface ShardMark {
   below: string;
   applied: string[];
+  /** When the mark was last moved (ingest clock, ISO 8601). */
+  at: string;
 }
 
 export type ShardMarks = Record<string, ShardMark>;
 
-export const MAX_APPLIED = 256;
-export const MAX_SHARD_MARKS = 32;
+export const MAX_APPLIED = 512;
+export const MARK_RETENTION_MS = 7 * 86_400_000;
 
 /** Compares Kinesis sequence numbers (decimal strings without leading zeros, up to 128 bits). */
 export function compareSeq(a: string, b: string): number {
@@ -38,33 +42,40 @@ export function compareSeq(a: string, b: string): number {
 
 const maxSeq = (a: string, b: string): string => (compareSeq(a, b) >= 0 ? a : b);
 
-function bounded(below: string, applied: Iterable<string>): ShardMark {
+function bounded(below: string, applied: Iterable<string>, at: string): ShardMark {
   const kept = [...new Set(applied)].filter((s) => compareSeq(s, below) >= 0).sort(compareSeq);
-  return { below, applied: kept.length > MAX_APPLIED ? kept.slice(-MAX_APPLIED) : kept };
+  return { below, applied: kept, at };
 }
 
-function boundedShards(marks: ShardMarks): ShardMarks {
-  const ids = Object.keys(marks);
-  if (ids.length <= MAX_SHARD_MARKS) return marks;
-  const keep = ids.sort().slice(-MAX_SHARD_MARKS);
-  return Object.fromEntries(keep.map((id) => [id, marks[id] as ShardMark]));
+/** Drops marks past their retention, and keeps at most MAX_APPLIED records, the most recently written shards first. */
+function boundedShards(marks: ShardMarks, now: number): ShardMarks {
+  const entries = Object.entries(marks)
+    .filter(([, m]) => now - Date.parse(m.at) <= MARK_RETENTION_MS)
+    .sort((x, y) => (x[1].at > y[1].at ? -1 : x[1].at < y[1].at ? 1 : x[0] < y[0] ? -1 : 1));
+  const out: ShardMarks = {};
+  let room = MAX_APPLIED;
+  for (const [shardId, m] of entries) {
+    out[shardId] = m.applied.length <= room ? m : { ...m, applied: m.applied.slice(-Math.max(room, 0)) };
+    room -= m.applied.length;
+  }
+  return out;
 }
 
-/** Records that `records` (sequence numbers of one shard, from a batch starting at `batchFirst`) were folded. */
-export function advanceMark(marks: ShardMarks, shardId: string, batchFirst: string, records: string[]): ShardMarks {
+/** Records that `records` (sequence numbers of one shard, from a batch starting at `batchFirst`) were folded, at `now`. */
+export function advanceMark(marks: ShardMarks, shardId: string, batchFirst: string, records: string[], now: Date): ShardMarks {
   const mine = Object.hasOwn(marks, shardId) ? marks[shardId] : undefined;
   const below = mine === undefined ? batchFirst : maxSeq(mine.below, batchFirst);
-  return boundedShards({ ...marks, [shardId]: bounded(below, [...(mine?.applied ?? []), ...records]) });
+  return boundedShards({ ...marks, [shardId]: bounded(below, [...(mine?.applied ?? []), ...records], now.toISOString()) }, now.getTime());
 }
 
-/** The marks of a merged profile: per shard the larger `below` and the union of what was applied. */
+/** The marks of a merged profile: per shard the larger `below`, the union of what was applied, the later time. */
 export function mergeMarks(a: ShardMarks, b: ShardMarks): ShardMarks {
   const out: ShardMarks = { ...a };
   for (const [shardId, theirs] of Object.entries(b)) {
     const mine = Object.hasOwn(out, shardId) ? out[shardId] : undefined;
-    out[shardId] = mine === undefined ? theirs : bounded(maxSeq(mine.below, theirs.below), [...mine.applied, ...theirs.applied]);
+    out[shardId] = mine === undefined ? theirs : bounded(maxSeq(mine.below, theirs.below), [...mine.applied, ...theirs.applied], mine.at > theirs.at ? mine.at : theirs.at);
   }
-  return boundedShards(out);
+  return out;
 }
 
 /**

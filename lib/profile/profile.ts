@@ -3,7 +3,9 @@ import type { Identifier } from '../events/identifiers';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import { foldAggregates, mergeAggregates, type AggregateModel, type Aggregates } from './aggregates';
 import { asObject, own, setOwn } from '../events/json';
+import { stampId } from './aggregates';
 import { mergeMarks, type ShardMarks } from './marks';
+import { resolveTimezone } from './time';
 
 /** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
 export interface Stamped<T = unknown> {
@@ -86,7 +88,13 @@ export const MAX_NETWORKS = 10;
 export const MAX_PRODUCTS = 20;
 export const MAX_LINKED = 20;
 export const MAX_TRAITS = 50;
+export const MAX_TRAIT_KEY_CHARS = 64;
 export const MAX_TRAIT_BYTES = 512;
+/** BCP 47 tags are at most 35 characters in practice; a time zone must be an IANA name. */
+const MAX_LOCALE_CHARS = 35;
+const MAX_TIMEZONE_CHARS = 64;
+/** What a merge log entry keeps of the identifier that linked two profiles. */
+const MAX_VIA_CHARS = 80;
 export const MAX_SEGMENT_HISTORY = 50;
 
 function mergeMax(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
@@ -240,7 +248,8 @@ function interestOf(event: CollectedEvent): string | undefined {
 /** Folds one event into the profile: aggregates, traits (identify), signals, times. Mutates and returns `p`. */
 export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateModel): Profile {
   const t = event.timestamp;
-  const stamp = <T>(v: T): Stamped<T> => ({ v, t, id: event.messageId });
+  const id = stampId(event.messageId);
+  const stamp = <T>(v: T): Stamped<T> => ({ v, t, id });
   p.createdAt = minTime(p.createdAt, t);
   p.updatedAt = maxTime(p.updatedAt, t);
   p.aggregates = foldAggregates(defs, p.aggregates, event);
@@ -248,14 +257,19 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
   const traits = { ...asObject(context?.traits), ...(event.type === 'identify' ? asObject(event.traits) : undefined) };
   for (const [k, v] of Object.entries(traits)) {
     if (PII_TRAITS.has(k) || v === undefined) continue;
-    // Bounded: at most MAX_TRAITS traits, none larger than MAX_TRAIT_BYTES; others are ignored.
+    // Bounded: at most MAX_TRAITS traits, names up to MAX_TRAIT_KEY_CHARS, values up to MAX_TRAIT_BYTES; others are ignored.
+    if (k.length > MAX_TRAIT_KEY_CHARS) continue;
     if (own(p.traits, k) === undefined && Object.keys(p.traits).length >= MAX_TRAITS) continue;
     if ((JSON.stringify(v)?.length ?? 0) > MAX_TRAIT_BYTES) continue;
     setOwn(p.traits, k, newer(own(p.traits, k), stamp(v)) as Stamped);
   }
   const s = p.signals;
-  if (typeof context?.locale === 'string') s.locale = newer(s.locale, stamp(context.locale)) as Stamped<string>;
-  if (typeof context?.timezone === 'string') s.timezone = newer(s.timezone, stamp(context.timezone)) as Stamped<string>;
+  const locale = context?.locale;
+  if (typeof locale === 'string' && locale !== '' && locale.length <= MAX_LOCALE_CHARS) s.locale = newer(s.locale, stamp(locale)) as Stamped<string>;
+  const timezone = context?.timezone;
+  if (typeof timezone === 'string' && timezone.length <= MAX_TIMEZONE_CHARS && resolveTimezone(timezone, '') !== '') {
+    s.timezone = newer(s.timezone, stamp(timezone)) as Stamped<string>;
+  }
   if (typeof context?.userAgent === 'string') {
     s.userAgent = newer(s.userAgent, stamp(userAgentFamily(context.userAgent))) as Stamped<string>;
   }
@@ -305,7 +319,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
         }
       : v);
   }
-  const mergeLog = [...survivor.mergeLog, ...loser.mergeLog, { from: loser.profileId, at, via }]
+  const mergeLog = [...survivor.mergeLog, ...loser.mergeLog, { from: loser.profileId, at, via: via.slice(0, MAX_VIA_CHARS) }]
     .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.from < b.from ? -1 : 1))
     .slice(-MAX_MERGE_LOG);
   return {

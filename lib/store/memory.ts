@@ -13,6 +13,9 @@ import {
   type Stores,
 } from './ports';
 
+/** DynamoDB's item size limit: an item (names and values) over it is refused. */
+export const DYNAMODB_ITEM_LIMIT = 400 * 1024;
+
 /** Counts storage calls the way DynamoDB bills requests: one per call, whatever it carries. */
 export interface CallCounts {
   reads: number;
@@ -69,6 +72,9 @@ export class MemoryStores implements Stores {
       return out;
     },
     put: async (profile, expectedVersion) => {
+      // The item the DynamoDB adapter writes: the document and the match card, each as JSON.
+      const bytes = Buffer.byteLength(JSON.stringify(profile)) + Buffer.byteLength(JSON.stringify(matchCardOf(profile))) + 200;
+      if (bytes > DYNAMODB_ITEM_LIMIT) throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
       const current = this.profileItems.get(profile.profileId);
       if ((current?.version ?? 0) !== expectedVersion) {
         throw new ConflictError(`profile ${profile.profileId} changed (expected version ${expectedVersion})`);

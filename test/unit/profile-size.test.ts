@@ -4,11 +4,16 @@ import { updateSegments } from '../../lib/profile/facts';
 import { foldEvent, MAX_NETWORKS, MAX_PRODUCTS, MAX_TRAITS, newProfile, type Profile } from '../../lib/profile/profile';
 import { loadProfileRules } from '../../lib/profile/segments';
 import type { CollectedEvent } from '../../lib/events/segment';
+import { deriveProfileId } from '../../lib/identity/resolver';
+import { ingestBatch } from '../../lib/ingest/pipeline';
+import { PROFILE_BUDGET_BYTES } from '../../lib/profile/size';
+import { MemoryStores } from '../../lib/store/memory';
+import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 
 const model = loadAggregates();
 const rules = loadProfileRules(model);
 /** DynamoDB's item limit is 400 KB; a profile must stay far below it whatever the traffic. */
-const BUDGET_BYTES = 100 * 1024;
+const BUDGET_BYTES = PROFILE_BUDGET_BYTES;
 
 function mulberry(seed: number): () => number {
   let a = seed;
@@ -91,6 +96,108 @@ describe('profile size', () => {
         },
       ),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('a profile under hostile input (issue #13, defect 2)', () => {
+  const big = (n: number, c = 'x') => c.repeat(n);
+
+  it('stays within its budget through oversized values, and the next normal event is folded', async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    const hostile = [
+      // Ten views of 30 KB product ids, three identifies with 30 KB trait keys (the reported case)...
+      ...Array.from({ length: 10 }, (_, i) => segmentEvent({ anonymousId: 'hostile-1', properties: { product_id: big(30_000, String(i)), category: big(30_000, String(i)) } })),
+      ...Array.from({ length: 3 }, (_, i) => segmentEvent({ type: 'identify', anonymousId: 'hostile-1', event: undefined, traits: { [big(30_000, String(i))]: 'v', plan: big(30_000) } })),
+      // ...and a huge locale, time zone, user agent, session, location, cart items and dismissed offers.
+      segmentEvent({ anonymousId: 'hostile-1', context: { locale: big(30_000), timezone: big(30_000), userAgent: big(30_000), sessionId: big(30_000), location: { city: big(30_000), latitude: 1, longitude: 2 } } }),
+      ...Array.from({ length: 60 }, (_, i) => segmentEvent({ anonymousId: 'hostile-1', event: 'Product Added', messageId: `${big(190)}-${i}`, properties: { product_id: `${big(400, 'c')}${i}` } })),
+      ...Array.from({ length: 60 }, (_, i) => segmentEvent({ anonymousId: 'hostile-1', event: 'Promotion Dismissed', properties: { promotion_id: `${big(400, 'p')}${i}` } })),
+    ];
+    for (let i = 0; i < hostile.length; i += 10) {
+      const result = await ingestBatch(hostile.slice(i, i + 10).map((e) => toRecord(e, seq.take())), stores, ingestConfig());
+      expect(result.errors.map(String)).toEqual([]);
+    }
+    const id = deriveProfileId('anonymousId:hostile-1');
+    const after = await ingestBatch([toRecord(segmentEvent({ anonymousId: 'hostile-1', event: 'Order Completed', properties: { total: 12 } }), seq.take())], stores, ingestConfig());
+    expect(after.failedSequenceNumbers).toEqual([]);
+    const profile = stores.profileItems.get(id)!;
+    expect(profile.aggregates.orderCount).toBe(1);
+    const bytes = Buffer.byteLength(JSON.stringify(profile));
+    console.log(`hostile profile: ${(bytes / 1024).toFixed(1)} KB (budget ${PROFILE_BUDGET_BYTES / 1024} KB)`);
+    expect(bytes).toBeLessThanOrEqual(PROFILE_BUDGET_BYTES);
+  });
+
+  it('is trimmed to its budget when every bound of the shipped aggregates is filled, and keeps folding', async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    const events: Array<Record<string, unknown>> = [];
+    for (let day = 0; day < 32; day++) {
+      for (let k = 0; k < 42; k++) {
+        const key = `${String(day).padStart(2, '0')}-${String(k).padStart(2, '0')}-${big(120, 'k')}`;
+        const timestamp = new Date(Date.UTC(2026, 9, 20) + day * 86_400_000 + k * 60_000).toISOString();
+        const context = { sessionId: key, channel: key, timezone: 'Europe/London' };
+        events.push(segmentEvent({ anonymousId: 'bounds-1', timestamp, context, properties: { product_id: key, category: key } }));
+        events.push(segmentEvent({ anonymousId: 'bounds-1', timestamp, context, event: 'Promotion Viewed', properties: { promotion_id: key.slice(0, 20), decision_id: 'd' } }));
+      }
+    }
+    let trimmed = 0;
+    for (let i = 0; i < events.length; i += 100) {
+      const result = await ingestBatch(events.slice(i, i + 100).map((e) => toRecord(e, seq.take())), stores, ingestConfig());
+      expect(result.errors.map(String)).toEqual([]);
+      trimmed += result.stats.profilesTrimmed;
+    }
+    const after = await ingestBatch([toRecord(segmentEvent({ anonymousId: 'bounds-1', event: 'Order Completed', properties: { total: 12 }, timestamp: '2026-11-21T10:00:00.000Z' }), seq.take())], stores, ingestConfig());
+    expect(after.failedSequenceNumbers).toEqual([]);
+    const profile = stores.profileItems.get(deriveProfileId('anonymousId:bounds-1'))!;
+    const bytes = Buffer.byteLength(JSON.stringify(profile));
+    console.log(`every bound filled: ${(bytes / 1024).toFixed(1)} KB after ${trimmed} trims (budget ${PROFILE_BUDGET_BYTES / 1024} KB)`);
+    expect(trimmed).toBeGreaterThan(0);
+    expect(bytes).toBeLessThanOrEqual(PROFILE_BUDGET_BYTES);
+    expect(profile.aggregates.orderCount).toBe(1);
+    expect(profile.aggregates.eventCount).toBe(events.length + 1);
+  });
+
+  it('never exceeds the budget, whatever arrives (property)', async () => {
+    const value = fc.oneof(fc.string({ maxLength: 20 }), fc.integer({ min: 1, max: 6 }).map((k) => 'y'.repeat(10 ** k / 2)));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom('Product Viewed', 'Product Added', 'Order Completed', 'Promotion Dismissed', 'identify'),
+            product: value,
+            category: value,
+            trait: value,
+            traitValue: value,
+            messageId: value,
+            day: fc.integer({ min: 0, max: 40 }),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        async (specs) => {
+          const stores = new MemoryStores();
+          const seq = new SequenceFactory();
+          const events = specs.map((s, i) =>
+            segmentEvent({
+              type: s.kind === 'identify' ? 'identify' : 'track',
+              event: s.kind === 'identify' ? undefined : s.kind,
+              anonymousId: 'prop-1',
+              messageId: `${s.messageId.slice(0, 150)}-${i}`,
+              timestamp: new Date(Date.UTC(2026, 9, 1) + s.day * 86_400_000).toISOString(),
+              traits: { [s.trait.slice(0, 30_000) || 't']: s.traitValue.slice(0, 30_000) },
+              properties: { product_id: s.product.slice(0, 30_000), category: s.category.slice(0, 30_000), promotion_id: s.product.slice(0, 30_000), total: 1, products: [{ product_id: s.product.slice(0, 30_000) }] },
+              context: { locale: s.category.slice(0, 30_000), timezone: s.trait.slice(0, 30_000) },
+            }),
+          );
+          for (let i = 0; i < events.length; i += 7) {
+            const result = await ingestBatch(events.slice(i, i + 7).map((e) => toRecord(e, seq.take())), stores, ingestConfig());
+            expect(result.errors.map(String)).toEqual([]);
+          }
+          for (const p of stores.profileItems.values()) expect(Buffer.byteLength(JSON.stringify(p))).toBeLessThanOrEqual(PROFILE_BUDGET_BYTES);
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });
