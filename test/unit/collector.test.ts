@@ -9,6 +9,7 @@ import {
 } from '../../lib/collect/collector';
 import { decodeBody, MAX_BATCH_MESSAGES, MAX_JSON_DEPTH, parseRequest, type CollectorPath } from '../../lib/collect/request';
 import { HttpError } from '../../lib/http/errors';
+import { openApiDocument } from '../../lib/http/openapi';
 import { completeMessage, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, ValidationError } from '../../lib/events/segment';
 import { MemoryStores } from '../../lib/store/memory';
 import type { DeadLetter, DeadLetterStore } from '../../lib/store/ports';
@@ -406,5 +407,22 @@ describe('publishing to the stream', () => {
   it('answers 503 when the stream keeps refusing, so the SDK retries', async () => {
     const stream: EventStream = { putRecords: async (records) => records.map((_, i) => i) };
     await expect(publish(stream, events)).rejects.toMatchObject({ statusCode: 503 });
+  });
+});
+
+describe('the OpenAPI document of the collector', () => {
+  type Operation = { summary: string; responses: Record<string, { content?: Record<string, { schema: unknown }> }> };
+  const doc = openApiDocument() as { paths: Record<string, { post: Operation }>; components: { schemas: Record<string, unknown> } };
+
+  it('documents what a batch answers: 200 with what was taken and rejected, 413, 415 and 503, and the message cap', () => {
+    const batch = doc.paths['/v1/batch']!.post;
+    expect(batch.summary).toContain(`${MAX_BATCH_MESSAGES.toLocaleString('en-US')} messages at most`);
+    expect(Object.keys(batch.responses).sort()).toEqual(['200', '400', '401', '413', '415', '503']);
+    expect(batch.responses['200']!.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/BatchResult' });
+    expect(doc.components.schemas.BatchResult).toMatchObject({ required: ['success', 'accepted', 'rejected'] });
+  });
+
+  it('documents 413 for a single message too', () => {
+    expect(Object.keys(doc.paths['/v1/track']!.post.responses)).toContain('413');
   });
 });
