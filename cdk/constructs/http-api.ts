@@ -31,9 +31,10 @@ export interface EngineHttpApiProps {
  * and JSON access logs. The handlers check the credentials themselves (Segment write keys by Basic auth
  * as the SDKs send them, API keys by `x-api-key`), so the routes carry no API Gateway authorizer.
  *
- * Least privilege: the collector only puts records on the stream; the profile API only reads the
- * profile, graph, events and dead-letter tables; decisions read profiles, the graph and offer statistics, read and write
- * the published catalog and model (config table) and put decision events on the stream.
+ * Least privilege: the collector only puts records on the stream and writes dead letters (BatchWriteItem
+ * on that table alone, for the invalid messages of a batch); the profile API only reads the profile,
+ * graph, events and dead-letter tables; decisions read profiles, the graph and offer statistics, read
+ * and write the published catalog and model (config table) and put decision events on the stream.
  */
 export class EngineHttpApi extends Construct {
   readonly api: HttpApi;
@@ -53,6 +54,10 @@ export class EngineHttpApi extends Construct {
 
     const collect = fn('collect');
     props.stream.grantWrite(collect);
+    // DynamoStores writes dead letters with BatchWriteItem only; with a customer managed key (a table
+    // override), the key actions that grantWriteData would give.
+    tables.deadLetters.grant(collect, 'dynamodb:BatchWriteItem');
+    tables.deadLetters.encryptionKey?.grant(collect, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*');
 
     const profiles = fn('profiles');
     for (const name of ['profiles', 'graph', 'events', 'deadLetters'] as const) tables[name].grantReadData(profiles);

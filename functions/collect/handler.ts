@@ -1,12 +1,17 @@
-import { parseRequest, publish, validateMessages, type CollectorPath } from '../../lib/collect/collector';
+import { collect } from '../../lib/collect/collector';
+import { decodeBody, parseRequest, type CollectorPath } from '../../lib/collect/request';
 import { notFound } from '../../lib/http/errors';
 import { requireWriteKey, writeKeyOf } from '../../lib/http/keys';
-import { getKeys, getStream } from '../commons/resources';
-import { bodyText, headersOf, httpHandler, json } from '../commons/http';
+import { getKeys, getStores, getStream } from '../commons/resources';
+import { bodyBytes, headersOf, httpHandler, json } from '../commons/http';
+import { logger } from '../commons/powertools';
 
 const PATHS = new Set<CollectorPath>(['track', 'identify', 'page', 'screen', 'alias', 'group', 'batch', 'import']);
 
-/** Segment HTTP Tracking API: `POST /v1/{track|identify|page|screen|alias|group|batch|import}` -> Kinesis. */
+/**
+ * Segment HTTP Tracking API: `POST /v1/{track|identify|page|screen|alias|group|batch|import}` ->
+ * Kinesis, the invalid messages of a batch -> dead letters (listed in the answer).
+ */
 export const handler = httpHandler(async (event) => {
   const path = event.rawPath.split('/').pop() as CollectorPath;
   if (!PATHS.has(path)) throw notFound(`unknown endpoint ${event.rawPath}`);
@@ -14,9 +19,10 @@ export const handler = httpHandler(async (event) => {
   const headers = headersOf(event);
   // A key in the Authorization header is checked before the body is read; else Segment's body `writeKey`.
   if (writeKeyOf(headers) !== undefined) requireWriteKey(keys, headers);
-  const { messages, writeKey } = parseRequest(path, bodyText(event));
-  requireWriteKey(keys, headers, writeKey);
-  const events = validateMessages(messages, new Date(event.requestContext.timeEpoch || Date.now()));
-  await publish(getStream(), events);
-  return json(200, { success: true });
+  const request = parseRequest(path, decodeBody(path, bodyBytes(event), headers['content-encoding']));
+  requireWriteKey(keys, headers, request.writeKey);
+  const receivedAt = new Date(event.requestContext.timeEpoch || Date.now());
+  const result = await collect(request, receivedAt, { stream: getStream(), deadLetters: getStores().deadLetters });
+  for (const error of result.unexpected) logger.warn('a message could not be validated', { error });
+  return json(200, request.batch ? { success: true, accepted: result.accepted, rejected: result.rejected } : { success: true });
 });

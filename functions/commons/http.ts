@@ -17,6 +17,15 @@ export function bodyText(event: HttpRequest): string {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
+/**
+ * The request body as the client sent it, byte for byte: API Gateway base64-encodes binary bodies
+ * (a gzip body, bytes that are not UTF-8) and sets isBase64Encoded; a text body is its UTF-8.
+ */
+export function bodyBytes(event: HttpRequest): Buffer {
+  if (event.body === undefined || event.body === null) return Buffer.alloc(0);
+  return Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+}
+
 /** Header names lower-cased (API Gateway v2 already does; direct invocations may not). */
 export function headersOf(event: HttpRequest): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
@@ -24,7 +33,8 @@ export function headersOf(event: HttpRequest): Record<string, string | undefined
 
 /**
  * Wraps an HTTP handler: Powertools logging context, and errors mapped to JSON responses: an
- * HttpError keeps its status and message, anything else is logged and answered 500 without details.
+ * HttpError keeps its status and message (a 5xx one is logged with its cause), anything else is
+ * logged and answered 500 without details.
  */
 export function httpHandler(fn: (event: HttpRequest, context: Context) => Promise<HttpResponse>) {
   return middy<HttpRequest, HttpResponse>()
@@ -33,6 +43,7 @@ export function httpHandler(fn: (event: HttpRequest, context: Context) => Promis
       onError: async (request) => {
         const error = request.error;
         if (error instanceof HttpError) {
+          if (error.statusCode >= 500) logger.warn(error.message, { cause: error.cause });
           request.response = json(error.statusCode, { success: false, message: error.message, ...(error.details ? { details: error.details } : {}) });
         } else {
           logger.error('unhandled error', error as Error);

@@ -1,15 +1,14 @@
-import { badRequest, HttpError } from '../http/errors';
-import {
-  completeMessage,
-  MAX_BATCH_BYTES,
-  MAX_MESSAGE_BYTES,
-  parseMessage,
-  partitionKeyOf,
-  ValidationError,
-  type CollectedEvent,
-  type MessageType,
-} from '../events/segment';
-import { asObject } from '../events/json';
+import { badRequest, HttpError, serviceUnavailable } from '../http/errors';
+import { completeMessage, MAX_MESSAGE_BYTES, parseMessage, partitionKeyOf, ValidationError, type CollectedEvent } from '../events/segment';
+import type { DeadLetter, DeadLetterStore } from '../store/ports';
+import type { CollectRequest, SentMessage } from './request';
+
+/**
+ * The collector: validates each message of a request on its own, puts the valid ones on the event
+ * stream and, in a batch, dead-letters each invalid one with its position and reason, as Segment's
+ * HTTP API does (a batch keeps its good messages when some are bad). A single-message endpoint
+ * answers 400 for an invalid message instead: there is nothing else to keep, and the client learns why.
+ */
 
 /** Where accepted events go: the Kinesis stream in every environment. */
 export interface EventStream {
@@ -17,72 +16,130 @@ export interface EventStream {
   putRecords(records: Array<{ data: string; partitionKey: string }>): Promise<number[]>;
 }
 
-export type CollectorPath = MessageType | 'batch' | 'import';
+/** A message the collector did not accept: its position in the batch and why (naming the position and field). */
+export interface Rejection {
+  index: number;
+  reason: string;
+}
+
+export interface Validation {
+  events: CollectedEvent[];
+  rejected: Array<Rejection & Pick<SentMessage, 'sent' | 'contentId'>>;
+  /** Errors other than a ValidationError met while validating a message (each rejected its message): for the log. */
+  unexpected: unknown[];
+}
 
 export interface CollectResult {
   accepted: number;
-  messageIds: string[];
+  rejected: Rejection[];
+  unexpected: unknown[];
 }
 
+/** A collector dead letter keeps at most this much of the message (its JSON). */
+export const MAX_DEAD_LETTER_DATA_BYTES = 8 * 1024;
+
+/** Kinesis PutRecords takes at most 500 records and 5 MiB (data and partition keys) per call. */
 const MAX_PUT_RECORDS = 500;
+const MAX_PUT_BYTES = 5 * 1024 * 1024;
 const MAX_PUT_ATTEMPTS = 6;
 
-
 /**
- * Parses a Segment Tracking API request body into messages: one message for `/v1/<type>` (the path
- * sets the type), a list for `/v1/batch` (and `/v1/import`), whose top-level `context` and
- * `integrations` apply to every message. Throws a 400 that names each problem.
+ * Validates every message on its own and completes the valid ones (messageId, receivedAt,
+ * skew-corrected timestamp). Nothing one message carries fails the others: a ValidationError is that
+ * message's reason, and any other exception is contained the same way (and reported as unexpected).
  */
-export function parseRequest(path: CollectorPath, body: string): { messages: unknown[]; writeKey?: unknown } {
-  const size = Buffer.byteLength(body, 'utf8');
-  const batch = path === 'batch' || path === 'import';
-  if (size > (batch ? MAX_BATCH_BYTES : MAX_MESSAGE_BYTES)) {
-    throw badRequest(`body is ${size} bytes; the limit is ${batch ? MAX_BATCH_BYTES : MAX_MESSAGE_BYTES} bytes ${batch ? 'per batch' : 'per message'}`);
+export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messages'>, receivedAt: Date): Validation {
+  const validation: Validation = { events: [], rejected: [], unexpected: [] };
+  for (const sent of request.messages) {
+    const where = request.batch ? `batch[${sent.index}]` : '';
+    try {
+      validation.events.push(validateMessage(sent, where, receivedAt));
+    } catch (e) {
+      validation.rejected.push({ index: sent.index, reason: reasonOf(e, where), sent: sent.sent, contentId: sent.contentId });
+      if (!(e instanceof ValidationError)) validation.unexpected.push(e);
+    }
   }
-  if (body.trim() === '') throw badRequest('body is empty: send a JSON object');
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (e) {
-    throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
-  }
-  const root = asObject(json);
-  if (root === undefined) throw badRequest('body must be a JSON object');
-  if (!batch) return { messages: [{ ...root, type: path }], writeKey: root.writeKey };
-  if (!Array.isArray(root.batch)) throw badRequest('batch must be an array of messages');
-  if (root.batch.length === 0) throw badRequest('batch is empty');
-  const context = asObject(root.context);
-  const integrations = asObject(root.integrations);
-  const messages = root.batch.map((m) => {
-    const message = asObject(m);
-    if (message === undefined) return m;
-    return {
-      ...message,
-      context: context ? { ...context, ...asObject(message.context) } : message.context,
-      integrations: integrations ? { ...integrations, ...asObject(message.integrations) } : message.integrations,
-    };
-  });
-  return { messages, writeKey: root.writeKey };
+  return validation;
 }
 
-/** Validates every message and completes it (messageId, receivedAt, skew-corrected timestamp). */
-export function validateMessages(messages: unknown[], receivedAt: Date): CollectedEvent[] {
-  const problems: string[] = [];
-  const events: CollectedEvent[] = [];
-  const batch = messages.length > 1;
-  messages.forEach((m, i) => {
-    const where = batch ? `batch[${i}]` : '';
-    try {
-      const size = Buffer.byteLength(JSON.stringify(m) ?? '', 'utf8');
-      if (size > MAX_MESSAGE_BYTES) throw new ValidationError(`${where || 'message'} is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES} bytes per message`);
-      events.push(completeMessage(parseMessage(m, where), receivedAt));
-    } catch (e) {
-      if (!(e instanceof ValidationError)) throw e;
-      problems.push(e.message);
-    }
-  });
-  if (problems.length > 0) throw badRequest(problems.join('; '), { problems });
-  return events;
+function validateMessage(sent: SentMessage, where: string, receivedAt: Date): CollectedEvent {
+  const size = Buffer.byteLength(JSON.stringify(sent.message) ?? '', 'utf8');
+  if (size > MAX_MESSAGE_BYTES) throw new ValidationError(`${where || 'message'} is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES} bytes per message`);
+  return completeMessage(parseMessage(sent.message, where), receivedAt, () => sent.contentId);
+}
+
+/** The reason a message was rejected, always naming its position in a batch (completeMessage's errors do not know it). */
+function reasonOf(error: unknown, where: string): string {
+  if (error instanceof ValidationError) return where === '' || error.message.startsWith(where) ? error.message : `${where}: ${error.message}`;
+  const detail = error instanceof Error ? error.message : String(error);
+  return `${where || 'message'}: could not be validated (${detail.slice(0, 200)})`;
+}
+
+/**
+ * What a collector dead letter keeps of a rejected message: its JSON, cut at
+ * MAX_DEAD_LETTER_DATA_BYTES (whole characters, with a note of the full size). Every collector dead
+ * letter's data goes through here, so redacting personal data is a change to this one function.
+ */
+export function deadLetterData(message: unknown): string {
+  const json = JSON.stringify(message) ?? 'null';
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes <= MAX_DEAD_LETTER_DATA_BYTES) return json;
+  const note = `…[cut: ${bytes} bytes in all]`;
+  return `${utf8Prefix(json, MAX_DEAD_LETTER_DATA_BYTES - Buffer.byteLength(note, 'utf8'))}${note}`;
+}
+
+/** The longest prefix of `text` that fits in `bytes` bytes of UTF-8 without splitting a character. */
+function utf8Prefix(text: string, bytes: number): string {
+  const prefix = Buffer.from(text, 'utf8').subarray(0, bytes).toString('utf8');
+  // A character cut in two decodes as one replacement character at the end (JSON.stringify leaves no lone surrogates).
+  return prefix.endsWith('\uFFFD') ? prefix.slice(0, -1) : prefix;
+}
+
+/** One dead letter per rejected message; its id derives from the request's content, so a retried request rewrites it. */
+function deadLettersOf(rejected: Validation['rejected'], receivedAt: Date): DeadLetter[] {
+  return rejected.map((r) => ({
+    id: `collect#${r.contentId}`,
+    reason: r.reason,
+    source: 'collect',
+    data: deadLetterData(r.sent),
+    at: receivedAt.toISOString(),
+  }));
+}
+
+/**
+ * Collects a parsed request: validates, then puts the valid messages on the stream and dead-letters
+ * the invalid ones, both before answering. Throws 400 for an invalid message on a single-message
+ * endpoint, and 503 if the stream or the dead-letter store fails, so the SDK retries the request
+ * rather than be told that messages were taken which went nowhere (the retry has the same messageIds
+ * and dead-letter ids, and the ingest skips messageIds it already has).
+ */
+export async function collect(
+  request: CollectRequest,
+  receivedAt: Date,
+  sinks: { stream: EventStream; deadLetters: DeadLetterStore },
+): Promise<CollectResult> {
+  const { events, rejected, unexpected } = validateMessages(request, receivedAt);
+  if (!request.batch && rejected.length > 0) {
+    const problems = rejected.map((r) => r.reason);
+    throw badRequest(problems.join('; '), { problems });
+  }
+  await allOrFirstFailure([publish(sinks.stream, events), deadLetter(sinks.deadLetters, deadLettersOf(rejected, receivedAt))]);
+  return { accepted: events.length, rejected: rejected.map(({ index, reason }) => ({ index, reason })), unexpected };
+}
+
+/** Waits for every step to finish (none is left running behind the answer), then throws the first failure. */
+async function allOrFirstFailure(steps: Array<Promise<void>>): Promise<void> {
+  const failure = (await Promise.allSettled(steps)).find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+}
+
+async function deadLetter(store: DeadLetterStore, letters: DeadLetter[]): Promise<void> {
+  if (letters.length === 0) return;
+  try {
+    await store.put(letters);
+  } catch (e) {
+    throw serviceUnavailable(`could not record ${letters.length} rejected message(s); retry the request`, e);
+  }
 }
 
 const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(800, 25 * 2 ** attempt) * (0.5 + Math.random() / 2)));
@@ -93,8 +150,8 @@ const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(800
  * the retries, so the SDK retries the request (ingest dedupes by messageId).
  */
 export async function publish(stream: EventStream, events: CollectedEvent[]): Promise<void> {
-  for (let start = 0; start < events.length; start += MAX_PUT_RECORDS) {
-    let pending = events.slice(start, start + MAX_PUT_RECORDS).map((e) => ({ data: JSON.stringify(e), partitionKey: partitionKeyOf(e) }));
+  for (const chunk of putRecordsChunks(events.map((e) => ({ data: JSON.stringify(e), partitionKey: partitionKeyOf(e) })))) {
+    let pending = chunk;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= MAX_PUT_ATTEMPTS) {
         throw new HttpError(503, `the event stream did not accept ${pending.length} message(s); retry the request`);
@@ -104,4 +161,28 @@ export async function publish(stream: EventStream, events: CollectedEvent[]): Pr
       pending = failed.map((i) => pending[i] as (typeof pending)[number]);
     }
   }
+}
+
+type StreamRecord = { data: string; partitionKey: string };
+
+/**
+ * Records in order, in calls within PutRecords' limits: a batch's shared context is copied into each
+ * of its messages, so 500 KB sent can be many megabytes on the stream.
+ */
+function putRecordsChunks(records: StreamRecord[]): StreamRecord[][] {
+  const chunks: StreamRecord[][] = [];
+  let chunk: StreamRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = Buffer.byteLength(record.data, 'utf8') + Buffer.byteLength(record.partitionKey, 'utf8');
+    if (chunk.length === MAX_PUT_RECORDS || (chunk.length > 0 && bytes + size > MAX_PUT_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }

@@ -4,8 +4,9 @@ export class HttpError extends Error {
     readonly statusCode: number,
     message: string,
     readonly details?: unknown,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'HttpError';
   }
 }
@@ -13,3 +14,7 @@ export class HttpError extends Error {
 export const badRequest = (message: string, details?: unknown) => new HttpError(400, message, details);
 export const unauthorized = (message = 'invalid or missing credentials') => new HttpError(401, message);
 export const notFound = (message = 'not found') => new HttpError(404, message);
+export const payloadTooLarge = (message: string) => new HttpError(413, message);
+export const unsupportedMediaType = (message: string) => new HttpError(415, message);
+/** A dependency failed; the client should retry (Segment and RudderStack SDKs retry 5xx). The cause is logged, not shown. */
+export const serviceUnavailable = (message: string, cause?: unknown) => new HttpError(503, message, undefined, { cause });

@@ -171,10 +171,14 @@ describe('the functions', () => {
     }
   });
 
-  it('lets the collector only put records on the stream and read the keys', () => {
+  it('lets the collector only put records on the stream, write dead letters and read the keys', () => {
     const actions = actionsOf(policyOf('collect'));
     expect(actions).toEqual(expect.arrayContaining(['kinesis:PutRecords', 'secretsmanager:GetSecretValue']));
-    expect(actions.filter((a) => a.startsWith('dynamodb:') || a === 'kinesis:GetRecords')).toEqual([]);
+    expect(actions.filter((a) => a === 'kinesis:GetRecords')).toEqual([]);
+    const dynamo = statementsOf(policyOf('collect')).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo).toEqual([
+      expect.objectContaining({ Action: 'dynamodb:BatchWriteItem', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DataDeadLetters/), 'Arn'] } }),
+    ]);
   });
 
   it('lets the profile API read, and never write, the profile, graph, events and dead-letter tables', () => {
