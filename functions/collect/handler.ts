@@ -1,4 +1,5 @@
 import { collect } from '../../lib/collect/collector';
+import { defaultEventPolicy } from '../../lib/events/policy';
 import { decodeBody, parseRequest, type CollectorPath } from '../../lib/collect/request';
 import { notFound } from '../../lib/http/errors';
 import { requireWriteKey, writeKeyOf } from '../../lib/http/keys';
@@ -22,7 +23,8 @@ export const handler = httpHandler(async (event) => {
   const request = parseRequest(path, decodeBody(path, bodyBytes(event), headers['content-encoding']));
   requireWriteKey(keys, headers, request.writeKey);
   const receivedAt = new Date(event.requestContext.timeEpoch || Date.now());
-  const result = await collect(request, receivedAt, { stream: getStream(), deadLetters: getStores().deadLetters });
+  const privacy = { salt: keys.identitySalt, personalData: defaultEventPolicy().personalData };
+  const result = await collect(request, receivedAt, { stream: getStream(), deadLetters: getStores().deadLetters }, privacy);
   for (const error of result.unexpected) logger.warn('a message could not be validated', { error });
   return json(200, request.batch ? { success: true, accepted: result.accepted, rejected: result.rejected } : { success: true });
 });

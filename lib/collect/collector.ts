@@ -1,4 +1,6 @@
 import { badRequest, HttpError, serviceUnavailable } from '../http/errors';
+import { redactForDeadLetter, redactPersonalData } from '../events/personal';
+import type { EventPolicy } from '../events/policy';
 import { completeMessage, MAX_MESSAGE_BYTES, parseMessage, partitionKeyOf, ValidationError, type CollectedEvent } from '../events/segment';
 import type { DeadLetter, DeadLetterStore } from '../store/ports';
 import type { CollectRequest, SentMessage } from './request';
@@ -35,6 +37,15 @@ export interface CollectResult {
   unexpected: unknown[];
 }
 
+/**
+ * What the collector needs to keep personal data off the stream and out of dead letters: the policy
+ * (config/events.json) and the identity salt, so hashed e-mails and phones still match identifiers.
+ */
+export interface Privacy {
+  salt: string;
+  personalData: EventPolicy['personalData'];
+}
+
 /** A collector dead letter keeps at most this much of the message (its JSON). */
 export const MAX_DEAD_LETTER_DATA_BYTES = 8 * 1024;
 
@@ -45,15 +56,17 @@ const MAX_PUT_ATTEMPTS = 6;
 
 /**
  * Validates every message on its own and completes the valid ones (messageId, receivedAt,
- * skew-corrected timestamp). Nothing one message carries fails the others: a ValidationError is that
- * message's reason, and any other exception is contained the same way (and reported as unexpected).
+ * skew-corrected timestamp), without their personal data (hashed or removed as the policy says,
+ * before anything is put on the stream). Nothing one message carries fails the others: a
+ * ValidationError is that message's reason, and any other exception is contained the same way (and
+ * reported as unexpected).
  */
-export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messages'>, receivedAt: Date): Validation {
+export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messages'>, receivedAt: Date, privacy: Privacy): Validation {
   const validation: Validation = { events: [], rejected: [], unexpected: [] };
   for (const sent of request.messages) {
     const where = request.batch ? `batch[${sent.index}]` : '';
     try {
-      validation.events.push(validateMessage(sent, where, receivedAt));
+      validation.events.push(redactPersonalData(validateMessage(sent, where, receivedAt), privacy.personalData, privacy.salt));
     } catch (e) {
       validation.rejected.push({ index: sent.index, reason: reasonOf(e, where), sent: sent.sent, contentId: sent.contentId });
       if (!(e instanceof ValidationError)) validation.unexpected.push(e);
@@ -76,12 +89,11 @@ function reasonOf(error: unknown, where: string): string {
 }
 
 /**
- * What a collector dead letter keeps of a rejected message: its JSON, cut at
- * MAX_DEAD_LETTER_DATA_BYTES (whole characters, with a note of the full size). Every collector dead
- * letter's data goes through here, so redacting personal data is a change to this one function.
+ * What a collector dead letter keeps of a rejected message: its JSON without personal data, cut at
+ * MAX_DEAD_LETTER_DATA_BYTES (whole characters, with a note of the full size).
  */
-export function deadLetterData(message: unknown): string {
-  const json = JSON.stringify(message) ?? 'null';
+export function deadLetterData(message: unknown, privacy: Privacy): string {
+  const json = JSON.stringify(redactForDeadLetter(message, privacy.personalData, privacy.salt)) ?? 'null';
   const bytes = Buffer.byteLength(json, 'utf8');
   if (bytes <= MAX_DEAD_LETTER_DATA_BYTES) return json;
   const note = `…[cut: ${bytes} bytes in all]`;
@@ -96,12 +108,12 @@ function utf8Prefix(text: string, bytes: number): string {
 }
 
 /** One dead letter per rejected message; its id derives from the request's content, so a retried request rewrites it. */
-function deadLettersOf(rejected: Validation['rejected'], receivedAt: Date): DeadLetter[] {
+function deadLettersOf(rejected: Validation['rejected'], receivedAt: Date, privacy: Privacy): DeadLetter[] {
   return rejected.map((r) => ({
     id: `collect#${r.contentId}`,
     reason: r.reason,
     source: 'collect',
-    data: deadLetterData(r.sent),
+    data: deadLetterData(r.sent, privacy),
     at: receivedAt.toISOString(),
   }));
 }
@@ -117,13 +129,14 @@ export async function collect(
   request: CollectRequest,
   receivedAt: Date,
   sinks: { stream: EventStream; deadLetters: DeadLetterStore },
+  privacy: Privacy,
 ): Promise<CollectResult> {
-  const { events, rejected, unexpected } = validateMessages(request, receivedAt);
+  const { events, rejected, unexpected } = validateMessages(request, receivedAt, privacy);
   if (!request.batch && rejected.length > 0) {
     const problems = rejected.map((r) => r.reason);
     throw badRequest(problems.join('; '), { problems });
   }
-  await allOrFirstFailure([publish(sinks.stream, events), deadLetter(sinks.deadLetters, deadLettersOf(rejected, receivedAt))]);
+  await allOrFirstFailure([publish(sinks.stream, events), deadLetter(sinks.deadLetters, deadLettersOf(rejected, receivedAt, privacy))]);
   return { accepted: events.length, rejected: rejected.map(({ index, reason }) => ({ index, reason })), unexpected };
 }
 

@@ -95,6 +95,16 @@ function mask(text: string): string {
 }
 
 /**
+ * A rejected message as a dead letter keeps it: redacted when it is an object; anything else (a
+ * string, a list) only as a masked preview, since it cannot be redacted field by field.
+ */
+export function redactForDeadLetter(value: unknown, policy: EventPolicy['personalData'], salt: string): unknown {
+  if (asObject(value) !== undefined) return redactPersonalData(value, policy, salt);
+  const text = JSON.stringify(value) ?? 'null';
+  return { notAnObject: true, preview: mask(text.slice(0, 300)) };
+}
+
+/**
  * A stream record's data as a dead letter keeps it (base64): the redacted message when the data is a
  * JSON object; otherwise a note of its size and a masked preview, since what cannot be parsed cannot
  * be redacted field by field.

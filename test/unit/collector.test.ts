@@ -6,7 +6,9 @@ import {
   publish,
   validateMessages,
   type EventStream,
+  type Privacy,
 } from '../../lib/collect/collector';
+import { defaultEventPolicy } from '../../lib/events/policy';
 import { decodeBody, MAX_BATCH_MESSAGES, MAX_JSON_DEPTH, parseRequest, type CollectorPath } from '../../lib/collect/request';
 import { HttpError } from '../../lib/http/errors';
 import { openApiDocument } from '../../lib/http/openapi';
@@ -21,6 +23,7 @@ jest.mock('../../lib/events/segment', () => {
 });
 
 const received = new Date('2026-11-24T10:00:00.000Z');
+const privacy: Privacy = { salt: 'test-salt', personalData: defaultEventPolicy().personalData };
 
 function rejects(fn: () => unknown): HttpError {
   try {
@@ -33,7 +36,7 @@ function rejects(fn: () => unknown): HttpError {
 }
 
 /** The messages of a request, validated as the collector does. */
-const validate = (path: CollectorPath, body: unknown) => validateMessages(parseRequest(path, JSON.stringify(body)), received);
+const validate = (path: CollectorPath, body: unknown) => validateMessages(parseRequest(path, JSON.stringify(body)), received, privacy);
 
 /** A stream that keeps what it is given. */
 function recordingStream(): EventStream & { data: string[] } {
@@ -287,7 +290,7 @@ describe('collecting a request: valid messages to the stream, invalid ones to th
     // Prepare
     const { stream, deadLetters } = sinks();
     // Act
-    const result = await collect(parseRequest('batch', JSON.stringify(mixed)), received, { stream, deadLetters });
+    const result = await collect(parseRequest('batch', JSON.stringify(mixed)), received, { stream, deadLetters }, privacy);
     // Assess
     expect(result).toEqual({ accepted: 2, rejected: [{ index: 1, reason: 'batch[1].event: must be a non-empty string' }], unexpected: [] });
     expect(stream.data.map((d) => JSON.parse(d).anonymousId)).toEqual(['ok-1', 'ok-2']);
@@ -297,7 +300,7 @@ describe('collecting a request: valid messages to the stream, invalid ones to th
         id: expect.stringMatching(/^collect#[0-9a-f-]{36}$/),
         source: 'collect',
         reason: 'batch[1].event: must be a non-empty string',
-        data: deadLetterData(mixed.batch[1]),
+        data: deadLetterData(mixed.batch[1], privacy),
         at: received.toISOString(),
       },
     ]);
@@ -305,14 +308,14 @@ describe('collecting a request: valid messages to the stream, invalid ones to th
 
   it('writes the same dead letter again for a retry of the request, not a second one', async () => {
     const { stream, deadLetters } = sinks();
-    await collect(parseRequest('batch', JSON.stringify(mixed)), received, { stream, deadLetters });
-    await collect(parseRequest('batch', JSON.stringify({ ...mixed, sentAt: new Date().toISOString() })), new Date(), { stream, deadLetters });
+    await collect(parseRequest('batch', JSON.stringify(mixed)), received, { stream, deadLetters }, privacy);
+    await collect(parseRequest('batch', JSON.stringify({ ...mixed, sentAt: new Date().toISOString() })), new Date(), { stream, deadLetters }, privacy);
     expect(await deadLetters.list(10)).toHaveLength(1);
   });
 
   it('answers 200 with every message rejected when none is valid (the request itself is well formed)', async () => {
     const { stream, deadLetters } = sinks();
-    const result = await collect(parseRequest('batch', JSON.stringify({ batch: [{}, { type: 'track' }] })), received, { stream, deadLetters });
+    const result = await collect(parseRequest('batch', JSON.stringify({ batch: [{}, { type: 'track' }] })), received, { stream, deadLetters }, privacy);
     expect(result.accepted).toBe(0);
     expect(result.rejected.map((r) => r.index)).toEqual([0, 1]);
     expect(stream.data).toEqual([]);
@@ -322,20 +325,20 @@ describe('collecting a request: valid messages to the stream, invalid ones to th
   it('answers 400 naming the field for an invalid single message, and enqueues and dead-letters nothing', async () => {
     const { stream, deadLetters } = sinks();
     const request = parseRequest('track', JSON.stringify({ anonymousId: 'a', event: '' }));
-    await expect(collect(request, received, { stream, deadLetters })).rejects.toMatchObject({ statusCode: 400, message: 'event: must be a non-empty string' });
+    await expect(collect(request, received, { stream, deadLetters }, privacy)).rejects.toMatchObject({ statusCode: 400, message: 'event: must be a non-empty string' });
     expect(stream.data).toEqual([]);
     expect(await deadLetters.list(10)).toEqual([]);
   });
 
   it('answers 400, not 500, for a single message whose sentAt and timestamp are out of range', async () => {
     const request = parseRequest('track', JSON.stringify({ anonymousId: 'a', event: 'x', timestamp: '+275760-09-13T00:00:00.000Z', sentAt: '-271821-04-20T00:00:00.000Z' }));
-    await expect(collect(request, received, sinks())).rejects.toMatchObject({ statusCode: 400 });
+    await expect(collect(request, received, sinks(), privacy)).rejects.toMatchObject({ statusCode: 400 });
   });
 
   it('answers 503 when the dead letters cannot be written, so the SDK retries the request', async () => {
     const failing: DeadLetterStore = { put: async () => Promise.reject(new Error('DynamoDB is unavailable')), list: async () => [] };
     const stream = recordingStream();
-    const error = await collect(parseRequest('batch', JSON.stringify(mixed)), received, { stream, deadLetters: failing }).catch((e: unknown) => e);
+    const error = await collect(parseRequest('batch', JSON.stringify(mixed)), received, { stream, deadLetters: failing }, privacy).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HttpError);
     expect(error).toMatchObject({ statusCode: 503, message: 'could not record 1 rejected message(s); retry the request' });
   });
@@ -345,19 +348,45 @@ describe('collecting a request: valid messages to the stream, invalid ones to th
     const result = await collect(parseRequest('batch', JSON.stringify({ batch: [mixed.batch[0]] })), received, {
       stream: recordingStream(),
       deadLetters: { put, list: async () => [] },
-    });
+    }, privacy);
     expect(result).toEqual({ accepted: 1, rejected: [], unexpected: [] });
     expect(put).not.toHaveBeenCalled();
   });
 });
 
+describe('personal data on the stream', () => {
+  it('is hashed or removed before anything is put on the stream: e-mail, phone and IP hashed, names removed', () => {
+    const { events } = validate('identify', {
+      userId: 'u1',
+      traits: { email: 'Ann.Smith@example.com', phone: '+44 20 7946 0958', firstName: 'Ann', lastName: 'Smith', plan: 'gold' },
+      context: { ip: '203.0.113.7' },
+    });
+    const text = JSON.stringify(events);
+    for (const clear of ['Ann', 'Smith', '7946', '203.0.113.7']) expect(text).not.toContain(clear);
+    expect(events[0]).toMatchObject({ traits: { email: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), plan: 'gold' }, context: { ip: expect.stringMatching(/^sha256:/) } });
+  });
+
+  it('hashes again what a client sends in the hashed form, so nobody claims an identity by its hash', () => {
+    const hash = `sha256:${'a'.repeat(64)}`;
+    const { events } = validate('identify', { userId: 'u1', traits: { email: hash } });
+    expect(events[0]?.traits).toEqual({});
+  });
+});
+
 describe('dead-letter data', () => {
   it('is the message as sent, as JSON', () => {
-    expect(deadLetterData({ type: 'track', event: '' })).toBe('{"type":"track","event":""}');
+    expect(deadLetterData({ type: 'track', event: '' }, privacy)).toBe('{"type":"track","event":""}');
+  });
+
+  it('holds no personal data: e-mail and phone hashed, names removed, and a message that is not an object only masked', () => {
+    const data = deadLetterData({ type: 'identify', traits: { email: 'ann.smith@example.com', phone: '+44 20 7946 0958', firstName: 'Ann' }, context: { ip: '203.0.113.7' } }, privacy);
+    for (const clear of ['ann.smith', '7946', 'Ann', '203.0.113.7']) expect(data).not.toContain(clear);
+    expect(JSON.parse(data)).toMatchObject({ traits: { email: expect.stringMatching(/^sha256:/), phone: expect.stringMatching(/^sha256:/) } });
+    expect(deadLetterData('write to ann.smith@example.com', privacy)).not.toContain('ann.smith');
   });
 
   it(`is cut at ${MAX_DEAD_LETTER_DATA_BYTES} bytes, whole characters only`, () => {
-    const data = deadLetterData({ pad: 'é'.repeat(MAX_MESSAGE_BYTES) });
+    const data = deadLetterData({ pad: 'é'.repeat(MAX_MESSAGE_BYTES) }, privacy);
     expect(Buffer.byteLength(data, 'utf8')).toBeLessThanOrEqual(MAX_DEAD_LETTER_DATA_BYTES);
     expect(data).not.toContain('\uFFFD');
     expect(data).toMatch(/…\[cut: \d+ bytes in all\]$/);
@@ -383,7 +412,7 @@ describe('publishing to the stream', () => {
     // Prepare: 2,000 messages of ~30 KB each once the batch context is copied in (60 MB on the stream).
     const context = { page: { pad: 'x'.repeat(30 * 1024) } };
     const request = parseRequest('batch', JSON.stringify({ context, batch: Array.from({ length: 2_000 }, (_, i) => ({ type: 'page', anonymousId: `p${i}` })) }));
-    const { events: many } = validateMessages(request, received);
+    const { events: many } = validateMessages(request, received, privacy);
     const calls: Array<{ records: number; bytes: number; first: string }> = [];
     const stream: EventStream = {
       putRecords: async (records) => {
