@@ -1,5 +1,9 @@
 import fc from 'fast-check';
-import { completeMessage, parseMessage, ValidationError, type CollectedEvent } from '../../lib/events/segment';
+import { validateMessages } from '../../lib/collect/collector';
+import { parseRequest } from '../../lib/collect/request';
+import { defaultEventPolicy } from '../../lib/events/policy';
+import { HttpError } from '../../lib/http/errors';
+import type { CollectedEvent } from '../../lib/events/segment';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { readJourney, readProfile } from '../../lib/profile/read';
 import { MemoryStores } from '../../lib/store/memory';
@@ -110,14 +114,19 @@ describe('hostile but schema-valid input (property)', () => {
   it('the collector validates or refuses, and the ingest folds or dead-letters, never throwing', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 8 }), async (messages) => {
-        const collected: CollectedEvent[] = [];
-        for (const m of messages) {
-          try {
-            collected.push(completeMessage(parseMessage(m), received));
-          } catch (e) {
-            if (!(e instanceof ValidationError)) throw e;
-          }
+        // The collector's own steps: the request read as a batch, each message validated on its own.
+        let request: ReturnType<typeof parseRequest>;
+        try {
+          request = parseRequest('batch', JSON.stringify({ batch: messages }));
+        } catch (e) {
+          // A request too large as a whole is refused with a 4xx, never a 5xx.
+          expect(e).toBeInstanceOf(HttpError);
+          expect((e as HttpError).statusCode).toBeLessThan(500);
+          return;
         }
+        const { events: collected, rejected, unexpected } = validateMessages(request, received, { salt: 'test-salt', personalData: defaultEventPolicy().personalData });
+        expect(unexpected).toEqual([]);
+        expect(collected.length + rejected.length).toBe(messages.length);
         await ingestAll(
           collected.map((e) => JSON.parse(JSON.stringify(e))),
           new MemoryStores(),
