@@ -11,7 +11,7 @@ const send = (m: unknown) => process.send?.(m);
 
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as IngestSideOptions;
-  const { emulators, poller } = await startIngestSide(options);
+  const { emulators, poller } = await startIngestSide(options, (fault, command) => send({ fault, command }));
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {

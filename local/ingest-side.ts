@@ -2,6 +2,7 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { join } from 'node:path';
 import { STREAM, TABLES, tableNamesFromEnv, type TableDefinition } from '../lib/store/tables';
 import { localDynamo, localKinesis, provision, startEmulators, type Emulators } from './emulators';
+import { injectDynamoFaults, type DynamoFaults, type FaultKind } from './faults';
 import { lambdaContext } from './http';
 import { KinesisPoller, type PollerOptions } from './poller';
 
@@ -15,6 +16,12 @@ export interface IngestSideOptions {
   dataDir?: string;
   quiet?: boolean;
   mapping?: Partial<Pick<PollerOptions, 'batchSize' | 'maxBatchingWindowMs' | 'maximumRetryAttempts' | 'maximumRecordAgeSeconds' | 'bisectBatchOnFunctionError'>>;
+  /** Use emulators already running (and provisioned) instead of starting them here. */
+  attach?: Pick<Emulators, 'dynamodbEndpoint' | 'kinesisEndpoint'>;
+  /** Where the mapping keeps its checkpoints (default: checkpoints.json in dataDir; none in memory). */
+  checkpointFile?: string;
+  /** Faults injected into the ingest's DynamoDB client (reliability runs). */
+  faults?: DynamoFaults;
 }
 
 /** Sets what the handlers read from the environment, without overriding what the user set. */
@@ -38,19 +45,26 @@ export function configureEnvironment(endpoints: Pick<Emulators, 'dynamodbEndpoin
   for (const [k, v] of Object.entries(defaults)) process.env[k] ??= v;
 }
 
-export async function startIngestSide(options: IngestSideOptions): Promise<{ emulators: Emulators; poller: KinesisPoller }> {
+export async function startIngestSide(
+  options: IngestSideOptions,
+  onFault: (kind: FaultKind, command: string) => void = () => undefined,
+): Promise<{ emulators: Emulators; poller: KinesisPoller }> {
   const log = options.quiet ? undefined : (line: string) => console.log(line);
-  const emulators = await startEmulators({ dataDir: options.dataDir, inProcess: true });
+  const emulators: Emulators = options.attach
+    ? { ...options.attach, stop: async () => undefined }
+    : await startEmulators({ dataDir: options.dataDir, inProcess: true });
   try {
-    await provision(emulators);
+    if (!options.attach) await provision(emulators);
     configureEnvironment(emulators);
     // Imported only now, so their clients and configuration see the environment above.
-    const [ingest, { DynamoStores }, { redactRecordData }, { defaultEventPolicy }] = await Promise.all([
+    const [ingest, { DynamoStores }, { redactRecordData }, { defaultEventPolicy }, resources] = await Promise.all([
       import('../functions/ingest/handler.js'),
       import('../lib/store/dynamo.js'),
       import('../lib/events/personal.js'),
       import('../lib/events/policy.js'),
+      import('../functions/commons/resources.js'),
     ]);
+    if (options.faults) injectDynamoFaults(resources.getDynamoClient(), options.faults, onFault);
     const redact = (data: string) => redactRecordData(data, defaultEventPolicy().personalData, process.env.IDENTITY_SALT ?? '');
     const deadLetters = new DynamoStores(localDynamo(emulators.dynamodbEndpoint), tableNamesFromEnv()).deadLetters;
     const poller = new KinesisPoller({
@@ -70,7 +84,7 @@ export async function startIngestSide(options: IngestSideOptions): Promise<{ emu
       bisectBatchOnFunctionError: true,
       maximumRetryAttempts: 5,
       ...options.mapping,
-      checkpointFile: options.dataDir ? join(options.dataDir, 'checkpoints.json') : undefined,
+      checkpointFile: options.checkpointFile ?? (options.dataDir ? join(options.dataDir, 'checkpoints.json') : undefined),
       log,
     });
     await poller.start();

@@ -6,7 +6,7 @@ import {
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 /**
  * A local Lambda event source mapping for Kinesis, with AWS's semantics: per shard, in order, batches
@@ -101,8 +101,11 @@ export class KinesisPoller {
     this.saveCheckpoints();
   }
 
+  /** Written whole or not at all (a process killed mid-write leaves the previous checkpoints). */
   private saveCheckpoints(): void {
-    if (this.o.checkpointFile) writeFileSync(this.o.checkpointFile, JSON.stringify(this.checkpoints));
+    if (!this.o.checkpointFile) return;
+    writeFileSync(`${this.o.checkpointFile}.tmp`, JSON.stringify(this.checkpoints));
+    renameSync(`${this.o.checkpointFile}.tmp`, this.o.checkpointFile);
   }
 
   private async iterator(shardId: string): Promise<string> {

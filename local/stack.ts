@@ -1,5 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { provision, startEmulators, type Emulators } from './emulators';
+import type { FaultKind } from './faults';
 import { startHttpApi, type HttpFunction, type LocalHttpApi } from './http';
 import { configureEnvironment, type IngestSideOptions } from './ingest-side';
 
@@ -9,10 +11,15 @@ import { configureEnvironment, type IngestSideOptions } from './ingest-side';
  * runs the AWS API emulators (dynalite, kinesalite), the tables and stream provisioned from the
  * shared definitions, and the Lambda event source mapping feeding the ingest handler. Both talk to the
  * emulators through the real AWS SDK clients.
+ *
+ * With `separateEmulators` the emulators run in a third process, so the ingest process can be killed
+ * mid-batch and started again, as Lambda's are (reliability runs); the mapping then resumes from its
+ * checkpoints and redelivers what was in flight.
  */
-export interface LocalStackOptions extends IngestSideOptions {
+export interface LocalStackOptions extends Omit<IngestSideOptions, 'attach'> {
   /** HTTP port (0: any free port). Default: PORT or 3000. */
   port?: number;
+  separateEmulators?: boolean;
 }
 
 /** The event source mapping, seen from this process. */
@@ -21,49 +28,93 @@ export interface MappingControl {
   idle(timeoutMs?: number): Promise<void>;
 }
 
+/** The ingest process, seen from this process (kill and restart need `separateEmulators`). */
+export interface IngestControl {
+  pid(): number | undefined;
+  /** Kills the ingest process at once (SIGKILL, as a Lambda timeout or crash), wherever it is. */
+  kill(): Promise<void>;
+  /** Starts it again: the mapping resumes from its checkpoints. */
+  restart(): Promise<void>;
+  /** Faults injected into its DynamoDB client so far (all processes it ran in), by kind. */
+  faults: Record<FaultKind, number>;
+}
+
 export interface LocalStack {
   url: string;
   emulators: { dynamodbEndpoint: string; kinesisEndpoint: string; pid?: number };
   poller: MappingControl;
+  ingest: IngestControl;
   stop(): Promise<void>;
 }
 
-type Reply = { ready?: boolean; dynamodbEndpoint?: string; kinesisEndpoint?: string; error?: string; idle?: number };
+type Reply = { ready?: boolean; dynamodbEndpoint?: string; kinesisEndpoint?: string; error?: string; idle?: number; fault?: FaultKind };
 
 function startIngestProcess(options: IngestSideOptions): Promise<{ child: ChildProcess; endpoints: { dynamodbEndpoint: string; kinesisEndpoint: string } }> {
   const child = fork(join(__dirname, 'ingest-process.ts'), [JSON.stringify(options)], {
     execArgv: ['--import', 'tsx'],
+    // This process's environment as it is now (a test runner's sandbox may differ from the real one).
+    env: { ...process.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
     const onExit = (code: number | null) => reject(new Error(`the ingest process exited (code ${code}) before it was ready`));
     child.once('error', reject);
     child.once('exit', onExit);
-    child.once('message', (m: Reply) => {
+    const onReady = (m: Reply) => {
+      if (m.ready === undefined) return;
+      child.off('message', onReady);
       child.off('exit', onExit);
       if (!m.ready) return reject(new Error(m.error ?? 'the ingest process could not start'));
       resolve({ child, endpoints: { dynamodbEndpoint: m.dynamodbEndpoint as string, kinesisEndpoint: m.kinesisEndpoint as string } });
-    });
+    };
+    child.on('message', onReady);
   });
 }
 
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const { port: requestedPort, ...ingestOptions } = options;
-  const { child, endpoints } = await startIngestProcess(ingestOptions);
+/** Stops a child: asks it to stop, and kills it if it has not within `graceMs`. */
+async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.send('stop', (e) => e && child.kill('SIGKILL'));
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const { port: requestedPort, separateEmulators, ...ingestOptions } = options;
+  let emulators: Emulators | undefined;
+  if (separateEmulators) {
+    emulators = await startEmulators({ dataDir: options.dataDir });
+    await provision(emulators);
+  }
+  const sideOptions: IngestSideOptions = { ...ingestOptions, ...(emulators ? { attach: { dynamodbEndpoint: emulators.dynamodbEndpoint, kinesisEndpoint: emulators.kinesisEndpoint } } : {}) };
+  const faults: Record<FaultKind, number> = { throttle: 0, timeout: 0 };
   let stopping = false;
-  child.on('error', () => undefined);
-  void exited.then(() => {
-    if (!stopping) console.error('the local stack\'s ingest process stopped unexpectedly');
-  });
-  const stopChild = async () => {
+  let child!: ChildProcess;
+  const adopt = (c: ChildProcess) => {
+    child = c;
+    c.on('error', () => undefined);
+    c.on('message', (m: Reply) => {
+      if (m.fault !== undefined) faults[m.fault] += 1;
+    });
+    c.once('exit', (_code, signal) => {
+      if (!stopping && signal !== 'SIGKILL') console.error("the local stack's ingest process stopped unexpectedly");
+    });
+  };
+  let started: Awaited<ReturnType<typeof startIngestProcess>>;
+  try {
+    started = await startIngestProcess(sideOptions);
+  } catch (e) {
+    await emulators?.stop();
+    throw e;
+  }
+  adopt(started.child);
+  const { endpoints } = started;
+  const stopChildren = async () => {
     stopping = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.send('stop', (e) => e && child.kill('SIGKILL'));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopProcess(child);
+    await emulators?.stop();
   };
 
   let http: LocalHttpApi;
@@ -86,7 +137,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       { port: requestedPort ?? Number(process.env.PORT ?? 3000) },
     );
   } catch (e) {
-    await stopChild();
+    await stopChildren();
     throw e;
   }
 
@@ -95,24 +146,41 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     idle: (timeoutMs = 30_000) =>
       new Promise<void>((resolve, reject) => {
         const id = ++next;
+        const asked = child;
         const onReply = (m: Reply) => {
           if (m.idle !== id) return;
-          child.off('message', onReply);
+          asked.off('message', onReply);
           if (m.error) reject(new Error(m.error));
           else resolve();
         };
-        child.on('message', onReply);
-        child.send({ idle: id, timeoutMs });
+        asked.on('message', onReply);
+        asked.send({ idle: id, timeoutMs });
       }),
+  };
+  const ingest: IngestControl = {
+    pid: () => child.pid,
+    faults,
+    kill: async () => {
+      if (!emulators) throw new Error('the ingest process can be killed only with separateEmulators (it holds the emulators otherwise)');
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    restart: async () => {
+      if (child.exitCode === null && child.signalCode === null) await stopProcess(child);
+      adopt((await startIngestProcess(sideOptions)).child);
+    },
   };
   const api = http;
   return {
     url: api.url,
-    emulators: { ...endpoints, pid: child.pid },
+    emulators: { ...endpoints, pid: emulators?.pid ?? child.pid },
     poller,
+    ingest,
     stop: async () => {
       await api.close();
-      await stopChild();
+      await stopChildren();
     },
   };
 }

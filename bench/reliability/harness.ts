@@ -1,0 +1,507 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DescribeStreamCommand, GetRecordsCommand, GetShardIteratorCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { Analytics } from '@segment/analytics-node';
+import fc from 'fast-check';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { loadIngestConfig } from '../../lib/ingest/config';
+import { ingestBatch, type StreamRecord } from '../../lib/ingest/pipeline';
+import { compareSeq } from '../../lib/profile/marks';
+import type { Profile } from '../../lib/profile/profile';
+import { MemoryStores } from '../../lib/store/memory';
+import { STREAM, TABLES, type TableDefinition } from '../../lib/store/tables';
+import { localDynamo, localKinesis } from '../../local/emulators';
+import { seededRandom } from '../../local/faults';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { people, personalValues, plan, type Person, type PlannedEvent } from './workload';
+
+/**
+ * The reliability run (issue #13): the embedded stack under load, faults and hostile input, then
+ * every accepted event accounted for.
+ *
+ * - Load: people send events through the collector (the official Segment client among the senders,
+ *   plain batches with an invalid message now and then, single calls) at a fixed rate for a bounded
+ *   time, while decisions are asked for at their own rate and some are answered with feedback.
+ * - Faults: the ingest's DynamoDB client is throttled before requests and told of timeouts after
+ *   requests were served (inside the SDK's retries); the ingest process is killed mid-batch and
+ *   started again; at the end the whole stream is delivered again from its start; people log in on
+ *   devices whose events sit on different shards, so merges race across shards.
+ * - Bad input: random and hostile payloads to the collector, the decision and profile APIs, and raw
+ *   records straight onto the stream (oversized, deep, wrong types, invalid UTF-8, prototype keys).
+ *
+ * Then: every accepted event is in a profile (stored, and counted once in its person's profile) or
+ * in the dead letters with its reason; the profiles equal those of a clean in-memory run of the
+ * same stream records; no table, stream record or API answer holds personal data in clear.
+ */
+export interface ReliabilityOptions {
+  seed: number;
+  people: number;
+  /** Events per second, for `seconds`. */
+  rate: number;
+  seconds: number;
+  decisionsPerSecond: number;
+  /** Times the ingest process is killed mid-run (and started again). */
+  kills: number;
+  /** Injected into the ingest's DynamoDB client: probability per request. */
+  throttle: number;
+  timeout: number;
+  /** Hostile inputs to the APIs and the stream. */
+  fuzzInputs: number;
+  log?: (line: string) => void;
+}
+
+export interface ReliabilityReport {
+  seconds: number;
+  sent: number;
+  accepted: number;
+  /** Invalid messages the collector refused (in a batch: dead-lettered with their position). */
+  refused: number;
+  inProfiles: number;
+  deadLettered: { collector: number; ingest: number; mapping: number };
+  /** Accepted events neither stored nor dead-lettered, plus stored events their person's profile does not count. */
+  lost: number;
+  lostDetail: { notStored: number; notCounted: number };
+  countedTwice: number;
+  decisions: number;
+  faults: { throttles: number; timeouts: number; kills: number; replays: number };
+  inputsTried: number;
+  fiveXx: number;
+  /** People whose profile differs from a clean run of the same stream records (names the first few). */
+  differentFromCleanRun: string[];
+  /** Personal values found in clear (where). */
+  personalDataInClear: string[];
+  /** The whole stream delivered again changed nothing. */
+  replayChangedNothing: boolean;
+}
+
+const WRITE_KEY = 'dev-write-key';
+const API_KEY = 'dev-api-key';
+const basic = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Ledger {
+  sent: number;
+  accepted: Set<string>;
+  refused: number;
+  fiveXx: number;
+  inputs: number;
+  decisions: number;
+  /** Accepted events per person. */
+  byPerson: Map<number, Set<string>>;
+  errors: string[];
+}
+
+export async function runReliability(o: ReliabilityOptions): Promise<ReliabilityReport> {
+  const log = o.log ?? (() => undefined);
+  // The ingest's warnings (a group failed and will be retried) are what the faults are for: not news here.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  const dir = mkdtempSync(join(tmpdir(), 'moment-reliability-'));
+  const checkpointFile = join(dir, 'checkpoints.json');
+  const stack = await startLocalStack({
+    port: 0,
+    quiet: true,
+    separateEmulators: true,
+    checkpointFile,
+    faults: { throttle: o.throttle, timeout: o.timeout, seed: o.seed },
+    // Retries are not the subject here: the mapping never gives up (AWS: retryAttempts -1).
+    mapping: { maximumRetryAttempts: 10_000, batchSize: 50, maxBatchingWindowMs: 50 },
+  });
+  const started = Date.now();
+  const ledger: Ledger = { sent: 0, accepted: new Set(), refused: 0, fiveXx: 0, inputs: 0, decisions: 0, byPerson: new Map(), errors: [] };
+  const dynamo = localDynamo(stack.emulators.dynamodbEndpoint);
+  try {
+    const persons = people(o.people, o.seed);
+    const events = plan(persons, Math.round(o.rate * o.seconds), o.seed);
+    let kills = 0;
+    log(`load: ${events.length} events from ${persons.length} people over ${o.seconds} s, ${o.decisionsPerSecond} decisions/s, ${o.kills} kills`);
+    await Promise.all([
+      sendLoad(stack, persons, events, o, ledger),
+      askDecisions(stack, persons, o, ledger),
+      (async () => {
+        const random = seededRandom(o.seed ^ 0xdead);
+        for (let k = 0; k < o.kills; k++) {
+          await sleep((o.seconds * 1000 * (0.2 + random() * 0.6)) / o.kills);
+          await stack.ingest.kill();
+          kills += 1;
+          await sleep(100 + random() * 400);
+          await stack.ingest.restart();
+        }
+      })(),
+      fuzz(stack, o, ledger),
+    ]);
+    await stack.poller.idle(180_000);
+    log(`settled after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    // Redelivery of everything: the mapping starts again from the start of the stream.
+    const before = await snapshot(dynamo);
+    await stack.ingest.kill();
+    rmSync(checkpointFile, { force: true });
+    await stack.ingest.restart();
+    await stack.poller.idle(180_000);
+    const replayChangedNothing = JSON.stringify(await snapshot(dynamo)) === JSON.stringify(before);
+
+    const tables = await scanTables(dynamo);
+    const records = await readStream(stack);
+    const accounting = account(persons, ledger, tables);
+    const clean = await cleanRun(records);
+    const differentFromCleanRun = compareWithClean(persons, tables.profiles, clean);
+    const personalDataInClear = await findPersonalData(stack, persons, tables, records);
+    return {
+      seconds: (Date.now() - started) / 1000,
+      sent: ledger.sent,
+      accepted: ledger.accepted.size,
+      refused: ledger.refused,
+      ...accounting,
+      decisions: ledger.decisions,
+      faults: { throttles: stack.ingest.faults.throttle, timeouts: stack.ingest.faults.timeout, kills, replays: 1 },
+      inputsTried: ledger.inputs,
+      fiveXx: ledger.fiveXx,
+      differentFromCleanRun,
+      personalDataInClear,
+      replayChangedNothing,
+    };
+  } finally {
+    dynamo.destroy();
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+    if (ledger.errors.length > 0) log(`client errors: ${ledger.errors.slice(0, 5).join('; ')}`);
+  }
+}
+
+// ---- Load --------------------------------------------------------------------------------------
+
+function accept(ledger: Ledger, e: PlannedEvent): void {
+  const id = e.message.messageId as string;
+  ledger.accepted.add(id);
+  const mine = ledger.byPerson.get(e.person) ?? new Set<string>();
+  mine.add(id);
+  ledger.byPerson.set(e.person, mine);
+}
+
+async function post(stack: LocalStack, path: string, body: unknown, ledger: Ledger): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${stack.url}${path}`, { method: 'POST', headers: { authorization: basic, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (res.status >= 500) ledger.fiveXx += 1;
+  return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+}
+
+/** Sends the planned events at the fixed rate, each person through its own kind of client. */
+async function sendLoad(stack: LocalStack, persons: Person[], events: PlannedEvent[], o: ReliabilityOptions, ledger: Ledger): Promise<void> {
+  const segment = new Analytics({ writeKey: WRITE_KEY, host: stack.url, flushAt: 20, flushInterval: 200, maxRetries: 5 });
+  segment.on('error', (e) => ledger.errors.push(String((e as { reason?: unknown }).reason ?? e.code)));
+  const random = seededRandom(o.seed ^ 0xbad);
+  const pending: Array<Promise<unknown>> = [];
+  const perTick = Math.max(1, Math.round(o.rate / 10));
+  let invalid = 0;
+  for (let i = 0; i < events.length; i += perTick) {
+    const tick = events.slice(i, i + perTick);
+    const batch: PlannedEvent[] = [];
+    for (const e of tick) {
+      ledger.sent += 1;
+      const person = persons[e.person] as Person;
+      if (person.sender === 'segment') {
+        pending.push(
+          new Promise<void>((resolve) => {
+            const m = { ...e.message } as Record<string, unknown>;
+            const done = (err: unknown) => {
+              if (!err) accept(ledger, e);
+              resolve();
+            };
+            if (m.type === 'identify') segment.identify(m as never, done);
+            else if (m.type === 'page') segment.page(m as never, done);
+            else segment.track(m as never, done);
+          }),
+        );
+      } else if (person.sender === 'batch') batch.push(e);
+      else {
+        pending.push(
+          post(stack, `/v1/${e.message.type as string}`, e.message, ledger).then((r) => {
+            if (r.status === 200) accept(ledger, e);
+          }),
+        );
+      }
+    }
+    if (batch.length > 0) {
+      // Now and then a client sends a message it got wrong: the batch keeps the others.
+      const bad = random() < 0.3 ? [{ type: 'track', anonymousId: 'rel-bad', event: '', messageId: `rel-bad-${invalid++}` }] : [];
+      ledger.sent += bad.length;
+      pending.push(
+        post(stack, '/v1/batch', { batch: [...batch.map((e) => e.message), ...bad] }, ledger).then((r) => {
+          if (r.status !== 200) return;
+          const rejected = new Set(((r.body.rejected as Array<{ index: number }> | undefined) ?? []).map((x) => x.index));
+          batch.forEach((e, index) => (rejected.has(index) ? undefined : accept(ledger, e)));
+          ledger.refused += rejected.size;
+        }),
+      );
+    }
+    await sleep(100);
+  }
+  await Promise.all(pending);
+  await segment.closeAndFlush({ timeout: 30_000 });
+}
+
+/** Decisions for random people at a fixed rate; half are answered with an impression (a feedback event). */
+async function askDecisions(stack: LocalStack, persons: Person[], o: ReliabilityOptions, ledger: Ledger): Promise<void> {
+  const random = seededRandom(o.seed ^ 0xdec);
+  const midday = `${new Date().toISOString().slice(0, 10)}T12:00:00Z`;
+  const pending: Array<Promise<void>> = [];
+  const perTick = o.decisionsPerSecond / 10;
+  let owed = 0;
+  for (let t = 0; t < o.seconds * 10; t++) {
+    owed += perTick;
+    for (; owed >= 1; owed -= 1) {
+      const p = persons[Math.floor(random() * persons.length)] as Person;
+      const device = p.devices[0] as string;
+      const feedback = random() < 0.5;
+      pending.push(
+        (async () => {
+          const res = await fetch(`${stack.url}/v1/decisions`, {
+            method: 'POST',
+            headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' },
+            // At midday, so that quiet hours never leave a decision without offers to give feedback on.
+            body: JSON.stringify({ identity: { namespace: 'anonymousId', value: device }, placement: 'home', count: 2, context: { timestamp: midday, timezone: 'Europe/London', channel: 'app' } }),
+          });
+          ledger.decisions += 1;
+          if (res.status >= 500) ledger.fiveXx += 1;
+          const d = (await res.json()) as { decisionId?: string; offers?: Array<{ offerId: string }>; variant?: string };
+          const offer = d.offers?.[0]?.offerId;
+          if (!feedback || offer === undefined) return;
+          const e: PlannedEvent = {
+            person: p.index,
+            device,
+            message: { type: 'track', anonymousId: device, event: 'Promotion Viewed', messageId: `rel-fb-${d.decisionId}`, properties: { decision_id: d.decisionId, promotion_id: offer, variant: d.variant } },
+          };
+          ledger.sent += 1;
+          const r = await post(stack, '/v1/track', e.message, ledger);
+          if (r.status === 200) accept(ledger, e);
+        })(),
+      );
+    }
+    await sleep(100);
+  }
+  await Promise.all(pending);
+}
+
+// ---- Bad input ---------------------------------------------------------------------------------
+
+const PROTO = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'];
+
+/** Random and hostile payloads to every API and straight onto the stream; none may be answered 5xx. */
+async function fuzz(stack: LocalStack, o: ReliabilityOptions, ledger: Ledger): Promise<void> {
+  const key = fc.oneof(fc.constantFrom(...PROTO, 'category', 'email', 'event', 'type', 'batch'), fc.string({ maxLength: 8 }));
+  const json = fc.oneof(
+    fc.jsonValue({ maxDepth: 4 }),
+    fc.dictionary(key, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 }),
+    fc.record({ type: fc.constantFrom('track', 'identify', 'x'), anonymousId: fc.oneof(fc.string(), fc.integer(), fc.constantFrom(...PROTO)), event: fc.oneof(fc.string(), fc.constant(null)), properties: fc.dictionary(key, fc.jsonValue({ maxDepth: 2 })) }),
+  );
+  const text = fc.oneof(
+    json.map((v) => JSON.stringify(v)),
+    json.map((v) => JSON.stringify({ batch: [v, v] })),
+    fc.integer({ min: 20, max: 3000 }).map((d) => `${'['.repeat(d)}${']'.repeat(d)}`),
+    fc.integer({ min: 40_000, max: 700_000 }).map((n) => JSON.stringify({ anonymousId: 'big', event: 'x', properties: { pad: 'x'.repeat(n) } })),
+    fc.string({ unit: 'binary', maxLength: 200 }),
+  );
+  const bytes = fc.oneof(
+    text.map((t) => Buffer.from(t)),
+    fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+    text.map((t) => gzipSync(Buffer.from(t))),
+  );
+  const samples = fc.sample(
+    fc.tuple(fc.constantFrom('collector', 'collector', 'decisions', 'profiles', 'stream'), bytes, fc.constantFrom('/v1/track', '/v1/batch', '/v1/identify', '/v1/page'), fc.boolean()),
+    { numRuns: o.fuzzInputs, seed: o.seed },
+  );
+  const kinesis = localKinesis(stack.emulators.kinesisEndpoint);
+  try {
+    for (const [target, body, path, gzip] of samples) {
+      ledger.inputs += 1;
+      let status = 200;
+      if (target === 'collector') {
+        const headers: Record<string, string> = { authorization: basic, 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : {}) };
+        status = (await fetch(`${stack.url}${path}`, { method: 'POST', headers, body })).status;
+      } else if (target === 'decisions') {
+        status = (await fetch(`${stack.url}/v1/decisions`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json' }, body })).status;
+      } else if (target === 'profiles') {
+        const segment = encodeURIComponent(body.toString('latin1').slice(0, 300));
+        const paths = [`/v1/profiles/${segment}`, `/v1/profiles/${segment}/journey?limit=${segment}`, `/v1/identities/email/${segment}`, `/v1/identities/${segment}/x`];
+        for (const p of paths) {
+          const res = await fetch(`${stack.url}${p}`, { headers: { 'x-api-key': API_KEY } });
+          if (res.status >= 500) ledger.fiveXx += 1;
+        }
+        continue;
+      } else {
+        await kinesis.send(new PutRecordsCommand({ StreamName: STREAM.localName, Records: [{ Data: body.subarray(0, 900_000), PartitionKey: `fuzz-${ledger.inputs % 7}` }] }));
+      }
+      if (status >= 500) ledger.fiveXx += 1;
+    }
+  } finally {
+    kinesis.destroy();
+  }
+}
+
+// ---- Reading back --------------------------------------------------------------------------------
+
+type Item = Record<string, unknown>;
+
+async function scan(dynamo: DynamoDBClient, table: string): Promise<Item[]> {
+  const doc = DynamoDBDocumentClient.from(dynamo);
+  const items: Item[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const res = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+    items.push(...(res.Items ?? []));
+    start = res.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+interface Tables {
+  all: Record<string, Item[]>;
+  profiles: Map<string, Profile>;
+  owners: Map<string, string>;
+  events: Map<string, string>;
+  letters: Item[];
+}
+
+async function scanTables(dynamo: DynamoDBClient): Promise<Tables> {
+  const all: Record<string, Item[]> = {};
+  for (const def of Object.values(TABLES) as TableDefinition[]) all[def.localName] = await scan(dynamo, def.localName);
+  const profiles = new Map((all[TABLES.profiles.localName] ?? []).map((i) => [i.profileId as string, JSON.parse(i.doc as string) as Profile]));
+  const owners = new Map(
+    (all[TABLES.graph.localName] ?? []).filter((i) => (i.pk as string).startsWith('ID#')).map((i) => [(i.pk as string).slice(3), i.profileId as string]),
+  );
+  const events = new Map((all[TABLES.events.localName] ?? []).map((i) => [i.messageId as string, i.profileId as string]));
+  return { all, profiles, owners, events, letters: all[TABLES.deadLetters.localName] ?? [] };
+}
+
+/** What a replay must not change: every profile's document (less its version and marks), owners and stored events. */
+async function snapshot(dynamo: DynamoDBClient): Promise<unknown> {
+  const t = await scanTables(dynamo);
+  const profiles = [...t.profiles.values()].map(({ version: _v, marks: _m, ...rest }) => rest).sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
+  return { profiles, owners: [...t.owners.entries()].sort(), events: [...t.events.entries()].sort() };
+}
+
+/** Every record on the stream, shard by shard in order (what a clean run is given). */
+async function readStream(stack: LocalStack): Promise<StreamRecord[]> {
+  const kinesis = localKinesis(stack.emulators.kinesisEndpoint);
+  try {
+    const shards = (await kinesis.send(new DescribeStreamCommand({ StreamName: STREAM.localName }))).StreamDescription?.Shards ?? [];
+    const out: StreamRecord[] = [];
+    for (const shard of shards) {
+      let iterator = (await kinesis.send(new GetShardIteratorCommand({ StreamName: STREAM.localName, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+      for (;;) {
+        const res = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+        for (const r of res.Records ?? []) out.push({ shardId: shard.ShardId as string, sequenceNumber: r.SequenceNumber as string, data: Buffer.from(r.Data ?? new Uint8Array()).toString('base64') });
+        if ((res.Records ?? []).length === 0) break;
+        iterator = res.NextShardIterator;
+      }
+    }
+    return out;
+  } finally {
+    kinesis.destroy();
+  }
+}
+
+const root = (profiles: Map<string, Profile>, id: string): Profile | undefined => {
+  let p = profiles.get(id);
+  for (let hops = 0; p?.mergedInto !== undefined && hops < 32; hops++) p = profiles.get(p.mergedInto);
+  return p;
+};
+
+/** The person's profile, found by her userId as the read API does. */
+const profileOf = (t: { profiles: Map<string, Profile>; owners: Map<string, string> }, p: Person): Profile | undefined => {
+  const owner = t.owners.get(`userId:${p.userId}`);
+  return owner === undefined ? undefined : root(t.profiles, owner);
+};
+
+function account(persons: Person[], ledger: Ledger, t: Tables) {
+  const ingestLetters = t.letters.filter((l) => l.source === 'ingest');
+  const letteredIds = new Set(
+    ingestLetters.map((l) => {
+      try {
+        return (JSON.parse(Buffer.from(l.data as string, 'base64').toString('utf8')) as { messageId?: string }).messageId;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  // Lost: accepted, yet neither stored (journey) nor dead-lettered; or stored but not counted.
+  let notStored = 0;
+  let inProfiles = 0;
+  for (const id of ledger.accepted) {
+    if (t.events.has(id)) inProfiles += 1;
+    else if (!letteredIds.has(id)) notStored += 1;
+  }
+  // Counted once: each person's profile counts exactly her accepted events (decisions are not hers).
+  let countedTwice = 0;
+  let notCounted = 0;
+  for (const p of persons) {
+    const expected = ledger.byPerson.get(p.index)?.size ?? 0;
+    const counted = (profileOf(t, p)?.aggregates.eventCount as number | undefined) ?? 0;
+    if (counted > expected) countedTwice += counted - expected;
+    else notCounted += expected - counted;
+  }
+  return {
+    inProfiles,
+    lostDetail: { notStored, notCounted },
+    deadLettered: {
+      collector: t.letters.filter((l) => l.source === 'collect').length,
+      ingest: ingestLetters.length,
+      mapping: t.letters.filter((l) => l.source === 'ingest-mapping').length,
+    },
+    lost: notStored + notCounted,
+    countedTwice,
+  };
+}
+
+/** The same stream records through the ingest in memory, shard by shard, with no fault. */
+async function cleanRun(records: StreamRecord[]): Promise<MemoryStores> {
+  const stores = new MemoryStores();
+  const config = { ...loadIngestConfig(process.env.IDENTITY_SALT ?? 'dev-salt') };
+  const byShard = new Map<string, StreamRecord[]>();
+  for (const r of records) byShard.set(r.shardId, [...(byShard.get(r.shardId) ?? []), r]);
+  for (const list of byShard.values()) {
+    list.sort((a, b) => compareSeq(a.sequenceNumber, b.sequenceNumber));
+    for (let i = 0; i < list.length; i += 50) await ingestBatch(list.slice(i, i + 50), stores, config);
+  }
+  return stores;
+}
+
+/** A person as her profile shows her: identities and what was counted, ids and times of processing aside. */
+function fingerprint(p: Profile | undefined): string {
+  if (p === undefined) return 'none';
+  const a = p.aggregates as Record<string, unknown>;
+  return JSON.stringify([p.identities, a.eventCount, a.orderCount, a.revenue, a.productViews, a.cartAdds, a.pageViews, a.cart, a.recentlyBought, Object.keys(p.traits).sort()]);
+}
+
+function compareWithClean(persons: Person[], profiles: Map<string, Profile>, clean: MemoryStores): string[] {
+  const t = { profiles, owners: new Map<string, string>() };
+  const c = { profiles: clean.profileItems, owners: clean.owners };
+  const different: string[] = [];
+  for (const p of persons) {
+    const owner = [...profiles.values()].find((x) => x.mergedInto === undefined && x.identities.userId?.[0] === p.userId);
+    t.owners.set(`userId:${p.userId}`, owner?.profileId ?? '');
+    if (fingerprint(owner) !== fingerprint(profileOf(c, p))) different.push(p.userId);
+  }
+  return different;
+}
+
+/** Where any of the people's personal values appears in clear: tables, stream records, API answers. */
+async function findPersonalData(stack: LocalStack, persons: Person[], t: Tables, records: StreamRecord[]): Promise<string[]> {
+  const values = personalValues(persons);
+  const found: string[] = [];
+  const look = (where: string, text: string) => {
+    for (const v of values) if (text.includes(v)) found.push(`${where}: ${v}`);
+  };
+  for (const [table, items] of Object.entries(t.all)) look(`table ${table}`, JSON.stringify(items));
+  look('dead-letter data', t.letters.map((l) => Buffer.from(String(l.data), 'base64').toString('utf8')).join('\n'));
+  look('stream', records.map((r) => Buffer.from(r.data, 'base64').toString('utf8')).join('\n'));
+  for (const p of persons.slice(0, 5)) {
+    const id = (await (await fetch(`${stack.url}/v1/identities/userId/${p.userId}`, { headers: { 'x-api-key': API_KEY } })).json()) as { profileId?: string };
+    for (const path of [`/v1/profiles/${id.profileId}`, `/v1/profiles/${id.profileId}/journey`, '/v1/dead-letters']) {
+      look(`GET ${path}`, await (await fetch(`${stack.url}${path}`, { headers: { 'x-api-key': API_KEY } })).text());
+    }
+  }
+  return [...new Set(found)];
+}
