@@ -1,4 +1,5 @@
 import { badRequest, HttpError, serviceUnavailable } from '../http/errors';
+import { cutText, MAX_DEAD_LETTER_DATA_BYTES } from '../events/letters';
 import { redactForDeadLetter, redactPersonalData } from '../events/personal';
 import type { EventPolicy } from '../events/policy';
 import { completeMessage, MAX_MESSAGE_BYTES, parseMessage, partitionKeyOf, ValidationError, type CollectedEvent } from '../events/segment';
@@ -46,8 +47,7 @@ export interface Privacy {
   personalData: EventPolicy['personalData'];
 }
 
-/** A collector dead letter keeps at most this much of the message (its JSON). */
-export const MAX_DEAD_LETTER_DATA_BYTES = 8 * 1024;
+export { MAX_DEAD_LETTER_DATA_BYTES };
 
 /** Kinesis PutRecords takes at most 500 records and 5 MiB (data and partition keys) per call. */
 const MAX_PUT_RECORDS = 500;
@@ -93,18 +93,7 @@ function reasonOf(error: unknown, where: string): string {
  * MAX_DEAD_LETTER_DATA_BYTES (whole characters, with a note of the full size).
  */
 export function deadLetterData(message: unknown, privacy: Privacy): string {
-  const json = JSON.stringify(redactForDeadLetter(message, privacy.personalData, privacy.salt)) ?? 'null';
-  const bytes = Buffer.byteLength(json, 'utf8');
-  if (bytes <= MAX_DEAD_LETTER_DATA_BYTES) return json;
-  const note = `…[cut: ${bytes} bytes in all]`;
-  return `${utf8Prefix(json, MAX_DEAD_LETTER_DATA_BYTES - Buffer.byteLength(note, 'utf8'))}${note}`;
-}
-
-/** The longest prefix of `text` that fits in `bytes` bytes of UTF-8 without splitting a character. */
-function utf8Prefix(text: string, bytes: number): string {
-  const prefix = Buffer.from(text, 'utf8').subarray(0, bytes).toString('utf8');
-  // A character cut in two decodes as one replacement character at the end (JSON.stringify leaves no lone surrogates).
-  return prefix.endsWith('\uFFFD') ? prefix.slice(0, -1) : prefix;
+  return cutText(JSON.stringify(redactForDeadLetter(message, privacy.personalData, privacy.salt)) ?? 'null');
 }
 
 /** One dead letter per rejected message; its id derives from the request's content, so a retried request rewrites it. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hashPii, HASHED, plausible } from './identifiers';
+import { cutText } from './letters';
 import { asObject, own } from './json';
 import type { EventPolicy, PersonalField, PersonalPlace } from './policy';
 
@@ -106,8 +107,8 @@ export function redactForDeadLetter(value: unknown, policy: EventPolicy['persona
 
 /**
  * A stream record's data as a dead letter keeps it (base64): the redacted message when the data is a
- * JSON object; otherwise a note of its size and a masked preview, since what cannot be parsed cannot
- * be redacted field by field.
+ * JSON object (its JSON cut at 8 KB); otherwise a note of its size and a masked preview, since what
+ * cannot be parsed cannot be redacted field by field.
  */
 export function redactRecordData(base64: string, policy: EventPolicy['personalData'], salt: string): string {
   const text = Buffer.from(base64, 'base64').toString('utf8');
@@ -118,5 +119,5 @@ export function redactRecordData(base64: string, policy: EventPolicy['personalDa
     json = undefined;
   }
   const kept = asObject(json) !== undefined ? redactPersonalData(json, policy, salt, { trustHashed: true }) : { undecodable: true, bytes: Buffer.byteLength(text), preview: mask(text.slice(0, 300)) };
-  return Buffer.from(JSON.stringify(kept)).toString('base64');
+  return Buffer.from(cutText(JSON.stringify(kept))).toString('base64');
 }

@@ -11,6 +11,12 @@ import { defaultEventPolicy, type EventPolicy } from './policy';
 /** Segment's documented limits. */
 export const MAX_MESSAGE_BYTES = 32 * 1024;
 export const MAX_BATCH_BYTES = 500 * 1024;
+/**
+ * The largest record the ingest takes from the stream: a message within the collector's limit plus
+ * what the collector adds (ids, times, hashes). A larger record came from another producer; it would
+ * not fit the events table, so it is dead-lettered.
+ */
+export const MAX_STREAM_RECORD_BYTES = MAX_MESSAGE_BYTES + 8 * 1024;
 
 export const MESSAGE_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const;
 export type MessageType = (typeof MESSAGE_TYPES)[number];

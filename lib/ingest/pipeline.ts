@@ -1,6 +1,6 @@
 import { extractIdentifiers, identifierKey, type Identifier } from '../events/identifiers';
 import { redactPersonalData, redactRecordData } from '../events/personal';
-import { parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
+import { MAX_MESSAGE_BYTES, MAX_STREAM_RECORD_BYTES, parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
 import { matchOnNetworks, matchSignature } from '../identity/matching';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
@@ -162,9 +162,11 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
 
 /** The record's event, validated, its time trusted within limits and its personal data redacted. */
 function decode(record: StreamRecord, config: IngestConfig): { event?: CollectedEvent; reason?: string } {
+  const bytes = Buffer.from(record.data, 'base64');
+  if (bytes.length > MAX_STREAM_RECORD_BYTES) return { reason: `record is ${bytes.length} bytes; the limit is ${MAX_STREAM_RECORD_BYTES} bytes (a message within the collector's ${MAX_MESSAGE_BYTES})` };
   let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(record.data, 'base64').toString('utf8'));
+    json = JSON.parse(bytes.toString('utf8'));
   } catch {
     return { reason: 'invalid JSON' };
   }

@@ -46,6 +46,13 @@ export class MemoryStores implements Stores {
     this.counts.itemWrites += items;
   }
 
+  /** Refuses an item over DynamoDB's 400 KB, as DynamoDB does (the whole request fails). */
+  private fits(items: unknown[]): void {
+    for (const item of items) {
+      if (Buffer.byteLength(JSON.stringify(item)) > DYNAMODB_ITEM_LIMIT) throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+    }
+  }
+
   /** A batch write: one request per 25 items, and no two items with one key, as DynamoDB's BatchWriteItem. */
   private batchWrite(keys: string[], operation: string): void {
     if (new Set(keys).size !== keys.length) throw new Error(`ValidationException: ${operation}: provided list of item keys contains duplicates`);
@@ -134,6 +141,7 @@ export class MemoryStores implements Stores {
       return new Set(ids.filter((id) => this.eventItems.has(id)));
     },
     put: async (events) => {
+      this.fits(events);
       this.batchWrite(events.map((e) => e.event.messageId), 'events');
       for (const e of events) this.eventItems.set(e.event.messageId, structuredClone(e));
     },
@@ -150,6 +158,7 @@ export class MemoryStores implements Stores {
 
   readonly deadLetters: DeadLetterStore = {
     put: async (letters) => {
+      this.fits(letters);
       this.batchWrite(letters.map((l) => l.id), 'dead letters');
       for (const l of letters) this.letters.set(l.id, { ...l });
     },

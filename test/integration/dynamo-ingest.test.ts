@@ -144,6 +144,18 @@ describe('ingest on DynamoDB', () => {
     }
   });
 
+  it('dead-letters a record of almost a megabyte (the most a stream record holds) within an item\'s size, and the shard moves on', async () => {
+    const stores = new DynamoStores(client, tables);
+    const seq = new SequenceFactory();
+    const huge = rawRecord(JSON.stringify({ type: 'track', anonymousId: 'huge-1', event: 'x', properties: { pad: 'x'.repeat(900_000) } }), seq.take(), 'shardId-000000000008');
+    const result = await ingestBatch([huge, toRecord(segmentEvent({ anonymousId: 'after-huge' }), seq.take(), 'shardId-000000000008')], stores, ingestConfig());
+    expect(result.errors.map(String)).toEqual([]);
+    expect(result.failedSequenceNumbers).toEqual([]);
+    const letter = (await stores.deadLetters.list(1000)).find((l) => l.id === `shardId-000000000008#${huge.sequenceNumber}`);
+    expect(letter?.reason).toMatch(/32768 bytes|too large|limit/);
+    expect(Buffer.byteLength(letter!.data)).toBeLessThan(16 * 1024);
+  });
+
   it('keeps invalid records in the dead-letter table with their reason', async () => {
     const stores = new DynamoStores(client, tables);
     const seq = new SequenceFactory();
