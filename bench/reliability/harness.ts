@@ -147,7 +147,7 @@ export async function runReliability(o: ReliabilityOptions): Promise<Reliability
     const records = await readStream(stack);
     const accounting = account(persons, ledger, tables);
     const clean = await cleanRun(records);
-    const differentFromCleanRun = compareWithClean(persons, tables.profiles, clean);
+    const differentFromCleanRun = compareWithClean(persons, tables.profiles, clean, log);
     const personalDataInClear = await findPersonalData(stack, persons, tables, records);
     return {
       seconds: (Date.now() - started) / 1000,
@@ -468,21 +468,41 @@ async function cleanRun(records: StreamRecord[]): Promise<MemoryStores> {
   return stores;
 }
 
-/** A person as her profile shows her: identities and what was counted, ids and times of processing aside. */
-function fingerprint(p: Profile | undefined): string {
-  if (p === undefined) return 'none';
-  const a = p.aggregates as Record<string, unknown>;
-  return JSON.stringify([p.identities, a.eventCount, a.orderCount, a.revenue, a.productViews, a.cartAdds, a.pageViews, a.cart, a.recentlyBought, Object.keys(p.traits).sort()]);
+/** JSON with object keys sorted: two states equal as data print the same, whatever order they were built in. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
 }
 
-function compareWithClean(persons: Person[], profiles: Map<string, Profile>, clean: MemoryStores): string[] {
+/**
+ * A person as her profile holds her: identities, traits, every aggregate and her first and last
+ * event time. What depends on how the records were batched (segment entry times, network listing
+ * times, processing marks, ids of profiles) is left out.
+ */
+function fingerprint(p: Profile | undefined): string {
+  if (p === undefined) return 'none';
+  return canonical([p.identities, p.traits, p.aggregates, p.createdAt, p.updatedAt]);
+}
+
+function compareWithClean(persons: Person[], profiles: Map<string, Profile>, clean: MemoryStores, log: (line: string) => void): string[] {
   const t = { profiles, owners: new Map<string, string>() };
   const c = { profiles: clean.profileItems, owners: clean.owners };
   const different: string[] = [];
   for (const p of persons) {
     const owner = [...profiles.values()].find((x) => x.mergedInto === undefined && x.identities.userId?.[0] === p.userId);
     t.owners.set(`userId:${p.userId}`, owner?.profileId ?? '');
-    if (fingerprint(owner) !== fingerprint(profileOf(c, p))) different.push(p.userId);
+    const mine = fingerprint(owner);
+    const theirs = fingerprint(profileOf(c, p));
+    if (mine !== theirs) {
+      different.push(p.userId);
+      if (different.length <= 3) log(`${p.userId} differs from the clean run:\n    run:   ${mine}\n    clean: ${theirs}`);
+    }
   }
   return different;
 }

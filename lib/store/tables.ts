@@ -46,7 +46,7 @@ export const TABLES = {
     localName: 'dead-letters',
     partitionKey: 'id',
     ttlAttribute: 'expiresAt',
-    purpose: 'Records the ingest could not accept, with the reason and the original data.',
+    purpose: 'Messages the collector rejected from a batch and records the ingest could not accept, with the reason and the data without its personal data (at most 8 KB).',
   },
   config: {
     id: 'Config',
