@@ -181,15 +181,18 @@ export function partitionKeyOf(message: SegmentMessage): string {
 
 /**
  * Validates a stored/streamed event (ingest side): the same schema plus the fields the collector adds,
- * and the same trust in event time relative to receipt (for records from any other producer).
+ * and the same trust in event time relative to receipt (for records from any other producer). Receipt
+ * itself is trusted only up to the ingest's clock (`now`): the collector received every record before
+ * the ingest reads it, so a later receivedAt was set by someone else.
  */
-export function parseCollectedEvent(input: unknown, policy: EventPolicy = defaultEventPolicy()): CollectedEvent {
+export function parseCollectedEvent(input: unknown, policy: EventPolicy = defaultEventPolicy(), now: Date = new Date()): CollectedEvent {
   const message = parseMessage(input);
   const raw = input as Record<string, unknown>;
   if (typeof raw.messageId !== 'string' || raw.messageId === '') throw new ValidationError('messageId is required on the stream');
-  const received = typeof raw.receivedAt === 'string' ? Date.parse(raw.receivedAt) : NaN;
-  if (!representable(received)) throw new ValidationError('receivedAt must be an ISO-8601 date-time between the years 0001 and 9999');
+  const claimed = typeof raw.receivedAt === 'string' ? Date.parse(raw.receivedAt) : NaN;
+  if (!representable(claimed)) throw new ValidationError('receivedAt must be an ISO-8601 date-time between the years 0001 and 9999');
   if (typeof raw.timestamp !== 'string') throw new ValidationError('timestamp is required on the stream');
+  const received = Math.min(claimed, now.getTime());
   const trusted = trustedTime(Date.parse(raw.timestamp), received, policy);
   const earlier = asCorrection(raw.timestampCorrection);
   return {

@@ -39,7 +39,10 @@ export interface ResolutionCounters {
  * - per-namespace limits stop runaway merges (bots, kiosks): past a limit nothing new is linked;
  * - the survivor of a merge is the profile with a userId, else the oldest, else the smaller id; the
  *   loser becomes a tombstone pointing to it and keeps its own state for audit.
- * The caller writes what it returns: changed identifier owners, tombstones and profiles.
+ * The caller writes what it returns: changed identifier owners, tombstones and profiles. A merge
+ * whose survivor write failed after its tombstones were written is finished by the next batch that
+ * loads the survivor (its item lists the merge as pending). An identifier that led to a tombstone is
+ * linked to the live profile at the end of the chain, so chains stay short.
  */
 export class BatchResolution {
   readonly counters: ResolutionCounters = { merges: 0, limitReached: 0, conflicts: 0, moves: 0 };
@@ -51,6 +54,8 @@ export class BatchResolution {
   readonly mergedAway = new Set<string>();
   /** Profiles whose state changed in resolution (merges, moves), with the first record that changed them. */
   readonly touchedBy = new Map<string, string>();
+  /** Identifiers this batch moved to another customer's profile, with the profile they left. */
+  readonly movedFrom = new Map<string, string>();
   private readonly parent = new Map<string, string>();
   private readonly owner: Map<string, string>;
   private readonly priority: ReturnType<typeof namespacesByPriority>;
@@ -61,6 +66,8 @@ export class BatchResolution {
     owners: Map<string, string>,
     /** Stored profiles and tombstones loaded for this batch (by id, after following tombstones). */
     readonly stored: Map<string, Profile>,
+    /** Merges marked pending on a survivor's item (written before the tombstones, cleared by the survivor's write). */
+    pending: Map<string, string[]> = new Map(),
   ) {
     this.owner = new Map(owners);
     this.priority = namespacesByPriority(rules);
@@ -68,18 +75,38 @@ export class BatchResolution {
       if (p.mergedInto !== undefined) this.parent.set(p.profileId, p.mergedInto);
       else this.work.set(p.profileId, structuredClone(p));
     }
-    // A tombstone whose survivor does not list it yet is a merge whose survivor write was lost: finish
-    // it (the survivor may never have been written at all, when it was new in that batch).
-    for (const p of stored.values()) {
-      if (p.mergedInto === undefined) continue;
+    this.finishPendingMerges(pending);
+    this.compressChains();
+  }
+
+  /**
+   * A tombstone its survivor's item lists as pending is a merge whose survivor write was lost: finish
+   * it (the survivor may never have been written at all, when it was new in that batch).
+   */
+  private finishPendingMerges(pending: Map<string, string[]>): void {
+    for (const p of this.stored.values()) {
+      if (p.mergedInto === undefined || !(pending.get(p.mergedInto) ?? []).includes(p.profileId)) continue;
       const root = this.root(p.profileId);
-      if (!this.work.has(root) && !stored.has(root)) this.work.set(root, newProfile(root));
+      if (!this.work.has(root) && !this.stored.has(root)) this.work.set(root, newProfile(root));
       const survivor = this.work.get(root);
       if (survivor !== undefined && !survivor.members.includes(p.profileId)) {
         const { mergedInto: _ignored, ...state } = p;
-        this.work.set(root, mergeProfiles(survivor, { ...state, version: p.version }, defs, 'pending merge', p.updatedAt));
+        this.work.set(root, mergeProfiles(survivor, { ...state, version: p.version }, this.defs, 'pending merge', p.updatedAt));
         this.touchedBy.set(root, '');
       }
+    }
+  }
+
+  /**
+   * Identifiers that lead through two tombstones or more are linked to the live profile at the end
+   * of the chain, so no chain grows past what a batch follows (one tombstone is the usual state after
+   * a merge, and is left as it is).
+   */
+  private compressChains(): void {
+    for (const [key, owner] of this.owner) {
+      const next = this.parent.get(owner);
+      const root = this.root(owner);
+      if (next !== undefined && next !== root && this.work.has(root)) this.setOwner(key, root);
     }
   }
 
@@ -126,6 +153,8 @@ export class BatchResolution {
     const id = deriveProfileId(key);
     const existing = this.work.has(this.root(id)) ? this.root(id) : undefined;
     if (existing !== undefined) return existing;
+    // The id is taken by a tombstone whose chain was not loaded to its end: creating it again would conflict for ever.
+    if (this.stored.has(id)) throw new Error(`profile ${id} is a merge chain longer than could be followed`);
     this.work.set(id, newProfile(id));
     return id;
   }
@@ -232,6 +261,7 @@ export class BatchResolution {
         }
         removeIdentifier(this.profile(current), id);
         this.touch(current, by);
+        this.movedFrom.set(key, current);
         this.link(anchor, id, key);
         this.touch(anchor, by);
         this.counters.moves += 1;

@@ -5,10 +5,11 @@ import { matchOnNetworks, matchSignature } from '../identity/matching';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
 import { updateSegments } from '../profile/facts';
-import { advanceMark, compareSeq, RedeliveryIndex } from '../profile/marks';
+import { advanceMark, compareSeq, keepRecent, messageKey, RedeliveryIndex } from '../profile/marks';
 import { foldEvent, type Profile } from '../profile/profile';
 import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
-import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
+import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
+import { MARK_RETENTION_MS } from '../profile/marks';
 import type { EngineConfig } from './config';
 import { countableFeedback, countFeedback, feedbackOf, type FeedbackRecord } from './feedback';
 
@@ -147,11 +148,11 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
     await writeDeadLetters(run, stores);
     return run.result();
   }
-  const loaded = await loadState(parsed, stores);
+  const loaded = await loadState(parsed, stores, run.now());
   const { resolution, groups } = resolveAndFold(run, parsed, loaded, config);
   await writeDeadLetters(run, stores);
   if (await matchProbable(run, groups, resolution, stores, config)) {
-    const written = await writeGroups(run, groups, resolution, loaded.profiles, stores, config);
+    const written = await writeGroups(run, groups, resolution, loaded, stores, config);
     const complete = await countOfferFeedback(run, groups, written, stores);
     await storeEvents(run, complete, stores);
   }
@@ -171,7 +172,7 @@ function decode(record: StreamRecord, config: IngestConfig): { event?: Collected
     return { reason: 'invalid JSON' };
   }
   try {
-    const event = parseCollectedEvent(json, config.events);
+    const event = parseCollectedEvent(json, config.events, config.now?.() ?? new Date());
     return { event: redactPersonalData(event, config.events.personalData, config.salt, { trustHashed: true }) };
   } catch (e) {
     return { reason: e instanceof ValidationError ? `schema violation: ${e.message}` : `could not be read: ${String(e)}` };
@@ -212,26 +213,43 @@ async function writeDeadLetters(run: BatchRun, stores: Stores): Promise<void> {
 
 interface LoadedState {
   owners: Map<string, string>;
+  /** The identifiers' links, with where each recently moved from. */
+  links: Map<string, OwnerLink>;
   /** Profiles and tombstones by id (tombstones followed to their survivors). */
   profiles: Map<string, Profile>;
+  /** Merges begun into a survivor whose write has not happened yet, by survivor id. */
+  pending: Map<string, string[]>;
   /** messageIds already stored (and so applied): producer retries. */
   stored: Set<string>;
 }
 
-async function loadState(parsed: ParsedRecord[], stores: Stores): Promise<LoadedState> {
+/** How many merges deep a chain of tombstones is followed (each hop is one read; chains are compressed on write). */
+export const MAX_MERGE_HOPS = 64;
+
+/**
+ * Loads what the batch refers to: each identifier's link, the profile it leads to and the chain of
+ * tombstones after it; the tombstones of merges pending into a loaded profile (a merge whose survivor
+ * write failed); and, for the redelivery check only, the profiles an identifier moved away from in
+ * the last days (a record they folded may come back resolving elsewhere).
+ */
+async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Promise<LoadedState> {
   const keys = [...new Set(parsed.flatMap((p) => p.ids.map(identifierKey)))];
-  const [owners, stored] = await Promise.all([
-    stores.graph.getOwners(keys),
-    stores.events.existing([...new Set(parsed.map((p) => p.event.messageId))]),
-  ]);
+  const [links, stored] = await Promise.all([stores.graph.links(keys), stores.events.existing([...new Set(parsed.map((p) => p.event.messageId))])]);
+  const owners = new Map([...links].map(([k, l]) => [k, l.profileId]));
+  const recentlyMoved = [...links.values()].flatMap((l) => (l.movedFrom ?? []).filter((m) => now.getTime() - Date.parse(m.at) <= MARK_RETENTION_MS).map((m) => m.profileId));
   const profiles = new Map<string, Profile>();
-  let wanted = [...new Set([...owners.values(), ...keys.filter((k) => !owners.has(k)).map(deriveProfileId)])];
-  for (let hop = 0; wanted.length > 0 && hop < 16; hop++) {
-    const loaded = await stores.profiles.getMany(wanted);
-    for (const [id, p] of loaded) profiles.set(id, p);
-    wanted = [...loaded.values()].map((p) => p.mergedInto).filter((id): id is string => id !== undefined && !profiles.has(id));
+  const pending = new Map<string, string[]>();
+  const asked = new Set<string>();
+  let wanted = [...new Set([...owners.values(), ...keys.filter((k) => !owners.has(k)).map(deriveProfileId), ...recentlyMoved])];
+  for (let hop = 0; wanted.length > 0 && hop < MAX_MERGE_HOPS; hop++) {
+    for (const id of wanted) asked.add(id);
+    const loaded = await stores.profiles.load(wanted);
+    for (const [id, p] of loaded.profiles) profiles.set(id, p);
+    for (const [id, losers] of loaded.pending) pending.set(id, losers);
+    const next = [...loaded.profiles.values()].map((p) => p.mergedInto).filter((id): id is string => id !== undefined);
+    wanted = [...new Set([...next, ...[...loaded.pending.values()].flat()])].filter((id) => !asked.has(id));
   }
-  return { owners, profiles, stored };
+  return { owners, links, profiles, pending, stored };
 }
 
 // ---- 3–5. Resolve, group and fold, in memory ---------------------------------------------------
@@ -245,7 +263,7 @@ function resolveAndFold(run: BatchRun, parsed: ParsedRecord[], loaded: LoadedSta
   let records = parsed;
   for (;;) {
     try {
-      const resolution = new BatchResolution(config.rules, config.aggregates, loaded.owners, loaded.profiles);
+      const resolution = new BatchResolution(config.rules, config.aggregates, loaded.owners, loaded.profiles, loaded.pending);
       const groups = groupRecords(run, records, resolveRecords(records, resolution), resolution);
       const counters = foldGroups(run, groups, resolution, loaded, config);
       Object.assign(run.stats, resolution.counters, counters);
@@ -294,12 +312,14 @@ function groupRecords(run: BatchRun, records: ParsedRecord[], targets: string[],
 
 /**
  * Folds each group's records in sequence order. A record is skipped when its messageId was seen
- * (producer retry) or a loaded profile's marks say it was folded (redelivery); the engine's own
- * events go to the journey only. Each profile's marks then record what it folded.
+ * (producer retry: in this batch, stored, or among a loaded profile's last folded messages) or a loaded
+ * profile's marks say it was folded (redelivery); the engine's own events go to the journey only.
+ * Each profile's marks then record what it folded.
  */
 function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: BatchResolution, loaded: LoadedState, config: IngestConfig) {
   const counters = { duplicates: 0, folded: 0 };
   const seenInBatch = new Set<string>();
+  const recent = new Set([...loaded.profiles.values()].flatMap((p) => p.recent ?? []));
   const redelivery = new Map<string, RedeliveryIndex>();
   const indexOf = (shardId: string) => {
     let index = redelivery.get(shardId);
@@ -309,6 +329,7 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
   for (const g of groups.values()) {
     const profile = resolution.profile(g.root);
     const folded = new Map<string, string[]>();
+    const keys: string[] = [];
     for (const r of g.records) {
       const { shardId, sequenceNumber } = r.record;
       const { messageId } = r.event;
@@ -318,20 +339,26 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
         counters.duplicates += 1;
         continue;
       }
+      // Stored in any case (the events table keeps one item per messageId, so storing again is harmless).
       g.fresh.push({ profileId: g.root, event: r.event });
-      const f = feedbackOf(r.event);
+      const redelivered = indexOf(shardId).seen(sequenceNumber);
+      // A copy of a message folded from another record: not folded nor counted in the statistics again.
+      const copy = !redelivered && recent.has(messageKey(messageId));
+      const f = copy ? undefined : feedbackOf(r.event);
       if (f) g.feedback.push({ group: g.root, shardId, sequenceNumber, feedback: f });
       if (r.event.type === 'track' && config.aggregates.systemEvents.has(r.event.event)) continue;
-      if (indexOf(shardId).seen(sequenceNumber)) continue;
+      if (redelivered || copy) continue;
       try {
         foldEvent(profile, r.event, config.aggregates);
       } catch (e) {
         throw new RecordFailure(r, e);
       }
       folded.set(shardId, [...(folded.get(shardId) ?? []), sequenceNumber]);
+      keys.push(messageKey(messageId));
       counters.folded += 1;
     }
     for (const [shardId, seqs] of folded) profile.marks = advanceMark(profile.marks, shardId, run.firstOf.get(shardId) as string, seqs, run.now());
+    if (keys.length > 0) profile.recent = keepRecent([...(profile.recent ?? []), ...keys]);
     updateSegments(profile, config.aggregates, config.profileRules);
   }
   return counters;
@@ -389,11 +416,25 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
 
 // ---- 7. Write each group: identifier links, tombstones, then the profile, once --------------------
 
+/** How many of an identifier's recent moves its link remembers (for the redelivery check). */
+const MAX_MOVES_KEPT = 4;
+
+/** An identifier's move history as its link keeps it: a move made now first, then the recent ones. */
+function moveHistory(previous: OwnerLink['movedFrom'], movedFrom: string | undefined, now: Date): OwnerLink['movedFrom'] {
+  const recent = (previous ?? []).filter((m) => now.getTime() - Date.parse(m.at) <= MARK_RETENTION_MS);
+  return [...(movedFrom !== undefined ? [{ profileId: movedFrom, at: now.toISOString() }] : []), ...recent].slice(0, MAX_MOVES_KEPT);
+}
+
+/**
+ * Writes each group: its identifier links; for a merge, the merge marked pending on the survivor's
+ * item, then the losers' tombstones; then the profile itself, once, conditional on its version (the
+ * write clears the pending mark). A failure fails the group: the stream retries from its first record.
+ */
 async function writeGroups(
   run: BatchRun,
   groups: Map<string, Group>,
   resolution: BatchResolution,
-  stored: Map<string, Profile>,
+  loaded: LoadedState,
   stores: Stores,
   config: IngestConfig,
 ): Promise<Group[]> {
@@ -404,13 +445,19 @@ async function writeGroups(
     ownersByRoot.set(owner, [...(ownersByRoot.get(owner) ?? []), [key, before]]);
   }
   const written: Group[] = [];
+  const stored = loaded.profiles;
   await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
     try {
       const profile = resolution.profile(g.root);
       const storedProfile = stored.get(g.root);
       const expected = storedProfile?.version ?? 0;
-      await Promise.all((ownersByRoot.get(g.root) ?? []).map(([key, was]) => stores.graph.putOwner(key, g.root, was)));
+      await Promise.all(
+        (ownersByRoot.get(g.root) ?? []).map(([key, was]) =>
+          stores.graph.putOwner(key, g.root, was, moveHistory(loaded.links.get(key)?.movedFrom, resolution.movedFrom.get(key), run.now())),
+        ),
+      );
       const losers = [...resolution.mergedAway].filter((id) => resolution.root(id) === g.root);
+      if (losers.length > 0) await stores.profiles.markPendingMerge(g.root, losers);
       await Promise.all(
         losers.map((id) => {
           const tomb = stored.get(id) as Profile;

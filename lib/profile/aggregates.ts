@@ -591,9 +591,10 @@ function halveOne(def: AggregateDefinition, s: State): State | undefined {
     }
     case 'first':
     case 'last': {
+      // Only long text is cut (a time stamp, an id or a name stays whole: cut, it would mean something else).
       const x = s as Stamped;
       const text = typeof x.v === 'string' ? x.v : undefined;
-      return text !== undefined && text.length > 16 ? { ...x, v: text.slice(0, half(text.length)) } : undefined;
+      return text !== undefined && text.length > 64 ? { ...x, v: text.slice(0, Math.max(64, half(text.length))) } : undefined;
     }
     default:
       return undefined;

@@ -21,7 +21,9 @@
  * dropped once it is older than MARK_RETENTION_MS (`at`, when it was last written): its records can no
  * longer be delivered again (the stream keeps records 24 hours and the mapping gives up after 6), and a
  * replay of older records is still caught by their stored messageIds. At most MAX_APPLIED records are
- * kept in all, the most recently written shards first.
+ * kept in all, the most recently written shards first: exactly-once holds while one customer has at
+ * most that many records in flight (ten shards' batches of 100 at once); past it, a redelivery of the
+ * oldest ones could count them again. (About 60 bytes a record: 60 KB of the profile's budget at most.)
  */
 export interface ShardMark {
   below: string;
@@ -32,8 +34,37 @@ export interface ShardMark {
 
 export type ShardMarks = Record<string, ShardMark>;
 
-export const MAX_APPLIED = 512;
+export const MAX_APPLIED = 1024;
 export const MARK_RETENTION_MS = 7 * 86_400_000;
+
+/**
+ * The messageIds a profile folded last (as short keys), so that a copy of a message sent again by its
+ * producer is recognised even when it travels on another shard and the first copy's event was not
+ * stored yet (the events table is the usual check). The collector puts every copy of a message on
+ * one shard (the partition key comes from the message), so this matters for other producers.
+ */
+export const MAX_RECENT_MESSAGES = 32;
+
+/** A 64-bit FNV-1a key of a messageId, as 16 hex digits. */
+export function messageKey(messageId: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < messageId.length; i++) h = BigInt.asUintN(64, (h ^ BigInt(messageId.charCodeAt(i))) * 0x100000001b3n);
+  return h.toString(16).padStart(16, '0');
+}
+
+/** The keys kept: the newest last, each once, at most MAX_RECENT_MESSAGES. */
+export function keepRecent(keys: string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (let i = keys.length - 1; i >= 0 && out.length < MAX_RECENT_MESSAGES; i--) {
+    const k = keys[i] as string;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(k);
+    }
+  }
+  return out.reverse();
+}
 
 /** Compares Kinesis sequence numbers (decimal strings without leading zeros, up to 128 bits). */
 export function compareSeq(a: string, b: string): number {
@@ -55,8 +86,9 @@ function boundedShards(marks: ShardMarks, now: number): ShardMarks {
   const out: ShardMarks = {};
   let room = MAX_APPLIED;
   for (const [shardId, m] of entries) {
-    out[shardId] = m.applied.length <= room ? m : { ...m, applied: m.applied.slice(-Math.max(room, 0)) };
-    room -= m.applied.length;
+    const kept = m.applied.length <= room ? m.applied : room > 0 ? m.applied.slice(m.applied.length - room) : [];
+    out[shardId] = kept === m.applied ? m : { ...m, applied: kept };
+    room -= kept.length;
   }
   return out;
 }
@@ -91,6 +123,7 @@ export class RedeliveryIndex {
     profiles: Iterable<{ marks?: ShardMarks }>,
   ) {
     for (const p of profiles) {
+      if (p.marks === undefined) continue;
       const mark = p.marks !== undefined && Object.hasOwn(p.marks, shardId) ? p.marks[shardId] : undefined;
       if (mark === undefined) continue;
       if (this.below === '' || compareSeq(mark.below, this.below) > 0) this.below = mark.below;

@@ -4,7 +4,7 @@ import { NAMESPACES, type Namespace } from '../identity/rules';
 import { foldAggregates, mergeAggregates, type AggregateModel, type Aggregates } from './aggregates';
 import { asObject, own, setOwn } from '../events/json';
 import { stampId } from './aggregates';
-import { mergeMarks, type ShardMarks } from './marks';
+import { keepRecent, mergeMarks, type ShardMarks } from './marks';
 import { resolveTimezone } from './time';
 
 /** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
@@ -62,6 +62,8 @@ export interface Profile {
   members: string[];
   mergeLog: MergeEntry[];
   marks: ShardMarks;
+  /** Keys of the messageIds folded last (lib/profile/marks.ts): producer copies on another shard. */
+  recent?: string[];
   /** Segments the profile is in, since when. */
   segments?: Record<string, { enteredAt: string }>;
   /** Entering and leaving segments, oldest first (bounded). */
@@ -343,6 +345,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
     members: [...new Set([...survivor.members, ...loser.members, loser.profileId])].sort(),
     mergeLog,
     marks: mergeMarks(survivor.marks ?? {}, loser.marks ?? {}),
+    ...(survivor.recent || loser.recent ? { recent: keepRecent([...(loser.recent ?? []), ...(survivor.recent ?? [])]) } : {}),
     ...mergeSegments(survivor, loser),
     ...(survivor.batch || loser.batch ? { batch: mergeBatch(survivor.batch ?? {}, loser.batch ?? {}) } : {}),
   };

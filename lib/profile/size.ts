@@ -36,8 +36,22 @@ function halveRecord<T>(record: Record<string, T> | undefined, set: (kept: Recor
   return true;
 }
 
+/**
+ * Halves the list of merged members: first those the merge log no longer lists (the oldest merges),
+ * then the oldest of the rest. A member dropped here is still a tombstone that points to this profile;
+ * only its events drop out of the journey read (the events table keeps them under the member's id).
+ */
+function halveMembers(p: Profile): boolean {
+  if (p.members.length <= 1) return false;
+  const order = new Map(p.mergeLog.map((m, i) => [m.from, i]));
+  const oldestFirst = [...p.members].sort((a, b) => (order.get(a) ?? -1) - (order.get(b) ?? -1) || (a < b ? -1 : 1));
+  p.members = oldestFirst.slice(Math.ceil(oldestFirst.length / 2)).sort();
+  return true;
+}
+
 function partsOf(p: Profile, model: AggregateModel): Part[] {
   const parts: Part[] = [
+    { name: 'members', size: () => bytes(p.members), halve: () => halveMembers(p) },
     { name: 'segmentHistory', size: () => bytes(p.segmentHistory), halve: () => halveList(p.segmentHistory, (k) => (p.segmentHistory = k)) },
     { name: 'mergeLog', size: () => bytes(p.mergeLog), halve: () => halveList(p.mergeLog, (k) => (p.mergeLog = k)) },
     { name: 'traits', size: () => bytes(p.traits), halve: () => halveRecord(p.traits, (k) => (p.traits = k)) },
@@ -63,9 +77,10 @@ function partsOf(p: Profile, model: AggregateModel): Part[] {
 
 /**
  * Keeps a profile within the budget: while it is over, the largest part that can shrink is halved
- * (an aggregate's lowest counts or oldest buckets, the largest traits, the oldest history). Identities
- * and processing marks are never trimmed: they are what identity and exactly-once rest on, and are
- * bounded on their own. Returns the parts trimmed (empty for every ordinary profile). Mutates `p`.
+ * (an aggregate's lowest counts or oldest buckets, the largest traits, the oldest history, the oldest
+ * merged members). Identities and processing marks are never trimmed: they are what identity and
+ * exactly-once rest on, and are bounded on their own. (Merged members can be: whether a merge is
+ * finished is kept on the survivor's item as pending merges, not read from this list.) Returns the parts trimmed (empty for every ordinary profile). Mutates `p`.
  */
 export function fitBudget(p: Profile, model: AggregateModel, budget = PROFILE_BUDGET_BYTES): string[] {
   if (bytes(p) <= budget) return [];

@@ -19,6 +19,8 @@ import {
   type DeadLetterStore,
   type EventStore,
   type IdentityGraphStore,
+  type LoadedProfiles,
+  type OwnerLink,
   type OfferCounts,
   type OfferStatsStore,
   type ProfileStore,
@@ -120,9 +122,27 @@ export class DynamoStores implements Stores {
   }
 
   readonly profiles: ProfileStore = {
-    getMany: async (ids) => {
+    getMany: async (ids) => (await this.profiles.load(ids)).profiles,
+    load: async (ids) => {
       const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })));
-      return new Map(items.map((i) => [i.profileId as string, JSON.parse(i.doc as string) as Profile]));
+      const out: LoadedProfiles = { profiles: new Map(), pending: new Map() };
+      for (const i of items) {
+        // An item without a document holds only pending merges (a new survivor not written yet).
+        if (typeof i.doc === 'string') out.profiles.set(i.profileId as string, JSON.parse(i.doc) as Profile);
+        if (i.pending instanceof Set && i.pending.size > 0) out.pending.set(i.profileId as string, [...(i.pending as Set<string>)].sort());
+      }
+      return out;
+    },
+    markPendingMerge: async (survivorId, loserIds) => {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.profiles,
+          Key: { profileId: survivorId },
+          UpdateExpression: 'ADD #pending :losers',
+          ExpressionAttributeNames: { '#pending': 'pending' },
+          ExpressionAttributeValues: { ':losers': new Set(loserIds) },
+        }),
+      );
     },
     getCards: async (ids) => {
       const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })), 'profileId, card');
@@ -140,7 +160,8 @@ export class DynamoStores implements Stores {
             doc: JSON.stringify(profile),
             card: JSON.stringify(matchCardOf(profile)),
           },
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(profileId)' : 'version = :v',
+          // A new profile's item may exist already, holding only merges pending into it (no version).
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(version)' : 'version = :v',
           ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
         }),
         `profile ${profile.profileId}`,
@@ -149,15 +170,21 @@ export class DynamoStores implements Stores {
   };
 
   readonly graph: IdentityGraphStore = {
-    getOwners: async (keys) => {
+    getOwners: async (keys) => new Map([...(await this.graph.links(keys))].map(([k, link]) => [k, link.profileId])),
+    links: async (keys) => {
       const items = await this.batchGet(this.tables.graph, keys.map((k) => ({ pk: `ID#${k}`, sk: 'OWNER' })));
-      return new Map(items.map((i) => [(i.pk as string).slice(3), i.profileId as string]));
+      return new Map(
+        items.map((i): [string, OwnerLink] => [
+          (i.pk as string).slice(3),
+          { profileId: i.profileId as string, ...(Array.isArray(i.movedFrom) && i.movedFrom.length > 0 ? { movedFrom: i.movedFrom as OwnerLink['movedFrom'] } : {}) },
+        ]),
+      );
     },
-    putOwner: async (key, profileId, expected) => {
+    putOwner: async (key, profileId, expected, movedFrom) => {
       await this.conditional(
         new PutCommand({
           TableName: this.tables.graph,
-          Item: { pk: `ID#${key}`, sk: 'OWNER', profileId, linkedAt: new Date().toISOString() },
+          Item: { pk: `ID#${key}`, sk: 'OWNER', profileId, linkedAt: new Date().toISOString(), ...(movedFrom && movedFrom.length > 0 ? { movedFrom } : {}) },
           ConditionExpression:
             expected === undefined ? 'attribute_not_exists(pk) OR profileId = :p' : 'profileId = :e OR profileId = :p',
           ExpressionAttributeValues: expected === undefined ? { ':p': profileId } : { ':e': expected, ':p': profileId },

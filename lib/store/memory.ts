@@ -2,6 +2,7 @@ import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { matchCardOf, type MatchCard, type Profile } from '../profile/profile';
 import {
   ConflictError,
+  type OwnerLink,
   type DeadLetter,
   type DeadLetterStore,
   type EventStore,
@@ -33,6 +34,9 @@ export class MemoryStores implements Stores {
   readonly writesBy: Record<string, number> = {};
   readonly profileItems = new Map<string, Profile>();
   readonly owners = new Map<string, string>();
+  readonly moves = new Map<string, NonNullable<OwnerLink['movedFrom']>>();
+  /** Merges begun into a survivor whose write has not happened yet, by survivor id. */
+  readonly pendingMerges = new Map<string, Set<string>>();
   readonly visits = new Map<string, Map<string, NetworkVisit>>();
   readonly links = new Map<string, Map<string, ProbableLink>>();
   readonly eventItems = new Map<string, StoredEvent>();
@@ -60,14 +64,22 @@ export class MemoryStores implements Stores {
   }
 
   readonly profiles: ProfileStore = {
-    getMany: async (ids) => {
+    getMany: async (ids) => (await this.profiles.load(ids)).profiles,
+    load: async (ids) => {
       this.counts.reads += 1;
-      const out = new Map<string, Profile>();
+      const profiles = new Map<string, Profile>();
+      const pending = new Map<string, string[]>();
       for (const id of ids) {
         const p = this.profileItems.get(id);
-        if (p) out.set(id, structuredClone(p));
+        if (p) profiles.set(id, structuredClone(p));
+        const merging = this.pendingMerges.get(id);
+        if (merging && merging.size > 0) pending.set(id, [...merging].sort());
       }
-      return out;
+      return { profiles, pending };
+    },
+    markPendingMerge: async (survivorId, loserIds) => {
+      this.write(1, 'pending merge');
+      this.pendingMerges.set(survivorId, new Set([...(this.pendingMerges.get(survivorId) ?? []), ...loserIds]));
     },
     getCards: async (ids) => {
       this.counts.reads += 1;
@@ -88,6 +100,8 @@ export class MemoryStores implements Stores {
       }
       this.write(1, 'profile');
       this.profileItems.set(profile.profileId, structuredClone(profile));
+      // A put replaces the item, as DynamoDB's PutItem does: the pending merges go with it.
+      this.pendingMerges.delete(profile.profileId);
     },
   };
 
@@ -101,13 +115,26 @@ export class MemoryStores implements Stores {
       }
       return out;
     },
-    putOwner: async (key, profileId, expected) => {
+    links: async (keys) => {
+      this.counts.reads += 1;
+      const out = new Map<string, OwnerLink>();
+      for (const k of keys) {
+        const owner = this.owners.get(k);
+        const moves = this.moves.get(k);
+        if (owner !== undefined) out.set(k, { profileId: owner, ...(moves ? { movedFrom: structuredClone(moves) } : {}) });
+      }
+      return out;
+    },
+    putOwner: async (key, profileId, expected, movedFrom) => {
       const current = this.owners.get(key);
       if (current !== undefined && current !== expected && current !== profileId) {
         throw new ConflictError(`identifier ${key} is linked to ${current}`);
       }
       this.write(1, 'identifier');
       this.owners.set(key, profileId);
+      // A put replaces the link item: its move history is what the caller passes.
+      if (movedFrom !== undefined && movedFrom.length > 0) this.moves.set(key, structuredClone(movedFrom));
+      else this.moves.delete(key);
     },
     putVisits: async (visits) => {
       this.batchWrite(visits.map((v) => `${v.network}|${v.profileId}`), 'network visits');

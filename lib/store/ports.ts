@@ -15,20 +15,50 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * What the ingest loads of profiles: the profiles (and tombstones), and for each id the merges into
+ * it that were begun but whose survivor write has not happened yet (see markPendingMerge). An id
+ * may have pending merges without a profile: a new survivor whose first write failed.
+ */
+export interface LoadedProfiles {
+  profiles: Map<string, Profile>;
+  pending: Map<string, string[]>;
+}
+
 export interface ProfileStore {
   /** Loads profiles (and tombstones) by id; missing ids are absent from the map. */
   getMany(ids: string[]): Promise<Map<string, Profile>>;
+  /** Loads profiles and the merges pending into them, in the same reads. */
+  load(ids: string[]): Promise<LoadedProfiles>;
+  /**
+   * Records, on the survivor's own item, that these profiles are being merged into it: written
+   * before their tombstones, cleared by the survivor's next write (which replaces the item). So a
+   * merge whose survivor write fails can always be finished from the survivor, even when nothing
+   * else leads to the tombstones any more (their identifiers moved on in the same batch).
+   */
+  markPendingMerge(survivorId: string, loserIds: string[]): Promise<void>;
   /** The matcher's small part of each profile (no aggregates): cheap to read for many candidates. */
   getCards(ids: string[]): Promise<Map<string, MatchCard>>;
-  /** Writes a profile if its stored version is still `expectedVersion` (0: must not exist). */
+  /** Writes a profile if its stored version is still `expectedVersion` (0: must not exist, or only as pending merges). */
   put(profile: Profile, expectedVersion: number): Promise<void>;
+}
+
+/** An identifier's link: the profile it belongs to, and the profiles it recently moved away from (newest first). */
+export interface OwnerLink {
+  profileId: string;
+  movedFrom?: Array<{ profileId: string; at: string }>;
 }
 
 export interface IdentityGraphStore {
   /** identifier key (`ns:value`) -> profile id it was linked to. */
   getOwners(keys: string[]): Promise<Map<string, string>>;
-  /** Links an identifier to a profile if it is still linked to `expected` (undefined: unlinked). */
-  putOwner(key: string, profileId: string, expected: string | undefined): Promise<void>;
+  /** The same links, with where each identifier recently moved from (shared devices). */
+  links(keys: string[]): Promise<Map<string, OwnerLink>>;
+  /**
+   * Links an identifier to a profile if it is still linked to `expected` (undefined: unlinked).
+   * `movedFrom`: the link's move history to keep (a device that followed another customer's login).
+   */
+  putOwner(key: string, profileId: string, expected: string | undefined, movedFrom?: OwnerLink['movedFrom']): Promise<void>;
   /** Records profiles seen on a network (the network index). */
   putVisits(visits: NetworkVisit[]): Promise<void>;
   /** Profiles seen on a network (strongly consistent). */

@@ -156,6 +156,26 @@ describe('ingest on DynamoDB', () => {
     expect(Buffer.byteLength(letter!.data)).toBeLessThan(16 * 1024);
   });
 
+  it('dead-letters a 350 KB schema-invalid record within an item, and fails nothing (found in review)', async () => {
+    const stores = new DynamoStores(client, tables);
+    const seq = new SequenceFactory();
+    const big = toRecord({ type: 'bogus', anonymousId: 'big-1', messageId: 'big-1', properties: { blob: 'x'.repeat(350 * 1024) } }, seq.take());
+    const ok = toRecord(segmentEvent({ anonymousId: 'small-1', messageId: 'small-1' }), seq.take());
+    const result = await ingestBatch([big, ok], stores, ingestConfig());
+    expect({ failed: result.failedSequenceNumbers, errors: result.errors.map((e) => e.message.slice(0, 120)) }).toEqual({ failed: [], errors: [] });
+    expect((await stores.profiles.getMany([deriveProfileId('anonymousId:small-1')])).size).toBe(1);
+  });
+
+  it("dead-letters a schema-valid 450 KB record instead of failing the batch's events write (found in review)", async () => {
+    const stores = new DynamoStores(client, tables);
+    const seq = new SequenceFactory();
+    const big = toRecord(segmentEvent({ anonymousId: 'big-2', messageId: 'big-2', properties: { blob: 'x'.repeat(450 * 1024) } }), seq.take());
+    const ok = toRecord(segmentEvent({ anonymousId: 'small-2', messageId: 'small-2' }), seq.take());
+    const result = await ingestBatch([ok, big], stores, ingestConfig());
+    expect({ failed: result.failedSequenceNumbers, errors: result.errors.map((e) => e.message.slice(0, 120)) }).toEqual({ failed: [], errors: [] });
+    expect(result.stats.deadLettered).toBe(1);
+  });
+
   it('keeps invalid records in the dead-letter table with their reason', async () => {
     const stores = new DynamoStores(client, tables);
     const seq = new SequenceFactory();

@@ -60,7 +60,7 @@ export function kinesisEvent(records: StreamRecord[]): KinesisStreamEvent {
 export function ingestConfig(overrides: Partial<IngestConfig> = {}): IngestConfig {
   return {
     ...loadIngestConfig('test-salt'),
-    now: () => new Date('2026-11-21T00:00:00Z'),
+    now: () => new Date('2027-01-01T00:00:00Z'),
     ...overrides,
   };
 }

@@ -2,7 +2,7 @@ import { MemoryStores } from '../../lib/store/memory';
 import type { Stores } from '../../lib/store/ports';
 
 /** Where a fault can strike: one kind of write the ingest makes. */
-export const WRITE_KINDS = ['profile', 'owner', 'events', 'visits', 'links', 'stats', 'deadLetters'] as const;
+export const WRITE_KINDS = ['profile', 'pending', 'owner', 'events', 'visits', 'links', 'stats', 'deadLetters'] as const;
 export type WriteKind = (typeof WRITE_KINDS)[number];
 
 /** What goes wrong during one attempt (one invocation of the ingest). */
@@ -55,7 +55,7 @@ export class FaultyStores {
   }
 
   readonly stores: Stores = {
-    profiles: { ...this.inner.profiles, put: this.guard('profile', this.inner.profiles.put) },
+    profiles: { ...this.inner.profiles, put: this.guard('profile', this.inner.profiles.put), markPendingMerge: this.guard('pending', this.inner.profiles.markPendingMerge) },
     graph: {
       ...this.inner.graph,
       putOwner: this.guard('owner', this.inner.graph.putOwner),

@@ -90,4 +90,24 @@ describe('event time at the ingest', () => {
     expect([...stores.letters.values()]).toEqual([expect.objectContaining({ id: `shardId-000000000000#${records[0]!.sequenceNumber}`, reason: expect.stringMatching(/timestamp/) })]);
     expect(stores.profileItems.get(deriveProfileId('anonymousId:year-10000'))?.aggregates.eventCount).toBe(1);
   });
+
+  it("does not let a record's own receivedAt vouch for its timestamp: the ingest's clock bounds receipt (found in review)", async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    const now = () => new Date('2026-11-22T12:00:00.000Z');
+    const order = (timestamp: string, receivedAt: string, total: number) =>
+      toRecord(segmentEvent({ anonymousId: 'future-2', event: 'Order Completed', properties: { total }, timestamp, receivedAt }), seq.take());
+    await ingestBatch([order('2026-11-20T10:00:00.000Z', '2026-11-20T10:00:00.000Z', 50)], stores, ingestConfig({ now }));
+    // Another producer claims it received a 2999 order in 2999.
+    await ingestBatch([order('2999-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z', 70)], stores, ingestConfig({ now }));
+    await ingestBatch([order('2026-11-22T10:00:00.000Z', '2026-11-22T10:00:00.000Z', 30)], stores, ingestConfig({ now }));
+    const p = stores.profileItems.get(deriveProfileId('anonymousId:future-2'))!;
+    const view = viewAggregates(p.aggregates, undefined, new Date('2026-11-23T00:00:00.000Z')) as Record<string, unknown>;
+    expect({ updatedAt: p.updatedAt, orderCount30d: view.orderCount30d, revenue30d: view.revenue30d, lastOrderAt: view.lastOrderAt }).toEqual({
+      updatedAt: '2026-11-22T12:00:00.000Z',
+      orderCount30d: 3,
+      revenue30d: 150,
+      lastOrderAt: '2026-11-22T12:00:00.000Z',
+    });
+  });
 });

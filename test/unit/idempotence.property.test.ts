@@ -71,10 +71,17 @@ async function run(stores: MemoryStores, groups: StreamRecord[][]): Promise<void
   }
 }
 
+/** The live profile an identifier leads to (its link may point at a tombstone of it). */
+function liveOwner(stores: MemoryStores, owner: string): string {
+  let p = stores.profileItems.get(owner);
+  for (let hops = 0; p?.mergedInto !== undefined && hops < 64; hops++) p = stores.profileItems.get(p.mergedInto);
+  return p?.profileId ?? owner;
+}
+
 const snapshot = (stores: MemoryStores) =>
   JSON.stringify({
     profiles: [...stores.profileItems.entries()].sort(),
-    owners: [...stores.owners.entries()].sort(),
+    owners: [...stores.owners.entries()].map(([k, o]) => [k, liveOwner(stores, o)]).sort(),
     events: [...stores.eventItems.keys()].sort(),
   });
 

@@ -2,11 +2,12 @@ import fc from 'fast-check';
 import { LIMITS, loadAggregates } from '../../lib/profile/aggregates';
 import { updateSegments } from '../../lib/profile/facts';
 import { foldEvent, MAX_NETWORKS, MAX_PRODUCTS, MAX_TRAITS, newProfile, type Profile } from '../../lib/profile/profile';
+import type { StreamRecord } from '../../lib/ingest/pipeline';
 import { loadProfileRules } from '../../lib/profile/segments';
 import type { CollectedEvent } from '../../lib/events/segment';
 import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch } from '../../lib/ingest/pipeline';
-import { PROFILE_BUDGET_BYTES } from '../../lib/profile/size';
+import { fitBudget, PROFILE_BUDGET_BYTES } from '../../lib/profile/size';
 import { MemoryStores } from '../../lib/store/memory';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 
@@ -199,5 +200,42 @@ describe('a profile under hostile input (issue #13, defect 2)', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('a profile that absorbs visitor after visitor (found in review)', () => {
+  // A shop assistant logs in on each visitor's session (the visitor's profile merges into hers), then
+  // the visitor logs in (her device follows her): the assistant's profile gains a merged member each time.
+  const OWNER = deriveProfileId('userId:shop-assistant');
+  const t = (i: number) => new Date(Date.UTC(2026, 10, 20, 9) + i * 1000).toISOString();
+
+  it('stays within its budget and keeps being written as merged members pile up', async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    await ingestBatch([toRecord(segmentEvent({ type: 'identify', userId: 'shop-assistant', messageId: 'assistant', event: undefined, timestamp: '2026-11-20T08:00:00.000Z' }), seq.take())], stores, ingestConfig());
+    let cycle = 0;
+    for (let batch = 0; batch < 60; batch++) {
+      const records: StreamRecord[] = [];
+      for (let i = 0; i < 100; i++, cycle++) {
+        const visitor = `visitor-${cycle}`;
+        records.push(toRecord(segmentEvent({ anonymousId: visitor, messageId: `view-${cycle}`, timestamp: t(3 * cycle) }), seq.take()));
+        records.push(toRecord(segmentEvent({ type: 'identify', userId: 'shop-assistant', anonymousId: visitor, messageId: `assist-${cycle}`, event: undefined, timestamp: t(3 * cycle + 1) }), seq.take()));
+        records.push(toRecord(segmentEvent({ type: 'identify', userId: `customer-${cycle}`, anonymousId: visitor, messageId: `login-${cycle}`, event: undefined, timestamp: t(3 * cycle + 2) }), seq.take()));
+      }
+      const result = await ingestBatch(records, stores, ingestConfig());
+      expect(result.errors.map(String)).toEqual([]);
+    }
+    const owner = stores.profileItems.get(OWNER)!;
+    expect(owner.aggregates.eventCount).toBe(1 + 3 * cycle - cycle);
+    expect(Buffer.byteLength(JSON.stringify(owner))).toBeLessThanOrEqual(PROFILE_BUDGET_BYTES);
+  }, 60_000);
+
+  it('never cuts a time stamp when trimming (a cut one would no longer be a date)', () => {
+    const config = ingestConfig();
+    const p = newProfile('p_over');
+    foldEvent(p, segmentEvent({ userId: 'u', event: 'Order Completed', properties: { total: 10 }, timestamp: '2026-11-20T10:00:00.000Z' }) as unknown as CollectedEvent, config.aggregates);
+    p.identities = { anonymousId: Array.from({ length: 1100 }, (_, i) => `id-${String(i).padStart(120, '0')}`) };
+    fitBudget(p, config.aggregates);
+    for (const name of ['lastOrderAt', 'firstSeen', 'lastSeen']) expect((p.aggregates[name] as { v: string }).v).toBe('2026-11-20T10:00:00.000Z');
   });
 });
