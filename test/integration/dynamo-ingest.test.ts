@@ -67,6 +67,23 @@ describe('ingest on DynamoDB', () => {
     expect(journey.events.map((e) => e.messageId)).toEqual(['seed-6', 'seed-7', 'seed-8', 'seed-9', 'seed-10']);
   });
 
+  it('keeps merges pending on the survivor\'s item until the survivor is written, even before it exists', async () => {
+    const stores = new DynamoStores(client, tables);
+    const survivor = deriveProfileId('userId:pending-1');
+    await stores.profiles.markPendingMerge(survivor, ['p_loser_a']);
+    await stores.profiles.markPendingMerge(survivor, ['p_loser_b', 'p_loser_a']);
+    // An item holding only pending merges is no profile to readers...
+    expect((await stores.profiles.getMany([survivor])).size).toBe(0);
+    expect((await stores.profiles.load([survivor])).pending.get(survivor)).toEqual(['p_loser_a', 'p_loser_b']);
+    // ...and the survivor's first write takes its place and clears them.
+    const { newProfile } = await import('../../lib/profile/profile');
+    await stores.profiles.put({ ...newProfile(survivor), version: 1 }, 0);
+    const loaded = await stores.profiles.load([survivor]);
+    expect(loaded.profiles.get(survivor)?.version).toBe(1);
+    expect(loaded.pending.size).toBe(0);
+    await expect(stores.profiles.put({ ...newProfile(survivor), version: 1 }, 0)).rejects.toBeInstanceOf(ConflictError);
+  });
+
   it('rejects a stale profile write with a ConflictError (optimistic locking)', async () => {
     const stores = new DynamoStores(client, tables);
     const seq = new SequenceFactory();
