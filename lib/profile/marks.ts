@@ -45,11 +45,16 @@ export const MARK_RETENTION_MS = 7 * 86_400_000;
  */
 export const MAX_RECENT_MESSAGES = 32;
 
-/** A 64-bit FNV-1a key of a messageId, as 16 hex digits. */
+/** A 64-bit key of a messageId (two 32-bit FNV-1a hashes with different seeds), as 16 hex digits. */
 export function messageKey(messageId: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (let i = 0; i < messageId.length; i++) h = BigInt.asUintN(64, (h ^ BigInt(messageId.charCodeAt(i))) * 0x100000001b3n);
-  return h.toString(16).padStart(16, '0');
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ messageId.length;
+  for (let i = 0; i < messageId.length; i++) {
+    const c = messageId.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return `${(a >>> 0).toString(16).padStart(8, '0')}${(b >>> 0).toString(16).padStart(8, '0')}`;
 }
 
 /** The keys kept: the newest last, each once, at most MAX_RECENT_MESSAGES. */

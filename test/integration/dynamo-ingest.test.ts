@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { deriveProfileId } from '../../lib/identity/resolver';
 import { viewAggregates } from '../../lib/profile/aggregates';
+import { newProfile } from '../../lib/profile/profile';
 import { readJourney, readProfile } from '../../lib/profile/read';
 import { DynamoStores } from '../../lib/store/dynamo';
 import { ConflictError } from '../../lib/store/ports';
@@ -76,7 +77,6 @@ describe('ingest on DynamoDB', () => {
     expect((await stores.profiles.getMany([survivor])).size).toBe(0);
     expect((await stores.profiles.load([survivor])).pending.get(survivor)).toEqual(['p_loser_a', 'p_loser_b']);
     // ...and the survivor's first write takes its place and clears them.
-    const { newProfile } = await import('../../lib/profile/profile');
     await stores.profiles.put({ ...newProfile(survivor), version: 1 }, 0);
     const loaded = await stores.profiles.load([survivor]);
     expect(loaded.profiles.get(survivor)?.version).toBe(1);
