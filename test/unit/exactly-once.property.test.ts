@@ -45,20 +45,22 @@ describe('a retried record after a merge (defect 1)', () => {
   const alias = (messageId: string) =>
     segmentEvent({ type: 'alias', userId: 'cust-ab', anonymousId: 'visitor-b', previousId: 'visitor-a', messageId, event: undefined, timestamp: '2026-11-20T10:02:00.000Z' });
 
-  async function knownVisitors(faulty: FaultyStores, seq: SequenceFactory, shardId?: string) {
-    const first = await ingestBatch([toRecord(view('visitor-a', 'a-0'), seq.take(), shardId), toRecord(view('visitor-b', 'b-0'), seq.take(), shardId)], faulty.stores, config());
+  /** Visitors A and B are known; then A's order r1 fails (A's write throttled) while B's view r2 is written. */
+  async function ordersFailForA(faulty: FaultyStores, seq: SequenceFactory) {
+    const first = await ingestBatch([toRecord(view('visitor-a', 'a-0'), seq.take()), toRecord(view('visitor-b', 'b-0'), seq.take())], faulty.stores, config());
     expect(first.failedSequenceNumbers).toEqual([]);
-  }
-
-  it('folds A\'s order once when the retry merges A and B (one shard)', async () => {
-    const faulty = new FaultyStores();
-    const seq = new SequenceFactory();
-    await knownVisitors(faulty, seq);
     const r1 = toRecord(order('visitor-a', 'order-1'), seq.take());
     const r2 = toRecord(view('visitor-b', 'b-1'), seq.take());
     throttleProfileOf(faulty, deriveProfileId('anonymousId:visitor-a'));
     const attempt = await ingestBatch([r1, r2], faulty.stores, config());
     expect(attempt.failedSequenceNumbers).toEqual([r1.sequenceNumber]);
+    return { r1, r2 };
+  }
+
+  it('folds A\'s order once when the retry merges A and B (one shard)', async () => {
+    const faulty = new FaultyStores();
+    const seq = new SequenceFactory();
+    const { r1, r2 } = await ordersFailForA(faulty, seq);
     // The event source mapping retries from r1, with a record appended that merges A and B.
     const retry = await ingestBatch([r1, r2, toRecord(alias('alias-1'), seq.take())], faulty.stores, config());
     expect(retry.failedSequenceNumbers).toEqual([]);
@@ -73,12 +75,7 @@ describe('a retried record after a merge (defect 1)', () => {
     const faulty = new FaultyStores();
     const seq = new SequenceFactory();
     const other = new SequenceFactory();
-    await knownVisitors(faulty, seq);
-    const r1 = toRecord(order('visitor-a', 'order-1'), seq.take());
-    const r2 = toRecord(view('visitor-b', 'b-1'), seq.take());
-    throttleProfileOf(faulty, deriveProfileId('anonymousId:visitor-a'));
-    const attempt = await ingestBatch([r1, r2], faulty.stores, config());
-    expect(attempt.failedSequenceNumbers).toEqual([r1.sequenceNumber]);
+    const { r1, r2 } = await ordersFailForA(faulty, seq);
     const merge = await ingestBatch([toRecord(alias('alias-1'), other.take(), 'shardId-000000000001')], faulty.stores, config());
     expect(merge.failedSequenceNumbers).toEqual([]);
     const retry = await ingestBatch([r1, r2], faulty.stores, config());
