@@ -17,12 +17,16 @@ export function accessLogGroupDefaults(): LogGroupProps {
  * One JSON line per request, with HTTP API context variables only: API Gateway rejects a stage whose
  * format names a REST-only variable, and `AccessLogFormat.jsonWithStandardFields()` names one
  * (`$context.resourcePath`). The integration and error fields show why a request failed.
+ *
+ * No client IP address (`$context.identity.sourceIp`): these logs are kept three months, and personal
+ * data is never at rest in clear (an IP address is hashed as soon as it has served network matching;
+ * API Gateway cannot hash it). Abuse is traced by route, time, status and user agent, and throttled per
+ * stage; the request id ties a line to the function's own logs.
  */
 export function accessLogFormat(): AccessLogFormat {
   return AccessLogFormat.custom(
     JSON.stringify({
       requestId: '$context.requestId',
-      ip: '$context.identity.sourceIp',
       userAgent: '$context.identity.userAgent',
       requestTime: '$context.requestTime',
       routeKey: '$context.routeKey',

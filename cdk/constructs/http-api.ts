@@ -90,6 +90,7 @@ export class EngineHttpApi extends Construct {
       autoDeploy: true,
       throttle: { ...stageThrottleDefaults(), ...props.throttle },
       accessLogSettings: {
+        // Without client IP addresses (see accessLogFormat): personal data is never at rest in clear.
         destination: new LogGroupLogDestination(new LogGroup(this, 'AccessLogs', accessLogGroupDefaults())),
         format: accessLogFormat(),
       },

@@ -2,6 +2,7 @@ import { badRequest, HttpError, serviceUnavailable } from '../http/errors';
 import { cutText, MAX_DEAD_LETTER_DATA_BYTES } from '../events/letters';
 import { redactForDeadLetter, redactPersonalData } from '../events/personal';
 import type { EventPolicy } from '../events/policy';
+import type { IdentityRules } from '../identity/rules';
 import { completeMessage, MAX_MESSAGE_BYTES, parseMessage, partitionKeyOf, ValidationError, type CollectedEvent } from '../events/segment';
 import type { DeadLetter, DeadLetterStore } from '../store/ports';
 import type { CollectRequest, SentMessage } from './request';
@@ -45,6 +46,12 @@ export interface CollectResult {
 export interface Privacy {
   salt: string;
   personalData: EventPolicy['personalData'];
+  /**
+   * Which e-mail addresses and phone numbers identify nobody (placeholders, the blocklist): the
+   * collector removes them while it still has them in clear, as the ingest would only see their hash.
+   * The shipped rules (config/identity.json) by default.
+   */
+  identity?: IdentityRules;
 }
 
 export { MAX_DEAD_LETTER_DATA_BYTES };
@@ -66,7 +73,7 @@ export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messag
   for (const sent of request.messages) {
     const where = request.batch ? `batch[${sent.index}]` : '';
     try {
-      validation.events.push(redactPersonalData(validateMessage(sent, where, receivedAt), privacy.personalData, privacy.salt));
+      validation.events.push(redactPersonalData(validateMessage(sent, where, receivedAt), privacy.personalData, privacy.salt, { identity: privacy.identity }));
     } catch (e) {
       validation.rejected.push({ index: sent.index, reason: reasonOf(e, where), sent: sent.sent, contentId: sent.contentId });
       if (!(e instanceof ValidationError)) validation.unexpected.push(e);
@@ -90,10 +97,12 @@ function reasonOf(error: unknown, where: string): string {
 
 /**
  * What a collector dead letter keeps of a rejected message: its JSON without personal data, cut at
- * MAX_DEAD_LETTER_DATA_BYTES (whole characters, with a note of the full size).
+ * MAX_DEAD_LETTER_DATA_BYTES (whole characters, with a note of the full size). A message is often
+ * rejected for its shape (traits sent as a list, a context that is not an object): those parts are
+ * redacted too, as hard as their shape allows (lib/events/personal.ts redactForDeadLetter).
  */
 export function deadLetterData(message: unknown, privacy: Privacy): string {
-  return cutText(JSON.stringify(redactForDeadLetter(message, privacy.personalData, privacy.salt)) ?? 'null');
+  return cutText(JSON.stringify(redactForDeadLetter(message, privacy.personalData, privacy.salt, { identity: privacy.identity })) ?? 'null');
 }
 
 /** One dead letter per rejected message; its id derives from the request's content, so a retried request rewrites it. */

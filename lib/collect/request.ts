@@ -8,7 +8,7 @@ import { asObject } from '../events/json';
  * A Segment HTTP Tracking API request, read as Segment reads it: the body (gzip or not) within the
  * size limits, a JSON object, one message for `/v1/<type>` (the path sets the type) or a `batch`
  * array for `/v1/batch` and `/v1/import`, whose top-level `context` and `integrations` apply to
- * every message. Whatever makes the request as a whole unreadable is answered here (400, 413, 415);
+ * every message, and whose top-level `sentAt` is the time of sending of every message without one. Whatever makes the request as a whole unreadable is answered here (400, 413, 415);
  * whether each message is valid is the collector's business (lib/collect/collector.ts).
  */
 
@@ -20,6 +20,16 @@ export type CollectorPath = MessageType | 'batch' | 'import';
  */
 export const MAX_BATCH_MESSAGES = 2_500;
 
+/**
+ * The most a batch may come to once its shared `context` and `integrations` are copied into each of
+ * its messages: 5 MiB. Without it a 500 KB body could put some 80 MB on the stream (2,500 messages,
+ * each given a 32 KB context). 5 MiB is ten times the body limit, so an honest shared context (the
+ * library, page, user agent and locale, 1 to 2 KB) still fits on every one of 2,500 small messages
+ * (200 bytes + 1.5 KB each is 4.3 MB); it is also one PutRecords call's size limit, and five seconds
+ * of one shard's write capacity.
+ */
+export const MAX_BATCH_EXPANDED_BYTES = 5 * 1024 * 1024;
+
 /** JSON nested deeper than this (objects and arrays; the body itself is level 1) is refused before it is parsed. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -29,7 +39,7 @@ export interface SentMessage {
   index: number;
   /** The message as the client sent it, less the write key (what a dead letter keeps). */
   sent: unknown;
-  /** The message to validate: the endpoint's type or the batch's context and integrations applied, no write key. */
+  /** The message to validate: the endpoint's type or the batch's context, integrations and sentAt applied, no write key. */
   message: unknown;
   /**
    * Derived from the request's content and the position: the messageId when the message has none,
@@ -104,8 +114,9 @@ function utf8(bytes: Buffer): string {
 
 /**
  * Parses a request body into its messages. Throws 400 for an empty, too deeply nested, malformed or
- * non-object body and for a `batch` that is not a non-empty array; 413 for a body over the size limit
- * or a batch of more than MAX_BATCH_MESSAGES messages.
+ * non-object body and for a `batch` that is not a non-empty array; 413 for a body over the size limit,
+ * a batch of more than MAX_BATCH_MESSAGES messages, or one over MAX_BATCH_EXPANDED_BYTES once its
+ * shared context is copied into each message.
  */
 export function parseRequest(path: CollectorPath, body: string): CollectRequest {
   checkSize(path, Buffer.byteLength(body, 'utf8'));
@@ -159,26 +170,72 @@ function batchRequest(path: CollectorPath, root: Record<string, unknown>): Colle
   if (!Array.isArray(batch)) throw badRequest('batch must be an array of messages');
   if (batch.length === 0) throw badRequest('batch is empty');
   if (batch.length > MAX_BATCH_MESSAGES) throw payloadTooLarge(`batch has ${batch.length} messages; the limit is ${MAX_BATCH_MESSAGES} per batch`);
-  const context = asObject(root.context);
-  const integrations = asObject(root.integrations);
-  checkSharedSize(context, integrations);
+  const shared = sharedFields(root);
   // What becomes the messages: the batch and its shared context and integrations (not sentAt, writeKey or other fields).
   const contentId = contentIds('batch', { context: root.context, integrations: root.integrations, batch: batch.map(withoutTransportFields) });
   const messages = batch.map((m: unknown, index): SentMessage => {
     const sent = withoutWriteKey(m);
-    const message = asObject(sent);
-    return {
-      index,
-      sent,
-      message: message === undefined ? sent : {
-        ...message,
-        context: context ? { ...context, ...asObject(message.context) } : message.context,
-        integrations: integrations ? { ...integrations, ...asObject(message.integrations) } : message.integrations,
-      },
-      contentId: contentId(index),
-    };
+    return { index, sent, message: withShared(sent, shared), contentId: contentId(index) };
   });
+  if (shared.context !== undefined || shared.integrations !== undefined) checkExpandedSize(messages);
   return { path, batch: true, writeKey: root.writeKey, messages };
+}
+
+/** What a batch gives each of its messages: its context and integrations (within the per-message limit) and its sentAt. */
+interface SharedFields {
+  context?: Record<string, unknown>;
+  integrations?: Record<string, unknown>;
+  sentAt?: string;
+}
+
+function sharedFields(root: Record<string, unknown>): SharedFields {
+  const context = asObject(root.context);
+  const integrations = asObject(root.integrations);
+  checkSharedSize(context, integrations);
+  return { context, integrations, sentAt: batchSentAt(root.sentAt) };
+}
+
+/** A message with the batch's shared fields: the message's own context keys, integrations and sentAt win. */
+function withShared(sent: unknown, shared: SharedFields): unknown {
+  const message = asObject(sent);
+  if (message === undefined) return sent;
+  return {
+    ...message,
+    ...(shared.sentAt !== undefined && message.sentAt === undefined ? { sentAt: shared.sentAt } : {}),
+    context: shared.context ? { ...shared.context, ...asObject(message.context) } : message.context,
+    integrations: shared.integrations ? { ...shared.integrations, ...asObject(message.integrations) } : message.integrations,
+  };
+}
+
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * The batch's `sentAt`, which corrects the clock skew of every message that has none:
+ * `@segment/analytics-node` 3.x sends it only there. It is transport metadata, outside the derived
+ * messageIds (a retry sends a new one); one that is not a date is ignored rather than failing
+ * messages that are good (they are then taken at their own timestamps, uncorrected).
+ */
+function batchSentAt(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 64) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && ms >= FIRST_INSTANT && ms <= LAST_INSTANT ? value : undefined;
+}
+
+/**
+ * A batch whose messages, once given the shared context and integrations, come to more than
+ * MAX_BATCH_EXPANDED_BYTES is refused (413), counting no further than the limit.
+ */
+function checkExpandedSize(messages: SentMessage[]): void {
+  let bytes = 0;
+  for (const m of messages) {
+    bytes += Buffer.byteLength(JSON.stringify(m.message) ?? '', 'utf8');
+    if (bytes > MAX_BATCH_EXPANDED_BYTES) {
+      throw payloadTooLarge(
+        `the batch's messages come to more than ${MAX_BATCH_EXPANDED_BYTES} bytes once its context and integrations are copied into each; the limit is ${MAX_BATCH_EXPANDED_BYTES} bytes per batch: send smaller batches`,
+      );
+    }
+  }
 }
 
 /**

@@ -254,6 +254,12 @@ describe('the HTTP API', () => {
     // REST-only variables make API Gateway refuse an HTTP API stage.
     expect(format).not.toMatch(/\$context\.(resourcePath|identity\.caller|identity\.user\b)/);
   });
+
+  it('keeps no client IP address in the access logs (kept three months; personal data is never at rest in clear)', () => {
+    const formats = Object.values(resources('AWS::ApiGatewayV2::Stage')).map((stage) => stage.Properties.AccessLogSettings.Format as string);
+    expect(formats).not.toHaveLength(0);
+    for (const format of formats) expect(format).not.toMatch(/sourceIp|X-Forwarded-For/i);
+  });
 });
 
 describe('the outputs', () => {

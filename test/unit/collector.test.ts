@@ -9,12 +9,15 @@ import {
   type Privacy,
 } from '../../lib/collect/collector';
 import { defaultEventPolicy } from '../../lib/events/policy';
-import { decodeBody, MAX_BATCH_MESSAGES, MAX_JSON_DEPTH, parseRequest, type CollectorPath } from '../../lib/collect/request';
+import { decodeBody, MAX_BATCH_EXPANDED_BYTES, MAX_BATCH_MESSAGES, MAX_JSON_DEPTH, parseRequest, type CollectorPath } from '../../lib/collect/request';
+import { deriveProfileId } from '../../lib/identity/resolver';
+import { ingestBatch } from '../../lib/ingest/pipeline';
 import { HttpError } from '../../lib/http/errors';
 import { openApiDocument } from '../../lib/http/openapi';
 import { completeMessage, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, ValidationError } from '../../lib/events/segment';
 import { MemoryStores } from '../../lib/store/memory';
 import type { DeadLetter, DeadLetterStore } from '../../lib/store/ports';
+import { ingestConfig, SequenceFactory } from '../support/factories';
 
 // completeMessage as it is, but replaceable in one test (it may throw a ValidationError that cannot name the position).
 jest.mock('../../lib/events/segment', () => {
@@ -111,6 +114,19 @@ describe('collector request parsing (Segment HTTP Tracking API)', () => {
     expect(rejects(() => parseRequest('batch', body))).toMatchObject({ statusCode: 413, message: /^the batch's context and integrations are \d+ bytes/ });
   });
 
+  it(`answers 413 for a batch that the shared context would amplify past ${MAX_BATCH_EXPANDED_BYTES} bytes, and takes an honest shared context on ${MAX_BATCH_MESSAGES} messages`, () => {
+    // Prepare: a 30 KB context (under 500 KB sent) copied into 200 messages would put 6 MB on the stream.
+    const amplified = JSON.stringify({ context: { page: { pad: 'x'.repeat(30 * 1024) } }, batch: Array.from({ length: 200 }, (_, i) => ({ type: 'page', anonymousId: `a${i}` })) });
+    // Library, page, user agent and locale (about 1.5 KB) on each of 2,500 small messages: 4.3 MB.
+    const honest = JSON.stringify({
+      context: { library: { name: 'analytics-python', version: '2.3.2' }, userAgent: 'Mozilla/5.0 '.padEnd(300, 'x'), page: { url: 'https://shop.example/'.padEnd(600, 'p'), title: 'Shop'.padEnd(400, 't') }, locale: 'en-GB' },
+      batch: Array.from({ length: MAX_BATCH_MESSAGES }, (_, i) => ({ type: 'track', anonymousId: `a${i}`, event: 'Product Viewed', properties: { product_id: `p${i}` } })),
+    });
+    expect(Buffer.byteLength(amplified)).toBeLessThan(MAX_BATCH_BYTES);
+    expect(rejects(() => parseRequest('batch', amplified))).toMatchObject({ statusCode: 413, message: /^the batch's messages come to more than 5242880 bytes once its context and integrations are copied into each/ });
+    expect(parseRequest('batch', honest).messages).toHaveLength(MAX_BATCH_MESSAGES);
+  });
+
   it(`answers 413 for a batch of more than ${MAX_BATCH_MESSAGES} messages, and takes ${MAX_BATCH_MESSAGES}`, () => {
     const batch = (n: number) => JSON.stringify({ batch: Array.from({ length: n }, () => ({})) });
     expect(parseRequest('batch', batch(MAX_BATCH_MESSAGES)).messages).toHaveLength(MAX_BATCH_MESSAGES);
@@ -195,6 +211,20 @@ describe('collector validation', () => {
     expect(event?.timestamp).toBe('2026-11-24T09:55:00.000Z');
   });
 
+  it("corrects each message's timestamp by the batch's root sentAt, as @segment/analytics-node 3.x sends it (a sender clock 45 minutes fast)", () => {
+    // Happened one minute before it was sent; the sender's clock is 45 minutes fast.
+    const body = { sentAt: '2026-11-24T10:45:00.000Z', batch: [{ type: 'track', event: 'Order Completed', userId: 'u1', timestamp: '2026-11-24T10:44:00.000Z' }] };
+    expect(validate('batch', body).events.map((e) => e.timestamp)).toEqual(['2026-11-24T09:59:00.000Z']);
+  });
+
+  it("prefers a message's own sentAt to the batch's, and ignores a batch sentAt that is not a date rather than reject good messages", () => {
+    const message = { type: 'track', event: 'Order Completed', userId: 'u1', timestamp: '2026-11-24T10:44:00.000Z' };
+    const own = validate('batch', { sentAt: '2026-11-24T10:45:00.000Z', batch: [{ ...message, sentAt: '2026-11-24T10:46:00.000Z' }] });
+    expect(own.events.map((e) => e.timestamp)).toEqual(['2026-11-24T09:58:00.000Z']);
+    const garbled = validate('batch', { sentAt: 'yesterday', batch: [message] });
+    expect(garbled).toMatchObject({ rejected: [], events: [{ timestamp: '2026-11-24T10:44:00.000Z' }] });
+  });
+
   it('keeps a messageId sent by the SDK (so retries can be deduplicated)', () => {
     expect(validate('page', { userId: 'u1', messageId: 'm-1' }).events[0]?.messageId).toBe('m-1');
   });
@@ -269,6 +299,35 @@ describe('messageIds derived from the content (a retry of the same request is a 
     const other = { batch: [...body.batch, { type: 'page', anonymousId: 'a' }] };
     expect(ids('batch', other)[0]).not.toBe(first);
     expect(ids('batch', { ...body, context: { locale: 'fr-FR' } })[0]).not.toBe(first);
+  });
+
+  it("derives the same ids whatever the batch's root sentAt, which now corrects the timestamps", () => {
+    expect(ids('batch', { ...body, sentAt: '2026-11-24T10:00:09.000Z' })).toEqual(ids('batch', body));
+  });
+
+  /**
+   * A message without messageId or timestamp is told from a retry only by its content. Keeping the
+   * receipt time out of the derived id keeps a retry counting once however late it comes (an SDK's
+   * backoff, a queue flushed after a night offline); a coarse receipt-time bucket would count a retry
+   * twice whenever it crossed a bucket boundary. The cost: identical requests without either field
+   * count once, however far apart, so such a sender must send a messageId or a timestamp (every
+   * Segment and RudderStack SDK sends both).
+   */
+  it('counts two identical heartbeats without messageId or timestamp once, however far apart (they cannot be told from a retry), and twice when they carry timestamps', async () => {
+    const kiosk = async (bodies: object[]) => {
+      const stores = new MemoryStores();
+      const seq = new SequenceFactory();
+      for (const [i, body] of bodies.entries()) {
+        const at = new Date(Date.parse('2026-11-24T10:00:00.000Z') + i * 5 * 60_000);
+        const stream = recordingStream();
+        await collect(parseRequest('track', JSON.stringify(body)), at, { stream, deadLetters: stores.deadLetters }, privacy);
+        await ingestBatch(stream.data.map((d) => ({ shardId: 'shardId-000000000000', sequenceNumber: seq.take(), data: Buffer.from(d).toString('base64') })), stores, ingestConfig({ salt: privacy.salt }));
+      }
+      return stores.profileItems.get(deriveProfileId('anonymousId:kiosk-7'))?.aggregates.eventCount;
+    };
+    const heartbeat = { anonymousId: 'kiosk-7', event: 'Door Opened' };
+    await expect(kiosk([heartbeat, heartbeat])).resolves.toBe(1);
+    await expect(kiosk([{ ...heartbeat, timestamp: '2026-11-24T10:00:00.000Z' }, { ...heartbeat, timestamp: '2026-11-24T10:05:00.000Z' }])).resolves.toBe(2);
   });
 
   it('tells apart the same body sent to two single-message endpoints', () => {
@@ -409,10 +468,11 @@ describe('publishing to the stream', () => {
   });
 
   it('keeps each PutRecords call within 500 records and 5 MiB, in order', async () => {
-    // Prepare: 2,000 messages of ~30 KB each once the batch context is copied in (60 MB on the stream).
+    // Prepare: 2,000 messages of ~30 KB each (60 MB on the stream). The collector refuses a batch that
+    // comes to this (MAX_BATCH_EXPANDED_BYTES), but publishing does not rely on it.
     const context = { page: { pad: 'x'.repeat(30 * 1024) } };
-    const request = parseRequest('batch', JSON.stringify({ context, batch: Array.from({ length: 2_000 }, (_, i) => ({ type: 'page', anonymousId: `p${i}` })) }));
-    const { events: many } = validateMessages(request, received, privacy);
+    const messages = Array.from({ length: 2_000 }, (_, i) => ({ index: i, sent: {}, message: { type: 'page', anonymousId: `p${i}`, context }, contentId: `id-${i}` }));
+    const { events: many } = validateMessages({ batch: true, messages }, received, privacy);
     const calls: Array<{ records: number; bytes: number; first: string }> = [];
     const stream: EventStream = {
       putRecords: async (records) => {

@@ -1,8 +1,15 @@
-import { extractIdentifiers, hashPii } from '../../lib/events/identifiers';
-import { redactPersonalData, redactRecordData } from '../../lib/events/personal';
-import { defaultEventPolicy } from '../../lib/events/policy';
+import { collect, type EventStream, type Privacy } from '../../lib/collect/collector';
+import { parseRequest } from '../../lib/collect/request';
+import { extractIdentifiers, hashPii, storedIdentifier } from '../../lib/events/identifiers';
+import { MAX_REDACTION_DEPTH, redactForDeadLetter, redactPersonalData, redactRecordData } from '../../lib/events/personal';
+import { defaultEventPolicy, loadEventPolicy } from '../../lib/events/policy';
 import type { CollectedEvent } from '../../lib/events/segment';
 import { loadIdentityRules } from '../../lib/identity/rules';
+import { ingestBatch } from '../../lib/ingest/pipeline';
+import { lookupIdentity, readJourney, readProfile } from '../../lib/profile/read';
+import { MemoryStores } from '../../lib/store/memory';
+import { ingestConfig, SequenceFactory, toRecord } from '../support/factories';
+import eventDefaults from '../../config/events.json';
 
 const rules = loadIdentityRules();
 const policy = defaultEventPolicy().personalData;
@@ -53,5 +60,228 @@ describe('personal data redaction (defect 8)', () => {
     const kept = Buffer.from(redactRecordData(Buffer.from(text).toString('base64'), policy, SALT), 'base64').toString('utf8');
     for (const clear of ['ann.smith', '7946', '203.0.113.7']) expect(kept).not.toContain(clear);
     expect(JSON.parse(kept)).toMatchObject({ undecodable: true, bytes: text.length });
+  });
+});
+
+describe('personal data redaction: every spelling, every depth', () => {
+  const hashOf = (ns: 'email' | 'phone', raw: string) => `sha256:${hashPii(ns, raw, SALT)}`;
+
+  it('finds a field whatever its case and separators (Email, E-mail, e_mail, EMAIL, first_name, FIRST NAME) and by its aliases (surname, fullName)', () => {
+    const traits = { Email: 'Ann@example.com', 'E-mail': 'ann@example.com', e_mail: 'ann@example.com', EMAIL: 'ann@example.com', first_name: 'Ann', 'FIRST NAME': 'Ann', surname: 'Smith', fullName: 'Ann Smith', plan: 'gold' };
+    const redacted = redactPersonalData({ type: 'identify', userId: 'u1', traits }, policy, SALT);
+    const email = hashOf('email', 'ann@example.com');
+    expect(redacted.traits).toEqual({ Email: email, 'E-mail': email, e_mail: email, EMAIL: email, plan: 'gold' });
+  });
+
+  it('hashes an alias as the field it stands for, so a hashed emailAddress equals the e-mail identifier', () => {
+    const redacted = redactPersonalData({ type: 'identify', userId: 'u1', traits: { emailAddress: 'ann@example.com', phoneNumber: '+44 20 7946 0958' } }, policy, SALT);
+    expect(redacted.traits).toEqual({ emailAddress: hashOf('email', 'ann@example.com'), phoneNumber: hashOf('phone', '+442079460958') });
+  });
+
+  it('looks inside nested objects and lists, and hashes every value under an e-mail or phone key (a list of addresses, each)', () => {
+    const message = {
+      type: 'track',
+      userId: 'u1',
+      event: 'Order Completed',
+      properties: { total: 10, customer: { email: 'ann@example.com', name: 'Ann Smith' }, recipients: [{ email: 'bob@example.com' }], emails: ['ann@example.com', 'N/A'], products: [{ name: 'Sage paint 2L' }] },
+    };
+    const redacted = redactPersonalData(message, policy, SALT);
+    expect(redacted.properties).toEqual({
+      total: 10,
+      customer: { email: hashOf('email', 'ann@example.com') },
+      recipients: [{ email: hashOf('email', 'bob@example.com') }],
+      emails: [hashOf('email', 'ann@example.com')],
+      // A product's name is not a person's.
+      products: [{ name: 'Sage paint 2L' }],
+    });
+    expect(message.properties.customer.email).toBe('ann@example.com');
+  });
+
+  it('removes an address written on one line, and only the street of an address given as an object', () => {
+    const redacted = redactPersonalData({ type: 'identify', userId: 'u1', traits: { address: '1 Acacia Avenue, Leeds LS1 4AP' }, properties: { shipping: { address: { line1: '1 Acacia Avenue', city: 'Leeds', country: 'GB' } } } }, policy, SALT);
+    expect(redacted.traits).toEqual({});
+    expect(redacted.properties).toEqual({ shipping: { address: { city: 'Leeds', country: 'GB' } } });
+  });
+
+  it('masks e-mail addresses inside any other text of traits, properties and the page context (a newsletter link, a note), percent-encoded ones too', () => {
+    const redacted = redactPersonalData(
+      {
+        type: 'page',
+        anonymousId: 'visitor-1',
+        properties: { url: 'https://shop.example/welcome?email=ann.smith%40example.com&src=news', note: 'call ann.smith@example.com' },
+        context: { page: { url: 'https://shop.example/?e=ann.smith@example.com', referrer: 'https://mail.example/ann.smith@example.com', title: 'Welcome' }, campaign: { content: 'ann.smith@example.com' } },
+      },
+      policy,
+      SALT,
+    );
+    expect(redacted.properties).toEqual({ url: 'https://shop.example/welcome?email=[e-mail]&src=news', note: 'call [e-mail]' });
+    expect(redacted.context.page).toEqual({ url: 'https://shop.example/?e=[e-mail]', referrer: 'https://mail.example/[e-mail]', title: 'Welcome' });
+    expect(redacted.context.campaign).toEqual({ content: '[e-mail]' });
+  });
+
+  it('hashes a userId, anonymousId, previousId or device id that holds an e-mail address, as the e-mail identifier is hashed', () => {
+    const redacted = redactPersonalData({ type: 'alias', userId: ' Ann.Smith@Example.com ', previousId: 'ann.smith@example.com', anonymousId: 'v1', context: { device: { id: 'ann.smith@example.com', type: 'ios' } } }, policy, SALT);
+    const hash = hashOf('email', 'ann.smith@example.com');
+    expect(redacted).toMatchObject({ userId: hash, previousId: hash, anonymousId: 'v1', context: { device: { id: hash, type: 'ios' } } });
+  });
+
+  it('hashes again a userId a client sends in the hashed form, and keeps it when the ingest trusts it (records the collector hashed)', () => {
+    const hashed = `sha256:${'a'.repeat(64)}`;
+    expect(redactPersonalData({ type: 'track', userId: hashed }, policy, SALT).userId).toMatch(/^sha256:(?!a{64})[0-9a-f]{64}$/);
+    expect(redactPersonalData({ type: 'track', userId: hashed }, policy, SALT, { trustHashed: true }).userId).toBe(hashed);
+  });
+
+  it(`walks no deeper than ${MAX_REDACTION_DEPTH} levels and keeps nothing below them (another producer's record, however deep, cannot overflow the stack)`, () => {
+    let deep: unknown = { email: 'ann@example.com' };
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const redacted = redactPersonalData({ type: 'identify', userId: 'u1', traits: { deep } }, policy, SALT);
+    const text = JSON.stringify(redacted);
+    expect(text).not.toContain('ann@example.com');
+    expect(text).toContain(`nested deeper than ${MAX_REDACTION_DEPTH} levels`);
+  });
+
+  it('removes an e-mail address or phone number that identifies nobody (a placeholder) rather than hash it', () => {
+    const redacted = redactPersonalData({ type: 'identify', userId: 'u1', traits: { email: 'test@test.com', phone: '+1 000 000 0000', plan: 'gold' } }, policy, SALT);
+    expect(redacted.traits).toEqual({ plan: 'gold' });
+  });
+});
+
+describe('personal data in dead letters of messages of the wrong shape', () => {
+  it('redacts traits and context sent as lists: fields found anywhere, IP hashed, text no key labels kept only as its length', () => {
+    const letter = redactForDeadLetter(
+      { type: 'identify', userId: 'cust-4', traits: [{ email: 'ann.smith@example.com', phone: '+44 20 7946 0958', firstName: 'Annabel' }, 'Annabel Smithson'], context: [{ ip: '203.0.113.7', traits: { email: 'ann.smith@example.com' } }] },
+      policy,
+      SALT,
+    );
+    const text = JSON.stringify(letter);
+    for (const clear of ['ann.smith', '7946', 'Annabel', '203.0.113.7']) expect(text).not.toContain(clear);
+    expect(letter).toMatchObject({ userId: 'cust-4', traits: [{ email: expect.stringMatching(/^sha256:/) }, '[text: 16 characters]'], context: [{ ip: expect.stringMatching(/^sha256:/) }] });
+  });
+
+  it('keeps of unparseable data only its keys and punctuation, however it is cut', () => {
+    const text = '{"traits":{"firstName":"Annabel","email":"ann.smith@example.com"}, broken "Smiths';
+    const kept = JSON.parse(Buffer.from(redactRecordData(Buffer.from(text).toString('base64'), policy, SALT), 'base64').toString('utf8'));
+    expect(kept.preview).toBe('{"traits":{"firstName":"…","email":"…"}, broken "…"');
+  });
+});
+
+describe('the personal data policy as configuration', () => {
+  it('refuses a name or alias that two fields claim, naming the field (case and separators do not matter)', () => {
+    const fields = [...eventDefaults.personalData.fields, { name: 'contact', aliases: ['E_Mail'], in: ['traits'], action: 'remove' }];
+    expect(() => loadEventPolicy({ ...eventDefaults, personalData: { ...eventDefaults.personalData, fields } })).toThrow(
+      'Invalid event policy: personal data field "contact" aliases.0: "E_Mail" is already a name of field "email" (case and separators do not matter)',
+    );
+  });
+
+  it('refuses an unknown action, naming the field', () => {
+    const fields = [{ name: 'address', in: ['traits'], action: 'blur' }];
+    expect(() => loadEventPolicy({ ...eventDefaults, personalData: { ...eventDefaults.personalData, fields } })).toThrow(/personal data field "address" action: /);
+  });
+});
+
+/**
+ * Personal data never at rest in clear, end to end: a batch through the collector (validation,
+ * redaction, dead letters), its stream records through the ingest, then everything stored and what
+ * the read API answers.
+ */
+describe('personal data through the whole engine (collector, stream, ingest, stores, read API)', () => {
+  const received = new Date('2026-11-20T10:00:00.000Z');
+  const privacy: Privacy = { salt: SALT, personalData: policy };
+
+  async function throughTheEngine(batch: unknown[]) {
+    const stores = new MemoryStores();
+    const stream: string[] = [];
+    const sink: EventStream = { putRecords: async (records) => (stream.push(...records.map((r) => r.data)), []) };
+    const result = await collect(parseRequest('batch', JSON.stringify({ batch })), received, { stream: sink, deadLetters: stores.deadLetters }, privacy);
+    const seq = new SequenceFactory();
+    const ingest = await ingestBatch(
+      stream.map((data) => ({ shardId: 'shardId-000000000000', sequenceNumber: seq.take(), data: Buffer.from(data).toString('base64') })),
+      stores,
+      ingestConfig({ salt: SALT, now: () => received }),
+    );
+    expect(ingest.failedSequenceNumbers).toEqual([]);
+    const live = [...stores.profileItems.values()].filter((p) => p.mergedInto === undefined);
+    const api = await Promise.all(live.map(async (p) => [await readProfile(stores, p.profileId, ingestConfig(), received), await readJourney(stores, p.profileId)]));
+    const everything = JSON.stringify({
+      stream,
+      rejected: result.rejected,
+      profiles: [...stores.profileItems.values()],
+      owners: [...stores.owners.keys()],
+      events: [...stores.eventItems.values()],
+      letters: [...stores.letters.values()].map((l) => ({ ...l, data: l.source === 'ingest' ? Buffer.from(l.data, 'base64').toString('utf8') : l.data })),
+      api,
+    });
+    return { result, stores, everything };
+  }
+
+  /** Which of the clear values can be found anywhere. */
+  const leaked = (everything: string, clear: string[]) => clear.filter((c) => everything.includes(c));
+
+  it('hashes or removes e-mail, phone and names whatever the key is spelled (Email, E-mail, e_mail, Phone, first_name, last_name, full_name)', async () => {
+    const { everything } = await throughTheEngine([
+      {
+        type: 'identify',
+        userId: 'cust-1',
+        traits: { Email: 'ann.smith@example.com', 'e-mail': 'ann.smith@example.com', e_mail: 'ann.smith@example.com', Phone: '+44 20 7946 0958', first_name: 'Annabel', last_name: 'Smithson', full_name: 'Annabel Smithson' },
+      },
+    ]);
+    expect(leaked(everything, ['ann.smith@example.com', '7946 0958', 'Annabel', 'Smithson'])).toEqual([]);
+  });
+
+  it('removes a street address sent as a string (traits.address: "1 Acacia Avenue, Leeds")', async () => {
+    const { everything } = await throughTheEngine([{ type: 'identify', userId: 'cust-2', traits: { address: '1 Acacia Avenue, Leeds LS1 4AP', plan: 'gold' } }]);
+    expect(leaked(everything, ['Acacia'])).toEqual([]);
+  });
+
+  it('keeps no e-mail address in clear from nested objects and arrays (traits.contact.email, properties.customer.email, traits.emails[])', async () => {
+    const { everything } = await throughTheEngine([
+      { type: 'identify', userId: 'cust-3', traits: { contact: { email: 'ann.smith@example.com' }, emails: ['ann.smith@example.com'] } },
+      { type: 'track', userId: 'cust-3', event: 'Order Completed', properties: { total: 10, customer: { email: 'ann.smith@example.com', phone: '+44 20 7946 0958' } } },
+    ]);
+    expect(leaked(everything, ['ann.smith@example.com', '7946 0958'])).toEqual([]);
+  });
+
+  it('keeps no e-mail address in clear from a page URL (a newsletter link: ?email=...)', async () => {
+    const { everything } = await throughTheEngine([
+      {
+        type: 'page',
+        anonymousId: 'visitor-1',
+        name: 'Welcome',
+        properties: { url: 'https://shop.example/welcome?email=ann.smith%40example.com', search: '?email=ann.smith@example.com' },
+        context: { page: { url: 'https://shop.example/welcome?email=ann.smith@example.com', search: '?email=ann.smith@example.com' } },
+      },
+    ]);
+    expect(leaked(everything, ['ann.smith@example.com', 'ann.smith%40example.com'])).toEqual([]);
+  });
+
+  it('keeps no e-mail in clear when the userId is an e-mail address (identities, identifier keys, events, stream)', async () => {
+    const { everything } = await throughTheEngine([{ type: 'track', userId: 'ann.smith@example.com', event: 'Product Viewed', properties: { product_id: 'p1' } }]);
+    expect(leaked(everything, ['ann.smith@example.com'])).toEqual([]);
+  });
+
+  it('finds the profile of a userId sent as an e-mail address by that address in clear, through the read API and the key the decision API reads', async () => {
+    const { stores } = await throughTheEngine([{ type: 'track', userId: 'Ann.Smith@example.com', event: 'Product Viewed', properties: { product_id: 'p1' } }]);
+    const [owner] = [...stores.owners.entries()].filter(([key]) => key.startsWith('userId:'));
+    expect(owner?.[0]).toBe(`userId:${storedIdentifier('userId', 'ann.smith@example.com', SALT).value}`);
+    await expect(lookupIdentity(stores, 'userId', 'ann.smith@example.com', SALT)).resolves.toEqual({ profileId: owner?.[1] });
+  });
+
+  it('keeps no e-mail or phone in clear in the dead letter of a rejected message whose traits are not an object', async () => {
+    const { result, everything } = await throughTheEngine([
+      { type: 'identify', userId: 'cust-4', traits: [{ email: 'ann.smith@example.com', phone: '+44 20 7946 0958', firstName: 'Annabel' }] },
+      { type: 'identify', userId: 'cust-5', context: [{ ip: '203.0.113.7', traits: { email: 'ann.smith@example.com' } }] },
+    ]);
+    expect(result.rejected.map((r) => r.index)).toEqual([0, 1]);
+    expect(leaked(everything, ['ann.smith@example.com', '7946 0958', 'Annabel', '203.0.113.7'])).toEqual([]);
+  });
+
+  it('hashes in the ingest an e-mail userId from another producer as the collector does, so both reach one profile', async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    const event = (messageId: string) => ({ type: 'track', event: 'Product Viewed', userId: 'ann.smith@example.com', messageId, receivedAt: received.toISOString(), timestamp: received.toISOString(), context: {} });
+    const collected = redactPersonalData(event('m1'), policy, SALT);
+    await ingestBatch([toRecord(collected, seq.take()), toRecord(event('m2'), seq.take())], stores, ingestConfig({ salt: SALT, now: () => received }));
+    expect([...stores.profileItems.values()].filter((p) => p.mergedInto === undefined)).toHaveLength(1);
+    expect(JSON.stringify([...stores.eventItems.values()])).not.toContain('ann.smith');
   });
 });
