@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { identifierKey, storedIdentifier } from '../events/identifiers';
+import { identifierKey, protectedIdValue, storedIdentifier } from '../events/identifiers';
 import { publish, type EventStream } from '../collect/collector';
 import type { CollectedEvent } from '../events/segment';
 import { badRequest } from '../http/errors';
@@ -134,7 +134,9 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   const done = process.hrtime.bigint();
   if (deps.stream && request.identity) {
     // The decision is an event on the stream: impressions, clicks and conversions carry its id back.
-    const ids = request.identity.namespace === 'userId' ? { userId: request.identity.value } : request.identity.namespace === 'anonymousId' ? { anonymousId: request.identity.value } : undefined;
+    // An id that holds an e-mail address goes on the stream hashed, as the collector would put it.
+    const value = protectedIdValue(request.identity.value, deps.salt);
+    const ids = request.identity.namespace === 'userId' ? { userId: value } : request.identity.namespace === 'anonymousId' ? { anonymousId: value } : undefined;
     if (ids) {
       const at = now.toISOString();
       const event = {

@@ -4,7 +4,7 @@ import { modelSchema } from '../decision/model';
 import { MAX_STATS_DAYS } from '../decision/offer-stats';
 import { decisionRequestSchema } from '../decision/service';
 import { ROUTES } from '../../functions/routes';
-import { MAX_BATCH_MESSAGES, MAX_JSON_DEPTH } from '../collect/request';
+import { MAX_BATCH_EXPANDED_BYTES, MAX_BATCH_MESSAGES, MAX_JSON_DEPTH } from '../collect/request';
 import { MAX_DEAD_LETTER_DATA_BYTES } from '../collect/collector';
 
 /**
@@ -43,7 +43,7 @@ const QUERY: Record<string, Array<{ name: string; description: string; schema: o
 
 /** What every collector endpoint answers besides 200, 400 and 401. */
 const COLLECT_ERRORS = {
-  '413': { description: `Body over the limit once decompressed (32 KB per message, 500 KB per batch) more than ${MAX_BATCH_MESSAGES} messages in a batch, or a batch context and integrations over 32 KB (every message gets them)`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+  '413': { description: `Body over the limit once decompressed (32 KB per message, 500 KB per batch), more than ${MAX_BATCH_MESSAGES} messages in a batch, a batch context and integrations over 32 KB (every message gets them), or a batch over ${MAX_BATCH_EXPANDED_BYTES / 1024 / 1024} MB once its shared context is applied to every message`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
   '415': { description: 'A Content-Encoding other than gzip or identity', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
   '503': { description: 'The event stream or the dead-letter table failed: retry the request (messageIds make the retry a duplicate, not a second copy)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
 };
