@@ -114,7 +114,7 @@ function compile(policy: EventPolicy['personalData']): CompiledPolicy {
 }
 
 /** Every e-mail address inside a text, masked. */
-export const maskEmailAddresses = (text: string): string => (text.includes('@') || /%40/i.test(text) ? text.replace(EMAIL_ADDRESSES, '[e-mail]') : text);
+export const maskEmailAddresses = (text: string): string => (text.includes('@') || text.includes('%40') ? text.replace(EMAIL_ADDRESSES, '[e-mail]') : text);
 
 /** Text that may hold personal data in forms no field names: e-mail addresses, IP addresses, phone and other long numbers. */
 function maskAll(text: string): string {
@@ -251,6 +251,27 @@ function redactContext(value: unknown, r: Redaction): unknown {
     else out.ip = ip;
   }
   return out;
+}
+
+/**
+ * What the collector writes on each message it redacted (`redactedWith`): a fingerprint of the policy
+ * and of the identity rules that tell placeholders. The ingest redacts again only a record without
+ * this fingerprint (another producer's, or one redacted under another policy): the stream is written
+ * by the collector and by what the operator allows, and a client cannot set it (the collector
+ * replaces it), so the second pass costs nothing for the collector's own records.
+ */
+export const REDACTED_WITH = 'redactedWith';
+const fingerprints = new WeakMap<EventPolicy['personalData'], Map<IdentityRules, string>>();
+export function redactionFingerprint(policy: EventPolicy['personalData'], identity: IdentityRules = defaultIdentityRules()): string {
+  const byRules = fingerprints.get(policy) ?? new Map<IdentityRules, string>();
+  fingerprints.set(policy, byRules);
+  let fingerprint = byRules.get(identity);
+  if (fingerprint === undefined) {
+    const basis = JSON.stringify([policy, identity.blocklist, identity.placeholders]);
+    fingerprint = `policy:${createHash('sha256').update(basis).digest('hex').slice(0, 16)}`;
+    byRules.set(identity, fingerprint);
+  }
+  return fingerprint;
 }
 
 /** The message with every personal field of the policy hashed or removed (a new object; the input is not changed). */

@@ -18,7 +18,16 @@ const FIELD_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
  * `First Name` and `firstName` are all `firstname`. Forms, CRMs and SDKs spell the same field every
  * way; a redaction that matched only one spelling would keep the others in clear.
  */
-export const canonicalKey = (key: string): string => key.toLowerCase().replace(/[\s_.-]/g, '');
+const canonicalKeys = new Map<string, string>();
+export const canonicalKey = (key: string): string => {
+  let canonical = canonicalKeys.get(key);
+  if (canonical === undefined) {
+    canonical = key.toLowerCase().replace(/[\s_.-]/g, '');
+    // Keys repeat from event to event (product_id, category...): remembered, within a bound.
+    if (canonicalKeys.size < 10_000 && key.length <= 64) canonicalKeys.set(key, canonical);
+  }
+  return canonical;
+};
 
 const personalField = z.strictObject({
   /**

@@ -189,19 +189,26 @@ export function parseCollectedEvent(input: unknown, policy: EventPolicy = defaul
   const message = parseMessage(input);
   const raw = input as Record<string, unknown>;
   if (typeof raw.messageId !== 'string' || raw.messageId === '') throw new ValidationError('messageId is required on the stream');
-  const claimed = typeof raw.receivedAt === 'string' ? Date.parse(raw.receivedAt) : NaN;
+  const receivedAt = typeof raw.receivedAt === 'string' ? raw.receivedAt : '';
+  const claimed = Date.parse(receivedAt);
   if (!representable(claimed)) throw new ValidationError('receivedAt must be an ISO-8601 date-time between the years 0001 and 9999');
   if (typeof raw.timestamp !== 'string') throw new ValidationError('timestamp is required on the stream');
   const received = Math.min(claimed, now.getTime());
-  const trusted = trustedTime(Date.parse(raw.timestamp), received, policy);
+  const sent = Date.parse(raw.timestamp);
+  const trusted = trustedTime(sent, received, policy);
   const earlier = asCorrection(raw.timestampCorrection);
   return {
     ...message,
     messageId: raw.messageId,
-    receivedAt: new Date(received).toISOString(),
-    timestamp: new Date(trusted.at).toISOString(),
+    receivedAt: iso(receivedAt, claimed, received),
+    timestamp: iso(raw.timestamp, sent, trusted.at),
     ...(trusted.reason !== undefined ? { timestampCorrection: { sent: raw.timestamp.slice(0, 64), reason: trusted.reason } } : earlier ? { timestampCorrection: earlier } : {}),
   } as CollectedEvent;
+}
+
+/** An instant in the canonical ISO form: the text as given when it already is that instant in that form. */
+function iso(text: string, parsed: number, instant: number): string {
+  return parsed === instant && text.length === 24 && text.endsWith('Z') && text[10] === 'T' ? text : new Date(instant).toISOString();
 }
 
 function asCorrection(v: unknown): TimestampCorrection | undefined {

@@ -1,5 +1,5 @@
 import { extractIdentifiers, identifierKey, type Identifier } from '../events/identifiers';
-import { redactPersonalData, redactRecordData } from '../events/personal';
+import { REDACTED_WITH, redactionFingerprint, redactPersonalData, redactRecordData } from '../events/personal';
 import { MAX_MESSAGE_BYTES, MAX_STREAM_RECORD_BYTES, parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
 import { matchOnNetworks, matchSignature } from '../identity/matching';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
@@ -173,7 +173,9 @@ function decode(record: StreamRecord, config: IngestConfig): { event?: Collected
   }
   try {
     const event = parseCollectedEvent(json, config.events, config.now?.() ?? new Date());
-    return { event: redactPersonalData(event, config.events.personalData, config.salt, { trustHashed: true }) };
+    // The collector's records were redacted under this policy already; anything else is redacted here.
+    if ((event as Record<string, unknown>)[REDACTED_WITH] === redactionFingerprint(config.events.personalData, config.rules)) return { event };
+    return { event: redactPersonalData(event, config.events.personalData, config.salt, { trustHashed: true, identity: config.rules }) };
   } catch (e) {
     return { reason: e instanceof ValidationError ? `schema violation: ${e.message}` : `could not be read: ${String(e)}` };
   }
@@ -464,13 +466,15 @@ async function writeGroups(
           return stores.profiles.put({ ...tomb, mergedInto: g.root, version: tomb.version + 1 }, tomb.version);
         }),
       );
-      let json = JSON.stringify(profile);
-      if (Buffer.byteLength(json) > PROFILE_BUDGET_BYTES && fitBudget(profile, config.aggregates).length > 0) {
+      // Serialised once: to keep the profile within its budget, to tell whether it changed, and to write it.
+      const next = { ...profile, version: expected + 1 };
+      let json = JSON.stringify(next);
+      if (Buffer.byteLength(json) > PROFILE_BUDGET_BYTES && fitBudget(next, config.aggregates).length > 0) {
         run.stats.profilesTrimmed += 1;
-        json = JSON.stringify(profile);
+        json = JSON.stringify(next);
       }
-      if (storedProfile === undefined || json !== JSON.stringify(storedProfile)) {
-        await stores.profiles.put({ ...profile, version: expected + 1 }, expected);
+      if (storedProfile === undefined || json !== JSON.stringify({ ...storedProfile, version: expected + 1 })) {
+        await stores.profiles.put(next, expected, json);
         run.stats.profilesWritten += 1;
       }
       written.push(g);

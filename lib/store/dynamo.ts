@@ -148,7 +148,7 @@ export class DynamoStores implements Stores {
       const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })), 'profileId, card');
       return new Map(items.filter((i) => i.card !== undefined).map((i) => [i.profileId as string, JSON.parse(i.card as string) as MatchCard]));
     },
-    put: async (profile, expectedVersion) => {
+    put: async (profile, expectedVersion, json) => {
       await this.conditional(
         new PutCommand({
           TableName: this.tables.profiles,
@@ -157,7 +157,7 @@ export class DynamoStores implements Stores {
             version: profile.version,
             mergedInto: profile.mergedInto,
             updatedAt: profile.updatedAt,
-            doc: JSON.stringify(profile),
+            doc: json ?? JSON.stringify(profile),
             card: JSON.stringify(matchCardOf(profile)),
           },
           // A new profile's item may exist already, holding only merges pending into it (no version).

@@ -39,8 +39,12 @@ export interface ProfileStore {
   markPendingMerge(survivorId: string, loserIds: string[]): Promise<void>;
   /** The matcher's small part of each profile (no aggregates): cheap to read for many candidates. */
   getCards(ids: string[]): Promise<Map<string, MatchCard>>;
-  /** Writes a profile if its stored version is still `expectedVersion` (0: must not exist, or only as pending merges). */
-  put(profile: Profile, expectedVersion: number): Promise<void>;
+  /**
+   * Writes a profile if its stored version is still `expectedVersion` (0: must not exist, or only as
+   * pending merges). `json`: the profile's JSON when the caller has it already (the ingest does, to
+   * tell whether anything changed), so it is not serialised twice.
+   */
+  put(profile: Profile, expectedVersion: number, json?: string): Promise<void>;
 }
 
 /** An identifier's link: the profile it belongs to, and the profiles it recently moved away from (newest first). */

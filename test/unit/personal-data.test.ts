@@ -1,7 +1,7 @@
 import { collect, type EventStream, type Privacy } from '../../lib/collect/collector';
 import { parseRequest } from '../../lib/collect/request';
 import { extractIdentifiers, hashPii, storedIdentifier } from '../../lib/events/identifiers';
-import { MAX_REDACTION_DEPTH, redactForDeadLetter, redactPersonalData, redactRecordData } from '../../lib/events/personal';
+import { MAX_REDACTION_DEPTH, REDACTED_WITH, redactForDeadLetter, redactionFingerprint, redactPersonalData, redactRecordData } from '../../lib/events/personal';
 import { defaultEventPolicy, loadEventPolicy } from '../../lib/events/policy';
 import type { CollectedEvent } from '../../lib/events/segment';
 import { loadIdentityRules } from '../../lib/identity/rules';
@@ -162,6 +162,39 @@ describe('personal data in dead letters of messages of the wrong shape', () => {
     const text = '{"traits":{"firstName":"Annabel","email":"ann.smith@example.com"}, broken "Smiths';
     const kept = JSON.parse(Buffer.from(redactRecordData(Buffer.from(text).toString('base64'), policy, SALT), 'base64').toString('utf8'));
     expect(kept.preview).toBe('{"traits":{"firstName":"…","email":"…"}, broken "…"');
+  });
+});
+
+describe('redacted once: the collector marks what it redacted', () => {
+  const policy = defaultEventPolicy().personalData;
+  const record = (event: Record<string, unknown>, seq: SequenceFactory) =>
+    toRecord({ type: 'identify', userId: 'mark-1', messageId: `mark-${Math.random()}`, receivedAt: '2026-11-20T10:00:00.000Z', timestamp: '2026-11-20T10:00:00.000Z', ...event }, seq.take());
+
+  it('the ingest redacts a record another producer marked under another policy (or not at all)', async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    await ingestBatch([record({ traits: { firstName: 'Ann' }, [REDACTED_WITH]: 'policy:0000000000000000' }, seq), record({ traits: { lastName: 'Smith' } }, seq)], stores, ingestConfig());
+    expect(JSON.stringify([...stores.eventItems.values(), ...stores.profileItems.values()])).not.toMatch(/Ann|Smith/);
+  });
+
+  it('the ingest takes a record marked with the current policy as redacted (the collector\'s own), so the second pass costs nothing', async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    const config = ingestConfig();
+    const marked = { traits: { plan: 'gold', [`probe${'X'}`]: 'kept as sent' }, [REDACTED_WITH]: redactionFingerprint(policy, config.rules) };
+    await ingestBatch([record(marked, seq)], stores, config);
+    expect([...stores.eventItems.values()][0]?.event).toMatchObject({ traits: { plan: 'gold', probeX: 'kept as sent' } });
+  });
+
+  it('the collector marks every message it puts on the stream, whatever a client wrote in that field', async () => {
+    const put: string[] = [];
+    const stream: EventStream = { putRecords: async (records) => (put.push(...records.map((r) => r.data)), []) };
+    const privacy: Privacy = { salt: 'test-salt', personalData: policy };
+    const body = JSON.stringify({ batch: [{ type: 'identify', userId: 'u1', traits: { firstName: 'Ann' }, [REDACTED_WITH]: 'policy:forged' }] });
+    await collect(parseRequest('batch', body), new Date('2026-11-20T10:00:00.000Z'), { stream, deadLetters: new MemoryStores().deadLetters }, privacy);
+    const sent = JSON.parse(put[0] as string) as Record<string, unknown>;
+    expect(sent[REDACTED_WITH]).toBe(redactionFingerprint(policy));
+    expect(JSON.stringify(sent)).not.toContain('Ann');
   });
 });
 
