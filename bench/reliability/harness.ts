@@ -367,7 +367,12 @@ interface Tables {
 async function scanTables(dynamo: DynamoDBClient): Promise<Tables> {
   const all: Record<string, Item[]> = {};
   for (const def of Object.values(TABLES) as TableDefinition[]) all[def.localName] = await scan(dynamo, def.localName);
-  const profiles = new Map((all[TABLES.profiles.localName] ?? []).map((i) => [i.profileId as string, JSON.parse(i.doc as string) as Profile]));
+  // Items without a document hold only merges pending into a survivor not written yet.
+  const profiles = new Map(
+    (all[TABLES.profiles.localName] ?? [])
+      .filter((i) => typeof i.doc === 'string')
+      .map((i) => [i.profileId as string, { ...(JSON.parse(i.doc as string) as Profile), version: Number(i.version) }]),
+  );
   const owners = new Map(
     (all[TABLES.graph.localName] ?? []).filter((i) => (i.pk as string).startsWith('ID#')).map((i) => [(i.pk as string).slice(3), i.profileId as string]),
   );

@@ -6,7 +6,7 @@ import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
 import { updateSegments } from '../profile/facts';
 import { advanceMark, compareSeq, keepRecent, messageKey, RedeliveryIndex } from '../profile/marks';
-import { foldEvent, type Profile } from '../profile/profile';
+import { foldEvent, profileDocument, type Profile } from '../profile/profile';
 import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
 import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
 import { MARK_RETENTION_MS } from '../profile/marks';
@@ -221,6 +221,8 @@ interface LoadedState {
   profiles: Map<string, Profile>;
   /** Merges begun into a survivor whose write has not happened yet, by survivor id. */
   pending: Map<string, string[]>;
+  /** Each loaded profile's stored document: a profile is written only if its document changed. */
+  documents: Map<string, string>;
   /** messageIds already stored (and so applied): producer retries. */
   stored: Set<string>;
 }
@@ -241,6 +243,7 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
   const recentlyMoved = [...links.values()].flatMap((l) => (l.movedFrom ?? []).filter((m) => now.getTime() - Date.parse(m.at) <= MARK_RETENTION_MS).map((m) => m.profileId));
   const profiles = new Map<string, Profile>();
   const pending = new Map<string, string[]>();
+  const documents = new Map<string, string>();
   const asked = new Set<string>();
   let wanted = [...new Set([...owners.values(), ...keys.filter((k) => !owners.has(k)).map(deriveProfileId), ...recentlyMoved])];
   for (let hop = 0; wanted.length > 0 && hop < MAX_MERGE_HOPS; hop++) {
@@ -248,10 +251,11 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
     const loaded = await stores.profiles.load(wanted);
     for (const [id, p] of loaded.profiles) profiles.set(id, p);
     for (const [id, losers] of loaded.pending) pending.set(id, losers);
+    for (const [id, document] of loaded.documents) documents.set(id, document);
     const next = [...loaded.profiles.values()].map((p) => p.mergedInto).filter((id): id is string => id !== undefined);
     wanted = [...new Set([...next, ...[...loaded.pending.values()].flat()])].filter((id) => !asked.has(id));
   }
-  return { owners, links, profiles, pending, stored };
+  return { owners, links, profiles, pending, documents, stored };
 }
 
 // ---- 3–5. Resolve, group and fold, in memory ---------------------------------------------------
@@ -467,14 +471,13 @@ async function writeGroups(
         }),
       );
       // Serialised once: to keep the profile within its budget, to tell whether it changed, and to write it.
-      const next = { ...profile, version: expected + 1 };
-      let json = JSON.stringify(next);
-      if (Buffer.byteLength(json) > PROFILE_BUDGET_BYTES && fitBudget(next, config.aggregates).length > 0) {
+      let document = profileDocument(profile);
+      if (Buffer.byteLength(document) > PROFILE_BUDGET_BYTES && fitBudget(profile, config.aggregates).length > 0) {
         run.stats.profilesTrimmed += 1;
-        json = JSON.stringify(next);
+        document = profileDocument(profile);
       }
-      if (storedProfile === undefined || json !== JSON.stringify({ ...storedProfile, version: expected + 1 })) {
-        await stores.profiles.put(next, expected, json);
+      if (storedProfile === undefined || document !== loaded.documents.get(g.root)) {
+        await stores.profiles.put({ ...profile, version: expected + 1 }, expected, document);
         run.stats.profilesWritten += 1;
       }
       written.push(g);

@@ -126,6 +126,16 @@ export function newProfile(profileId: string): Profile {
 
 export const userIdOf = (p: Profile): string | undefined => p.identities.userId?.[0];
 
+/**
+ * A profile's stored document: its JSON without the version, which the item keeps beside it (the
+ * conditional write tests it). So the ingest can tell whether a profile changed by comparing this
+ * text with the one it loaded, and write the same text, serialising the profile once.
+ */
+export function profileDocument(p: Profile): string {
+  const { version: _version, ...document } = p;
+  return JSON.stringify(document);
+}
+
 /** What the probabilistic matcher reads of a candidate profile: a small part, stored beside the profile. */
 export interface MatchCard {
   profileId: string;

@@ -12,7 +12,7 @@ import {
   type BatchWriteCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
-import { matchCardOf, type MatchCard, type Profile } from '../profile/profile';
+import { matchCardOf, profileDocument, type MatchCard, type Profile } from '../profile/profile';
 import {
   ConflictError,
   type DeadLetter,
@@ -125,10 +125,13 @@ export class DynamoStores implements Stores {
     getMany: async (ids) => (await this.profiles.load(ids)).profiles,
     load: async (ids) => {
       const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })));
-      const out: LoadedProfiles = { profiles: new Map(), pending: new Map() };
+      const out: LoadedProfiles = { profiles: new Map(), pending: new Map(), documents: new Map() };
       for (const i of items) {
         // An item without a document holds only pending merges (a new survivor not written yet).
-        if (typeof i.doc === 'string') out.profiles.set(i.profileId as string, JSON.parse(i.doc) as Profile);
+        if (typeof i.doc === 'string') {
+          out.profiles.set(i.profileId as string, { ...(JSON.parse(i.doc) as Profile), version: Number(i.version) });
+          out.documents.set(i.profileId as string, i.doc);
+        }
         if (i.pending instanceof Set && i.pending.size > 0) out.pending.set(i.profileId as string, [...(i.pending as Set<string>)].sort());
       }
       return out;
@@ -148,7 +151,7 @@ export class DynamoStores implements Stores {
       const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })), 'profileId, card');
       return new Map(items.filter((i) => i.card !== undefined).map((i) => [i.profileId as string, JSON.parse(i.card as string) as MatchCard]));
     },
-    put: async (profile, expectedVersion, json) => {
+    put: async (profile, expectedVersion, document) => {
       await this.conditional(
         new PutCommand({
           TableName: this.tables.profiles,
@@ -157,7 +160,7 @@ export class DynamoStores implements Stores {
             version: profile.version,
             mergedInto: profile.mergedInto,
             updatedAt: profile.updatedAt,
-            doc: json ?? JSON.stringify(profile),
+            doc: document ?? profileDocument(profile),
             card: JSON.stringify(matchCardOf(profile)),
           },
           // A new profile's item may exist already, holding only merges pending into it (no version).

@@ -1,5 +1,5 @@
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
-import { matchCardOf, type MatchCard, type Profile } from '../profile/profile';
+import { matchCardOf, profileDocument, type MatchCard, type Profile } from '../profile/profile';
 import {
   ConflictError,
   type OwnerLink,
@@ -39,6 +39,8 @@ export class MemoryStores implements Stores {
   /** Write requests by operation, for benchmarks. */
   readonly writesBy: Record<string, number> = {};
   readonly profileItems = new Map<string, Profile>();
+  /** Each profile's stored document, as the DynamoDB adapter keeps it. */
+  private readonly documents = new Map<string, string>();
   readonly owners = new Map<string, string>();
   readonly moves = new Map<string, NonNullable<OwnerLink['movedFrom']>>();
   /** Merges begun into a survivor whose write has not happened yet, by survivor id. */
@@ -76,13 +78,16 @@ export class MemoryStores implements Stores {
       this.counts.reads += 1;
       const profiles = new Map<string, Profile>();
       const pending = new Map<string, string[]>();
+      const documents = new Map<string, string>();
       for (const id of ids) {
         const p = this.profileItems.get(id);
         if (p) profiles.set(id, structuredClone(p));
+        const document = p === undefined ? undefined : (this.documents.get(id) ?? profileDocument(p));
+        if (document !== undefined) documents.set(id, document);
         const merging = this.pendingMerges.get(id);
         if (merging && merging.size > 0) pending.set(id, [...merging].sort());
       }
-      return { profiles, pending };
+      return { profiles, pending, documents };
     },
     markPendingMerge: async (survivorId, loserIds) => {
       this.write(1, 'pending merge');
@@ -97,10 +102,11 @@ export class MemoryStores implements Stores {
       }
       return out;
     },
-    put: async (profile, expectedVersion, json) => {
+    put: async (profile, expectedVersion, document) => {
       // The item the DynamoDB adapter writes: the document and the match card, each as JSON.
+      const doc = document ?? profileDocument(profile);
       if (this.options.checkItemSize !== false) {
-        const bytes = Buffer.byteLength(json ?? JSON.stringify(profile)) + Buffer.byteLength(JSON.stringify(matchCardOf(profile))) + 200;
+        const bytes = Buffer.byteLength(doc) + Buffer.byteLength(JSON.stringify(matchCardOf(profile))) + 200;
         if (bytes > DYNAMODB_ITEM_LIMIT) throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
       }
       const current = this.profileItems.get(profile.profileId);
@@ -109,6 +115,7 @@ export class MemoryStores implements Stores {
       }
       this.write(1, 'profile');
       this.profileItems.set(profile.profileId, structuredClone(profile));
+      this.documents.set(profile.profileId, doc);
       // A put replaces the item, as DynamoDB's PutItem does: the pending merges go with it.
       this.pendingMerges.delete(profile.profileId);
     },

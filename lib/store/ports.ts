@@ -23,6 +23,8 @@ export class ConflictError extends Error {
 export interface LoadedProfiles {
   profiles: Map<string, Profile>;
   pending: Map<string, string[]>;
+  /** Each profile's stored document (lib/profile/profile.ts profileDocument), to tell what changed. */
+  documents: Map<string, string>;
 }
 
 export interface ProfileStore {
@@ -41,10 +43,10 @@ export interface ProfileStore {
   getCards(ids: string[]): Promise<Map<string, MatchCard>>;
   /**
    * Writes a profile if its stored version is still `expectedVersion` (0: must not exist, or only as
-   * pending merges). `json`: the profile's JSON when the caller has it already (the ingest does, to
-   * tell whether anything changed), so it is not serialised twice.
+   * pending merges). `document`: the profile's stored document when the caller has it already (the
+   * ingest does, to tell whether anything changed), so it is not serialised twice.
    */
-  put(profile: Profile, expectedVersion: number, json?: string): Promise<void>;
+  put(profile: Profile, expectedVersion: number, document?: string): Promise<void>;
 }
 
 /** An identifier's link: the profile it belongs to, and the profiles it recently moved away from (newest first). */
