@@ -193,6 +193,22 @@ describe('ingest on DynamoDB', () => {
     expect(result.stats.deadLettered).toBe(1);
   });
 
+  it('keeps a profile under the item limit through 30 KB product ids and trait names, and folds the next event (defect 2)', async () => {
+    const stores = new DynamoStores(client, tables);
+    const seq = new SequenceFactory();
+    const big = (n: number) => String(n).repeat(30_000);
+    // Ten views with 30 KB product ids and three identifies with 30 KB trait names made a 414 KB item.
+    const hostile = [
+      ...Array.from({ length: 10 }, (_, i) => segmentEvent({ anonymousId: 'big-profile', properties: { product_id: big(i) } })),
+      ...Array.from({ length: 3 }, (_, i) => segmentEvent({ type: 'identify', anonymousId: 'big-profile', event: undefined, traits: { [big(i)]: 'v' } })),
+    ];
+    for (const e of hostile) await ingestBatch([toRecord(e, seq.take())], stores, ingestConfig());
+    const next = await ingestBatch([toRecord(segmentEvent({ anonymousId: 'big-profile', event: 'Order Completed', properties: { total: 5 } }), seq.take())], stores, ingestConfig());
+    expect(next.errors.map(String)).toEqual([]);
+    const id = deriveProfileId('anonymousId:big-profile');
+    expect(viewAggregates((await stores.profiles.getMany([id])).get(id)!.aggregates)).toMatchObject({ orderCount: 1, eventCount: 14 });
+  });
+
   it('keeps invalid records in the dead-letter table with their reason', async () => {
     const stores = new DynamoStores(client, tables);
     const seq = new SequenceFactory();
