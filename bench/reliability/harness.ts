@@ -114,53 +114,15 @@ export async function runReliability(o: ReliabilityOptions): Promise<Reliability
   const dynamo = localDynamo(stack.emulators.dynamodbEndpoint);
   try {
     const persons = people(o.people, o.seed);
-    const events = plan(persons, Math.round(o.rate * o.seconds), o.seed);
-    let kills = 0;
-    log(`load: ${events.length} events from ${persons.length} people over ${o.seconds} s, ${o.decisionsPerSecond} decisions/s, ${o.kills} kills`);
-    await Promise.all([
-      sendLoad(stack, persons, events, o, ledger),
-      askDecisions(stack, persons, o, ledger),
-      (async () => {
-        const random = seededRandom(o.seed ^ 0xdead);
-        for (let k = 0; k < o.kills; k++) {
-          await sleep((o.seconds * 1000 * (0.2 + random() * 0.6)) / o.kills);
-          await stack.ingest.kill();
-          kills += 1;
-          await sleep(100 + random() * 400);
-          await stack.ingest.restart();
-        }
-      })(),
-      fuzz(stack, o, ledger),
-    ]);
+    const kills = await underLoad(stack, persons, o, ledger, log);
     await stack.poller.idle(180_000);
     log(`settled after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-
-    // Redelivery of everything: the mapping starts again from the start of the stream.
-    const before = await snapshot(dynamo);
-    await stack.ingest.kill();
-    rmSync(checkpointFile, { force: true });
-    await stack.ingest.restart();
-    await stack.poller.idle(180_000);
-    const replayChangedNothing = JSON.stringify(await snapshot(dynamo)) === JSON.stringify(before);
-
-    const tables = await scanTables(dynamo);
-    const records = await readStream(stack);
-    const accounting = account(persons, ledger, tables);
-    const clean = await cleanRun(records);
-    const differentFromCleanRun = compareWithClean(persons, tables.profiles, clean, log);
-    const personalDataInClear = await findPersonalData(stack, persons, tables, records);
+    const replayChangedNothing = await redeliverEverything(stack, dynamo, checkpointFile);
+    const checked = await check(stack, dynamo, persons, ledger, log);
     return {
+      ...checked,
       seconds: (Date.now() - started) / 1000,
-      sent: ledger.sent,
-      accepted: ledger.accepted.size,
-      refused: ledger.refused,
-      ...accounting,
-      decisions: ledger.decisions,
       faults: { throttles: stack.ingest.faults.throttle, timeouts: stack.ingest.faults.timeout, kills, replays: 1 },
-      inputsTried: ledger.inputs,
-      fiveXx: ledger.fiveXx,
-      differentFromCleanRun,
-      personalDataInClear,
       replayChangedNothing,
     };
   } finally {
@@ -169,6 +131,53 @@ export async function runReliability(o: ReliabilityOptions): Promise<Reliability
     rmSync(dir, { recursive: true, force: true });
     if (ledger.errors.length > 0) log(`client errors: ${ledger.errors.slice(0, 5).join('; ')}`);
   }
+}
+
+/** The load, the decisions, the kills and the hostile input, all at once; returns how many kills there were. */
+async function underLoad(stack: LocalStack, persons: Person[], o: ReliabilityOptions, ledger: Ledger, log: (line: string) => void): Promise<number> {
+  const events = plan(persons, Math.round(o.rate * o.seconds), o.seed);
+  log(`load: ${events.length} events from ${persons.length} people over ${o.seconds} s, ${o.decisionsPerSecond} decisions/s, ${o.kills} kills`);
+  let kills = 0;
+  const killer = async () => {
+    const random = seededRandom(o.seed ^ 0xdead);
+    for (let k = 0; k < o.kills; k++) {
+      await sleep((o.seconds * 1000 * (0.2 + random() * 0.6)) / o.kills);
+      await stack.ingest.kill();
+      kills += 1;
+      await sleep(100 + random() * 400);
+      await stack.ingest.restart();
+    }
+  };
+  await Promise.all([sendLoad(stack, persons, events, o, ledger), askDecisions(stack, persons, o, ledger), killer(), fuzz(stack, o, ledger)]);
+  return kills;
+}
+
+/** Delivers the whole stream again from its start (the checkpoints gone); true if nothing changed. */
+async function redeliverEverything(stack: LocalStack, dynamo: DynamoDBClient, checkpointFile: string): Promise<boolean> {
+  const before = await snapshot(dynamo);
+  await stack.ingest.kill();
+  rmSync(checkpointFile, { force: true });
+  await stack.ingest.restart();
+  await stack.poller.idle(180_000);
+  return JSON.stringify(await snapshot(dynamo)) === JSON.stringify(before);
+}
+
+/** Every accepted event accounted for, the profiles against a clean run, personal data looked for everywhere. */
+async function check(stack: LocalStack, dynamo: DynamoDBClient, persons: Person[], ledger: Ledger, log: (line: string) => void) {
+  const tables = await scanTables(dynamo);
+  const records = await readStream(stack);
+  const clean = await cleanRun(records);
+  return {
+    sent: ledger.sent,
+    accepted: ledger.accepted.size,
+    refused: ledger.refused,
+    ...account(persons, ledger, tables),
+    decisions: ledger.decisions,
+    inputsTried: ledger.inputs,
+    fiveXx: ledger.fiveXx,
+    differentFromCleanRun: compareWithClean(persons, tables.profiles, clean, log),
+    personalDataInClear: await findPersonalData(stack, persons, tables, records),
+  };
 }
 
 // ---- Load --------------------------------------------------------------------------------------

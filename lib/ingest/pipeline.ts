@@ -451,35 +451,12 @@ async function writeGroups(
     ownersByRoot.set(owner, [...(ownersByRoot.get(owner) ?? []), [key, before]]);
   }
   const written: Group[] = [];
-  const stored = loaded.profiles;
   await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
     try {
-      const profile = resolution.profile(g.root);
-      const storedProfile = stored.get(g.root);
-      const expected = storedProfile?.version ?? 0;
-      await Promise.all(
-        (ownersByRoot.get(g.root) ?? []).map(([key, was]) =>
-          stores.graph.putOwner(key, g.root, was, moveHistory(loaded.links.get(key)?.movedFrom, resolution.movedFrom.get(key), run.now())),
-        ),
-      );
-      const losers = [...resolution.mergedAway].filter((id) => resolution.root(id) === g.root);
-      if (losers.length > 0) await stores.profiles.markPendingMerge(g.root, losers);
-      await Promise.all(
-        losers.map((id) => {
-          const tomb = stored.get(id) as Profile;
-          return stores.profiles.put({ ...tomb, mergedInto: g.root, version: tomb.version + 1 }, tomb.version);
-        }),
-      );
-      // Serialised once: to keep the profile within its budget, to tell whether it changed, and to write it.
-      let document = profileDocument(profile);
-      if (Buffer.byteLength(document) > PROFILE_BUDGET_BYTES && fitBudget(profile, config.aggregates).length > 0) {
-        run.stats.profilesTrimmed += 1;
-        document = profileDocument(profile);
-      }
-      if (storedProfile === undefined || document !== loaded.documents.get(g.root)) {
-        await stores.profiles.put({ ...profile, version: expected + 1 }, expected, document);
-        run.stats.profilesWritten += 1;
-      }
+      const write = { run, g, resolution, loaded, stores, config };
+      await linkIdentifiers(write, ownersByRoot.get(g.root) ?? []);
+      await tombstoneLosers(write);
+      await writeProfile(write);
       written.push(g);
     } catch (e) {
       run.stats.groupsFailed += 1;
@@ -488,6 +465,52 @@ async function writeGroups(
     }
   });
   return written;
+}
+
+/** What one group's writes need. */
+interface GroupWrite {
+  run: BatchRun;
+  g: Group;
+  resolution: BatchResolution;
+  loaded: LoadedState;
+  stores: Stores;
+  config: IngestConfig;
+}
+
+/** The identifiers that now belong to the group's profile, each conditional on its previous owner, with its move history. */
+async function linkIdentifiers({ run, g, resolution, loaded, stores }: GroupWrite, owners: Array<[string, string | undefined]>): Promise<void> {
+  await Promise.all(
+    owners.map(([key, was]) => stores.graph.putOwner(key, g.root, was, moveHistory(loaded.links.get(key)?.movedFrom, resolution.movedFrom.get(key), run.now()))),
+  );
+}
+
+/** The profiles merged into the group's: first marked pending on the survivor's item, then made tombstones. */
+async function tombstoneLosers({ g, resolution, loaded, stores }: GroupWrite): Promise<void> {
+  const losers = [...resolution.mergedAway].filter((id) => resolution.root(id) === g.root);
+  if (losers.length === 0) return;
+  await stores.profiles.markPendingMerge(g.root, losers);
+  await Promise.all(
+    losers.map((id) => {
+      const tomb = loaded.profiles.get(id) as Profile;
+      return stores.profiles.put({ ...tomb, mergedInto: g.root, version: tomb.version + 1 }, tomb.version);
+    }),
+  );
+}
+
+/** The profile, serialised once: kept within its budget, written only if its document changed (which clears any pending merge mark). */
+async function writeProfile({ run, g, resolution, loaded, stores, config }: GroupWrite): Promise<void> {
+  const profile = resolution.profile(g.root);
+  const stored = loaded.profiles.get(g.root);
+  const expected = stored?.version ?? 0;
+  let document = profileDocument(profile);
+  if (Buffer.byteLength(document) > PROFILE_BUDGET_BYTES && fitBudget(profile, config.aggregates).length > 0) {
+    run.stats.profilesTrimmed += 1;
+    document = profileDocument(profile);
+  }
+  if (stored === undefined || document !== loaded.documents.get(g.root)) {
+    await stores.profiles.put({ ...profile, version: expected + 1 }, expected, document);
+    run.stats.profilesWritten += 1;
+  }
 }
 
 // ---- 8. Offer statistics ------------------------------------------------------------------------
