@@ -1,0 +1,161 @@
+import { deriveProfileId } from '../../lib/identity/resolver';
+import { ingestBatch, type StreamRecord } from '../../lib/ingest/pipeline';
+import { writeBatchAttributes } from '../../lib/profile/batch';
+import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { FaultyStores } from '../support/faults';
+import { config, foldCounts, S0, S1, throttleProfile } from './helpers';
+
+/**
+ * Review 2, area 1: merges marked pending on the survivor's item. The mark is cleared by *any*
+ * PutItem of the survivor, and only the survivor knows it; these tests find where that loses or
+ * doubles a merged profile's history.
+ */
+
+const view = (partial: Record<string, unknown>) => segmentEvent(partial);
+const login = (userId: string, anonymousId: string, messageId: string, timestamp: string) =>
+  segmentEvent({ type: 'identify', userId, anonymousId, messageId, event: undefined, timestamp });
+
+describe('a pending merge and other writers of the survivor', () => {
+  const cust = deriveProfileId('userId:cust-c');
+  const visitor = deriveProfileId('anonymousId:visitor-c');
+
+  /** The visitor and the customer are known; the customer logs in on the visitor's device; the customer's write is throttled. */
+  async function loginWhoseSurvivorWriteFailed(faulty: FaultyStores, seq: SequenceFactory): Promise<StreamRecord[]> {
+    const first = await ingestBatch(
+      [toRecord(view({ anonymousId: 'visitor-c', messageId: 'c-0', timestamp: '2026-11-20T09:00:00.000Z' }), seq.take()), toRecord(view({ userId: 'cust-c', messageId: 's-0', timestamp: '2026-11-20T09:01:00.000Z' }), seq.take())],
+      faulty.stores,
+      config(),
+    );
+    expect(first.failedSequenceNumbers).toEqual([]);
+    const batch = [toRecord(login('cust-c', 'visitor-c', 'login-c', '2026-11-20T09:05:00.000Z'), seq.take())];
+    throttleProfile(faulty.stores, cust);
+    const attempt = await ingestBatch(batch, faulty.stores, config());
+    expect(attempt.failedSequenceNumbers).toEqual([batch[0]!.sequenceNumber]);
+    expect(faulty.inner.profileItems.get(visitor)?.mergedInto).toBe(cust);
+    expect([...(faulty.inner.pendingMerges.get(cust) ?? [])]).toEqual([visitor]);
+    return batch;
+  }
+
+  it("keeps the visitor's history when the nightly job writes the customer's scores between the failed merge and its retry", async () => {
+    const faulty = new FaultyStores();
+    const seq = new SequenceFactory();
+    const batch = await loginWhoseSurvivorWriteFailed(faulty, seq);
+    // The nightly job publishes a score for the customer (PutItem of the survivor's item).
+    await writeBatchAttributes(faulty.stores, cust, { propensity: { value: 0.4, asOf: '2026-11-21T02:00:00.000Z' } });
+    const retry = await ingestBatch(batch, faulty.stores, config());
+    expect(retry.failedSequenceNumbers).toEqual([]);
+    expect({ visitorsView: foldCounts(faulty.inner).get('c-0') ?? 0, eventCount: faulty.inner.profileItems.get(cust)?.aggregates.eventCount }).toEqual({ visitorsView: 1, eventCount: 3 });
+  });
+
+  it("keeps the visitor's history when another shard's batch writes the customer while the merge's tombstone is being written", async () => {
+    const faulty = new FaultyStores();
+    const seq = new SequenceFactory();
+    const other = new SequenceFactory();
+    expect(
+      (
+        await ingestBatch(
+          [toRecord(view({ anonymousId: 'visitor-c', messageId: 'c-0', timestamp: '2026-11-20T09:00:00.000Z' }), seq.take()), toRecord(view({ userId: 'cust-c', messageId: 's-0', timestamp: '2026-11-20T09:01:00.000Z' }), seq.take())],
+          faulty.stores,
+          config(),
+        )
+      ).failedSequenceNumbers,
+    ).toEqual([]);
+    // Shard 0 merges the visitor into the customer. Just before its tombstone write lands, shard 1's
+    // invocation (a server-side event of the customer) runs to its end: two Lambda invocations at once.
+    const put = faulty.stores.profiles.put;
+    let raced = false;
+    faulty.stores.profiles.put = async (p, v, d) => {
+      if (!raced && p.profileId === visitor && p.mergedInto !== undefined) {
+        raced = true;
+        const concurrent = await ingestBatch([toRecord(view({ userId: 'cust-c', messageId: 's-1', timestamp: '2026-11-20T09:06:00.000Z' }), other.take(), S1)], faulty.stores, config());
+        expect(concurrent.failedSequenceNumbers).toEqual([]);
+      }
+      return put(p, v, d);
+    };
+    const batch = [toRecord(login('cust-c', 'visitor-c', 'login-c', '2026-11-20T09:05:00.000Z'), seq.take(), S0)];
+    const attempt = await ingestBatch(batch, faulty.stores, config());
+    expect(raced).toBe(true);
+    // The customer's conditional write lost the race: the group is retried.
+    expect(attempt.failedSequenceNumbers).toEqual([batch[0]!.sequenceNumber]);
+    const retry = await ingestBatch(batch, faulty.stores, config());
+    expect(retry.failedSequenceNumbers).toEqual([]);
+    expect({ visitorsView: foldCounts(faulty.inner).get('c-0') ?? 0, eventCount: faulty.inner.profileItems.get(cust)?.aggregates.eventCount }).toEqual({ visitorsView: 1, eventCount: 4 });
+  });
+});
+
+describe('chains of pending merges', () => {
+  it("keeps a merged visitor's history when the survivor of her pending merge is itself merged away and that survivor's write fails too", async () => {
+    const faulty = new FaultyStores();
+    const s0 = new SequenceFactory();
+    const s1 = new SequenceFactory();
+    const L = deriveProfileId('deviceId:dev-l'); // a profile's id comes from its first identifier by priority
+    const M = deriveProfileId('anonymousId:m');
+    const cust = deriveProfileId('userId:cust');
+    // Three profiles: the customer (server events), an older visitor L with a device, and a newer visitor M.
+    const setup = [
+      view({ userId: 'cust', messageId: 's-0', timestamp: '2026-11-20T09:00:00.000Z' }),
+      view({ anonymousId: 'l', context: { device: { id: 'dev-l' } }, messageId: 'l-0', timestamp: '2026-11-20T10:00:00.000Z' }),
+      view({ anonymousId: 'm', messageId: 'm-0', timestamp: '2026-11-20T11:00:00.000Z' }),
+    ];
+    expect((await ingestBatch(setup.map((e) => toRecord(e, s0.take(), S0)), faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    expect(faulty.inner.owners.get('anonymousId:l')).toBe(L);
+    // Shard 0: M shows up on L's device: M merges into L (the older); L's write is throttled (pending M on L).
+    const a = [toRecord(view({ anonymousId: 'm', context: { device: { id: 'dev-l' } }, messageId: 'join-ml', timestamp: '2026-11-20T11:05:00.000Z' }), s0.take(), S0)];
+    throttleProfile(faulty.stores, L);
+    expect((await ingestBatch(a, faulty.stores, config())).failedSequenceNumbers).toEqual([a[0]!.sequenceNumber]);
+    expect(faulty.inner.profileItems.get(M)?.mergedInto).toBe(L);
+    // Shard 1: the customer logs in on L's cookie: L (with M, finished from the pending mark) merges into the
+    // customer; the customer's write is throttled.
+    const b = [toRecord(login('cust', 'l', 'login', '2026-11-20T11:10:00.000Z'), s1.take(), S1)];
+    throttleProfile(faulty.stores, cust);
+    expect((await ingestBatch(b, faulty.stores, config())).failedSequenceNumbers).toEqual([b[0]!.sequenceNumber]);
+    // Both shards retry.
+    expect((await ingestBatch(a, faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    expect((await ingestBatch(b, faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    const counts = foldCounts(faulty.inner);
+    expect({ 'm-0': counts.get('m-0') ?? 0, 'l-0': counts.get('l-0') ?? 0, 'join-ml': counts.get('join-ml') ?? 0, customerEvents: faulty.inner.profileItems.get(cust)?.aggregates.eventCount }).toEqual({
+      'm-0': 1,
+      'l-0': 1,
+      'join-ml': 1,
+      customerEvents: 5,
+    });
+  });
+});
+
+describe('a new survivor that exists only as its pending mark (a stub item)', () => {
+  it("counts a visitor's history once when the stub survivor of her pending merge is merged into another profile before its own retry", async () => {
+    const faulty = new FaultyStores();
+    const s0 = new SequenceFactory();
+    const s1 = new SequenceFactory();
+    const L = deriveProfileId('deviceId:dev-l'); // a profile's id comes from its first identifier by priority
+    const S = deriveProfileId('userId:cust2');
+    const T = deriveProfileId('deviceId:dev-t');
+    // Two visitors: L (cookie l, device dev-l) and an older T (cookie t, device dev-t).
+    const setup = [
+      view({ anonymousId: 't', context: { device: { id: 'dev-t' } }, messageId: 't-0', timestamp: '2026-11-20T08:00:00.000Z' }),
+      view({ anonymousId: 'l', context: { device: { id: 'dev-l' } }, messageId: 'l-0', timestamp: '2026-11-20T10:00:00.000Z' }),
+    ];
+    expect((await ingestBatch(setup.map((e) => toRecord(e, s0.take(), S0)), faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    expect([faulty.inner.owners.get('anonymousId:l'), faulty.inner.owners.get('anonymousId:t')]).toEqual([L, T]);
+    // Shard 0: a new customer (server event), who then logs in on cookie l: L merges into the new S; S's first write is throttled.
+    const a = [
+      toRecord(view({ userId: 'cust2', messageId: 'srv-0', timestamp: '2026-11-20T10:30:00.000Z' }), s0.take(), S0),
+      toRecord(login('cust2', 'l', 'login', '2026-11-20T10:31:00.000Z'), s0.take(), S0),
+    ];
+    throttleProfile(faulty.stores, S);
+    expect((await ingestBatch(a, faulty.stores, config())).failedSequenceNumbers).toEqual([a[0]!.sequenceNumber]);
+    expect(faulty.inner.profileItems.has(S)).toBe(false);
+    expect(faulty.inner.profileItems.get(L)?.mergedInto).toBe(S);
+    // Shard 1, before shard 0's retry: cookie l is seen on T's device (the pending merge is finished into S, and S merges into the older T).
+    expect((await ingestBatch([toRecord(view({ anonymousId: 'l', context: { device: { id: 'dev-t' } }, messageId: 'join', timestamp: '2026-11-20T10:40:00.000Z' }), s1.take(), S1)], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    // Shard 0 retries.
+    expect((await ingestBatch(a, faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    const counts = foldCounts(faulty.inner);
+    const live = [...faulty.inner.profileItems.values()].filter((p) => p.mergedInto === undefined).map((p) => p.profileId);
+    expect({ 'l-0': counts.get('l-0') ?? 0, 't-0': counts.get('t-0') ?? 0, liveProfilesHoldingL: live.filter((id) => (faulty.inner.profileItems.get(id)?.aggregates.perMessage as Record<string, number> | undefined)?.['l-0']).length }).toEqual({
+      'l-0': 1,
+      't-0': 1,
+      liveProfilesHoldingL: 1,
+    });
+  });
+});
