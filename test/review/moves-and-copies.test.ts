@@ -1,0 +1,56 @@
+import { deriveProfileId } from '../../lib/identity/resolver';
+import { ingestBatch } from '../../lib/ingest/pipeline';
+import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { FaultyStores } from '../support/faults';
+import { config, foldCounts, S0, S1 } from './helpers';
+
+/** Review 2, areas 2 and 3: the move history on identifier links, and the recent messageIds of a profile. */
+
+describe('a device that moves twice in one batch', () => {
+  it("folds an anonymous order once when the retried batch had the tablet move from u1 to u2 and then to u3", async () => {
+    const faulty = new FaultyStores();
+    const seq = new SequenceFactory();
+    const identify = (userId: string, messageId: string, timestamp: string) => segmentEvent({ type: 'identify', userId, anonymousId: 'tablet', messageId, event: undefined, timestamp });
+    expect((await ingestBatch([toRecord(identify('u1', 'login-1', '2026-11-20T09:00:00.000Z'), seq.take())], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    // One batch: an anonymous order on u1's tablet, then u2 logs in on it, then u3.
+    const batch = [
+      toRecord(segmentEvent({ anonymousId: 'tablet', event: 'Order Completed', messageId: 'order-1', properties: { total: 50 }, timestamp: '2026-11-20T09:01:00.000Z' }), seq.take()),
+      toRecord(identify('u2', 'login-2', '2026-11-20T09:02:00.000Z'), seq.take()),
+      toRecord(identify('u3', 'login-3', '2026-11-20T09:03:00.000Z'), seq.take()),
+    ];
+    // Profiles and links are written, the events table write fails: the mapping retries the batch.
+    faulty.arm({ kind: 'throttle', on: 'events', nth: 1 });
+    expect((await ingestBatch(batch, faulty.stores, config())).failedSequenceNumbers.length).toBeGreaterThan(0);
+    expect(faulty.inner.profileItems.get(deriveProfileId('userId:u1'))?.aggregates.orderCount).toBe(1);
+    faulty.arm({ kind: 'none' });
+    expect((await ingestBatch(batch, faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    const orders = (u: string) => faulty.inner.profileItems.get(deriveProfileId(`userId:${u}`))?.aggregates.orderCount ?? 0;
+    expect({ folded: foldCounts(faulty.inner).get('order-1'), u1: orders('u1'), u2: orders('u2'), u3: orders('u3'), movedFrom: faulty.inner.moves.get('anonymousId:tablet')?.map((m) => m.profileId) }).toEqual({
+      folded: 1,
+      u1: 1,
+      u2: 0,
+      u3: 0,
+      movedFrom: expect.arrayContaining([deriveProfileId('userId:u1')]),
+    });
+  });
+});
+
+describe('a producer copy on another shard and offer statistics', () => {
+  it("counts an impression once when the first copy's statistics write failed and its producer copy on another shard was stored first", async () => {
+    const faulty = new FaultyStores();
+    const s0 = new SequenceFactory();
+    const s1 = new SequenceFactory();
+    const event = segmentEvent({ anonymousId: 'visitor-z', event: 'Promotion Viewed', messageId: 'imp-z', properties: { decision_id: 'd-9', promotion_id: 'garden-season', variant: 'personalised' }, timestamp: '2026-11-20T09:01:00.000Z' });
+    // Shard 0: the profile is written (the message is among its recent ones), the offer statistics write is throttled.
+    const first = toRecord(event, s0.take(), S0);
+    faulty.arm({ kind: 'throttle', on: 'stats', nth: 1 });
+    expect((await ingestBatch([first], faulty.stores, config())).failedSequenceNumbers).toEqual([first.sequenceNumber]);
+    faulty.arm({ kind: 'none' });
+    // The producer's copy on shard 1 is processed before shard 0's retry.
+    expect((await ingestBatch([toRecord(event, s1.take(), S1)], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    // Shard 0 retries.
+    expect((await ingestBatch([first], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    const [stats] = await faulty.inner.offerStats.range('garden-season', '2026-11-20', '2026-11-20');
+    expect({ counts: stats?.counts ?? {}, folded: foldCounts(faulty.inner).get('imp-z') }).toEqual({ counts: { impressions_personalised: 1 }, folded: 1 });
+  });
+});
