@@ -37,6 +37,17 @@ describe('an e-mail address the collector is sent outside traits, context.traits
   });
 });
 
+describe('a phone number or street address under a name the policy does not list', () => {
+  it.each([
+    ['traits.homePhone of an identify call', 'identify', { userId: 'u-4', traits: { homePhone: '+44 20 7946 0958' } }, '7946 0958'],
+    ['traits.shippingAddress (one line) of an identify call', 'identify', { userId: 'u-5', traits: { shippingAddress: '1 Acacia Avenue, Leeds' } }, 'Acacia'],
+    ['properties.billing_address of an order', 'track', { userId: 'u-6', event: 'Order Completed', properties: { total: 10, billing_address: '1 Acacia Avenue, Leeds' } }, 'Acacia'],
+  ] as const)('is not on the stream nor in the events table in clear: %s', async (_what, path, message, clear) => {
+    const { stream, events } = await throughTheEngine(path, message as Record<string, unknown>);
+    expect({ onStream: stream.includes(clear), inEventsTable: events.includes(clear) }).toEqual({ onStream: false, inEventsTable: false });
+  });
+});
+
 describe('the redaction fingerprint', () => {
   it("redacts a record from another producer that carries the fingerprint, which anyone can compute from the public configuration (it is not keyed by the salt)", async () => {
     // The fingerprint from the open-source code and the two shipped files alone: no secret (no salt) is involved.
