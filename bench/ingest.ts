@@ -7,7 +7,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ingestBatch, type IngestConfig, type StreamRecord } from '../lib/ingest/pipeline';
 import { loadIngestConfig } from '../lib/ingest/config';
-import { REDACTED_WITH, redactionFingerprint, redactPersonalData } from '../lib/events/personal';
+import { REDACTED_WITH, redactionSeal, redactPersonalData } from '../lib/events/personal';
 import { MemoryStores } from '../lib/store/memory';
 import type { Stores } from '../lib/store/ports';
 import { generatePopulation } from './synthetic/population';
@@ -18,9 +18,9 @@ const config: IngestConfig = loadIngestConfig('bench');
 /** The population's events as the collector puts them on the stream: personal data redacted, and marked so. */
 function records(households: number, seed: number): StreamRecord[] {
   let seq = 10n ** 30n;
-  const redacted = (event: unknown) => ({
-    ...redactPersonalData(event as Record<string, unknown>, config.events.personalData, config.salt),
-    [REDACTED_WITH]: redactionFingerprint(config.events.personalData, config.rules),
+  const redacted = (event: { messageId: string }) => ({
+    ...redactPersonalData(event, config.events.personalData, config.salt),
+    [REDACTED_WITH]: redactionSeal(event.messageId, config.events.personalData, config.salt, config.rules),
   });
   return generatePopulation({ seed, households, days: 14 }).map(({ event }) => ({
     shardId: 'shardId-000000000000',

@@ -1,6 +1,6 @@
 import { badRequest, HttpError, serviceUnavailable } from '../http/errors';
 import { cutText, MAX_DEAD_LETTER_DATA_BYTES } from '../events/letters';
-import { REDACTED_WITH, redactForDeadLetter, redactionFingerprint, redactPersonalData } from '../events/personal';
+import { REDACTED_WITH, redactForDeadLetter, redactionSeal, redactPersonalData } from '../events/personal';
 import type { EventPolicy } from '../events/policy';
 import type { IdentityRules } from '../identity/rules';
 import { completeMessage, MAX_MESSAGE_BYTES, parseMessage, partitionKeyOf, ValidationError, type CollectedEvent } from '../events/segment';
@@ -74,7 +74,7 @@ export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messag
     const where = request.batch ? `batch[${sent.index}]` : '';
     try {
       const redacted = redactPersonalData(validateMessage(sent, where, receivedAt), privacy.personalData, privacy.salt, { identity: privacy.identity });
-      validation.events.push({ ...redacted, [REDACTED_WITH]: redactionFingerprint(privacy.personalData, privacy.identity) });
+      validation.events.push({ ...redacted, [REDACTED_WITH]: redactionSeal(redacted.messageId, privacy.personalData, privacy.salt, privacy.identity) });
     } catch (e) {
       validation.rejected.push({ index: sent.index, reason: reasonOf(e, where), sent: sent.sent, contentId: sent.contentId });
       if (!(e instanceof ValidationError)) validation.unexpected.push(e);

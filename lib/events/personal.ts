@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { defaultIdentityRules, type IdentityRules } from '../identity/rules';
 import { EMAIL_ADDRESSES, hashPii, HASHED, identifies, protectedIdValue } from './identifiers';
 import { cutText } from './letters';
@@ -254,11 +254,12 @@ function redactContext(value: unknown, r: Redaction): unknown {
 }
 
 /**
- * What the collector writes on each message it redacted (`redactedWith`): a fingerprint of the policy
- * and of the identity rules that tell placeholders. The ingest redacts again only a record without
- * this fingerprint (another producer's, or one redacted under another policy): the stream is written
- * by the collector and by what the operator allows, and a client cannot set it (the collector
- * replaces it), so the second pass costs nothing for the collector's own records.
+ * What the collector writes on each message it redacted (`redactedWith`): a seal, keyed with the
+ * identity salt, over the message's id and a fingerprint of the policy and of the identity rules that
+ * tell placeholders. The ingest redacts again every record without a valid seal (another producer's,
+ * or one redacted under another policy). Only what holds the salt can seal, a client cannot set it
+ * (the collector replaces it), and a seal is good for its own message only; so the second pass costs
+ * nothing for the collector's own records and cannot be skipped by anyone else.
  */
 export const REDACTED_WITH = 'redactedWith';
 const fingerprints = new WeakMap<EventPolicy['personalData'], Map<IdentityRules, string>>();
@@ -272,6 +273,11 @@ export function redactionFingerprint(policy: EventPolicy['personalData'], identi
     byRules.set(identity, fingerprint);
   }
   return fingerprint;
+}
+
+/** The seal of one redacted message (see REDACTED_WITH). */
+export function redactionSeal(messageId: string, policy: EventPolicy['personalData'], salt: string, identity: IdentityRules = defaultIdentityRules()): string {
+  return `seal:${createHmac('sha256', salt).update(`${redactionFingerprint(policy, identity)}\n${messageId}`).digest('hex').slice(0, 32)}`;
 }
 
 /** The message with every personal field of the policy hashed or removed (a new object; the input is not changed). */

@@ -1,5 +1,5 @@
 import { extractIdentifiers, identifierKey, type Identifier } from '../events/identifiers';
-import { REDACTED_WITH, redactionFingerprint, redactPersonalData, redactRecordData } from '../events/personal';
+import { REDACTED_WITH, redactionSeal, redactPersonalData, redactRecordData } from '../events/personal';
 import { MAX_MESSAGE_BYTES, MAX_STREAM_RECORD_BYTES, parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
 import { matchOnNetworks, matchSignature } from '../identity/matching';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
@@ -173,8 +173,8 @@ function decode(record: StreamRecord, config: IngestConfig): { event?: Collected
   }
   try {
     const event = parseCollectedEvent(json, config.events, config.now?.() ?? new Date());
-    // The collector's records were redacted under this policy already; anything else is redacted here.
-    if ((event as Record<string, unknown>)[REDACTED_WITH] === redactionFingerprint(config.events.personalData, config.rules)) return { event };
+    // The collector's records were redacted under this policy already (they carry its seal); anything else is redacted here.
+    if ((event as Record<string, unknown>)[REDACTED_WITH] === redactionSeal(event.messageId, config.events.personalData, config.salt, config.rules)) return { event };
     return { event: redactPersonalData(event, config.events.personalData, config.salt, { trustHashed: true, identity: config.rules }) };
   } catch (e) {
     return { reason: e instanceof ValidationError ? `schema violation: ${e.message}` : `could not be read: ${String(e)}` };

@@ -48,14 +48,3 @@ describe('a phone number or street address under a name the policy does not list
   });
 });
 
-describe('the redaction fingerprint', () => {
-  it("redacts a record from another producer that carries the fingerprint, which anyone can compute from the public configuration (it is not keyed by the salt)", async () => {
-    // The fingerprint from the open-source code and the two shipped files alone: no secret (no salt) is involved.
-    const forged = redactionFingerprint(loadEventPolicy(eventPolicy).personalData, loadIdentityRules(identityRules));
-    const stores = new MemoryStores();
-    const record = segmentEvent({ type: 'identify', userId: 'u-3', event: undefined, traits: { email: 'ann.smith@example.com', firstName: 'Ann' }, [REDACTED_WITH]: forged, timestamp: '2026-11-20T09:00:00.000Z' });
-    expect((await ingestBatch([toRecord(record, new SequenceFactory().take())], stores, config())).failedSequenceNumbers).toEqual([]);
-    const stored = JSON.stringify([...stores.eventItems.values()]);
-    expect({ email: stored.includes('ann.smith@example.com'), firstName: stored.includes('"Ann"') }).toEqual({ email: false, firstName: false });
-  });
-});

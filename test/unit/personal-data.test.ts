@@ -1,7 +1,7 @@
 import { collect, type EventStream, type Privacy } from '../../lib/collect/collector';
 import { parseRequest } from '../../lib/collect/request';
 import { extractIdentifiers, hashPii, storedIdentifier } from '../../lib/events/identifiers';
-import { MAX_REDACTION_DEPTH, REDACTED_WITH, redactForDeadLetter, redactionFingerprint, redactPersonalData, redactRecordData } from '../../lib/events/personal';
+import { MAX_REDACTION_DEPTH, REDACTED_WITH, redactForDeadLetter, redactionFingerprint, redactionSeal, redactPersonalData, redactRecordData } from '../../lib/events/personal';
 import { defaultEventPolicy, loadEventPolicy } from '../../lib/events/policy';
 import type { CollectedEvent } from '../../lib/events/segment';
 import { loadIdentityRules } from '../../lib/identity/rules';
@@ -167,13 +167,24 @@ describe('personal data in dead letters of messages of the wrong shape', () => {
 
 describe('redacted once: the collector marks what it redacted', () => {
   const policy = defaultEventPolicy().personalData;
-  const record = (event: Record<string, unknown>, seq: SequenceFactory) =>
-    toRecord({ type: 'identify', userId: 'mark-1', messageId: `mark-${Math.random()}`, receivedAt: '2026-11-20T10:00:00.000Z', timestamp: '2026-11-20T10:00:00.000Z', ...event }, seq.take());
+  const record = (event: Record<string, unknown>, seq: SequenceFactory, messageId = `mark-${Math.random()}`) =>
+    toRecord({ type: 'identify', userId: 'mark-1', messageId, receivedAt: '2026-11-20T10:00:00.000Z', timestamp: '2026-11-20T10:00:00.000Z', ...event }, seq.take());
 
-  it('the ingest redacts a record another producer marked under another policy (or not at all)', async () => {
+  it('the ingest redacts a record another producer marked without the salt, with another message\'s seal, or not at all', async () => {
     const stores = new MemoryStores();
     const seq = new SequenceFactory();
-    await ingestBatch([record({ traits: { firstName: 'Ann' }, [REDACTED_WITH]: 'policy:0000000000000000' }, seq), record({ traits: { lastName: 'Smith' } }, seq)], stores, ingestConfig());
+    const config = ingestConfig();
+    // An unkeyed fingerprint of the policy (anyone can compute it), another message's seal, or none at all.
+    const otherSeal = redactionSeal('another-message', policy, config.salt, config.rules);
+    await ingestBatch(
+      [
+        record({ traits: { firstName: 'Ann' }, [REDACTED_WITH]: redactionFingerprint(policy, config.rules) }, seq),
+        record({ traits: { firstName: 'Anna' }, [REDACTED_WITH]: otherSeal }, seq),
+        record({ traits: { lastName: 'Smith' } }, seq),
+      ],
+      stores,
+      config,
+    );
     expect(JSON.stringify([...stores.eventItems.values(), ...stores.profileItems.values()])).not.toMatch(/Ann|Smith/);
   });
 
@@ -181,8 +192,8 @@ describe('redacted once: the collector marks what it redacted', () => {
     const stores = new MemoryStores();
     const seq = new SequenceFactory();
     const config = ingestConfig();
-    const marked = { traits: { plan: 'gold', [`probe${'X'}`]: 'kept as sent' }, [REDACTED_WITH]: redactionFingerprint(policy, config.rules) };
-    await ingestBatch([record(marked, seq)], stores, config);
+    const marked = { traits: { plan: 'gold', [`probe${'X'}`]: 'kept as sent' }, [REDACTED_WITH]: redactionSeal('sealed-1', policy, config.salt, config.rules) };
+    await ingestBatch([record(marked, seq, 'sealed-1')], stores, config);
     expect([...stores.eventItems.values()][0]?.event).toMatchObject({ traits: { plan: 'gold', probeX: 'kept as sent' } });
   });
 
@@ -193,7 +204,7 @@ describe('redacted once: the collector marks what it redacted', () => {
     const body = JSON.stringify({ batch: [{ type: 'identify', userId: 'u1', traits: { firstName: 'Ann' }, [REDACTED_WITH]: 'policy:forged' }] });
     await collect(parseRequest('batch', body), new Date('2026-11-20T10:00:00.000Z'), { stream, deadLetters: new MemoryStores().deadLetters }, privacy);
     const sent = JSON.parse(put[0] as string) as Record<string, unknown>;
-    expect(sent[REDACTED_WITH]).toBe(redactionFingerprint(policy));
+    expect(sent[REDACTED_WITH]).toBe(redactionSeal(sent.messageId as string, policy, 'test-salt'));
     expect(JSON.stringify(sent)).not.toContain('Ann');
   });
 });
