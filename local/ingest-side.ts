@@ -82,7 +82,8 @@ export async function startIngestSide(
       batchSize: 100,
       maxBatchingWindowMs: 100,
       bisectBatchOnFunctionError: true,
-      maximumRetryAttempts: 5,
+      // As the deployed mapping: never give up on a record (the ingest dead-letters what cannot be applied).
+      maximumRetryAttempts: -1,
       ...options.mapping,
       checkpointFile: options.checkpointFile ?? (options.dataDir ? join(options.dataDir, 'checkpoints.json') : undefined),
       log,

@@ -59,7 +59,8 @@ export class KinesisPoller {
       maxBatchingWindowMs: 100,
       pollIntervalMs: 100,
       bisectBatchOnFunctionError: true,
-      maximumRetryAttempts: 3,
+      // AWS's default: -1, no limit (the shard waits; nothing accepted is given up on).
+      maximumRetryAttempts: -1,
       // AWS's default: -1, no limit on record age.
       maximumRecordAgeSeconds: -1,
       ...options,
@@ -218,7 +219,7 @@ export class KinesisPoller {
         pending = pending.slice(failedFrom);
       }
       attempts += 1;
-      if (attempts > this.o.maximumRetryAttempts) {
+      if (this.o.maximumRetryAttempts >= 0 && attempts > this.o.maximumRetryAttempts) {
         await this.giveUp(shardId, pending, error ? `function error: ${error.message}` : 'batch item failures persisted past the retries');
         return;
       }

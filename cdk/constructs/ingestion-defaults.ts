@@ -7,8 +7,9 @@ import { QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
 
 /**
  * The event stream: encrypted with the AWS managed KMS key, on-demand capacity (collector traffic is
- * bursty and nobody has to re-shard), records kept 24 hours (the ingest gives up on a record after
- * `maxRecordAge`, well within that).
+ * bursty and nobody has to re-shard), records kept 24 hours: the time the ingest has to get past a
+ * failure (a DynamoDB outage, a bad deploy) before accepted events are lost; the iterator-age alarm
+ * says so long before.
  */
 export function eventStreamDefaults(): StreamProps {
   return {
@@ -25,11 +26,13 @@ export function failureQueueDefaults(): QueueProps {
 }
 
 /**
- * The safe defaults of the Kinesis -> ingest event source mapping: a failing batch is bisected, retries
- * and record age are bounded (a poison record cannot block its shard for the whole retention), partial
- * batch responses let the function report the first failed profile, one batch per shard at a time keeps
- * the per-identifier order, and whatever is given up on goes to the on-failure destination the
- * construct adds.
+ * The safe defaults of the Kinesis -> ingest event source mapping: a failing batch is bisected, partial
+ * batch responses let the function report the first failed profile, and one batch per shard at a time
+ * keeps the per-identifier order. It never gives up on a record: the ingest itself dead-letters what a
+ * record carries that cannot be applied (with the record and its reason), so what still fails is a
+ * failure of the platform, and giving up on it would lose accepted events (the on-failure destination
+ * receives only a pointer to a sequence range, which outlives the data). The shard waits instead, and
+ * the iterator-age alarm calls for help. The on-failure queue the construct adds stays as a safety net.
  */
 export function ingestEventSourceDefaults(): Omit<KinesisEventSourceProps, 'onFailure'> {
   return {
@@ -37,8 +40,7 @@ export function ingestEventSourceDefaults(): Omit<KinesisEventSourceProps, 'onFa
     batchSize: 100,
     maxBatchingWindow: Duration.seconds(1),
     bisectBatchOnError: true,
-    retryAttempts: 5,
-    maxRecordAge: Duration.hours(6),
+    retryAttempts: -1,
     reportBatchItemFailures: true,
     parallelizationFactor: 1,
   };

@@ -7,6 +7,7 @@ import { badRequest } from '../http/errors';
 import type { EngineConfig } from '../ingest/config';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import { factsOf, timezoneOf } from '../profile/facts';
+import { followMerges } from '../profile/read';
 import type { Profile } from '../profile/profile';
 import type { Stores } from '../store/ports';
 import type { Catalog, Offer } from './catalog';
@@ -77,14 +78,7 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   let profile: Profile | undefined;
   if (request.identity) {
     const key = identifierKey(storedIdentifier(request.identity.namespace as Namespace, request.identity.value, deps.salt));
-    const follow = async (owner: string | undefined): Promise<Profile | undefined> => {
-      let found: Profile | undefined;
-      for (let id = owner, hops = 0; id !== undefined && hops < 4; hops++) {
-        found = (await deps.stores.profiles.getMany([id])).get(id);
-        id = found?.mergedInto;
-      }
-      return found;
-    };
+    const follow = async (owner: string | undefined): Promise<Profile | undefined> => (owner === undefined ? undefined : followMerges(deps.stores, owner).catch(() => undefined));
     const cached = deps.owners?.get(key);
     if (cached !== undefined) profile = await follow(cached);
     if (profile === undefined) {

@@ -41,8 +41,11 @@ export interface ResolutionCounters {
  *   loser becomes a tombstone pointing to it and keeps its own state for audit.
  * The caller writes what it returns: changed identifier owners, tombstones and profiles. A merge
  * whose survivor write failed after its tombstones were written is finished by the next batch that
- * loads the survivor (its item lists the merge as pending). An identifier that led to a tombstone is
- * linked to the live profile at the end of the chain, so chains stay short.
+ * loads the survivor (its item lists the merge as pending); each write then settles the pending
+ * merges whose state it carries. A loser's tombstone keeps the state it had when it lost (with what
+ * was merged into it before), so whatever finishes a merge into it later still gets all of it. An
+ * identifier that led to a tombstone is linked to the live profile at the end of the chain, so chains
+ * stay short.
  */
 export class BatchResolution {
   readonly counters: ResolutionCounters = { merges: 0, limitReached: 0, conflicts: 0, moves: 0 };
@@ -50,12 +53,18 @@ export class BatchResolution {
   readonly work = new Map<string, Profile>();
   /** Identifier owners as changed by this batch, with the owner stored before it (for conditional writes). */
   readonly changedOwners = new Map<string, string | undefined>();
-  /** Stored profiles merged away in this batch (need a tombstone write). */
+  /** Stored profiles (or pending-only items) merged away in this batch: they need a tombstone write. */
   readonly mergedAway = new Set<string>();
+  /** A loser's state when it lost (what its tombstone keeps), by id. */
+  readonly loserStates = new Map<string, Profile>();
+  /** Pending merges finished in this batch, by the item whose mark lists them. */
+  readonly finishedPending = new Map<string, Set<string>>();
   /** Profiles whose state changed in resolution (merges, moves), with the first record that changed them. */
   readonly touchedBy = new Map<string, string>();
-  /** Identifiers this batch moved to another customer's profile, with the profile they left. */
-  readonly movedFrom = new Map<string, string>();
+  /** Identifiers this batch moved to another customer's profile, with every profile they left (in order). */
+  readonly movedFrom = new Map<string, string[]>();
+  /** Ids that exist only as items holding pending merges (a new survivor whose first write failed). */
+  private readonly stubs: Set<string>;
   private readonly parent = new Map<string, string>();
   private readonly owner: Map<string, string>;
   private readonly priority: ReturnType<typeof namespacesByPriority>;
@@ -71,6 +80,7 @@ export class BatchResolution {
   ) {
     this.owner = new Map(owners);
     this.priority = namespacesByPriority(rules);
+    this.stubs = new Set([...pending.keys()].filter((id) => !stored.has(id)));
     for (const p of stored.values()) {
       if (p.mergedInto !== undefined) this.parent.set(p.profileId, p.mergedInto);
       else this.work.set(p.profileId, structuredClone(p));
@@ -85,15 +95,18 @@ export class BatchResolution {
    */
   private finishPendingMerges(pending: Map<string, string[]>): void {
     for (const p of this.stored.values()) {
-      if (p.mergedInto === undefined || !(pending.get(p.mergedInto) ?? []).includes(p.profileId)) continue;
+      const holder = p.mergedInto;
+      if (holder === undefined || !(pending.get(holder) ?? []).includes(p.profileId)) continue;
       const root = this.root(p.profileId);
       if (!this.work.has(root) && !this.stored.has(root)) this.work.set(root, newProfile(root));
       const survivor = this.work.get(root);
-      if (survivor !== undefined && !survivor.members.includes(p.profileId)) {
+      if (survivor === undefined) continue;
+      if (!survivor.members.includes(p.profileId)) {
         const { mergedInto: _ignored, ...state } = p;
         this.work.set(root, mergeProfiles(survivor, { ...state, version: p.version }, this.defs, 'pending merge', p.updatedAt));
         this.touchedBy.set(root, '');
       }
+      this.finishedPending.set(holder, new Set([...(this.finishedPending.get(holder) ?? []), p.profileId]));
     }
   }
 
@@ -172,7 +185,10 @@ export class BatchResolution {
     this.work.set(survivor.profileId, mergeProfiles(survivor, loser, this.defs, via, at));
     this.work.delete(loser.profileId);
     this.parent.set(loser.profileId, survivor.profileId);
-    if (this.stored.has(loser.profileId)) this.mergedAway.add(loser.profileId);
+    if (this.stored.has(loser.profileId) || this.stubs.has(loser.profileId)) {
+      this.mergedAway.add(loser.profileId);
+      this.loserStates.set(loser.profileId, loser);
+    }
     this.counters.merges += 1;
     this.touch(survivor.profileId, by);
     return survivor.profileId;
@@ -261,7 +277,7 @@ export class BatchResolution {
         }
         removeIdentifier(this.profile(current), id);
         this.touch(current, by);
-        this.movedFrom.set(key, current);
+        this.movedFrom.set(key, [...(this.movedFrom.get(key) ?? []), current]);
         this.link(anchor, id, key);
         this.touch(anchor, by);
         this.counters.moves += 1;

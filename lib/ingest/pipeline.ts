@@ -8,6 +8,7 @@ import { updateSegments } from '../profile/facts';
 import { advanceMark, compareSeq, keepRecent, messageKey, RedeliveryIndex } from '../profile/marks';
 import { foldEvent, profileDocument, type Profile } from '../profile/profile';
 import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
+import { MAX_MERGE_HOPS } from '../profile/read';
 import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
 import { MARK_RETENTION_MS } from '../profile/marks';
 import type { EngineConfig } from './config';
@@ -227,8 +228,6 @@ interface LoadedState {
   stored: Set<string>;
 }
 
-/** How many merges deep a chain of tombstones is followed (each hop is one read; chains are compressed on write). */
-export const MAX_MERGE_HOPS = 64;
 
 /**
  * Loads what the batch refers to: each identifier's link, the profile it leads to and the chain of
@@ -345,15 +344,18 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
         counters.duplicates += 1;
         continue;
       }
-      // Stored in any case (the events table keeps one item per messageId, so storing again is harmless).
-      g.fresh.push({ profileId: g.root, event: r.event });
       const redelivered = indexOf(shardId).seen(sequenceNumber);
-      // A copy of a message folded from another record: not folded nor counted in the statistics again.
-      const copy = !redelivered && recent.has(messageKey(messageId));
-      const f = copy ? undefined : feedbackOf(r.event);
+      if (!redelivered && recent.has(messageKey(messageId))) {
+        // A copy of a message another record folded, whose event is not stored yet: that record's retry
+        // stores it and counts its feedback; this copy is a duplicate.
+        counters.duplicates += 1;
+        continue;
+      }
+      g.fresh.push({ profileId: g.root, event: r.event });
+      const f = feedbackOf(r.event);
       if (f) g.feedback.push({ group: g.root, shardId, sequenceNumber, feedback: f });
       if (r.event.type === 'track' && config.aggregates.systemEvents.has(r.event.event)) continue;
-      if (redelivered || copy) continue;
+      if (redelivered) continue;
       try {
         foldEvent(profile, r.event, config.aggregates);
       } catch (e) {
@@ -425,10 +427,11 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
 /** How many of an identifier's recent moves its link remembers (for the redelivery check). */
 const MAX_MOVES_KEPT = 4;
 
-/** An identifier's move history as its link keeps it: a move made now first, then the recent ones. */
-function moveHistory(previous: OwnerLink['movedFrom'], movedFrom: string | undefined, now: Date): OwnerLink['movedFrom'] {
+/** An identifier's move history as its link keeps it: the moves made now first (the latest first), then the recent ones. */
+function moveHistory(previous: OwnerLink['movedFrom'], movedFrom: string[] | undefined, now: Date): OwnerLink['movedFrom'] {
   const recent = (previous ?? []).filter((m) => now.getTime() - Date.parse(m.at) <= MARK_RETENTION_MS);
-  return [...(movedFrom !== undefined ? [{ profileId: movedFrom, at: now.toISOString() }] : []), ...recent].slice(0, MAX_MOVES_KEPT);
+  const made = [...(movedFrom ?? [])].reverse().map((profileId) => ({ profileId, at: now.toISOString() }));
+  return [...made, ...recent].slice(0, Math.max(MAX_MOVES_KEPT, made.length));
 }
 
 /**
@@ -484,33 +487,54 @@ async function linkIdentifiers({ run, g, resolution, loaded, stores }: GroupWrit
   );
 }
 
-/** The profiles merged into the group's: first marked pending on the survivor's item, then made tombstones. */
-async function tombstoneLosers({ g, resolution, loaded, stores }: GroupWrite): Promise<void> {
-  const losers = [...resolution.mergedAway].filter((id) => resolution.root(id) === g.root);
+/** The profiles merged away into the group's profile (stored ones, or items holding only pending merges). */
+const losersOf = ({ g, resolution }: GroupWrite): string[] => [...resolution.mergedAway].filter((id) => resolution.root(id) === g.root);
+
+/** Pending merges finished in this batch that an item's mark lists, as that item's write settles them. */
+const settledBy = ({ resolution }: GroupWrite, holder: string): string[] => [...(resolution.finishedPending.get(holder) ?? [])];
+
+/**
+ * The profiles merged into the group's: first marked pending on the survivor's item, then made
+ * tombstones that keep the state each had when it lost (with the merges finished into it), each
+ * settling the pending merges that state carries.
+ */
+async function tombstoneLosers(write: GroupWrite): Promise<void> {
+  const { g, resolution, loaded, stores } = write;
+  const losers = losersOf(write);
   if (losers.length === 0) return;
   await stores.profiles.markPendingMerge(g.root, losers);
   await Promise.all(
     losers.map((id) => {
-      const tomb = loaded.profiles.get(id) as Profile;
-      return stores.profiles.put({ ...tomb, mergedInto: g.root, version: tomb.version + 1 }, tomb.version);
+      const state = resolution.loserStates.get(id) as Profile;
+      const version = loaded.profiles.get(id)?.version ?? 0;
+      return stores.profiles.put({ ...state, mergedInto: g.root, version: version + 1 }, version, undefined, settledBy(write, id));
     }),
   );
 }
 
-/** The profile, serialised once: kept within its budget, written only if its document changed (which clears any pending merge mark). */
-async function writeProfile({ run, g, resolution, loaded, stores, config }: GroupWrite): Promise<void> {
+/**
+ * The profile, serialised once: kept within its budget, written only if its document changed; the
+ * write settles the merges marked on it that its state now carries. Then the marks of tombstones whose
+ * pending merges were finished into it are settled too.
+ */
+async function writeProfile(write: GroupWrite): Promise<void> {
+  const { run, g, resolution, loaded, stores, config } = write;
   const profile = resolution.profile(g.root);
   const stored = loaded.profiles.get(g.root);
   const expected = stored?.version ?? 0;
+  const settled = [...new Set([...settledBy(write, g.root), ...losersOf(write)])];
   let document = profileDocument(profile);
   if (Buffer.byteLength(document) > PROFILE_BUDGET_BYTES && fitBudget(profile, config.aggregates).length > 0) {
     run.stats.profilesTrimmed += 1;
     document = profileDocument(profile);
   }
-  if (stored === undefined || document !== loaded.documents.get(g.root)) {
-    await stores.profiles.put({ ...profile, version: expected + 1 }, expected, document);
+  if (stored === undefined || document !== loaded.documents.get(g.root) || settled.length > 0) {
+    await stores.profiles.put({ ...profile, version: expected + 1 }, expected, document, settled);
     run.stats.profilesWritten += 1;
   }
+  const written = new Set([g.root, ...losersOf(write)]);
+  const elsewhere = [...resolution.finishedPending.keys()].filter((holder) => !written.has(holder) && resolution.root(holder) === g.root);
+  await Promise.all(elsewhere.map((holder) => stores.profiles.settlePendingMerge(holder, settledBy(write, holder))));
 }
 
 // ---- 8. Offer statistics ------------------------------------------------------------------------

@@ -11,9 +11,15 @@ import type { Profile } from './profile';
  * its journey across merged members. Reads follow tombstones, so a merged-away id still answers with
  * the profile it became part of.
  */
-export async function followMerges(stores: Stores, profileId: string): Promise<Profile | undefined> {
+/**
+ * How many merges deep a chain of tombstones is followed, by every reader alike (the ingest, the
+ * decision and read APIs): each hop is one read; the ingest shortens chains as it meets them.
+ */
+export const MAX_MERGE_HOPS = 64;
+
+export async function followMerges(stores: Pick<Stores, 'profiles'>, profileId: string): Promise<Profile | undefined> {
   let id = profileId;
-  for (let hops = 0; hops < 16; hops++) {
+  for (let hops = 0; hops < MAX_MERGE_HOPS; hops++) {
     const p = (await stores.profiles.getMany([id])).get(id);
     if (p === undefined || p.mergedInto === undefined) return p;
     id = p.mergedInto;

@@ -147,25 +147,54 @@ export class DynamoStores implements Stores {
         }),
       );
     },
+    settlePendingMerge: async (holderId, loserIds) => {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tables.profiles,
+            Key: { profileId: holderId },
+            UpdateExpression: 'DELETE #pending :losers',
+            ConditionExpression: 'attribute_exists(profileId)',
+            ExpressionAttributeNames: { '#pending': 'pending' },
+            ExpressionAttributeValues: { ':losers': new Set(loserIds) },
+          }),
+        );
+      } catch (e) {
+        // Nothing to settle on an item that is not there.
+        if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
+      }
+    },
     getCards: async (ids) => {
       const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })), 'profileId, card');
       return new Map(items.filter((i) => i.card !== undefined).map((i) => [i.profileId as string, JSON.parse(i.card as string) as MatchCard]));
     },
-    put: async (profile, expectedVersion, document) => {
+    put: async (profile, expectedVersion, document, settled) => {
+      // An update, not a put: the item's pending merges stay, but for those this write settles.
+      const values: Record<string, unknown> = {
+        ':version': profile.version,
+        ':updatedAt': profile.updatedAt,
+        ':doc': document ?? profileDocument(profile),
+        ':card': JSON.stringify(matchCardOf(profile)),
+      };
+      let expression = 'SET version = :version, updatedAt = :updatedAt, doc = :doc, card = :card';
+      if (profile.mergedInto !== undefined) {
+        expression += ', mergedInto = :mergedInto';
+        values[':mergedInto'] = profile.mergedInto;
+      } else expression += ' REMOVE mergedInto';
+      if (settled !== undefined && settled.length > 0) {
+        expression += ' DELETE #pending :settled';
+        values[':settled'] = new Set(settled);
+      }
+      if (expectedVersion !== 0) values[':expected'] = expectedVersion;
       await this.conditional(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tables.profiles,
-          Item: {
-            profileId: profile.profileId,
-            version: profile.version,
-            mergedInto: profile.mergedInto,
-            updatedAt: profile.updatedAt,
-            doc: document ?? profileDocument(profile),
-            card: JSON.stringify(matchCardOf(profile)),
-          },
+          Key: { profileId: profile.profileId },
+          UpdateExpression: expression,
           // A new profile's item may exist already, holding only merges pending into it (no version).
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(version)' : 'version = :v',
-          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(version)' : 'version = :expected',
+          ...(settled !== undefined && settled.length > 0 ? { ExpressionAttributeNames: { '#pending': 'pending' } } : {}),
+          ExpressionAttributeValues: values,
         }),
         `profile ${profile.profileId}`,
       );

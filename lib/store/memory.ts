@@ -58,6 +58,13 @@ export class MemoryStores implements Stores {
     this.counts.itemWrites += items;
   }
 
+  private settle(holderId: string, loserIds: string[]): void {
+    const pending = this.pendingMerges.get(holderId);
+    if (pending === undefined) return;
+    for (const id of loserIds) pending.delete(id);
+    if (pending.size === 0) this.pendingMerges.delete(holderId);
+  }
+
   /** Refuses an item over DynamoDB's 400 KB, as DynamoDB does (the whole request fails). */
   private fits(items: unknown[]): void {
     if (this.options.checkItemSize === false) return;
@@ -93,6 +100,10 @@ export class MemoryStores implements Stores {
       this.write(1, 'pending merge');
       this.pendingMerges.set(survivorId, new Set([...(this.pendingMerges.get(survivorId) ?? []), ...loserIds]));
     },
+    settlePendingMerge: async (holderId, loserIds) => {
+      this.write(1, 'pending merge');
+      this.settle(holderId, loserIds);
+    },
     getCards: async (ids) => {
       this.counts.reads += 1;
       const out = new Map<string, MatchCard>();
@@ -102,7 +113,7 @@ export class MemoryStores implements Stores {
       }
       return out;
     },
-    put: async (profile, expectedVersion, document) => {
+    put: async (profile, expectedVersion, document, settled) => {
       // The item the DynamoDB adapter writes: the document and the match card, each as JSON.
       const doc = document ?? profileDocument(profile);
       if (this.options.checkItemSize !== false) {
@@ -116,8 +127,7 @@ export class MemoryStores implements Stores {
       this.write(1, 'profile');
       this.profileItems.set(profile.profileId, structuredClone(profile));
       this.documents.set(profile.profileId, doc);
-      // A put replaces the item, as DynamoDB's PutItem does: the pending merges go with it.
-      this.pendingMerges.delete(profile.profileId);
+      this.settle(profile.profileId, settled ?? []);
     },
   };
 

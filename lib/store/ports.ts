@@ -34,19 +34,23 @@ export interface ProfileStore {
   load(ids: string[]): Promise<LoadedProfiles>;
   /**
    * Records, on the survivor's own item, that these profiles are being merged into it: written
-   * before their tombstones, cleared by the survivor's next write (which replaces the item). So a
-   * merge whose survivor write fails can always be finished from the survivor, even when nothing
-   * else leads to the tombstones any more (their identifiers moved on in the same batch).
+   * before their tombstones, and settled only by a write that carries their state (put's `settled`).
+   * So a merge whose survivor write fails can always be finished from the survivor, even when nothing
+   * else leads to the tombstones any more (their identifiers moved on in the same batch), and no
+   * other writer of the survivor (another shard, the nightly scores) can lose it.
    */
   markPendingMerge(survivorId: string, loserIds: string[]): Promise<void>;
+  /** Settles merges pending on an item whose state is not written in the batch (a tombstone's): their state went on further. */
+  settlePendingMerge(holderId: string, loserIds: string[]): Promise<void>;
   /** The matcher's small part of each profile (no aggregates): cheap to read for many candidates. */
   getCards(ids: string[]): Promise<Map<string, MatchCard>>;
   /**
    * Writes a profile if its stored version is still `expectedVersion` (0: must not exist, or only as
    * pending merges). `document`: the profile's stored document when the caller has it already (the
-   * ingest does, to tell whether anything changed), so it is not serialised twice.
+   * ingest does, to tell whether anything changed), so it is not serialised twice. The item's pending
+   * merges are kept, but for `settled`: those whose state this write carries.
    */
-  put(profile: Profile, expectedVersion: number, document?: string): Promise<void>;
+  put(profile: Profile, expectedVersion: number, document?: string, settled?: string[]): Promise<void>;
 }
 
 /** An identifier's link: the profile it belongs to, and the profiles it recently moved away from (newest first). */

@@ -68,7 +68,7 @@ describe('ingest on DynamoDB', () => {
     expect(journey.events.map((e) => e.messageId)).toEqual(['seed-6', 'seed-7', 'seed-8', 'seed-9', 'seed-10']);
   });
 
-  it('keeps merges pending on the survivor\'s item until the survivor is written, even before it exists', async () => {
+  it('keeps merges pending on the survivor\'s item until a write that carries them settles them, even before the survivor exists', async () => {
     const stores = new DynamoStores(client, tables);
     const survivor = deriveProfileId('userId:pending-1');
     await stores.profiles.markPendingMerge(survivor, ['p_loser_a']);
@@ -76,12 +76,19 @@ describe('ingest on DynamoDB', () => {
     // An item holding only pending merges is no profile to readers...
     expect((await stores.profiles.getMany([survivor])).size).toBe(0);
     expect((await stores.profiles.load([survivor])).pending.get(survivor)).toEqual(['p_loser_a', 'p_loser_b']);
-    // ...and the survivor's first write takes its place and clears them.
-    await stores.profiles.put({ ...newProfile(survivor), version: 1 }, 0);
+    // ...the survivor's first write takes its place, settling the merge whose state it carries...
+    await stores.profiles.put({ ...newProfile(survivor), version: 1 }, 0, undefined, ['p_loser_a']);
     const loaded = await stores.profiles.load([survivor]);
     expect(loaded.profiles.get(survivor)?.version).toBe(1);
-    expect(loaded.pending.size).toBe(0);
+    expect(loaded.pending.get(survivor)).toEqual(['p_loser_b']);
     await expect(stores.profiles.put({ ...newProfile(survivor), version: 1 }, 0)).rejects.toBeInstanceOf(ConflictError);
+    // ...another writer (the nightly scores) keeps what is still pending, and a tombstone's mark can be settled on its own.
+    await stores.profiles.put({ ...newProfile(survivor), version: 2 }, 1);
+    expect((await stores.profiles.load([survivor])).pending.get(survivor)).toEqual(['p_loser_b']);
+    await stores.profiles.settlePendingMerge(survivor, ['p_loser_b']);
+    expect((await stores.profiles.load([survivor])).pending.size).toBe(0);
+    await stores.profiles.settlePendingMerge('p_nobody', ['p_loser_c']);
+    expect((await stores.profiles.load(['p_nobody'])).pending.size).toBe(0);
   });
 
   it('rejects a stale profile write with a ConflictError (optimistic locking)', async () => {

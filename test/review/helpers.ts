@@ -26,8 +26,8 @@ export function foldCounts(stores: MemoryStores): Map<string, number> {
 export function throttleProfile(stores: Stores, profileId: string, times = 1): void {
   const put = stores.profiles.put;
   let left = times;
-  stores.profiles.put = async (p, v, d) => {
+  stores.profiles.put = async (p, v, d, s) => {
     if (p.profileId === profileId && p.mergedInto === undefined && left-- > 0) throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
-    return put(p, v, d);
+    return put(p, v, d, s);
   };
 }

@@ -64,13 +64,13 @@ describe('a pending merge and other writers of the survivor', () => {
     // invocation (a server-side event of the customer) runs to its end: two Lambda invocations at once.
     const put = faulty.stores.profiles.put;
     let raced = false;
-    faulty.stores.profiles.put = async (p, v, d) => {
+    faulty.stores.profiles.put = async (p, v, d, s) => {
       if (!raced && p.profileId === visitor && p.mergedInto !== undefined) {
         raced = true;
         const concurrent = await ingestBatch([toRecord(view({ userId: 'cust-c', messageId: 's-1', timestamp: '2026-11-20T09:06:00.000Z' }), other.take(), S1)], faulty.stores, config());
         expect(concurrent.failedSequenceNumbers).toEqual([]);
       }
-      return put(p, v, d);
+      return put(p, v, d, s);
     };
     const batch = [toRecord(login('cust-c', 'visitor-c', 'login-c', '2026-11-20T09:05:00.000Z'), seq.take(), S0)];
     const attempt = await ingestBatch(batch, faulty.stores, config());

@@ -55,7 +55,7 @@ export class FaultyStores {
   }
 
   readonly stores: Stores = {
-    profiles: { ...this.inner.profiles, put: this.guard('profile', this.inner.profiles.put), markPendingMerge: this.guard('pending', this.inner.profiles.markPendingMerge) },
+    profiles: { ...this.inner.profiles, put: this.guard('profile', this.inner.profiles.put), markPendingMerge: this.guard('pending', this.inner.profiles.markPendingMerge), settlePendingMerge: this.guard('pending', this.inner.profiles.settlePendingMerge) },
     graph: {
       ...this.inner.graph,
       putOwner: this.guard('owner', this.inner.graph.putOwner),

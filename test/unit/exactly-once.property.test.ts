@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import defaults from '../../config/aggregates.json';
 import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch, type IngestConfig, type StreamRecord } from '../../lib/ingest/pipeline';
+import { writeBatchAttributes } from '../../lib/profile/batch';
 import { loadAggregates } from '../../lib/profile/aggregates';
 import { advanceMark, MARK_RETENTION_MS, MAX_APPLIED, type ShardMarks } from '../../lib/profile/marks';
 import { loadProfileRules } from '../../lib/profile/segments';
@@ -32,9 +33,9 @@ function foldCounts(stores: MemoryStores): Map<string, number> {
 const throttleProfileOf = (faulty: FaultyStores, profileId: string, times = 1) => {
   const put = faulty.stores.profiles.put;
   let left = times;
-  faulty.stores.profiles.put = async (p, v) => {
+  faulty.stores.profiles.put = async (p, ...rest) => {
     if (p.profileId === profileId && p.mergedInto === undefined && left-- > 0) throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
-    return put(p, v);
+    return put(p, ...rest);
   };
 };
 
@@ -321,8 +322,14 @@ const faultArb: fc.Arbitrary<Fault> = fc.oneof(
  * a crash, the same batch again. Shards take turns as the schedule says, so merges made on one shard
  * land between the attempts of another.
  */
-async function runMapping(faulty: FaultyStores, shards: StreamRecord[][], schedule: Array<{ shard: number; size: number; fault: Fault }>): Promise<void> {
+async function runMapping(faulty: FaultyStores, shards: StreamRecord[][], schedule: Array<{ shard: number; size: number; fault: Fault; scores?: number }>): Promise<void> {
   const checkpoints = shards.map(() => 0);
+  /** The nightly job writes a score on some profile between two attempts (another writer of its item). */
+  const scores = async (pick: number) => {
+    const ids = [...faulty.inner.profileItems.keys()].sort();
+    const id = ids[pick % Math.max(ids.length, 1)];
+    if (id !== undefined) await writeBatchAttributes(faulty.inner, id, { propensity: { value: pick / 100, asOf: `2026-11-2${pick % 10}T02:00:00.000Z` } }).catch(() => undefined);
+  };
   const step = async (shard: number, size: number, fault: Fault) => {
     const records = shards[shard] as StreamRecord[];
     const from = checkpoints[shard] as number;
@@ -335,7 +342,10 @@ async function runMapping(faulty: FaultyStores, shards: StreamRecord[][], schedu
     expect(failed.every((i) => i >= from && i < from + batch.length)).toBe(true);
     checkpoints[shard] = failed.length > 0 ? Math.min(...failed) : from + batch.length;
   };
-  for (const s of schedule) await step(s.shard % shards.length, s.size, s.fault);
+  for (const s of schedule) {
+    await step(s.shard % shards.length, s.size, s.fault);
+    if (s.scores !== undefined) await scores(s.scores);
+  }
   for (let guard = 0; checkpoints.some((c, i) => c < (shards[i] as StreamRecord[]).length); guard++) {
     if (guard > 500) throw new Error('the mapping did not drain');
     for (let i = 0; i < shards.length; i++) await step(i, 7, { kind: 'none' });
@@ -352,7 +362,7 @@ describe('exactly-once folding under faults, retries and merges (property)', () 
     await fc.assert(
       fc.asyncProperty(
         fc.array(eventSpec, { minLength: 1, maxLength: 40 }),
-        fc.array(fc.record({ shard: fc.nat(), size: fc.integer({ min: 1, max: 9 }), fault: faultArb }), { maxLength: 40 }),
+        fc.array(fc.record({ shard: fc.nat(), size: fc.integer({ min: 1, max: 9 }), fault: faultArb, scores: fc.option(fc.nat(99), { nil: undefined }) }), { maxLength: 40 }),
         fc.array(fc.nat(shardCount - 1), { minLength: PEOPLE * 2, maxLength: PEOPLE * 2 }),
         async (specs, schedule, shardOf) => {
           const events = toEvents(specs, shared);

@@ -109,12 +109,12 @@ describe('deterministic identity rules', () => {
 function failOnce(stores: MemoryStores, when: (profileId: string) => boolean): { failures: number } {
   const state = { failures: 0 };
   const put = stores.profiles.put;
-  stores.profiles.put = async (profile, expected) => {
+  stores.profiles.put = async (profile, ...rest) => {
     if (state.failures === 0 && when(profile.profileId)) {
       state.failures += 1;
       throw new ConflictError('injected');
     }
-    return put(profile, expected);
+    return put(profile, ...rest);
   };
   return state;
 }

@@ -127,12 +127,12 @@ describe('writing batch attributes', () => {
     // The first write loses a race with live ingest.
     const put = stores.profiles.put;
     let raced = false;
-    stores.profiles.put = async (p, v) => {
+    stores.profiles.put = async (p, ...rest) => {
       if (!raced) {
         raced = true;
         throw new ConflictError('ingest wrote first');
       }
-      return put(p, v);
+      return put(p, ...rest);
     };
     const written = await writeBatchAttributes(stores, 'p_loser', { propensity: { value: 0.4, asOf: '2026-12-01' } });
     await writeBatchAttributes(stores, 'p_loser', { propensity: { value: 0.1, asOf: '2026-11-01' } });
