@@ -1,13 +1,10 @@
 import fc from 'fast-check';
-import defaults from '../../config/aggregates.json';
 import { deriveProfileId } from '../../lib/identity/resolver';
-import { ingestBatch, type IngestConfig, type StreamRecord } from '../../lib/ingest/pipeline';
+import { ingestBatch, type StreamRecord } from '../../lib/ingest/pipeline';
 import { writeBatchAttributes } from '../../lib/profile/batch';
-import { loadAggregates } from '../../lib/profile/aggregates';
 import { advanceMark, MARK_RETENTION_MS, MAX_APPLIED, type ShardMarks } from '../../lib/profile/marks';
-import { loadProfileRules } from '../../lib/profile/segments';
-import type { MemoryStores } from '../../lib/store/memory';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { config, foldCounts, S0, S1, throttleProfile } from '../support/exactly-once';
 import { FaultyStores, WRITE_KINDS, type Fault } from '../support/faults';
 
 /**
@@ -15,29 +12,7 @@ import { FaultyStores, WRITE_KINDS, type Fault } from '../support/faults';
  * profile it resolves to, whatever fails, retries or merges in between. A test-only aggregate counts
  * each messageId per profile, so a loss (0) and a double count (2) are both visible per event.
  */
-const aggregates = loadAggregates({ ...defaults, aggregates: [...defaults.aggregates, { name: 'perMessage', op: 'topk', field: 'messageId', size: 50 }] });
-const config = (overrides: Partial<IngestConfig> = {}): IngestConfig => ({ ...ingestConfig(), aggregates, profileRules: loadProfileRules(aggregates), ...overrides });
-const S0 = 'shardId-000000000000';
-const S1 = 'shardId-000000000001';
-
-/** How often each messageId was folded, summed over live profiles. */
-function foldCounts(stores: MemoryStores): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const p of stores.profileItems.values()) {
-    if (p.mergedInto !== undefined) continue;
-    for (const [id, n] of Object.entries((p.aggregates.perMessage ?? {}) as Record<string, number>)) counts.set(id, (counts.get(id) ?? 0) + n);
-  }
-  return counts;
-}
-
-const throttleProfileOf = (faulty: FaultyStores, profileId: string, times = 1) => {
-  const put = faulty.stores.profiles.put;
-  let left = times;
-  faulty.stores.profiles.put = async (p, ...rest) => {
-    if (p.profileId === profileId && p.mergedInto === undefined && left-- > 0) throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
-    return put(p, ...rest);
-  };
-};
+const throttleProfileOf = (faulty: FaultyStores, profileId: string, times = 1) => throttleProfile(faulty.stores, profileId, times);
 
 describe('a retried record after a merge (defect 1)', () => {
   const order = (anonymousId: string, messageId: string) =>

@@ -2,9 +2,9 @@ import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 import { FaultyStores } from '../support/faults';
-import { config, foldCounts, S0, S1 } from './helpers';
+import { config, foldCounts, S0, S1 } from '../support/exactly-once';
 
-/** Review 2, areas 2 and 3: the move history on identifier links, and the recent messageIds of a profile. */
+/** Found in the second review: the move history on identifier links, and the recent messageIds of a profile. */
 
 describe('a device that moves twice in one batch', () => {
   it("folds an anonymous order once when the retried batch had the tablet move from u1 to u2 and then to u3", async () => {

@@ -4,12 +4,9 @@ import { ingestBatch } from '../../lib/ingest/pipeline';
 import { lookupIdentity, readProfile } from '../../lib/profile/read';
 import { MemoryStores } from '../../lib/store/memory';
 import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
-import { config } from './helpers';
+import { config } from '../support/exactly-once';
 
-/**
- * Review 2, areas 1 and 4: the ingest follows tombstone chains 64 deep (and shortens them only for
- * identifiers it sees again), but the decision API follows 4 hops and the read API 16.
- */
+/** Every reader follows tombstone chains as deep as the ingest (found in the second review: the decision API followed 4, the read API 16). */
 
 /** Visitors a0..an, each older than the one before; each merges into the next: a0's link leads to a chain of n tombstones. */
 async function chainOf(n: number): Promise<{ stores: MemoryStores; root: string }> {

@@ -1,11 +1,9 @@
 import { synthesize } from '../cdk/synth';
 
 /**
- * Review 2, areas 7 and 8: what the deployed event source mapping gives up on. On AWS it gives up on a
- * batch after 5 retries (or 6 hours) and sends its on-failure destination a pointer (shard, sequence
- * range), not the records; the stream keeps records 24 hours and nothing consumes the queue. The local
- * stack instead writes each given-up record's data into the dead-letter table, and the reliability run
- * sets the mapping's retries to 10,000 ("AWS: retryAttempts -1"), so neither ever shows the loss.
+ * What the deployed event source mapping gives up on (found in the second review): on AWS a given-up
+ * batch leaves only a pointer (shard, sequence range) in the on-failure queue, which outlives the
+ * stream's data; so the mapping never gives up, and the ingest dead-letters what cannot be applied.
  */
 const { template } = synthesize();
 

@@ -5,9 +5,9 @@ import { DynamoStores } from '../../lib/store/dynamo';
 import { TABLES, type TableName } from '../../lib/store/tables';
 import { provision, startEmulators, type Emulators } from '../../local/emulators';
 import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
-import { config, S0, S1 } from './helpers';
+import { config, S0, S1 } from '../support/exactly-once';
 
-/** Review 2, area 1, against dynalite through the real SDK: the survivor's PutItem of another writer clears a pending merge. */
+/** Against dynalite through the real SDK: another writer of the survivor keeps a pending merge (found in the second review, when a write replaced the item). */
 let emulators: Emulators;
 let client: DynamoDBClient;
 const tables = Object.fromEntries(Object.entries(TABLES).map(([k, t]) => [k, t.localName])) as Record<TableName, string>;

@@ -3,12 +3,12 @@ import { ingestBatch, type StreamRecord } from '../../lib/ingest/pipeline';
 import { writeBatchAttributes } from '../../lib/profile/batch';
 import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 import { FaultyStores } from '../support/faults';
-import { config, foldCounts, S0, S1, throttleProfile } from './helpers';
+import { config, foldCounts, S0, S1, throttleProfile } from '../support/exactly-once';
 
 /**
- * Review 2, area 1: merges marked pending on the survivor's item. The mark is cleared by *any*
- * PutItem of the survivor, and only the survivor knows it; these tests find where that loses or
- * doubles a merged profile's history.
+ * Merges marked pending on the survivor's item (found in the second review): the mark must survive
+ * every other writer of the survivor (another shard, the nightly scores), chains of pending merges and
+ * survivors that exist only as their mark, so a merged profile's history is counted once.
  */
 
 const view = (partial: Record<string, unknown>) => segmentEvent(partial);

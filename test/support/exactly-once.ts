@@ -1,10 +1,11 @@
+/** What the exactly-once tests share: an aggregate that counts each messageId, and a throttle on one profile's writes. */
 import defaults from '../../config/aggregates.json';
 import type { IngestConfig } from '../../lib/ingest/pipeline';
 import { loadAggregates } from '../../lib/profile/aggregates';
 import { loadProfileRules } from '../../lib/profile/segments';
 import type { MemoryStores } from '../../lib/store/memory';
 import type { Stores } from '../../lib/store/ports';
-import { ingestConfig } from '../support/factories';
+import { ingestConfig } from './factories';
 
 /** The shipped aggregates plus one that counts each messageId per profile (a loss is 0, a double count 2). */
 export const aggregates = loadAggregates({ ...defaults, aggregates: [...defaults.aggregates, { name: 'perMessage', op: 'topk', field: 'messageId', size: 50 }] });
@@ -26,8 +27,8 @@ export function foldCounts(stores: MemoryStores): Map<string, number> {
 export function throttleProfile(stores: Stores, profileId: string, times = 1): void {
   const put = stores.profiles.put;
   let left = times;
-  stores.profiles.put = async (p, v, d, s) => {
+  stores.profiles.put = async (p, ...rest) => {
     if (p.profileId === profileId && p.mergedInto === undefined && left-- > 0) throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
-    return put(p, v, d, s);
+    return put(p, ...rest);
   };
 }
