@@ -3,7 +3,7 @@ import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch, type StreamRecord } from '../../lib/ingest/pipeline';
 import { writeBatchAttributes } from '../../lib/profile/batch';
 import { advanceMark, MARK_RETENTION_MS, MAX_APPLIED, type ShardMarks } from '../../lib/profile/marks';
-import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 import { config, foldCounts, S0, S1, throttleProfile } from '../support/exactly-once';
 import { FaultyStores, WRITE_KINDS, type Fault } from '../support/faults';
 
