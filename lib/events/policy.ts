@@ -6,11 +6,18 @@ import { describeIssues } from '../config/issues';
  * How far incoming events are trusted and which of their fields are personal data
  * (config/events.json), as data with a schema: validated when loaded and when the CDK app
  * synthesises, with errors that name the field.
+ *
+ * The places of a message a personal field is looked for in: `traits` (identify and group),
+ * `context.traits`, `properties`, `context` (every other part of the context: page, campaign,
+ * referrer, app, device, location, custom keys...; not its `traits`, `ip` or `device.id`, which have
+ * their own treatment) and `message` (the message's own fields beyond the spec's, which the schema
+ * keeps: a root-level `email`).
  */
-const PLACES = ['traits', 'context.traits', 'properties'] as const;
+const PLACES = ['traits', 'context.traits', 'properties', 'context', 'message'] as const;
 export type PersonalPlace = (typeof PLACES)[number];
 
 const FIELD_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
+const FIELD_KEY = /^[A-Za-z0-9_$-]+$/;
 
 /**
  * The form in which a key is compared with the policy's field names: lower case, without spaces,
@@ -23,11 +30,29 @@ export const canonicalKey = (key: string): string => {
   let canonical = canonicalKeys.get(key);
   if (canonical === undefined) {
     canonical = key.toLowerCase().replace(/[\s_.-]/g, '');
-    // Keys repeat from event to event (product_id, category...): remembered, within a bound.
-    if (canonicalKeys.size < 10_000 && key.length <= 64) canonicalKeys.set(key, canonical);
+    // Keys repeat from event to event (product_id, category...): remembered, within a bound. When
+    // the bound is reached the memory starts again, so a flood of one-off keys cannot keep the
+    // usual keys out of it for good.
+    if (key.length <= 64) {
+      if (canonicalKeys.size >= 10_000) canonicalKeys.clear();
+      canonicalKeys.set(key, canonical);
+    }
   }
   return canonical;
 };
+
+/**
+ * The words of a key, in lower case: split at spaces, `_`, `-` and `.`, where a lower-case letter or
+ * a digit meets a capital (`homePhone`), and before the last capital of a run of capitals followed by
+ * a lower-case letter (`IPAddress`). `billing_address`, `Billing Address` and `billingAddress` are all
+ * `billing`, `address`; a key written in one run of lower case (`homephone`) is one word.
+ */
+const WORD_BREAKS = /[\s_.-]+|(?<=[\p{Ll}\p{N}])(?=\p{Lu})|(?<=\p{Lu})(?=\p{Lu}\p{Ll})/u;
+export const keyWords = (key: string): string[] =>
+  key
+    .split(WORD_BREAKS)
+    .filter((w) => w !== '')
+    .map((w) => w.toLowerCase());
 
 const personalField = z.strictObject({
   /**
@@ -44,12 +69,33 @@ const personalField = z.strictObject({
    * written on one line), and an object or list under it is searched like any other.
    */
   action: z.enum(['hash', 'remove', 'removeText']),
+  /**
+   * Also a key whose last words are one of the field's names after one or more other words:
+   * `homePhone`, `work_tel`, `Shipping Address`, `billing_address_line1`, `primaryHomePhone` (words as
+   * `keyWords` splits them). `true`: every name and alias without dots; a list: only those names
+   * (`line1` ends `subjectLine1` too, so the street's list leaves it out). Dotted names match only as
+   * written.
+   */
+  endings: z.union([z.boolean(), z.array(z.string().regex(FIELD_KEY, 'must be a key (letters, digits, _, $ or -)'))]).optional(),
 });
 
-/** Each name or alias (in its canonical form) belongs to one field, so no key can be both hashed and removed. */
-function checkNamesAreUnique(fields: Array<z.output<typeof personalField>>, ctx: z.RefinementCtx): void {
+/**
+ * Each name or alias (in its canonical form) belongs to one field, so no key can be both hashed and
+ * removed; a field matched by its endings has a name or alias without dots (dotted ones match only as
+ * written).
+ */
+function checkNames(fields: Array<z.output<typeof personalField>>, ctx: z.RefinementCtx): void {
   const owner = new Map<string, string>();
   fields.forEach((field, i) => {
+    const keys = new Set([field.name, ...(field.aliases ?? [])].filter((name) => !name.includes('.')).map(canonicalKey));
+    if (field.endings === true && keys.size === 0) {
+      ctx.addIssue({ code: 'custom', path: [i, 'endings'], message: 'needs a name or alias without dots (dotted names match only as written)' });
+    }
+    if (Array.isArray(field.endings)) {
+      field.endings.forEach((ending, j) => {
+        if (!keys.has(canonicalKey(ending))) ctx.addIssue({ code: 'custom', path: [i, 'endings', j], message: `"${ending}" is not a name or alias (without dots) of this field` });
+      });
+    }
     [field.name, ...(field.aliases ?? [])].forEach((name, j) => {
       const canonical = name.split('.').map(canonicalKey).join('.');
       const earlier = owner.get(canonical);
@@ -69,7 +115,12 @@ export const eventPolicySchema = z.strictObject({
   }),
   personalData: z.strictObject({
     $comment: z.string().optional(),
-    fields: z.array(personalField).superRefine(checkNamesAreUnique),
+    fields: z.array(personalField).superRefine(checkNames),
+    /**
+     * Keys the ending rule never takes for a field, in any case and with any separator (`iPhone` is a
+     * device, not a phone; `webAddress` a URL). A field's own names and aliases still match them.
+     */
+    endingExceptions: z.array(z.string().regex(FIELD_KEY, 'must be a key (letters, digits, _, $ or -)')).optional(),
     ip: z.enum(['hash', 'remove']),
   }),
 });
@@ -78,7 +129,7 @@ export type PersonalField = z.output<typeof personalField>;
 
 export interface EventPolicy {
   eventTime: { futureToleranceMs: number; earliestMs: number };
-  personalData: { fields: PersonalField[]; ip: 'hash' | 'remove' };
+  personalData: { fields: PersonalField[]; ip: 'hash' | 'remove'; endingExceptions?: string[] };
 }
 
 /** Validates the policy; errors name the field (`personal data field "email" action: ...`). */
@@ -91,7 +142,7 @@ export function loadEventPolicy(input: unknown = defaults): EventPolicy {
   const { eventTime, personalData } = result.data;
   return {
     eventTime: { futureToleranceMs: eventTime.futureToleranceMinutes * 60_000, earliestMs: Date.parse(eventTime.earliest) },
-    personalData: { fields: personalData.fields, ip: personalData.ip },
+    personalData: { fields: personalData.fields, ip: personalData.ip, endingExceptions: personalData.endingExceptions ?? [] },
   };
 }
 

@@ -146,6 +146,93 @@ describe('personal data redaction: every spelling, every depth', () => {
   });
 });
 
+describe('personal data redaction: every part of a message', () => {
+  const hashOf = (ns: 'email' | 'phone', raw: string) => `sha256:${hashPii(ns, raw, SALT)}`;
+
+  it('hashes or removes the policy\'s fields among the message\'s own fields (the schema keeps unknown ones), and masks e-mail addresses in their text', () => {
+    const message = { type: 'identify', userId: 'u1', messageId: 'm1', email: 'Ann.Smith@example.com', phone: '+44 20 7946 0958', firstName: 'Annabel', name: 'Annabel Smith', extra: { note: 'write to ann.smith@example.com', homePhone: '+44 20 7946 0958' }, plan: 'gold' };
+    const redacted = redactPersonalData(message, policy, SALT);
+    expect(redacted).toEqual({ type: 'identify', userId: 'u1', messageId: 'm1', email: hashOf('email', 'ann.smith@example.com'), phone: hashOf('phone', '+442079460958'), extra: { note: 'write to [e-mail]', homePhone: hashOf('phone', '+442079460958') }, plan: 'gold' });
+  });
+
+  it('keeps the message\'s structure as it is (type, event, messageId, times, the time correction, the seal) and a page\'s own name and category', () => {
+    const structure = { messageId: 'm1', timestamp: '2026-11-20T10:00:00.000Z', originalTimestamp: '2026-11-20T09:59:00.000Z', sentAt: '2026-11-20T10:00:01.000Z', receivedAt: '2026-11-20T10:00:02.000Z', timestampCorrection: { sent: '2999-01-01T00:00:00.000Z', reason: 'more than 60 minutes after receipt' }, [REDACTED_WITH]: 'seal:abc', anonymousId: 'v1' };
+    expect(redactPersonalData({ type: 'track', event: 'Order Completed', ...structure }, policy, SALT)).toEqual({ type: 'track', event: 'Order Completed', ...structure });
+    expect(redactPersonalData({ type: 'page', name: 'Welcome', category: 'Docs', ...structure }, policy, SALT)).toEqual({ type: 'page', name: 'Welcome', category: 'Docs', ...structure });
+  });
+
+  it('redacts an object or list sent where the structure has a text (only a rejected message or another producer\'s has one)', () => {
+    const redacted = redactForDeadLetter({ type: 'track', event: { email: 'ann.smith@example.com' }, userId: { firstName: 'Annabel' }, messageId: 'm1' }, policy, SALT);
+    expect(redacted).toEqual({ type: 'track', event: { email: hashOf('email', 'ann.smith@example.com') }, userId: {}, messageId: 'm1' });
+  });
+
+  it('hashes or removes the policy\'s fields anywhere in the context and masks e-mail addresses in all of its text, a session id too', () => {
+    const context = { email: 'ann.smith@example.com', custom: { workPhone: '+44 20 7946 0958', firstName: 'Annabel' }, location: { latitude: 53.8, longitude: -1.55, city: 'Leeds', address: '1 Acacia Avenue' }, sessionId: 'ann.smith@example.com/1', page: { url: 'https://shop.example/?e=ann.smith@example.com' } };
+    expect(redactPersonalData({ type: 'track', event: 'Signed Up', userId: 'u1', context }, policy, SALT).context).toEqual({
+      email: hashOf('email', 'ann.smith@example.com'),
+      custom: { workPhone: hashOf('phone', '+442079460958') },
+      location: { latitude: 53.8, longitude: -1.55, city: 'Leeds' },
+      sessionId: '[e-mail]/1',
+      page: { url: 'https://shop.example/?e=[e-mail]' },
+    });
+  });
+
+  it('keeps what the engine reads in the context as sent (locale, time zone, user agent, library, channel, session id, location, network, app, os, campaign names): only the IP address and a device id that is an e-mail change', () => {
+    const context = {
+      app: { name: 'Shop', version: '4.2.1', build: '421', namespace: 'com.example.shop' },
+      device: { id: 'ann.smith@example.com', manufacturer: 'Apple', model: 'iPhone15,2', name: 'iPhone', type: 'ios', advertisingId: 'ad-1', adTrackingEnabled: false },
+      library: { name: 'analytics-ios', version: '4.1.8' },
+      locale: 'en-GB',
+      timezone: 'Europe/London',
+      userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148',
+      userAgentData: { brands: [{ brand: 'Chromium', version: '120' }], mobile: true, platform: 'Android' },
+      ip: '203.0.113.7',
+      network: { bluetooth: false, carrier: 'EE', cellular: true, wifi: false },
+      os: { name: 'iOS', version: '17.1' },
+      screen: { width: 390, height: 844, density: 3 },
+      location: { latitude: 53.8008, longitude: -1.5491, city: 'Leeds', country: 'GB', region: 'West Yorkshire', speed: 0 },
+      page: { path: '/products/sage', referrer: 'https://www.google.com/', search: '?utm_source=news', title: 'Sage paint', url: 'https://shop.example/products/sage?utm_source=news' },
+      campaign: { name: 'autumn', source: 'news', medium: 'email', term: 'paint', content: 'hero' },
+      referrer: { type: 'web', url: 'https://www.google.com/' },
+      sessionId: 's-1',
+      channel: 'mobile',
+    };
+    const redacted = redactPersonalData({ type: 'track', event: 'Product Viewed', anonymousId: 'v1', context }, policy, SALT);
+    expect(redacted.context).toEqual({ ...context, ip: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), device: { ...context.device, id: hashOf('email', 'ann.smith@example.com') } });
+    expect(context.device.id).toBe('ann.smith@example.com');
+  });
+
+  it('takes a key ending with a phone word (homePhone, work_tel, Office Fax, primaryHomePhone, parentMobile) for a phone number: hashed as the phone identifier', () => {
+    const phone = '+44 20 7946 0958';
+    const traits = { homePhone: phone, work_tel: phone, 'Office Fax': phone, primaryHomePhone: phone, parentMobile: phone, emergency_contact_phone_number: phone, plan: 'gold' };
+    const hash = hashOf('phone', '+442079460958');
+    expect(redactPersonalData({ type: 'identify', userId: 'u1', traits }, policy, SALT).traits).toEqual({ homePhone: hash, work_tel: hash, 'Office Fax': hash, primaryHomePhone: hash, parentMobile: hash, emergency_contact_phone_number: hash, plan: 'gold' });
+  });
+
+  it('removes an address under a key ending with an address word sent on one line, or each line of a list of them; of one sent as an object, only its street lines', () => {
+    const traits = { shippingAddress: '1 Acacia Avenue, Leeds', billing_address: '1 Acacia Avenue, Leeds', 'Home Address': '1 Acacia Avenue', previousAddresses: ['1 Acacia Avenue', '2 Privet Drive'], address: ['1 Acacia Avenue'], workAddress: { line1: '1 Acacia Avenue', billingStreet: '1 Acacia Avenue', city: 'Leeds', postalCode: 'LS1 4AP', country: 'GB' }, shipping_address_line1: '1 Acacia Avenue', plan: 'gold' };
+    expect(redactPersonalData({ type: 'identify', userId: 'u1', traits }, policy, SALT).traits).toEqual({ previousAddresses: [], address: [], workAddress: { city: 'Leeds', postalCode: 'LS1 4AP', country: 'GB' }, plan: 'gold' });
+  });
+
+  it('removes names under keys ending with a name field (billing_first_name, contactLastName, customerFullName) but keeps a product\'s name and display name', () => {
+    const properties = { billing_first_name: 'Annabel', contactLastName: 'Smithson', customerFullName: 'Annabel Smithson', name: 'Sage paint 2L', productDisplayName: 'Sage paint', product_name: 'Sage paint 2L' };
+    expect(redactPersonalData({ type: 'track', event: 'Order Completed', userId: 'u1', properties }, policy, SALT).properties).toEqual({ name: 'Sage paint 2L', productDisplayName: 'Sage paint', product_name: 'Sage paint 2L' });
+  });
+
+  it('matches endings by whole words, so a hotel, a headphone, a subject line, an iPhone (an exception of the policy) and a mobile flag are not personal data', () => {
+    const properties = { hotel: 'Ritz', headphone: 'wired', subjectLine1: 'Hello', iPhone: '15 Pro', webAddress: 'https://example.com', isMobile: true, smartphones: 2 };
+    expect(redactPersonalData({ type: 'track', event: 'Viewed', userId: 'u1', properties }, policy, SALT).properties).toEqual(properties);
+  });
+
+  it('trusts in the ingest the hashes the collector wrote under the new names and places, and redacts them to the same result again', () => {
+    const message = { type: 'identify', userId: 'u1', email: 'ann.smith@example.com', traits: { homePhone: '+44 20 7946 0958' }, context: { email: 'ann.smith@example.com' } };
+    const once = redactPersonalData(message, policy, SALT);
+    expect(redactPersonalData(once, policy, SALT, { trustHashed: true })).toEqual(once);
+    // From a client, the same hashes are hashed again: nobody claims an identity by its hash.
+    expect(redactPersonalData(once, policy, SALT).email).not.toBe(once.email);
+  });
+});
+
 describe('personal data in dead letters of messages of the wrong shape', () => {
   it('redacts traits and context sent as lists: fields found anywhere, IP hashed, text no key labels kept only as its length', () => {
     const letter = redactForDeadLetter(
@@ -215,6 +302,16 @@ describe('the personal data policy as configuration', () => {
     expect(() => loadEventPolicy({ ...eventDefaults, personalData: { ...eventDefaults.personalData, fields } })).toThrow(
       'Invalid event policy: personal data field "contact" aliases.0: "E_Mail" is already a name of field "email" (case and separators do not matter)',
     );
+  });
+
+  it('refuses an ending that is not one of the field\'s names, endings on a field with only dotted names, and an exception that is not a key, naming the field', () => {
+    const load = (personalData: object) => () => loadEventPolicy({ ...eventDefaults, personalData: { ...eventDefaults.personalData, ...personalData } });
+    expect(load({ fields: [{ name: 'street', aliases: ['line1'], in: ['traits'], action: 'remove', endings: ['street', 'lines'] }] })).toThrow(
+      'Invalid event policy: personal data field "street" endings.1: "lines" is not a name or alias (without dots) of this field',
+    );
+    expect(load({ fields: [{ name: 'customer.name', in: ['traits'], action: 'remove', endings: true }] })).toThrow('personal data field "customer.name" endings: needs a name or alias without dots');
+    expect(load({ endingExceptions: ['i.Phone'] })).toThrow('personalData.endingExceptions.0: must be a key');
+    expect(load({ fields: [{ name: 'phone', in: ['contxt'], action: 'hash' }] })).toThrow(/personal data field "phone" in.0: /);
   });
 
   it('refuses an unknown action, naming the field', () => {
@@ -327,5 +424,43 @@ describe('personal data through the whole engine (collector, stream, ingest, sto
     await ingestBatch([toRecord(collected, seq.take()), toRecord(event('m2'), seq.take())], stores, ingestConfig({ salt: SALT, now: () => received }));
     expect([...stores.profileItems.values()].filter((p) => p.mergedInto === undefined)).toHaveLength(1);
     expect(JSON.stringify([...stores.eventItems.values()])).not.toContain('ann.smith');
+  });
+});
+
+/**
+ * Personal data outside the places the policy first had (review 2): a root-level field, the rest of the
+ * context, and phone numbers and street addresses under names it did not list, through the
+ * collector's single-message endpoints, the stream and the ingest.
+ */
+describe('personal data outside traits, context.traits and properties, and under unlisted names, through the engine', () => {
+  const received = new Date('2026-11-20T10:00:00.000Z');
+  const config = () => ingestConfig({ salt: SALT, now: () => received });
+
+  async function throughTheEngine(path: 'identify' | 'track', message: Record<string, unknown>) {
+    const stores = new MemoryStores();
+    const stream: string[] = [];
+    const sink: EventStream = { putRecords: async (records) => (stream.push(...records.map((r) => r.data)), []) };
+    const privacy: Privacy = { salt: SALT, personalData: config().events.personalData, identity: loadIdentityRules() };
+    await collect(parseRequest(path, JSON.stringify(message)), received, { stream: sink, deadLetters: stores.deadLetters }, privacy);
+    const seq = new SequenceFactory();
+    const ingest = await ingestBatch(stream.map((data) => ({ shardId: 'shardId-000000000000', sequenceNumber: seq.take(), data: Buffer.from(data).toString('base64') })), stores, config());
+    expect(ingest.failedSequenceNumbers).toEqual([]);
+    return { stream: stream.join('\n'), events: JSON.stringify([...stores.eventItems.values()]) };
+  }
+
+  it.each([
+    ['a root-level email of an identify call (the schema keeps unknown fields)', 'identify', { userId: 'u-1', email: 'ann.smith@example.com', traits: { plan: 'gold' } }, 'ann.smith@example.com'],
+    ['context.email of a track call', 'track', { userId: 'u-2', event: 'Signed Up', context: { email: 'ann.smith@example.com' } }, 'ann.smith@example.com'],
+    ['traits.homePhone of an identify call', 'identify', { userId: 'u-4', traits: { homePhone: '+44 20 7946 0958' } }, '7946 0958'],
+    ['traits.shippingAddress on one line of an identify call', 'identify', { userId: 'u-5', traits: { shippingAddress: '1 Acacia Avenue, Leeds' } }, 'Acacia'],
+    ['properties.billing_address of an order', 'track', { userId: 'u-6', event: 'Order Completed', properties: { total: 10, billing_address: '1 Acacia Avenue, Leeds' } }, 'Acacia'],
+  ] as const)('keeps off the stream and out of the events table %s', async (_what, path, message, clear) => {
+    const { stream, events } = await throughTheEngine(path, message as Record<string, unknown>);
+    expect({ onStream: stream.includes(clear), inEventsTable: events.includes(clear) }).toEqual({ onStream: false, inEventsTable: false });
+  });
+
+  it('links a homePhone hashed by the collector to the same phone identifier as a phone trait', async () => {
+    const { events } = await throughTheEngine('identify', { userId: 'u-7', traits: { homePhone: '+44 20 7946 0958' } });
+    expect(events).toContain(`sha256:${hashPii('phone', '+442079460958', SALT)}`);
   });
 });
