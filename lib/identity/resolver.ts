@@ -63,7 +63,12 @@ export class BatchResolution {
   readonly touchedBy = new Map<string, string>();
   /** Identifiers this batch moved to another customer's profile, with every profile they left (in order). */
   readonly movedFrom = new Map<string, string[]>();
-  /** Ids that exist only as items holding pending merges (a new survivor whose first write failed). */
+  /**
+   * Ids with no profile written yet that something leads to: items holding only pending merges (a new
+   * survivor whose first write failed), and owners of identifier links whose first write is in flight
+   * or failed. Each stands as an empty profile, written (or made a tombstone) conditional on that
+   * first write, so it is never taken for free.
+   */
   private readonly stubs: Set<string>;
   private readonly parent = new Map<string, string>();
   private readonly owner: Map<string, string>;
@@ -77,14 +82,18 @@ export class BatchResolution {
     readonly stored: Map<string, Profile>,
     /** Merges marked pending on a survivor's item (written before the tombstones, cleared by the survivor's write). */
     pending: Map<string, string[]> = new Map(),
+    /** The profiles each identifier moved away from in the last days, as its link remembers them. */
+    private readonly movedBefore: Map<string, string[]> = new Map(),
   ) {
     this.owner = new Map(owners);
     this.priority = namespacesByPriority(rules);
-    this.stubs = new Set([...pending.keys()].filter((id) => !stored.has(id)));
+    this.stubs = new Set([...pending.keys(), ...owners.values()].filter((id) => !stored.has(id)));
     for (const p of stored.values()) {
       if (p.mergedInto !== undefined) this.parent.set(p.profileId, p.mergedInto);
       else this.work.set(p.profileId, structuredClone(p));
     }
+    // A link to a profile not written yet: another batch's first write of it may land at any moment.
+    for (const id of owners.values()) if (this.stubs.has(id) && !this.work.has(id)) this.work.set(id, newProfile(id));
     this.finishPendingMerges(pending);
     this.compressChains();
   }
@@ -209,6 +218,20 @@ export class BatchResolution {
   }
 
   /**
+   * An identifier whose link moved to another customer in an earlier attempt, while the write of the
+   * profile it left failed: that profile still lists it. It leaves it now (the write is retried with
+   * this record's group).
+   */
+  private dropLeftBehind(key: string, id: Identifier, owner: string, by: string): void {
+    for (const from of this.movedBefore.get(key) ?? []) {
+      const r = this.root(from);
+      if (r === owner || !this.work.has(r) || !hasIdentifier(this.profile(r), id)) continue;
+      removeIdentifier(this.profile(r), id);
+      this.touch(r, by);
+    }
+  }
+
+  /**
    * Resolves one record's identifiers to its profile, linking and merging as the rules say.
    * `by` names the record (its sequence number) for failure reporting; `at` is its event time.
    */
@@ -264,11 +287,15 @@ export class BatchResolution {
       const id = ordered[i] as Identifier;
       const key = keys[i] as string;
       const current = this.ownerRoot(key);
-      if (current === anchor && hasIdentifier(this.profile(anchor), id)) continue;
+      if (current === anchor && hasIdentifier(this.profile(anchor), id)) {
+        this.dropLeftBehind(key, id, anchor, by);
+        continue;
+      }
       if (current === undefined || current === anchor) {
         // Unlinked, or linked by an earlier attempt whose profile write was lost: link it for real.
         this.link(anchor, id, key);
         this.touch(anchor, by);
+        this.dropLeftBehind(key, id, anchor, by);
       } else if (userId !== undefined && id.ns !== 'userId') {
         // A device shared with another authenticated customer: it follows whoever logged in last.
         if (identityCount(this.profile(anchor), id.ns) >= this.rules.namespaces[id.ns].limit) {

@@ -218,6 +218,8 @@ interface LoadedState {
   owners: Map<string, string>;
   /** The identifiers' links, with where each recently moved from. */
   links: Map<string, OwnerLink>;
+  /** The profiles each identifier moved away from in the last days (what the redelivery check and the resolution need). */
+  movedFrom: Map<string, string[]>;
   /** Profiles and tombstones by id (tombstones followed to their survivors). */
   profiles: Map<string, Profile>;
   /** Merges begun into a survivor whose write has not happened yet, by survivor id. */
@@ -239,7 +241,12 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
   const keys = [...new Set(parsed.flatMap((p) => p.ids.map(identifierKey)))];
   const [links, stored] = await Promise.all([stores.graph.links(keys), stores.events.existing([...new Set(parsed.map((p) => p.event.messageId))])]);
   const owners = new Map([...links].map(([k, l]) => [k, l.profileId]));
-  const recentlyMoved = [...links.values()].flatMap((l) => (l.movedFrom ?? []).filter((m) => now.getTime() - Date.parse(m.at) <= MARK_RETENTION_MS).map((m) => m.profileId));
+  const movedFrom = new Map(
+    [...links]
+      .map(([k, l]): [string, string[]] => [k, (l.movedFrom ?? []).filter((m) => now.getTime() - Date.parse(m.at) <= MARK_RETENTION_MS).map((m) => m.profileId)])
+      .filter(([, from]) => from.length > 0),
+  );
+  const recentlyMoved = [...movedFrom.values()].flat();
   const profiles = new Map<string, Profile>();
   const pending = new Map<string, string[]>();
   const documents = new Map<string, string>();
@@ -254,7 +261,7 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
     const next = [...loaded.profiles.values()].map((p) => p.mergedInto).filter((id): id is string => id !== undefined);
     wanted = [...new Set([...next, ...[...loaded.pending.values()].flat()])].filter((id) => !asked.has(id));
   }
-  return { owners, links, profiles, pending, documents, stored };
+  return { owners, links, movedFrom, profiles, pending, documents, stored };
 }
 
 // ---- 3–5. Resolve, group and fold, in memory ---------------------------------------------------
@@ -268,7 +275,7 @@ function resolveAndFold(run: BatchRun, parsed: ParsedRecord[], loaded: LoadedSta
   let records = parsed;
   for (;;) {
     try {
-      const resolution = new BatchResolution(config.rules, config.aggregates, loaded.owners, loaded.profiles, loaded.pending);
+      const resolution = new BatchResolution(config.rules, config.aggregates, loaded.owners, loaded.profiles, loaded.pending, loaded.movedFrom);
       const groups = groupRecords(run, records, resolveRecords(records, resolution), resolution);
       const counters = foldGroups(run, groups, resolution, loaded, config);
       Object.assign(run.stats, resolution.counters, counters);
@@ -422,7 +429,7 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
   }
 }
 
-// ---- 7. Write each group: identifier links, tombstones, then the profile, once --------------------
+// ---- 7. Write each group: tombstones, identifier links, then the profile, once --------------------
 
 /** How many of an identifier's recent moves its link remembers (for the redelivery check). */
 const MAX_MOVES_KEPT = 4;
@@ -435,9 +442,12 @@ function moveHistory(previous: OwnerLink['movedFrom'], movedFrom: string[] | und
 }
 
 /**
- * Writes each group: its identifier links; for a merge, the merge marked pending on the survivor's
- * item, then the losers' tombstones; then the profile itself, once, conditional on its version (the
- * write clears the pending mark). A failure fails the group: the stream retries from its first record.
+ * Writes each group: for a merge, the merge marked pending on the survivor's item, then the losers'
+ * tombstones; then its identifier links; then the profile itself, once, conditional on its version
+ * (the write clears the pending mark). Tombstones go before links: each is conditional on the version
+ * its loser was loaded at, so a loser another shard wrote meanwhile fails the group before any link
+ * has left it (links moved first would strand that write in a second live profile of the customer).
+ * A failure fails the group: the stream retries from its first record.
  */
 async function writeGroups(
   run: BatchRun,
@@ -457,8 +467,8 @@ async function writeGroups(
   await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
     try {
       const write = { run, g, resolution, loaded, stores, config };
-      await linkIdentifiers(write, ownersByRoot.get(g.root) ?? []);
       await tombstoneLosers(write);
+      await linkIdentifiers(write, ownersByRoot.get(g.root) ?? []);
       await writeProfile(write);
       written.push(g);
     } catch (e) {

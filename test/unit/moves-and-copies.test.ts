@@ -2,7 +2,7 @@ import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 import { FaultyStores } from '../support/faults';
-import { config, foldCounts, S0, S1 } from '../support/exactly-once';
+import { config, foldCounts, S0, S1, throttleProfile } from '../support/exactly-once';
 
 /** Found in the second review: the move history on identifier links, and the recent messageIds of a profile. */
 
@@ -32,6 +32,25 @@ describe('a device that moves twice in one batch', () => {
       u3: 0,
       movedFrom: expect.arrayContaining([deriveProfileId('userId:u1')]),
     });
+  });
+});
+
+describe('a device that moves while the profile it leaves cannot be written (found by the reliability run)', () => {
+  it("leaves the tablet in one profile when the first customer's write failed as the second logged in on it", async () => {
+    const faulty = new FaultyStores();
+    const seq = new SequenceFactory();
+    const identify = (userId: string, messageId: string, timestamp: string) => segmentEvent({ type: 'identify', userId, anonymousId: 'tablet', messageId, event: undefined, timestamp });
+    const u1 = deriveProfileId('userId:u1');
+    const u2 = deriveProfileId('userId:u2');
+    expect((await ingestBatch([toRecord(identify('u1', 'login-1', '2026-11-20T09:00:00.000Z'), seq.take())], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    // u2 logs in on the tablet: its link moves to u2, whose profile is written; u1's write (without the tablet) is throttled.
+    const batch = [toRecord(identify('u2', 'login-2', '2026-11-20T09:02:00.000Z'), seq.take())];
+    throttleProfile(faulty.stores, u1);
+    expect((await ingestBatch(batch, faulty.stores, config())).failedSequenceNumbers).toEqual([batch[0]!.sequenceNumber]);
+    expect(faulty.inner.owners.get('anonymousId:tablet')).toBe(u2);
+    expect((await ingestBatch(batch, faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    const tablets = (id: string) => faulty.inner.profileItems.get(id)?.identities.anonymousId ?? [];
+    expect({ owner: faulty.inner.owners.get('anonymousId:tablet'), u1: tablets(u1), u2: tablets(u2) }).toEqual({ owner: u2, u1: [], u2: ['tablet'] });
   });
 });
 

@@ -159,3 +159,118 @@ describe('a new survivor that exists only as its pending mark (a stub item)', ()
     });
   });
 });
+
+describe("a merge racing another shard's write of its loser (found by the reliability run)", () => {
+  it('leaves one profile for the customer when her login on one device is folded while her login on another merges that device away', async () => {
+    const faulty = new FaultyStores();
+    const s0 = new SequenceFactory();
+    const s1 = new SequenceFactory();
+    const phone = deriveProfileId('anonymousId:phone');
+    // Two anonymous devices of one customer, the laptop seen first (so it is the older profile).
+    const setup = [
+      toRecord(view({ anonymousId: 'laptop', messageId: 'l-0', timestamp: '2026-11-20T09:00:00.000Z' }), s0.take(), S0),
+      toRecord(view({ anonymousId: 'phone', messageId: 'p-0', timestamp: '2026-11-20T09:10:00.000Z' }), s1.take(), S1),
+    ];
+    expect((await ingestBatch(setup, faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    // Shard 1 folds her login on the phone: its link for the userId is written, its profile write is held back.
+    const put = faulty.stores.profiles.put;
+    let releasePhone = () => undefined as void;
+    const phoneHeld = new Promise<void>((r) => (releasePhone = r));
+    let phoneAtWrite = () => undefined as void;
+    const phoneWaiting = new Promise<void>((r) => (phoneAtWrite = r));
+    let phoneRun: Promise<unknown> = Promise.resolve();
+    let held = false;
+    let raced = false;
+    faulty.stores.profiles.put = async (p, v, d, s) => {
+      if (!held && p.profileId === phone && p.mergedInto === undefined) {
+        held = true;
+        phoneAtWrite();
+        await phoneHeld;
+      } else if (!raced && p.profileId === phone && p.mergedInto !== undefined) {
+        // Shard 0 merges the phone into the laptop; just before its tombstone write, shard 1's write lands.
+        raced = true;
+        releasePhone();
+        await phoneRun;
+      }
+      return put(p, v, d, s);
+    };
+    const onPhone = [toRecord(login('cust', 'phone', 'login-phone', '2026-11-20T10:00:00.000Z'), s1.take(), S1)];
+    phoneRun = ingestBatch(onPhone, faulty.stores, config());
+    await phoneWaiting;
+    expect(faulty.inner.owners.get('userId:cust')).toBe(phone);
+    const onLaptop = [toRecord(login('cust', 'laptop', 'login-laptop', '2026-11-20T10:01:00.000Z'), s0.take(), S0)];
+    const attempt = await ingestBatch(onLaptop, faulty.stores, config());
+    expect(raced).toBe(true);
+    expect(((await phoneRun) as { failedSequenceNumbers: string[] }).failedSequenceNumbers).toEqual([]);
+    // The tombstone lost the race to the phone's write: the laptop's login is retried.
+    expect(attempt.failedSequenceNumbers).toEqual([onLaptop[0]!.sequenceNumber]);
+    expect((await ingestBatch(onLaptop, faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    const live = [...faulty.inner.profileItems.values()].filter((p) => p.mergedInto === undefined);
+    const rootOf = (id: string | undefined): string | undefined => {
+      let at = id;
+      while (at !== undefined && faulty.inner.profileItems.get(at)?.mergedInto !== undefined) at = faulty.inner.profileItems.get(at)?.mergedInto;
+      return at;
+    };
+    expect({
+      liveWithHerUserId: live.filter((p) => (p.identities.userId ?? []).includes('cust')).length,
+      phoneWithHer: rootOf(faulty.inner.owners.get('anonymousId:phone')) === rootOf(faulty.inner.owners.get('userId:cust')),
+      laptopWithHer: rootOf(faulty.inner.owners.get('anonymousId:laptop')) === rootOf(faulty.inner.owners.get('userId:cust')),
+      folded: Object.fromEntries(['l-0', 'p-0', 'login-phone', 'login-laptop'].map((id) => [id, foldCounts(faulty.inner).get(id) ?? 0])),
+    }).toEqual({ liveWithHerUserId: 1, phoneWithHer: true, laptopWithHer: true, folded: { 'l-0': 1, 'p-0': 1, 'login-phone': 1, 'login-laptop': 1 } });
+  });
+});
+
+describe('an identifier whose owner is not written yet (found by the reliability run)', () => {
+  it("leaves one profile for the customer when her first login's profile write is still in flight as her login on another device is folded", async () => {
+    const faulty = new FaultyStores();
+    const s0 = new SequenceFactory();
+    const s1 = new SequenceFactory();
+    const cust = deriveProfileId('userId:cust');
+    // Her laptop is known, anonymously.
+    expect((await ingestBatch([toRecord(view({ anonymousId: 'laptop', messageId: 'l-0', timestamp: '2026-11-20T09:00:00.000Z' }), s0.take(), S0)], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    // Shard 1: she logs in first on a new phone: a new profile, its link for the userId written, its first write held back.
+    const put = faulty.stores.profiles.put;
+    let release = () => undefined as void;
+    const held = new Promise<void>((r) => (release = r));
+    let atWrite = () => undefined as void;
+    const waiting = new Promise<void>((r) => (atWrite = r));
+    let holding = true;
+    faulty.stores.profiles.put = async (p, v, d, s) => {
+      if (holding && p.profileId === cust) {
+        holding = false;
+        atWrite();
+        await held;
+      }
+      return put(p, v, d, s);
+    };
+    const onPhone = [toRecord(login('cust', 'phone', 'login-phone', '2026-11-20T10:00:00.000Z'), s1.take(), S1)];
+    const phoneRun = ingestBatch(onPhone, faulty.stores, config());
+    await waiting;
+    expect(faulty.inner.owners.get('userId:cust')).toBe(cust);
+    // Shard 0 folds her login on the laptop meanwhile; then the phone's write lands.
+    const onLaptop = [toRecord(login('cust', 'laptop', 'login-laptop', '2026-11-20T10:01:00.000Z'), s0.take(), S0)];
+    const attempts = [await ingestBatch(onLaptop, faulty.stores, config())];
+    release();
+    const phoneAttempts = [await phoneRun];
+    // Each shard retries what failed, until nothing does.
+    for (let i = 0; i < 3; i++) {
+      if ((attempts.at(-1)?.failedSequenceNumbers ?? []).length > 0) attempts.push(await ingestBatch(onLaptop, faulty.stores, config()));
+      if ((phoneAttempts.at(-1)?.failedSequenceNumbers ?? []).length > 0) phoneAttempts.push(await ingestBatch(onPhone, faulty.stores, config()));
+    }
+    expect([attempts.at(-1)?.failedSequenceNumbers, phoneAttempts.at(-1)?.failedSequenceNumbers]).toEqual([[], []]);
+    const live = [...faulty.inner.profileItems.values()].filter((p) => p.mergedInto === undefined);
+    const rootOf = (id: string | undefined): string | undefined => {
+      let at = id;
+      while (at !== undefined && faulty.inner.profileItems.get(at)?.mergedInto !== undefined) at = faulty.inner.profileItems.get(at)?.mergedInto;
+      return at;
+    };
+    const hers = rootOf(faulty.inner.owners.get('userId:cust'));
+    expect({
+      liveWithHerUserId: live.filter((p) => (p.identities.userId ?? []).includes('cust')).length,
+      herLinkLive: live.some((p) => p.profileId === hers),
+      phoneWithHer: rootOf(faulty.inner.owners.get('anonymousId:phone')) === hers,
+      laptopWithHer: rootOf(faulty.inner.owners.get('anonymousId:laptop')) === hers,
+      folded: Object.fromEntries(['l-0', 'login-phone', 'login-laptop'].map((id) => [id, foldCounts(faulty.inner).get(id) ?? 0])),
+    }).toEqual({ liveWithHerUserId: 1, herLinkLive: true, phoneWithHer: true, laptopWithHer: true, folded: { 'l-0': 1, 'login-phone': 1, 'login-laptop': 1 } });
+  });
+});
