@@ -12,7 +12,9 @@ import { ingestBatch, type StreamRecord } from '../../lib/ingest/pipeline';
 import { compareSeq } from '../../lib/profile/marks';
 import type { Profile } from '../../lib/profile/profile';
 import { MemoryStores } from '../../lib/store/memory';
-import { STREAM, TABLES, type TableDefinition } from '../../lib/store/tables';
+import { STREAM, TABLES, tableNamesFromEnv, type TableDefinition } from '../../lib/store/tables';
+import { DynamoStores } from '../../lib/store/dynamo';
+import { writeBatchAttributes } from '../../lib/profile/batch';
 import { localDynamo, localKinesis } from '../../local/emulators';
 import { seededRandom } from '../../local/faults';
 import { startLocalStack, type LocalStack } from '../../local/stack';
@@ -61,10 +63,18 @@ export interface ReliabilityReport {
   refused: number;
   inProfiles: number;
   deadLettered: { collector: number; ingest: number; mapping: number };
-  /** Accepted events neither stored nor dead-lettered, plus stored events their person's profile does not count. */
+  /** Accepted events neither stored nor dead-lettered, stored events their person's profile does not count, and stored events no profile counts. */
   lost: number;
-  lostDetail: { notStored: number; notCounted: number };
+  lostDetail: { notStored: number; notCounted: number; countedOverAll: number; storedOverAll: number };
   countedTwice: number;
+  /** Counts of a person's profile that differ from what her accepted events make (person, count, got, expected). */
+  countMismatches: string[];
+  /** Offer statistics that differ from the accepted feedback (offer, variant, got, expected). */
+  offerStatisticsMismatches: string[];
+  /** Copies of accepted messages another producer put on the stream again (each must count once). */
+  copies: number;
+  /** Scores written on profiles while the load ran (another writer of their items). */
+  scoreWrites: number;
   decisions: number;
   faults: { throttles: number; timeouts: number; kills: number; replays: number };
   inputsTried: number;
@@ -73,8 +83,8 @@ export interface ReliabilityReport {
   differentFromCleanRun: string[];
   /** Personal values found in clear (where). */
   personalDataInClear: string[];
-  /** The whole stream delivered again changed nothing. */
-  replayChangedNothing: boolean;
+  /** What delivering the whole stream again changed (the first few differences, before and after); empty is right. */
+  replayChanges: string[];
 }
 
 const WRITE_KEY = 'dev-write-key';
@@ -84,13 +94,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Ledger {
   sent: number;
-  accepted: Set<string>;
+  /** Every accepted message by its id, with whose it is. */
+  accepted: Map<string, PlannedEvent>;
   refused: number;
   fiveXx: number;
   inputs: number;
   decisions: number;
-  /** Accepted events per person. */
-  byPerson: Map<number, Set<string>>;
+  /** Copies of accepted messages put on the stream again by "another producer", on other shards. */
+  copies: number;
+  /** Scores the "nightly job" wrote on profiles while the load ran. */
+  scoreWrites: number;
   errors: string[];
 }
 
@@ -110,20 +123,20 @@ export async function runReliability(o: ReliabilityOptions): Promise<Reliability
     mapping: { maximumRetryAttempts: -1, batchSize: 50, maxBatchingWindowMs: 50 },
   });
   const started = Date.now();
-  const ledger: Ledger = { sent: 0, accepted: new Set(), refused: 0, fiveXx: 0, inputs: 0, decisions: 0, byPerson: new Map(), errors: [] };
+  const ledger: Ledger = { sent: 0, accepted: new Map(), refused: 0, fiveXx: 0, inputs: 0, decisions: 0, copies: 0, scoreWrites: 0, errors: [] };
   const dynamo = localDynamo(stack.emulators.dynamodbEndpoint);
   try {
     const persons = people(o.people, o.seed);
     const kills = await underLoad(stack, persons, o, ledger, log);
     await stack.poller.idle(180_000);
     log(`settled after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    const replayChangedNothing = await redeliverEverything(stack, dynamo, checkpointFile, log);
+    const replayChanges = await redeliverEverything(stack, dynamo, checkpointFile);
     const checked = await check(stack, dynamo, persons, ledger, log);
     return {
       ...checked,
       seconds: (Date.now() - started) / 1000,
       faults: { throttles: stack.ingest.faults.throttle, timeouts: stack.ingest.faults.timeout, kills, replays: 1 },
-      replayChangedNothing,
+      replayChanges,
     };
   } finally {
     dynamo.destroy();
@@ -148,20 +161,87 @@ async function underLoad(stack: LocalStack, persons: Person[], o: ReliabilityOpt
       await stack.ingest.restart();
     }
   };
-  await Promise.all([sendLoad(stack, persons, events, o, ledger), askDecisions(stack, persons, o, ledger), killer(), fuzz(stack, o, ledger)]);
+  let loading = true;
+  const copier = copyOnOtherShards(stack, o, ledger, () => !loading);
+  await Promise.all([sendLoad(stack, persons, events, o, ledger), askDecisions(stack, persons, o, ledger), killer(), fuzz(stack, o, ledger), writeScores(stack, persons, o, ledger)]);
+  loading = false;
+  await copier;
   return kills;
 }
 
-/** Delivers the whole stream again from its start (the checkpoints gone); true if nothing changed. */
-async function redeliverEverything(stack: LocalStack, dynamo: DynamoDBClient, checkpointFile: string, log: (line: string) => void): Promise<boolean> {
+/** The nightly job's writer, scoring people while the load runs: another writer of the profiles' items. */
+async function writeScores(stack: LocalStack, persons: Person[], o: ReliabilityOptions, ledger: Ledger): Promise<void> {
+  const random = seededRandom(o.seed ^ 0x5c0e);
+  const client = localDynamo(stack.emulators.dynamodbEndpoint);
+  const stores = new DynamoStores(client, tableNamesFromEnv());
+  try {
+    for (let t = 0; t < o.seconds * 4; t++) {
+      await sleep(250);
+      const p = persons[Math.floor(random() * persons.length)] as Person;
+      const owner = (await stores.graph.getOwners([`userId:${p.userId}`, `anonymousId:${p.devices[0]}`])).values().next().value;
+      if (owner === undefined) continue;
+      await writeBatchAttributes(stores, owner, { propensity: { value: Math.round(random() * 100) / 100, asOf: new Date().toISOString() } })
+        .then(() => (ledger.scoreWrites += 1))
+        .catch(() => undefined);
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The messageId of a stream record's data, if it is a message (the fuzzer puts anything on the stream). */
+function messageIdOf(data: Uint8Array | undefined): string | undefined {
+  try {
+    const id = (JSON.parse(Buffer.from(data ?? new Uint8Array()).toString('utf8')) as { messageId?: unknown }).messageId;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Another producer sends some accepted messages again, as the stream carries them, under another
+ * partition key (so on any shard), while the load runs: each must still count once.
+ */
+async function copyOnOtherShards(stack: LocalStack, o: ReliabilityOptions, ledger: Ledger, done: () => boolean): Promise<void> {
+  const random = seededRandom(o.seed ^ 0xc0b1);
+  const kinesis = localKinesis(stack.emulators.kinesisEndpoint);
+  try {
+    const shards = (await kinesis.send(new DescribeStreamCommand({ StreamName: STREAM.localName }))).StreamDescription?.Shards ?? [];
+    const iterators = new Map<string, string | undefined>();
+    for (const shard of shards) {
+      const it = await kinesis.send(new GetShardIteratorCommand({ StreamName: STREAM.localName, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }));
+      iterators.set(shard.ShardId as string, it.ShardIterator);
+    }
+    while (!done()) {
+      await sleep(300);
+      for (const [shardId, iterator] of iterators) {
+        if (iterator === undefined) continue;
+        const res = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+        iterators.set(shardId, res.NextShardIterator);
+        const picked = (res.Records ?? []).filter((r) => !(r.PartitionKey ?? '').startsWith('copy-') && random() < 0.03);
+        const copies = picked.flatMap((r) => {
+          const messageId = messageIdOf(r.Data);
+          return messageId !== undefined && ledger.accepted.has(messageId) ? [{ Data: r.Data, PartitionKey: `copy-${messageId}` }] : [];
+        });
+        if (copies.length === 0) continue;
+        await kinesis.send(new PutRecordsCommand({ StreamName: STREAM.localName, Records: copies }));
+        ledger.copies += copies.length;
+      }
+    }
+  } finally {
+    kinesis.destroy();
+  }
+}
+
+/** Delivers the whole stream again from its start (the checkpoints gone); what that changed. */
+async function redeliverEverything(stack: LocalStack, dynamo: DynamoDBClient, checkpointFile: string): Promise<string[]> {
   const before = await snapshot(dynamo);
   await stack.ingest.kill();
   rmSync(checkpointFile, { force: true });
   await stack.ingest.restart();
   await stack.poller.idle(180_000);
-  const changed = changes(before, await snapshot(dynamo));
-  if (changed.length > 0) log(`the redelivery changed: ${changed.join(', ')}`);
-  return changed.length === 0;
+  return changes(before, await snapshot(dynamo));
 }
 
 /** Every accepted event accounted for, the profiles against a clean run, personal data looked for everywhere. */
@@ -174,10 +254,13 @@ async function check(stack: LocalStack, dynamo: DynamoDBClient, persons: Person[
     accepted: ledger.accepted.size,
     refused: ledger.refused,
     ...account(persons, ledger, tables),
+    offerStatisticsMismatches: await checkOfferStatistics(stack, ledger),
+    copies: ledger.copies,
+    scoreWrites: ledger.scoreWrites,
     decisions: ledger.decisions,
     inputsTried: ledger.inputs,
     fiveXx: ledger.fiveXx,
-    differentFromCleanRun: compareWithClean(persons, tables.profiles, clean, log),
+    differentFromCleanRun: compareWithClean(persons.filter((p) => !p.shared), tables.profiles, clean, log),
     personalDataInClear: await findPersonalData(stack, persons, tables, records),
   };
 }
@@ -185,11 +268,7 @@ async function check(stack: LocalStack, dynamo: DynamoDBClient, persons: Person[
 // ---- Load --------------------------------------------------------------------------------------
 
 function accept(ledger: Ledger, e: PlannedEvent): void {
-  const id = e.message.messageId as string;
-  ledger.accepted.add(id);
-  const mine = ledger.byPerson.get(e.person) ?? new Set<string>();
-  mine.add(id);
-  ledger.byPerson.set(e.person, mine);
+  ledger.accepted.set(e.message.messageId as string, e);
 }
 
 async function post(stack: LocalStack, path: string, body: unknown, ledger: Ledger): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -372,6 +451,8 @@ interface Tables {
   profiles: Map<string, Profile>;
   owners: Map<string, string>;
   events: Map<string, string>;
+  /** The event name (or type) of every stored event. */
+  eventKinds: string[];
   letters: Item[];
 }
 
@@ -388,7 +469,11 @@ async function scanTables(dynamo: DynamoDBClient): Promise<Tables> {
     (all[TABLES.graph.localName] ?? []).filter((i) => (i.pk as string).startsWith('ID#')).map((i) => [(i.pk as string).slice(3), i.profileId as string]),
   );
   const events = new Map((all[TABLES.events.localName] ?? []).map((i) => [i.messageId as string, i.profileId as string]));
-  return { all, profiles, owners, events, letters: all[TABLES.deadLetters.localName] ?? [] };
+  const eventKinds = (all[TABLES.events.localName] ?? []).map((i) => {
+    const e = JSON.parse(i.event as string) as { type: string; event?: string };
+    return e.type === 'track' ? (e.event as string) : e.type;
+  });
+  return { all, profiles, owners, events, eventKinds, letters: all[TABLES.deadLetters.localName] ?? [] };
 }
 
 /** What a replay must not change: every profile's document (less its version and marks), owners and stored events. */
@@ -405,10 +490,13 @@ async function snapshot(dynamo: DynamoDBClient): Promise<Record<string, string>>
   return out;
 }
 
-/** What differs between two snapshots (the first few keys), empty when nothing does. */
+/** What differs between two snapshots (the first few keys, each with both values), empty when nothing does. */
 function changes(before: Record<string, string>, after: Record<string, string>): string[] {
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-  return keys.filter((k) => before[k] !== after[k]).slice(0, 5);
+  return keys
+    .filter((k) => before[k] !== after[k])
+    .slice(0, 5)
+    .map((k) => `${k}\n    before: ${before[k] ?? '(none)'}\n    after:  ${after[k] ?? '(none)'}`);
 }
 
 /** Every record on the stream, shard by shard in order (what a clean run is given). */
@@ -444,6 +532,30 @@ const profileOf = (t: { profiles: Map<string, Profile>; owners: Map<string, stri
   return owner === undefined ? undefined : root(t.profiles, owner);
 };
 
+/** What one person's accepted events should make her profile count. */
+function expectedCounts(events: PlannedEvent[]): Record<string, number> {
+  const out: Record<string, number> = { eventCount: 0, productViews: 0, cartAdds: 0, orderCount: 0, revenue: 0, pageViews: 0 };
+  for (const { message: m } of events) {
+    out.eventCount = (out.eventCount as number) + 1;
+    if (m.type === 'page' || m.type === 'screen') out.pageViews = (out.pageViews as number) + 1;
+    if (m.event === 'Product Viewed') out.productViews = (out.productViews as number) + 1;
+    if (m.event === 'Product Added') out.cartAdds = (out.cartAdds as number) + 1;
+    if (m.event === 'Order Completed') {
+      out.orderCount = (out.orderCount as number) + 1;
+      out.revenue = Math.round(((out.revenue as number) + ((m.properties as { total: number }).total ?? 0)) * 100) / 100;
+    }
+  }
+  return out;
+}
+
+/**
+ * Every accepted event accounted for: stored (its journey) or dead-lettered, and counted once. Per
+ * person (people who share a device aside: whose their tablet's events are depends on who logged in
+ * last), every count of her profile equals what her accepted events make (views, adds, orders,
+ * revenue, pages, all events); and over all live profiles, the events counted equal the events stored
+ * (the engine's own aside), so nothing is lost or counted twice anywhere, shared devices and hostile
+ * records included.
+ */
 function account(persons: Person[], ledger: Ledger, t: Tables) {
   const ingestLetters = t.letters.filter((l) => l.source === 'ingest');
   const letteredIds = new Set(
@@ -455,33 +567,65 @@ function account(persons: Person[], ledger: Ledger, t: Tables) {
       }
     }),
   );
-  // Lost: accepted, yet neither stored (journey) nor dead-lettered; or stored but not counted.
   let notStored = 0;
   let inProfiles = 0;
-  for (const id of ledger.accepted) {
+  for (const id of ledger.accepted.keys()) {
     if (t.events.has(id)) inProfiles += 1;
     else if (!letteredIds.has(id)) notStored += 1;
   }
-  // Counted once: each person's profile counts exactly her accepted events (decisions are not hers).
+  const byPerson = new Map<number, PlannedEvent[]>();
+  for (const e of ledger.accepted.values()) byPerson.set(e.person, [...(byPerson.get(e.person) ?? []), e]);
   let countedTwice = 0;
   let notCounted = 0;
-  for (const p of persons) {
-    const expected = ledger.byPerson.get(p.index)?.size ?? 0;
-    const counted = (profileOf(t, p)?.aggregates.eventCount as number | undefined) ?? 0;
-    if (counted > expected) countedTwice += counted - expected;
-    else notCounted += expected - counted;
+  const mismatches: string[] = [];
+  for (const p of persons.filter((x) => !x.shared)) {
+    const expected = expectedCounts(byPerson.get(p.index) ?? []);
+    const aggregates = (profileOf(t, p)?.aggregates ?? {}) as Record<string, unknown>;
+    for (const [name, want] of Object.entries(expected)) {
+      const got = (aggregates[name] as number | undefined) ?? 0;
+      if (name === 'eventCount') {
+        countedTwice += Math.max(0, got - want);
+        notCounted += Math.max(0, want - got);
+      }
+      if (got !== want) mismatches.push(`${p.userId} ${name}: ${got}, not ${want}`);
+    }
   }
+  const counted = [...t.profiles.values()].filter((p) => p.mergedInto === undefined).reduce((n, p) => n + ((p.aggregates.eventCount as number | undefined) ?? 0), 0);
+  const storedNotSystem = t.eventKinds.filter((kind) => kind !== 'Decision Made').length;
   return {
     inProfiles,
-    lostDetail: { notStored, notCounted },
+    lostDetail: { notStored, notCounted, countedOverAll: counted, storedOverAll: storedNotSystem },
+    countMismatches: mismatches,
     deadLettered: {
       collector: t.letters.filter((l) => l.source === 'collect').length,
       ingest: ingestLetters.length,
       mapping: t.letters.filter((l) => l.source === 'ingest-mapping').length,
     },
-    lost: notStored + notCounted,
-    countedTwice,
+    lost: notStored + notCounted + Math.max(0, storedNotSystem - counted),
+    countedTwice: countedTwice + Math.max(0, counted - storedNotSystem),
   };
+}
+
+/** The offer statistics: per offer and variant, the impressions counted against the accepted feedback. */
+async function checkOfferStatistics(stack: LocalStack, ledger: Ledger): Promise<string[]> {
+  const expected = new Map<string, number>();
+  for (const { message: m } of ledger.accepted.values()) {
+    if (m.event !== 'Promotion Viewed') continue;
+    const p = m.properties as { promotion_id: string; variant?: string };
+    const key = `${p.promotion_id} ${p.variant === 'personalised' || p.variant === 'holdout' ? p.variant : 'unknown'}`;
+    expected.set(key, (expected.get(key) ?? 0) + 1);
+  }
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  const res = await fetch(`${stack.url}/v1/offers/stats?from=${day(-1)}&to=${day(1)}`, { headers: { 'x-api-key': API_KEY } });
+  const report = (await res.json()) as { offers: Array<{ offerId: string; variants: Record<string, { impressions: number }> }> };
+  const mismatches: string[] = [];
+  const keys = new Set([...expected.keys(), ...report.offers.flatMap((o) => Object.entries(o.variants).filter(([, v]) => v.impressions > 0).map(([v]) => `${o.offerId} ${v}`))]);
+  for (const key of keys) {
+    const [offerId, variant] = key.split(' ') as [string, string];
+    const got = report.offers.find((o) => o.offerId === offerId)?.variants[variant]?.impressions ?? 0;
+    if (got !== (expected.get(key) ?? 0)) mismatches.push(`${key}: ${got} impressions, not ${expected.get(key) ?? 0}`);
+  }
+  return mismatches;
 }
 
 /** The same stream records through the ingest in memory, shard by shard, with no fault. */

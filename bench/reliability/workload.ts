@@ -6,7 +6,8 @@ import { seededRandom } from '../../local/faults';
  * point (so every device's history ends in one customer profile, merged from several shards at
  * once), views, adds to cart and orders, and carries personal data (e-mail, phone, names, street,
  * home IP) that must never be at rest in clear. Each person sends through one kind of client: the
- * official Segment client, plain `/v1/batch` requests, or one request per message.
+ * official Segment client, plain `/v1/batch` requests, or one request per message. One pair of people
+ * in ten shares a family tablet that both log in on, so it moves between their profiles.
  */
 export type Sender = 'segment' | 'batch' | 'single';
 
@@ -14,6 +15,8 @@ export interface Person {
   index: number;
   userId: string;
   devices: string[];
+  /** Shares a device with another person (whose events on it go to whoever logged in on it last). */
+  shared: boolean;
   sender: Sender;
   email: string;
   phone: string;
@@ -42,12 +45,15 @@ const PRODUCTS = [
 export function people(count: number, seed: number): Person[] {
   const random = seededRandom(seed);
   const senders: Sender[] = ['segment', 'batch', 'single'];
+  const tablet = (i: number) => (i % 10 === 8 && i + 1 < count ? `rel-${seed}-tablet-${i}` : i % 10 === 9 ? `rel-${seed}-tablet-${i - 1}` : undefined);
   return Array.from({ length: count }, (_, i) => {
     const devices = 1 + Math.floor(random() * 3);
+    const family = tablet(i);
     return {
       index: i,
       userId: `rel-${seed}-cust-${i}`,
-      devices: Array.from({ length: devices }, (_, d) => `rel-${seed}-${i}-dev-${d}`),
+      devices: [...Array.from({ length: devices }, (_, d) => `rel-${seed}-${i}-dev-${d}`), ...(family ? [family] : [])],
+      shared: family !== undefined,
       sender: senders[i % senders.length] as Sender,
       email: `person.${seed}.${i}@example.org`,
       phone: `+44 7700 9${String(seed % 10)}${String(i).padStart(4, '0')}`,
