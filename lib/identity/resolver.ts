@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { identifierKey, type Identifier } from '../events/identifiers';
+import { identifierKey, parseIdentifierKey, type Identifier } from '../events/identifiers';
 import type { AggregateModel } from '../profile/aggregates';
 import {
   addIdentifier,
@@ -63,6 +63,8 @@ export class BatchResolution {
   readonly touchedBy = new Map<string, string>();
   /** Identifiers this batch moved to another customer's profile, with every profile they left (in order). */
   readonly movedFrom = new Map<string, string[]>();
+  /** Each move: the profile an identifier left, and the record that moved it. */
+  readonly moves: Array<{ from: string; by: string }> = [];
   /**
    * Ids with no profile written yet that something leads to: items holding only pending merges (a new
    * survivor whose first write failed), and owners of identifier links whose first write is in flight
@@ -84,6 +86,8 @@ export class BatchResolution {
     pending: Map<string, string[]> = new Map(),
     /** The profiles each identifier moved away from in the last days, as its link remembers them. */
     private readonly movedBefore: Map<string, string[]> = new Map(),
+    /** Every identifier the batch's records carry (keys). */
+    keys: Iterable<string> = [],
   ) {
     this.owner = new Map(owners);
     this.priority = namespacesByPriority(rules);
@@ -92,10 +96,26 @@ export class BatchResolution {
       if (p.mergedInto !== undefined) this.parent.set(p.profileId, p.mergedInto);
       else this.work.set(p.profileId, structuredClone(p));
     }
-    // A link to a profile not written yet: another batch's first write of it may land at any moment.
-    for (const id of owners.values()) if (this.stubs.has(id) && !this.work.has(id)) this.work.set(id, newProfile(id));
+    this.standInForUnwritten(owners, keys);
     this.finishPendingMerges(pending);
     this.compressChains();
+  }
+
+  /**
+   * A profile not written yet that links lead to: another batch's first write of it may land at any
+   * moment, listing (at least) the identifiers linked to it, and the one its id was derived from. It
+   * stands as a profile with just those, so it is merged only where that profile could be (a
+   * customer's profile whose userId link was lost is never taken for an anonymous one).
+   */
+  private standInForUnwritten(owners: Map<string, string>, keys: Iterable<string>): void {
+    const known = [...owners].filter(([, id]) => this.stubs.has(id));
+    for (const key of keys) if (!owners.has(key) && this.stubs.has(deriveProfileId(key))) known.push([key, deriveProfileId(key)]);
+    for (const [key, id] of known) {
+      if (!this.work.has(id)) this.work.set(id, newProfile(id));
+      const stub = this.work.get(id) as Profile;
+      const identifier = parseIdentifierKey(key);
+      if (!hasIdentifier(stub, identifier)) addIdentifier(stub, identifier);
+    }
   }
 
   /**
@@ -249,9 +269,18 @@ export class BatchResolution {
     const roots = [...new Set(keys.map((k) => this.ownerRoot(k)).filter((r): r is string => r !== undefined))];
     const userId = ordered.find((i) => i.ns === 'userId');
 
+    // A profile that lists her userId while its link leads elsewhere or nowhere (its write landed, the
+    // link's did not), found through these identifiers or the ids they would have made: hers too.
+    if (userId !== undefined) {
+      for (const key of keys) {
+        const made = this.root(deriveProfileId(key));
+        if (this.work.has(made) && userIdOf(this.profile(made)) === userId.value && !roots.includes(made)) roots.push(made);
+      }
+    }
+
     let anchor: string;
     if (userId !== undefined) {
-      const own = this.ownerRoot(identifierKey(userId));
+      const own = this.ownerRoot(identifierKey(userId)) ?? roots.find((r) => userIdOf(this.profile(r)) === userId.value);
       const anonymous = roots.filter((r) => userIdOf(this.profile(r)) === undefined);
       anchor =
         own ??
@@ -305,6 +334,7 @@ export class BatchResolution {
         removeIdentifier(this.profile(current), id);
         this.touch(current, by);
         this.movedFrom.set(key, [...(this.movedFrom.get(key) ?? []), current]);
+        this.moves.push({ from: current, by });
         this.link(anchor, id, key);
         this.touch(anchor, by);
         this.counters.moves += 1;

@@ -85,7 +85,16 @@ class RecordFailure extends Error {
 const minSeq = (a: string, b: string): string => (a === '' ? b : b === '' ? a : compareSeq(a, b) > 0 ? b : a);
 
 async function inChunks<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
+  for (let i = 0; i < items.length; i += size) await allDone(items.slice(i, i + size).map(fn));
+}
+
+/**
+ * Waits for every call to finish, then throws the first failure: a batch never returns with a write
+ * still in flight, which would land during its own retry (a frozen Lambda's requests can still).
+ */
+async function allDone(calls: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(calls)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /** One batch in flight: its records, what failed, and the figures it reports. */
@@ -226,6 +235,10 @@ interface LoadedState {
   pending: Map<string, string[]>;
   /** Each loaded profile's stored document: a profile is written only if its document changed. */
   documents: Map<string, string>;
+  /** How many merges each loaded item had marked pending into it (a tombstone write checks it). */
+  marked: Map<string, number>;
+  /** Every identifier the batch's records carry. */
+  keys: string[];
   /** messageIds already stored (and so applied): producer retries. */
   stored: Set<string>;
 }
@@ -250,18 +263,21 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
   const profiles = new Map<string, Profile>();
   const pending = new Map<string, string[]>();
   const documents = new Map<string, string>();
+  const marked = new Map<string, number>();
   const asked = new Set<string>();
-  let wanted = [...new Set([...owners.values(), ...keys.filter((k) => !owners.has(k)).map(deriveProfileId), ...recentlyMoved])];
+  // With the profile each identifier would have made: one whose userId link was lost is found so.
+  let wanted = [...new Set([...owners.values(), ...keys.map(deriveProfileId), ...recentlyMoved])];
   for (let hop = 0; wanted.length > 0 && hop < MAX_MERGE_HOPS; hop++) {
     for (const id of wanted) asked.add(id);
     const loaded = await stores.profiles.load(wanted);
     for (const [id, p] of loaded.profiles) profiles.set(id, p);
     for (const [id, losers] of loaded.pending) pending.set(id, losers);
     for (const [id, document] of loaded.documents) documents.set(id, document);
+    for (const [id, count] of loaded.marked) marked.set(id, count);
     const next = [...loaded.profiles.values()].map((p) => p.mergedInto).filter((id): id is string => id !== undefined);
     wanted = [...new Set([...next, ...[...loaded.pending.values()].flat()])].filter((id) => !asked.has(id));
   }
-  return { owners, links, movedFrom, profiles, pending, documents, stored };
+  return { owners, links, movedFrom, profiles, pending, documents, marked, stored, keys };
 }
 
 // ---- 3–5. Resolve, group and fold, in memory ---------------------------------------------------
@@ -275,7 +291,7 @@ function resolveAndFold(run: BatchRun, parsed: ParsedRecord[], loaded: LoadedSta
   let records = parsed;
   for (;;) {
     try {
-      const resolution = new BatchResolution(config.rules, config.aggregates, loaded.owners, loaded.profiles, loaded.pending, loaded.movedFrom);
+      const resolution = new BatchResolution(config.rules, config.aggregates, loaded.owners, loaded.profiles, loaded.pending, loaded.movedFrom, loaded.keys);
       const groups = groupRecords(run, records, resolveRecords(records, resolution), resolution);
       const counters = foldGroups(run, groups, resolution, loaded, config);
       Object.assign(run.stats, resolution.counters, counters);
@@ -464,21 +480,60 @@ async function writeGroups(
     ownersByRoot.set(owner, [...(ownersByRoot.get(owner) ?? []), [key, before]]);
   }
   const written: Group[] = [];
-  await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
-    try {
-      const write = { run, g, resolution, loaded, stores, config };
-      await tombstoneLosers(write);
-      await linkIdentifiers(write, ownersByRoot.get(g.root) ?? []);
-      await writeProfile(write);
-      written.push(g);
-    } catch (e) {
-      run.stats.groupsFailed += 1;
-      run.errors.push(e as Error);
-      run.failed.add(g.firstSeq);
-    }
-  });
+  const failed = new Set<Group>();
+  const after = dependencies(groups, resolution);
+  const waiting = new Set(groups.values());
+  while (waiting.size > 0) {
+    // The groups whose dependencies are settled (or, should they wait on each other, the earliest).
+    let ready = [...waiting].filter((g) => [...(after.get(g) ?? [])].every((h) => !waiting.has(h)));
+    if (ready.length === 0) ready = [[...waiting].sort((a, b) => compareSeq(a.firstSeq, b.firstSeq))[0] as Group];
+    for (const g of ready) waiting.delete(g);
+    await inChunks(ready, config.concurrency ?? 8, async (g) => {
+      try {
+        if ([...(after.get(g) ?? [])].some((h) => failed.has(h))) throw new Error(`profile ${g.root} waits for a profile whose write failed`);
+        await writeGroup({ run, g, resolution, loaded, stores, config }, ownersByRoot.get(g.root) ?? []);
+        written.push(g);
+      } catch (e) {
+        failed.add(g);
+        run.stats.groupsFailed += 1;
+        run.errors.push(e as Error);
+        run.failed.add(g.firstSeq);
+      }
+    });
+  }
   return written;
 }
+
+/**
+ * A group that moved an identifier out of a profile whose group has earlier records waits for that
+ * group, and is not written if it fails: the retry resolves those earlier records again, and must
+ * find the identifier where they left it (had the move been written, a customer's login earlier in
+ * the batch would find her device with the customer who logged in on it after her).
+ */
+function dependencies(groups: Map<string, Group>, resolution: BatchResolution): Map<Group, Set<Group>> {
+  const bySeq = new Map<string, Group>();
+  for (const g of groups.values()) for (const r of g.records) bySeq.set(r.record.sequenceNumber, g);
+  const after = new Map<Group, Set<Group>>();
+  for (const { from, by } of resolution.moves) {
+    const mover = bySeq.get(by);
+    const left = groups.get(resolution.root(from));
+    if (mover === undefined || left === undefined || left === mover) continue;
+    if (!left.records.some((r) => compareSeq(r.record.sequenceNumber, by) < 0)) continue;
+    after.set(mover, new Set([...(after.get(mover) ?? []), left]));
+  }
+  return after;
+}
+
+/** One group's writes: tombstones, links but userIds', the profile, then its userIds' links. */
+async function writeGroup(write: GroupWrite, owners: Array<[string, string | undefined]>): Promise<void> {
+  const [userIds, others] = partition(owners, ([key]) => key.startsWith('userId:'));
+  await tombstoneLosers(write);
+  await linkIdentifiers(write, others);
+  await writeProfile(write);
+  await linkIdentifiers(write, userIds);
+}
+
+const partition = <T>(items: T[], test: (item: T) => boolean): [T[], T[]] => [items.filter(test), items.filter((i) => !test(i))];
 
 /** What one group's writes need. */
 interface GroupWrite {
@@ -492,7 +547,7 @@ interface GroupWrite {
 
 /** The identifiers that now belong to the group's profile, each conditional on its previous owner, with its move history. */
 async function linkIdentifiers({ run, g, resolution, loaded, stores }: GroupWrite, owners: Array<[string, string | undefined]>): Promise<void> {
-  await Promise.all(
+  await allDone(
     owners.map(([key, was]) => stores.graph.putOwner(key, g.root, was, moveHistory(loaded.links.get(key)?.movedFrom, resolution.movedFrom.get(key), run.now()))),
   );
 }
@@ -513,11 +568,11 @@ async function tombstoneLosers(write: GroupWrite): Promise<void> {
   const losers = losersOf(write);
   if (losers.length === 0) return;
   await stores.profiles.markPendingMerge(g.root, losers);
-  await Promise.all(
+  await allDone(
     losers.map((id) => {
       const state = resolution.loserStates.get(id) as Profile;
       const version = loaded.profiles.get(id)?.version ?? 0;
-      return stores.profiles.put({ ...state, mergedInto: g.root, version: version + 1 }, version, undefined, settledBy(write, id));
+      return stores.profiles.put({ ...state, mergedInto: g.root, version: version + 1 }, version, { settled: settledBy(write, id), marked: loaded.marked.get(id) ?? 0 });
     }),
   );
 }
@@ -539,12 +594,12 @@ async function writeProfile(write: GroupWrite): Promise<void> {
     document = profileDocument(profile);
   }
   if (stored === undefined || document !== loaded.documents.get(g.root) || settled.length > 0) {
-    await stores.profiles.put({ ...profile, version: expected + 1 }, expected, document, settled);
+    await stores.profiles.put({ ...profile, version: expected + 1 }, expected, { document, settled });
     run.stats.profilesWritten += 1;
   }
   const written = new Set([g.root, ...losersOf(write)]);
   const elsewhere = [...resolution.finishedPending.keys()].filter((holder) => !written.has(holder) && resolution.root(holder) === g.root);
-  await Promise.all(elsewhere.map((holder) => stores.profiles.settlePendingMerge(holder, settledBy(write, holder))));
+  await allDone(elsewhere.map((holder) => stores.profiles.settlePendingMerge(holder, settledBy(write, holder))));
 }
 
 // ---- 8. Offer statistics ------------------------------------------------------------------------

@@ -125,7 +125,7 @@ export class DynamoStores implements Stores {
     getMany: async (ids) => (await this.profiles.load(ids)).profiles,
     load: async (ids) => {
       const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })));
-      const out: LoadedProfiles = { profiles: new Map(), pending: new Map(), documents: new Map() };
+      const out: LoadedProfiles = { profiles: new Map(), pending: new Map(), documents: new Map(), marked: new Map() };
       for (const i of items) {
         // An item without a document holds only pending merges (a new survivor not written yet).
         if (typeof i.doc === 'string') {
@@ -133,18 +133,22 @@ export class DynamoStores implements Stores {
           out.documents.set(i.profileId as string, i.doc);
         }
         if (i.pending instanceof Set && i.pending.size > 0) out.pending.set(i.profileId as string, [...(i.pending as Set<string>)].sort());
+        if (i.merges !== undefined) out.marked.set(i.profileId as string, Number(i.merges));
       }
       return out;
     },
     markPendingMerge: async (survivorId, loserIds) => {
-      await this.doc.send(
+      await this.conditional(
         new UpdateCommand({
           TableName: this.tables.profiles,
           Key: { profileId: survivorId },
-          UpdateExpression: 'ADD #pending :losers',
+          // Counted, so a tombstone write of this item loaded before the mark is refused; never on a tombstone.
+          UpdateExpression: 'ADD #pending :losers, merges :one',
+          ConditionExpression: 'attribute_not_exists(mergedInto)',
           ExpressionAttributeNames: { '#pending': 'pending' },
-          ExpressionAttributeValues: { ':losers': new Set(loserIds) },
+          ExpressionAttributeValues: { ':losers': new Set(loserIds), ':one': 1 },
         }),
+        `profile ${survivorId} (merged away)`,
       );
     },
     settlePendingMerge: async (holderId, loserIds) => {
@@ -168,12 +172,13 @@ export class DynamoStores implements Stores {
       const items = await this.batchGet(this.tables.profiles, ids.map((profileId) => ({ profileId })), 'profileId, card');
       return new Map(items.filter((i) => i.card !== undefined).map((i) => [i.profileId as string, JSON.parse(i.card as string) as MatchCard]));
     },
-    put: async (profile, expectedVersion, document, settled) => {
+    put: async (profile, expectedVersion, write = {}) => {
+      const { settled, marked } = write;
       // An update, not a put: the item's pending merges stay, but for those this write settles.
       const values: Record<string, unknown> = {
         ':version': profile.version,
         ':updatedAt': profile.updatedAt,
-        ':doc': document ?? profileDocument(profile),
+        ':doc': write.document ?? profileDocument(profile),
         ':card': JSON.stringify(matchCardOf(profile)),
       };
       let expression = 'SET version = :version, updatedAt = :updatedAt, doc = :doc, card = :card';
@@ -186,13 +191,19 @@ export class DynamoStores implements Stores {
         values[':settled'] = new Set(settled);
       }
       if (expectedVersion !== 0) values[':expected'] = expectedVersion;
+      // A new profile's item may exist already, holding only merges pending into it (no version).
+      let condition = expectedVersion === 0 ? 'attribute_not_exists(version)' : 'version = :expected';
+      if (marked !== undefined) {
+        // A tombstone: no merge into this profile marked since it was loaded.
+        condition += marked === 0 ? ' AND attribute_not_exists(merges)' : ' AND merges = :marked';
+        if (marked !== 0) values[':marked'] = marked;
+      }
       await this.conditional(
         new UpdateCommand({
           TableName: this.tables.profiles,
           Key: { profileId: profile.profileId },
           UpdateExpression: expression,
-          // A new profile's item may exist already, holding only merges pending into it (no version).
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(version)' : 'version = :expected',
+          ConditionExpression: condition,
           ...(settled !== undefined && settled.length > 0 ? { ExpressionAttributeNames: { '#pending': 'pending' } } : {}),
           ExpressionAttributeValues: values,
         }),
@@ -217,9 +228,9 @@ export class DynamoStores implements Stores {
         new PutCommand({
           TableName: this.tables.graph,
           Item: { pk: `ID#${key}`, sk: 'OWNER', profileId, linkedAt: new Date().toISOString(), ...(movedFrom && movedFrom.length > 0 ? { movedFrom } : {}) },
-          ConditionExpression:
-            expected === undefined ? 'attribute_not_exists(pk) OR profileId = :p' : 'profileId = :e OR profileId = :p',
-          ExpressionAttributeValues: expected === undefined ? { ':p': profileId } : { ':e': expected, ':p': profileId },
+          // Exactly the owner it was loaded with: a batch creating the same profile at once (ids are derived) fails here.
+          ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : 'profileId = :e',
+          ...(expected === undefined ? {} : { ExpressionAttributeValues: { ':e': expected } }),
         }),
         `identifier ${key}`,
       );

@@ -45,6 +45,8 @@ export class MemoryStores implements Stores {
   readonly moves = new Map<string, NonNullable<OwnerLink['movedFrom']>>();
   /** Merges begun into a survivor whose write has not happened yet, by survivor id. */
   readonly pendingMerges = new Map<string, Set<string>>();
+  /** How many merges were ever marked pending on each item. */
+  readonly mergeMarks = new Map<string, number>();
   readonly visits = new Map<string, Map<string, NetworkVisit>>();
   readonly links = new Map<string, Map<string, ProbableLink>>();
   readonly eventItems = new Map<string, StoredEvent>();
@@ -86,6 +88,7 @@ export class MemoryStores implements Stores {
       const profiles = new Map<string, Profile>();
       const pending = new Map<string, string[]>();
       const documents = new Map<string, string>();
+      const marked = new Map<string, number>();
       for (const id of ids) {
         const p = this.profileItems.get(id);
         if (p) profiles.set(id, structuredClone(p));
@@ -93,11 +96,15 @@ export class MemoryStores implements Stores {
         if (document !== undefined) documents.set(id, document);
         const merging = this.pendingMerges.get(id);
         if (merging && merging.size > 0) pending.set(id, [...merging].sort());
+        const count = this.mergeMarks.get(id);
+        if (count !== undefined) marked.set(id, count);
       }
-      return { profiles, pending, documents };
+      return { profiles, pending, documents, marked };
     },
     markPendingMerge: async (survivorId, loserIds) => {
+      if (this.profileItems.get(survivorId)?.mergedInto !== undefined) throw new ConflictError(`profile ${survivorId} was merged away`);
       this.write(1, 'pending merge');
+      this.mergeMarks.set(survivorId, (this.mergeMarks.get(survivorId) ?? 0) + 1);
       this.pendingMerges.set(survivorId, new Set([...(this.pendingMerges.get(survivorId) ?? []), ...loserIds]));
     },
     settlePendingMerge: async (holderId, loserIds) => {
@@ -113,9 +120,9 @@ export class MemoryStores implements Stores {
       }
       return out;
     },
-    put: async (profile, expectedVersion, document, settled) => {
+    put: async (profile, expectedVersion, write = {}) => {
       // The item the DynamoDB adapter writes: the document and the match card, each as JSON.
-      const doc = document ?? profileDocument(profile);
+      const doc = write.document ?? profileDocument(profile);
       if (this.options.checkItemSize !== false) {
         const bytes = Buffer.byteLength(doc) + Buffer.byteLength(JSON.stringify(matchCardOf(profile))) + 200;
         if (bytes > DYNAMODB_ITEM_LIMIT) throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
@@ -124,10 +131,13 @@ export class MemoryStores implements Stores {
       if ((current?.version ?? 0) !== expectedVersion) {
         throw new ConflictError(`profile ${profile.profileId} changed (expected version ${expectedVersion})`);
       }
+      if (write.marked !== undefined && (this.mergeMarks.get(profile.profileId) ?? 0) !== write.marked) {
+        throw new ConflictError(`profile ${profile.profileId} became the survivor of another merge`);
+      }
       this.write(1, 'profile');
       this.profileItems.set(profile.profileId, structuredClone(profile));
       this.documents.set(profile.profileId, doc);
-      this.settle(profile.profileId, settled ?? []);
+      this.settle(profile.profileId, write.settled ?? []);
     },
   };
 
@@ -153,7 +163,7 @@ export class MemoryStores implements Stores {
     },
     putOwner: async (key, profileId, expected, movedFrom) => {
       const current = this.owners.get(key);
-      if (current !== undefined && current !== expected && current !== profileId) {
+      if (current !== expected) {
         throw new ConflictError(`identifier ${key} is linked to ${current}`);
       }
       this.write(1, 'identifier');

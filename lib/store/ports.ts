@@ -25,6 +25,22 @@ export interface LoadedProfiles {
   pending: Map<string, string[]>;
   /** Each profile's stored document (lib/profile/profile.ts profileDocument), to tell what changed. */
   documents: Map<string, string>;
+  /** How many merges were ever marked pending on each item (absent: none); see put's `marked`. */
+  marked: Map<string, number>;
+}
+
+/** What a profile write carries besides the profile. */
+export interface ProfileWrite {
+  /** The profile's stored document when the caller has it already, so it is not serialised twice. */
+  document?: string;
+  /** The pending merges on the item whose state this write carries: they are settled. */
+  settled?: string[];
+  /**
+   * For a tombstone: the item's count of marked merges as loaded. The write is refused if a merge
+   * into this profile was marked since (two batches merging two profiles each the other way round
+   * would otherwise make them tombstones of each other).
+   */
+  marked?: number;
 }
 
 export interface ProfileStore {
@@ -37,7 +53,8 @@ export interface ProfileStore {
    * before their tombstones, and settled only by a write that carries their state (put's `settled`).
    * So a merge whose survivor write fails can always be finished from the survivor, even when nothing
    * else leads to the tombstones any more (their identifiers moved on in the same batch), and no
-   * other writer of the survivor (another shard, the nightly scores) can lose it.
+   * other writer of the survivor (another shard, the nightly scores) can lose it. Each mark counts
+   * on the item (see put's `marked`); a mark on a tombstone is refused (ConflictError).
    */
   markPendingMerge(survivorId: string, loserIds: string[]): Promise<void>;
   /** Settles merges pending on an item whose state is not written in the batch (a tombstone's): their state went on further. */
@@ -46,11 +63,10 @@ export interface ProfileStore {
   getCards(ids: string[]): Promise<Map<string, MatchCard>>;
   /**
    * Writes a profile if its stored version is still `expectedVersion` (0: must not exist, or only as
-   * pending merges). `document`: the profile's stored document when the caller has it already (the
-   * ingest does, to tell whether anything changed), so it is not serialised twice. The item's pending
-   * merges are kept, but for `settled`: those whose state this write carries.
+   * pending merges), and for a tombstone if no merge into it was marked since it was loaded. The
+   * item's pending merges are kept, but for those the write settles.
    */
-  put(profile: Profile, expectedVersion: number, document?: string, settled?: string[]): Promise<void>;
+  put(profile: Profile, expectedVersion: number, write?: ProfileWrite): Promise<void>;
 }
 
 /** An identifier's link: the profile it belongs to, and the profiles it recently moved away from (newest first). */
@@ -65,7 +81,8 @@ export interface IdentityGraphStore {
   /** The same links, with where each identifier recently moved from (shared devices). */
   links(keys: string[]): Promise<Map<string, OwnerLink>>;
   /**
-   * Links an identifier to a profile if it is still linked to `expected` (undefined: unlinked).
+   * Links an identifier to a profile if it is still linked to exactly `expected` (undefined: unlinked);
+   * else ConflictError, even when it is linked to `profileId` already (by another batch at once).
    * `movedFrom`: the link's move history to keep (a device that followed another customer's login).
    */
   putOwner(key: string, profileId: string, expected: string | undefined, movedFrom?: OwnerLink['movedFrom']): Promise<void>;

@@ -77,7 +77,7 @@ describe('ingest on DynamoDB', () => {
     expect((await stores.profiles.getMany([survivor])).size).toBe(0);
     expect((await stores.profiles.load([survivor])).pending.get(survivor)).toEqual(['p_loser_a', 'p_loser_b']);
     // ...the survivor's first write takes its place, settling the merge whose state it carries...
-    await stores.profiles.put({ ...newProfile(survivor), version: 1 }, 0, undefined, ['p_loser_a']);
+    await stores.profiles.put({ ...newProfile(survivor), version: 1 }, 0, { settled: ['p_loser_a'] });
     const loaded = await stores.profiles.load([survivor]);
     expect(loaded.profiles.get(survivor)?.version).toBe(1);
     expect(loaded.pending.get(survivor)).toEqual(['p_loser_b']);

@@ -39,13 +39,13 @@ it("keeps the visitor's history when another shard's invocation writes the custo
   ).toEqual([]);
   const put = stores.profiles.put;
   let raced = false;
-  stores.profiles.put = async (p, v, d, s) => {
+  stores.profiles.put = async (p, v, w) => {
     if (!raced && p.profileId === visitor && p.mergedInto !== undefined) {
       raced = true;
       const concurrent = await ingestBatch([toRecord(segmentEvent({ userId: 'cust-d', messageId: 'ds-1', timestamp: '2026-11-20T09:06:00.000Z' }), other.take(), S1)], stores, config());
       expect(concurrent.failedSequenceNumbers).toEqual([]);
     }
-    return put(p, v, d, s);
+    return put(p, v, w);
   };
   const batch = [toRecord(segmentEvent({ type: 'identify', userId: 'cust-d', anonymousId: 'visitor-d', messageId: 'login-d', event: undefined, timestamp: '2026-11-20T09:05:00.000Z' }), seq.take(), S0)];
   expect((await ingestBatch(batch, stores, config())).failedSequenceNumbers).toEqual([batch[0]!.sequenceNumber]);

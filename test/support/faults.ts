@@ -67,3 +67,43 @@ export class FaultyStores {
     offerStats: { ...this.inner.offerStats, add: this.guard('stats', this.inner.offerStats.add) },
   };
 }
+
+/** A point where a scheduler lets the test's concurrent invocations go on, in an order it picks. */
+export type Pause = (label: string) => Promise<void>;
+
+const WRITES = new Set(['put', 'markPendingMerge', 'settlePendingMerge', 'putOwner', 'putVisits', 'putLinks', 'add']);
+
+/** What befalls one write: throttled (nothing written), or its answer lost (written, but the caller sees a timeout). */
+export type WriteFault = 'throttle' | 'lost' | undefined;
+
+/**
+ * The stores as two Lambda invocations at once see DynamoDB: every call (read or write) reaches the
+ * store, and its answer comes back, at a moment `pause` picks (a fast-check scheduler), so the calls of
+ * concurrent batches interleave in any order; a write is throttled, or its answer lost, as `fault` says.
+ * For concurrency tests only: the stores underneath are the same in-memory adapters.
+ */
+export function interleaved(inner: MemoryStores, pause: Pause, fault: (call: string) => WriteFault): Stores {
+  const wrap = <T extends object>(store: T, name: string): T =>
+    Object.fromEntries(
+      Object.entries(store).map(([method, fn]) => [
+        method,
+        async (...args: unknown[]) => {
+          const call = `${name}.${method}`;
+          await pause(`${call} sent`);
+          const befalls = WRITES.has(method) ? fault(call) : undefined;
+          if (befalls === 'throttle') throw Object.assign(new Error(`injected throttle on ${call}`), { name: 'ThrottlingException' });
+          const answer = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+          await pause(`${call} answered`);
+          if (befalls === 'lost') throw Object.assign(new Error(`injected timeout after ${call}`), { name: 'TimeoutError' });
+          return answer;
+        },
+      ]),
+    ) as T;
+  return {
+    profiles: wrap(inner.profiles, 'profiles'),
+    graph: wrap(inner.graph, 'graph'),
+    events: wrap(inner.events, 'events'),
+    deadLetters: wrap(inner.deadLetters, 'deadLetters'),
+    offerStats: wrap(inner.offerStats, 'offerStats'),
+  };
+}

@@ -5,7 +5,8 @@ import { writeBatchAttributes } from '../../lib/profile/batch';
 import { advanceMark, MARK_RETENTION_MS, MAX_APPLIED, type ShardMarks } from '../../lib/profile/marks';
 import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 import { config, foldCounts, S0, S1, throttleProfile } from '../support/exactly-once';
-import { FaultyStores, WRITE_KINDS, type Fault } from '../support/faults';
+import { MemoryStores } from '../../lib/store/memory';
+import { FaultyStores, interleaved, WRITE_KINDS, type Fault } from '../support/faults';
 
 /**
  * Exactly-once folding (issue #13, defect 1): every record is folded exactly once into whichever
@@ -239,7 +240,8 @@ describe('a merge whose survivor write failed, when the merged identifier then m
     ];
     throttleProfileOf(faulty, u0);
     const attempt = await ingestBatch(batch, faulty.stores, config());
-    expect(attempt.failedSequenceNumbers).toEqual([batch[0]!.sequenceNumber]);
+    // u0's group fails; u1's, which moved the tablet out of it, is not written either.
+    expect(attempt.failedSequenceNumbers).toEqual(batch.map((r) => r.sequenceNumber));
     const retry = await ingestBatch(batch, faulty.stores, config());
     expect(retry.failedSequenceNumbers).toEqual([]);
     // The visitor's order (folded into the tombstone's state) must live on in a live profile.
@@ -357,6 +359,75 @@ describe('exactly-once folding under faults, retries and merges (property)', () 
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+// ---- Property: two shards' invocations at once, every store call interleaved ----------------------
+
+/** A profile per customer: her userId in one live profile, which her link leads to; every device link leads to a live profile that lists it, and no other lists it. */
+function oneProfilePerCustomer(stores: MemoryStores): string[] {
+  const rootOf = (id: string | undefined): string | undefined => {
+    let at = id;
+    for (let hops = 0; at !== undefined && stores.profileItems.get(at)?.mergedInto !== undefined && hops < 64; hops++) at = stores.profileItems.get(at)?.mergedInto;
+    return at;
+  };
+  const live = [...stores.profileItems.values()].filter((p) => p.mergedInto === undefined);
+  const problems: string[] = [];
+  for (const [key, owner] of stores.owners) {
+    const [ns, value] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
+    const root = stores.profileItems.get(rootOf(owner) ?? '');
+    if (root === undefined || root.mergedInto !== undefined) problems.push(`${key} leads to no live profile`);
+    else if (!((root.identities as Record<string, string[] | undefined>)[ns] ?? []).includes(value)) problems.push(`${key} leads to ${root.profileId}, which does not list it`);
+    const listing = live.filter((p) => ((p.identities as Record<string, string[] | undefined>)[ns] ?? []).includes(value)).map((p) => p.profileId);
+    if (listing.length !== 1) problems.push(`${key} is listed by ${listing.length} live profiles`);
+  }
+  return problems;
+}
+
+describe('exactly-once folding and one profile per customer with two shards at once (property)', () => {
+  it.each([
+    ['own devices', false],
+    ['shared devices (moves)', true],
+  ])('counts every event once and keeps one profile per customer, people with %s, any interleaving of the two invocations', async (_devices, shared) => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(eventSpec, { minLength: 1, maxLength: 30 }),
+        fc.array(fc.nat(1), { minLength: PEOPLE * 2, maxLength: PEOPLE * 2 }),
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 2, maxLength: 2 }),
+        fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 30 }),
+        fc.scheduler(),
+        async (specs, shardOf, sizes, throttles, s) => {
+          const events = toEvents(specs, shared);
+          const seqs = [new SequenceFactory(), new SequenceFactory()];
+          const shards: StreamRecord[][] = [[], []];
+          for (const { anonymousId, event } of events) {
+            const [first, second] = anonymousId.slice(1).split('-').map(Number) as [number, number | undefined];
+            const shard = shardOf[second === undefined ? first : first * 2 + second] as number;
+            (shards[shard] as StreamRecord[]).push(toRecord(event, (seqs[shard] as SequenceFactory).take(), `shardId-00000000000${shard}`));
+          }
+          const inner = new MemoryStores();
+          // The first writes are throttled where the list says 0, or lose their answer where it says 1 (one in ten each), the later ones never.
+          let nth = 0;
+          const stores = interleaved(inner, (label) => s.schedule(Promise.resolve(label)).then(() => undefined), () => ({ 0: 'throttle' as const, 1: 'lost' as const })[throttles[nth++] ?? -1]);
+          const drain = async (records: StreamRecord[], size: number) => {
+            for (let from = 0, guard = 0; from < records.length; guard++) {
+              if (guard > 200) throw new Error('the mapping did not drain');
+              const batch = records.slice(from, from + size);
+              const failed = (await ingestBatch(batch, stores, config())).failedSequenceNumbers.map((q) => records.findIndex((r) => r.sequenceNumber === q));
+              from = failed.length > 0 ? Math.min(...failed) : from + batch.length;
+            }
+          };
+          await s.waitFor(Promise.all(shards.map((records, i) => drain(records, sizes[i] as number))));
+          const counts = foldCounts(inner);
+          expect({
+            notOnce: events.map((e) => e.event.messageId as string).filter((id) => counts.get(id) !== 1),
+            stored: inner.eventItems.size,
+            profiles: oneProfilePerCustomer(inner),
+          }).toEqual({ notOnce: [], stored: events.length, profiles: [] });
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

@@ -73,3 +73,35 @@ describe('a producer copy on another shard and offer statistics', () => {
     expect({ counts: stats?.counts ?? {}, folded: foldCounts(faulty.inner).get('imp-z') }).toEqual({ counts: { impressions_personalised: 1 }, folded: 1 });
   });
 });
+
+describe('a batch whose later record moved a device out of a profile whose own write failed (found by the interleaving property)', () => {
+  it("keeps the first customer's anonymous history with her when her login's write failed and the second customer's login on the same tablet, later in the batch, was written", async () => {
+    const faulty = new FaultyStores();
+    const seq = new SequenceFactory();
+    const alias = (userId: string, previousId: string, messageId: string, timestamp: string) =>
+      segmentEvent({ type: 'alias', userId, anonymousId: 'tablet', previousId, messageId, event: undefined, timestamp });
+    const tablet = deriveProfileId('anonymousId:tablet');
+    expect((await ingestBatch([toRecord(segmentEvent({ anonymousId: 'tablet', messageId: 'visit', timestamp: '2026-11-20T09:00:00.000Z' }), seq.take())], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    // One batch: u1 logs in on the tablet (its anonymous profile becomes hers), then u0 does (the tablet moves to u0).
+    const batch = [toRecord(alias('u1', 'phone-1', 'login-1', '2026-11-20T09:01:00.000Z'), seq.take()), toRecord(alias('u0', 'phone-0', 'login-0', '2026-11-20T09:02:00.000Z'), seq.take())];
+    // The write of u1's link for her phone is throttled; u0's writes go through.
+    const putOwner = faulty.stores.graph.putOwner;
+    let throttled = false;
+    faulty.stores.graph.putOwner = async (key, ...rest) => {
+      if (!throttled && key === 'anonymousId:phone-1') {
+        throttled = true;
+        throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+      }
+      return putOwner(key, ...rest);
+    };
+    expect((await ingestBatch(batch, faulty.stores, config())).failedSequenceNumbers.length).toBeGreaterThan(0);
+    for (let i = 0; i < 2; i++) await ingestBatch(batch, faulty.stores, config());
+    const live = [...faulty.inner.profileItems.values()].filter((p) => p.mergedInto === undefined);
+    const holding = (ns: 'userId' | 'anonymousId', value: string) => live.filter((p) => (p.identities[ns] ?? []).includes(value)).map((p) => p.profileId);
+    expect({ visitWith: live.filter((p) => (p.aggregates.perMessage as Record<string, number> | undefined)?.visit).map((p) => p.identities.userId), tablet: holding('anonymousId', 'tablet'), u1: holding('userId', 'u1') }).toEqual({
+      visitWith: [['u1']],
+      tablet: [faulty.inner.owners.get('anonymousId:tablet')],
+      u1: [tablet],
+    });
+  });
+});
