@@ -458,12 +458,10 @@ function moveHistory(previous: OwnerLink['movedFrom'], movedFrom: string[] | und
 }
 
 /**
- * Writes each group: for a merge, the merge marked pending on the survivor's item, then the losers'
- * tombstones; then its identifier links; then the profile itself, once, conditional on its version
- * (the write clears the pending mark). Tombstones go before links: each is conditional on the version
- * its loser was loaded at, so a loser another shard wrote meanwhile fails the group before any link
- * has left it (links moved first would strand that write in a second live profile of the customer).
- * A failure fails the group: the stream retries from its first record.
+ * Writes each group (see `writeGroup` for the order within one), in waves: a group waits for the
+ * groups it depends on (`dependencies`) and is not written if one of them failed. Every write is
+ * conditional on what this batch read, so a write another shard made meanwhile fails the group, and
+ * a failure fails the group: the stream retries from its first record.
  */
 async function writeGroups(
   run: BatchRun,
@@ -524,7 +522,16 @@ function dependencies(groups: Map<string, Group>, resolution: BatchResolution): 
   return after;
 }
 
-/** One group's writes: tombstones, links but userIds', the profile, then its userIds' links. */
+/**
+ * One group's writes, in this order. First, for a merge, the merge marked pending on the survivor's
+ * item, then the losers' tombstones, each conditional on the version its loser was loaded at and on
+ * the pending marks this batch saw on it (two merges of the same profiles each way round would
+ * otherwise leave each a tombstone of the other); a loser another shard wrote meanwhile fails the
+ * group before any link has left it. Then the identifier links but userIds', each conditional on the
+ * owner this batch read; then the profile, once, conditional on its version (the write clears the
+ * pending mark); then the userIds' links, last, so a customer's userId never leads to a profile not
+ * yet written. Each step waits for all its writes, so no write is left in flight when one fails.
+ */
 async function writeGroup(write: GroupWrite, owners: Array<[string, string | undefined]>): Promise<void> {
   const [userIds, others] = partition(owners, ([key]) => key.startsWith('userId:'));
   await tombstoneLosers(write);
