@@ -73,8 +73,8 @@ async function measure(label: string, input: StreamRecord[], stores: Stores, cou
 function memoryCounts(stores: MemoryStores): () => Counts {
   let profileWrites = 0;
   const put = stores.profiles.put;
-  stores.profiles.put = async (p, v) => {
-    await put(p, v);
+  stores.profiles.put = async (...args) => {
+    await put(...args);
     profileWrites += 1;
   };
   return () => ({ ...stores.counts, profileWrites });
