@@ -64,3 +64,13 @@ export function ingestConfig(overrides: Partial<IngestConfig> = {}): IngestConfi
     ...overrides,
   };
 }
+
+/** An identify call carrying every kind of personal data the default policy names, for the redaction tests. */
+export const annIdentify = {
+  type: 'identify',
+  userId: 'cust-1',
+  messageId: 'm1',
+  traits: { email: 'Ann.Smith@example.com', phone: '+44 20 7946 0958', firstName: 'Ann', lastName: 'Smith', name: 'Ann Smith', plan: 'gold', address: { street: '1 Acacia Avenue', city: 'Leeds', country: 'GB' } },
+  context: { ip: '203.0.113.7', traits: { email: 'ann.smith@example.com', name: 'Ann' }, locale: 'en-GB' },
+  properties: { email: 'ann@example.com', product_id: 'p1', name: 'Sage paint 2L' },
+};

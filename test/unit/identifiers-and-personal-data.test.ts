@@ -6,7 +6,7 @@ import type { CollectedEvent } from '../../lib/events/segment';
 import { loadIdentityRules } from '../../lib/identity/rules';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { MemoryStores } from '../../lib/store/memory';
-import { ingestConfig, rawRecord, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { ingestConfig, rawRecord, segmentEvent, SequenceFactory, toRecord, annIdentify } from '../support/factories';
 import identityDefaults from '../../config/identity.json';
 
 /**
@@ -135,14 +135,7 @@ describe("a group call's traits describe the company, not the person", () => {
 });
 
 describe('personal data after the ingest (defect 8)', () => {
-  const message = {
-    type: 'identify',
-    userId: 'cust-1',
-    messageId: 'm1',
-    traits: { email: 'Ann.Smith@example.com', phone: '+44 20 7946 0958', firstName: 'Ann', lastName: 'Smith', name: 'Ann Smith', plan: 'gold', address: { street: '1 Acacia Avenue', city: 'Leeds', country: 'GB' } },
-    context: { ip: '203.0.113.7', traits: { email: 'ann.smith@example.com', name: 'Ann' }, locale: 'en-GB' },
-    properties: { email: 'ann@example.com', product_id: 'p1', name: 'Sage paint 2L' },
-  };
+  const message = annIdentify;
 
   it('leaves nothing in clear in any store after the ingest, dead letters included', async () => {
     const stores = new MemoryStores();

@@ -15,6 +15,40 @@ const view = (partial: Record<string, unknown>) => segmentEvent(partial);
 const login = (userId: string, anonymousId: string, messageId: string, timestamp: string) =>
   segmentEvent({ type: 'identify', userId, anonymousId, messageId, event: undefined, timestamp });
 
+
+/** Holds back the first write (its profile or a link to it) of a profile; `waiting` settles when it is held. */
+function holdFirstWrite(faulty: FaultyStores, profileId: string): { waiting: Promise<void>; release: () => void } {
+  const put = faulty.stores.profiles.put;
+  const putOwner = faulty.stores.graph.putOwner;
+  let release = () => undefined as void;
+  const held = new Promise<void>((r) => (release = r));
+  let atWrite = () => undefined as void;
+  const waiting = new Promise<void>((r) => (atWrite = r));
+  let holding = true;
+  const hold = async () => {
+    if (!holding) return;
+    holding = false;
+    atWrite();
+    await held;
+  };
+  faulty.stores.profiles.put = async (p, v, w) => {
+    if (p.profileId === profileId) await hold();
+    return put(p, v, w);
+  };
+  faulty.stores.graph.putOwner = async (key, owner, expected, moves) => {
+    if (owner === profileId) await hold();
+    return putOwner(key, owner, expected, moves);
+  };
+  return { waiting, release };
+}
+
+/** The live profile a profile id leads to, following tombstones. */
+function rootIn(faulty: FaultyStores, id: string | undefined): string | undefined {
+  let at = id;
+  while (at !== undefined && faulty.inner.profileItems.get(at)?.mergedInto !== undefined) at = faulty.inner.profileItems.get(at)?.mergedInto;
+  return at;
+}
+
 describe('a pending merge and other writers of the survivor', () => {
   const cust = deriveProfileId('userId:cust-c');
   const visitor = deriveProfileId('anonymousId:visitor-c');
@@ -174,27 +208,7 @@ describe("a customer's logins on two devices on two shards at once (found by the
     expect((await ingestBatch(setup, faulty.stores, config())).failedSequenceNumbers).toEqual([]);
     // Shard 1 folds her login on the phone; its first write (the profile or the userId's link) is held back
     // while shard 0 folds her login on the laptop, with the laptop profile's own retries.
-    const put = faulty.stores.profiles.put;
-    const putOwner = faulty.stores.graph.putOwner;
-    let release = () => undefined as void;
-    const held = new Promise<void>((r) => (release = r));
-    let atWrite = () => undefined as void;
-    const waiting = new Promise<void>((r) => (atWrite = r));
-    let holding = true;
-    const hold = async () => {
-      if (!holding) return;
-      holding = false;
-      atWrite();
-      await held;
-    };
-    faulty.stores.profiles.put = async (p, v, w) => {
-      if (p.profileId === phone) await hold();
-      return put(p, v, w);
-    };
-    faulty.stores.graph.putOwner = async (key, owner, expected, moves) => {
-      if (owner === phone) await hold();
-      return putOwner(key, owner, expected, moves);
-    };
+    const { waiting, release } = holdFirstWrite(faulty, phone);
     const onPhone = [toRecord(login('cust', 'phone', 'login-phone', '2026-11-20T10:00:00.000Z'), s1.take(), S1)];
     const phoneRun = ingestBatch(onPhone, faulty.stores, config());
     await waiting;
@@ -208,11 +222,7 @@ describe("a customer's logins on two devices on two shards at once (found by the
       await ingestBatch(onLaptop, faulty.stores, config());
     }
     const live = [...faulty.inner.profileItems.values()].filter((p) => p.mergedInto === undefined);
-    const rootOf = (id: string | undefined): string | undefined => {
-      let at = id;
-      while (at !== undefined && faulty.inner.profileItems.get(at)?.mergedInto !== undefined) at = faulty.inner.profileItems.get(at)?.mergedInto;
-      return at;
-    };
+    const rootOf = (id: string | undefined) => rootIn(faulty, id);
     expect({
       liveWithHerUserId: live.filter((p) => (p.identities.userId ?? []).includes('cust')).length,
       phoneWithHer: rootOf(faulty.inner.owners.get('anonymousId:phone')) === rootOf(faulty.inner.owners.get('userId:cust')),
@@ -231,27 +241,7 @@ describe('an identifier whose owner is not written yet (found by the reliability
     // Her laptop is known, anonymously.
     expect((await ingestBatch([toRecord(view({ anonymousId: 'laptop', messageId: 'l-0', timestamp: '2026-11-20T09:00:00.000Z' }), s0.take(), S0)], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
     // Shard 1: she logs in first on a new phone: a new profile, whose first write (the profile or its link) is held back.
-    const put = faulty.stores.profiles.put;
-    const putOwner = faulty.stores.graph.putOwner;
-    let release = () => undefined as void;
-    const held = new Promise<void>((r) => (release = r));
-    let atWrite = () => undefined as void;
-    const waiting = new Promise<void>((r) => (atWrite = r));
-    let holding = true;
-    const hold = async () => {
-      if (!holding) return;
-      holding = false;
-      atWrite();
-      await held;
-    };
-    faulty.stores.profiles.put = async (p, v, w) => {
-      if (p.profileId === cust) await hold();
-      return put(p, v, w);
-    };
-    faulty.stores.graph.putOwner = async (key, owner, expected, moves) => {
-      if (owner === cust) await hold();
-      return putOwner(key, owner, expected, moves);
-    };
+    const { waiting, release } = holdFirstWrite(faulty, cust);
     const onPhone = [toRecord(login('cust', 'phone', 'login-phone', '2026-11-20T10:00:00.000Z'), s1.take(), S1)];
     const phoneRun = ingestBatch(onPhone, faulty.stores, config());
     await waiting;
@@ -267,11 +257,7 @@ describe('an identifier whose owner is not written yet (found by the reliability
     }
     expect([attempts.at(-1)?.failedSequenceNumbers, phoneAttempts.at(-1)?.failedSequenceNumbers]).toEqual([[], []]);
     const live = [...faulty.inner.profileItems.values()].filter((p) => p.mergedInto === undefined);
-    const rootOf = (id: string | undefined): string | undefined => {
-      let at = id;
-      while (at !== undefined && faulty.inner.profileItems.get(at)?.mergedInto !== undefined) at = faulty.inner.profileItems.get(at)?.mergedInto;
-      return at;
-    };
+    const rootOf = (id: string | undefined) => rootIn(faulty, id);
     const hers = rootOf(faulty.inner.owners.get('userId:cust'));
     expect({
       liveWithHerUserId: live.filter((p) => (p.identities.userId ?? []).includes('cust')).length,

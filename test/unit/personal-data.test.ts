@@ -8,7 +8,7 @@ import { loadIdentityRules } from '../../lib/identity/rules';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { lookupIdentity, readJourney, readProfile } from '../../lib/profile/read';
 import { MemoryStores } from '../../lib/store/memory';
-import { ingestConfig, SequenceFactory, toRecord } from '../support/factories';
+import { ingestConfig, SequenceFactory, toRecord, annIdentify } from '../support/factories';
 import eventDefaults from '../../config/events.json';
 
 const rules = loadIdentityRules();
@@ -16,14 +16,7 @@ const policy = defaultEventPolicy().personalData;
 const SALT = 'test-salt';
 
 describe('personal data redaction (defect 8)', () => {
-  const message = {
-    type: 'identify',
-    userId: 'cust-1',
-    messageId: 'm1',
-    traits: { email: 'Ann.Smith@example.com', phone: '+44 20 7946 0958', firstName: 'Ann', lastName: 'Smith', name: 'Ann Smith', plan: 'gold', address: { street: '1 Acacia Avenue', city: 'Leeds', country: 'GB' } },
-    context: { ip: '203.0.113.7', traits: { email: 'ann.smith@example.com', name: 'Ann' }, locale: 'en-GB' },
-    properties: { email: 'ann@example.com', product_id: 'p1', name: 'Sage paint 2L' },
-  };
+  const message = annIdentify;
 
   it('hashes e-mail, phone and the IP address, and removes names and the street address', () => {
     const redacted = redactPersonalData(message, policy, SALT);
