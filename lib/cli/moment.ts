@@ -3,7 +3,7 @@
  * `main` takes the arguments and two streams and answers an exit code (0 done, 1 bad input, 2 bad
  * usage); it never throws and never prints a stack trace for a person's mistake.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { LearnInputError } from '../learn/errors';
 import { rulesCommand, RULES_USAGE } from './rules-command';
@@ -75,8 +75,8 @@ const isFileError = (e: unknown): e is { path: string; code: string } =>
 // ---- Shared by the commands -----------------------------------------------------------------------
 
 /** Parses a command's options strictly (unknown options and stray arguments are usage errors). */
-export function options<T extends Parameters<typeof parseArgs>[0]['options']>(args: string[], spec: T) {
-  return parseArgs({ args, options: spec, strict: true, allowPositionals: false }).values;
+export function options<const T extends NonNullable<ParseArgsConfig['options']>>(args: string[], spec: T) {
+  return parseArgs({ args, options: spec, strict: true as const, allowPositionals: false as const }).values;
 }
 
 /** A required option's value. */
