@@ -23,7 +23,7 @@ export interface ResolutionCounters {
   merges: number;
   /** Identifiers not linked because a per-namespace limit was reached. */
   limitReached: number;
-  /** Merges refused because two different userIds would have been joined. */
+  /** Merges refused because two different userIds would have been joined (or a profile not written yet whose userId is unknown). */
   conflicts: number;
   /** Identifiers moved to the most recently authenticated profile (shared devices). */
   moves: number;
@@ -53,6 +53,12 @@ export class BatchResolution {
   readonly work = new Map<string, Profile>();
   /** Identifier owners as changed by this batch, with the owner stored before it (for conditional writes). */
   readonly changedOwners = new Map<string, string | undefined>();
+  /**
+   * Identifiers linked to a profile that does not list them (its write was lost, or the link was read
+   * before another shard moved it and wrote that profile): the link is written again, conditional on
+   * the owner read, so a stale read fails the batch instead of leaving the identifier in two profiles.
+   */
+  readonly relinked = new Set<string>();
   /** Stored profiles (or pending-only items) merged away in this batch: they need a tombstone write. */
   readonly mergedAway = new Set<string>();
   /** A loser's state when it lost (what its tombstone keeps), by id. */
@@ -68,10 +74,12 @@ export class BatchResolution {
   /**
    * Ids with no profile written yet that something leads to: items holding only pending merges (a new
    * survivor whose first write failed), and owners of identifier links whose first write is in flight
-   * or failed. Each stands as an empty profile, written (or made a tombstone) conditional on that
-   * first write, so it is never taken for free.
+   * or failed. Each stands as a profile with what this batch knows of it (`standInForUnwritten`),
+   * written (or made a tombstone) conditional on that first write, so it is never taken for free.
    */
   private readonly stubs: Set<string>;
+  /** The ids this batch's identifiers other than userIds derive: profiles an anonymous record made. */
+  private readonly madeAnonymously: Set<string>;
   private readonly parent = new Map<string, string>();
   private readonly owner: Map<string, string>;
   private readonly priority: ReturnType<typeof namespacesByPriority>;
@@ -96,6 +104,7 @@ export class BatchResolution {
       if (p.mergedInto !== undefined) this.parent.set(p.profileId, p.mergedInto);
       else this.work.set(p.profileId, structuredClone(p));
     }
+    this.madeAnonymously = new Set([...keys].filter((k) => !k.startsWith('userId:')).map(deriveProfileId));
     this.standInForUnwritten(owners, keys);
     this.finishPendingMerges(pending);
     this.compressChains();
@@ -104,8 +113,8 @@ export class BatchResolution {
   /**
    * A profile not written yet that links lead to: another batch's first write of it may land at any
    * moment, listing (at least) the identifiers linked to it, and the one its id was derived from. It
-   * stands as a profile with just those, so it is merged only where that profile could be (a
-   * customer's profile whose userId link was lost is never taken for an anonymous one).
+   * stands as a profile with just those, written only conditional on that first write; one whose
+   * userId this batch cannot know is merged with nothing (`customerUnknown`).
    */
   private standInForUnwritten(owners: Map<string, string>, keys: Iterable<string>): void {
     const known = [...owners].filter(([, id]) => this.stubs.has(id));
@@ -223,18 +232,32 @@ export class BatchResolution {
     return survivor.profileId;
   }
 
-  private link(target: string, id: Identifier, key: string): void {
+  /** Links an identifier to a profile, within its namespace's limit; whether it did. */
+  private link(target: string, id: Identifier, key: string): boolean {
     const p = this.profile(target);
     if (hasIdentifier(p, id)) {
       this.setOwner(key, target);
-      return;
+      return true;
     }
     if (identityCount(p, id.ns) >= this.rules.namespaces[id.ns].limit) {
       this.counters.limitReached += 1;
-      return;
+      return false;
     }
     addIdentifier(p, id);
     this.setOwner(key, target);
+    return true;
+  }
+
+  /**
+   * A stand-in for a profile not written yet, with no userId among what this batch knows of it, and
+   * whose id may derive from a customer's userId this batch cannot see (not from one of its anonymous
+   * identifiers): it is merged with nothing. Merged into another customer, its tombstone could land
+   * before her own first write, and her retry, finding her derived id his, would fold into his profile.
+   * Its identifiers can still move to a customer who logs in on them, written conditional on that
+   * first write.
+   */
+  private customerUnknown(id: string): boolean {
+    return this.stubs.has(id) && !this.madeAnonymously.has(id) && userIdOf(this.profile(id)) === undefined;
   }
 
   /**
@@ -281,7 +304,7 @@ export class BatchResolution {
     let anchor: string;
     if (userId !== undefined) {
       const own = this.ownerRoot(identifierKey(userId)) ?? roots.find((r) => userIdOf(this.profile(r)) === userId.value);
-      const anonymous = roots.filter((r) => userIdOf(this.profile(r)) === undefined);
+      const anonymous = roots.filter((r) => userIdOf(this.profile(r)) === undefined && !this.customerUnknown(r));
       anchor =
         own ??
         (anonymous.length > 0
@@ -291,9 +314,10 @@ export class BatchResolution {
       anchor = this.create(keys[0] as string);
     } else {
       const userIds = new Set(roots.map((r) => userIdOf(this.profile(r))).filter((u) => u !== undefined));
+      const known = roots.filter((r) => !this.customerUnknown(r));
       anchor =
         userIds.size <= 1
-          ? roots.reduce((a, b) => chooseSurvivor(this.profile(a), this.profile(b))[0].profileId)
+          ? (known.length > 0 ? known : roots).reduce((a, b) => chooseSurvivor(this.profile(a), this.profile(b))[0].profileId)
           : (this.ownerRoot(keys.find((k) => this.ownerRoot(k) !== undefined) as string) as string);
     }
 
@@ -301,7 +325,7 @@ export class BatchResolution {
       if (r === anchor || this.root(r) === this.root(anchor)) continue;
       const mine = userIdOf(this.profile(anchor)) ?? userId?.value;
       const theirs = userIdOf(this.profile(r));
-      if (mine !== undefined && theirs !== undefined && mine !== theirs) {
+      if ((mine !== undefined && theirs !== undefined && mine !== theirs) || this.customerUnknown(r) || this.customerUnknown(anchor)) {
         this.counters.conflicts += 1;
         continue;
       }
@@ -322,9 +346,9 @@ export class BatchResolution {
       }
       if (current === undefined || current === anchor) {
         // Unlinked, or linked by an earlier attempt whose profile write was lost: link it for real.
-        this.link(anchor, id, key);
+        if (current !== undefined) this.relinked.add(key);
+        if (this.link(anchor, id, key)) this.dropLeftBehind(key, id, anchor, by);
         this.touch(anchor, by);
-        this.dropLeftBehind(key, id, anchor, by);
       } else if (userId !== undefined && id.ns !== 'userId') {
         // A device shared with another authenticated customer: it follows whoever logged in last.
         if (identityCount(this.profile(anchor), id.ns) >= this.rules.namespaces[id.ns].limit) {

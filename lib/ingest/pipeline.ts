@@ -265,8 +265,7 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
   const documents = new Map<string, string>();
   const marked = new Map<string, number>();
   const asked = new Set<string>();
-  // With the profile each identifier would have made: one whose userId link was lost is found so.
-  let wanted = [...new Set([...owners.values(), ...keys.map(deriveProfileId), ...recentlyMoved])];
+  let wanted = [...new Set([...owners.values(), ...derivedIdsToLoad(parsed, owners), ...recentlyMoved])];
   for (let hop = 0; wanted.length > 0 && hop < MAX_MERGE_HOPS; hop++) {
     for (const id of wanted) asked.add(id);
     const loaded = await stores.profiles.load(wanted);
@@ -278,6 +277,20 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
     wanted = [...new Set([...next, ...[...loaded.pending.values()].flat()])].filter((id) => !asked.has(id));
   }
   return { owners, links, movedFrom, profiles, pending, documents, marked, stored, keys };
+}
+
+/**
+ * The profiles identifiers would have made, where the resolver may need them: an unlinked
+ * identifier's (its profile's write may have landed when its link's did not, and it is adopted), and
+ * every identifier's of a record that carries a userId (a profile listing her userId whose link was
+ * lost is found so).
+ */
+function derivedIdsToLoad(parsed: ParsedRecord[], owners: Map<string, string>): string[] {
+  const keys = parsed.flatMap((p) => {
+    const all = p.ids.map(identifierKey);
+    return p.ids.some((i) => i.ns === 'userId') ? all : all.filter((k) => !owners.has(k));
+  });
+  return [...new Set(keys)].map(deriveProfileId);
 }
 
 // ---- 3–5. Resolve, group and fold, in memory ---------------------------------------------------
@@ -474,7 +487,7 @@ async function writeGroups(
   const ownersByRoot = new Map<string, Array<[string, string | undefined]>>();
   for (const [key, before] of resolution.changedOwners) {
     const owner = resolution.finalOwner(key);
-    if (owner === undefined || owner === before) continue;
+    if (owner === undefined || (owner === before && !resolution.relinked.has(key))) continue;
     ownersByRoot.set(owner, [...(ownersByRoot.get(owner) ?? []), [key, before]]);
   }
   const written: Group[] = [];

@@ -13,11 +13,11 @@ export const config = (overrides: Partial<IngestConfig> = {}): IngestConfig => (
 export const S0 = 'shardId-000000000000';
 export const S1 = 'shardId-000000000001';
 
-/** How often each messageId was folded, summed over live profiles. */
-export function foldCounts(stores: MemoryStores): Map<string, number> {
+/** How often each messageId was folded, summed over live profiles (or in one profile only). */
+export function foldCounts(stores: MemoryStores, onlyIn?: string): Map<string, number> {
   const counts = new Map<string, number>();
   for (const p of stores.profileItems.values()) {
-    if (p.mergedInto !== undefined) continue;
+    if (p.mergedInto !== undefined || (onlyIn !== undefined && p.profileId !== onlyIn)) continue;
     for (const [id, n] of Object.entries((p.aggregates.perMessage ?? {}) as Record<string, number>)) counts.set(id, (counts.get(id) ?? 0) + n);
   }
   return counts;

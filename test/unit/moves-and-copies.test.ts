@@ -105,3 +105,43 @@ describe('a batch whose later record moved a device out of a profile whose own w
     });
   });
 });
+
+describe('a link read just before another shard moved it (found by the interleaving property)', () => {
+  it("never leaves a device in two profiles when a visit read the device's link before a login on another shard moved it", async () => {
+    const faulty = new FaultyStores();
+    const s0 = new SequenceFactory();
+    const s1 = new SequenceFactory();
+    const login = (userId: string, messageId: string, timestamp: string) => segmentEvent({ type: 'identify', userId, anonymousId: 'tablet', messageId, event: undefined, timestamp });
+    expect((await ingestBatch([toRecord(login('w', 'login-w', '2026-11-20T09:00:00.000Z'), s0.take(), S0)], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    // Shard 0: an anonymous visit on the tablet reads its link (to w's profile), and is held before it loads the profiles.
+    const load = faulty.stores.profiles.load;
+    let release = () => undefined as void;
+    const held = new Promise<void>((r) => (release = r));
+    let atLoad = () => undefined as void;
+    const loading = new Promise<void>((r) => (atLoad = r));
+    let holding = true;
+    faulty.stores.profiles.load = async (ids) => {
+      if (holding) {
+        holding = false;
+        atLoad();
+        await held;
+      }
+      return load(ids);
+    };
+    const visit = [toRecord(segmentEvent({ anonymousId: 'tablet', messageId: 'visit', timestamp: '2026-11-20T09:30:00.000Z' }), s0.take(), S0)];
+    const visitRun = ingestBatch(visit, faulty.stores, config());
+    await loading;
+    // Shard 1 meanwhile: u logs in on the tablet; it moves to her, and w's profile is written without it.
+    expect((await ingestBatch([toRecord(login('u', 'login-u', '2026-11-20T09:31:00.000Z'), s1.take(), S1)], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    release();
+    const attempts = [await visitRun];
+    for (let i = 0; i < 3 && (attempts.at(-1)?.failedSequenceNumbers ?? []).length > 0; i++) attempts.push(await ingestBatch(visit, faulty.stores, config()));
+    const listing = [...faulty.inner.profileItems.values()].filter((p) => p.mergedInto === undefined && (p.identities.anonymousId ?? []).includes('tablet'));
+    expect({
+      done: attempts.at(-1)?.failedSequenceNumbers,
+      listing: listing.map((p) => p.profileId),
+      link: faulty.inner.owners.get('anonymousId:tablet'),
+      visit: foldCounts(faulty.inner).get('visit'),
+    }).toEqual({ done: [], listing: [deriveProfileId('userId:u')], link: deriveProfileId('userId:u'), visit: 1 });
+  });
+});

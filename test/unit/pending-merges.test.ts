@@ -269,6 +269,36 @@ describe('an identifier whose owner is not written yet (found by the reliability
   });
 });
 
+describe("a customer's profile whose first write failed, on a device another customer logs in on (found in review)", () => {
+  it("never merges her unwritten profile into his, so her retry does not land in his profile", async () => {
+    const faulty = new FaultyStores();
+    const s0 = new SequenceFactory();
+    const s1 = new SequenceFactory();
+    const V = deriveProfileId('userId:v');
+    const P = deriveProfileId('userId:u');
+    expect((await ingestBatch([toRecord(login('v', 'vdev', 'v-0', '2026-11-20T09:00:00.000Z'), s0.take(), S0)], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
+    // Shard 1: u logs in first on a new device d: d is linked to her new profile P, whose write is throttled.
+    throttleProfile(faulty.stores, P);
+    const onD = [toRecord(login('u', 'd', 'login-u', '2026-11-20T10:00:00.000Z'), s1.take(), S1)];
+    expect((await ingestBatch(onD, faulty.stores, config())).failedSequenceNumbers).toHaveLength(1);
+    // Shard 0, before shard 1's retry: v logs in on the same device d.
+    const onV = [toRecord(login('v', 'd', 'login-v', '2026-11-20T10:01:00.000Z'), s0.take(), S0)];
+    for (let i = 0; i < 3; i++) if ((await ingestBatch(onV, faulty.stores, config())).failedSequenceNumbers.length === 0) break;
+    // Shard 1 retries until nothing fails.
+    for (let i = 0; i < 3; i++) if ((await ingestBatch(onD, faulty.stores, config())).failedSequenceNumbers.length === 0) break;
+    const live = [...faulty.inner.profileItems.values()].filter((p) => p.mergedInto === undefined);
+    const hers = rootIn(faulty, faulty.inner.owners.get('userId:u'));
+    expect({
+      liveWithU: live.filter((p) => (p.identities.userId ?? []).includes('u')).length,
+      liveWithV: live.filter((p) => (p.identities.userId ?? []).includes('v')).length,
+      herLinkLive: live.some((p) => p.profileId === hers && (p.identities.userId ?? []).includes('u')),
+      hersIsHis: hers === rootIn(faulty, V),
+      folded: Object.fromEntries(['v-0', 'login-u', 'login-v'].map((id) => [id, foldCounts(faulty.inner).get(id) ?? 0])),
+      loginUWithHer: foldCounts(faulty.inner, hers).get('login-u') ?? 0,
+    }).toEqual({ liveWithU: 1, liveWithV: 1, herLinkLive: true, hersIsHis: false, folded: { 'v-0': 1, 'login-u': 1, 'login-v': 1 }, loginUWithHer: 1 });
+  });
+});
+
 describe('two merges of the same two profiles at once, each the other way round (found by the interleaving property)', () => {
   it('never makes two profiles tombstones of each other, and keeps one profile for the visitor when both shards retry', async () => {
     const faulty = new FaultyStores();
