@@ -46,6 +46,9 @@ export interface ResolutionCounters {
  * was merged into it before), so whatever finishes a merge into it later still gets all of it. An
  * identifier that led to a tombstone is linked to the live profile at the end of the chain, so chains
  * stay short.
+ * Other shards write meanwhile, so every link it changes names the owner it read (the write is
+ * conditional on it), and a profile not written yet that a link leads to stands in with what the
+ * batch knows of it, written only conditional on its first write (`standInForUnwritten`).
  */
 export class BatchResolution {
   readonly counters: ResolutionCounters = { merges: 0, limitReached: 0, conflicts: 0, moves: 0 };

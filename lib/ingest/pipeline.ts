@@ -458,7 +458,7 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
   }
 }
 
-// ---- 7. Write each group: tombstones, identifier links, then the profile, once --------------------
+// ---- 7. Write each group: tombstones, links, the profile once, then its userIds' links -----------
 
 /** How many of an identifier's recent moves its link remembers (for the redelivery check). */
 const MAX_MOVES_KEPT = 4;
