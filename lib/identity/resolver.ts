@@ -81,8 +81,8 @@ export class BatchResolution {
    * written (or made a tombstone) conditional on that first write, so it is never taken for free.
    */
   private readonly stubs: Set<string>;
-  /** The ids this batch's identifiers other than userIds derive: profiles an anonymous record made. */
-  private readonly madeAnonymously: Set<string>;
+  /** The ids this batch's identifiers derive, with the identifier each derives from. */
+  private readonly madeFrom: Map<string, string>;
   private readonly parent = new Map<string, string>();
   private readonly owner: Map<string, string>;
   private readonly priority: ReturnType<typeof namespacesByPriority>;
@@ -107,7 +107,7 @@ export class BatchResolution {
       if (p.mergedInto !== undefined) this.parent.set(p.profileId, p.mergedInto);
       else this.work.set(p.profileId, structuredClone(p));
     }
-    this.madeAnonymously = new Set([...keys].filter((k) => !k.startsWith('userId:')).map(deriveProfileId));
+    this.madeFrom = new Map([...keys].map((k) => [deriveProfileId(k), k]));
     this.standInForUnwritten(owners, keys);
     this.finishPendingMerges(pending);
     this.compressChains();
@@ -253,14 +253,22 @@ export class BatchResolution {
 
   /**
    * A stand-in for a profile not written yet, with no userId among what this batch knows of it, and
-   * whose id may derive from a customer's userId this batch cannot see (not from one of its anonymous
-   * identifiers): it is merged with nothing. Merged into another customer, its tombstone could land
-   * before her own first write, and her retry, finding her derived id his, would fold into his profile.
-   * Its identifiers can still move to a customer who logs in on them, written conditional on that
-   * first write.
+   * whose id does not derive from one of the batch's identifiers, so it may derive from a userId this
+   * batch cannot see: it is merged with nothing. Merged into another customer, its tombstone could
+   * land before her own first write, and her retry, finding her derived id his, would fold into his
+   * profile. Its identifiers can still move to a customer who logs in on them, written conditional on
+   * that first write.
    */
   private customerUnknown(id: string): boolean {
-    return this.stubs.has(id) && !this.madeAnonymously.has(id) && userIdOf(this.profile(id)) === undefined;
+    return this.stubs.has(id) && !this.madeFrom.has(id) && userIdOf(this.profile(id)) === undefined;
+  }
+
+  /** A profile's userId, or, for a stand-in derived from a userId of this batch, that userId. */
+  private customerOf(id: string): string | undefined {
+    const listed = userIdOf(this.profile(id));
+    if (listed !== undefined || !this.stubs.has(this.root(id))) return listed;
+    const key = this.madeFrom.get(this.root(id));
+    return key?.startsWith('userId:') ? parseIdentifierKey(key).value : undefined;
   }
 
   /**
@@ -283,90 +291,116 @@ export class BatchResolution {
    */
   resolve(ids: Identifier[], at: string, by: string): string {
     const ordered = [...ids].sort((a, b) => this.priority.indexOf(a.ns) - this.priority.indexOf(b.ns));
-    const first = ordered[0];
-    if (first === undefined) throw new Error('an event needs at least one identifier');
+    if (ordered.length === 0) throw new Error('an event needs at least one identifier');
     const keys = ordered.map(identifierKey);
-    // An identifier whose profile exists (derived id) but whose link was never written: adopt the link.
+    const userId = ordered.find((i) => i.ns === 'userId');
+    this.adoptUnlinked(keys);
+    const roots = this.rootsOf(keys, userId);
+    const anchor = this.mergeRoots(this.anchorFor(roots, keys, userId), roots, keys, userId, at, by);
+    this.placeIdentifiers(ordered, keys, anchor, userId, by);
+    return anchor;
+  }
+
+  /** An identifier whose profile exists (derived id) but whose link was never written: adopt the link. */
+  private adoptUnlinked(keys: string[]): void {
     for (const key of keys) {
       if (this.owner.get(key) === undefined && this.work.has(this.root(deriveProfileId(key)))) {
         this.setOwner(key, this.root(deriveProfileId(key)));
       }
     }
+  }
+
+  /**
+   * The live profiles the record's identifiers lead to; with a userId, also a profile that lists it
+   * while its link leads elsewhere or nowhere (its write landed, the link's did not), found through
+   * the ids these identifiers would have made.
+   */
+  private rootsOf(keys: string[], userId: Identifier | undefined): string[] {
     const roots = [...new Set(keys.map((k) => this.ownerRoot(k)).filter((r): r is string => r !== undefined))];
-    const userId = ordered.find((i) => i.ns === 'userId');
-
-    // A profile that lists her userId while its link leads elsewhere or nowhere (its write landed, the
-    // link's did not), found through these identifiers or the ids they would have made: hers too.
-    if (userId !== undefined) {
-      for (const key of keys) {
-        const made = this.root(deriveProfileId(key));
-        if (this.work.has(made) && userIdOf(this.profile(made)) === userId.value && !roots.includes(made)) roots.push(made);
-      }
+    if (userId === undefined) return roots;
+    for (const key of keys) {
+      const made = this.root(deriveProfileId(key));
+      if (this.work.has(made) && userIdOf(this.profile(made)) === userId.value && !roots.includes(made)) roots.push(made);
     }
+    return roots;
+  }
 
-    let anchor: string;
+  /**
+   * The profile the record lands in: the customer's own (or the anonymous one she now claims, or a new
+   * one); without a userId, the survivor of the roots, unless they belong to two customers (then the
+   * first identifier's).
+   */
+  private anchorFor(roots: string[], keys: string[], userId: Identifier | undefined): string {
     if (userId !== undefined) {
       const own = this.ownerRoot(identifierKey(userId)) ?? roots.find((r) => userIdOf(this.profile(r)) === userId.value);
       const anonymous = roots.filter((r) => userIdOf(this.profile(r)) === undefined && !this.customerUnknown(r));
-      anchor =
-        own ??
-        (anonymous.length > 0
-          ? anonymous.reduce((a, b) => chooseSurvivor(this.profile(a), this.profile(b))[0].profileId)
-          : this.create(identifierKey(userId)));
-    } else if (roots.length === 0) {
-      anchor = this.create(keys[0] as string);
-    } else {
-      const userIds = new Set(roots.map((r) => userIdOf(this.profile(r))).filter((u) => u !== undefined));
-      const known = roots.filter((r) => !this.customerUnknown(r));
-      anchor =
-        userIds.size <= 1
-          ? (known.length > 0 ? known : roots).reduce((a, b) => chooseSurvivor(this.profile(a), this.profile(b))[0].profileId)
-          : (this.ownerRoot(keys.find((k) => this.ownerRoot(k) !== undefined) as string) as string);
+      if (own !== undefined) return own;
+      return anonymous.length > 0 ? this.survivorOf(anonymous) : this.create(identifierKey(userId));
     }
+    if (roots.length === 0) return this.create(keys[0] as string);
+    const userIds = new Set(roots.map((r) => userIdOf(this.profile(r))).filter((u) => u !== undefined));
+    if (userIds.size > 1) return this.ownerRoot(keys.find((k) => this.ownerRoot(k) !== undefined) as string) as string;
+    const known = roots.filter((r) => !this.customerUnknown(r));
+    return this.survivorOf(known.length > 0 ? known : roots);
+  }
 
+  private survivorOf(ids: string[]): string {
+    return ids.reduce((a, b) => chooseSurvivor(this.profile(a), this.profile(b))[0].profileId);
+  }
+
+  /** Merges the other roots into the anchor, unless that would join two customers or pass a limit; the survivor. */
+  private mergeRoots(anchor: string, roots: string[], keys: string[], userId: Identifier | undefined, at: string, by: string): string {
+    let survivor = anchor;
     for (const r of roots) {
-      if (r === anchor || this.root(r) === this.root(anchor)) continue;
-      const mine = userIdOf(this.profile(anchor)) ?? userId?.value;
-      const theirs = userIdOf(this.profile(r));
-      if ((mine !== undefined && theirs !== undefined && mine !== theirs) || this.customerUnknown(r) || this.customerUnknown(anchor)) {
+      if (r === survivor || this.root(r) === this.root(survivor)) continue;
+      const mine = this.customerOf(survivor) ?? userId?.value;
+      const theirs = this.customerOf(r);
+      if ((mine !== undefined && theirs !== undefined && mine !== theirs) || this.customerUnknown(r) || this.customerUnknown(survivor)) {
         this.counters.conflicts += 1;
         continue;
       }
-      if (!this.fitsLimits(this.profile(anchor), this.profile(r))) {
+      if (!this.fitsLimits(this.profile(survivor), this.profile(r))) {
         this.counters.limitReached += 1;
         continue;
       }
-      anchor = this.merge(anchor, r, keys.find((k) => this.ownerRoot(k) === r) ?? '', at, by);
+      survivor = this.merge(survivor, r, keys.find((k) => this.ownerRoot(k) === r) ?? '', at, by);
     }
+    return survivor;
+  }
 
-    for (let i = 0; i < ordered.length; i++) {
-      const id = ordered[i] as Identifier;
+  /**
+   * Links each identifier to the anchor: an unlinked one (or one whose profile write was lost), and,
+   * when the record authenticates, a device shared with another customer, which follows whoever logged
+   * in last (its history stays where it was).
+   */
+  private placeIdentifiers(ordered: Identifier[], keys: string[], anchor: string, userId: Identifier | undefined, by: string): void {
+    ordered.forEach((id, i) => {
       const key = keys[i] as string;
       const current = this.ownerRoot(key);
       if (current === anchor && hasIdentifier(this.profile(anchor), id)) {
         this.dropLeftBehind(key, id, anchor, by);
-        continue;
-      }
-      if (current === undefined || current === anchor) {
-        // Unlinked, or linked by an earlier attempt whose profile write was lost: link it for real.
+      } else if (current === undefined || current === anchor) {
         if (current !== undefined) this.relinked.add(key);
         if (this.link(anchor, id, key)) this.dropLeftBehind(key, id, anchor, by);
         this.touch(anchor, by);
       } else if (userId !== undefined && id.ns !== 'userId') {
-        // A device shared with another authenticated customer: it follows whoever logged in last.
-        if (identityCount(this.profile(anchor), id.ns) >= this.rules.namespaces[id.ns].limit) {
-          this.counters.limitReached += 1;
-          continue;
-        }
-        removeIdentifier(this.profile(current), id);
-        this.touch(current, by);
-        this.movedFrom.set(key, [...(this.movedFrom.get(key) ?? []), current]);
-        this.moves.push({ from: current, by });
-        this.link(anchor, id, key);
-        this.touch(anchor, by);
-        this.counters.moves += 1;
+        this.moveShared(key, id, current, anchor, by);
       }
+    });
+  }
+
+  /** A device shared with another authenticated customer moves to the one who logged in on it now. */
+  private moveShared(key: string, id: Identifier, from: string, to: string, by: string): void {
+    if (identityCount(this.profile(to), id.ns) >= this.rules.namespaces[id.ns].limit) {
+      this.counters.limitReached += 1;
+      return;
     }
-    return anchor;
+    removeIdentifier(this.profile(from), id);
+    this.touch(from, by);
+    this.movedFrom.set(key, [...(this.movedFrom.get(key) ?? []), from]);
+    this.moves.push({ from, by });
+    this.link(to, id, key);
+    this.touch(to, by);
+    this.counters.moves += 1;
   }
 }
