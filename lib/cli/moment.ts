@@ -7,6 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { LearnInputError } from '../learn/errors';
 import { rulesCommand, RULES_USAGE } from './rules-command';
+import { trainCommand, TRAIN_USAGE } from './train-command';
 
 export interface Streams {
   out: { write(text: string): unknown };
@@ -19,12 +20,15 @@ const USAGE = `moment: the nightly job's methods, on your own files
 
   moment rules --baskets FILE --min-support S --min-confidence C [--max-length K] [--min-length K] [--top N] [--json]
       association rules (FP-Growth; one item on the right, as arules generates them)
+  moment train --train FILE --target COLUMN [--test FILE] [--model logistic|tree|auto] [--folds K] [--scores FILE] [--chart FILE] [--json]
+      a purchase-propensity model: cross-validated AUC, decile lift, positives in the top k; test scores
 
 Run \`moment <command> --help\` for a command's options.
 `;
 
 const COMMANDS: Record<string, { usage: string; run: (args: string[], io: Streams) => Promise<void> | void }> = {
   rules: { usage: RULES_USAGE, run: rulesCommand },
+  train: { usage: TRAIN_USAGE, run: trainCommand },
 };
 
 export async function main(argv: string[], io: Streams): Promise<number> {

@@ -1,0 +1,393 @@
+/**
+ * A CHAID decision tree (Kass 1980, "An exploratory technique for investigating large quantities
+ * of categorical data") for a 0/1 target: segments a marketer can read ("households with 2+ cars
+ * and a fire policy of level 3-4 buy at 3× the base rate").
+ *
+ * - Categorical predictors are nominal: any two of their categories may merge. A numeric predictor
+ *   is cut at its training deciles into up to 10 bins (fewer when values repeat) that are ordinal:
+ *   only adjacent bins merge, so every branch is an interval.
+ * - At a node, for each predictor: while two mergeable groups of categories have a 2×2 chi-square
+ *   (groups × target) with p above `alphaMerge`, the least significant pair merges. A group smaller
+ *   than `minChildSize` then merges with its most similar allowed neighbour (as SPSS does).
+ *   Merged groups are not split again (Kass's optional step, off by default in SPSS too).
+ * - The predictor's p-value is the Pearson chi-square of its groups × target table, multiplied by
+ *   Kass's Bonferroni factor — the number of ways c categories can be reduced to r groups: C(c-1,
+ *   r-1) for an ordinal predictor, the Stirling number S(c, r) for a nominal one.
+ * - The node splits on the predictor with the smallest adjusted p if it is below `alphaSplit`,
+ *   unless it is at `maxDepth` or holds fewer than `minNodeSize` rows.
+ * - A node scores its positive rate shrunk towards its parent's score by `smoothing` pseudo-rows
+ *   (an m-estimate: (positives + m·parent) / (rows + m); the root scores the base rate), so a small
+ *   leaf with 0 of 25 positives does not score 0. Every node has a score: a row whose level the
+ *   node's split has not seen (a new level, or one absent from the node) stops there.
+ *
+ * The fitted tree is plain JSON; `predictTree` scores rows with it.
+ */
+import type { Features } from './csv';
+
+export interface TreeOptions {
+  /** Merge two groups while their chi-square p is above this. Default 0.05. */
+  alphaMerge?: number;
+  /** Split when the Bonferroni-adjusted p is below this. Default 0.05. */
+  alphaSplit?: number;
+  /** Depth of the deepest split's children; the root is depth 0. Default 4. */
+  maxDepth?: number;
+  /** A node with fewer rows is not split. Default 50. */
+  minNodeSize?: number;
+  /** Every child of a split has at least this many rows. Default 20. */
+  minChildSize?: number;
+  /** Bins a numeric predictor is cut into at most. Default 10. */
+  bins?: number;
+  /** Pseudo-rows of the parent's score in a node's score. Default 2. */
+  smoothing?: number;
+}
+
+interface SplitStatistics {
+  column: string;
+  chiSquare: number;
+  df: number;
+  /** The p-value of the chi-square times the Bonferroni factor, at most 1. */
+  adjustedP: number;
+}
+
+/** Child i takes x <= thresholds[i] (and above the threshold before it); the last child takes the rest. */
+export interface NumericSplit extends SplitStatistics {
+  type: 'numeric';
+  thresholds: number[];
+  children: TreeNode[];
+}
+
+/** Child i takes the levels in groups[i]; any other level stops at this node. */
+export interface CategoricalSplit extends SplitStatistics {
+  type: 'categorical';
+  groups: string[][];
+  children: TreeNode[];
+}
+
+export interface TreeNode {
+  rows: number;
+  positives: number;
+  /** The smoothed positive rate: the score of a row that ends here. */
+  score: number;
+  split?: NumericSplit | CategoricalSplit;
+}
+
+export interface TreeModel {
+  kind: 'tree';
+  options: Required<TreeOptions>;
+  root: TreeNode;
+}
+
+export function treeDefaults(options: TreeOptions = {}): Required<TreeOptions> {
+  return { alphaMerge: 0.05, alphaSplit: 0.05, maxDepth: 4, minNodeSize: 50, minChildSize: 20, bins: 10, smoothing: 2, ...options };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chi-square distribution
+
+const LANCZOS = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7; about 15 significant digits). */
+export function lnGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
+  const z = x - 1;
+  let sum = LANCZOS[0] as number;
+  for (let i = 1; i < LANCZOS.length; i++) sum += (LANCZOS[i] as number) / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
+}
+
+const EPSILON = 1e-15;
+const TINY = 1e-300;
+
+/** P(a, x) by its power series; converges fast for x < a + 1. */
+function lowerGammaSeries(a: number, x: number): number {
+  let term = 1 / a;
+  let sum = term;
+  for (let n = 1; n < 10_000 && Math.abs(term) > Math.abs(sum) * EPSILON; n++) {
+    term *= x / (a + n);
+    sum += term;
+  }
+  return sum * Math.exp(-x + a * Math.log(x) - lnGamma(a));
+}
+
+/** Q(a, x) by its continued fraction (modified Lentz); converges fast for x >= a + 1. */
+function upperGammaFraction(a: number, x: number): number {
+  let b = x + 1 - a;
+  let c = 1 / TINY;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 10_000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    d = Math.abs(d) < TINY ? TINY : d;
+    c = b + an / c;
+    c = Math.abs(c) < TINY ? TINY : c;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < EPSILON) break;
+  }
+  return Math.exp(-x + a * Math.log(x) - lnGamma(a)) * h;
+}
+
+/** The regularised upper incomplete gamma function Q(a, x) = Γ(a, x) / Γ(a). */
+export function upperGammaQ(a: number, x: number): number {
+  if (!(a > 0) || Number.isNaN(x)) throw new RangeError(`Q(${a}, ${x}) is not defined`);
+  if (x <= 0) return 1;
+  return x < a + 1 ? 1 - lowerGammaSeries(a, x) : upperGammaFraction(a, x);
+}
+
+/** P(X >= x) for X chi-square with `df` degrees of freedom. */
+export function chiSquareSurvival(x: number, df: number): number {
+  return upperGammaQ(df / 2, x / 2);
+}
+
+/** Pearson's chi-square of a groups × {0, 1} table; cells whose expected count is 0 add nothing. */
+export function chiSquareStatistic(groups: ReadonlyArray<{ rows: number; positives: number }>): number {
+  const rows = groups.reduce((s, g) => s + g.rows, 0);
+  const positives = groups.reduce((s, g) => s + g.positives, 0);
+  if (rows === 0 || positives === 0 || positives === rows) return 0;
+  const rate = positives / rows;
+  let chi = 0;
+  for (const g of groups) {
+    const expected1 = g.rows * rate;
+    const expected0 = g.rows - expected1;
+    if (expected1 > 0) chi += (g.positives - expected1) ** 2 / expected1;
+    if (expected0 > 0) chi += (g.rows - g.positives - expected0) ** 2 / expected0;
+  }
+  return chi;
+}
+
+/** Kass's Bonferroni factor: the ways `c` categories reduce to `r` groups (ordinal: intervals only). */
+export function bonferroniFactor(c: number, r: number, ordinal: boolean): number {
+  return ordinal ? binomial(c - 1, r - 1) : stirling2(c, r);
+}
+
+function binomial(n: number, k: number): number {
+  let result = 1;
+  for (let i = 1; i <= k; i++) result = (result * (n - k + i)) / i;
+  return Math.round(result);
+}
+
+/** Stirling number of the second kind S(n, k), by S(n, k) = k·S(n-1, k) + S(n-1, k-1); Infinity when huge. */
+function stirling2(n: number, k: number): number {
+  let row = [1]; // S(0, 0..)
+  for (let i = 1; i <= n; i++) {
+    const next = new Array<number>(Math.min(i, k) + 1).fill(0);
+    for (let j = 1; j < next.length; j++) next[j] = j * (row[j] ?? 0) + (row[j - 1] ?? 0);
+    row = next;
+  }
+  return row[k] ?? 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Predictors as categories
+
+/** A predictor as category codes 0..categories-1: a categorical column's levels, a numeric one's bins. */
+interface Predictor {
+  name: string;
+  ordinal: boolean;
+  codes: Int32Array;
+  categories: number;
+  /** Numeric: bin b holds values in (cuts[b-1], cuts[b]]; the last bin, values above the last cut. */
+  cuts: number[];
+  levels: readonly string[];
+}
+
+/** Upper bounds of up to `bins` quantile bins: the distinct k/bins quantiles below the maximum. */
+export function quantileCuts(values: ArrayLike<number>, bins: number): number[] {
+  const sorted = Float64Array.from(values).sort();
+  const n = sorted.length;
+  const max = sorted[n - 1] as number;
+  const cuts: number[] = [];
+  for (let k = 1; k < bins; k++) {
+    const q = sorted[Math.ceil((k * n) / bins) - 1] as number;
+    if (q < max && q !== cuts[cuts.length - 1]) cuts.push(q);
+  }
+  return cuts;
+}
+
+/** The index of the first threshold at or above x (thresholds ascending); thresholds.length if none. */
+function intervalOf(x: number, thresholds: readonly number[]): number {
+  let lo = 0;
+  let hi = thresholds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (x <= (thresholds[mid] as number)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+function predictors(data: Features, bins: number): Predictor[] {
+  return data.columns.map((c) => {
+    if (c.type === 'categorical') return { name: c.name, ordinal: false, codes: c.codes, categories: c.levels.length, cuts: [], levels: c.levels };
+    const cuts = quantileCuts(c.values, bins);
+    const codes = Int32Array.from(c.values, (x) => intervalOf(x, cuts));
+    return { name: c.name, ordinal: true, codes, categories: cuts.length + 1, cuts, levels: [] };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merging categories and choosing the split
+
+/** Categories counted together at a node. */
+interface Group {
+  categories: number[];
+  rows: number;
+  positives: number;
+}
+
+/** The categories of a predictor present among `rows`, in code order. */
+function categoryCounts(p: Predictor, y: Uint8Array, rows: Int32Array): Group[] {
+  const counts = new Int32Array(p.categories);
+  const positives = new Int32Array(p.categories);
+  for (const i of rows) {
+    const c = p.codes[i] as number;
+    counts[c] = (counts[c] as number) + 1;
+    positives[c] = (positives[c] as number) + (y[i] as number);
+  }
+  const groups: Group[] = [];
+  counts.forEach((n, c) => n > 0 && groups.push({ categories: [c], rows: n, positives: positives[c] as number }));
+  return groups;
+}
+
+/** The mergeable pair (adjacent when ordinal) whose 2×2 table is least significant; with `only`, pairs holding that group. */
+function mostSimilarPair(groups: Group[], ordinal: boolean, only?: number): { i: number; j: number; p: number } | undefined {
+  let best: { i: number; j: number; p: number } | undefined;
+  for (let i = 0; i < groups.length; i++) {
+    for (let j = i + 1; j < (ordinal ? Math.min(i + 2, groups.length) : groups.length); j++) {
+      if (only !== undefined && i !== only && j !== only) continue;
+      const p = chiSquareSurvival(chiSquareStatistic([groups[i] as Group, groups[j] as Group]), 1);
+      if (!best || p > best.p) best = { i, j, p };
+    }
+  }
+  return best;
+}
+
+function merged(groups: Group[], i: number, j: number): Group[] {
+  const a = groups[i] as Group;
+  const b = groups[j] as Group;
+  const union = { categories: [...a.categories, ...b.categories].sort((x, y) => x - y), rows: a.rows + b.rows, positives: a.positives + b.positives };
+  return groups.flatMap((g, k) => (k === i ? [union] : k === j ? [] : [g]));
+}
+
+/** CHAID's merge step, then merges of groups below the minimum child size into their most similar neighbour. */
+function mergeCategories(groups: Group[], ordinal: boolean, options: Required<TreeOptions>): Group[] {
+  for (let pair = mostSimilarPair(groups, ordinal); pair && pair.p > options.alphaMerge; pair = mostSimilarPair(groups, ordinal)) {
+    groups = merged(groups, pair.i, pair.j);
+  }
+  while (groups.length > 1) {
+    const smallest = groups.reduce((s, g, k) => (g.rows < (groups[s] as Group).rows ? k : s), 0);
+    if ((groups[smallest] as Group).rows >= options.minChildSize) break;
+    const pair = mostSimilarPair(groups, ordinal, smallest) as { i: number; j: number };
+    groups = merged(groups, pair.i, pair.j);
+  }
+  return groups;
+}
+
+interface Candidate {
+  predictor: Predictor;
+  groups: Group[];
+  chiSquare: number;
+  adjustedP: number;
+}
+
+function candidate(p: Predictor, y: Uint8Array, rows: Int32Array, options: Required<TreeOptions>): Candidate | undefined {
+  const counts = categoryCounts(p, y, rows);
+  if (counts.length < 2) return undefined;
+  const groups = mergeCategories(counts, p.ordinal, options);
+  if (groups.length < 2) return undefined;
+  const chiSquare = chiSquareStatistic(groups);
+  const pValue = chiSquareSurvival(chiSquare, groups.length - 1);
+  const factor = bonferroniFactor(counts.length, groups.length, p.ordinal);
+  return { predictor: p, groups, chiSquare, adjustedP: pValue === 0 ? 0 : Math.min(1, pValue * factor) };
+}
+
+/** The predictor with the smallest adjusted p (then the larger chi-square, then the first column). */
+function bestCandidate(all: Predictor[], y: Uint8Array, rows: Int32Array, options: Required<TreeOptions>): Candidate | undefined {
+  let best: Candidate | undefined;
+  for (const p of all) {
+    const c = candidate(p, y, rows, options);
+    if (c && (!best || c.adjustedP < best.adjustedP || (c.adjustedP === best.adjustedP && c.chiSquare > best.chiSquare))) best = c;
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Growing and scoring
+
+interface Growth {
+  predictors: Predictor[];
+  y: Uint8Array;
+  options: Required<TreeOptions>;
+}
+
+function describeSplit(best: Candidate, children: TreeNode[]): NumericSplit | CategoricalSplit {
+  const p = best.predictor;
+  const statistics = { column: p.name, chiSquare: best.chiSquare, df: best.groups.length - 1, adjustedP: best.adjustedP };
+  if (p.ordinal) {
+    const thresholds = best.groups.slice(0, -1).map((g) => p.cuts[g.categories[g.categories.length - 1] as number] as number);
+    return { type: 'numeric', ...statistics, thresholds, children };
+  }
+  const groups = best.groups.map((g) => g.categories.map((c) => p.levels[c] as string));
+  return { type: 'categorical', ...statistics, groups, children };
+}
+
+function grow(rows: Int32Array, depth: number, parentScore: number, g: Growth): TreeNode {
+  let positives = 0;
+  for (const i of rows) positives += g.y[i] as number;
+  const m = g.options.smoothing;
+  const node: TreeNode = { rows: rows.length, positives, score: (positives + m * parentScore) / (rows.length + m) };
+  if (depth >= g.options.maxDepth || rows.length < g.options.minNodeSize) return node;
+  const best = bestCandidate(g.predictors, g.y, rows, g.options);
+  if (!best || !(best.adjustedP < g.options.alphaSplit)) return node;
+  const groupOf = new Int32Array(best.predictor.categories);
+  best.groups.forEach((group, k) => group.categories.forEach((c) => (groupOf[c] = k)));
+  const childRows = best.groups.map(() => [] as number[]);
+  for (const i of rows) childRows[groupOf[best.predictor.codes[i] as number] as number]?.push(i);
+  const children = childRows.map((r) => grow(Int32Array.from(r), depth + 1, node.score, g));
+  node.split = describeSplit(best, children);
+  return node;
+}
+
+/** Grows a CHAID tree on predictors and 0/1 outcomes. */
+export function fitTree(data: Features, y: Uint8Array, options: TreeOptions = {}): TreeModel {
+  const settings = treeDefaults(options);
+  const all = Int32Array.from({ length: data.rows }, (_, i) => i);
+  const base = y.reduce((s, v) => s + v, 0) / Math.max(1, data.rows);
+  return { kind: 'tree', options: settings, root: grow(all, 0, base, { predictors: predictors(data, settings.bins), y, options: settings }) };
+}
+
+/** The child a row goes to, or undefined when the split has not seen its level. */
+function childIndex(split: NumericSplit | CategoricalSplit, data: Features, byName: Map<string, number>, row: number, levelGroups: WeakMap<CategoricalSplit, Map<string, number>>): number | undefined {
+  const c = data.columns[byName.get(split.column) ?? -1];
+  if (!c) throw new Error(`no column "${split.column}" to score the tree with`);
+  if (split.type === 'numeric') {
+    if (c.type !== 'numeric') throw new Error(`column "${split.column}" is categorical here but was numeric when the tree was grown`);
+    return intervalOf(c.values[row] as number, split.thresholds);
+  }
+  if (c.type !== 'categorical') throw new Error(`column "${split.column}" is numeric here but was categorical when the tree was grown`);
+  let groups = levelGroups.get(split);
+  if (!groups) levelGroups.set(split, (groups = new Map(split.groups.flatMap((levels, k) => levels.map((l): [string, number] => [l, k])))));
+  const level = c.levels[c.codes[row] as number];
+  return level === undefined ? undefined : groups.get(level);
+}
+
+/** The score of the node each row ends in. Columns are found by name. */
+export function predictTree(model: TreeModel, data: Features): Float64Array {
+  const byName = new Map(data.columns.map((c, k) => [c.name, k]));
+  const levelGroups = new WeakMap<CategoricalSplit, Map<string, number>>();
+  const scores = new Float64Array(data.rows);
+  for (let row = 0; row < data.rows; row++) {
+    let node = model.root;
+    for (let split = node.split; split; split = node.split) {
+      const child = split.children[childIndex(split, data, byName, row, levelGroups) ?? -1];
+      if (!child) break;
+      node = child;
+    }
+    scores[row] = node.score;
+  }
+  return scores;
+}

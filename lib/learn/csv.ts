@@ -1,0 +1,348 @@
+/**
+ * Training tables for `moment train`: a CSV file (RFC 4180) read into a header and rows, then into a
+ * data set the models consume — one column per predictor, each numeric or categorical, and a 0/1
+ * target. Errors name the file, the line and the column (the 1-based character position, as a
+ * compiler would) and say which field is wrong, so a person can fix the file in an editor.
+ */
+import { LearnInputError } from './errors';
+
+export { LearnInputError };
+
+export interface CsvTable {
+  file: string;
+  header: string[];
+  /** Data rows, each as long as the header. Blank lines are not rows. */
+  rows: string[][];
+  /** Where field `field` (0-based) of data row `row` (0-based) starts: line and character column. */
+  locate(row: number, field: number): { line: number; column: number };
+}
+
+interface CsvRecord {
+  fields: string[];
+  /** Line and column where each field starts. */
+  starts: Array<{ line: number; column: number }>;
+  /** Offset just past the record's line break (or the end of the text). */
+  next: number;
+  nextLine: number;
+}
+
+const BOM = '\uFEFF';
+
+/** Where reading is: the offset, its line, and the offset that line starts at. */
+interface Cursor {
+  pos: number;
+  line: number;
+  lineStart: number;
+}
+
+const column = (at: Cursor) => at.pos - at.lineStart + 1;
+
+/**
+ * A quoted field from the opening quote at `at.pos`: it runs to the next lone `"`, `""` inside
+ * stands for one quote, and line breaks inside are kept (and counted). Moves `at` past the field.
+ */
+function readQuoted(text: string, file: string, at: Cursor, field: number): string {
+  const open = { line: at.line, column: column(at) };
+  let value = '';
+  at.pos++;
+  for (;;) {
+    const close = text.indexOf('"', at.pos);
+    if (close < 0) throw new LearnInputError(file, open.line, `a quoted field (field ${field}) is never closed: its closing quote is missing`, open.column);
+    const chunk = text.slice(at.pos, close);
+    for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) {
+      at.line++;
+      at.lineStart = at.pos + i + 1;
+    }
+    value += chunk;
+    at.pos = close + 1;
+    if (text[at.pos] !== '"') break;
+    value += '"';
+    at.pos++;
+  }
+  const after = text[at.pos];
+  if (after !== undefined && after !== ',' && after !== '\n' && after !== '\r') {
+    throw new LearnInputError(file, at.line, `unexpected text after the closing quote of field ${field}; quote the whole field and double any quote inside it ("")`, column(at));
+  }
+  return value;
+}
+
+/** An unquoted field: up to the next comma or line break. A quote inside is kept as it is (lenient, as most tools are). */
+function readPlain(text: string, at: Cursor): string {
+  let end = at.pos;
+  while (end < text.length && text[end] !== ',' && text[end] !== '\n' && text[end] !== '\r') end++;
+  const value = text.slice(at.pos, end);
+  at.pos = end;
+  return value;
+}
+
+/** Reads one record from `pos`, the start of a line: fields separated by commas up to an unquoted CR, LF or CRLF. */
+function readRecord(text: string, file: string, pos: number, line: number): CsvRecord {
+  const fields: string[] = [];
+  const starts: CsvRecord['starts'] = [];
+  const at: Cursor = { pos, line, lineStart: pos };
+  for (;;) {
+    starts.push({ line: at.line, column: column(at) });
+    fields.push(text[at.pos] === '"' ? readQuoted(text, file, at, fields.length + 1) : readPlain(text, at));
+    const c = text[at.pos];
+    if (c === ',') {
+      at.pos++;
+      continue;
+    }
+    const next = c === undefined ? at.pos : c === '\r' && text[at.pos + 1] === '\n' ? at.pos + 2 : at.pos + 1;
+    return { fields, starts, next, nextLine: at.line + 1 };
+  }
+}
+
+/** A line with nothing on it (a quoted empty field `""` is not blank). */
+const isBlankLine = (text: string, pos: number) => pos >= text.length || text[pos] === '\n' || text[pos] === '\r';
+
+function readHeader(text: string, file: string, pos: number): CsvRecord {
+  if (text.trim() === '') throw new LearnInputError(file, 1, 'the file is empty: expected a header line naming the columns, then one row per line');
+  if (isBlankLine(text, pos)) throw new LearnInputError(file, 1, 'the first line is empty: expected a header line naming the columns', 1);
+  const header = readRecord(text, file, pos, 1);
+  const seen = new Map<string, number>();
+  header.fields.forEach((name, i) => {
+    const at = header.starts[i] as { line: number; column: number };
+    if (name.trim() === '') throw new LearnInputError(file, at.line, `column ${i + 1} of the header has no name`, at.column);
+    const first = seen.get(name.trim());
+    if (first !== undefined) throw new LearnInputError(file, at.line, `column ${i + 1} of the header, "${name.trim()}", repeats the name of column ${first + 1}`, at.column);
+    seen.set(name.trim(), i);
+  });
+  return header;
+}
+
+/**
+ * Parses CSV text (RFC 4180: quoted fields may hold commas, quotes as `""` and line breaks; CRLF or
+ * LF; a byte-order mark and a trailing newline are ignored). The first line is the header. Blank
+ * lines are skipped (so in a one-column file an empty value must be written `""`). Every row must
+ * have as many fields as the header. Header names are trimmed; values are kept as written.
+ */
+export function parseCsv(text: string, file: string): CsvTable {
+  const start = text.startsWith(BOM) ? 1 : 0;
+  const header = readHeader(text, file, start);
+  const width = header.fields.length;
+  const rows: string[][] = [];
+  const at: Array<{ pos: number; line: number }> = [];
+  for (let pos = header.next, line = header.nextLine; pos < text.length; ) {
+    const record = readRecord(text, file, pos, line);
+    if (!isBlankLine(text, pos)) {
+      if (record.fields.length !== width) {
+        throw new LearnInputError(file, line, `this row has ${record.fields.length} column${record.fields.length === 1 ? '' : 's'}, expected ${width} as in the header`, 1);
+      }
+      rows.push(record.fields);
+      at.push({ pos, line });
+    }
+    pos = record.next;
+    line = record.nextLine;
+  }
+  const locate = (row: number, field: number) => {
+    const where = at[row];
+    if (!where) throw new RangeError(`no data row ${row} in ${file}`);
+    const r = readRecord(text, file, where.pos, where.line);
+    return r.starts[field] ?? { line: where.line, column: 1 };
+  };
+  return { file, header: header.fields.map((h) => h.trim()), rows, locate };
+}
+
+export type ColumnType = 'numeric' | 'categorical';
+
+/** The level a categorical column takes where its cell is empty. */
+export const MISSING_LEVEL = '(missing)';
+
+/** A numeric predictor; missing cells hold the training mean. */
+export interface NumericColumn {
+  name: string;
+  type: 'numeric';
+  values: Float64Array;
+}
+
+/** A categorical predictor: an index into `levels` per row, -1 for a level training never saw. */
+export interface CategoricalColumn {
+  name: string;
+  type: 'categorical';
+  levels: readonly string[];
+  codes: Int32Array;
+}
+
+export type Column = NumericColumn | CategoricalColumn;
+
+/** What training learned about a column, so that a second file is encoded the same way. */
+export type ColumnSchema = { name: string; type: 'numeric'; mean: number } | { name: string; type: 'categorical'; levels: string[] };
+
+export interface Schema {
+  target: string;
+  columns: ColumnSchema[];
+}
+
+/** Predictors, column by column, in the order of the schema. What the models fit and score. */
+export interface Features {
+  rows: number;
+  columns: Column[];
+}
+
+/** A training set: the predictors, the 0/1 target and the schema to encode other files with. */
+export interface Dataset extends Features {
+  file: string;
+  schema: Schema;
+  y: Uint8Array;
+  positives: number;
+}
+
+/** A second file encoded with a training schema; `y` only where the file has the target column. */
+export interface EncodedFile extends Features {
+  file: string;
+  y?: Uint8Array;
+}
+
+export interface DatasetOptions {
+  /** The 0/1 column to predict. Default: the last column. */
+  target?: string;
+  /** Column types where detection is not wanted (a numeric code that names a category, say). */
+  types?: Record<string, ColumnType>;
+  /** The file named in errors. Default: the table's. */
+  file?: string;
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const isMissing = (cell: string) => cell.trim() === '';
+const asNumber = (cell: string): number | undefined => (NUMBER.test(cell.trim()) ? Number(cell.trim()) : undefined);
+
+function fail(table: CsvTable, row: number, field: number, reason: string): never {
+  const at = table.locate(row, field);
+  throw new LearnInputError(table.file, at.line, reason, at.column);
+}
+
+function someColumns(header: string[]): string {
+  const shown = header.slice(0, 8).map((h) => `"${h}"`).join(', ');
+  return header.length > 8 ? `${shown} and ${header.length - 8} more` : shown;
+}
+
+function columnIndex(table: CsvTable, name: string, what: string): number {
+  const i = table.header.indexOf(name);
+  if (i < 0) throw new LearnInputError(table.file, 1, `no column "${name}" (${what}); the header has ${someColumns(table.header)}`, 1);
+  return i;
+}
+
+/** Reads the 0/1 target; errors at the first other value. */
+function readTarget(table: CsvTable, field: number): Uint8Array {
+  const name = table.header[field] as string;
+  const y = new Uint8Array(table.rows.length);
+  table.rows.forEach((row, r) => {
+    const cell = (row[field] as string).trim();
+    if (cell !== '0' && cell !== '1') fail(table, r, field, `the target "${name}" (column ${field + 1}) must be 0 or 1, not ${cell === '' ? 'empty' : `"${cell}"`}`);
+    y[r] = cell === '1' ? 1 : 0;
+  });
+  return y;
+}
+
+/** Numeric when every non-empty cell is a finite number and there is at least one. */
+function detectType(table: CsvTable, field: number): ColumnType {
+  let values = 0;
+  for (const row of table.rows) {
+    const cell = row[field] as string;
+    if (isMissing(cell)) continue;
+    if (asNumber(cell) === undefined) return 'categorical';
+    values++;
+  }
+  return values > 0 ? 'numeric' : 'categorical';
+}
+
+/** Numbers in numeric order first, then other levels alphabetically, `(missing)` last. */
+function compareLevels(a: string, b: string): number {
+  if (a === MISSING_LEVEL || b === MISSING_LEVEL) return a === b ? 0 : a === MISSING_LEVEL ? 1 : -1;
+  const x = asNumber(a);
+  const y = asNumber(b);
+  if (x !== undefined && y !== undefined && x !== y) return x - y;
+  if (x !== undefined && y === undefined) return -1;
+  if (x === undefined && y !== undefined) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const levelOf = (cell: string) => (isMissing(cell) ? MISSING_LEVEL : cell.trim());
+
+/** The mean of a numeric column, or the levels of a categorical one, from the training rows. */
+function learnColumn(table: CsvTable, field: number, type: ColumnType): ColumnSchema {
+  const name = table.header[field] as string;
+  if (type === 'categorical') {
+    const levels = [...new Set(table.rows.map((row) => levelOf(row[field] as string)))].sort(compareLevels);
+    return { name, type, levels };
+  }
+  let sum = 0;
+  let count = 0;
+  table.rows.forEach((row, r) => {
+    const cell = row[field] as string;
+    if (isMissing(cell)) return;
+    sum += numberAt(table, r, field);
+    count++;
+  });
+  if (count === 0) throw new LearnInputError(table.file, 1, `column "${name}" is declared numeric but has no values`, 1);
+  return { name, type, mean: sum / count };
+}
+
+function numberAt(table: CsvTable, row: number, field: number): number {
+  const cell = (table.rows[row] as string[])[field] as string;
+  const x = asNumber(cell);
+  if (x === undefined || !Number.isFinite(x)) fail(table, row, field, `"${cell.trim()}" in numeric column "${table.header[field]}" (column ${field + 1}) is not a number`);
+  return x;
+}
+
+/** One column of `table` encoded as `schema` says: missing numbers take the mean, missing levels `(missing)`. */
+function encodeColumn(table: CsvTable, field: number, schema: ColumnSchema): Column {
+  const n = table.rows.length;
+  if (schema.type === 'numeric') {
+    const values = new Float64Array(n);
+    for (let r = 0; r < n; r++) values[r] = isMissing((table.rows[r] as string[])[field] as string) ? schema.mean : numberAt(table, r, field);
+    return { name: schema.name, type: 'numeric', values };
+  }
+  const index = new Map(schema.levels.map((level, i) => [level, i]));
+  const codes = new Int32Array(n);
+  for (let r = 0; r < n; r++) codes[r] = index.get(levelOf((table.rows[r] as string[])[field] as string)) ?? -1;
+  return { name: schema.name, type: 'categorical', levels: schema.levels, codes };
+}
+
+/**
+ * A training set from a parsed table: the target (default: the last column) must be 0/1 with both
+ * values present; every other column is a predictor, numeric when all its non-empty cells are
+ * numbers, else categorical, unless `types` says otherwise.
+ */
+export function dataset(table: CsvTable, options: DatasetOptions = {}): Dataset {
+  const named: CsvTable = options.file ? { ...table, file: options.file } : table;
+  const target = options.target ?? (named.header[named.header.length - 1] as string);
+  const targetField = columnIndex(named, target, 'the target');
+  for (const name of Object.keys(options.types ?? {})) columnIndex(named, name, 'given a type');
+  if (named.rows.length === 0) throw new LearnInputError(named.file, 1, 'no data rows after the header');
+  const y = readTarget(named, targetField);
+  const positives = y.reduce((sum, v) => sum + v, 0);
+  if (positives === 0 || positives === y.length) {
+    throw new LearnInputError(named.file, 1, `the target "${target}" is ${positives === 0 ? 0 : 1} on every row; a model needs both 0s and 1s`, 1);
+  }
+  const columns: ColumnSchema[] = [];
+  named.header.forEach((name, field) => {
+    if (field !== targetField) columns.push(learnColumn(named, field, options.types?.[name] ?? detectType(named, field)));
+  });
+  const schema: Schema = { target, columns };
+  return { ...encode(named, schema), file: named.file, schema, y, positives };
+}
+
+/**
+ * Encodes a second file (a test set, or customers to score) with a training schema. Columns are
+ * found by name, in any order; extra columns are ignored; the target column may be absent.
+ */
+export function encode(table: CsvTable, schema: Schema): EncodedFile {
+  const columns = schema.columns.map((c) => encodeColumn(table, columnIndex(table, c.name, 'the model was trained on it'), c));
+  const targetField = table.header.indexOf(schema.target);
+  const y = targetField >= 0 ? readTarget(table, targetField) : undefined;
+  return { file: table.file, rows: table.rows.length, columns, ...(y ? { y } : {}) };
+}
+
+/** The given rows of a set of features (a cross-validation fold, say). */
+export function selectRows(features: Features, rows: ArrayLike<number>): Features {
+  const pick = <A extends Float64Array | Int32Array>(source: A, into: A): A => {
+    for (let i = 0; i < rows.length; i++) into[i] = source[rows[i] as number] as number;
+    return into;
+  };
+  const columns = features.columns.map((c): Column =>
+    c.type === 'numeric' ? { ...c, values: pick(c.values, new Float64Array(rows.length)) } : { ...c, codes: pick(c.codes, new Int32Array(rows.length)) },
+  );
+  return { rows: rows.length, columns };
+}
