@@ -16,6 +16,8 @@ export interface Itemset {
 export interface FrequentItemsets {
   /** How many baskets were mined. */
   baskets: number;
+  /** How many distinct items they hold, frequent or not. */
+  distinctItems: number;
   /** The frequent items' names, by number (the most frequent first). */
   items: string[];
   /** Every frequent itemset (length 1 to `maxLength`), in no particular order. */
@@ -42,73 +44,108 @@ export function mineItemsets(baskets: readonly (readonly string[])[], options: M
   const maxLength = options.maxLength ?? DEFAULT_MAX_LENGTH;
   if (!(Number.isInteger(maxLength) && maxLength >= 1)) throw new RangeError(`maximum length must be a whole number from 1, not ${maxLength}`);
   const minCount = minimumCount(options.minSupport, baskets.length);
-  const { names, numbered } = numberItems(baskets, minCount);
+  const { names, numbered, distinct } = numberItems(baskets, minCount);
   const tree = new FpTree(names.length);
-  for (const basket of numbered) tree.insert(basket, 1);
+  for (const basket of numbered) tree.insert(basket, basket.length, 1);
   const itemsets: Itemset[] = [];
   grow(tree, [], minCount, maxLength, itemsets);
-  return { baskets: baskets.length, items: names, itemsets, minCount };
-}
-
-/** The frequent items numbered by descending count (ties by name), and each basket as its frequent items' numbers, ascending. */
-function numberItems(baskets: readonly (readonly string[])[], minCount: number): { names: string[]; numbered: number[][] } {
-  const counts = new Map<string, number>();
-  const sets = baskets.map((b) => [...new Set(b)]);
-  for (const set of sets) for (const item of set) counts.set(item, (counts.get(item) ?? 0) + 1);
-  const names = [...counts]
-    .filter(([, n]) => n >= minCount)
-    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name]) => name);
-  const number = new Map(names.map((name, i) => [name, i]));
-  const numbered = sets.map((set) =>
-    set
-      .map((item) => number.get(item))
-      .filter((n): n is number => n !== undefined)
-      .sort((a, b) => a - b),
-  );
-  return { names, numbered };
+  return { baskets: baskets.length, distinctItems: distinct, items: names, itemsets, minCount };
 }
 
 /**
- * An FP-tree over item numbers 0..size-1: nodes in flat arrays (parent, item, count), children
- * found through one map keyed by parent and item, and a list of nodes per item (the header table).
+ * The frequent items numbered by descending count (ties by name), each basket as its frequent items'
+ * numbers, ascending, and how many distinct items the baskets hold. Items are first given ids in
+ * order of appearance, and a basket's duplicates are dropped with a stamp per id.
+ */
+function numberItems(baskets: readonly (readonly string[])[], minCount: number): { names: string[]; numbered: number[][]; distinct: number } {
+  const ids = new Map<string, number>();
+  const counts: number[] = [];
+  const stamp: number[] = [];
+  const byId = baskets.map((basket, b) => {
+    const set: number[] = [];
+    for (const item of basket) {
+      let id = ids.get(item);
+      if (id === undefined) {
+        id = counts.length;
+        ids.set(item, id);
+        counts.push(0);
+        stamp.push(-1);
+      }
+      if (stamp[id] === b) continue;
+      stamp[id] = b;
+      counts[id] = (counts[id] ?? 0) + 1;
+      set.push(id);
+    }
+    return set;
+  });
+  const names = [...ids.keys()];
+  const frequent = names
+    .map((name, id) => ({ name, id, count: counts[id] ?? 0 }))
+    .filter((x) => x.count >= minCount)
+    .sort((a, b) => b.count - a.count || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const rank = new Array<number>(names.length).fill(-1);
+  frequent.forEach((x, r) => (rank[x.id] = r));
+  const numbered = byId.map((set) => {
+    const out: number[] = [];
+    for (const id of set) {
+      const r = rank[id] ?? -1;
+      if (r >= 0) out.push(r);
+    }
+    return out.sort((a, b) => a - b);
+  });
+  return { names: frequent.map((x) => x.name), numbered, distinct: names.length };
+}
+
+/**
+ * An FP-tree over item numbers 0..size-1, in flat arrays: each node's parent, item, count, first
+ * child and next sibling (conditional trees branch little, so a short scan of siblings beats a map),
+ * and each item's nodes chained from its header (`head`, then `next`), so a conditional tree
+ * allocates no list per item.
  */
 class FpTree {
   readonly parent: number[] = [-1];
   readonly item: number[] = [-1];
   readonly count: number[] = [0];
-  private readonly children = new Map<number, number>();
-  private readonly childCount: number[] = [0];
-  readonly nodesOf: number[][];
+  /** The next node of the same item, or -1. */
+  readonly next: number[] = [-1];
+  private readonly firstChild: number[] = [-1];
+  private readonly sibling: number[] = [-1];
+  /** Each item's first node, or -1. */
+  readonly head: number[];
   readonly itemCount: number[];
   /** Whether some node has two children (else the tree is one path, and its itemsets are its combinations). */
   branched = false;
 
   constructor(readonly size: number) {
-    this.nodesOf = Array.from({ length: size }, () => []);
+    this.head = new Array<number>(size).fill(-1);
     this.itemCount = new Array<number>(size).fill(0);
   }
 
-  /** Adds a path of ascending item numbers, `count` times. */
-  insert(path: readonly number[], count: number): void {
+  get nodes(): number {
+    return this.parent.length;
+  }
+
+  /** Adds the first `length` items of a path of ascending item numbers, `count` times. */
+  insert(path: readonly number[], length: number, count: number): void {
     let at = 0;
-    for (const item of path) {
-      const edge = at * this.size + item;
-      let child = this.children.get(edge);
-      if (child === undefined) {
+    for (let i = 0; i < length; i++) {
+      const item = path[i] as number;
+      let child = this.firstChild[at] as number;
+      while (child >= 0 && this.item[child] !== item) child = this.sibling[child] as number;
+      if (child < 0) {
         child = this.parent.length;
+        if (!this.branched && at < child - 1) this.branched = true;
         this.parent.push(at);
         this.item.push(item);
         this.count.push(0);
-        this.childCount.push(0);
-        this.children.set(edge, child);
-        this.nodesOf[item]?.push(child);
-        const siblings = (this.childCount[at] ?? 0) + 1;
-        this.childCount[at] = siblings;
-        if (siblings > 1) this.branched = true;
+        this.next.push(this.head[item] as number);
+        this.head[item] = child;
+        this.firstChild.push(-1);
+        this.sibling.push(this.firstChild[at] as number);
+        this.firstChild[at] = child;
       }
-      this.count[child] = (this.count[child] ?? 0) + count;
-      this.itemCount[item] = (this.itemCount[item] ?? 0) + count;
+      this.count[child] = (this.count[child] as number) + count;
+      this.itemCount[item] = (this.itemCount[item] as number) + count;
       at = child;
     }
   }
@@ -118,7 +155,7 @@ class FpTree {
 function grow(tree: FpTree, suffix: number[], minCount: number, maxLength: number, out: Itemset[]): void {
   if (!tree.branched) return combinations(tree, suffix, minCount, maxLength, out);
   for (let item = tree.size - 1; item >= 0; item--) {
-    const count = tree.itemCount[item] ?? 0;
+    const count = tree.itemCount[item] as number;
     if (count < minCount) continue;
     const itemset = [item, ...suffix];
     out.push({ items: itemset, count });
@@ -134,16 +171,16 @@ function grow(tree: FpTree, suffix: number[], minCount: number, maxLength: numbe
  */
 function combinations(tree: FpTree, suffix: number[], minCount: number, maxLength: number, out: Itemset[]): void {
   const path: Array<{ item: number; count: number }> = [];
-  for (let node = 1; node < tree.parent.length; node++) {
-    const count = tree.count[node] ?? 0;
-    if (count >= minCount) path.push({ item: tree.item[node] ?? -1, count });
+  for (let node = 1; node < tree.nodes; node++) {
+    const count = tree.count[node] as number;
+    if (count >= minCount) path.push({ item: tree.item[node] as number, count });
   }
   const room = maxLength - suffix.length;
   const pick = (from: number, chosen: number[], count: number) => {
     for (let i = from; i < path.length; i++) {
       const { item, count: atItem } = path[i] as { item: number; count: number };
-      const items = [...chosen, item];
-      out.push({ items: [...items, ...suffix], count: Math.min(count, atItem) });
+      const items = chosen.concat(item);
+      out.push({ items: items.concat(suffix), count: Math.min(count, atItem) });
       if (items.length < room) pick(i + 1, items, Math.min(count, atItem));
     }
   };
@@ -152,25 +189,34 @@ function combinations(tree: FpTree, suffix: number[], minCount: number, maxLengt
 
 /** The tree of `item`'s prefix paths, keeping only the items frequent among them; undefined if none is. */
 function conditionalTree(tree: FpTree, item: number, minCount: number): FpTree | undefined {
-  const nodes = tree.nodesOf[item] ?? [];
+  // One walk up from each of the item's nodes, its path kept (deepest item first) for the second pass.
+  const flat: number[] = [];
+  const ends: number[] = [];
+  const weights: number[] = [];
   const counts = new Array<number>(item).fill(0);
-  for (const node of nodes) {
-    const count = tree.count[node] ?? 0;
-    for (let at = tree.parent[node] ?? 0; at > 0; at = tree.parent[at] ?? 0) {
-      const above = tree.item[at] ?? 0;
-      counts[above] = (counts[above] ?? 0) + count;
+  for (let node = tree.head[item] as number; node >= 0; node = tree.next[node] as number) {
+    const count = tree.count[node] as number;
+    for (let at = tree.parent[node] as number; at > 0; at = tree.parent[at] as number) {
+      const above = tree.item[at] as number;
+      counts[above] = (counts[above] as number) + count;
+      flat.push(above);
     }
+    ends.push(flat.length);
+    weights.push(count);
   }
   if (!counts.some((n) => n >= minCount)) return undefined;
   const conditional = new FpTree(item);
   const kept: number[] = [];
-  for (const node of nodes) {
-    kept.length = 0;
-    for (let at = tree.parent[node] ?? 0; at > 0; at = tree.parent[at] ?? 0) {
-      const above = tree.item[at] ?? 0;
-      if ((counts[above] ?? 0) >= minCount) kept.push(above);
+  let start = 0;
+  for (let p = 0; p < ends.length; p++) {
+    const end = ends[p] as number;
+    let length = 0;
+    for (let i = end - 1; i >= start; i--) {
+      const above = flat[i] as number;
+      if ((counts[above] as number) >= minCount) kept[length++] = above;
     }
-    if (kept.length > 0) conditional.insert(kept.reverse(), tree.count[node] ?? 0);
+    if (length > 0) conditional.insert(kept, length, weights[p] as number);
+    start = end;
   }
   return conditional;
 }

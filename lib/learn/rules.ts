@@ -5,7 +5,7 @@
  * and `maxlen`); with a minimum length of 1 (arules' default) a frequent item whose support reaches
  * the minimum confidence gives a rule with an empty left-hand side.
  */
-import { mineItemsets, type FrequentItemsets, type Itemset, type MiningOptions } from './fpgrowth';
+import { mineItemsets, type FrequentItemsets, type MiningOptions } from './fpgrowth';
 
 export interface Rule {
   if: string[];
@@ -41,7 +41,7 @@ export function mineRules(baskets: readonly (readonly string[])[], options: Rule
   const mined = mineItemsets(baskets, options);
   return {
     baskets: mined.baskets,
-    items: new Set(baskets.flat()).size,
+    items: mined.distinctItems,
     frequentItemsets: mined.itemsets.length,
     rules: rulesOf(mined, options.minConfidence, options.minLength ?? 1),
     itemSupport: Object.fromEntries(mined.itemsets.filter((s) => s.items.length === 1).map((s) => [mined.items[s.items[0] ?? 0] ?? '', s.count / mined.baskets])),
@@ -50,57 +50,36 @@ export function mineRules(baskets: readonly (readonly string[])[], options: Rule
 
 /** The rules of every frequent itemset at least `minLength` long, by lift then confidence then support, descending; left-hand sides by name. */
 export function rulesOf(mined: FrequentItemsets, minConfidence: number, minLength: number): Rule[] {
-  const counts = new CountTrie(mined.itemsets);
+  // Itemset counts by their item numbers as a short string (one character an item, while they fit):
+  // every subset of a frequent itemset is frequent, so each left-hand side's count is there (the
+  // empty set is in every basket).
+  const compact = mined.items.length <= 0xffff;
+  const keyOf = (items: readonly number[]): string => (compact ? String.fromCharCode(...items) : items.join(','));
+  const counts = new Map(mined.itemsets.map((s) => [keyOf(s.items), s.count]));
+  const single = new Array<number>(mined.items.length).fill(Number.NaN);
+  for (const s of mined.itemsets) if (s.items.length === 1) single[s.items[0] as number] = s.count;
   const n = mined.baskets;
   const rules: Rule[] = [];
-  const lhs: number[] = [];
   for (const { items, count } of mined.itemsets) {
     if (items.length < minLength) continue;
-    for (const then of items) {
-      lhs.length = 0;
-      for (const i of items) if (i !== then) lhs.push(i);
-      // Every subset of a frequent itemset is frequent, so its count is known; the empty set is in every basket.
-      const confidence = count / (lhs.length === 0 ? n : counts.get(lhs));
+    const key = keyOf(items);
+    for (let k = 0; k < items.length; k++) {
+      const lhsKey = compact ? key.slice(0, k) + key.slice(k + 1) : keyOf(items.filter((_, j) => j !== k));
+      const lhsCount = items.length === 1 ? n : (counts.get(lhsKey) ?? Number.NaN);
+      const confidence = count / lhsCount;
       if (!(confidence >= minConfidence)) continue;
+      const then = items[k] as number;
       rules.push({
-        if: lhs.map((i) => mined.items[i] ?? '').sort(byName),
+        if: items.filter((i) => i !== then).map((i) => mined.items[i] ?? '').sort(byName),
         then: mined.items[then] ?? '',
         support: count / n,
         confidence,
-        lift: (confidence * n) / counts.get([then]),
+        lift: (confidence * n) / (single[then] as number),
         count,
       });
     }
   }
   return rules.sort((a, b) => b.lift - a.lift || b.confidence - a.confidence || b.support - a.support || byName(ruleText(a), ruleText(b)));
-}
-
-/** Itemset counts by their ascending item numbers, in a trie (a look-up walks it, with no key to build). */
-class CountTrie {
-  private readonly root: TrieNode = { count: 0, next: new Map() };
-
-  constructor(itemsets: readonly Itemset[]) {
-    for (const { items, count } of itemsets) {
-      let at = this.root;
-      for (const i of items) {
-        let next = at.next.get(i);
-        if (next === undefined) at.next.set(i, (next = { count: 0, next: new Map() }));
-        at = next;
-      }
-      at.count = count;
-    }
-  }
-
-  get(items: readonly number[]): number {
-    let at: TrieNode | undefined = this.root;
-    for (const i of items) at = at?.next.get(i);
-    return at?.count ?? Number.NaN;
-  }
-}
-
-interface TrieNode {
-  count: number;
-  next: Map<number, TrieNode>;
 }
 
 /** A rule as arules prints it: `{a,b} => {c}`. */
