@@ -64,7 +64,7 @@ function reportFailure(e: unknown, name: string, usage: string, io: Streams): nu
     return 2;
   }
   if (isFileError(e)) {
-    io.err.write(`moment ${name}: cannot read ${e.path}: ${e.code === 'ENOENT' ? 'no such file' : e.code}\n`);
+    io.err.write(`moment ${name}: cannot open ${e.path}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.code}\n`);
     return 1;
   }
   io.err.write(`moment ${name}: ${e instanceof Error ? e.message : String(e)}\n`);

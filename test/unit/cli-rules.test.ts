@@ -49,7 +49,7 @@ describe('moment rules', () => {
     [['--baskets', GROCERIES, '--min-support', 'often', '--min-confidence', '0.5'], 2, 'not "often"'],
     [['--baskets', GROCERIES, '--min-support', '0.01', '--min-confidence', '0.5', '--max-length', '2.5'], 2, '--max-length must be a whole number'],
     [['--baskets', GROCERIES, '--min-support', '0.01', '--min-confidence', '0.5', '--colour'], 2, "Unknown option '--colour'"],
-    [['--baskets', '/no/such/file.csv', '--min-support', '0.01', '--min-confidence', '0.5'], 1, 'cannot read /no/such/file.csv: no such file'],
+    [['--baskets', '/no/such/file.csv', '--min-support', '0.01', '--min-confidence', '0.5'], 1, 'cannot open /no/such/file.csv: no such file or directory'],
   ])('refuses %j with a clear message and no stack trace', async (args, expectedCode, message) => {
     const { code, err, out } = await moment('rules', ...args);
     expect([code, out]).toEqual([expectedCode, '']);
