@@ -1,4 +1,5 @@
 import type { CollectedEvent } from '../../lib/events/segment';
+import { createRandom } from '../../lib/learn/metrics';
 
 /**
  * A seeded synthetic population with known truth, for measuring identity resolution: people with
@@ -22,17 +23,6 @@ export interface TruthEvent {
 
 export const DEFAULT_POPULATION: PopulationOptions = { seed: 7, households: 300, days: 14, sharedTabletShare: 0.05, bots: 8 };
 
-/** mulberry32: a small, fast, seeded PRNG (deterministic figures run to run). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A DIY retailer lists tens of thousands of products; 2,000 per category here. */
 const CATALOG_PER_CATEGORY = 2000;
@@ -53,7 +43,7 @@ interface Device {
 
 export function generatePopulation(options: Partial<PopulationOptions> = {}): TruthEvent[] {
   const o = { ...DEFAULT_POPULATION, ...options };
-  const rnd = prng(o.seed);
+  const rnd = createRandom(o.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rnd() * 16).toString(16)).join('');
   const start = Date.UTC(2026, 10, 1);

@@ -107,3 +107,22 @@ export function interleaved(inner: MemoryStores, pause: Pause, fault: (call: str
     offerStats: wrap(inner.offerStats, 'offerStats'),
   };
 }
+
+/**
+ * A gate for the first of some calls: `pass()` holds the first caller until `release()`, and lets
+ * every later one through; `reached` settles when the first caller is held.
+ */
+export function firstCallGate(): { pass: () => Promise<void>; reached: Promise<void>; release: () => void } {
+  let release = () => undefined as void;
+  const held = new Promise<void>((r) => (release = r));
+  let arrive = () => undefined as void;
+  const reached = new Promise<void>((r) => (arrive = r));
+  let first = true;
+  const pass = async () => {
+    if (!first) return;
+    first = false;
+    arrive();
+    await held;
+  };
+  return { pass, reached, release };
+}

@@ -1,7 +1,7 @@
 import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
-import { FaultyStores } from '../support/faults';
+import { FaultyStores, firstCallGate } from '../support/faults';
 import { config, foldCounts, S0, S1, throttleProfile } from '../support/exactly-once';
 
 /** Found in the second review: the move history on identifier links, and the recent messageIds of a profile. */
@@ -115,25 +115,17 @@ describe('a link read just before another shard moved it (found by the interleav
     expect((await ingestBatch([toRecord(login('w', 'login-w', '2026-11-20T09:00:00.000Z'), s0.take(), S0)], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
     // Shard 0: an anonymous visit on the tablet reads its link (to w's profile), and is held before it loads the profiles.
     const load = faulty.stores.profiles.load;
-    let release = () => undefined as void;
-    const held = new Promise<void>((r) => (release = r));
-    let atLoad = () => undefined as void;
-    const loading = new Promise<void>((r) => (atLoad = r));
-    let holding = true;
+    const gate = firstCallGate();
     faulty.stores.profiles.load = async (ids) => {
-      if (holding) {
-        holding = false;
-        atLoad();
-        await held;
-      }
+      await gate.pass();
       return load(ids);
     };
     const visit = [toRecord(segmentEvent({ anonymousId: 'tablet', messageId: 'visit', timestamp: '2026-11-20T09:30:00.000Z' }), s0.take(), S0)];
     const visitRun = ingestBatch(visit, faulty.stores, config());
-    await loading;
+    await gate.reached;
     // Shard 1 meanwhile: u logs in on the tablet; it moves to her, and w's profile is written without it.
     expect((await ingestBatch([toRecord(login('u', 'login-u', '2026-11-20T09:31:00.000Z'), s1.take(), S1)], faulty.stores, config())).failedSequenceNumbers).toEqual([]);
-    release();
+    gate.release();
     const attempts = [await visitRun];
     for (let i = 0; i < 3 && (attempts.at(-1)?.failedSequenceNumbers ?? []).length > 0; i++) attempts.push(await ingestBatch(visit, faulty.stores, config()));
     const listing = [...faulty.inner.profileItems.values()].filter((p) => p.mergedInto === undefined && (p.identities.anonymousId ?? []).includes('tablet'));

@@ -2,7 +2,7 @@ import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch, type StreamRecord } from '../../lib/ingest/pipeline';
 import { writeBatchAttributes } from '../../lib/profile/batch';
 import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
-import { FaultyStores } from '../support/faults';
+import { FaultyStores, firstCallGate } from '../support/faults';
 import { config, foldCounts, S0, S1, throttleProfile } from '../support/exactly-once';
 
 /**
@@ -20,26 +20,16 @@ const login = (userId: string, anonymousId: string, messageId: string, timestamp
 function holdFirstWrite(faulty: FaultyStores, profileId: string): { waiting: Promise<void>; release: () => void } {
   const put = faulty.stores.profiles.put;
   const putOwner = faulty.stores.graph.putOwner;
-  let release = () => undefined as void;
-  const held = new Promise<void>((r) => (release = r));
-  let atWrite = () => undefined as void;
-  const waiting = new Promise<void>((r) => (atWrite = r));
-  let holding = true;
-  const hold = async () => {
-    if (!holding) return;
-    holding = false;
-    atWrite();
-    await held;
-  };
+  const gate = firstCallGate();
   faulty.stores.profiles.put = async (p, v, w) => {
-    if (p.profileId === profileId) await hold();
+    if (p.profileId === profileId) await gate.pass();
     return put(p, v, w);
   };
   faulty.stores.graph.putOwner = async (key, owner, expected, moves) => {
-    if (owner === profileId) await hold();
+    if (owner === profileId) await gate.pass();
     return putOwner(key, owner, expected, moves);
   };
-  return { waiting, release };
+  return { waiting: gate.reached, release: gate.release };
 }
 
 /** The live profile a profile id leads to, following tombstones. */
