@@ -5,12 +5,11 @@ import { matchOnNetworks, matchSignature } from '../identity/matching';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
 import { updateSegments } from '../profile/facts';
-import { advanceMark, compareSeq, keepRecent, messageKey, RedeliveryIndex } from '../profile/marks';
+import { advanceMark, compareSeq, keepRecent, MARK_RETENTION_MS, messageKey, RedeliveryIndex } from '../profile/marks';
 import { foldEvent, profileDocument, type Profile } from '../profile/profile';
 import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
 import { MAX_MERGE_HOPS } from '../profile/read';
 import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
-import { MARK_RETENTION_MS } from '../profile/marks';
 import type { EngineConfig } from './config';
 import { countableFeedback, countFeedback, feedbackOf, type FeedbackRecord } from './feedback';
 
