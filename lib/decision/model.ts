@@ -6,8 +6,9 @@ import type { Offer } from './catalog';
 
 /**
  * The model artifact the decision function scores with, in-process (DESIGN.md, "Decisions"): a
- * logistic propensity model per target (an offer, an offer category, or the default) over named
- * features of the profile's facts, and the association rules mined from baskets (for the
+ * propensity model per target (an offer, an offer category, or the default) over named features of
+ * the profile's facts, logistic (an intercept and weights) or a decision tree (splits on feature
+ * values, leaves holding the probability), and the association rules mined from baskets (for the
  * serendipity slot). The nightly job trains and publishes it; until then the bundled
  * config/model.json serves. Validated when loaded (errors name the feature, target or rule and the
  * field) and compiled once: a decision computes the feature vector once and one dot product per
@@ -29,11 +30,42 @@ const featureSchema = z.strictObject({
   default: z.number().default(0),
 });
 
-const targetSchema = z.strictObject({
-  intercept: z.number(),
-  /** Coefficient per feature name; a feature without one weighs 0. */
-  weights: z.record(z.string(), z.number()),
-});
+
+/** The probability at a node: a leaf's score, or at a split the score of its rows as a whole. */
+const probability = z.number().min(0).max(1);
+
+/**
+ * A tree node: a leaf `{ p }`, or a split on a feature, where child i takes values at or below
+ * thresholds[i] (and above the one before), and the last child the values above every threshold
+ * (as lib/learn/chaid.ts grows them).
+ */
+export type TreeNodeConfig = { p: number } | { p: number; feature: string; thresholds: number[]; children: TreeNodeConfig[] };
+
+const treeNodeSchema: z.ZodType<TreeNodeConfig> = z.lazy(() =>
+  z.union([
+    z.strictObject({ p: probability }),
+    z.strictObject({ p: probability, feature: z.string().min(1), thresholds: z.array(z.number()).min(1).max(64), children: z.array(treeNodeSchema).min(2).max(65) }),
+  ]),
+);
+
+/** A target: logistic (`intercept` and `weights`) or a tree (`tree`), one or the other. */
+const targetSchema = z
+  .strictObject({
+    intercept: z.number().optional(),
+    /** Coefficient per feature name; a feature without one weighs 0. */
+    weights: z.record(z.string(), z.number()).optional(),
+    tree: treeNodeSchema.optional(),
+  })
+  .check((ctx) => {
+    const t = ctx.value;
+    const logistic = t.intercept !== undefined || t.weights !== undefined;
+    if (logistic === (t.tree !== undefined)) ctx.issues.push({ code: 'custom', input: t, message: 'must have either intercept and weights (logistic) or tree, not both' });
+    else if (logistic && (t.intercept === undefined || t.weights === undefined)) ctx.issues.push({ code: 'custom', input: t, message: 'a logistic target needs both intercept and weights' });
+  });
+type TargetConfig = z.output<typeof targetSchema>;
+
+/** Bounds on a tree target, so a published artifact cannot make a decision walk far. */
+export const TREE_LIMITS = { depth: 16, nodes: 4096 };
 
 const associationRuleSchema = z.strictObject({
   if: z.array(z.string().min(1)).min(1).max(5),
@@ -47,7 +79,8 @@ export const modelSchema = z.strictObject({
   $comment: z.string().optional(),
   version: z.string().min(1).max(100),
   trainedAt: z.iso.datetime({ offset: true }).optional(),
-  kind: z.literal('logistic'),
+  /** `logistic` (every target logistic, as the first artifacts were) or `propensity` (targets may be trees). */
+  kind: z.enum(['logistic', 'propensity']),
   features: z.array(featureSchema).max(500),
   /** `offer:<id>`, `category:<name>` or `default`: the most specific one present scores an offer. */
   targets: z.record(z.string(), targetSchema),
@@ -79,9 +112,57 @@ export interface Model {
   associations: Associations;
 }
 
-interface CompiledTarget {
-  intercept: number;
-  weights: Float64Array;
+/** A target compiled against the feature vector: its propensity for one customer's features. */
+type CompiledTarget = (x: Float64Array) => number;
+
+function compileLogistic(name: string, t: TargetConfig, index: Map<string, number>, fail: (d: string) => Error): CompiledTarget {
+  const weights = new Float64Array(index.size);
+  const intercept = t.intercept ?? 0;
+  for (const [feature, w] of Object.entries(t.weights ?? {})) {
+    const i = index.get(feature);
+    if (i === undefined) throw fail(`target "${name}" weights.${feature}: no feature of that name`);
+    weights[i] = w;
+  }
+  return (x) => {
+    let z = intercept;
+    for (let i = 0; i < x.length; i++) z += (weights[i] as number) * (x[i] as number);
+    return 1 / (1 + Math.exp(-z));
+  };
+}
+
+interface CompiledNode {
+  p: number;
+  feature?: number;
+  thresholds?: number[];
+  children?: CompiledNode[];
+}
+
+/** Checks a tree target (feature names, ascending thresholds, one child more than thresholds, bounds) and compiles it. */
+function compileTree(name: string, root: TreeNodeConfig, index: Map<string, number>, fail: (d: string) => Error): CompiledTarget {
+  let nodes = 0;
+  const compile = (node: TreeNodeConfig, at: string, depth: number): CompiledNode => {
+    nodes += 1;
+    if (nodes > TREE_LIMITS.nodes) throw fail(`target "${name}" tree: more than ${TREE_LIMITS.nodes} nodes`);
+    if (depth > TREE_LIMITS.depth) throw fail(`target "${name}" ${at}: deeper than ${TREE_LIMITS.depth}`);
+    if (!('feature' in node)) return { p: node.p };
+    const feature = index.get(node.feature);
+    if (feature === undefined) throw fail(`target "${name}" ${at}.feature: no feature named "${node.feature}"`);
+    if (node.thresholds.some((t, i) => i > 0 && !(t > (node.thresholds[i - 1] as number)))) throw fail(`target "${name}" ${at}.thresholds: must be ascending`);
+    if (node.children.length !== node.thresholds.length + 1) throw fail(`target "${name}" ${at}.children: must be one more than the thresholds`);
+    return { p: node.p, feature, thresholds: node.thresholds, children: node.children.map((c, i) => compile(c, `${at}.children.${i}`, depth + 1)) };
+  };
+  const compiled = compile(root, 'tree', 1);
+  return (x) => {
+    let node = compiled;
+    while (node.children !== undefined) {
+      const v = x[node.feature as number] as number;
+      const thresholds = node.thresholds as number[];
+      let i = 0;
+      while (i < thresholds.length && v > (thresholds[i] as number)) i++;
+      node = node.children[i] as CompiledNode;
+    }
+    return node.p;
+  };
 }
 
 function compileFeature(f: z.output<typeof featureSchema>): (facts: Facts & { segments?: string[] }) => number {
@@ -122,13 +203,8 @@ export function loadModel(input: unknown = defaults): Model {
   const targets = new Map<string, CompiledTarget>();
   for (const [name, t] of Object.entries(config.targets)) {
     if (!/^(offer|category):.+$|^default$/.test(name)) throw fail(`target "${name}": must be offer:<id>, category:<name> or default`);
-    const weights = new Float64Array(config.features.length);
-    for (const [feature, w] of Object.entries(t.weights)) {
-      const i = index.get(feature);
-      if (i === undefined) throw fail(`target "${name}" weights.${feature}: no feature of that name`);
-      weights[i] = w;
-    }
-    targets.set(name, { intercept: t.intercept, weights });
+    if (t.tree !== undefined && config.kind === 'logistic') throw fail(`target "${name}" tree: a tree needs kind "propensity"`);
+    targets.set(name, t.tree !== undefined ? compileTree(name, t.tree, index, fail) : compileLogistic(name, t, index, fail));
   }
   const byItem = new Map<string, AssociationRule[]>();
   const itemSupport = config.associations?.itemSupport ?? {};
@@ -157,9 +233,7 @@ export function loadModel(input: unknown = defaults): Model {
         if (!t) return undefined;
         let p = memo.get(t);
         if (p === undefined) {
-          let z = t.intercept;
-          for (let i = 0; i < x.length; i++) z += (t.weights[i] as number) * (x[i] as number);
-          p = 1 / (1 + Math.exp(-z));
+          p = t(x);
           memo.set(t, p);
         }
         return p;
