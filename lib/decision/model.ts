@@ -181,6 +181,20 @@ function compileFeature(f: z.output<typeof featureSchema>): (facts: Facts & { se
   return (facts) => numeric(raw(facts));
 }
 
+export type FeatureConfig = z.input<typeof featureSchema>;
+
+/**
+ * The artifact's features as one function: the feature vector of some facts (defaults for an
+ * unknown visitor). The nightly job builds training sets with it, so a model learns from the values
+ * it will be scored with.
+ */
+export function featureVector(input: FeatureConfig[]): (facts: Facts | undefined) => Float64Array {
+  const defs = input.map((f) => featureSchema.parse(f));
+  const compiled = defs.map(compileFeature);
+  const unknown = Float64Array.from(defs, (f) => (f.equals !== undefined ? 0 : f.transform === 'log1p' ? Math.log1p(Math.max(f.default, 0)) : f.default));
+  return (facts) => (facts ? Float64Array.from(compiled, (f) => f(facts)) : unknown.slice());
+}
+
 /** Validates and compiles a model artifact. Errors name the feature, target or rule and the field. */
 export function loadModel(input: unknown = defaults): Model {
   const fail = (detail: string) => new Error(`Invalid model: ${detail}`);
@@ -217,16 +231,14 @@ export function loadModel(input: unknown = defaults): Model {
       else byItem.set(item, [r]);
     }
   });
-  const features = config.features.map(compileFeature);
+  const vectorOf = featureVector(config.features);
   const fallback = targets.get('default');
   const targetOf = (offer: Offer) => targets.get(`offer:${offer.id}`) ?? targets.get(`category:${offer.category}`) ?? fallback;
   return {
     version: config.version,
     associations: { byItem, itemSupport },
     scorer(facts) {
-      const x = new Float64Array(features.length);
-      if (facts) features.forEach((f, i) => (x[i] = f(facts)));
-      else config.features.forEach((f, i) => (x[i] = f.equals !== undefined ? 0 : f.transform === 'log1p' ? Math.log1p(Math.max(f.default, 0)) : f.default));
+      const x = vectorOf(facts);
       const memo = new Map<CompiledTarget, number>();
       return (offer) => {
         const t = targetOf(offer);

@@ -1,0 +1,96 @@
+/**
+ * Training sets for purchase propensity, time-split from stored events: each customer's features
+ * as of a cut-off (her events up to it folded into a fresh profile, then the model artifact's
+ * features computed from its facts at the cut-off, exactly as a decision at that moment would see
+ * them), and the label from the horizon after it (did the purchase happen). Nothing after the
+ * cut-off reaches a feature, so a model is judged on what it could have known.
+ */
+import type { CollectedEvent } from '../events/segment';
+import { featureVector, type FeatureConfig } from '../decision/model';
+import type { AggregateModel } from '../profile/aggregates';
+import { factsOf } from '../profile/facts';
+import { foldEvent, newProfile } from '../profile/profile';
+import type { ProfileRules } from '../profile/segments';
+import type { Dataset } from './csv';
+
+/** What the label says happened in the horizon. */
+export type PropensityTarget =
+  /** An order of anything. */
+  | { kind: 'purchase' }
+  /** An order holding a product of this category (`properties.products[].category`, or `properties.category`; case aside, as the aggregates count categories). */
+  | { kind: 'category'; category: string }
+  /** A conversion of this offer (`Promotion Converted` with its `promotion_id`), so decisions learn from their outcomes. */
+  | { kind: 'offer'; offerId: string };
+
+export interface TrainingSetOptions {
+  cutoff: Date;
+  horizonDays: number;
+  target: PropensityTarget;
+  features: FeatureConfig[];
+  aggregates: AggregateModel;
+  profileRules: ProfileRules;
+}
+
+export interface CustomerHistory {
+  profileId: string;
+  /** Her events, in any order. */
+  events: CollectedEvent[];
+}
+
+export interface TrainingSet extends Dataset {
+  /** The customer of each row. */
+  profileIds: string[];
+}
+
+const DAY_MS = 86_400_000;
+
+/** One row per customer with an event at or before the cut-off; columns named as the artifact's features. */
+export function trainingSet(customers: readonly CustomerHistory[], options: TrainingSetOptions): TrainingSet {
+  const vectorOf = featureVector(options.features);
+  const until = options.cutoff.getTime();
+  const horizonEnd = until + options.horizonDays * DAY_MS;
+  const rows: Float64Array[] = [];
+  const labels: number[] = [];
+  const profileIds: string[] = [];
+  for (const customer of customers) {
+    const sorted = [...customer.events].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+    const before = sorted.filter((e) => Date.parse(e.timestamp) <= until);
+    if (before.length === 0) continue;
+    const profile = newProfile(customer.profileId);
+    for (const e of before) foldEvent(profile, e, options.aggregates);
+    rows.push(vectorOf(factsOf(profile, options.aggregates, options.profileRules, options.cutoff)));
+    labels.push(sorted.some((e) => Date.parse(e.timestamp) > until && Date.parse(e.timestamp) <= horizonEnd && hits(e, options.target)) ? 1 : 0);
+    profileIds.push(customer.profileId);
+  }
+  return asDataset(rows, labels, profileIds, options);
+}
+
+/** Whether an event is the purchase the target asks about. */
+export function hits(e: CollectedEvent, target: PropensityTarget): boolean {
+  if (e.type !== 'track') return false;
+  const properties = (e.properties ?? {}) as Record<string, unknown>;
+  if (target.kind === 'offer') return e.event === 'Promotion Converted' && properties.promotion_id === target.offerId;
+  if (e.event !== 'Order Completed') return false;
+  if (target.kind === 'purchase') return true;
+  const products = Array.isArray(properties.products) ? (properties.products as Array<Record<string, unknown>>) : [];
+  const wanted = target.category.toLowerCase();
+  const isWanted = (c: unknown) => typeof c === 'string' && c.toLowerCase() === wanted;
+  return isWanted(properties.category) || products.some((p) => typeof p === 'object' && p !== null && isWanted(p.category));
+}
+
+function asDataset(rows: Float64Array[], labels: number[], profileIds: string[], options: TrainingSetOptions): TrainingSet {
+  const names = options.features.map((f) => f.name);
+  const columns = names.map((name, k) => ({ name, type: 'numeric' as const, values: Float64Array.from(rows, (r) => r[k] as number) }));
+  const mean = (values: Float64Array) => (values.length === 0 ? 0 : values.reduce((s, v) => s + v, 0) / values.length);
+  const y = Uint8Array.from(labels);
+  const target = `${options.target.kind}${options.target.kind === 'category' ? `:${options.target.category}` : options.target.kind === 'offer' ? `:${options.target.offerId}` : ''}`;
+  return {
+    file: `events until ${options.cutoff.toISOString()}`,
+    rows: rows.length,
+    columns,
+    y,
+    positives: labels.reduce((s, v) => s + v, 0),
+    schema: { target, columns: columns.map((c) => ({ name: c.name, type: 'numeric' as const, mean: mean(c.values) })) },
+    profileIds,
+  };
+}
