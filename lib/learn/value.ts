@@ -1,0 +1,74 @@
+/**
+ * Customer value for batch attributes: an expected value over a horizon from RFM history, and a
+ * basket-value tier. Both are transparent on purpose (a marketer can recompute them by hand):
+ *
+ * - Expected value over H days = average order value x expected orders in H days x the chance she
+ *   is still buying. Expected orders = her order rate over her tenure in the last year (orders /
+ *   min(365, days since her first order, at least her typical gap)) x H. The chance she is still
+ *   buying falls once she is later than her typical gap between orders: exp(-(days since her last
+ *   order - gap) / gap), 1 while she is not late. A first-time buyer's gap is the population's
+ *   median gap. This is an RFM projection, not a fitted BG/NBD model.
+ * - Tier: low / medium / high by her average order value against configurable quantiles of the
+ *   average order values of the customers who ordered (default the thirds).
+ */
+
+export interface OrderHistory {
+  /** Orders in the last 365 days, and their revenue. */
+  orders: number;
+  revenue: number;
+  /** Days since her first seen activity and since her last order (undefined without an order). */
+  tenureDays: number;
+  daysSinceLastOrder?: number;
+}
+
+export interface ValueOptions {
+  horizonDays?: number;
+  /** Quantiles of average order value between low and medium, and medium and high. */
+  tierQuantiles?: [number, number];
+}
+
+export type Tier = 'low' | 'medium' | 'high';
+
+export interface CustomerValue {
+  expectedValue: number;
+  tier?: Tier;
+}
+
+const DAYS = 365;
+
+export function customerValues(histories: readonly OrderHistory[], options: ValueOptions = {}): CustomerValue[] {
+  const horizon = options.horizonDays ?? DAYS;
+  const [lowCut, highCut] = options.tierQuantiles ?? [1 / 3, 2 / 3];
+  if (!(lowCut > 0 && lowCut < highCut && highCut < 1)) throw new RangeError(`tier quantiles must rise within (0, 1), not ${lowCut}, ${highCut}`);
+  const buyers = histories.filter((h) => h.orders > 0);
+  const medianGap = median(buyers.filter((h) => h.orders > 1).map(gapOf)) ?? DAYS / 2;
+  const values = buyers.map((h) => h.revenue / h.orders).sort((a, b) => a - b);
+  const cuts = [quantile(values, lowCut), quantile(values, highCut)] as const;
+  return histories.map((h) => {
+    if (h.orders <= 0) return { expectedValue: 0 };
+    const gap = h.orders > 1 ? gapOf(h) : medianGap;
+    const rate = h.orders / Math.max(Math.min(DAYS, h.tenureDays), gap, 1);
+    const late = Math.max(0, (h.daysSinceLastOrder ?? 0) - gap);
+    const aov = h.revenue / h.orders;
+    return { expectedValue: round2(aov * rate * horizon * Math.exp(-late / gap)), tier: aov <= cuts[0] ? 'low' : aov <= cuts[1] ? 'medium' : 'high' };
+  });
+}
+
+/** Her typical gap between orders over her tenure in the last year. */
+const gapOf = (h: OrderHistory): number => Math.max(1, Math.min(DAYS, h.tenureDays) / h.orders);
+
+function median(xs: number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  return quantile([...xs].sort((a, b) => a - b), 0.5);
+}
+
+/** The q-quantile of sorted values, interpolated linearly (as numpy's default). */
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const at = q * (sorted.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return (sorted[lo] as number) + ((sorted[hi] as number) - (sorted[lo] as number)) * (at - lo);
+}
+
+const round2 = (v: number): number => Math.round(v * 100) / 100;
