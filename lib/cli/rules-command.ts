@@ -1,7 +1,8 @@
 /** `moment rules`: association rules from a basket file, as JSON or as a readable summary. */
 import { readBaskets } from '../learn/baskets';
 import { mineRules, ruleText, type MinedRules } from '../learn/rules';
-import { numberOption, options, readText, required, type Streams } from './moment';
+import { DEFAULT_MAX_LENGTH } from '../learn/fpgrowth';
+import { numberOption, options, readText, required, UsageError, type Streams } from './moment';
 
 export const RULES_USAGE = `moment rules --baskets FILE --min-support S --min-confidence C [options]
 
@@ -30,11 +31,14 @@ export function rulesCommand(args: string[], io: Streams): void {
     json: { type: 'boolean' },
   });
   const file = required(v.baskets, 'baskets');
+  const maxLength = numberOption(v['max-length'], 'max-length', { min: 1, max: 100, integer: true }, DEFAULT_MAX_LENGTH);
+  const minLength = numberOption(v['min-length'], 'min-length', { min: 1, max: 100, integer: true }, 1);
+  if (minLength > maxLength) throw new UsageError(`--min-length ${minLength} is longer than --max-length ${maxLength}`);
   const mined = mineRules(readBaskets(readText(file), file), {
     minSupport: numberOption(v['min-support'], 'min-support', { min: Number.MIN_VALUE, max: 1 }),
     minConfidence: numberOption(v['min-confidence'], 'min-confidence', { min: 0, max: 1 }),
-    maxLength: numberOption(v['max-length'], 'max-length', { min: 1, max: 100, integer: true }, 10),
-    minLength: numberOption(v['min-length'], 'min-length', { min: 1, max: 100, integer: true }, 1),
+    maxLength,
+    minLength,
   });
   const top = numberOption(v.top, 'top', { min: 0, max: 1_000_000, integer: true }, 20);
   io.out.write(v.json === true ? `${JSON.stringify(asJson(mined))}\n` : summary(mined, top));
@@ -52,7 +56,7 @@ function summary(m: MinedRules, top: number): string {
   for (const r of m.rules) byLength.set(r.if.length + 1, (byLength.get(r.if.length + 1) ?? 0) + 1);
   const lengths = [...byLength].sort(([a], [b]) => a - b).map(([length, n]) => `${length}: ${n}`).join(', ');
   const shown = m.rules.slice(0, top);
-  const width = Math.min(70, Math.max(4, ...shown.map((r) => ruleText(r).length)));
+  const width = Math.min(70, shown.reduce((w, r) => Math.max(w, ruleText(r).length), 4));
   const rows = shown.map(
     (r) => `  ${ruleText(r).padEnd(width)}  ${r.support.toFixed(4)}  ${r.confidence.toFixed(4)}  ${r.lift.toFixed(3).padStart(7)}  ${String(r.count).padStart(6)}`,
   );

@@ -62,13 +62,16 @@ export function trainCommand(args: string[], io: Streams): void {
   if (v.scores !== undefined && v.test === undefined) throw new UsageError('--scores needs --test (the file to score)');
   const folds = numberOption(v.folds, 'folds', { min: 2, max: 50, integer: true }, 5);
   const seed = numberOption(v.seed, 'seed', { min: 0, max: 2 ** 31 - 1, integer: true }, 1);
+  const top = v.top === undefined ? undefined : numberOption(v.top, 'top', { min: 1, max: 1e9, integer: true });
+  const topK = (rows: number) => Math.min(rows, top ?? Math.round(rows / 10));
   const data = dataset(parseCsv(readText(trainFile), trainFile), { target, types: columnTypes(v.categorical, v.numeric) });
-  const topK = (rows: number) => Math.min(rows, numberOption(v.top, 'top', { min: 1, max: 1e9, integer: true }, Math.round(rows / 10)));
+  // The test file is read before training, so a mistake in it is reported at once.
+  const testFile = v.test === undefined ? undefined : encode(parseCsv(readText(v.test), v.test), data.schema);
 
   const trained = train(data, kind, { folds, seed });
   const cv = trained.candidates[trained.chosen] as CrossValidation;
-  const crossValidated = evaluation(cv.scores, data.y, topK(data.rows));
-  const test = v.test === undefined ? undefined : scoreTest(v.test, data, trained.model, topK);
+  const crossValidated = evaluation(cv.scores, data.y, topK(data.rows)) as Evaluation;
+  const test = testFile === undefined ? undefined : scoreTest(testFile, trained.model, topK);
   if (v.scores !== undefined && test !== undefined) writeFileSync(v.scores, `score\n${Array.from(test.scores, (s) => String(s)).join('\n')}\n`);
   if (v.chart !== undefined) writeFileSync(v.chart, chart(data, trained.chosen, test?.evaluation ?? crossValidated, test?.evaluation !== undefined, folds));
 
@@ -100,8 +103,10 @@ function train(data: Dataset, kind: (typeof KINDS)[number], cv: { folds: number;
   return { chosen: kind as ModelKind, reason: 'asked for', candidates: { [kind]: only } as Partial<Record<ModelKind, CrossValidation>>, model: fitModel(kind, data, data.y) };
 }
 
-function evaluation(scores: ArrayLike<number>, y: Uint8Array, k: number): Evaluation {
+/** How well scores rank a labelled file; undefined when its target holds one class only (no ranking to judge). */
+function evaluation(scores: ArrayLike<number>, y: Uint8Array, k: number): Evaluation | undefined {
   const positives = y.reduce((s, v) => s + v, 0);
+  if (positives === 0 || positives === y.length) return undefined;
   return {
     rows: y.length,
     positives,
@@ -112,10 +117,17 @@ function evaluation(scores: ArrayLike<number>, y: Uint8Array, k: number): Evalua
   };
 }
 
-function scoreTest(file: string, data: Dataset, model: FittedModel, topK: (rows: number) => number): { file: string; scores: Float64Array; evaluation?: Evaluation } {
-  const encoded: EncodedFile = encode(parseCsv(readText(file), file), data.schema);
+interface TestScores {
+  file: string;
+  scores: Float64Array;
+  labelled: boolean;
+  evaluation?: Evaluation;
+}
+
+function scoreTest(encoded: EncodedFile, model: FittedModel, topK: (rows: number) => number): TestScores {
   const scores = predict(model, encoded);
-  return { file, scores, ...(encoded.y === undefined ? {} : { evaluation: evaluation(scores, encoded.y, topK(encoded.rows)) }) };
+  const judged = encoded.y === undefined ? undefined : evaluation(scores, encoded.y, topK(encoded.rows));
+  return { file: encoded.file, scores, labelled: encoded.y !== undefined, ...(judged ? { evaluation: judged } : {}) };
 }
 
 function chart(data: Dataset, chosen: ModelKind, e: Evaluation, onTest: boolean, folds: number): string {
@@ -133,7 +145,7 @@ interface Report {
   crossValidated: Evaluation;
   folds: number;
   seed: number;
-  test?: { file: string; scores: Float64Array; evaluation?: Evaluation };
+  test?: TestScores;
 }
 
 const round = (v: number, digits = 4) => Number(v.toFixed(digits));
@@ -179,6 +191,7 @@ function readable({ data, trained, crossValidated, folds, seed, test }: Report):
   if (test !== undefined) {
     lines.push('', `${test.file}: ${test.scores.length} rows scored`);
     if (test.evaluation !== undefined) lines.push('', ...evaluationLines('Test', test.evaluation));
+    else if (test.labelled) lines.push(`  (no test metrics: its target holds one class only)`);
   }
   return `${lines.join('\n')}\n`;
 }

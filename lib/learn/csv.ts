@@ -205,7 +205,13 @@ export interface DatasetOptions {
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const isMissing = (cell: string) => cell.trim() === '';
-const asNumber = (cell: string): number | undefined => (NUMBER.test(cell.trim()) ? Number(cell.trim()) : undefined);
+const asNumber = (cell: string): number | undefined => {
+  const x = NUMBER.test(cell.trim()) ? Number(cell.trim()) : Number.NaN;
+  return Number.isFinite(x) ? x : undefined;
+};
+
+/** More levels than this and a categorical column is more likely an id than a behaviour (and would make the models crawl). */
+export const MAX_LEVELS = 200;
 
 function fail(table: CsvTable, row: number, field: number, reason: string): never {
   const at = table.locate(row, field);
@@ -265,6 +271,9 @@ function learnColumn(table: CsvTable, field: number, type: ColumnType): ColumnSc
   const name = table.header[field] as string;
   if (type === 'categorical') {
     const levels = [...new Set(table.rows.map((row) => levelOf(row[field] as string)))].sort(compareLevels);
+    if (levels.length > MAX_LEVELS) {
+      throw new LearnInputError(table.file, 1, `column "${name}" has ${levels.length} categories (at most ${MAX_LEVELS}): an id, or a number read as text? Remove it, or give it --numeric`, 1);
+    }
     return { name, type, levels };
   }
   let sum = 0;
@@ -330,8 +339,10 @@ export function dataset(table: CsvTable, options: DatasetOptions = {}): Dataset 
  */
 export function encode(table: CsvTable, schema: Schema): EncodedFile {
   const columns = schema.columns.map((c) => encodeColumn(table, columnIndex(table, c.name, 'the model was trained on it'), c));
+  // A target column left empty on every row (customers to score) counts as absent.
   const targetField = table.header.indexOf(schema.target);
-  const y = targetField >= 0 ? readTarget(table, targetField) : undefined;
+  const present = targetField >= 0 && table.rows.some((row) => !isMissing(row[targetField] as string));
+  const y = present ? readTarget(table, targetField) : undefined;
   return { file: table.file, rows: table.rows.length, columns, ...(y ? { y } : {}) };
 }
 

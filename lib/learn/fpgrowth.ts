@@ -34,6 +34,9 @@ export interface MiningOptions {
 
 export const DEFAULT_MAX_LENGTH = 10;
 
+/** More frequent itemsets than this and mining stops: the support is too low for the data (memory would run out first). */
+export const MAX_ITEMSETS = 2_000_000;
+
 /** ceil(s x N), without a product such as 0.1 x 30 = 3.0000000000000004 counting as 4. */
 export function minimumCount(minSupport: number, baskets: number): number {
   if (!(minSupport > 0 && minSupport <= 1)) throw new RangeError(`minimum support must be in (0, 1], not ${minSupport}`);
@@ -159,6 +162,7 @@ function grow(tree: FpTree, suffix: number[], minCount: number, maxLength: numbe
     if (count < minCount) continue;
     const itemset = [item, ...suffix];
     out.push({ items: itemset, count });
+    if (out.length > MAX_ITEMSETS) throw new RangeError(`more than ${MAX_ITEMSETS} frequent itemsets: raise the minimum support or lower the maximum length`);
     if (itemset.length >= maxLength || item === 0) continue;
     const conditional = conditionalTree(tree, item, minCount);
     if (conditional !== undefined) grow(conditional, itemset, minCount, maxLength, out);
@@ -181,6 +185,7 @@ function combinations(tree: FpTree, suffix: number[], minCount: number, maxLengt
       const { item, count: atItem } = path[i] as { item: number; count: number };
       const items = chosen.concat(item);
       out.push({ items: items.concat(suffix), count: Math.min(count, atItem) });
+      if (out.length > MAX_ITEMSETS) throw new RangeError(`more than ${MAX_ITEMSETS} frequent itemsets: raise the minimum support or lower the maximum length`);
       if (items.length < room) pick(i + 1, items, Math.min(count, atItem));
     }
   };

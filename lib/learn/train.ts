@@ -67,6 +67,10 @@ const pick = (y: Uint8Array, rows: Int32Array) => Uint8Array.from(rows, (i) => y
 export function crossValidate(data: Dataset, options: CrossValidationOptions & { model: ModelKind }): CrossValidation {
   const folds = options.folds ?? 5;
   const seed = options.seed ?? 1;
+  const negatives = data.rows - data.positives;
+  if (Math.min(data.positives, negatives) < folds) {
+    throw new Error(`${data.file}: ${data.positives} positives and ${negatives} negatives; ${folds}-fold cross-validation needs at least ${folds} of each (lower --folds)`);
+  }
   const fold = stratifiedFolds(data.y, folds, seed);
   const scores = new Float64Array(data.rows);
   const foldAuc: number[] = [];

@@ -66,6 +66,21 @@ describe('moment rules', () => {
     expect(err).toContain(`${holed}:2:6: an empty item (item 2 of the basket)`);
   });
 
+  it('refuses a minimum length above the maximum', async () => {
+    const { code, err } = await moment('rules', '--baskets', GROCERIES, '--min-support', '0.01', '--min-confidence', '0.5', '--min-length', '4', '--max-length', '2');
+    expect(code).toBe(2);
+    expect(err).toContain('--min-length 4 is longer than --max-length 2');
+  });
+
+  it('shows a quarter of a million rules when asked to', async () => {
+    const items = Array.from({ length: 15 }, (_, i) => `item${i}`).join(',');
+    const same = file('same.csv', `${items}\n${items}\n${items}\n`);
+    const { code, out } = await moment('rules', '--baskets', same, '--min-support', '0.5', '--min-confidence', '0.5', '--top', '1000000');
+    expect(code).toBe(0);
+    // Every combination of the 15 items up to arules' default length of 10, and each of its items on the right.
+    expect(out).toContain('30826 frequent itemsets, 223695 rules');
+  });
+
   it('answers an unknown command with the usage', async () => {
     const { code, err } = await moment('forecast');
     expect(code).toBe(2);

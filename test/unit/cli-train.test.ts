@@ -90,6 +90,25 @@ describe('moment train on CoIL 2000', () => {
   });
 });
 
+describe('moment train with a test file that cannot be judged', () => {
+  it('scores a test file whose target column is left empty, as if it were absent', async () => {
+    const blank = file('test-blank.csv', [header, ...testRows.map((l) => l.replace(/,[01]$/, ','))].join('\n'));
+    const scores = join(dir, 'blank-scores.csv');
+    const { code, out } = await moment('train', '--train', train, '--target', 'CARAVAN', '--model', 'logistic', '--test', blank, '--scores', scores);
+    expect(code).toBe(0);
+    expect(out).toContain('1000 rows scored');
+    expect(readFileSync(scores, 'utf8').trimEnd().split('\n')).toHaveLength(1001);
+  });
+
+  it('prints no test metrics, rather than NaN, when the test target holds one class only', async () => {
+    const allZero = file('test-zero.csv', [header, ...testRows.map((l) => l.replace(/,[01]$/, ',0'))].join('\n'));
+    const { code, out } = await moment('train', '--train', train, '--target', 'CARAVAN', '--model', 'logistic', '--test', allZero);
+    expect(code).toBe(0);
+    expect(out).toContain('(no test metrics: its target holds one class only)');
+    expect(out).not.toContain('NaN');
+  });
+});
+
 describe('moment train refuses bad input with the file, line and column', () => {
   const small = (text: string) => file(`bad-${Math.random().toString(36).slice(2)}.csv`, text);
 
@@ -105,6 +124,26 @@ describe('moment train refuses bad input with the file, line and column', () => 
     expect(err).toContain(path);
     expect(err).toMatch(message);
     expect(err).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses too few buyers for the folds, naming the counts, before any model is fitted', async () => {
+    const path = small(['a,y', ...Array.from({ length: 10 }, (_, i) => `${i},${i === 0 ? 1 : 0}`)].join('\n'));
+    const { code, err } = await moment('train', '--train', path, '--target', 'y', '--model', 'logistic');
+    expect(code).toBe(1);
+    expect(err).toContain('1 positives and 9 negatives; 5-fold cross-validation needs at least 5 of each (lower --folds)');
+  });
+
+  it('refuses a category column with as many values as an id, naming it', async () => {
+    const path = small(['customer,a,y', ...Array.from({ length: 400 }, (_, i) => `c${i},${i % 7},${i % 3 === 0 ? 1 : 0}`)].join('\n'));
+    const { code, err } = await moment('train', '--train', path, '--target', 'y');
+    expect(code).toBe(1);
+    expect(err).toContain('column "customer" has 400 categories (at most 200)');
+  });
+
+  it('reports a mistake in the test file before training', async () => {
+    const { code, err } = await moment('train', '--train', COIL, '--target', 'CARAVAN', '--test', small('MOSTYPE,CARAVAN\n1,0\n'));
+    expect(code).toBe(1);
+    expect(err).toMatch(/MAANTHUI/);
   });
 
   it.each([
