@@ -109,6 +109,8 @@ export interface Model {
    * propensity (0..1) of any offer for them.
    */
   scorer(facts: Facts | undefined): (offer: Offer) => number | undefined;
+  /** One target's propensity for some facts (the nightly job judges a champion so); undefined if the artifact has no such target. */
+  target(name: string): ((facts: Facts) => number) | undefined;
   associations: Associations;
 }
 
@@ -237,6 +239,10 @@ export function loadModel(input: unknown = defaults): Model {
   return {
     version: config.version,
     associations: { byItem, itemSupport },
+    target(name) {
+      const t = targets.get(name);
+      return t === undefined ? undefined : (facts) => t(vectorOf(facts));
+    },
     scorer(facts) {
       const x = vectorOf(facts);
       const memo = new Map<CompiledTarget, number>();

@@ -10,7 +10,7 @@ import { featureVector, type FeatureConfig } from '../decision/model';
 import type { AggregateModel } from '../profile/aggregates';
 import { factsOf } from '../profile/facts';
 import { foldEvent, newProfile } from '../profile/profile';
-import type { ProfileRules } from '../profile/segments';
+import type { Facts, ProfileRules } from '../profile/segments';
 import type { Dataset } from './csv';
 
 /** What the label says happened in the horizon. */
@@ -40,6 +40,8 @@ export interface CustomerHistory {
 export interface TrainingSet extends Dataset {
   /** The customer of each row. */
   profileIds: string[];
+  /** Each row's facts at the cut-off (what another model, a champion, is scored with). */
+  facts: Facts[];
 }
 
 const DAY_MS = 86_400_000;
@@ -52,17 +54,20 @@ export function trainingSet(customers: readonly CustomerHistory[], options: Trai
   const rows: Float64Array[] = [];
   const labels: number[] = [];
   const profileIds: string[] = [];
+  const facts: Facts[] = [];
   for (const customer of customers) {
     const sorted = [...customer.events].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
     const before = sorted.filter((e) => Date.parse(e.timestamp) <= until);
     if (before.length === 0) continue;
     const profile = newProfile(customer.profileId);
     for (const e of before) foldEvent(profile, e, options.aggregates);
-    rows.push(vectorOf(factsOf(profile, options.aggregates, options.profileRules, options.cutoff)));
+    const atCutoff = factsOf(profile, options.aggregates, options.profileRules, options.cutoff);
+    facts.push(atCutoff);
+    rows.push(vectorOf(atCutoff));
     labels.push(sorted.some((e) => Date.parse(e.timestamp) > until && Date.parse(e.timestamp) <= horizonEnd && hits(e, options.target)) ? 1 : 0);
     profileIds.push(customer.profileId);
   }
-  return asDataset(rows, labels, profileIds, options);
+  return { ...asDataset(rows, labels, options), profileIds, facts };
 }
 
 /** Whether an event is the purchase the target asks about. */
@@ -78,7 +83,7 @@ export function hits(e: CollectedEvent, target: PropensityTarget): boolean {
   return isWanted(properties.category) || products.some((p) => typeof p === 'object' && p !== null && isWanted(p.category));
 }
 
-function asDataset(rows: Float64Array[], labels: number[], profileIds: string[], options: TrainingSetOptions): TrainingSet {
+function asDataset(rows: Float64Array[], labels: number[], options: TrainingSetOptions): Dataset {
   const names = options.features.map((f) => f.name);
   const columns = names.map((name, k) => ({ name, type: 'numeric' as const, values: Float64Array.from(rows, (r) => r[k] as number) }));
   const mean = (values: Float64Array) => (values.length === 0 ? 0 : values.reduce((s, v) => s + v, 0) / values.length);
@@ -91,6 +96,5 @@ function asDataset(rows: Float64Array[], labels: number[], profileIds: string[],
     y,
     positives: labels.reduce((s, v) => s + v, 0),
     schema: { target, columns: columns.map((c) => ({ name: c.name, type: 'numeric' as const, mean: mean(c.values) })) },
-    profileIds,
   };
 }

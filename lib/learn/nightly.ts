@@ -1,0 +1,132 @@
+/**
+ * One night's learning, as a pure function of the customers' stored events and the current
+ * (champion) model artifact: mine association rules from the orders, train a challenger per
+ * propensity target on a time-split training set, judge it against the champion on the same
+ * customers (labels the champion never saw), and build the artifact to publish, keeping the
+ * champion's target wherever the challenger is not good enough. The state machine's tasks wrap its
+ * steps; this is what they compute.
+ */
+import { loadModel, type FeatureConfig, type ModelConfig } from '../decision/model';
+import type { AggregateModel } from '../profile/aggregates';
+import type { ProfileRules } from '../profile/segments';
+import type { CollectedEvent } from '../events/segment';
+import { artifactTarget, type ArtifactTarget } from './export';
+import { decileTable, rocAuc, type DecileRow } from './metrics';
+import { mineRules } from './rules';
+import { selectModel } from './train';
+import { trainingSet, type CustomerHistory, type PropensityTarget } from './training-set';
+
+export interface NightlyConfig {
+  features: FeatureConfig[];
+  /** Artifact target name (`category:<name>`, `offer:<id>` or `default`) and what its label is. */
+  targets: Array<{ name: string; target: PropensityTarget }>;
+  /** The label's horizon: the training cut-off is this many days before the night. */
+  horizonDays: number;
+  rules: { minSupport: number; minConfidence: number; maxRules: number };
+  /** A challenger is published if its top-decile lift is at least the champion's less this share. */
+  margin: number;
+  /** A target needs this many buyers in its training set to be trained at all. */
+  minPositives: number;
+  aggregates: AggregateModel;
+  profileRules: ProfileRules;
+}
+
+export interface TargetReport {
+  name: string;
+  rows: number;
+  positives: number;
+  /** What happened: published, champion kept (and why), or not trained (and why). */
+  outcome: 'published' | 'champion kept' | 'not trained';
+  reason: string;
+  challenger?: { model: 'logistic' | 'tree'; auc: number; topDecileLift: number; deciles: DecileRow[] };
+  champion?: { auc: number; topDecileLift: number };
+}
+
+export interface NightlyResult {
+  artifact: ModelConfig;
+  /** Whether anything changed from the champion (a new version to publish). */
+  changed: boolean;
+  report: { version: string; cutoff: string; baskets: number; rules: number; targets: TargetReport[] };
+}
+
+const DAY_MS = 86_400_000;
+
+export function learnNightly(customers: readonly CustomerHistory[], champion: ModelConfig, config: NightlyConfig, night: Date): NightlyResult {
+  const version = `nightly-${night.toISOString().slice(0, 10)}`;
+  const features = mergeFeatures(champion.features, config.features);
+  const cutoff = new Date(night.getTime() - config.horizonDays * DAY_MS);
+  const associations = mineAssociations(customers, config.rules);
+  const reports = config.targets.map((t) => judgeTarget(customers, champion, t, config, cutoff));
+  const targets: Record<string, ArtifactTarget> = { ...(champion.targets as Record<string, ArtifactTarget>) };
+  for (const r of reports) if (r.report.outcome === 'published' && r.target !== undefined) targets[r.report.name] = r.target;
+  const published = reports.some((r) => r.report.outcome === 'published');
+  const mined = associations.rules.length > 0 ? { rules: associations.rules, itemSupport: associations.itemSupport } : champion.associations;
+  const changed = published || JSON.stringify(mined) !== JSON.stringify(champion.associations);
+  const summary = (v: string) => ({ version: v, cutoff: cutoff.toISOString(), baskets: associations.baskets, rules: associations.rules.length, targets: reports.map((r) => r.report) });
+  if (!changed) return { artifact: champion, changed, report: summary(champion.version) };
+  const artifact = {
+    version,
+    trainedAt: night.toISOString(),
+    kind: 'propensity' as const,
+    features: published ? features : champion.features,
+    targets,
+    ...(mined ? { associations: mined } : {}),
+  } as ModelConfig;
+  loadModel(artifact); // what is published must load
+  return { artifact, changed, report: summary(version) };
+}
+
+/** Each order's products as a basket; rules with something on the left, the strongest first, as many as the artifact should carry. */
+function mineAssociations(customers: readonly CustomerHistory[], options: NightlyConfig['rules']) {
+  const baskets = customers.flatMap((c) => c.events.filter(isOrder).map(productsOf)).filter((b) => b.length > 0);
+  if (baskets.length === 0) return { baskets: 0, rules: [], itemSupport: {} };
+  const mined = mineRules(baskets, { minSupport: options.minSupport, minConfidence: options.minConfidence, minLength: 2, maxLength: 6 });
+  const rules = mined.rules.slice(0, options.maxRules).map((r) => ({ if: r.if, then: r.then, support: r.support, confidence: r.confidence, lift: r.lift }));
+  const used = new Set(rules.flatMap((r) => [...r.if, r.then]));
+  const itemSupport = Object.fromEntries(Object.entries(mined.itemSupport).filter(([item]) => used.has(item)));
+  return { baskets: baskets.length, rules, itemSupport };
+}
+
+const isOrder = (e: CollectedEvent): boolean => e.type === 'track' && e.event === 'Order Completed';
+
+function productsOf(e: CollectedEvent): string[] {
+  const products = (e.properties as Record<string, unknown> | undefined)?.products;
+  if (!Array.isArray(products)) return [];
+  const ids = products.map((p) => (typeof p === 'object' && p !== null ? (p as Record<string, unknown>).product_id : undefined));
+  return [...new Set(ids.filter((id): id is string => typeof id === 'string' && id !== ''))];
+}
+
+/** Trains a challenger for one target and judges it against the champion's target on the same customers. */
+function judgeTarget(customers: readonly CustomerHistory[], champion: ModelConfig, t: NightlyConfig['targets'][number], config: NightlyConfig, cutoff: Date): { report: TargetReport; target?: ArtifactTarget } {
+  const set = trainingSet(customers, { cutoff, horizonDays: config.horizonDays, target: t.target, features: config.features, aggregates: config.aggregates, profileRules: config.profileRules });
+  const base = { name: t.name, rows: set.rows, positives: set.positives };
+  if (set.positives < config.minPositives || set.rows - set.positives < config.minPositives) {
+    return { report: { ...base, outcome: 'not trained', reason: `${set.positives} buyers of ${set.rows} customers; at least ${config.minPositives} of each are needed` } };
+  }
+  const selection = selectModel(set, { folds: 5, seed: 1 });
+  const cv = selection.candidates[selection.chosen];
+  const challenger = { model: selection.chosen, auc: cv.pooledAuc, topDecileLift: cv.topDecileLift, deciles: cv.deciles };
+  const scoreChampion = loadModel(champion).target(t.name);
+  if (scoreChampion === undefined) return { report: { ...base, outcome: 'published', reason: 'no champion for this target', challenger }, target: artifactTarget(selection.model) };
+  const championScores = set.facts.map(scoreChampion);
+  const held = { auc: rocAuc(championScores, set.y), topDecileLift: (decileTable(championScores, set.y)[0] as DecileRow).cumulativeLift };
+  const good = challenger.topDecileLift >= held.topDecileLift * (1 - config.margin);
+  const reason = `top-decile lift: challenger ${challenger.topDecileLift.toFixed(2)} (cross-validated), champion ${held.topDecileLift.toFixed(2)}; margin ${(config.margin * 100).toFixed(0)}%`;
+  return good
+    ? { report: { ...base, outcome: 'published', reason, challenger, champion: held }, target: artifactTarget(selection.model) }
+    : { report: { ...base, outcome: 'champion kept', reason, challenger, champion: held } };
+}
+
+/**
+ * The champion's features with the configured ones added: the champion's targets it keeps still read
+ * theirs, so a configured feature may share a champion's name only with the same definition.
+ */
+function mergeFeatures(champion: ModelConfig['features'], configured: FeatureConfig[]): FeatureConfig[] {
+  const normal = (f: FeatureConfig) => JSON.stringify(Object.entries({ transform: 'none', default: 0, ...f }).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const byName = new Map(champion.map((f) => [f.name, f]));
+  for (const f of configured) {
+    const theirs = byName.get(f.name);
+    if (theirs !== undefined && normal(theirs) !== normal(f)) throw new Error(`feature "${f.name}" is defined otherwise in the champion; give the new definition another name`);
+  }
+  return [...champion, ...configured.filter((f) => !byName.has(f.name))];
+}
