@@ -10,7 +10,7 @@ import { FPGrowth } from 'node-fpgrowth';
 import { readBaskets } from '../lib/learn/baskets';
 import { mineRules } from '../lib/learn/rules';
 
-const file = join(__dirname, '../../shared/data/groceries.csv');
+const file = join(__dirname, '../data/groceries.csv');
 const baskets = readBaskets(readFileSync(file, 'utf8'), file);
 const minSupport = Number(process.env.BENCH_SUPPORT ?? 0.001);
 const runs = Number(process.env.BENCH_RUNS ?? 5);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { main } from '../../lib/cli/moment';
 
 const ROOT = join(__dirname, '../..');
-const GROCERIES = join(ROOT, '../shared/data/groceries.csv');
+const GROCERIES = join(ROOT, 'data/groceries.csv');
 
 /** Runs `moment` in-process, capturing what it prints. */
 async function moment(...argv: string[]): Promise<{ code: number; out: string; err: string }> {

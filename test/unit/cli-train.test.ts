@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../lib/cli/moment';
 
-const COIL = join(__dirname, '../../../shared/data/coil-train.csv');
+const COIL = join(__dirname, '../../data/coil-train.csv');
 const dir = mkdtempSync(join(tmpdir(), 'moment-train-'));
 const file = (name: string, text: string): string => {
   const path = join(dir, name);

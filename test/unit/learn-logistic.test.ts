@@ -81,7 +81,7 @@ describe('logistic regression on a synthetic set with known coefficients', () =>
 });
 
 describe('logistic regression on CoIL 2000 (5,822 customers, 85 features)', () => {
-  const coil = dataset(parseCsv(readFileSync(join(__dirname, '../../../shared/data/coil-train.csv'), 'utf8'), 'coil-train.csv'), { target: 'CARAVAN' });
+  const coil = dataset(parseCsv(readFileSync(join(__dirname, '../../data/coil-train.csv'), 'utf8'), 'coil-train.csv'), { target: 'CARAVAN' });
 
   it("matches scikit-learn's LogisticRegression(C=1) on standardised features (solver newton-cholesky, 1.2.1)", () => {
     const model = fitLogistic(coil, coil.y);

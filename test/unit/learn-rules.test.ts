@@ -5,7 +5,7 @@ import { mineItemsets, minimumCount } from '../../lib/learn/fpgrowth';
 import { mineRules, type Rule } from '../../lib/learn/rules';
 import { readBaskets } from '../../lib/learn/baskets';
 
-const groceries = readBaskets(readFileSync(join(__dirname, '../../../shared/data/groceries.csv'), 'utf8'), 'groceries.csv');
+const groceries = readBaskets(readFileSync(join(__dirname, '../../data/groceries.csv'), 'utf8'), 'groceries.csv');
 
 const lengths = (rules: Rule[]): Record<number, number> => {
   const by: Record<number, number> = {};

@@ -4,7 +4,7 @@ import { dataset, parseCsv } from '../../lib/learn/csv';
 import { rocAuc } from '../../lib/learn/metrics';
 import { chooseModel, crossValidate, predict, selectModel, type CrossValidation } from '../../lib/learn/train';
 
-const coil = dataset(parseCsv(readFileSync(join(__dirname, '../../../shared/data/coil-train.csv'), 'utf8'), 'coil-train.csv'), { target: 'CARAVAN' });
+const coil = dataset(parseCsv(readFileSync(join(__dirname, '../../data/coil-train.csv'), 'utf8'), 'coil-train.csv'), { target: 'CARAVAN' });
 
 describe('cross-validation on CoIL 2000 (5,822 customers, 348 caravan policies)', () => {
   const logistic = crossValidate(coil, { model: 'logistic', folds: 5, seed: 1 });
