@@ -253,17 +253,21 @@ function categoryCounts(p: Predictor, y: Uint8Array, rows: Int32Array): Group[] 
   return groups;
 }
 
-/** The mergeable pair (adjacent when ordinal) whose 2×2 table is least significant; with `only`, pairs holding that group. */
+/**
+ * The mergeable pair (adjacent when ordinal) whose 2×2 table is least significant; with `only`, pairs
+ * holding that group. With one degree of freedom the p-value falls as the statistic rises, so the
+ * pairs are compared by statistic and only the chosen one's p-value is computed.
+ */
 function mostSimilarPair(groups: Group[], ordinal: boolean, only?: number): { i: number; j: number; p: number } | undefined {
-  let best: { i: number; j: number; p: number } | undefined;
+  let best: { i: number; j: number; statistic: number } | undefined;
   for (let i = 0; i < groups.length; i++) {
     for (let j = i + 1; j < (ordinal ? Math.min(i + 2, groups.length) : groups.length); j++) {
       if (only !== undefined && i !== only && j !== only) continue;
-      const p = chiSquareSurvival(chiSquareStatistic([groups[i] as Group, groups[j] as Group]), 1);
-      if (!best || p > best.p) best = { i, j, p };
+      const statistic = chiSquareStatistic([groups[i] as Group, groups[j] as Group]);
+      if (!best || statistic < best.statistic) best = { i, j, statistic };
     }
   }
-  return best;
+  return best && { i: best.i, j: best.j, p: chiSquareSurvival(best.statistic, 1) };
 }
 
 function merged(groups: Group[], i: number, j: number): Group[] {
