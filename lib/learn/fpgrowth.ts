@@ -113,6 +113,8 @@ class FpTree {
   readonly next: number[] = [-1];
   private readonly firstChild: number[] = [-1];
   private readonly sibling: number[] = [-1];
+  /** The root's child for each item, or -1 (the root has the most children: a scan of them would be long). */
+  private readonly rootChild: number[];
   /** Each item's first node, or -1. */
   readonly head: number[];
   readonly itemCount: number[];
@@ -121,6 +123,7 @@ class FpTree {
 
   constructor(readonly size: number) {
     this.head = new Array<number>(size).fill(-1);
+    this.rootChild = new Array<number>(size).fill(-1);
     this.itemCount = new Array<number>(size).fill(0);
   }
 
@@ -133,8 +136,8 @@ class FpTree {
     let at = 0;
     for (let i = 0; i < length; i++) {
       const item = path[i] as number;
-      let child = this.firstChild[at] as number;
-      while (child >= 0 && this.item[child] !== item) child = this.sibling[child] as number;
+      let child = at === 0 ? (this.rootChild[item] as number) : (this.firstChild[at] as number);
+      if (at !== 0) while (child >= 0 && this.item[child] !== item) child = this.sibling[child] as number;
       if (child < 0) {
         child = this.parent.length;
         if (!this.branched && at < child - 1) this.branched = true;
@@ -146,6 +149,7 @@ class FpTree {
         this.firstChild.push(-1);
         this.sibling.push(this.firstChild[at] as number);
         this.firstChild[at] = child;
+        if (at === 0) this.rootChild[item] = child;
       }
       this.count[child] = (this.count[child] as number) + count;
       this.itemCount[item] = (this.itemCount[item] as number) + count;
