@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeIssues } from '../config/issues';
+import { valueNestedDeeperThan } from '../events/json';
 import defaults from '../../config/model.json';
 import { lookup, sumKeys, type Facts } from '../profile/segments';
 import type { Offer } from './catalog';
@@ -29,7 +30,6 @@ const featureSchema = z.strictObject({
   /** The value when the fact is missing or not a number (an unknown visitor has only defaults). */
   default: z.number().default(0),
 });
-
 
 /** The probability at a node: a leaf's score, or at a split the score of its rows as a whole. */
 const probability = z.number().min(0).max(1);
@@ -66,6 +66,9 @@ type TargetConfig = z.output<typeof targetSchema>;
 
 /** Bounds on a tree target, so a published artifact cannot make a decision walk far. */
 export const TREE_LIMITS = { depth: 16, nodes: 4096 };
+
+/** A tree of the deepest kind nests two levels a node (the node, its children) under the document, targets and target. */
+const MAX_DOCUMENT_DEPTH = 2 * TREE_LIMITS.depth + 8;
 
 const associationRuleSchema = z.strictObject({
   if: z.array(z.string().min(1)).min(1).max(5),
@@ -200,6 +203,8 @@ export function featureVector(input: FeatureConfig[]): (facts: Facts | undefined
 /** Validates and compiles a model artifact. Errors name the feature, target or rule and the field. */
 export function loadModel(input: unknown = defaults): Model {
   const fail = (detail: string) => new Error(`Invalid model: ${detail}`);
+  // Trees nest; a document nested past any tree's bound is refused before the recursive schema walks it.
+  if (valueNestedDeeperThan(input, MAX_DOCUMENT_DEPTH)) throw fail(`the document is nested deeper than ${MAX_DOCUMENT_DEPTH} levels (a tree at most ${TREE_LIMITS.depth} deep)`);
   const result = modelSchema.safeParse(input);
   if (!result.success) {
     throw fail(

@@ -16,3 +16,15 @@ export function setOwn<T>(map: Record<string, T>, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
   else map[key] = value;
 }
+
+/** Whether a parsed JSON value nests objects and arrays deeper than `max` (the value itself is level 1); iterative, so any depth is safe to ask about. */
+export function valueNestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

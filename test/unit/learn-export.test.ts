@@ -71,6 +71,10 @@ describe('tree targets in the artifact', () => {
     let deep: unknown = { p: 0.5 };
     for (let i = 0; i < TREE_LIMITS.depth; i++) deep = { p: 0.5, feature: 'orders', thresholds: [i], children: [{ p: 0 }, deep] };
     expect(load(deep)).toThrow(/deeper than 16/);
+    // A document nested far deeper is refused before validation walks it (the walk would overflow the stack).
+    let abyss: unknown = { p: 0.5 };
+    for (let i = 0; i < 20_000; i++) abyss = { p: 0.5, feature: 'orders', thresholds: [i], children: [{ p: 0 }, abyss] };
+    expect(load(abyss)).toThrow(/the document is nested deeper than 40 levels \(a tree at most 16 deep\)/);
     expect(load({ p: 0.5 }, 'logistic')).toThrow(/a tree needs kind "propensity"/);
     expect(() => loadModel({ ...base, targets: { default: { intercept: 1, weights: {}, tree: { p: 0.5 } } } })).toThrow(/either intercept and weights \(logistic\) or tree, not both/);
   });
