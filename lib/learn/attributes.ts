@@ -48,15 +48,15 @@ const totalOf = (e: CollectedEvent): number => {
   return typeof total === 'number' && Number.isFinite(total) ? total : 0;
 };
 
-/** Her orders and revenue in the last year, tenure and days since her last order. */
+/** Her orders and revenue in the last year, tenure and days since her last order (loops, not spreads: a bot's profile may hold a great many events). */
 function orderHistory(events: readonly CollectedEvent[], now: Date): OrderHistory {
-  const times = events.map((e) => Date.parse(e.timestamp));
+  const first = events.reduce((t, e) => Math.min(t, Date.parse(e.timestamp)), Number.POSITIVE_INFINITY);
   const orders = events.filter((e) => isOrder(e) && now.getTime() - Date.parse(e.timestamp) <= YEAR_MS);
-  const lastOrder = Math.max(...events.filter(isOrder).map((e) => Date.parse(e.timestamp)));
+  const lastOrder = events.filter(isOrder).reduce((t, e) => Math.max(t, Date.parse(e.timestamp)), Number.NEGATIVE_INFINITY);
   return {
     orders: orders.length,
     revenue: orders.reduce((s, e) => s + totalOf(e), 0),
-    tenureDays: (now.getTime() - Math.min(...times)) / DAY_MS,
+    tenureDays: (now.getTime() - first) / DAY_MS,
     ...(Number.isFinite(lastOrder) ? { daysSinceLastOrder: (now.getTime() - lastOrder) / DAY_MS } : {}),
   };
 }
@@ -64,6 +64,6 @@ function orderHistory(events: readonly CollectedEvent[], now: Date): OrderHistor
 /** What the clusters are found on: orders and revenue in the year, product views, and days since she was last seen. */
 function behaviour(events: readonly CollectedEvent[], h: OrderHistory, now: Date): number[] {
   const views = events.filter((e) => e.type === 'track' && e.event === 'Product Viewed').length;
-  const lastSeen = Math.max(...events.map((e) => Date.parse(e.timestamp)));
+  const lastSeen = events.reduce((t, e) => Math.max(t, Date.parse(e.timestamp)), Number.NEGATIVE_INFINITY);
   return [h.orders, Math.log1p(h.revenue), Math.log1p(views), (now.getTime() - lastSeen) / DAY_MS];
 }
