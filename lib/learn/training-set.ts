@@ -8,7 +8,7 @@
 import type { CollectedEvent } from '../events/segment';
 import { featureVector, type FeatureConfig } from '../decision/model';
 import type { AggregateModel } from '../profile/aggregates';
-import { factsOf } from '../profile/facts';
+import { factsOf, updateSegments } from '../profile/facts';
 import { foldEvent, newProfile } from '../profile/profile';
 import type { Facts, ProfileRules } from '../profile/segments';
 import type { Dataset } from './csv';
@@ -61,7 +61,9 @@ export function trainingSet(customers: readonly CustomerHistory[], options: Trai
     if (before.length === 0) continue;
     const profile = newProfile(customer.profileId);
     for (const e of before) foldEvent(profile, e, options.aggregates);
-    const atCutoff = factsOf(profile, options.aggregates, options.profileRules, options.cutoff);
+    updateSegments(profile, options.aggregates, options.profileRules);
+    // As a decision sees her: her facts and the segments she is in (lib/decision/service.ts).
+    const atCutoff = { ...factsOf(profile, options.aggregates, options.profileRules, options.cutoff), segments: Object.keys(profile.segments ?? {}) };
     facts.push(atCutoff);
     rows.push(vectorOf(atCutoff));
     labels.push(sorted.some((e) => Date.parse(e.timestamp) > until && Date.parse(e.timestamp) <= horizonEnd && hits(e, options.target)) ? 1 : 0);

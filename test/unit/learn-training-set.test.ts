@@ -2,6 +2,7 @@ import type { CollectedEvent } from '../../lib/events/segment';
 import type { Dataset } from '../../lib/learn/csv';
 import { loadAggregates } from '../../lib/profile/aggregates';
 import { loadProfileRules } from '../../lib/profile/segments';
+import profileDefaults from '../../config/profile.json';
 import { createRandom } from '../../lib/learn/metrics';
 import { crossValidate } from '../../lib/learn/train';
 import { hits, trainingSet, type CustomerHistory, type TrainingSetOptions } from '../../lib/learn/training-set';
@@ -40,6 +41,17 @@ describe('a training set time-split at a cut-off', () => {
     // Ann ordered paint 3 days after the cut-off; Bob's paint order is a month later, past the horizon.
     expect(Array.from(set.y)).toEqual([1, 0]);
     expect(set.positives).toBe(1);
+  });
+
+  it('sees the segments she is in at the cut-off, as a decision does', () => {
+    const set = trainingSet([ann, bob], { ...options({ kind: 'purchase' }), features: [{ name: 'painter', path: 'segments', equals: 'paintIntenders' }] });
+    const rules = loadProfileRules(aggregates, {
+      ...profileDefaults,
+      segments: [{ name: 'paintIntenders', when: { all: [{ path: 'aggregates.categoryViews30d', keys: ['paint'], op: 'gte', value: 2 }] } }],
+    });
+    const withSegment = trainingSet([ann, bob], { ...options({ kind: 'purchase' }), profileRules: rules, features: [{ name: 'painter', path: 'segments', equals: 'paintIntenders' }] });
+    expect(valuesOf(set)).toEqual([[0, 0]]);
+    expect(valuesOf(withSegment)).toEqual([[1, 0]]);
   });
 
   it('lets nothing after the cut-off reach a feature', () => {
