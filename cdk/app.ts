@@ -2,6 +2,7 @@ import { App, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { loadCatalog } from '../lib/decision/catalog';
 import { loadModel } from '../lib/decision/model';
+import { loadNightlyConfig } from '../lib/learn/nightly-config';
 import { loadEventPolicy } from '../lib/events/policy';
 import { loadIdentityRules } from '../lib/identity/rules';
 import { loadAggregates } from '../lib/profile/aggregates';
@@ -27,6 +28,7 @@ export function validateConfiguration(): void {
   check('profile.json', () => loadProfileRules(aggregates));
   check('catalog.json', () => loadCatalog());
   check('model.json', () => loadModel());
+  check('nightly.json', () => loadNightlyConfig());
 }
 
 /**

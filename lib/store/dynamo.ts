@@ -308,6 +308,13 @@ export class DynamoStores implements Stores {
         .slice(0, limit)
         .map((i): StoredEvent => ({ profileId: i.profileId as string, event: JSON.parse(i.event as string) }));
     },
+    scan: async (cursor, pageSize = 1000) => {
+      const res = await this.doc.send(
+        new ScanCommand({ TableName: this.tables.events, Limit: pageSize, ...(cursor ? { ExclusiveStartKey: JSON.parse(cursor) as Record<string, unknown> } : {}) }),
+      );
+      const events = (res.Items ?? []).map((i): StoredEvent => ({ profileId: i.profileId as string, event: JSON.parse(i.event as string) }));
+      return { events, ...(res.LastEvaluatedKey ? { cursor: JSON.stringify(res.LastEvaluatedKey) } : {}) };
+    },
   };
 
   readonly deadLetters: DeadLetterStore = {

@@ -217,6 +217,12 @@ export class MemoryStores implements Stores {
         .slice(0, limit)
         .map((e) => structuredClone(e));
     },
+    scan: async (cursor, pageSize = 1000) => {
+      this.counts.reads += 1;
+      const from = Number(cursor ?? 0);
+      const events = [...this.eventItems.values()].slice(from, from + pageSize).map((e) => structuredClone(e));
+      return { events, ...(from + pageSize < this.eventItems.size ? { cursor: String(from + pageSize) } : {}) };
+    },
   };
 
   readonly deadLetters: DeadLetterStore = {

@@ -105,6 +105,8 @@ export interface EventStore {
   put(events: StoredEvent[]): Promise<void>;
   /** Events of these profiles, oldest first. */
   byProfiles(profileIds: string[], limit: number): Promise<StoredEvent[]>;
+  /** Every stored event, a page at a time, in no particular order (the nightly job's snapshot); `cursor` continues where the last page ended. */
+  scan(cursor?: string, pageSize?: number): Promise<{ events: StoredEvent[]; cursor?: string }>;
 }
 
 export interface DeadLetter {

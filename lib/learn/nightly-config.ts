@@ -1,0 +1,34 @@
+/** The nightly job's configuration (config/nightly.json), validated with errors that name the field. */
+import { z } from 'zod';
+import { describeIssues } from '../config/issues';
+import defaults from '../../config/nightly.json';
+
+const targetSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('purchase') }),
+  z.strictObject({ kind: z.literal('category'), category: z.string().min(1) }),
+  z.strictObject({ kind: z.literal('offer'), offerId: z.string().min(1) }),
+]);
+
+export const nightlyConfigSchema = z.strictObject({
+  $comment: z.string().optional(),
+  horizonDays: z.number().int().min(1).max(365),
+  /** A challenger is published if its top-decile lift is at least the champion's less this share. */
+  margin: z.number().min(0).max(1),
+  minPositives: z.number().int().min(2),
+  targets: z
+    .array(z.strictObject({ name: z.string().regex(/^(offer|category):.+$|^default$/, 'must be offer:<id>, category:<name> or default'), target: targetSchema }))
+    .min(1),
+  rules: z.strictObject({ minSupport: z.number().gt(0).max(1), minConfidence: z.number().min(0).max(1), maxRules: z.number().int().min(0).max(200_000) }),
+  value: z.strictObject({ horizonDays: z.number().int().min(1).max(3650), tierQuantiles: z.tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1)]).refine(([a, b]) => a < b, 'must rise: the low/medium cut, then the medium/high one'), clusters: z.number().int().min(1).max(50) }),
+  /** EventBridge Scheduler expression and its time zone. */
+  schedule: z.strictObject({ cron: z.string().regex(/^cron\(.+\)$|^rate\(.+\)$/, 'must be cron(...) or rate(...)'), timezone: z.string().min(1) }),
+  batchSize: z.number().int().min(1).max(10_000),
+});
+
+export type NightlySettings = z.output<typeof nightlyConfigSchema>;
+
+export function loadNightlyConfig(input: unknown = defaults): NightlySettings {
+  const result = nightlyConfigSchema.safeParse(input);
+  if (!result.success) throw new Error(`Invalid nightly job configuration: ${describeIssues(result.error.issues, input, [{ path: ['targets'], label: 'target', nameKey: 'name' }])}`);
+  return result.data;
+}

@@ -1,0 +1,145 @@
+/**
+ * The nightly job's tasks (lib/learn/state-machine.ts), each a function of its state input and the
+ * job's ports, so a Lambda handler on AWS and the local runner call the same code. Data between
+ * tasks goes through the blob store, under the night's name; a task run again (a retry) writes the
+ * same keys, so every task is idempotent.
+ */
+import type { ModelConfig } from '../decision/model';
+import { writeBatchAttributes } from '../profile/batch';
+import { followMerges } from '../profile/read';
+import type { BatchAttribute } from '../profile/profile';
+import type { Stores } from '../store/ports';
+import { valueAttributes, type ValueAttributeOptions } from './attributes';
+import { liftChartSvg } from './chart';
+import { learnNightly, type NightlyConfig, type NightlyResult } from './nightly';
+import type { NightlyTask } from './state-machine';
+import type { CustomerHistory } from './training-set';
+
+/** Where the job keeps its data: S3 on AWS, a directory locally. */
+export interface BlobStore {
+  put(key: string, value: unknown): Promise<void>;
+  get<T>(key: string): Promise<T | undefined>;
+}
+
+export interface NightlyPorts {
+  stores: Stores;
+  blobs: BlobStore;
+  /** The model artifact that serves now (the champion). */
+  champion(): Promise<ModelConfig>;
+  /** Publishes an artifact so decisions pick it up (the config table). */
+  publish(artifact: ModelConfig): Promise<void>;
+  config: NightlyConfig;
+  value?: ValueAttributeOptions;
+  /** Customers per batch of the scoring Map (default 500). */
+  batchSize?: number;
+}
+
+type State = { night: string; snapshot?: { customers: number; events: number; batches: number[] }; failure?: { Error?: string; Cause?: string } } & Record<string, unknown>;
+
+const nightOf = (state: State): Date => new Date(`${state.night}T00:00:00Z`);
+const keys = (night: string) => ({
+  snapshot: `snapshots/${night}.json`,
+  candidate: `candidates/${night}.json`,
+  attributes: `attributes/${night}.json`,
+  report: `reports/${night}.json`,
+  chart: (target: string) => `reports/${night}-${target.replace(/[^A-Za-z0-9_-]+/g, '_')}.svg`,
+  registry: (version: string) => `registry/${version}.json`,
+});
+
+export function nightlyTasks(ports: NightlyPorts): Record<NightlyTask, (input: State) => Promise<Record<string, unknown>>> {
+  return {
+    Snapshot: (state) => snapshot(ports, state.night),
+    Train: async (state) => {
+      const customers = await readSnapshot(ports, state.night);
+      const result = learnNightly(customers, await ports.champion(), ports.config, nightOf(state));
+      await ports.blobs.put(keys(state.night).candidate, result);
+      return { changed: result.changed, version: result.report.version, targets: result.report.targets.map((t) => ({ name: t.name, outcome: t.outcome })) };
+    },
+    Value: async (state) => {
+      const attributes = valueAttributes(await readSnapshot(ports, state.night), nightOf(state), ports.value);
+      await ports.blobs.put(keys(state.night).attributes, Object.fromEntries(attributes));
+      return { customers: attributes.size };
+    },
+    WriteAttributes: (state) => writeAttributes(ports, state.night, Number(state.batch)),
+    Publish: (state) => publish(ports, state.night),
+    Report: (state) => report(ports, state),
+    KeepChampion: (state) => report(ports, state),
+  };
+}
+
+/** Every stored event, grouped by the live profile it belongs to now (merges followed); batches of customers for the scoring Map. */
+async function snapshot(ports: NightlyPorts, night: string) {
+  const byRoot = new Map<string, CustomerHistory>();
+  const roots = new Map<string, string | undefined>();
+  let events = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await ports.stores.events.scan(cursor);
+    for (const e of page.events) {
+      if (!roots.has(e.profileId)) roots.set(e.profileId, (await followMerges(ports.stores, e.profileId))?.profileId);
+      const root = roots.get(e.profileId);
+      if (root === undefined) continue;
+      const customer = byRoot.get(root) ?? { profileId: root, events: [] };
+      customer.events.push(e.event);
+      byRoot.set(root, customer);
+      events += 1;
+    }
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  const customers = [...byRoot.values()].sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
+  await ports.blobs.put(keys(night).snapshot, customers);
+  const size = ports.batchSize ?? 500;
+  return { customers: customers.length, events, batches: Array.from({ length: Math.ceil(customers.length / size) }, (_, i) => i) };
+}
+
+async function readSnapshot(ports: NightlyPorts, night: string): Promise<CustomerHistory[]> {
+  const customers = await ports.blobs.get<CustomerHistory[]>(keys(night).snapshot);
+  if (customers === undefined) throw new Error(`no snapshot for ${night}`);
+  return customers;
+}
+
+/** One batch of customers' value attributes, written merge-safely onto their profiles. */
+async function writeAttributes(ports: NightlyPorts, night: string, batch: number) {
+  const customers = await readSnapshot(ports, night);
+  const attributes = (await ports.blobs.get<Record<string, Record<string, BatchAttribute>>>(keys(night).attributes)) ?? {};
+  const size = ports.batchSize ?? 500;
+  let written = 0;
+  for (const c of customers.slice(batch * size, (batch + 1) * size)) {
+    const values = attributes[c.profileId];
+    if (values === undefined) continue;
+    await writeBatchAttributes(ports.stores, c.profileId, values);
+    written += 1;
+  }
+  return { batch, written };
+}
+
+/** Publishes the night's artifact if it changed, with its registry entry (metrics, data window, lineage). */
+async function publish(ports: NightlyPorts, night: string) {
+  const candidate = await ports.blobs.get<NightlyResult>(keys(night).candidate);
+  if (candidate === undefined) throw new Error(`no candidate model for ${night}`);
+  if (!candidate.changed) return { published: false, version: candidate.report.version };
+  const champion = await ports.champion();
+  await ports.blobs.put(keys(night).registry(candidate.artifact.version), { version: candidate.artifact.version, replaces: champion.version, night, cutoff: candidate.report.cutoff, targets: candidate.report.targets });
+  await ports.publish(candidate.artifact);
+  return { published: true, version: candidate.artifact.version, replaces: champion.version };
+}
+
+/** The night's report: what was published or kept and why, the lift chart of each target trained, or the failure. */
+async function report(ports: NightlyPorts, state: State) {
+  const candidate = await ports.blobs.get<NightlyResult>(keys(state.night).candidate);
+  const failure = state.failure === undefined ? undefined : { error: state.failure.Error ?? 'unknown', cause: String(state.failure.Cause ?? '').slice(0, 2000) };
+  for (const t of candidate?.report.targets ?? []) {
+    if (t.challenger === undefined) continue;
+    await ports.blobs.put(keys(state.night).chart(t.name), liftChartSvg(t.challenger.deciles, { title: `Lift by decile: ${t.name}`, subtitle: `${t.challenger.model}, cross-validated: ${t.rows} customers, ${t.positives} buyers; ${t.outcome}` }));
+  }
+  const summary = {
+    night: state.night,
+    outcome: failure ? 'failed: the champion stays published' : (state.published as { published?: boolean } | undefined)?.published ? 'published' : 'champion kept',
+    ...(failure ? { failure } : {}),
+    ...(state.snapshot ? { snapshot: { customers: state.snapshot.customers, events: state.snapshot.events, batches: state.snapshot.batches.length } } : {}),
+    published: state.published,
+    targets: candidate?.report.targets.map(({ challenger, ...t }) => ({ ...t, ...(challenger ? { challenger: { model: challenger.model, auc: challenger.auc, topDecileLift: challenger.topDecileLift } } : {}) })),
+  };
+  await ports.blobs.put(keys(state.night).report, summary);
+  return summary;
+}

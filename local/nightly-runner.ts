@@ -1,0 +1,72 @@
+/**
+ * Runs the nightly job's state machine (lib/learn/state-machine.ts) on this machine with a local
+ * ASL interpreter (aws-local-stepfunctions), each task mapped to the same function its Lambda runs,
+ * printing progress per state. A night runs once: its execution name is recorded in the job's blob
+ * store, as Step Functions refuses a second execution of the same name.
+ */
+import { StateMachine } from 'aws-local-stepfunctions';
+
+type EventLog = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
+import { nightlyTasks, type NightlyPorts } from '../lib/learn/nightly-job';
+import { executionName, NIGHTLY_TASKS, nightlyDefinition, type NightlyTask } from '../lib/learn/state-machine';
+
+/** aws-local-stepfunctions declares Node 22; on Node 20 it needs this one function. */
+function polyfillWithResolvers(): void {
+  const P = Promise as unknown as { withResolvers?: () => unknown };
+  if (P.withResolvers) return;
+  P.withResolvers = () => {
+    let resolve: unknown;
+    let reject: unknown;
+    const promise = new Promise((a, b) => ((resolve = a), (reject = b)));
+    return { promise, resolve, reject };
+  };
+}
+
+export class AlreadyRan extends Error {}
+
+export interface LocalRun {
+  name: string;
+  succeeded: boolean;
+  output: unknown;
+}
+
+const localArn = (task: NightlyTask) => `arn:aws:lambda:us-east-1:000000000000:function:moment-nightly-${task}`;
+
+export async function runNightlyLocally(ports: NightlyPorts, night: string, progress: (line: string) => void = () => undefined): Promise<LocalRun> {
+  polyfillWithResolvers();
+  const name = executionName(night);
+  const marker = `executions/${name}.json`;
+  if ((await ports.blobs.get(marker)) !== undefined) throw new AlreadyRan(`${name} has run already (a night runs once)`);
+  await ports.blobs.put(marker, { name, startedAt: new Date().toISOString() });
+  const tasks = nightlyTasks(ports);
+  const machine = new StateMachine(nightlyDefinition({ resources: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, localArn(t)])) as Record<NightlyTask, string> }) as never);
+  const handlers = Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, (input: unknown) => tasks[t](input as never) as never]));
+  const execution = machine.run({ night } as never, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, 0])) } });
+  const logged = logProgress(execution.eventLogs, progress);
+  try {
+    const output = await execution.result;
+    await logged;
+    return { name, succeeded: true, output };
+  } catch (e) {
+    await logged;
+    return { name, succeeded: false, output: (await ports.blobs.get(`reports/${night}.json`)) ?? { error: String(e) } };
+  }
+}
+
+/** One line per state entered and left (with seconds), per retry and per scoring batch done of all. */
+async function logProgress(events: AsyncGenerator<EventLog>, progress: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  const at = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s`;
+  let batches = 0;
+  let done = 0;
+  for await (const e of events) {
+    const state = 'state' in e ? (e.state as { name: string; input?: unknown }) : undefined;
+    if (e.type === 'StateEntered' && state?.name === 'Score') batches = ((state.input as { snapshot?: { batches?: unknown[] } })?.snapshot?.batches ?? []).length;
+    if (e.type === 'MapIterationSucceeded') progress(`${at()}  Score            batch ${++done} of ${batches}`);
+    else if (e.type === 'StateEntered' && state) progress(`${at()}  ${state.name.padEnd(16)} started`);
+    else if (e.type === 'StateExited' && state) progress(`${at()}  ${state.name.padEnd(16)} done`);
+    else if (e.type === 'StateRetried' && state) progress(`${at()}  ${state.name.padEnd(16)} failed, retrying`);
+    else if (e.type === 'StateFailed' && state) progress(`${at()}  ${state.name.padEnd(16)} failed: ${String((e as { error?: { message?: string } }).error?.message ?? '').slice(0, 200)}`);
+    else if (e.type === 'StateCaught' && state) progress(`${at()}  ${state.name.padEnd(16)} caught: the champion stays`);
+  }
+}

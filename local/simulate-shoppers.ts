@@ -1,0 +1,43 @@
+/**
+ * Shoppers for trying the nightly job locally (`npm run train -- --simulate N`): each browses paint
+ * and garden products over the weeks before the night, some leave a cart, some are shown the cart
+ * reminder and convert, and orders hold products, paint with brushes and tape, garden with gloves,
+ * more likely for those who looked more. Seeded, so a run is repeatable.
+ */
+import { createRandom } from '../lib/learn/metrics';
+
+const PAINT = ['paint-sage-2l', 'paint-white-5l', 'roller-set-9in'];
+const GARDEN = ['hose-25m', 'seed-tray', 'lawn-feed'];
+
+export function simulateShoppers(count: number, night: Date, seed = 7): Array<Record<string, unknown>> {
+  const random = createRandom(seed);
+  const day = (daysBefore: number, hour: number) => new Date(night.getTime() - daysBefore * 86_400_000 + hour * 3_600_000).toISOString();
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)] as T;
+  const out: Array<Record<string, unknown>> = [];
+  let n = 0;
+  const emit = (userId: string, timestamp: string, message: Record<string, unknown>) => out.push({ type: 'track', userId, messageId: `sim-${seed}-${(n += 1)}`, timestamp, context: {}, ...message });
+  for (let i = 0; i < count; i++) {
+    const userId = `shopper-${i}`;
+    const paint = Math.floor(random() * 6);
+    const garden = Math.floor(random() * 6);
+    for (let k = 0; k < paint; k++) emit(userId, day(30 - k * 2, 10), { event: 'Product Viewed', properties: { product_id: pick(PAINT), category: 'Paint' } });
+    for (let k = 0; k < garden; k++) emit(userId, day(29 - k * 2, 18), { event: 'Product Viewed', properties: { product_id: pick(GARDEN), category: 'Garden' } });
+    if (random() < 0.3) emit(userId, day(25, 12), { event: 'Order Completed', properties: { total: 45, products: basket(paint >= garden ? 'Paint' : 'Garden', random) } });
+    const carted = random() < 0.25;
+    if (carted) emit(userId, day(16, 20), { event: 'Product Added', properties: { product_id: pick(PAINT), category: 'Paint' } });
+    if (carted && random() < 0.6) {
+      emit(userId, day(12, 9), { event: 'Promotion Viewed', properties: { promotion_id: 'cart-reminder' } });
+      if (random() < 0.5) emit(userId, day(10, 9), { event: 'Promotion Converted', properties: { promotion_id: 'cart-reminder' } });
+    }
+    const likes = (views: number) => 1 / (1 + Math.exp(-(-3 + 0.6 * views)));
+    if (random() < likes(paint)) emit(userId, day(5 + (i % 7), 12), { event: 'Order Completed', properties: { total: 60, products: basket('Paint', random) } });
+    if (random() < likes(garden)) emit(userId, day(4 + (i % 7), 15), { event: 'Order Completed', properties: { total: 30, products: basket('Garden', random) } });
+  }
+  return out;
+}
+
+/** A basket of the category's main product with its usual companions. */
+function basket(category: 'Paint' | 'Garden', random: () => number): Array<Record<string, unknown>> {
+  const items = category === 'Paint' ? ['paint-sage-2l', ...(random() < 0.7 ? ['brush-set-pro'] : []), ...(random() < 0.4 ? ['tape-50m'] : [])] : ['seed-tray', ...(random() < 0.6 ? ['garden-gloves'] : [])];
+  return items.map((product_id) => ({ product_id, category }));
+}

@@ -1,0 +1,143 @@
+import { StateMachine } from 'aws-local-stepfunctions';
+import { loadModel, type ModelConfig } from '../../lib/decision/model';
+import { ingestBatch } from '../../lib/ingest/pipeline';
+import { createRandom } from '../../lib/learn/metrics';
+import type { BlobStore, NightlyPorts } from '../../lib/learn/nightly-job';
+import { nightlyDefinition, NIGHTLY_TASKS, type NightlyTask } from '../../lib/learn/state-machine';
+import { loadNightlyConfig } from '../../lib/learn/nightly-config';
+import { deriveProfileId } from '../../lib/identity/resolver';
+import { loadAggregates } from '../../lib/profile/aggregates';
+import { loadProfileRules } from '../../lib/profile/segments';
+import { MemoryStores } from '../../lib/store/memory';
+import { AlreadyRan, runNightlyLocally } from '../../local/nightly-runner';
+import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+
+const night = '2026-11-27';
+const aggregates = loadAggregates();
+const paintViews = { name: 'paintViews30d', path: 'aggregates.categoryViews30d', keys: ['paint'], transform: 'log1p' as const };
+
+/** 300 customers through the ingest: paint views early in November, paint orders (with a brush) likelier in the last week for those who looked more. */
+async function shop(stores: MemoryStores): Promise<void> {
+  const random = createRandom(21);
+  const seq = new SequenceFactory();
+  const at = (d: number, h: number) => new Date(Date.UTC(2026, 10, d, h)).toISOString();
+  const events = Array.from({ length: 300 }, (_, i) => {
+    const userId = `c${i}`;
+    const views = Math.floor(random() * 8);
+    const list = [
+      segmentEvent({ userId, event: 'Product Viewed', properties: { product_id: 'hose', category: 'Garden' }, timestamp: at(4, 9) }),
+      ...Array.from({ length: views }, (_, k) => segmentEvent({ userId, event: 'Product Viewed', properties: { product_id: 'paint-sage', category: 'Paint' }, timestamp: at(5 + k, 10) })),
+    ];
+    if (random() < 1 / (1 + Math.exp(-(-3 + 0.7 * views)))) {
+      list.push(segmentEvent({ userId, event: 'Order Completed', properties: { total: 40, products: [{ product_id: 'paint-sage', category: 'Paint' }, { product_id: 'brush-set', category: 'Paint' }] }, timestamp: at(21 + (i % 5), 12) }));
+    }
+    return list;
+  }).flat();
+  for (let i = 0; i < events.length; i += 200) {
+    const result = await ingestBatch(events.slice(i, i + 200).map((e) => toRecord(e, seq.take())), stores, ingestConfig({ now: () => new Date(`${night}T01:00:00Z`) }));
+    expect(result.failedSequenceNumbers).toEqual([]);
+  }
+}
+
+function memoryBlobs(): BlobStore & { items: Map<string, unknown> } {
+  const items = new Map<string, unknown>();
+  return { items, put: async (k, v) => void items.set(k, JSON.parse(JSON.stringify(v))), get: async <T>(k: string) => items.get(k) as T | undefined };
+}
+
+function ports(stores: MemoryStores, blobs: BlobStore, published: { artifact: ModelConfig }): NightlyPorts {
+  return {
+    stores,
+    blobs,
+    champion: async () => published.artifact,
+    publish: async (artifact) => void (published.artifact = artifact),
+    config: {
+      features: [paintViews],
+      targets: [{ name: 'category:paint', target: { kind: 'category', category: 'Paint' } }],
+      horizonDays: 7,
+      rules: { minSupport: 0.05, minConfidence: 0.5, maxRules: 100 },
+      margin: 0.05,
+      minPositives: 10,
+      aggregates,
+      profileRules: loadProfileRules(aggregates),
+    },
+    batchSize: 100,
+  };
+}
+
+const uninformed = (): { artifact: ModelConfig } => ({
+  artifact: { version: 'champion-1', kind: 'logistic', features: [{ ...paintViews, default: 0 }], targets: { 'category:paint': { intercept: -2, weights: {} }, default: { intercept: -3, weights: {} } } } as ModelConfig,
+});
+
+describe('the nightly state machine, run locally on real profiles', () => {
+  it('runs every state, publishes the better model, writes batch attributes and reports, and runs once a night', async () => {
+    const stores = new MemoryStores();
+    await shop(stores);
+    const blobs = memoryBlobs();
+    const published = uninformed();
+    const lines: string[] = [];
+    const run = await runNightlyLocally(ports(stores, blobs, published), night, (l) => lines.push(l));
+    expect(run.succeeded).toBe(true);
+    for (const state of ['Snapshot', 'Learn', 'Train', 'Value', 'Score', 'WriteAttributes', 'Publish', 'Report']) expect(lines.some((l) => l.includes(`${state.padEnd(16)} done`))).toBe(true);
+    expect(lines.filter((l) => /Score {12}batch \d of 3/.test(l))).toHaveLength(3);
+    // The new model serves, with its rules; the champion's other targets stay.
+    expect(published.artifact.version).toBe(`nightly-${night}`);
+    expect(published.artifact.targets.default).toEqual({ intercept: -3, weights: {} });
+    expect(loadModel(published.artifact).associations.byItem.get('brush-set')?.[0]?.then).toBe('paint-sage');
+    expect(blobs.items.get(`registry/nightly-${night}.json`)).toMatchObject({ replaces: 'champion-1' });
+    // Every customer has her value attributes, as of the night.
+    const profile = stores.profileItems.get(deriveProfileId('userId:c7'));
+    expect(profile?.batch?.clv?.asOf).toBe(`${night}T00:00:00.000Z`);
+    expect(profile?.batch?.cluster).toBeDefined();
+    expect(blobs.items.get(`reports/${night}.json`)).toMatchObject({ outcome: 'published', snapshot: { customers: 300 } });
+    expect(String(blobs.items.get(`reports/${night}-category_paint.svg`))).toMatch(/^<svg/);
+    // A second start the same night is refused.
+    await expect(runNightlyLocally(ports(stores, blobs, published), night)).rejects.toThrow(AlreadyRan);
+  });
+
+  it('keeps the champion and reports the failure when a step fails after its retries', async () => {
+    const stores = new MemoryStores();
+    await shop(stores);
+    const blobs = memoryBlobs();
+    const published = uninformed();
+    const broken = ports(stores, blobs, published);
+    let attempts = 0;
+    broken.champion = async () => {
+      attempts += 1;
+      throw new Error('the config table cannot be read');
+    };
+    const lines: string[] = [];
+    const run = await runNightlyLocally(broken, night, (l) => lines.push(l));
+    expect(run.succeeded).toBe(false);
+    expect(attempts).toBe(4);
+    expect(lines.some((l) => l.includes('retrying'))).toBe(true);
+    expect(published.artifact.version).toBe('champion-1');
+    expect(run.output).toMatchObject({ outcome: 'failed: the champion stays published', failure: { cause: expect.stringContaining('the config table cannot be read') } });
+    expect(stores.profileItems.get(deriveProfileId('userId:c7'))?.batch?.clv).toBeUndefined();
+  });
+});
+
+describe('the nightly state machine definition', () => {
+  const resources = Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, `arn:aws:lambda:us-east-1:123456789012:function:${t}`])) as Record<NightlyTask, string>;
+  const definition = nightlyDefinition({ resources });
+
+  it('is valid Amazon States Language (the interpreter validates it), and a broken one is not', () => {
+    expect(() => new StateMachine(definition as never)).not.toThrow();
+    expect(() => new StateMachine({ ...definition, States: { ...definition.States, Publish: { Type: 'Task', Resource: resources.Publish } } } as never)).toThrow();
+  });
+
+  it('retries every task with backoff and catches every step before publishing into KeepChampion', () => {
+    const states = definition.States as Record<string, { Type: string; Retry?: Array<{ BackoffRate: number; MaxAttempts: number }>; Catch?: Array<{ Next: string }> }>;
+    for (const name of ['Snapshot', 'Publish', 'Report', 'KeepChampion']) expect(states[name]?.Retry?.[0]).toMatchObject({ BackoffRate: 2, MaxAttempts: 3 });
+    for (const name of ['Snapshot', 'Learn', 'Score', 'Publish']) expect(states[name]?.Catch?.[0]?.Next).toBe('KeepChampion');
+  });
+});
+
+describe('the nightly job configuration (config/nightly.json)', () => {
+  it('loads the shipped file, and names the field of a bad one', () => {
+    expect(loadNightlyConfig().targets.map((t) => t.name)).toContain('category:paint');
+    const shipped = loadNightlyConfig();
+    expect(() => loadNightlyConfig({ ...shipped, targets: [{ name: 'paint', target: { kind: 'purchase' } }] })).toThrow(/target "paint" name: must be offer:<id>, category:<name> or default/);
+    expect(() => loadNightlyConfig({ ...shipped, value: { ...shipped.value, tierQuantiles: [0.8, 0.2] } })).toThrow(/value.tierQuantiles: must rise/);
+    expect(() => loadNightlyConfig({ ...shipped, schedule: { cron: '0 2 * * *', timezone: 'UTC' } })).toThrow(/schedule.cron: must be cron\(...\) or rate\(...\)/);
+  });
+});
