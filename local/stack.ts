@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { provision, startEmulators, type Emulators } from './emulators';
 import type { FaultKind } from './faults';
@@ -79,6 +80,22 @@ async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void>
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/** Written into the data directory while `npm start` runs on it, with its process id. */
+export const STACK_PID_FILE = 'stack.pid';
+
+/** The process id of a local stack running on this data directory, if one is. */
+export function runningStack(dataDir: string): number | undefined {
+  const file = join(dataDir, STACK_PID_FILE);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8'));
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {

@@ -2,9 +2,9 @@
  * `npm start`: the whole stack on this machine, nothing but Node. Data is kept in .local-data/
  * between runs (`npm start -- --fresh` wipes it, `--in-memory` keeps nothing). Ctrl-C stops it.
  */
-import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { startLocalStack } from './stack';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startLocalStack, STACK_PID_FILE } from './stack';
 
 async function main(): Promise<void> {
   const args = new Set(process.argv.slice(2));
@@ -12,6 +12,8 @@ async function main(): Promise<void> {
   const dataDir = inMemory ? undefined : resolve(process.env.LOCAL_DATA_DIR ?? '.local-data');
   if (dataDir && (args.has('--fresh') || process.env.FRESH === '1')) rmSync(dataDir, { recursive: true, force: true });
   const stack = await startLocalStack({ dataDir, quiet: false });
+  // Other tools on the same data (npm run train) check this: the emulators hold its files while the stack runs.
+  if (dataDir) writeFileSync(join(dataDir, STACK_PID_FILE), String(process.pid));
   const lines = [
     '',
     'Moment Engine local stack is up',
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`\n${signal}: stopping…`);
     await stack.stop();
+    if (dataDir) rmSync(join(dataDir, STACK_PID_FILE), { force: true });
     console.log('stopped cleanly');
     process.exit(0);
   };

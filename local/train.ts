@@ -25,6 +25,7 @@ import { TABLES, type TableName } from '../lib/store/tables';
 import { localDynamo, provision, startEmulators } from './emulators';
 import { runNightlyLocally, type LocalRun } from './nightly-runner';
 import { simulateShoppers } from './simulate-shoppers';
+import { runningStack } from './stack';
 
 export interface TrainOptions {
   dataDir: string;
@@ -47,6 +48,8 @@ export function fileBlobs(dir: string): BlobStore {
 
 export async function trainLocally(options: TrainOptions): Promise<LocalRun> {
   const progress = options.progress ?? (() => undefined);
+  const running = runningStack(options.dataDir);
+  if (running !== undefined) throw new Error(`the local stack (npm start, process ${running}) is running on ${options.dataDir}; stop it first: its emulators hold the data files`);
   const emulators = await startEmulators({ dataDir: options.dataDir });
   try {
     await provision(emulators);
