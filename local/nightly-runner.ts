@@ -53,6 +53,12 @@ export async function runNightlyLocally(ports: NightlyPorts, night: string, prog
   }
 }
 
+/** What a failed state's event says went wrong (the interpreter gives an Error and a Cause). */
+function failureOf(e: unknown): string {
+  const error = (e as { error?: { Error?: unknown; Cause?: unknown; message?: unknown } }).error;
+  return String(error?.Cause ?? error?.message ?? error?.Error ?? '');
+}
+
 /** One line per state entered and left (with seconds), per retry and per scoring batch done of all. */
 async function logProgress(events: AsyncGenerator<EventLog>, progress: (line: string) => void): Promise<void> {
   const started = Date.now();
@@ -66,7 +72,7 @@ async function logProgress(events: AsyncGenerator<EventLog>, progress: (line: st
     else if (e.type === 'StateEntered' && state) progress(`${at()}  ${state.name.padEnd(16)} started`);
     else if (e.type === 'StateExited' && state) progress(`${at()}  ${state.name.padEnd(16)} done`);
     else if (e.type === 'StateRetried' && state) progress(`${at()}  ${state.name.padEnd(16)} failed, retrying`);
-    else if (e.type === 'StateFailed' && state) progress(`${at()}  ${state.name.padEnd(16)} failed: ${String((e as { error?: { message?: string } }).error?.message ?? '').slice(0, 200)}`);
+    else if (e.type === 'StateFailed' && state) progress(`${at()}  ${state.name.padEnd(16)} failed: ${failureOf(e).slice(0, 200)}`);
     else if (e.type === 'StateCaught' && state) progress(`${at()}  ${state.name.padEnd(16)} caught: the champion stays`);
   }
 }

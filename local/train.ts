@@ -99,7 +99,8 @@ async function main(): Promise<void> {
     return at >= 0 ? args[at + 1] : undefined;
   };
   const night = value('--night') ?? new Date().toISOString().slice(0, 10);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(night)) throw new Error(`--night must be a date, YYYY-MM-DD, not "${night}"`);
+  const parsed = new Date(`${night}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(night) || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== night) throw new Error(`--night must be a date, YYYY-MM-DD, not "${night}"`);
   const simulate = value('--simulate') === undefined ? undefined : Number(value('--simulate'));
   if (simulate !== undefined && !(Number.isInteger(simulate) && simulate > 0 && simulate <= 100_000)) throw new Error('--simulate must be a whole number of shoppers from 1 to 100,000');
   const dataDir = resolve(process.env.LOCAL_DATA_DIR ?? '.local-data');

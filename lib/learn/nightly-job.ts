@@ -118,10 +118,14 @@ async function publish(ports: NightlyPorts, night: string) {
   const candidate = await ports.blobs.get<NightlyResult>(keys(night).candidate);
   if (candidate === undefined) throw new Error(`no candidate model for ${night}`);
   if (!candidate.changed) return { published: false, version: candidate.report.version };
-  const champion = await ports.champion();
-  await ports.blobs.put(keys(night).registry(candidate.artifact.version), { version: candidate.artifact.version, replaces: champion.version, night, cutoff: candidate.report.cutoff, targets: candidate.report.targets });
+  const serving = (await ports.champion()).version;
+  const replaces = candidate.championVersion;
+  // A retry after the publish landed finds its own version serving; another model published since Train read the champion is not overwritten.
+  if (serving === candidate.artifact.version) return { published: true, version: serving, replaces };
+  if (serving !== replaces) throw new Error(`model ${serving} was published after tonight's training began (against ${replaces}); tonight's model is not published over it`);
+  await ports.blobs.put(keys(night).registry(candidate.artifact.version), { version: candidate.artifact.version, replaces, night, cutoff: candidate.report.cutoff, targets: candidate.report.targets.map(({ challenger, ...t }) => ({ ...t, ...(challenger ? { challenger: { model: challenger.model, auc: challenger.auc, topDecileLift: challenger.topDecileLift } } : {}) })) });
   await ports.publish(candidate.artifact);
-  return { published: true, version: candidate.artifact.version, replaces: champion.version };
+  return { published: true, version: candidate.artifact.version, replaces };
 }
 
 /** The night's report: what was published or kept and why, the lift chart of each target trained, or the failure. */

@@ -7,13 +7,16 @@
  * steps; this is what they compute.
  */
 import { loadModel, type FeatureConfig, type ModelConfig } from '../decision/model';
+import { MAX_DOCUMENT_BYTES } from '../decision/published';
 import type { AggregateModel } from '../profile/aggregates';
 import type { ProfileRules } from '../profile/segments';
 import type { CollectedEvent } from '../events/segment';
 import { artifactTarget, type ArtifactTarget } from './export';
 import { decileTable, rocAuc, type DecileRow } from './metrics';
 import { mineRules } from './rules';
-import { selectModel } from './train';
+import { predict, selectModel } from './train';
+import { selectRows, type Dataset } from './csv';
+import { createHash } from 'node:crypto';
 import { trainingSet, type CustomerHistory, type PropensityTarget } from './training-set';
 
 export interface NightlyConfig {
@@ -44,6 +47,8 @@ export interface TargetReport {
 
 export interface NightlyResult {
   artifact: ModelConfig;
+  /** The champion this night judged against: Publish replaces it only if it still serves. */
+  championVersion: string;
   /** Whether anything changed from the champion (a new version to publish). */
   changed: boolean;
   report: { version: string; cutoff: string; baskets: number; rules: number; targets: TargetReport[] };
@@ -63,17 +68,34 @@ export function learnNightly(customers: readonly CustomerHistory[], champion: Mo
   const mined = associations.rules.length > 0 ? { rules: associations.rules, itemSupport: associations.itemSupport } : champion.associations;
   const changed = published || JSON.stringify(mined) !== JSON.stringify(champion.associations);
   const summary = (v: string) => ({ version: v, cutoff: cutoff.toISOString(), baskets: associations.baskets, rules: associations.rules.length, targets: reports.map((r) => r.report) });
-  if (!changed) return { artifact: champion, changed, report: summary(champion.version) };
-  const artifact = {
+  if (!changed) return { artifact: champion, championVersion: champion.version, changed, report: summary(champion.version) };
+  const artifact = withinSize({
     version,
     trainedAt: night.toISOString(),
     kind: 'propensity' as const,
     features: published ? features : champion.features,
     targets,
     ...(mined ? { associations: mined } : {}),
-  } as ModelConfig;
+  } as ModelConfig);
   loadModel(artifact); // what is published must load
-  return { artifact, changed, report: summary(version) };
+  return { artifact, championVersion: champion.version, changed, report: { ...summary(version), rules: artifact.associations?.rules.length ?? 0 } };
+}
+
+/**
+ * The artifact within what the config table holds (lib/decision/published.ts): the weakest rules
+ * are dropped, a quarter at a time, until it fits (the rules come strongest first).
+ */
+function withinSize(artifact: ModelConfig): ModelConfig {
+  let fitted = artifact;
+  while (Buffer.byteLength(JSON.stringify(fitted)) > MAX_DOCUMENT_BYTES) {
+    const rules = fitted.associations?.rules ?? [];
+    if (rules.length === 0) throw new Error(`the model is ${Buffer.byteLength(JSON.stringify(fitted))} bytes without any rule; the config table holds ${MAX_DOCUMENT_BYTES}`);
+    const kept = rules.slice(0, Math.floor((rules.length * 3) / 4));
+    const used = new Set(kept.flatMap((r) => [...r.if, r.then]));
+    const itemSupport = Object.fromEntries(Object.entries(fitted.associations?.itemSupport ?? {}).filter(([item]) => used.has(item)));
+    fitted = { ...fitted, associations: { rules: kept, itemSupport } };
+  }
+  return fitted;
 }
 
 /** Each order's products as a basket; rules with something on the left, the strongest first, as many as the artifact should carry. */
@@ -96,25 +118,52 @@ function productsOf(e: CollectedEvent): string[] {
   return [...new Set(ids.filter((id): id is string => typeof id === 'string' && id !== ''))];
 }
 
-/** Trains a challenger for one target and judges it against the champion's target on the same customers. */
+/** The share of customers, fixed by a hash of their id, that no nightly model trains on: challenger and champion are both judged on them. */
+export const HOLDOUT_SHARE = 0.2;
+
+export const inHoldout = (profileId: string): boolean => (createHash('sha256').update(`holdout:${profileId}`).digest()[0] as number) < 256 * HOLDOUT_SHARE;
+
+/**
+ * Trains a challenger for one target on the customers outside the holdout (the kind chosen by
+ * cross-validation there) and judges it against the champion's target on the holdout, whose
+ * customers no nightly model has trained on, so neither is judged on what it learned from.
+ */
 function judgeTarget(customers: readonly CustomerHistory[], champion: ModelConfig, t: NightlyConfig['targets'][number], config: NightlyConfig, cutoff: Date): { report: TargetReport; target?: ArtifactTarget } {
   const set = trainingSet(customers, { cutoff, horizonDays: config.horizonDays, target: t.target, features: config.features, aggregates: config.aggregates, profileRules: config.profileRules });
+  const held = set.profileIds.map((id, row) => [row, inHoldout(id)] as const);
+  const training = subset(set, held.filter(([, h]) => !h).map(([row]) => row));
+  const holdout = subset(set, held.filter(([, h]) => h).map(([row]) => row));
   const base = { name: t.name, rows: set.rows, positives: set.positives };
-  if (set.positives < config.minPositives || set.rows - set.positives < config.minPositives) {
-    return { report: { ...base, outcome: 'not trained', reason: `${set.positives} buyers of ${set.rows} customers; at least ${config.minPositives} of each are needed` } };
+  const enough = (d: Dataset, min: number) => d.positives >= min && d.rows - d.positives >= min;
+  if (!enough(training, config.minPositives) || !enough(holdout, Math.ceil(config.minPositives / 4))) {
+    return { report: { ...base, outcome: 'not trained', reason: `${set.positives} buyers of ${set.rows} customers; at least ${config.minPositives} of each are needed to train, and a quarter as many in the holdout` } };
   }
-  const selection = selectModel(set, { folds: 5, seed: 1 });
-  const cv = selection.candidates[selection.chosen];
-  const challenger = { model: selection.chosen, auc: cv.pooledAuc, topDecileLift: cv.topDecileLift, deciles: cv.deciles };
+  const selection = selectModel(training, { folds: 5, seed: 1 });
+  const challenger = { model: selection.chosen, ...judged(predict(selection.model, holdout), holdout.y) };
   const scoreChampion = loadModel(champion).target(t.name);
   if (scoreChampion === undefined) return { report: { ...base, outcome: 'published', reason: 'no champion for this target', challenger }, target: artifactTarget(selection.model) };
-  const championScores = set.facts.map(scoreChampion);
-  const held = { auc: rocAuc(championScores, set.y), topDecileLift: (decileTable(championScores, set.y)[0] as DecileRow).cumulativeLift };
-  const good = challenger.topDecileLift >= held.topDecileLift * (1 - config.margin);
-  const reason = `top-decile lift: challenger ${challenger.topDecileLift.toFixed(2)} (cross-validated), champion ${held.topDecileLift.toFixed(2)}; margin ${(config.margin * 100).toFixed(0)}%`;
+  const incumbent = judged(
+    held.filter(([, h]) => h).map(([row]) => scoreChampion(set.facts[row] as (typeof set.facts)[number])),
+    holdout.y,
+  );
+  const good = challenger.topDecileLift >= incumbent.topDecileLift * (1 - config.margin);
+  const reason = `top-decile lift on the holdout: challenger ${challenger.topDecileLift.toFixed(2)}, champion ${incumbent.topDecileLift.toFixed(2)}; margin ${(config.margin * 100).toFixed(0)}%`;
+  const champ = { auc: incumbent.auc, topDecileLift: incumbent.topDecileLift };
   return good
-    ? { report: { ...base, outcome: 'published', reason, challenger, champion: held }, target: artifactTarget(selection.model) }
-    : { report: { ...base, outcome: 'champion kept', reason, challenger, champion: held } };
+    ? { report: { ...base, outcome: 'published', reason, challenger, champion: champ }, target: artifactTarget(selection.model) }
+    : { report: { ...base, outcome: 'champion kept', reason, challenger, champion: champ } };
+}
+
+function judged(scores: ArrayLike<number>, y: Uint8Array) {
+  const deciles = decileTable(scores, y);
+  return { auc: rocAuc(scores, y), topDecileLift: (deciles[0] as DecileRow).cumulativeLift, deciles };
+}
+
+/** Some rows of a training set, as a data set of their own. */
+function subset(set: Dataset, rows: number[]): Dataset {
+  const features = selectRows(set, rows);
+  const y = Uint8Array.from(rows, (r) => set.y[r] as number);
+  return { ...features, file: set.file, schema: set.schema, y, positives: y.reduce((s, v) => s + v, 0) };
 }
 
 /**

@@ -2,9 +2,9 @@
  * The nightly job as one Amazon States Language definition, the same for the CDK app and the local
  * runner: Snapshot -> Learn (in parallel: Train the challenger and mine rules; Value: CLV, tiers,
  * clusters) -> Score (a Map over batches of customers, writing their batch attributes) -> Publish
- * (the artifact, only if it changed) -> Report. Every task retries with backoff; a failure anywhere
- * before Publish is caught by KeepChampion, which records it in the night's report and leaves the
- * published model as it was, and the execution then fails visibly. Tasks pass small summaries; the
+ * (the artifact, only if it changed) -> Report. Every task retries with backoff; a failure in any
+ * step up to Publish is caught by KeepChampion, which records it in the night's report (the model
+ * is published last, so it stays as it was), and the execution then fails visibly. Tasks pass small summaries; the
  * data itself goes through the job's blob store (S3 on AWS, files locally).
  */
 

@@ -4,7 +4,7 @@
  *
  * - Expected value over H days = average order value x expected orders in H days x the chance she
  *   is still buying. Expected orders = her order rate over her tenure in the last year (orders /
- *   min(365, days since her first order, at least her typical gap)) x H. The chance she is still
+ *   min(365, days since she was first seen, at least her typical gap)) x H. The chance she is still
  *   buying falls once she is later than her typical gap between orders: exp(-(days since her last
  *   order - gap) / gap), 1 while she is not late. A first-time buyer's gap is the population's
  *   median gap. This is an RFM projection, not a fitted BG/NBD model.

@@ -1,7 +1,8 @@
 import { loadModel, type ModelConfig } from '../../lib/decision/model';
 import type { CollectedEvent } from '../../lib/events/segment';
 import { createRandom } from '../../lib/learn/metrics';
-import { learnNightly, type NightlyConfig } from '../../lib/learn/nightly';
+import { inHoldout, learnNightly, type NightlyConfig } from '../../lib/learn/nightly';
+import { MAX_DOCUMENT_BYTES } from '../../lib/decision/published';
 import type { CustomerHistory } from '../../lib/learn/training-set';
 import { loadAggregates } from '../../lib/profile/aggregates';
 import { loadProfileRules } from '../../lib/profile/segments';
@@ -70,15 +71,36 @@ describe("one night's learning", () => {
     const result = learnNightly(people, champion({ intercept: -3, weights: { paintViews30d: 1.5 } }), config([gardenViews]), night);
     const paint = result.report.targets[0];
     expect(paint?.outcome).toBe('champion kept');
-    expect(paint?.reason).toMatch(/top-decile lift: challenger [\d.]+ \(cross-validated\), champion [\d.]+; margin 5%/);
+    expect(paint?.reason).toMatch(/top-decile lift on the holdout: challenger [\d.]+, champion [\d.]+; margin 5%/);
     expect(result.artifact.targets['category:paint']).toEqual({ intercept: -3, weights: { paintViews30d: 1.5 } });
   });
 
   it('does not train a target with too few buyers, and changes nothing without rules or a better model', () => {
     const few = customers(60, 8).map((c) => ({ ...c, events: c.events.filter((e) => Date.parse(e.timestamp) < Date.UTC(2026, 10, 20)) }));
     const result = learnNightly(few, champion({ intercept: -2, weights: {} }), config(undefined, { rules: { minSupport: 0.9, minConfidence: 0.9, maxRules: 0 } }), night);
-    expect(result.report.targets[0]).toMatchObject({ outcome: 'not trained', reason: expect.stringMatching(/^0 buyers of \d+ customers; at least 20 of each are needed$/) });
+    expect(result.report.targets[0]).toMatchObject({ outcome: 'not trained', reason: expect.stringMatching(/^0 buyers of \d+ customers; at least 20 of each are needed to train, and a quarter as many in the holdout$/) });
     expect([result.changed, result.artifact.version]).toEqual([false, 'champion-1']);
+  });
+
+  it('judges challenger and champion on a holdout of customers no nightly model trains on, the same every night', () => {
+    const ids = people.map((c) => c.profileId);
+    const held = ids.filter(inHoldout);
+    expect(held.length / ids.length).toBeGreaterThan(0.15);
+    expect(held.length / ids.length).toBeLessThan(0.25);
+    expect(ids.filter(inHoldout)).toEqual(held);
+  });
+
+  it('drops the weakest rules until the artifact fits the config table', () => {
+    // 2,000 orders over 60 products bought in pairs: thousands of rules at low thresholds.
+    const random = createRandom(13);
+    const shoppers = Array.from({ length: 2000 }, (_, i) => ({
+      profileId: `s${i}`,
+      events: [track('Order Completed', new Date(Date.UTC(2026, 10, 10, 12)), { total: 10, products: Array.from({ length: 4 }, () => ({ product_id: `product-with-a-long-catalogue-name-${Math.floor(random() * 60)}`, category: 'Paint' })) })],
+    }));
+    const result = learnNightly(shoppers, champion({ intercept: -2, weights: {} }), config(undefined, { rules: { minSupport: 0.001, minConfidence: 0.05, maxRules: 200_000 }, minPositives: 1_000_000 }), night);
+    expect(Buffer.byteLength(JSON.stringify(result.artifact))).toBeLessThanOrEqual(MAX_DOCUMENT_BYTES);
+    expect(result.report.rules).toBeGreaterThan(100);
+    expect(() => loadModel(result.artifact)).not.toThrow();
   });
 
   it('refuses a feature the champion defines otherwise, rather than change what its kept targets read', () => {

@@ -2,7 +2,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { loadModel, type ModelConfig } from '../../lib/decision/model';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { createRandom } from '../../lib/learn/metrics';
-import type { BlobStore, NightlyPorts } from '../../lib/learn/nightly-job';
+import { nightlyTasks, type BlobStore, type NightlyPorts } from '../../lib/learn/nightly-job';
 import { nightlyDefinition, NIGHTLY_TASKS, type NightlyTask } from '../../lib/learn/state-machine';
 import { loadNightlyConfig } from '../../lib/learn/nightly-config';
 import { deriveProfileId } from '../../lib/identity/resolver';
@@ -113,6 +113,32 @@ describe('the nightly state machine, run locally on real profiles', () => {
     expect(published.artifact.version).toBe('champion-1');
     expect(run.output).toMatchObject({ outcome: 'failed: the champion stays published', failure: { cause: expect.stringContaining('the config table cannot be read') } });
     expect(stores.profileItems.get(deriveProfileId('userId:c7'))?.batch?.clv).toBeUndefined();
+  });
+});
+
+describe('the Publish task', () => {
+  it('is idempotent on a retry, and never publishes over a model published since the night began', async () => {
+    const stores = new MemoryStores();
+    await shop(stores);
+    const blobs = memoryBlobs();
+    const published = uninformed();
+    const tasks = nightlyTasks(ports(stores, blobs, published));
+    await tasks.Snapshot({ night } as never);
+    await tasks.Train({ night } as never);
+    const first = await tasks.Publish({ night } as never);
+    const again = await tasks.Publish({ night } as never);
+    expect(first).toEqual({ published: true, version: `nightly-${night}`, replaces: 'champion-1' });
+    expect(again).toEqual(first);
+    expect(blobs.items.get(`registry/nightly-${night}.json`)).toMatchObject({ replaces: 'champion-1' });
+    // An operator publishes by hand before tonight's Publish: tonight's model does not overwrite it.
+    const other = memoryBlobs();
+    const manual = uninformed();
+    const otherTasks = nightlyTasks(ports(stores, other, manual));
+    await otherTasks.Snapshot({ night } as never);
+    await otherTasks.Train({ night } as never);
+    manual.artifact = { ...manual.artifact, version: 'hand-published' };
+    await expect(otherTasks.Publish({ night } as never)).rejects.toThrow(/model hand-published was published after tonight's training began/);
+    expect(manual.artifact.version).toBe('hand-published');
   });
 });
 
