@@ -8,7 +8,7 @@
 import type { CollectedEvent } from '../events/segment';
 import type { BatchAttribute } from '../profile/profile';
 import { kMeans } from './kmeans';
-import type { CustomerHistory } from './training-set';
+import { DAY_MS, isOrder, type CustomerHistory } from './training-set';
 import { customerValues, type OrderHistory, type ValueOptions } from './value';
 
 export interface ValueAttributeOptions extends ValueOptions {
@@ -17,7 +17,6 @@ export interface ValueAttributeOptions extends ValueOptions {
   seed?: number;
 }
 
-const DAY_MS = 86_400_000;
 const YEAR_MS = 365 * DAY_MS;
 
 export function valueAttributes(customers: readonly CustomerHistory[], now: Date, options: ValueAttributeOptions = {}): Map<string, Record<string, BatchAttribute>> {
@@ -42,7 +41,6 @@ export function valueAttributes(customers: readonly CustomerHistory[], now: Date
   );
 }
 
-const isOrder = (e: CollectedEvent) => e.type === 'track' && e.event === 'Order Completed';
 const totalOf = (e: CollectedEvent): number => {
   const total = (e.properties as Record<string, unknown> | undefined)?.total;
   return typeof total === 'number' && Number.isFinite(total) ? total : 0;

@@ -17,7 +17,7 @@ import { mineRules } from './rules';
 import { predict, selectModel } from './train';
 import { selectRows, type Dataset } from './csv';
 import { createHash } from 'node:crypto';
-import { trainingSet, type CustomerHistory, type PropensityTarget } from './training-set';
+import { DAY_MS, isOrder, trainingSet, type CustomerHistory, type PropensityTarget } from './training-set';
 
 export interface NightlyConfig {
   features: FeatureConfig[];
@@ -54,7 +54,6 @@ export interface NightlyResult {
   report: { version: string; cutoff: string; baskets: number; rules: number; targets: TargetReport[] };
 }
 
-const DAY_MS = 86_400_000;
 
 export function learnNightly(customers: readonly CustomerHistory[], champion: ModelConfig, config: NightlyConfig, night: Date): NightlyResult {
   const version = `nightly-${night.toISOString().slice(0, 10)}`;
@@ -109,7 +108,6 @@ function mineAssociations(customers: readonly CustomerHistory[], options: Nightl
   return { baskets: baskets.length, rules, itemSupport };
 }
 
-const isOrder = (e: CollectedEvent): boolean => e.type === 'track' && e.event === 'Order Completed';
 
 function productsOf(e: CollectedEvent): string[] {
   const products = (e.properties as Record<string, unknown> | undefined)?.products;

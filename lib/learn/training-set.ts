@@ -44,7 +44,11 @@ export interface TrainingSet extends Dataset {
   facts: Facts[];
 }
 
-const DAY_MS = 86_400_000;
+/** A day in milliseconds, for cut-offs and horizons. */
+export const DAY_MS = 86_400_000;
+
+/** Whether an event is an order (Segment's `Order Completed`). */
+export const isOrder = (e: CollectedEvent): boolean => e.type === 'track' && e.event === 'Order Completed';
 
 /** One row per customer with an event at or before the cut-off; columns named as the artifact's features. */
 export function trainingSet(customers: readonly CustomerHistory[], options: TrainingSetOptions): TrainingSet {
@@ -77,7 +81,7 @@ export function hits(e: CollectedEvent, target: PropensityTarget): boolean {
   if (e.type !== 'track') return false;
   const properties = (e.properties ?? {}) as Record<string, unknown>;
   if (target.kind === 'offer') return e.event === 'Promotion Converted' && properties.promotion_id === target.offerId;
-  if (e.event !== 'Order Completed') return false;
+  if (!isOrder(e)) return false;
   if (target.kind === 'purchase') return true;
   const products = Array.isArray(properties.products) ? (properties.products as Array<Record<string, unknown>>) : [];
   const wanted = target.category.toLowerCase();
