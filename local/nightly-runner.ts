@@ -7,7 +7,7 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 
 type EventLog = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
-import { nightlyTasks, type NightlyPorts } from '../lib/learn/nightly-job';
+import { executionMarker, nightlyTasks, type NightlyPorts } from '../lib/learn/nightly-job';
 import { executionName, NIGHTLY_TASKS, nightlyDefinition, type NightlyTask } from '../lib/learn/state-machine';
 
 /** aws-local-stepfunctions declares Node 22; on Node 20 it needs this one function. */
@@ -35,9 +35,8 @@ const localArn = (task: NightlyTask) => `arn:aws:lambda:us-east-1:000000000000:f
 export async function runNightlyLocally(ports: NightlyPorts, night: string, progress: (line: string) => void = () => undefined): Promise<LocalRun> {
   polyfillWithResolvers();
   const name = executionName(night);
-  const marker = `executions/${name}.json`;
-  if ((await ports.blobs.get(marker)) !== undefined) throw new AlreadyRan(`${name} has run already (a night runs once)`);
-  await ports.blobs.put(marker, { name, startedAt: new Date().toISOString() });
+  // Snapshot claims the night (as on AWS); asked first, a second start is refused before it runs at all.
+  if ((await ports.blobs.get(executionMarker(night))) !== undefined) throw new AlreadyRan(`${name} has run already (a night runs once)`);
   const tasks = nightlyTasks(ports);
   const machine = new StateMachine(nightlyDefinition({ resources: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, localArn(t)])) as Record<NightlyTask, string> }) as never);
   const handlers = Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, (input: unknown) => tasks[t](input as never) as never]));

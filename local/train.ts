@@ -43,6 +43,16 @@ export function fileBlobs(dir: string): BlobStore {
       writeFileSync(path(key), typeof value === 'string' ? value : JSON.stringify(value));
     },
     get: async <T>(key: string) => (existsSync(path(key)) ? (JSON.parse(readFileSync(path(key), 'utf8')) as T) : undefined),
+    claim: async (key, value) => {
+      mkdirSync(dirname(path(key)), { recursive: true });
+      try {
+        writeFileSync(path(key), JSON.stringify(value), { flag: 'wx' });
+        return true;
+      } catch (e) {
+        if ((e as { code?: string }).code === 'EEXIST') return false;
+        throw e;
+      }
+    },
   };
 }
 

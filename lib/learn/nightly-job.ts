@@ -19,6 +19,19 @@ import type { CustomerHistory } from './training-set';
 export interface BlobStore {
   put(key: string, value: unknown): Promise<void>;
   get<T>(key: string): Promise<T | undefined>;
+  /** Writes the key only if it does not exist yet; whether it did. */
+  claim(key: string, value: unknown): Promise<boolean>;
+}
+
+/** A night's execution, claimed by its Snapshot: a second execution for the same night stops there. */
+export const executionMarker = (night: string): string => `executions/nightly-${night}.json`;
+
+/** Thrown by Snapshot when the night has run already; the state machine neither retries nor catches it. */
+export class NightAlreadyRan extends Error {
+  constructor(night: string) {
+    super(`the night of ${night} has run already (a night runs once)`);
+    this.name = 'NightAlreadyRan';
+  }
 }
 
 export interface NightlyPorts {
@@ -36,7 +49,9 @@ export interface NightlyPorts {
 
 type State = { night: string; snapshot?: { customers: number; events: number; batches: number[] }; failure?: { Error?: string; Cause?: string } } & Record<string, unknown>;
 
-const nightOf = (state: State): Date => new Date(`${state.night}T00:00:00Z`);
+/** The night's date: the input may be a date or the scheduler's timestamp (its UTC date is the night). */
+const dayOf = (state: State): string => String(state.night).slice(0, 10);
+const nightOf = (state: State): Date => new Date(`${dayOf(state)}T00:00:00Z`);
 const keys = (night: string) => ({
   snapshot: `snapshots/${night}.json`,
   candidate: `candidates/${night}.json`,
@@ -48,20 +63,23 @@ const keys = (night: string) => ({
 
 export function nightlyTasks(ports: NightlyPorts): Record<NightlyTask, (input: State) => Promise<Record<string, unknown>>> {
   return {
-    Snapshot: (state) => snapshot(ports, state.night),
+    Snapshot: async (state) => {
+      if (!(await ports.blobs.claim(executionMarker(dayOf(state)), { night: dayOf(state), startedAt: new Date().toISOString() }))) throw new NightAlreadyRan(dayOf(state));
+      return snapshot(ports, dayOf(state));
+    },
     Train: async (state) => {
-      const customers = await readSnapshot(ports, state.night);
+      const customers = await readSnapshot(ports, dayOf(state));
       const result = learnNightly(customers, await ports.champion(), ports.config, nightOf(state));
-      await ports.blobs.put(keys(state.night).candidate, result);
+      await ports.blobs.put(keys(dayOf(state)).candidate, result);
       return { changed: result.changed, version: result.report.version, targets: result.report.targets.map((t) => ({ name: t.name, outcome: t.outcome })) };
     },
     Value: async (state) => {
-      const attributes = valueAttributes(await readSnapshot(ports, state.night), nightOf(state), ports.value);
-      await ports.blobs.put(keys(state.night).attributes, Object.fromEntries(attributes));
+      const attributes = valueAttributes(await readSnapshot(ports, dayOf(state)), nightOf(state), ports.value);
+      await ports.blobs.put(keys(dayOf(state)).attributes, Object.fromEntries(attributes));
       return { customers: attributes.size };
     },
-    WriteAttributes: (state) => writeAttributes(ports, state.night, Number(state.batch)),
-    Publish: (state) => publish(ports, state.night),
+    WriteAttributes: (state) => writeAttributes(ports, dayOf(state), Number(state.batch)),
+    Publish: (state) => publish(ports, dayOf(state)),
     Report: (state) => report(ports, state),
     KeepChampion: (state) => report(ports, state),
   };
@@ -130,20 +148,21 @@ async function publish(ports: NightlyPorts, night: string) {
 
 /** The night's report: what was published or kept and why, the lift chart of each target trained, or the failure. */
 async function report(ports: NightlyPorts, state: State) {
-  const candidate = await ports.blobs.get<NightlyResult>(keys(state.night).candidate);
+  const night = dayOf(state);
+  const candidate = await ports.blobs.get<NightlyResult>(keys(night).candidate);
   const failure = state.failure === undefined ? undefined : { error: state.failure.Error ?? 'unknown', cause: String(state.failure.Cause ?? '').slice(0, 2000) };
   for (const t of candidate?.report.targets ?? []) {
     if (t.challenger === undefined) continue;
-    await ports.blobs.put(keys(state.night).chart(t.name), liftChartSvg(t.challenger.deciles, { title: `Lift by decile: ${t.name}`, subtitle: `${t.challenger.model}, cross-validated: ${t.rows} customers, ${t.positives} buyers; ${t.outcome}` }));
+    await ports.blobs.put(keys(night).chart(t.name), liftChartSvg(t.challenger.deciles, { title: `Lift by decile: ${t.name}`, subtitle: `${t.challenger.model}, cross-validated: ${t.rows} customers, ${t.positives} buyers; ${t.outcome}` }));
   }
   const summary = {
-    night: state.night,
+    night,
     outcome: failure ? 'failed: the champion stays published' : (state.published as { published?: boolean } | undefined)?.published ? 'published' : 'champion kept',
     ...(failure ? { failure } : {}),
     ...(state.snapshot ? { snapshot: { customers: state.snapshot.customers, events: state.snapshot.events, batches: state.snapshot.batches.length } } : {}),
     published: state.published,
     targets: candidate?.report.targets.map(({ challenger, ...t }) => ({ ...t, ...(challenger ? { challenger: { model: challenger.model, auc: challenger.auc, topDecileLift: challenger.topDecileLift } } : {}) })),
   };
-  await ports.blobs.put(keys(state.night).report, summary);
+  await ports.blobs.put(keys(night).report, summary);
   return summary;
 }

@@ -19,10 +19,16 @@ export interface DefinitionOptions {
   scoringConcurrency?: number;
 }
 
-/** Retried with backoff: 5 s, 10 s, 20 s. */
-const RETRY = [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2 }];
-/** Anything that still fails keeps the champion; the failure goes into the report. */
-const CATCH = [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'KeepChampion' }];
+/** Retried with backoff: 5 s, 10 s, 20 s (a night that has run already is not retried). */
+const RETRY = [
+  { ErrorEquals: ['NightAlreadyRan'], MaxAttempts: 0 },
+  { ErrorEquals: ['States.ALL'], IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2 },
+];
+/** A night that has run already stops at once; anything else that still fails keeps the champion, and the failure goes into the report. */
+const CATCH = [
+  { ErrorEquals: ['NightAlreadyRan'], Next: 'AlreadyRan' },
+  { ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'KeepChampion' },
+];
 
 export function nightlyDefinition(options: DefinitionOptions) {
   const task = (name: NightlyTask, rest: Record<string, unknown>) => ({ Type: 'Task', Resource: options.resources[name], Retry: RETRY, ...rest });
@@ -55,6 +61,7 @@ export function nightlyDefinition(options: DefinitionOptions) {
       Publish: task('Publish', { ResultPath: '$.published', Next: 'Report', Catch: CATCH }),
       Report: task('Report', { End: true }),
       KeepChampion: task('KeepChampion', { Next: 'NightFailed' }),
+      AlreadyRan: { Type: 'Fail', Error: 'NightAlreadyRan', Cause: 'This night has run already; a night runs once.' },
       NightFailed: { Type: 'Fail', Error: 'NightlyLearningFailed', Cause: 'A step failed after its retries; the champion model stays published and the report says why.' },
     },
   };

@@ -41,7 +41,12 @@ async function shop(stores: MemoryStores): Promise<void> {
 
 function memoryBlobs(): BlobStore & { items: Map<string, unknown> } {
   const items = new Map<string, unknown>();
-  return { items, put: async (k, v) => void items.set(k, JSON.parse(JSON.stringify(v))), get: async <T>(k: string) => items.get(k) as T | undefined };
+  return {
+    items,
+    put: async (k, v) => void items.set(k, JSON.parse(JSON.stringify(v))),
+    get: async <T>(k: string) => items.get(k) as T | undefined,
+    claim: async (k, v) => !items.has(k) && (items.set(k, JSON.parse(JSON.stringify(v))), true),
+  };
 }
 
 function ports(stores: MemoryStores, blobs: BlobStore, published: { artifact: ModelConfig }): NightlyPorts {
@@ -152,9 +157,24 @@ describe('the nightly state machine definition', () => {
   });
 
   it('retries every task with backoff and catches every step before publishing into KeepChampion', () => {
-    const states = definition.States as Record<string, { Type: string; Retry?: Array<{ BackoffRate: number; MaxAttempts: number }>; Catch?: Array<{ Next: string }> }>;
-    for (const name of ['Snapshot', 'Publish', 'Report', 'KeepChampion']) expect(states[name]?.Retry?.[0]).toMatchObject({ BackoffRate: 2, MaxAttempts: 3 });
-    for (const name of ['Snapshot', 'Learn', 'Score', 'Publish']) expect(states[name]?.Catch?.[0]?.Next).toBe('KeepChampion');
+    const states = definition.States as Record<string, { Type: string; Retry?: Array<{ ErrorEquals: string[]; BackoffRate?: number; MaxAttempts: number }>; Catch?: Array<{ ErrorEquals: string[]; Next: string }> }>;
+    const all = <T extends { ErrorEquals: string[] }>(list: T[] | undefined) => list?.find((x) => x.ErrorEquals.includes('States.ALL'));
+    for (const name of ['Snapshot', 'Publish', 'Report', 'KeepChampion']) expect(all(states[name]?.Retry)).toMatchObject({ BackoffRate: 2, MaxAttempts: 3 });
+    for (const name of ['Snapshot', 'Learn', 'Score', 'Publish']) expect(all(states[name]?.Catch)?.Next).toBe('KeepChampion');
+  });
+
+  it('stops a second execution of the same night at its Snapshot, neither retried nor reported as a failure', async () => {
+    const stores = new MemoryStores();
+    await shop(stores);
+    const blobs = memoryBlobs();
+    const tasks = nightlyTasks(ports(stores, blobs, uninformed()));
+    const handlers = Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, (input: unknown) => tasks[t](input as never) as never]));
+    const overrides = { taskResourceLocalHandlers: handlers, retryIntervalOverrides: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, 0])) };
+    await new StateMachine(definition as never).run({ night } as never, { overrides }).result;
+    const report = JSON.stringify(blobs.items.get(`reports/${night}.json`));
+    // Started again (as a scheduler's retry could): the night is claimed, so it stops at once.
+    await expect(new StateMachine(definition as never).run({ night: `${night}T02:00:00Z` } as never, { overrides }).result).rejects.toThrow(/This night has run already/);
+    expect(JSON.stringify(blobs.items.get(`reports/${night}.json`))).toBe(report);
   });
 });
 
