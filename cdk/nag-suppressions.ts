@@ -5,12 +5,14 @@ import type { EngineHttpApi } from './constructs/http-api';
 import type { Ingestion } from './constructs/ingestion';
 import type { EngineKeys } from './constructs/keys';
 import type { EngineTables } from './constructs/tables';
+import type { NightlyJob } from './constructs/nightly';
 
 export interface AcknowledgedParts {
   tables: EngineTables;
   keys: EngineKeys;
   ingestion: Ingestion;
   http: EngineHttpApi;
+  nightly: NightlyJob;
 }
 
 /**
@@ -18,8 +20,8 @@ export interface AcknowledgedParts {
  * Suppressions name the constructs themselves (not path strings), so a rename cannot silently detach
  * one; anything not listed here fails `test/cdk/nag.test.ts`, which also lists the acknowledged rules.
  */
-export function acknowledgeFindings({ tables, keys, ingestion, http }: AcknowledgedParts): void {
-  const functions: EngineFunction[] = [ingestion.ingest, ...Object.values(http.functions)];
+export function acknowledgeFindings({ tables, keys, ingestion, http, nightly }: AcknowledgedParts): void {
+  const functions: EngineFunction[] = [ingestion.ingest, ...Object.values(http.functions), ...Object.values(nightly.functions)];
   for (const fn of functions) {
     NagSuppressions.addResourceSuppressions(
       fn.executionRole,
@@ -54,7 +56,7 @@ export function acknowledgeFindings({ tables, keys, ingestion, http }: Acknowled
 
   // Reading journeys queries the events table's byProfile index: grants on a TableV2 cover `<table arn>/index/*`.
   const eventIndexes = `Resource::<${Stack.of(tables).getLogicalId(tables.tables.events.node.defaultChild as CfnResource)}.Arn>/index/*`;
-  for (const fn of [ingestion.ingest, http.functions.profiles]) {
+  for (const fn of [ingestion.ingest, http.functions.profiles, nightly.functions.Snapshot]) {
     NagSuppressions.addResourceSuppressions(
       fn.executionRole,
       [
@@ -67,6 +69,8 @@ export function acknowledgeFindings({ tables, keys, ingestion, http }: Acknowled
       true,
     );
   }
+
+  acknowledgeNightly(nightly);
 
   const rotation = 'AwsSolutions-SMG4';
   NagSuppressions.addResourceSuppressions(keys.writeKeys, [
@@ -107,4 +111,36 @@ export function acknowledgeFindings({ tables, keys, ingestion, http }: Acknowled
     ],
     true,
   );
+}
+
+/** The nightly job's findings: its functions are invoked only by its state machine, its bucket holds only its own working data. */
+function acknowledgeNightly(nightly: NightlyJob): void {
+  const bucketObjects = `Resource::<${Stack.of(nightly).getLogicalId(nightly.bucket.node.defaultChild as CfnResource)}.Arn>/*`;
+  for (const fn of Object.values(nightly.functions)) {
+    NagSuppressions.addResourceSuppressions(
+      fn.executionRole,
+      [{ id: 'AwsSolutions-IAM5', appliesTo: [bucketObjects], reason: "s3:GetObject and s3:PutObject on the objects of the nightly job's own bucket (its snapshots, candidates, attributes, reports), whose keys are made per night: no other bucket, no other action." }],
+      true,
+    );
+    NagSuppressions.addResourceSuppressions(fn, [
+      { id: 'Serverless-LambdaDLQ', reason: "Invoked only synchronously by the nightly state machine, whose Retry and Catch handle a failure (the champion stays published and the night's report says why): a DLQ would never receive anything." },
+    ]);
+  }
+  NagSuppressions.addResourceSuppressions(
+    nightly.stateMachine.role,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        appliesTo: ['Resource::*'],
+        reason: 'X-Ray tracing and CloudWatch Logs delivery of a state machine (xray:PutTraceSegments, logs:CreateLogDelivery and the like) support no resource-level permissions; its only other grant is lambda:InvokeFunction on its seven task functions.',
+      },
+    ],
+    true,
+  );
+  NagSuppressions.addResourceSuppressions(nightly.bucket, [
+    {
+      id: 'AwsSolutions-S1',
+      reason: "The nightly job's working data (snapshots, reports, model registry), read and written only by its own task functions' roles, kept 90 days; server access logs would log the job to itself. Enable CloudTrail data events on it where an audit trail of reads is required.",
+    },
+  ]);
 }

@@ -6,6 +6,8 @@ import { EngineHttpApi } from './constructs/http-api';
 import { Ingestion } from './constructs/ingestion';
 import { EngineKeys } from './constructs/keys';
 import { EngineTables } from './constructs/tables';
+import { NightlyJob } from './constructs/nightly';
+import { loadNightlyConfig } from '../lib/learn/nightly-config';
 import { acknowledgeFindings } from './nag-suppressions';
 
 export interface MomentEngineStackProps extends StackProps {
@@ -25,6 +27,7 @@ export class MomentEngineStack extends Stack {
   readonly keys: EngineKeys;
   readonly ingestion: Ingestion;
   readonly http: EngineHttpApi;
+  readonly nightly: NightlyJob;
 
   constructor(scope: Construct, id: string, props: MomentEngineStackProps = {}) {
     super(scope, id, props);
@@ -39,7 +42,8 @@ export class MomentEngineStack extends Stack {
       environment: { ...environment, ...this.ingestion.environment() },
       sagemakerEndpoint: props.sagemakerEndpoint,
     });
-    acknowledgeFindings({ tables: this.tables, keys: this.keys, ingestion: this.ingestion, http: this.http });
+    this.nightly = new NightlyJob(this, 'Nightly', { tables: this.tables, environment: this.tables.environment(), settings: loadNightlyConfig(), removalPolicy: props.dataRemovalPolicy });
+    acknowledgeFindings({ tables: this.tables, keys: this.keys, ingestion: this.ingestion, http: this.http, nightly: this.nightly });
 
     new CfnOutput(this, 'ApiUrl', { value: this.http.url, description: 'The HTTP API; point Segment SDKs here (as their host)' });
     new CfnOutput(this, 'StreamName', { value: this.ingestion.stream.streamName, description: 'The event stream (Kinesis)' });
@@ -49,6 +53,8 @@ export class MomentEngineStack extends Stack {
     new CfnOutput(this, 'WriteKeysSecretArn', { value: this.keys.writeKeys.secretArn, description: 'Segment write keys: aws secretsmanager get-secret-value --secret-id <arn>' });
     new CfnOutput(this, 'ApiKeysSecretArn', { value: this.keys.apiKeys.secretArn, description: 'API keys (x-api-key): aws secretsmanager get-secret-value --secret-id <arn>' });
     new CfnOutput(this, 'IdentitySaltSecretArn', { value: this.keys.identitySalt.secretArn, description: 'Salt of hashed identifiers (retained with the data)' });
+    new CfnOutput(this, 'NightlyStateMachineArn', { value: this.nightly.stateMachine.stateMachineArn, description: 'The nightly learning job (started by its schedule; aws stepfunctions start-execution to run it now)' });
+    new CfnOutput(this, 'NightlyBucketName', { value: this.nightly.bucket.bucketName, description: "The nightly job's snapshots, reports, lift charts and model registry" });
     new CfnOutput(this, 'IngestFailuresQueueUrl', { value: this.ingestion.failures.queueUrl, description: 'Records the ingest gave up on (event source mapping on-failure destination)' });
   }
 }

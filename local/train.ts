@@ -11,15 +11,12 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { GetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import bundledModel from '../config/model.json';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ModelSource } from '../lib/decision/catalog-source';
-import type { ModelConfig } from '../lib/decision/model';
 import { ingestBatch } from '../lib/ingest/pipeline';
 import { loadIngestConfig } from '../lib/ingest/config';
-import type { BlobStore, NightlyPorts } from '../lib/learn/nightly-job';
-import { loadNightlyConfig } from '../lib/learn/nightly-config';
-import { loadProfileRules } from '../lib/profile/segments';
+import type { BlobStore } from '../lib/learn/nightly-job';
+import { nightlyPorts } from '../lib/learn/nightly-ports';
 import { DynamoStores } from '../lib/store/dynamo';
 import { TABLES, type TableName } from '../lib/store/tables';
 import { localDynamo, provision, startEmulators } from './emulators';
@@ -68,21 +65,8 @@ export async function trainLocally(options: TrainOptions): Promise<LocalRun> {
     const stores = new DynamoStores(client, tables);
     const ingest = loadIngestConfig(process.env.IDENTITY_SALT ?? 'local-salt');
     if (options.simulate) await simulate(stores, options.simulate, new Date(`${options.night}T00:00:00Z`), ingest, progress);
-    const settings = loadNightlyConfig();
     const doc = DynamoDBDocumentClient.from(client);
-    const models = new ModelSource(doc, tables.config, 0);
-    const ports: NightlyPorts = {
-      stores,
-      blobs: fileBlobs(join(options.dataDir, 'nightly')),
-      champion: async () => {
-        const item = (await doc.send(new GetCommand({ TableName: tables.config, Key: { name: 'model' } }))).Item;
-        return (item ? JSON.parse(item.doc as string) : bundledModel) as ModelConfig;
-      },
-      publish: async (artifact) => void (await models.publish(artifact)),
-      config: { ...settings, features: bundledModel.features as ModelConfig['features'], aggregates: ingest.aggregates, profileRules: loadProfileRules(ingest.aggregates) },
-      value: { horizonDays: settings.value.horizonDays, tierQuantiles: settings.value.tierQuantiles, clusters: settings.value.clusters },
-      batchSize: settings.batchSize,
-    };
+    const ports = nightlyPorts({ stores, blobs: fileBlobs(join(options.dataDir, 'nightly')), doc, configTable: tables.config, models: new ModelSource(doc, tables.config, 0), engine: ingest });
     return await runNightlyLocally(ports, options.night, progress);
   } finally {
     await emulators.stop();

@@ -33,12 +33,21 @@ describe('acknowledged findings', () => {
       .map(([rule, path, , reason]) => ({ rule: rule!, resource: path!.replace(`${stack.stackName}/`, ''), reason: reason! })),
   );
   const resourcesOf = (rule: string) => suppressed.filter((s) => s.rule === rule).map((s) => s.resource).sort();
-  const functionPolicies = ['Http/CollectRole/DefaultPolicy/Resource', 'Http/DecideRole/DefaultPolicy/Resource', 'Http/ProfilesRole/DefaultPolicy/Resource', 'Ingestion/IngestRole/DefaultPolicy/Resource'];
+  const NIGHTLY_TASKS = ['KeepChampion', 'Publish', 'Report', 'Snapshot', 'Train', 'Value', 'WriteAttributes'];
+  const functionPolicies = [
+    'Http/CollectRole/DefaultPolicy/Resource',
+    'Http/DecideRole/DefaultPolicy/Resource',
+    'Http/ProfilesRole/DefaultPolicy/Resource',
+    'Ingestion/IngestRole/DefaultPolicy/Resource',
+    ...NIGHTLY_TASKS.map((t) => `Nightly/${t}Role/DefaultPolicy/Resource`),
+    'Nightly/StateMachine/Role/DefaultPolicy/Resource',
+  ].sort();
 
   it('are exactly these rules (a new suppression is a reviewed change to this list)', () => {
     expect([...new Set(suppressed.map((s) => s.rule))].sort()).toEqual([
       'AwsSolutions-APIG4',
       'AwsSolutions-IAM5',
+      'AwsSolutions-S1',
       'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',
       'Serverless-LambdaDLQ',
@@ -51,21 +60,28 @@ describe('acknowledged findings', () => {
     for (const resource of resourcesOf('AwsSolutions-APIG4')) expect(resource).toMatch(/^Http\/Api\/[^/]+\/Resource$/);
   });
 
-  it('acknowledge wildcard IAM resources only in the functions\' policies, for X-Ray and the events table\'s indexes', () => {
+  it('acknowledge wildcard IAM resources only in the functions\' and the state machine\'s policies, for X-Ray and logs delivery, the events table\'s indexes and the nightly job\'s bucket objects', () => {
     expect([...new Set(resourcesOf('AwsSolutions-IAM5'))]).toEqual(functionPolicies);
     const appliesTo = Object.values(template.toJSON().Resources as Record<string, { Metadata?: any }>).flatMap((r) =>
       ((r.Metadata?.cdk_nag?.rules_to_suppress ?? []) as Array<{ id: string; applies_to?: unknown[] }>)
         .filter((s) => s.id === 'AwsSolutions-IAM5')
         .flatMap((s) => s.applies_to ?? ['(every finding of the rule)']),
     );
-    expect([...new Set(appliesTo)].sort()).toEqual(['Resource::*', expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/index\/\*$/)]);
+    expect([...new Set(appliesTo)].sort()).toEqual([
+      'Resource::*',
+      expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/index\/\*$/),
+      expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/\*$/),
+    ]);
   });
 
   it('acknowledge the rest on the resources they are about', () => {
     expect(resourcesOf('AwsSolutions-SMG4')).toEqual(['Keys/ApiKeys/Resource', 'Keys/IdentitySalt/Resource', 'Keys/WriteKeys/Resource']);
     expect(resourcesOf('AwsSolutions-SQS3')).toEqual(['Ingestion/IngestFailures/Resource']);
     expect(resourcesOf('Serverless-SQSRedrivePolicy')).toEqual(['Ingestion/IngestFailures/Resource']);
-    expect(resourcesOf('Serverless-LambdaDLQ')).toEqual(['Http/Collect/Resource', 'Http/Decide/Resource', 'Http/Profiles/Resource', 'Ingestion/Ingest/Resource']);
+    expect(resourcesOf('Serverless-LambdaDLQ')).toEqual(
+      ['Http/Collect/Resource', 'Http/Decide/Resource', 'Http/Profiles/Resource', 'Ingestion/Ingest/Resource', ...NIGHTLY_TASKS.map((t) => `Nightly/${t}/Resource`)].sort(),
+    );
+    expect(resourcesOf('AwsSolutions-S1')).toEqual(['Nightly/Data/Resource']);
   });
 
   it('each carry a specific written reason', () => {

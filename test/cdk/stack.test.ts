@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { FUNCTION_ENTRIES, ROUTES } from '../../functions/routes';
 import { STREAM, TABLES, type TableDefinition } from '../../lib/store/tables';
 import { synthesize } from './synth';
+import { loadNightlyConfig } from '../../lib/learn/nightly-config';
 
 // Prepare: the app as `cdk synth` builds it, once for the file.
 const { stack, template } = synthesize();
@@ -122,7 +123,8 @@ describe('the tables', () => {
 });
 
 describe('the functions', () => {
-  const functions = () => Object.entries(resources('AWS::Lambda::Function'));
+  // The real-time functions; the nightly job's are below.
+  const functions = () => Object.entries(resources('AWS::Lambda::Function')).filter(([id]) => !id.startsWith('Nightly'));
 
   it('builds one function per entry, on Node.js 24, ARM64, traced, with explicit memory and timeout and its own log group', () => {
     expect(functions()).toHaveLength(Object.keys(FUNCTION_ENTRIES).length);
@@ -163,7 +165,8 @@ describe('the functions', () => {
   });
 
   it('grants nothing on "*" but the X-Ray actions, which have no resource-level permissions', () => {
-    for (const policy of Object.values(resources('AWS::IAM::Policy'))) {
+    for (const [id, policy] of Object.entries(resources('AWS::IAM::Policy'))) {
+      if (id.startsWith('NightlyStateMachineRole')) continue; // below: a state machine's logs delivery too
       for (const statement of statementsOf(policy).filter((s) => s.Resource === '*')) {
         expect([statement.Action].flat().sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
       }
@@ -274,5 +277,68 @@ describe('the outputs', () => {
         'IdentitySaltSecretArn',
       ]),
     );
+  });
+});
+
+describe('the nightly job', () => {
+  const settings = loadNightlyConfig();
+  const nightly = Object.entries(resources('AWS::Lambda::Function')).filter(([id]) => id.startsWith('Nightly'));
+  const policyFor = (task: string) => {
+    const [, fn] = nightly.find(([id]) => id.startsWith(`Nightly${task}`))!;
+    const role = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    return Object.values(resources('AWS::IAM::Policy')).find((p) => JSON.stringify(p.Properties.Roles).includes(role))!;
+  };
+  const dynamoActionsOn = (task: string, table: string) =>
+    statementsOf(policyFor(task))
+      .filter((s) => JSON.stringify(s.Resource).includes(table))
+      .flatMap((s) => [s.Action].flat())
+      .filter((a) => a.startsWith('dynamodb:'));
+
+  it('starts the state machine nightly at the configured time and time zone, with the night in its input', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: settings.schedule.cron,
+      ScheduleExpressionTimezone: settings.schedule.timezone,
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: Match.objectLike({ Input: JSON.stringify({ night: '<aws.scheduler.scheduled-time>' }), Arn: { Ref: Match.stringLikeRegexp('^NightlyStateMachine') } }),
+    });
+    const scheduleRole = Object.entries(resources('AWS::IAM::Policy')).find(([id]) => id.startsWith('NightlyScheduleRole'))![1];
+    expect(statementsOf(scheduleRole)).toEqual([expect.objectContaining({ Action: 'states:StartExecution', Resource: { Ref: expect.stringMatching(/^NightlyStateMachine/) } })]);
+  });
+
+  it('runs the shared definition: every task retried with backoff, every step up to Publish caught into KeepChampion', () => {
+    const machine = Object.values(resources('AWS::StepFunctions::StateMachine'))[0]!;
+    const definition = JSON.stringify(machine.Properties.DefinitionString);
+    for (const state of ['Snapshot', 'Learn', 'Score', 'Publish', 'Report', 'KeepChampion', 'AlreadyRan', 'NightFailed']) expect(definition).toContain(`\\"${state}\\"`);
+    expect(definition).toContain('\\"BackoffRate\\":2');
+    expect(machine.Properties).toMatchObject({ TracingConfiguration: { Enabled: true }, LoggingConfiguration: { Level: 'ALL' } });
+  });
+
+  it('has one function per task, each with the time its task needs', () => {
+    expect(nightly.map(([id]) => id.replace(/^Nightly|[0-9A-F]{8}$/g, '')).sort()).toEqual(['KeepChampion', 'Publish', 'Report', 'Snapshot', 'Train', 'Value', 'WriteAttributes']);
+    for (const [id, fn] of nightly) expect(fn.Properties.Timeout).toBe(/^Nightly(Snapshot|Train|Value)/.test(id) ? 900 : 300);
+  });
+
+  it('grants each task only the tables it uses, and the state machine only the invocation of its tasks', () => {
+    expect(dynamoActionsOn('Snapshot', 'DataEvents').filter((a) => /Put|Update|Delete|Write/.test(a))).toEqual([]);
+    expect(dynamoActionsOn('Snapshot', 'DataEvents')).toContain('dynamodb:Scan');
+    expect(dynamoActionsOn('WriteAttributes', 'DataProfiles')).toContain('dynamodb:PutItem');
+    expect(dynamoActionsOn('Publish', 'DataConfig')).toContain('dynamodb:PutItem');
+    expect(dynamoActionsOn('Train', 'DataConfig').filter((a) => /Put|Update|Delete|Write/.test(a))).toEqual([]);
+    expect(statementsOf(policyFor('Report')).flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    const machineRole = Object.entries(resources('AWS::IAM::Policy')).find(([id]) => id.startsWith('NightlyStateMachineRole'))![1];
+    for (const statement of statementsOf(machineRole)) {
+      const actions = [statement.Action].flat();
+      if (statement.Resource === '*') expect(actions.every((a) => a.startsWith('xray:') || a.startsWith('logs:'))).toBe(true);
+      else expect(actions).toEqual(['lambda:InvokeFunction']);
+    }
+  });
+
+  it('keeps its data in an encrypted bucket, private, reached over TLS only, for 90 days', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 90, Status: 'Enabled' })] },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
   });
 });
