@@ -8,6 +8,7 @@
  *   npm run train                            tonight (UTC date), on the data there is
  *   npm run train -- --simulate 3000         first ingest 3,000 simulated shoppers
  *   npm run train -- --night 2026-11-27      that night
+ *   npm run train -- --rollback demo-1       publish an earlier version from the registry again
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -15,7 +16,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ModelSource } from '../lib/decision/catalog-source';
 import { ingestBatch } from '../lib/ingest/pipeline';
 import { loadIngestConfig } from '../lib/ingest/config';
-import type { BlobStore } from '../lib/learn/nightly-job';
+import { rollback, type BlobStore, type NightlyPorts } from '../lib/learn/nightly-job';
 import { nightlyPorts } from '../lib/learn/nightly-ports';
 import { DynamoStores } from '../lib/store/dynamo';
 import { TABLES, type TableName } from '../lib/store/tables';
@@ -55,19 +56,31 @@ export function fileBlobs(dir: string): BlobStore {
 
 export async function trainLocally(options: TrainOptions): Promise<LocalRun> {
   const progress = options.progress ?? (() => undefined);
-  const running = runningStack(options.dataDir);
-  if (running !== undefined) throw new Error(`the local stack (npm start, process ${running}) is running on ${options.dataDir}; stop it first: its emulators hold the data files`);
-  const emulators = await startEmulators({ dataDir: options.dataDir });
+  return withLocalStack(options.dataDir, async ({ stores, ingest, ports }) => {
+    if (options.simulate) await simulate(stores, options.simulate, new Date(`${options.night}T00:00:00Z`), ingest, progress);
+    return runNightlyLocally(ports, options.night, progress);
+  });
+}
+
+/** Publishes an earlier model version from the local registry again (`npm run train -- --rollback VERSION`). */
+export function rollbackLocally(dataDir: string, version: string): Promise<{ version: string; replaced: string }> {
+  return withLocalStack(dataDir, ({ ports }) => rollback(ports, version));
+}
+
+/** The local stack's emulators on the data directory (unless `npm start` holds it), and the nightly job's ports on them. */
+async function withLocalStack<T>(dataDir: string, work: (parts: { stores: DynamoStores; ingest: ReturnType<typeof loadIngestConfig>; ports: NightlyPorts }) => Promise<T>): Promise<T> {
+  const running = runningStack(dataDir);
+  if (running !== undefined) throw new Error(`the local stack (npm start, process ${running}) is running on ${dataDir}; stop it first: its emulators hold the data files`);
+  const emulators = await startEmulators({ dataDir });
   try {
     await provision(emulators);
     const tables = Object.fromEntries(Object.entries(TABLES).map(([k, t]) => [k, t.localName])) as Record<TableName, string>;
     const client = localDynamo(emulators.dynamodbEndpoint);
     const stores = new DynamoStores(client, tables);
     const ingest = loadIngestConfig(process.env.IDENTITY_SALT ?? 'local-salt');
-    if (options.simulate) await simulate(stores, options.simulate, new Date(`${options.night}T00:00:00Z`), ingest, progress);
     const doc = DynamoDBDocumentClient.from(client);
-    const ports = nightlyPorts({ stores, blobs: fileBlobs(join(options.dataDir, 'nightly')), doc, configTable: tables.config, models: new ModelSource(doc, tables.config, 0), engine: ingest });
-    return await runNightlyLocally(ports, options.night, progress);
+    const ports = nightlyPorts({ stores, blobs: fileBlobs(join(dataDir, 'nightly')), doc, configTable: tables.config, models: new ModelSource(doc, tables.config, 0), engine: ingest });
+    return await work({ stores, ingest, ports });
   } finally {
     await emulators.stop();
   }
@@ -92,12 +105,18 @@ async function main(): Promise<void> {
     const at = args.indexOf(flag);
     return at >= 0 ? args[at + 1] : undefined;
   };
+  const dataDir = resolve(process.env.LOCAL_DATA_DIR ?? '.local-data');
+  const back = value('--rollback');
+  if (back !== undefined) {
+    const done = await rollbackLocally(dataDir, back);
+    console.log(`published ${done.version} again (it replaces ${done.replaced}); decisions serve it from their next refresh`);
+    return;
+  }
   const night = value('--night') ?? new Date().toISOString().slice(0, 10);
   const parsed = new Date(`${night}T00:00:00Z`);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(night) || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== night) throw new Error(`--night must be a date, YYYY-MM-DD, not "${night}"`);
   const simulate = value('--simulate') === undefined ? undefined : Number(value('--simulate'));
   if (simulate !== undefined && !(Number.isInteger(simulate) && simulate > 0 && simulate <= 100_000)) throw new Error('--simulate must be a whole number of shoppers from 1 to 100,000');
-  const dataDir = resolve(process.env.LOCAL_DATA_DIR ?? '.local-data');
   console.log(`Nightly learning for ${night} on ${dataDir}${simulate ? `, after ${simulate} simulated shoppers` : ''}`);
   const run = await trainLocally({ dataDir, night, ...(simulate ? { simulate } : {}), progress: (line) => console.log(line) });
   console.log(`\n${run.name}: ${run.succeeded ? 'succeeded' : 'failed'}`);

@@ -58,8 +58,30 @@ const keys = (night: string) => ({
   attributes: `attributes/${night}.json`,
   report: `reports/${night}.json`,
   chart: (target: string) => `reports/${night}-${target.replace(/[^A-Za-z0-9_-]+/g, '_')}.svg`,
-  registry: (version: string) => `registry/${version}.json`,
 });
+
+const registryKey = (version: string): string => `registry/${version}.json`;
+
+/** A registry entry: a model version published (or replaced) by the nightly job, with its lineage. */
+export interface RegistryEntry {
+  version: string;
+  replaces?: string;
+  night?: string;
+  artifact: ModelConfig;
+}
+
+/**
+ * Publishes an earlier version from the registry again (a rollback), recording what it replaced.
+ * The decision function serves it from its next refresh, as any published model.
+ */
+export async function rollback(ports: Pick<NightlyPorts, 'blobs' | 'champion' | 'publish'>, version: string): Promise<{ version: string; replaced: string }> {
+  const entry = await ports.blobs.get<RegistryEntry>(registryKey(version));
+  if (entry === undefined) throw new Error(`no model ${version} in the registry`);
+  const replaced = (await ports.champion()).version;
+  await ports.publish(entry.artifact);
+  await ports.blobs.put(`registry/rollbacks/${new Date().toISOString().replace(/[:.]/g, "-")}.json`, { version, replaced });
+  return { version, replaced };
+}
 
 export function nightlyTasks(ports: NightlyPorts): Record<NightlyTask, (input: State) => Promise<Record<string, unknown>>> {
   return {
@@ -141,7 +163,11 @@ async function publish(ports: NightlyPorts, night: string) {
   // A retry after the publish landed finds its own version serving; another model published since Train read the champion is not overwritten.
   if (serving === candidate.artifact.version) return { published: true, version: serving, replaces };
   if (serving !== replaces) throw new Error(`model ${serving} was published after tonight's training began (against ${replaces}); tonight's model is not published over it`);
-  await ports.blobs.put(keys(night).registry(candidate.artifact.version), { version: candidate.artifact.version, replaces, night, cutoff: candidate.report.cutoff, targets: candidate.report.targets.map(({ challenger, ...t }) => ({ ...t, ...(challenger ? { challenger: { model: challenger.model, auc: challenger.auc, topDecileLift: challenger.topDecileLift } } : {}) })) });
+  // The registry keeps every published artifact with its lineage, and the first champion it replaced, so any of them can be published again.
+  const champion = await ports.champion();
+  await ports.blobs.claim(registryKey(champion.version), { version: champion.version, artifact: champion });
+  const targets = candidate.report.targets.map(({ challenger, ...t }) => ({ ...t, ...(challenger ? { challenger: { model: challenger.model, auc: challenger.auc, topDecileLift: challenger.topDecileLift } } : {}) }));
+  await ports.blobs.put(registryKey(candidate.artifact.version), { version: candidate.artifact.version, replaces, night, cutoff: candidate.report.cutoff, targets, artifact: candidate.artifact });
   await ports.publish(candidate.artifact);
   return { published: true, version: candidate.artifact.version, replaces };
 }

@@ -8,7 +8,7 @@ import { TABLES, type TableName } from '../../lib/store/tables';
 import { deriveProfileId } from '../../lib/identity/resolver';
 import { localDynamo, startEmulators } from '../../local/emulators';
 import { AlreadyRan } from '../../local/nightly-runner';
-import { trainLocally } from '../../local/train';
+import { rollbackLocally, trainLocally } from '../../local/train';
 
 /** `npm run train`'s path: simulated shoppers through the ingest into dynalite, the state machine run locally, the model published to the config table. */
 describe('the nightly job on the local stack', () => {
@@ -35,5 +35,7 @@ describe('the nightly job on the local stack', () => {
       await emulators.stop();
     }
     await expect(trainLocally({ dataDir, night: '2026-11-27' })).rejects.toThrow(AlreadyRan);
+    // A rollback publishes the bundled demo model again, which the first night replaced.
+    expect(await rollbackLocally(dataDir, 'demo-1')).toEqual({ version: 'demo-1', replaced: 'nightly-2026-11-27' });
   });
 });

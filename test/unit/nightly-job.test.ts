@@ -2,7 +2,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { loadModel, type ModelConfig } from '../../lib/decision/model';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { createRandom } from '../../lib/learn/metrics';
-import { nightlyTasks, type BlobStore, type NightlyPorts } from '../../lib/learn/nightly-job';
+import { nightlyTasks, rollback, type BlobStore, type NightlyPorts } from '../../lib/learn/nightly-job';
 import { nightlyDefinition, NIGHTLY_TASKS, type NightlyTask } from '../../lib/learn/state-machine';
 import { loadNightlyConfig } from '../../lib/learn/nightly-config';
 import { deriveProfileId } from '../../lib/identity/resolver';
@@ -97,6 +97,10 @@ describe('the nightly state machine, run locally on real profiles', () => {
     expect(String(blobs.items.get(`reports/${night}-category_paint.svg`))).toMatch(/^<svg/);
     // A second start the same night is refused.
     await expect(runNightlyLocally(ports(stores, blobs, published), night)).rejects.toThrow(AlreadyRan);
+    // The registry keeps the champion it replaced: a rollback publishes it again.
+    expect(await rollback(ports(stores, blobs, published), 'champion-1')).toEqual({ version: 'champion-1', replaced: `nightly-${night}` });
+    expect(published.artifact).toEqual(uninformed().artifact);
+    await expect(rollback(ports(stores, blobs, published), 'nightly-1999-01-01')).rejects.toThrow('no model nightly-1999-01-01 in the registry');
   });
 
   it('keeps the champion and reports the failure when a step fails after its retries', async () => {
