@@ -50,23 +50,16 @@ export function mineRules(baskets: readonly (readonly string[])[], options: Rule
 
 /** The rules of every frequent itemset at least `minLength` long, by lift then confidence then support, descending; left-hand sides by name. */
 export function rulesOf(mined: FrequentItemsets, minConfidence: number, minLength: number): Rule[] {
-  // Itemset counts by their item numbers as a short string (one character an item, while they fit):
-  // every subset of a frequent itemset is frequent, so each left-hand side's count is there (the
-  // empty set is in every basket).
-  const compact = mined.items.length <= 0xffff;
-  const keyOf = (items: readonly number[]): string => (compact ? String.fromCharCode(...items) : items.join(','));
-  const counts = new Map(mined.itemsets.map((s) => [keyOf(s.items), s.count]));
+  const counts = new ItemsetCounts(mined);
   const single = new Array<number>(mined.items.length).fill(Number.NaN);
   for (const s of mined.itemsets) if (s.items.length === 1) single[s.items[0] as number] = s.count;
   const n = mined.baskets;
   const rules: Rule[] = [];
   for (const { items, count } of mined.itemsets) {
     if (items.length < minLength) continue;
-    const key = keyOf(items);
     for (let k = 0; k < items.length; k++) {
-      const lhsKey = compact ? key.slice(0, k) + key.slice(k + 1) : keyOf(items.filter((_, j) => j !== k));
-      const lhsCount = items.length === 1 ? n : (counts.get(lhsKey) ?? Number.NaN);
-      const confidence = count / lhsCount;
+      // Every subset of a frequent itemset is frequent, so each left-hand side's count is known; the empty set is in every basket.
+      const confidence = count / (items.length === 1 ? n : counts.without(items, k));
       if (!(confidence >= minConfidence)) continue;
       const then = items[k] as number;
       rules.push({
@@ -80,6 +73,37 @@ export function rulesOf(mined: FrequentItemsets, minConfidence: number, minLengt
     }
   }
   return rules.sort((a, b) => b.lift - a.lift || b.confidence - a.confidence || b.support - a.support || byName(ruleText(a), ruleText(b)));
+}
+
+/**
+ * Itemset counts by their item numbers: as one number (a base-256 digit an item) while there are
+ * fewer than 256 frequent items and the itemset has at most 6 (48 bits, exact in a double), else as
+ * a string of the numbers.
+ */
+class ItemsetCounts {
+  private readonly numeric = new Map<number, number>();
+  private readonly text = new Map<string, number>();
+  private readonly small: boolean;
+
+  constructor(mined: FrequentItemsets) {
+    this.small = mined.items.length < 255;
+    for (const s of mined.itemsets) this.set(s.items, s.count);
+  }
+
+  /** The count of the itemset without its k-th item. */
+  without(items: readonly number[], k: number): number {
+    if (this.small && items.length <= 7) {
+      let key = 0;
+      for (let i = 0; i < items.length; i++) if (i !== k) key = key * 256 + (items[i] as number) + 1;
+      return this.numeric.get(key) ?? Number.NaN;
+    }
+    return this.text.get(items.filter((_, i) => i !== k).join(',')) ?? Number.NaN;
+  }
+
+  private set(items: readonly number[], count: number): void {
+    if (this.small && items.length <= 6) this.numeric.set(items.reduce((key, i) => key * 256 + i + 1, 0), count);
+    else this.text.set(items.join(','), count);
+  }
 }
 
 /** A rule as arules prints it: `{a,b} => {c}`. */
