@@ -51,11 +51,15 @@ type State = { night: string; snapshot?: { customers: number; events: number; ba
 
 /** The night's date: the input may be a date or the scheduler's timestamp (its UTC date is the night). */
 const dayOf = (state: State): string => String(state.night).slice(0, 10);
+/** Customers per batch of the scoring Map, unless configured. */
+const DEFAULT_BATCH_SIZE = 500;
+
 const nightOf = (state: State): Date => new Date(`${dayOf(state)}T00:00:00Z`);
 const keys = (night: string) => ({
   snapshot: `snapshots/${night}.json`,
   candidate: `candidates/${night}.json`,
-  attributes: `attributes/${night}.json`,
+  /** One file per scoring batch, so a batch reads only its own customers' attributes. */
+  attributes: (batch: number) => `attributes/${night}/${batch}.json`,
   report: `reports/${night}.json`,
   chart: (target: string) => `reports/${night}-${target.replace(/[^A-Za-z0-9_-]+/g, '_')}.svg`,
 });
@@ -96,8 +100,14 @@ export function nightlyTasks(ports: NightlyPorts): Record<NightlyTask, (input: S
       return { changed: result.changed, version: result.report.version, targets: result.report.targets.map((t) => ({ name: t.name, outcome: t.outcome })) };
     },
     Value: async (state) => {
-      const attributes = valueAttributes(await readSnapshot(ports, dayOf(state)), nightOf(state), ports.value);
-      await ports.blobs.put(keys(dayOf(state)).attributes, Object.fromEntries(attributes));
+      const customers = await readSnapshot(ports, dayOf(state));
+      const attributes = valueAttributes(customers, nightOf(state), ports.value);
+      // Split as the scoring Map's batches split the snapshot's customers.
+      const size = ports.batchSize ?? DEFAULT_BATCH_SIZE;
+      for (let batch = 0; batch * size < customers.length; batch++) {
+        const slice = customers.slice(batch * size, (batch + 1) * size).flatMap((c) => (attributes.has(c.profileId) ? [[c.profileId, attributes.get(c.profileId)] as const] : []));
+        await ports.blobs.put(keys(dayOf(state)).attributes(batch), Object.fromEntries(slice));
+      }
       return { customers: attributes.size };
     },
     WriteAttributes: (state) => writeAttributes(ports, dayOf(state), Number(state.batch)),
@@ -128,7 +138,7 @@ async function snapshot(ports: NightlyPorts, night: string) {
   } while (cursor !== undefined);
   const customers = [...byRoot.values()].sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
   await ports.blobs.put(keys(night).snapshot, customers);
-  const size = ports.batchSize ?? 500;
+  const size = ports.batchSize ?? DEFAULT_BATCH_SIZE;
   return { customers: customers.length, events, batches: Array.from({ length: Math.ceil(customers.length / size) }, (_, i) => i) };
 }
 
@@ -138,19 +148,12 @@ async function readSnapshot(ports: NightlyPorts, night: string): Promise<Custome
   return customers;
 }
 
-/** One batch of customers' value attributes, written merge-safely onto their profiles. */
+/** One batch of customers' value attributes (its own file), written merge-safely onto their profiles. */
 async function writeAttributes(ports: NightlyPorts, night: string, batch: number) {
-  const customers = await readSnapshot(ports, night);
-  const attributes = (await ports.blobs.get<Record<string, Record<string, BatchAttribute>>>(keys(night).attributes)) ?? {};
-  const size = ports.batchSize ?? 500;
-  let written = 0;
-  for (const c of customers.slice(batch * size, (batch + 1) * size)) {
-    const values = attributes[c.profileId];
-    if (values === undefined) continue;
-    await writeBatchAttributes(ports.stores, c.profileId, values);
-    written += 1;
-  }
-  return { batch, written };
+  const attributes = await ports.blobs.get<Record<string, Record<string, BatchAttribute>>>(keys(night).attributes(batch));
+  if (attributes === undefined) throw new Error(`no attributes for batch ${batch} of ${night}`);
+  for (const [profileId, values] of Object.entries(attributes)) await writeBatchAttributes(ports.stores, profileId, values);
+  return { batch, written: Object.keys(attributes).length };
 }
 
 /** Publishes the night's artifact if it changed, with its registry entry (metrics, data window, lineage). */
