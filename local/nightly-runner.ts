@@ -30,6 +30,14 @@ export interface LocalRun {
   output: unknown;
 }
 
+/** Each task state mapped to the function its Lambda runs, retried at once (no backoff waits on this machine). */
+export function localOverrides(tasks: ReturnType<typeof nightlyTasks>) {
+  return {
+    taskResourceLocalHandlers: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, (input: unknown) => tasks[t](input as never) as never])),
+    retryIntervalOverrides: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, 0])),
+  };
+}
+
 const localArn = (task: NightlyTask) => `arn:aws:lambda:us-east-1:000000000000:function:moment-nightly-${task}`;
 
 export async function runNightlyLocally(ports: NightlyPorts, night: string, progress: (line: string) => void = () => undefined): Promise<LocalRun> {
@@ -37,10 +45,8 @@ export async function runNightlyLocally(ports: NightlyPorts, night: string, prog
   const name = executionName(night);
   // Snapshot claims the night (as on AWS); asked first, a second start is refused before it runs at all.
   if ((await ports.blobs.get(executionMarker(night))) !== undefined) throw new AlreadyRan(`${name} has run already (a night runs once)`);
-  const tasks = nightlyTasks(ports);
   const machine = new StateMachine(nightlyDefinition({ resources: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, localArn(t)])) as Record<NightlyTask, string> }) as never);
-  const handlers = Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, (input: unknown) => tasks[t](input as never) as never]));
-  const execution = machine.run({ night } as never, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, 0])) } });
+  const execution = machine.run({ night } as never, { overrides: localOverrides(nightlyTasks(ports)) });
   const logged = logProgress(execution.eventLogs, progress);
   try {
     const output = await execution.result;

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { liftChartSvg } from '../learn/chart';
 import { dataset, encode, parseCsv, type ColumnType, type Dataset, type EncodedFile } from '../learn/csv';
-import { decileTable, misclassification, positivesInTop, rocAuc, type DecileRow } from '../learn/metrics';
+import { evaluate, type Evaluation } from '../learn/metrics';
 import { crossValidate, fitModel, predict, selectModel, type CrossValidation, type FittedModel, type ModelKind } from '../learn/train';
 import { numberOption, options, readText, required, UsageError, type Streams } from './moment';
 
@@ -31,15 +31,6 @@ the decile lift table and the positives found in the top k, and scores a test fi
 `;
 
 const KINDS = ['logistic', 'tree', 'auto'] as const;
-
-interface Evaluation {
-  rows: number;
-  positives: number;
-  auc: number;
-  top: { k: number; positives: number };
-  misclassification: number;
-  deciles: DecileRow[];
-}
 
 export function trainCommand(args: string[], io: Streams): void {
   const v = options(args, {
@@ -106,15 +97,7 @@ function train(data: Dataset, kind: (typeof KINDS)[number], cv: { folds: number;
 /** How well scores rank a labelled file; undefined when its target holds one class only (no ranking to judge). */
 function evaluation(scores: ArrayLike<number>, y: Uint8Array, k: number): Evaluation | undefined {
   const positives = y.reduce((s, v) => s + v, 0);
-  if (positives === 0 || positives === y.length) return undefined;
-  return {
-    rows: y.length,
-    positives,
-    auc: rocAuc(scores, y),
-    top: { k, positives: positivesInTop(scores, y, k) },
-    misclassification: misclassification(scores, y, positives / y.length),
-    deciles: decileTable(scores, y),
-  };
+  return positives === 0 || positives === y.length ? undefined : evaluate(scores, y, k);
 }
 
 interface TestScores {

@@ -164,3 +164,27 @@ export function stratifiedFolds(y: ArrayLike<number>, folds: number, seed: numbe
   [...positives, ...negatives].forEach((row, k) => (fold[row] = k % folds));
   return fold;
 }
+
+/** How well scores rank a labelled set: AUC, the decile table, positives in the top k, misclassification at the base rate. */
+export interface Evaluation {
+  rows: number;
+  positives: number;
+  auc: number;
+  deciles: DecileRow[];
+  top: { k: number; positives: number };
+  /** The share misclassified when a score at or above the base rate is called a 1. */
+  misclassification: number;
+}
+
+/** The one evaluation the CLI, cross-validation and the nightly job's judging share; `k` defaults to a tenth of the rows. */
+export function evaluate(scores: ArrayLike<number>, y: Uint8Array, k = Math.round(y.length / 10)): Evaluation {
+  const positives = y.reduce((s, v) => s + v, 0);
+  return {
+    rows: y.length,
+    positives,
+    auc: rocAuc(scores, y),
+    deciles: decileTable(scores, y),
+    top: { k, positives: positivesInTop(scores, y, k) },
+    misclassification: misclassification(scores, y, positives / y.length),
+  };
+}

@@ -11,7 +11,7 @@ import type { BatchAttribute } from '../profile/profile';
 import type { Stores } from '../store/ports';
 import { valueAttributes, type ValueAttributeOptions } from './attributes';
 import { liftChartSvg } from './chart';
-import { learnNightly, type NightlyConfig, type NightlyResult } from './nightly';
+import { learnNightly, type NightlyConfig, type NightlyResult, type TargetReport } from './nightly';
 import type { NightlyTask } from './state-machine';
 import type { CustomerHistory } from './training-set';
 
@@ -156,6 +156,9 @@ async function writeAttributes(ports: NightlyPorts, night: string, batch: number
   return { batch, written: Object.keys(attributes).length };
 }
 
+/** A target's outcome for the registry and the report: the challenger's figures without its decile table. */
+const brief = ({ challenger, ...t }: TargetReport) => ({ ...t, ...(challenger ? { challenger: { model: challenger.model, auc: challenger.auc, topDecileLift: challenger.topDecileLift } } : {}) });
+
 /** Publishes the night's artifact if it changed, with its registry entry (metrics, data window, lineage). */
 async function publish(ports: NightlyPorts, night: string) {
   const candidate = await ports.blobs.get<NightlyResult>(keys(night).candidate);
@@ -169,7 +172,7 @@ async function publish(ports: NightlyPorts, night: string) {
   // The registry keeps every published artifact with its lineage, and the first champion it replaced, so any of them can be published again.
   const champion = await ports.champion();
   await ports.blobs.claim(registryKey(champion.version), { version: champion.version, artifact: champion });
-  const targets = candidate.report.targets.map(({ challenger, ...t }) => ({ ...t, ...(challenger ? { challenger: { model: challenger.model, auc: challenger.auc, topDecileLift: challenger.topDecileLift } } : {}) }));
+  const targets = candidate.report.targets.map(brief);
   await ports.blobs.put(registryKey(candidate.artifact.version), { version: candidate.artifact.version, replaces, night, cutoff: candidate.report.cutoff, targets, artifact: candidate.artifact });
   await ports.publish(candidate.artifact);
   return { published: true, version: candidate.artifact.version, replaces };
@@ -190,7 +193,7 @@ async function report(ports: NightlyPorts, state: State) {
     ...(failure ? { failure } : {}),
     ...(state.snapshot ? { snapshot: { customers: state.snapshot.customers, events: state.snapshot.events, batches: state.snapshot.batches.length } } : {}),
     published: state.published,
-    targets: candidate?.report.targets.map(({ challenger, ...t }) => ({ ...t, ...(challenger ? { challenger: { model: challenger.model, auc: challenger.auc, topDecileLift: challenger.topDecileLift } } : {}) })),
+    targets: candidate?.report.targets.map(brief),
   };
   await ports.blobs.put(keys(night).report, summary);
   return summary;

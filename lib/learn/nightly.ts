@@ -12,12 +12,12 @@ import type { AggregateModel } from '../profile/aggregates';
 import type { ProfileRules } from '../profile/segments';
 import type { CollectedEvent } from '../events/segment';
 import { artifactTarget, type ArtifactTarget } from './export';
-import { decileTable, rocAuc, type DecileRow } from './metrics';
+import { evaluate, type DecileRow } from './metrics';
 import { mineRules } from './rules';
 import { predict, selectModel } from './train';
 import { selectRows, type Dataset } from './csv';
 import { createHash } from 'node:crypto';
-import { DAY_MS, isOrder, trainingSet, type CustomerHistory, type PropensityTarget } from './training-set';
+import { DAY_MS, isOrder, trainingSets, type CustomerHistory, type PropensityTarget, type TrainingSet } from './training-set';
 
 export interface NightlyConfig {
   features: FeatureConfig[];
@@ -60,7 +60,8 @@ export function learnNightly(customers: readonly CustomerHistory[], champion: Mo
   const features = mergeFeatures(champion.features, config.features);
   const cutoff = new Date(night.getTime() - config.horizonDays * DAY_MS);
   const associations = mineAssociations(customers, config.rules);
-  const reports = config.targets.map((t) => judgeTarget(customers, champion, t, config, cutoff));
+  const sets = trainingSets(customers, { cutoff, horizonDays: config.horizonDays, features: config.features, aggregates: config.aggregates, profileRules: config.profileRules }, config.targets.map((t) => t.target));
+  const reports = config.targets.map((t, i) => judgeTarget(sets[i] as TrainingSet, champion, t, config));
   const targets: Record<string, ArtifactTarget> = { ...(champion.targets as Record<string, ArtifactTarget>) };
   for (const r of reports) if (r.report.outcome === 'published' && r.target !== undefined) targets[r.report.name] = r.target;
   const published = reports.some((r) => r.report.outcome === 'published');
@@ -126,8 +127,7 @@ export const inHoldout = (profileId: string): boolean => (createHash('sha256').u
  * cross-validation there) and judges it against the champion's target on the holdout, whose
  * customers no nightly model has trained on, so neither is judged on what it learned from.
  */
-function judgeTarget(customers: readonly CustomerHistory[], champion: ModelConfig, t: NightlyConfig['targets'][number], config: NightlyConfig, cutoff: Date): { report: TargetReport; target?: ArtifactTarget } {
-  const set = trainingSet(customers, { cutoff, horizonDays: config.horizonDays, target: t.target, features: config.features, aggregates: config.aggregates, profileRules: config.profileRules });
+function judgeTarget(set: TrainingSet, champion: ModelConfig, t: NightlyConfig['targets'][number], config: NightlyConfig): { report: TargetReport; target?: ArtifactTarget } {
   const held = set.profileIds.map((id, row) => [row, inHoldout(id)] as const);
   const training = subset(set, held.filter(([, h]) => !h).map(([row]) => row));
   const holdout = subset(set, held.filter(([, h]) => h).map(([row]) => row));
@@ -153,8 +153,8 @@ function judgeTarget(customers: readonly CustomerHistory[], champion: ModelConfi
 }
 
 function judged(scores: ArrayLike<number>, y: Uint8Array) {
-  const deciles = decileTable(scores, y);
-  return { auc: rocAuc(scores, y), topDecileLift: (deciles[0] as DecileRow).cumulativeLift, deciles };
+  const { auc, deciles } = evaluate(scores, y);
+  return { auc, topDecileLift: (deciles[0] as DecileRow).cumulativeLift, deciles };
 }
 
 /** Some rows of a training set, as a data set of their own. */

@@ -9,7 +9,7 @@
 import { selectRows, type Dataset, type Features } from './csv';
 import { fitLogistic, predictProba, type LogisticModel, type LogisticOptions } from './logistic';
 import { fitTree, predictTree, type TreeModel, type TreeOptions } from './chaid';
-import { decileTable, misclassification, positivesInTop, rocAuc, stratifiedFolds, type DecileRow } from './metrics';
+import { evaluate, rocAuc, stratifiedFolds, type DecileRow } from './metrics';
 
 export type ModelKind = 'logistic' | 'tree';
 export type FittedModel = LogisticModel | TreeModel;
@@ -86,15 +86,14 @@ export function crossValidate(data: Dataset, options: CrossValidationOptions & {
 }
 
 function summary(scores: Float64Array, y: Uint8Array) {
-  const deciles = decileTable(scores, y);
-  const baseRate = y.reduce((s, v) => s + v, 0) / y.length;
+  const e = evaluate(scores, y);
   return {
-    pooledAuc: rocAuc(scores, y),
-    deciles,
-    topDecileLift: (deciles[0] as DecileRow).cumulativeLift,
-    top20Lift: (deciles[1] as DecileRow).cumulativeLift,
-    positivesInTop10: positivesInTop(scores, y, Math.round(y.length / 10)),
-    misclassification: misclassification(scores, y, baseRate),
+    pooledAuc: e.auc,
+    deciles: e.deciles,
+    topDecileLift: (e.deciles[0] as DecileRow).cumulativeLift,
+    top20Lift: (e.deciles[1] as DecileRow).cumulativeLift,
+    positivesInTop10: e.top.positives,
+    misclassification: e.misclassification,
   };
 }
 

@@ -52,11 +52,16 @@ export const isOrder = (e: CollectedEvent): boolean => e.type === 'track' && e.e
 
 /** One row per customer with an event at or before the cut-off; columns named as the artifact's features. */
 export function trainingSet(customers: readonly CustomerHistory[], options: TrainingSetOptions): TrainingSet {
+  return trainingSets(customers, options, [options.target])[0] as TrainingSet;
+}
+
+/** The training sets of several targets: the features (each customer's events folded once) shared, a label per target. */
+export function trainingSets(customers: readonly CustomerHistory[], options: Omit<TrainingSetOptions, 'target'>, targets: readonly PropensityTarget[]): TrainingSet[] {
   const vectorOf = featureVector(options.features);
   const until = options.cutoff.getTime();
   const horizonEnd = until + options.horizonDays * DAY_MS;
   const rows: Float64Array[] = [];
-  const labels: number[] = [];
+  const labels: number[][] = targets.map(() => []);
   const profileIds: string[] = [];
   const facts: Facts[] = [];
   for (const customer of customers) {
@@ -70,10 +75,11 @@ export function trainingSet(customers: readonly CustomerHistory[], options: Trai
     const atCutoff = { ...factsOf(profile, options.aggregates, options.profileRules, options.cutoff), segments: Object.keys(profile.segments ?? {}) };
     facts.push(atCutoff);
     rows.push(vectorOf(atCutoff));
-    labels.push(sorted.some((e) => Date.parse(e.timestamp) > until && Date.parse(e.timestamp) <= horizonEnd && hits(e, options.target)) ? 1 : 0);
+    const horizon = sorted.filter((e) => Date.parse(e.timestamp) > until && Date.parse(e.timestamp) <= horizonEnd);
+    targets.forEach((target, t) => labels[t]?.push(horizon.some((e) => hits(e, target)) ? 1 : 0));
     profileIds.push(customer.profileId);
   }
-  return { ...asDataset(rows, labels, options), profileIds, facts };
+  return targets.map((target, t) => ({ ...asDataset(rows, labels[t] as number[], { ...options, target }), profileIds, facts }));
 }
 
 /** Whether an event is the purchase the target asks about. */

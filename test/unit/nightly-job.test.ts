@@ -9,7 +9,7 @@ import { deriveProfileId } from '../../lib/identity/resolver';
 import { loadAggregates } from '../../lib/profile/aggregates';
 import { loadProfileRules } from '../../lib/profile/segments';
 import { MemoryStores } from '../../lib/store/memory';
-import { AlreadyRan, runNightlyLocally } from '../../local/nightly-runner';
+import { AlreadyRan, localOverrides, runNightlyLocally } from '../../local/nightly-runner';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 
 const night = '2026-11-27';
@@ -171,9 +171,7 @@ describe('the nightly state machine definition', () => {
     const stores = new MemoryStores();
     await shop(stores);
     const blobs = memoryBlobs();
-    const tasks = nightlyTasks(ports(stores, blobs, uninformed()));
-    const handlers = Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, (input: unknown) => tasks[t](input as never) as never]));
-    const overrides = { taskResourceLocalHandlers: handlers, retryIntervalOverrides: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, 0])) };
+    const overrides = localOverrides(nightlyTasks(ports(stores, blobs, uninformed())));
     await new StateMachine(definition as never).run({ night } as never, { overrides }).result;
     const report = JSON.stringify(blobs.items.get(`reports/${night}.json`));
     // Started again (as a scheduler's retry could): the night is claimed, so it stops at once.
