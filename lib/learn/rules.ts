@@ -72,7 +72,19 @@ export function rulesOf(mined: FrequentItemsets, minConfidence: number, minLengt
       });
     }
   }
-  return rules.sort((a, b) => b.lift - a.lift || b.confidence - a.confidence || b.support - a.support || byName(ruleText(a), ruleText(b)));
+  return byStrength(rules);
+}
+
+/** Rules by lift, confidence and support, descending, then by their text (each written once, not at every tie). */
+function byStrength(rules: Rule[]): Rule[] {
+  const texts = rules.map(ruleText);
+  const order = rules.map((_, i) => i);
+  order.sort((i, j) => {
+    const a = rules[i] as Rule;
+    const b = rules[j] as Rule;
+    return b.lift - a.lift || b.confidence - a.confidence || b.support - a.support || byName(texts[i] as string, texts[j] as string);
+  });
+  return order.map((i) => rules[i] as Rule);
 }
 
 /**
