@@ -7,9 +7,9 @@
  */
 import type { CollectedEvent } from '../events/segment';
 import type { BatchAttribute } from '../profile/profile';
-import { kMeans } from './kmeans';
+import { kMeans, nearestCluster, type Clustering } from './kmeans';
 import { DAY_MS, isOrder, type CustomerHistory } from './training-set';
-import { customerValues, type OrderHistory, type ValueOptions } from './value';
+import { customerValue, valueScale, type OrderHistory, type ValueOptions, type ValueScale } from './value';
 
 export interface ValueAttributeOptions extends ValueOptions {
   /** How many audience clusters (default 4). */
@@ -19,27 +19,54 @@ export interface ValueAttributeOptions extends ValueOptions {
 
 const YEAR_MS = 365 * DAY_MS;
 
-export function valueAttributes(customers: readonly CustomerHistory[], now: Date, options: ValueAttributeOptions = {}): Map<string, Record<string, BatchAttribute>> {
-  const known = customers.map((c) => ({ profileId: c.profileId, events: c.events.filter((e) => Date.parse(e.timestamp) <= now.getTime()) })).filter((c) => c.events.length > 0);
-  const histories = known.map((c) => orderHistory(c.events, now));
-  const values = customerValues(histories, options);
-  const clusters = kMeans(
-    known.map((c, i) => behaviour(c.events, histories[i] as OrderHistory, now)),
+/**
+ * What the night's value attributes are computed against, fitted on a population (every customer,
+ * or on AWS a sample of them): the value scale (median gap, tier cuts) and the audience clusters.
+ * Applied to each customer on her own (`customerAttributes`), so scoring fans out.
+ */
+export interface ValueModel {
+  asOf: string;
+  scale: ValueScale;
+  clusters: Pick<Clustering, 'centroids' | 'means' | 'scales'>;
+}
+
+export function fitValue(customers: readonly CustomerHistory[], now: Date, options: ValueAttributeOptions = {}): ValueModel {
+  const known = customers.map((c) => seenBy(c, now)).filter((events) => events.length > 0);
+  const histories = known.map((events) => orderHistory(events, now));
+  const clustering = kMeans(
+    known.map((events, i) => behaviour(events, histories[i] as OrderHistory, now)),
     { k: options.clusters ?? 4, seed: options.seed ?? 1 },
   );
-  const asOf = now.toISOString();
-  return new Map(
-    known.map((c, i) => {
-      const v = values[i];
-      const attributes: Record<string, BatchAttribute> = {
-        clv: { value: v?.expectedValue ?? 0, asOf },
-        cluster: { value: clusters.assignments[i] as number, asOf },
-        ...(v?.tier === undefined ? {} : { valueTier: { value: v.tier, asOf } }),
-      };
-      return [c.profileId, attributes];
-    }),
-  );
+  return { asOf: now.toISOString(), scale: valueScale(histories, options), clusters: { centroids: clustering.centroids, means: clustering.means, scales: clustering.scales } };
 }
+
+/** A customer's value attributes on the night's model; undefined if she had no event by then. */
+export function customerAttributes(model: ValueModel, customer: CustomerHistory, now: Date): Record<string, BatchAttribute> | undefined {
+  const events = seenBy(customer, now);
+  if (events.length === 0) return undefined;
+  const history = orderHistory(events, now);
+  const value = customerValue(history, model.scale);
+  const asOf = model.asOf;
+  return {
+    clv: { value: value.expectedValue, asOf },
+    cluster: { value: model.clusters.centroids.length === 0 ? 0 : nearestCluster(model.clusters, behaviour(events, history, now)), asOf },
+    ...(value.tier === undefined ? {} : { valueTier: { value: value.tier, asOf } }),
+  };
+}
+
+/** Every customer's value attributes, the model fitted on them all. */
+export function valueAttributes(customers: readonly CustomerHistory[], now: Date, options: ValueAttributeOptions = {}): Map<string, Record<string, BatchAttribute>> {
+  const model = fitValue(customers, now, options);
+  const out = new Map<string, Record<string, BatchAttribute>>();
+  for (const c of customers) {
+    const attributes = customerAttributes(model, c, now);
+    if (attributes !== undefined) out.set(c.profileId, attributes);
+  }
+  return out;
+}
+
+/** Her events up to the night. */
+const seenBy = (c: CustomerHistory, now: Date): CollectedEvent[] => c.events.filter((e) => Date.parse(e.timestamp) <= now.getTime());
 
 const totalOf = (e: CollectedEvent): number => {
   const total = (e.properties as Record<string, unknown> | undefined)?.total;

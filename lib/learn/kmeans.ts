@@ -17,6 +17,9 @@ export interface Clustering {
   assignments: Int32Array;
   /** Each cluster's mean, in the features' units. */
   centroids: number[][];
+  /** Each feature's mean and standard deviation (1 where it has none): how rows are standardised. */
+  means: number[];
+  scales: number[];
   sizes: number[];
   /** Sum of squared standardised distances to the assigned centroid. */
   inertia: number;
@@ -26,7 +29,7 @@ export interface Clustering {
 export function kMeans(rows: readonly (readonly number[])[], options: KMeansOptions): Clustering {
   const k = Math.min(options.k, rows.length);
   if (!(Number.isInteger(options.k) && options.k >= 1)) throw new RangeError(`k must be a whole number from 1, not ${options.k}`);
-  if (rows.length === 0) return { assignments: new Int32Array(0), centroids: [], sizes: [], inertia: 0, iterations: 0 };
+  if (rows.length === 0) return { assignments: new Int32Array(0), centroids: [], means: [], scales: [], sizes: [], inertia: 0, iterations: 0 };
   const { scaled, means, scales } = standardise(rows);
   let centroids = seedCentroids(scaled, k, createRandom(options.seed ?? 1));
   const assignments = new Int32Array(rows.length).fill(-1);
@@ -102,8 +105,23 @@ function ordered(scaled: number[][], assignments: Int32Array, centroids: number[
   return {
     assignments: assignments.map((a) => renumber[a] as number),
     centroids: order.map((j) => (centroids[j] as number[]).map((v, d) => v * (scales[d] as number) + (means[d] as number))),
+    means,
+    scales,
     sizes: order.map((j) => sizes[j] as number),
     inertia,
     iterations,
   };
+}
+
+/** The cluster nearest to a row (standardised as the clustering's rows were): how customers outside the rows fitted on are assigned. */
+export function nearestCluster(clustering: Pick<Clustering, 'centroids' | 'means' | 'scales'>, row: readonly number[]): number {
+  const standard = (r: readonly number[]) => r.map((v, d) => (v - (clustering.means[d] as number)) / (clustering.scales[d] as number));
+  const point = standard(row);
+  let best = 0;
+  let bestD = Number.POSITIVE_INFINITY;
+  clustering.centroids.forEach((c, j) => {
+    const d = distance2(point, standard(c));
+    if (d < bestD) [best, bestD] = [j, d];
+  });
+  return best;
 }

@@ -36,22 +36,41 @@ export interface CustomerValue {
 
 const DAYS = 365;
 
-export function customerValues(histories: readonly OrderHistory[], options: ValueOptions = {}): CustomerValue[] {
-  const horizon = options.horizonDays ?? DAYS;
+/** What a customer's value is judged against: the population's median gap between orders and its tier cuts. */
+export interface ValueScale {
+  horizonDays: number;
+  /** A first-time buyer's gap, in days: the median gap of the customers with more than one order. */
+  medianGap: number;
+  /** Average order values at the low/medium and medium/high cuts. */
+  cuts: [number, number];
+}
+
+/** The scale from a population's histories (all customers, or a sample of them). */
+export function valueScale(histories: readonly OrderHistory[], options: ValueOptions = {}): ValueScale {
   const [lowCut, highCut] = options.tierQuantiles ?? [1 / 3, 2 / 3];
   if (!(lowCut > 0 && lowCut < highCut && highCut < 1)) throw new RangeError(`tier quantiles must rise within (0, 1), not ${lowCut}, ${highCut}`);
   const buyers = histories.filter((h) => h.orders > 0);
-  const medianGap = median(buyers.filter((h) => h.orders > 1).map(gapOf)) ?? DAYS / 2;
   const values = buyers.map((h) => h.revenue / h.orders).sort((a, b) => a - b);
-  const cuts = [quantile(values, lowCut), quantile(values, highCut)] as const;
-  return histories.map((h) => {
-    if (h.orders <= 0) return { expectedValue: 0 };
-    const gap = h.orders > 1 ? gapOf(h) : medianGap;
-    const rate = h.orders / Math.max(Math.min(DAYS, h.tenureDays), gap, 1);
-    const late = Math.max(0, (h.daysSinceLastOrder ?? 0) - gap);
-    const aov = h.revenue / h.orders;
-    return { expectedValue: round2(aov * rate * horizon * Math.exp(-late / gap)), tier: aov <= cuts[0] ? 'low' : aov <= cuts[1] ? 'medium' : 'high' };
-  });
+  return {
+    horizonDays: options.horizonDays ?? DAYS,
+    medianGap: median(buyers.filter((h) => h.orders > 1).map(gapOf)) ?? DAYS / 2,
+    cuts: [quantile(values, lowCut), quantile(values, highCut)],
+  };
+}
+
+/** One customer's expected value and tier on a scale. */
+export function customerValue(h: OrderHistory, scale: ValueScale): CustomerValue {
+  if (h.orders <= 0) return { expectedValue: 0 };
+  const gap = h.orders > 1 ? gapOf(h) : scale.medianGap;
+  const rate = h.orders / Math.max(Math.min(DAYS, h.tenureDays), gap, 1);
+  const late = Math.max(0, (h.daysSinceLastOrder ?? 0) - gap);
+  const aov = h.revenue / h.orders;
+  return { expectedValue: round2(aov * rate * scale.horizonDays * Math.exp(-late / gap)), tier: aov <= scale.cuts[0] ? 'low' : aov <= scale.cuts[1] ? 'medium' : 'high' };
+}
+
+export function customerValues(histories: readonly OrderHistory[], options: ValueOptions = {}): CustomerValue[] {
+  const scale = valueScale(histories, options);
+  return histories.map((h) => customerValue(h, scale));
 }
 
 /** Her typical gap between orders over her tenure in the last year. */

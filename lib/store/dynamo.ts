@@ -137,6 +137,14 @@ export class DynamoStores implements Stores {
       }
       return out;
     },
+    scan: async (cursor, pageSize = 1000) => {
+      const res = await this.doc.send(
+        new ScanCommand({ TableName: this.tables.profiles, Limit: pageSize, ...(cursor ? { ExclusiveStartKey: JSON.parse(cursor) as Record<string, unknown> } : {}) }),
+      );
+      // Items holding only pending merges (no document) are not profiles yet.
+      const profiles = (res.Items ?? []).filter((i) => typeof i.doc === 'string').map((i) => ({ ...(JSON.parse(i.doc as string) as Profile), version: Number(i.version) }));
+      return { profiles, ...(res.LastEvaluatedKey ? { cursor: JSON.stringify(res.LastEvaluatedKey) } : {}) };
+    },
     markPendingMerge: async (survivorId, loserIds) => {
       await this.conditional(
         new UpdateCommand({

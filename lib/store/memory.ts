@@ -101,6 +101,12 @@ export class MemoryStores implements Stores {
       }
       return { profiles, pending, documents, marked };
     },
+    scan: async (cursor, pageSize = 1000) => {
+      this.counts.reads += 1;
+      const from = Number(cursor ?? 0);
+      const profiles = [...this.profileItems.values()].slice(from, from + pageSize).map((p) => structuredClone(p));
+      return { profiles, ...(from + pageSize < this.profileItems.size ? { cursor: String(from + pageSize) } : {}) };
+    },
     markPendingMerge: async (survivorId, loserIds) => {
       if (this.profileItems.get(survivorId)?.mergedInto !== undefined) throw new ConflictError(`profile ${survivorId} was merged away`);
       this.write(1, 'pending merge');

@@ -67,6 +67,8 @@ export interface ProfileStore {
    * item's pending merges are kept, but for those the write settles.
    */
   put(profile: Profile, expectedVersion: number, write?: ProfileWrite): Promise<void>;
+  /** Every profile and tombstone, a page at a time (for exports; not on any request path). */
+  scan(cursor?: string, pageSize?: number): Promise<{ profiles: Profile[]; cursor?: string }>;
 }
 
 /** An identifier's link: the profile it belongs to, and the profiles it recently moved away from (newest first). */
