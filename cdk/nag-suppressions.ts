@@ -1,5 +1,6 @@
 import { Stack, type CfnResource } from 'aws-cdk-lib';
 import { NagSuppressions } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import type { EngineFunction } from './constructs/function';
 import type { EngineHttpApi } from './constructs/http-api';
 import type { Ingestion } from './constructs/ingestion';
@@ -126,13 +127,47 @@ function acknowledgeNightly(nightly: NightlyJob): void {
       { id: 'Serverless-LambdaDLQ', reason: "Invoked only synchronously by the nightly state machine, whose Retry and Catch handle a failure (the champion stays published and the night's report says why): a DLQ would never receive anything." },
     ]);
   }
+  const arnOf = (construct: IConstruct) => `<${Stack.of(nightly).getLogicalId(construct.node.defaultChild as CfnResource)}.Arn>`;
+  NagSuppressions.addResourceSuppressions(
+    nightly.functions.Snapshot.executionRole,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        appliesTo: [`Resource::${arnOf(nightly.bucket)}/exports/*`],
+        reason: "DynamoDB writes a table export with its caller's permissions, under a prefix of the export's own making inside the job's bucket's exports/ folder: multipart upload aborts and object ACLs there, no other prefix.",
+      },
+    ],
+    true,
+  );
+  NagSuppressions.addResourceSuppressions(
+    nightly.functions.ExportStatus.executionRole,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        appliesTo: [...nightly.exportedTables.map((t) => `Resource::${arnOf(t)}/export/*`)],
+        reason: 'dynamodb:DescribeExport on the exports of the events and profiles tables, whose ARNs DynamoDB makes per export: nothing else.',
+      },
+    ],
+    true,
+  );
+  NagSuppressions.addResourceSuppressions(
+    nightly.stateMachine.role,
+    [
+      {
+        id: 'AwsSolutions-IAM5',
+        appliesTo: [`Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${nightly.stateMachineName}/*`],
+        reason: "The Distributed Maps' child executions of this state machine (described and stopped by it), whose names Step Functions makes: no other state machine's executions.",
+      },
+    ],
+    true,
+  );
   NagSuppressions.addResourceSuppressions(
     nightly.stateMachine.role,
     [
       {
         id: 'AwsSolutions-IAM5',
         appliesTo: ['Resource::*'],
-        reason: 'X-Ray tracing and CloudWatch Logs delivery of a state machine (xray:PutTraceSegments, logs:CreateLogDelivery and the like) support no resource-level permissions; its only other grant is lambda:InvokeFunction on its seven task functions.',
+        reason: "X-Ray tracing and CloudWatch Logs delivery of a state machine (xray:PutTraceSegments, logs:CreateLogDelivery and the like) support no resource-level permissions; its other grants are lambda:InvokeFunction on its task functions and the running of its own Distributed Maps' child executions.",
       },
     ],
     true,

@@ -8,7 +8,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 
 type EventLog = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
 import { executionMarker, nightlyTasks, type NightlyPorts } from '../lib/learn/nightly-job';
-import { executionName, NIGHTLY_TASKS, nightlyDefinition, type NightlyTask } from '../lib/learn/state-machine';
+import { executionName, NIGHTLY_MAPS, NIGHTLY_TASKS, nightlyDefinition, type NightlyTask } from '../lib/learn/state-machine';
 
 /** aws-local-stepfunctions declares Node 22; on Node 20 it needs this one function. */
 function polyfillWithResolvers(): void {
@@ -30,13 +30,17 @@ export interface LocalRun {
   output: unknown;
 }
 
-/** Each task state mapped to the function its Lambda runs, retried at once (no backoff waits on this machine). */
+/** Each task state mapped to the function its Lambda runs, retried at once and the exports polled without a wait (no backoff waits on this machine). */
 export function localOverrides(tasks: ReturnType<typeof nightlyTasks>) {
   return {
     taskResourceLocalHandlers: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, (input: unknown) => tasks[t](input as never) as never])),
     retryIntervalOverrides: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, 0])),
+    waitTimeOverrides: { WaitForExport: 0 },
   };
 }
+
+/** The context object's execution, as Step Functions gives it (Snapshot tells its own retry from another execution by it). */
+export const localContext = (name: string) => ({ Execution: { Id: `arn:aws:states:local:000000000000:execution:moment-nightly:${name}`, Name: name } });
 
 const localArn = (task: NightlyTask) => `arn:aws:lambda:us-east-1:000000000000:function:moment-nightly-${task}`;
 
@@ -46,7 +50,7 @@ export async function runNightlyLocally(ports: NightlyPorts, night: string, prog
   // Snapshot claims the night (as on AWS); asked first, a second start is refused before it runs at all.
   if ((await ports.blobs.get(executionMarker(night))) !== undefined) throw new AlreadyRan(`${name} has run already (a night runs once)`);
   const machine = new StateMachine(nightlyDefinition({ resources: Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, localArn(t)])) as Record<NightlyTask, string> }) as never);
-  const execution = machine.run({ night } as never, { overrides: localOverrides(nightlyTasks(ports)) });
+  const execution = machine.run({ night } as never, { overrides: localOverrides(nightlyTasks(ports)), context: localContext(name) as never });
   const logged = logProgress(execution.eventLogs, progress);
   try {
     const output = await execution.result;
@@ -64,20 +68,36 @@ function failureOf(e: unknown): string {
   return String(error?.Cause ?? error?.message ?? error?.Error ?? '');
 }
 
-/** One line per state entered and left (with seconds), per retry and per scoring batch done of all. */
+/** How many items each Map state goes over, from its input. */
+const MAP_ITEMS: Record<keyof typeof NIGHTLY_MAPS, (input: NightState) => unknown[] | undefined> = {
+  Merges: (i) => i.exported?.profiles,
+  Partition: (i) => i.exported?.events,
+  Group: (i) => i.snapshot?.shards,
+  Score: (i) => i.snapshot?.shards,
+};
+type NightState = { exported?: { profiles?: unknown[]; events?: unknown[] }; snapshot?: { shards?: unknown[] } };
+const UNIT: Record<keyof typeof NIGHTLY_MAPS, string> = { Merges: 'profiles file', Partition: 'events file', Group: 'shard', Score: 'shard' };
+/** The tasks run once per Map item: their progress is the Map's. */
+const ITEM_TASKS: ReadonlySet<string> = new Set(Object.values(NIGHTLY_MAPS));
+
+/** One line per state entered and left (with seconds), per retry, and per Map item done of all. */
 async function logProgress(events: AsyncGenerator<EventLog>, progress: (line: string) => void): Promise<void> {
   const started = Date.now();
   const at = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s`;
-  let batches = 0;
-  let done = 0;
+  const done = new Map<string, number>();
+  const line = (name: string, text: string) => progress(`${at()}  ${name.padEnd(16)} ${text}`);
   for await (const e of events) {
     const state = 'state' in e ? (e.state as { name: string; input?: unknown }) : undefined;
-    if (e.type === 'StateEntered' && state?.name === 'Score') batches = ((state.input as { snapshot?: { batches?: unknown[] } })?.snapshot?.batches ?? []).length;
-    if (e.type === 'MapIterationSucceeded') progress(`${at()}  Score            batch ${++done} of ${batches}`);
-    else if (e.type === 'StateEntered' && state) progress(`${at()}  ${state.name.padEnd(16)} started`);
-    else if (e.type === 'StateExited' && state) progress(`${at()}  ${state.name.padEnd(16)} done`);
-    else if (e.type === 'StateRetried' && state) progress(`${at()}  ${state.name.padEnd(16)} failed, retrying`);
-    else if (e.type === 'StateFailed' && state) progress(`${at()}  ${state.name.padEnd(16)} failed: ${failureOf(e).slice(0, 200)}`);
-    else if (e.type === 'StateCaught' && state) progress(`${at()}  ${state.name.padEnd(16)} caught: the champion stays`);
+    if (e.type === 'MapIterationSucceeded' && 'parentState' in e) {
+      const map = e.parentState.name as keyof typeof NIGHTLY_MAPS;
+      const count = (done.get(map) ?? 0) + 1;
+      done.set(map, count);
+      line(map, `${UNIT[map] ?? 'item'} ${count} of ${MAP_ITEMS[map]?.(e.parentState.input as NightState)?.length ?? '?'}`);
+    } else if (state === undefined || (ITEM_TASKS.has(state.name) && e.type !== 'StateFailed' && e.type !== 'StateRetried')) continue;
+    else if (e.type === 'StateEntered') line(state.name, 'started');
+    else if (e.type === 'StateExited') line(state.name, 'done');
+    else if (e.type === 'StateRetried') line(state.name, 'failed, retrying');
+    else if (e.type === 'StateFailed') line(state.name, `failed: ${failureOf(e).slice(0, 200)}`);
+    else if (e.type === 'StateCaught') line(state.name, 'caught: the champion stays');
   }
 }

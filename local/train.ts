@@ -17,6 +17,7 @@ import { ModelSource } from '../lib/decision/catalog-source';
 import { ingestBatch } from '../lib/ingest/pipeline';
 import { loadIngestConfig } from '../lib/ingest/config';
 import { rollback, type BlobStore, type NightlyPorts } from '../lib/learn/nightly-job';
+import { ScanExporter } from '../lib/store/exports';
 import { nightlyPorts } from '../lib/learn/nightly-ports';
 import { DynamoStores } from '../lib/store/dynamo';
 import { TABLES, type TableName } from '../lib/store/tables';
@@ -41,6 +42,11 @@ export function fileBlobs(dir: string): BlobStore {
       writeFileSync(path(key), typeof value === 'string' ? value : JSON.stringify(value));
     },
     get: async <T>(key: string) => (existsSync(path(key)) ? (JSON.parse(readFileSync(path(key), 'utf8')) as T) : undefined),
+    putBytes: async (key, bytes) => {
+      mkdirSync(dirname(path(key)), { recursive: true });
+      writeFileSync(path(key), bytes);
+    },
+    getBytes: async (key) => (existsSync(path(key)) ? new Uint8Array(readFileSync(path(key))) : undefined),
     claim: async (key, value) => {
       mkdirSync(dirname(path(key)), { recursive: true });
       try {
@@ -79,7 +85,9 @@ async function withLocalStack<T>(dataDir: string, work: (parts: { stores: Dynamo
     const stores = new DynamoStores(client, tables);
     const ingest = loadIngestConfig(process.env.IDENTITY_SALT ?? 'local-salt');
     const doc = DynamoDBDocumentClient.from(client);
-    const ports = nightlyPorts({ stores, blobs: fileBlobs(join(dataDir, 'nightly')), doc, configTable: tables.config, models: new ModelSource(doc, tables.config, 0), engine: ingest });
+    const blobs = fileBlobs(join(dataDir, 'nightly'));
+    // The emulator has no export to S3: the same files, written from a scan.
+    const ports = nightlyPorts({ stores, blobs, exporter: new ScanExporter(stores, blobs), doc, configTable: tables.config, models: new ModelSource(doc, tables.config, 0), engine: ingest });
     return await work({ stores, ingest, ports });
   } finally {
     await emulators.stop();

@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import { DefinitionBody, LogLevel, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { NightlySettings } from '../../lib/learn/nightly-config';
 import { NIGHTLY_TASKS, nightlyDefinition, type NightlyTask } from '../../lib/learn/state-machine';
@@ -19,16 +20,34 @@ export interface NightlyJobProps {
   removalPolicy?: RemovalPolicy;
 }
 
-/** The long tasks (the snapshot, training, customer value) get Lambda's longest time and more memory. */
-const LONG: ReadonlySet<NightlyTask> = new Set(['Snapshot', 'Train', 'Value']);
+/**
+ * Each task's time and memory: the tasks that go through a whole exported file or shard, or the
+ * training sample, get Lambda's longest time; those that hold a shard's customers or the sample in
+ * memory get the most memory (config/nightly.json's `shards` and `trainingSample` keep them within it).
+ */
+const SIZES: Record<NightlyTask, { minutes: number; memory: number }> = {
+  Snapshot: { minutes: 5, memory: 512 },
+  ExportStatus: { minutes: 5, memory: 512 },
+  ReadProfiles: { minutes: 15, memory: 2048 },
+  Roots: { minutes: 15, memory: 3008 },
+  SplitEvents: { minutes: 15, memory: 3008 },
+  GroupShard: { minutes: 15, memory: 10240 },
+  Train: { minutes: 15, memory: 10240 },
+  Value: { minutes: 15, memory: 10240 },
+  WriteAttributes: { minutes: 15, memory: 3008 },
+  Publish: { minutes: 5, memory: 1024 },
+  Report: { minutes: 5, memory: 1024 },
+  KeepChampion: { minutes: 5, memory: 1024 },
+};
 
 /**
  * The nightly learning job: the state machine of lib/learn/state-machine.ts (the same definition the
  * local runner interprets), one function per task (functions/nightly/handler.ts), an encrypted
- * bucket for the job's data (snapshots, candidates, attributes, registry, reports; kept 90 days),
- * and an EventBridge Scheduler schedule that starts it nightly at config/nightly.json's time and
- * time zone. Each function is granted what its task touches and no more; the state machine only
- * invokes the seven functions; the schedule only starts the state machine.
+ * bucket for the job's data (the tables' exports, shards, samples, candidates, registry, reports;
+ * kept 90 days), and an EventBridge Scheduler schedule that starts it nightly at
+ * config/nightly.json's time and time zone. Each function is granted what its task touches and no
+ * more; the state machine only invokes its task functions and runs its own Distributed Maps' child
+ * executions; the schedule only starts the state machine.
  */
 export class NightlyJob extends Construct {
   readonly bucket: Bucket;
@@ -36,6 +55,10 @@ export class NightlyJob extends Construct {
   readonly stateMachine: StateMachine;
   readonly schedule: CfnSchedule;
   readonly scheduleRole: Role;
+  /** The state machine's name (its role runs its own Distributed Maps' child executions by it). */
+  readonly stateMachineName: string;
+  /** The tables the night exports. */
+  readonly exportedTables: TableV2[];
 
   constructor(scope: Construct, id: string, props: NightlyJobProps) {
     super(scope, id);
@@ -46,6 +69,8 @@ export class NightlyJob extends Construct {
       lifecycleRules: [{ expiration: Duration.days(90) }],
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    this.exportedTables = [props.tables.tables.events, props.tables.tables.profiles];
+    this.stateMachineName = `${Stack.of(this).stackName}-nightly`;
     this.functions = Object.fromEntries(NIGHTLY_TASKS.map((task) => [task, this.taskFunction(task, props)])) as Record<NightlyTask, EngineFunction>;
     this.grantTasks(props.tables);
     this.stateMachine = this.buildStateMachine();
@@ -67,36 +92,55 @@ export class NightlyJob extends Construct {
   }
 
   private taskFunction(task: NightlyTask, props: NightlyJobProps): EngineFunction {
+    // Only the task that starts the exports is told the tables' ARNs.
+    const exports: Record<string, string> = task === 'Snapshot' ? { EVENTS_TABLE_ARN: props.tables.tables.events.tableArn, PROFILES_TABLE_ARN: props.tables.tables.profiles.tableArn } : {};
     return new EngineFunction(this, task, {
       entry: 'functions/nightly/handler.ts',
       serviceName: `nightly-${task.toLowerCase()}`,
-      timeout: LONG.has(task) ? Duration.minutes(15) : Duration.minutes(5),
-      memorySize: LONG.has(task) ? 3008 : 1024,
-      environment: { ...props.environment, NIGHTLY_TASK: task, NIGHTLY_BUCKET: this.bucket.bucketName },
+      timeout: Duration.minutes(SIZES[task].minutes),
+      memorySize: SIZES[task].memory,
+      environment: { ...props.environment, ...exports, NIGHTLY_TASK: task, NIGHTLY_BUCKET: this.bucket.bucketName },
     });
   }
 
-  /** Objects of the job's bucket for every task; each table only to the tasks that use it. */
+  /**
+   * Objects of the job's bucket for every task; the exports' start and status to the two tasks that
+   * run them (DynamoDB writes an export with its caller's permissions, into the bucket's `exports/`);
+   * each table only to the tasks that use it: no task scans a table.
+   */
   private grantTasks(tables: EngineTables): void {
     const objects = new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject', 's3:PutObject'], resources: [this.bucket.arnForObjects('*')] });
     for (const fn of Object.values(this.functions)) fn.addToRolePolicy(objects);
-    const { Snapshot, WriteAttributes, Train, Publish } = this.functions;
-    tables.tables.events.grantReadData(Snapshot);
-    tables.tables.profiles.grantReadData(Snapshot);
+    const { Snapshot, ExportStatus, WriteAttributes, Train, Publish } = this.functions;
+    const exported = this.exportedTables;
+    Snapshot.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:ExportTableToPointInTime'], resources: exported.map((t) => t.tableArn) }));
+    Snapshot.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:AbortMultipartUpload', 's3:PutObjectAcl'], resources: [this.bucket.arnForObjects('exports/*')] }));
+    ExportStatus.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:DescribeExport'], resources: exported.map((t) => `${t.tableArn}/export/*`) }));
     tables.tables.profiles.grantReadWriteData(WriteAttributes);
     tables.tables.config.grantReadData(Train);
     tables.tables.config.grantReadWriteData(Publish);
   }
 
+  /**
+   * The state machine, named so that its role can be granted the starting of its own Distributed
+   * Maps' child executions (an ARN from the machine itself would be a circular reference).
+   */
   private buildStateMachine(): StateMachine {
     const resources = Object.fromEntries(NIGHTLY_TASKS.map((t) => [t, this.functions[t].functionArn])) as Record<NightlyTask, string>;
+    const stack = Stack.of(this);
+    const name = this.stateMachineName;
     const machine = new StateMachine(this, 'StateMachine', {
-      definitionBody: DefinitionBody.fromString(Stack.of(this).toJsonString(nightlyDefinition({ resources }))),
+      stateMachineName: name,
+      definitionBody: DefinitionBody.fromString(stack.toJsonString(nightlyDefinition({ resources }))),
       timeout: Duration.hours(6),
       tracingEnabled: true,
       logs: { destination: new LogGroup(this, 'StateMachineLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }), level: LogLevel.ALL, includeExecutionData: false },
     });
     machine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: Object.values(this.functions).map((f) => f.functionArn) }));
+    machine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StartExecution'], resources: [stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }));
+    machine.addToRolePolicy(
+      new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${name}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })] }),
+    );
     return machine;
   }
 }

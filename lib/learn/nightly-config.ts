@@ -22,7 +22,10 @@ export const nightlyConfigSchema = z.strictObject({
   value: z.strictObject({ horizonDays: z.number().int().min(1).max(3650), tierQuantiles: z.tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1)]).refine(([a, b]) => a < b, 'must rise: the low/medium cut, then the medium/high one'), clusters: z.number().int().min(1).max(50) }),
   /** EventBridge Scheduler expression and its time zone. */
   schedule: z.strictObject({ cron: z.string().regex(/^cron\(.+\)$|^rate\(.+\)$/, 'must be cron(...) or rate(...)'), timezone: z.string().min(1) }),
-  batchSize: z.number().int().min(1).max(10_000),
+  /** Customers are split into this many shards, each grouped and scored by one task (keep a shard's customers' events within one function's memory). */
+  shards: z.number().int().min(1).max(1_000),
+  /** Training and the value model's fit read about this many customers at most, a sample by profile. */
+  trainingSample: z.number().int().min(100).max(2_000_000),
 });
 
 export type NightlySettings = z.output<typeof nightlyConfigSchema>;

@@ -4,12 +4,13 @@
  * tasks goes through the blob store, under the night's name; a task run again (a retry) writes the
  * same keys, so every task is idempotent.
  */
+import { createHash } from 'node:crypto';
 import type { ModelConfig } from '../decision/model';
 import { writeBatchAttributes } from '../profile/batch';
-import { followMerges } from '../profile/read';
 import type { BatchAttribute } from '../profile/profile';
-import type { Stores } from '../store/ports';
-import { valueAttributes, type ValueAttributeOptions } from './attributes';
+import { exportedEvent, exportedFiles, exportedItems, exportedProfile, type ExportedTable, type TableExporter } from '../store/exports';
+import type { StoredEvent, Stores } from '../store/ports';
+import { customerAttributes, fitValue, type ValueAttributeOptions, type ValueModel } from './attributes';
 import { liftChartSvg } from './chart';
 import { learnNightly, type NightlyConfig, type NightlyResult, type TargetReport } from './nightly';
 import type { NightlyTask } from './state-machine';
@@ -21,6 +22,9 @@ export interface BlobStore {
   get<T>(key: string): Promise<T | undefined>;
   /** Writes the key only if it does not exist yet; whether it did. */
   claim(key: string, value: unknown): Promise<boolean>;
+  /** Raw bytes under a key (the exported tables' files). */
+  putBytes(key: string, bytes: Uint8Array): Promise<void>;
+  getBytes(key: string): Promise<Uint8Array | undefined>;
 }
 
 /** A night's execution, claimed by its Snapshot: a second execution for the same night stops there. */
@@ -37,29 +41,55 @@ export class NightAlreadyRan extends Error {
 export interface NightlyPorts {
   stores: Stores;
   blobs: BlobStore;
+  /** Exports the events and profiles tables into the blob store (DynamoDB's export to S3 on AWS). */
+  exporter: TableExporter;
   /** The model artifact that serves now (the champion). */
   champion(): Promise<ModelConfig>;
   /** Publishes an artifact so decisions pick it up (the config table). */
   publish(artifact: ModelConfig): Promise<void>;
   config: NightlyConfig;
   value?: ValueAttributeOptions;
-  /** Customers per batch of the scoring Map (default 500). */
-  batchSize?: number;
+  /** Customers are split into this many shards by profile, grouped and scored one shard per task (default 4). */
+  shards?: number;
+  /** Training and the value model's fit read at most about this many customers, a sample by profile (default 200,000). */
+  trainingSample?: number;
 }
 
-type State = { night: string; snapshot?: { customers: number; events: number; batches: number[] }; failure?: { Error?: string; Cause?: string } } & Record<string, unknown>;
+type State = {
+  night: string;
+  execution?: string;
+  snapshot?: { exports: Record<ExportedTable, string>; shards: number[] };
+  exported?: { ready: boolean; events: number[]; profiles: number[] };
+  grouped?: Array<{ customers: number; events: number }>;
+  failure?: { Error?: string; Cause?: string };
+  /** A Map item: an exported file's number, or a shard's. */
+  item?: number;
+} & Record<string, unknown>;
 
 /** The night's date: the input may be a date or the scheduler's timestamp (its UTC date is the night). */
 const dayOf = (state: State): string => String(state.night).slice(0, 10);
-/** Customers per batch of the scoring Map, unless configured. */
-const DEFAULT_BATCH_SIZE = 500;
+const DEFAULT_SHARDS = 4;
+const DEFAULT_TRAINING_SAMPLE = 200_000;
+/** Customers whose attributes are written at once by a scoring task. */
+const WRITE_CONCURRENCY = 16;
+const MAX_MERGE_HOPS = 64;
 
 const nightOf = (state: State): Date => new Date(`${dayOf(state)}T00:00:00Z`);
 const keys = (night: string) => ({
-  snapshot: `snapshots/${night}.json`,
+  exports: (table: ExportedTable) => `exports/${night}/${table}`,
+  /** The exported data files of both tables, listed once the exports are complete. */
+  files: `exports/${night}/files.json`,
+  /** Per exported profiles file: its tombstones, and its live profiles by shard. */
+  merges: (file: number) => `merges/${night}/${file}.json`,
+  live: (shard: number, file: number) => `live/${night}/${shard}/${file}.json`,
+  /** Every merged-away profile and the live profile at the end of its chain. */
+  roots: `roots/${night}.json`,
+  /** Per exported events file and shard: its events, each under the live profile it belongs to. */
+  part: (shard: number, file: number) => `parts/${night}/${shard}/${file}.json`,
+  customers: (shard: number) => `customers/${night}/${shard}.json`,
+  sample: (shard: number) => `sample/${night}/${shard}.json`,
+  value: `value/${night}.json`,
   candidate: `candidates/${night}.json`,
-  /** One file per scoring batch, so a batch reads only its own customers' attributes. */
-  attributes: (batch: number) => `attributes/${night}/${batch}.json`,
   report: `reports/${night}.json`,
   chart: (target: string) => `reports/${night}-${target.replace(/[^A-Za-z0-9_-]+/g, '_')}.svg`,
 });
@@ -83,77 +113,204 @@ export async function rollback(ports: Pick<NightlyPorts, 'blobs' | 'champion' | 
   if (entry === undefined) throw new Error(`no model ${version} in the registry`);
   const replaced = (await ports.champion()).version;
   await ports.publish(entry.artifact);
-  await ports.blobs.put(`registry/rollbacks/${new Date().toISOString().replace(/[:.]/g, "-")}.json`, { version, replaced });
+  await ports.blobs.put(`registry/rollbacks/${new Date().toISOString().replace(/[:.]/g, '-')}.json`, { version, replaced });
   return { version, replaced };
 }
 
 export function nightlyTasks(ports: NightlyPorts): Record<NightlyTask, (input: State) => Promise<Record<string, unknown>>> {
   return {
-    Snapshot: async (state) => {
-      if (!(await ports.blobs.claim(executionMarker(dayOf(state)), { night: dayOf(state), startedAt: new Date().toISOString() }))) throw new NightAlreadyRan(dayOf(state));
-      return snapshot(ports, dayOf(state));
-    },
+    Snapshot: (state) => startExports(ports, dayOf(state), state.execution),
+    ExportStatus: (state) => exportStatus(ports, dayOf(state), state),
+    ReadProfiles: (state) => readProfiles(ports, dayOf(state), Number(state.item)),
+    Roots: (state) => resolveRoots(ports, dayOf(state)),
+    SplitEvents: (state) => splitEvents(ports, dayOf(state), Number(state.item)),
+    GroupShard: (state) => groupShard(ports, dayOf(state), Number(state.item)),
     Train: async (state) => {
-      const customers = await readSnapshot(ports, dayOf(state));
+      const customers = await readSample(ports, dayOf(state));
       const result = learnNightly(customers, await ports.champion(), ports.config, nightOf(state));
       await ports.blobs.put(keys(dayOf(state)).candidate, result);
-      return { changed: result.changed, version: result.report.version, targets: result.report.targets.map((t) => ({ name: t.name, outcome: t.outcome })) };
+      return { changed: result.changed, version: result.report.version, customers: customers.length, targets: result.report.targets.map((t) => ({ name: t.name, outcome: t.outcome })) };
     },
     Value: async (state) => {
-      const customers = await readSnapshot(ports, dayOf(state));
-      const attributes = valueAttributes(customers, nightOf(state), ports.value);
-      // Split as the scoring Map's batches split the snapshot's customers.
-      const size = ports.batchSize ?? DEFAULT_BATCH_SIZE;
-      for (let batch = 0; batch * size < customers.length; batch++) {
-        const slice = customers.slice(batch * size, (batch + 1) * size).flatMap((c) => (attributes.has(c.profileId) ? [[c.profileId, attributes.get(c.profileId)] as const] : []));
-        await ports.blobs.put(keys(dayOf(state)).attributes(batch), Object.fromEntries(slice));
-      }
-      return { customers: attributes.size };
+      const customers = await readSample(ports, dayOf(state));
+      await ports.blobs.put(keys(dayOf(state)).value, fitValue(customers, nightOf(state), ports.value));
+      return { customers: customers.length };
     },
-    WriteAttributes: (state) => writeAttributes(ports, dayOf(state), Number(state.batch)),
+    WriteAttributes: (state) => writeAttributes(ports, state, Number(state.item)),
     Publish: (state) => publish(ports, dayOf(state)),
     Report: (state) => report(ports, state),
     KeepChampion: (state) => report(ports, state),
   };
 }
 
-/** Every stored event, grouped by the live profile it belongs to now (merges followed); batches of customers for the scoring Map. */
-async function snapshot(ports: NightlyPorts, night: string) {
-  const byRoot = new Map<string, CustomerHistory>();
-  const roots = new Map<string, string | undefined>();
+const shardCount = (ports: NightlyPorts): number => ports.shards ?? DEFAULT_SHARDS;
+
+/** A profile's shard: FNV-1a of its id, so every task puts a customer in the same one. */
+export function shardOf(profileId: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < profileId.length; i++) h = Math.imul(h ^ profileId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % shards;
+}
+
+/**
+ * Claims the night and starts the exports of the events and profiles tables at one point in time.
+ * A retry of the same execution finds its own claim, and starts the same exports again (same token:
+ * the same exports); another execution of the night stops here.
+ */
+async function startExports(ports: NightlyPorts, night: string, execution = 'local') {
+  const marker = executionMarker(night);
+  const claim = { night, execution, at: new Date().toISOString() };
+  if (!(await ports.blobs.claim(marker, claim))) {
+    const held = await ports.blobs.get<typeof claim>(marker);
+    if (held?.execution !== execution) throw new NightAlreadyRan(night);
+    claim.at = held.at;
+  }
+  const at = new Date(claim.at);
+  const exports = {} as Record<ExportedTable, string>;
+  for (const table of ['events', 'profiles'] as const) exports[table] = await ports.exporter.start(table, at, keys(night).exports(table), `nightly-${night}-${table}`);
+  return { exports, at: claim.at, shards: Array.from({ length: shardCount(ports) }, (_, i) => i) };
+}
+
+/** Whether both exports are complete (then their files are listed); a failed export fails the night (the champion stays). */
+async function exportStatus(ports: NightlyPorts, night: string, state: State) {
+  const exports = state.snapshot?.exports;
+  if (exports === undefined) throw new Error(`no exports started for ${night}`);
+  const files = {} as Record<ExportedTable, string[]>;
+  for (const table of ['events', 'profiles'] as const) {
+    const status = await ports.exporter.describe(exports[table]);
+    if (status.status === 'FAILED') throw Object.assign(new Error(`the export of ${table} failed: ${status.failure ?? 'no reason given'}`), { name: 'ExportFailed' });
+    if (status.status !== 'COMPLETED' || status.manifest === undefined) return { ready: false, events: [], profiles: [] };
+    files[table] = await exportedFiles(ports.blobs, status.manifest);
+  }
+  await ports.blobs.put(keys(night).files, files);
+  const numbers = (list: string[]) => list.map((_, i) => i);
+  return { ready: true, events: numbers(files.events), profiles: numbers(files.profiles) };
+}
+
+async function exportFiles(ports: NightlyPorts, night: string): Promise<Record<ExportedTable, string[]>> {
+  const files = await ports.blobs.get<Record<ExportedTable, string[]>>(keys(night).files);
+  if (files === undefined) throw new Error(`no exported files listed for ${night}`);
+  return files;
+}
+
+/** One exported profiles file: its tombstones (merged into what), and its live profiles by shard. */
+async function readProfiles(ports: NightlyPorts, night: string, file: number) {
+  const key = (await exportFiles(ports, night)).profiles[file];
+  if (key === undefined) throw new Error(`no exported profiles file ${file} for ${night}`);
+  const merged: Record<string, string> = {};
+  const live: string[][] = Array.from({ length: shardCount(ports) }, () => []);
+  for (const item of await exportedItems(ports.blobs, key)) {
+    const p = exportedProfile(item);
+    if (p === undefined) continue;
+    if (p.mergedInto !== undefined) merged[p.profileId] = p.mergedInto;
+    else live[shardOf(p.profileId, live.length)]?.push(p.profileId);
+  }
+  await ports.blobs.put(keys(night).merges(file), merged);
+  for (const [shard, ids] of live.entries()) await ports.blobs.put(keys(night).live(shard, file), ids);
+  return { file, merged: Object.keys(merged).length, live: live.reduce((n, ids) => n + ids.length, 0) };
+}
+
+/** Every tombstone's live profile: its chain of merges followed to the end (as followMerges does on the live tables). */
+async function resolveRoots(ports: NightlyPorts, night: string) {
+  const merged = new Map<string, string>();
+  const files = (await exportFiles(ports, night)).profiles;
+  for (let file = 0; file < files.length; file++) for (const [from, into] of Object.entries((await ports.blobs.get<Record<string, string>>(keys(night).merges(file))) ?? {})) merged.set(from, into);
+  const roots: Record<string, string> = {};
+  for (const from of merged.keys()) {
+    let at = from;
+    for (let hops = 0; merged.has(at); hops++) {
+      if (hops >= MAX_MERGE_HOPS) throw new Error(`merge chain from ${from} is too long`);
+      at = merged.get(at) as string;
+    }
+    roots[from] = at;
+  }
+  await ports.blobs.put(keys(night).roots, roots);
+  return { merged: merged.size };
+}
+
+/** One exported events file, split by shard, each event under the live profile it belongs to now. */
+async function splitEvents(ports: NightlyPorts, night: string, file: number) {
+  const key = (await exportFiles(ports, night)).events[file];
+  if (key === undefined) throw new Error(`no exported events file ${file} for ${night}`);
+  const roots = (await ports.blobs.get<Record<string, string>>(keys(night).roots)) ?? {};
+  const parts: StoredEvent[][] = Array.from({ length: shardCount(ports) }, () => []);
   let events = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await ports.stores.events.scan(cursor);
-    for (const e of page.events) {
-      if (!roots.has(e.profileId)) roots.set(e.profileId, (await followMerges(ports.stores, e.profileId))?.profileId);
-      const root = roots.get(e.profileId);
-      if (root === undefined) continue;
-      const customer = byRoot.get(root) ?? { profileId: root, events: [] };
+  for (const item of await exportedItems(ports.blobs, key)) {
+    const e = exportedEvent(item);
+    if (e === undefined) continue;
+    const profileId = roots[e.profileId] ?? e.profileId;
+    parts[shardOf(profileId, parts.length)]?.push({ profileId, event: e.event });
+    events += 1;
+  }
+  for (const [shard, part] of parts.entries()) await ports.blobs.put(keys(night).part(shard, file), part);
+  return { file, events };
+}
+
+/**
+ * One shard's customers: every event of each live profile (events of a profile that is no longer
+ * there, or never was, are left out), in time order; and its share of the training sample, the
+ * customers with the lowest sample keys (a hash of the id, apart from the holdout's).
+ */
+async function groupShard(ports: NightlyPorts, night: string, shard: number) {
+  const files = await exportFiles(ports, night);
+  const live = new Set<string>();
+  for (let file = 0; file < files.profiles.length; file++) for (const id of (await ports.blobs.get<string[]>(keys(night).live(shard, file))) ?? []) live.add(id);
+  const byProfile = new Map<string, CustomerHistory>();
+  let events = 0;
+  for (let file = 0; file < files.events.length; file++) {
+    for (const e of (await ports.blobs.get<StoredEvent[]>(keys(night).part(shard, file))) ?? []) {
+      if (!live.has(e.profileId)) continue;
+      const customer = byProfile.get(e.profileId) ?? { profileId: e.profileId, events: [] };
       customer.events.push(e.event);
-      byRoot.set(root, customer);
+      byProfile.set(e.profileId, customer);
       events += 1;
     }
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  const customers = [...byRoot.values()].sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
-  await ports.blobs.put(keys(night).snapshot, customers);
-  const size = ports.batchSize ?? DEFAULT_BATCH_SIZE;
-  return { customers: customers.length, events, batches: Array.from({ length: Math.ceil(customers.length / size) }, (_, i) => i) };
+  }
+  const customers = [...byProfile.values()].sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
+  for (const c of customers) c.events.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.messageId < b.messageId ? -1 : 1));
+  const share = Math.ceil((ports.trainingSample ?? DEFAULT_TRAINING_SAMPLE) / shardCount(ports));
+  const sample = customers.length <= share ? customers : [...customers].sort((a, b) => sampleKey(a.profileId) - sampleKey(b.profileId)).slice(0, share).sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
+  await ports.blobs.put(keys(night).customers(shard), customers);
+  await ports.blobs.put(keys(night).sample(shard), sample);
+  return { shard, customers: customers.length, events, sampled: sample.length };
 }
 
-async function readSnapshot(ports: NightlyPorts, night: string): Promise<CustomerHistory[]> {
-  const customers = await ports.blobs.get<CustomerHistory[]>(keys(night).snapshot);
-  if (customers === undefined) throw new Error(`no snapshot for ${night}`);
-  return customers;
+/** A customer's place in the training sample: a hash of her id, salted apart from the holdout's. */
+const sampleKey = (profileId: string): number => createHash('sha256').update(`sample:${profileId}`).digest().readUInt32BE(0);
+
+/** The training sample: every shard's share, by profile id. */
+async function readSample(ports: NightlyPorts, night: string): Promise<CustomerHistory[]> {
+  const customers: CustomerHistory[] = [];
+  for (let shard = 0; shard < shardCount(ports); shard++) {
+    const part = await ports.blobs.get<CustomerHistory[]>(keys(night).sample(shard));
+    if (part === undefined) throw new Error(`no sample of shard ${shard} for ${night}`);
+    customers.push(...part);
+  }
+  return customers.sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
 }
 
-/** One batch of customers' value attributes (its own file), written merge-safely onto their profiles. */
-async function writeAttributes(ports: NightlyPorts, night: string, batch: number) {
-  const attributes = await ports.blobs.get<Record<string, Record<string, BatchAttribute>>>(keys(night).attributes(batch));
-  if (attributes === undefined) throw new Error(`no attributes for batch ${batch} of ${night}`);
-  for (const [profileId, values] of Object.entries(attributes)) await writeBatchAttributes(ports.stores, profileId, values);
-  return { batch, written: Object.keys(attributes).length };
+/** One shard's customers' value attributes on the night's value model, written merge-safely onto their profiles, a few at a time. */
+async function writeAttributes(ports: NightlyPorts, state: State, shard: number) {
+  const night = dayOf(state);
+  const customers = await ports.blobs.get<CustomerHistory[]>(keys(night).customers(shard));
+  if (customers === undefined) throw new Error(`no customers in shard ${shard} for ${night}`);
+  const model = await ports.blobs.get<ValueModel>(keys(night).value);
+  if (model === undefined) throw new Error(`no value model for ${night}`);
+  let written = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < customers.length) {
+      const c = customers[next++] as CustomerHistory;
+      const attributes = customerAttributes(model, c, nightOf(state));
+      if (attributes === undefined) continue;
+      await writeBatchAttributes(ports.stores, c.profileId, attributes);
+      written += 1;
+    }
+  };
+  // Settled, not raced: a failure leaves no write in flight behind the retry.
+  const failed = (await Promise.allSettled(Array.from({ length: WRITE_CONCURRENCY }, worker))).find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return { shard, written };
 }
 
 /** A target's outcome for the registry and the report: the challenger's figures without its decile table. */
@@ -191,10 +348,12 @@ async function report(ports: NightlyPorts, state: State) {
     night,
     outcome: failure ? 'failed: the champion stays published' : (state.published as { published?: boolean } | undefined)?.published ? 'published' : 'champion kept',
     ...(failure ? { failure } : {}),
-    ...(state.snapshot ? { snapshot: { customers: state.snapshot.customers, events: state.snapshot.events, batches: state.snapshot.batches.length } } : {}),
+    ...(state.grouped ? { snapshot: { customers: sum(state.grouped, 'customers'), events: sum(state.grouped, 'events'), shards: state.grouped.length } } : {}),
     published: state.published,
     targets: candidate?.report.targets.map(brief),
   };
   await ports.blobs.put(keys(night).report, summary);
   return summary;
 }
+
+const sum = <K extends string>(rows: ReadonlyArray<Record<K, number>>, key: K): number => rows.reduce((n, r) => n + r[key], 0);

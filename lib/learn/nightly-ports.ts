@@ -1,14 +1,15 @@
 /**
  * The nightly job's ports from the engine's parts, the same on AWS (functions/nightly/handler.ts)
- * and locally (local/train.ts): the stores, a blob store, the champion read raw from the config
- * table (else the bundled config/model.json), publishing through the model source (validated, size
- * checked), and the job's configuration with the published model's features.
+ * and locally (local/train.ts): the stores, a blob store, a table exporter, the champion read raw
+ * from the config table (else the bundled config/model.json), publishing through the model source
+ * (validated, size checked), and the job's configuration with the published model's features.
  */
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import bundledModel from '../../config/model.json';
 import type { ModelSource } from '../decision/catalog-source';
 import type { ModelConfig } from '../decision/model';
 import type { EngineConfig } from '../ingest/config';
+import type { TableExporter } from '../store/exports';
 import type { Stores } from '../store/ports';
 import type { BlobStore, NightlyPorts } from './nightly-job';
 import { loadNightlyConfig } from './nightly-config';
@@ -16,6 +17,7 @@ import { loadNightlyConfig } from './nightly-config';
 export interface NightlyParts {
   stores: Stores;
   blobs: BlobStore;
+  exporter: TableExporter;
   doc: DynamoDBDocumentClient;
   configTable: string;
   models: ModelSource;
@@ -27,6 +29,7 @@ export function nightlyPorts(parts: NightlyParts): NightlyPorts {
   return {
     stores: parts.stores,
     blobs: parts.blobs,
+    exporter: parts.exporter,
     champion: async () => {
       const item = (await parts.doc.send(new GetCommand({ TableName: parts.configTable, Key: { name: 'model' }, ConsistentRead: true }))).Item;
       return (item ? JSON.parse(item.doc as string) : bundledModel) as ModelConfig;
@@ -34,6 +37,7 @@ export function nightlyPorts(parts: NightlyParts): NightlyPorts {
     publish: async (artifact) => void (await parts.models.publish(artifact)),
     config: { ...settings, features: bundledModel.features as ModelConfig['features'], aggregates: parts.engine.aggregates, profileRules: parts.engine.profileRules },
     value: { horizonDays: settings.value.horizonDays, tierQuantiles: settings.value.tierQuantiles, clusters: settings.value.clusters },
-    batchSize: settings.batchSize,
+    shards: settings.shards,
+    trainingSample: settings.trainingSample,
   };
 }

@@ -33,7 +33,7 @@ describe('acknowledged findings', () => {
       .map(([rule, path, , reason]) => ({ rule: rule!, resource: path!.replace(`${stack.stackName}/`, ''), reason: reason! })),
   );
   const resourcesOf = (rule: string) => suppressed.filter((s) => s.rule === rule).map((s) => s.resource).sort();
-  const NIGHTLY_TASKS = ['KeepChampion', 'Publish', 'Report', 'Snapshot', 'Train', 'Value', 'WriteAttributes'];
+  const NIGHTLY_TASKS = ['ExportStatus', 'GroupShard', 'KeepChampion', 'Publish', 'ReadProfiles', 'Report', 'Roots', 'Snapshot', 'SplitEvents', 'Train', 'Value', 'WriteAttributes'];
   const functionPolicies = [
     'Http/CollectRole/DefaultPolicy/Resource',
     'Http/DecideRole/DefaultPolicy/Resource',
@@ -60,7 +60,7 @@ describe('acknowledged findings', () => {
     for (const resource of resourcesOf('AwsSolutions-APIG4')) expect(resource).toMatch(/^Http\/Api\/[^/]+\/Resource$/);
   });
 
-  it('acknowledge wildcard IAM resources only in the functions\' and the state machine\'s policies, for X-Ray and logs delivery, the events table\'s indexes and the nightly job\'s bucket objects', () => {
+  it('acknowledge wildcard IAM resources only in the functions\' and the state machine\'s policies, for X-Ray and logs delivery, the events table\'s indexes, the nightly job\'s bucket objects, its tables\' exports and its own child executions', () => {
     expect([...new Set(resourcesOf('AwsSolutions-IAM5'))]).toEqual(functionPolicies);
     const appliesTo = Object.values(template.toJSON().Resources as Record<string, { Metadata?: any }>).flatMap((r) =>
       ((r.Metadata?.cdk_nag?.rules_to_suppress ?? []) as Array<{ id: string; applies_to?: unknown[] }>)
@@ -69,8 +69,12 @@ describe('acknowledged findings', () => {
     );
     expect([...new Set(appliesTo)].sort()).toEqual([
       'Resource::*',
+      expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/export\/\*$/),
       expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/index\/\*$/),
+      expect.stringMatching(/^Resource::<DataProfiles[0-9A-F]{8}\.Arn>\/export\/\*$/),
       expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/\*$/),
+      expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/exports\/\*$/),
+      'Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:MomentEngine-nightly/*',
     ]);
   });
 

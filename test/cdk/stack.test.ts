@@ -3,6 +3,11 @@ import { FUNCTION_ENTRIES, ROUTES } from '../../functions/routes';
 import { STREAM, TABLES, type TableDefinition } from '../../lib/store/tables';
 import { synthesize } from './synth';
 import { loadNightlyConfig } from '../../lib/learn/nightly-config';
+import { NIGHTLY_TASKS } from '../../lib/learn/state-machine';
+
+/** asl-validator (no type declarations of its own): the Amazon States Language checked against its JSON schemas and paths. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require('asl-validator') as (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
 
 // Prepare: the app as `cdk synth` builds it, once for the file.
 const { stack, template } = synthesize();
@@ -308,19 +313,47 @@ describe('the nightly job', () => {
   it('runs the shared definition: every task retried with backoff, every step up to Publish caught into KeepChampion', () => {
     const machine = Object.values(resources('AWS::StepFunctions::StateMachine'))[0]!;
     const definition = JSON.stringify(machine.Properties.DefinitionString);
-    for (const state of ['Snapshot', 'Learn', 'Score', 'Publish', 'Report', 'KeepChampion', 'AlreadyRan', 'NightFailed']) expect(definition).toContain(`\\"${state}\\"`);
+    for (const state of ['Snapshot', 'ExportStatus', 'WaitForExport', 'Merges', 'Roots', 'Partition', 'Group', 'Learn', 'Score', 'Publish', 'Report', 'KeepChampion', 'AlreadyRan', 'NightFailed']) expect(definition).toContain(`\\"${state}\\"`);
+    expect(definition).toContain('\\"Mode\\":\\"DISTRIBUTED\\"');
     expect(definition).toContain('\\"BackoffRate\\":2');
     expect(machine.Properties).toMatchObject({ TracingConfiguration: { Enabled: true }, LoggingConfiguration: { Level: 'ALL' } });
   });
 
-  it('has one function per task, each with the time its task needs', () => {
-    expect(nightly.map(([id]) => id.replace(/^Nightly|[0-9A-F]{8}$/g, '')).sort()).toEqual(['KeepChampion', 'Publish', 'Report', 'Snapshot', 'Train', 'Value', 'WriteAttributes']);
-    for (const [id, fn] of nightly) expect(fn.Properties.Timeout).toBe(/^Nightly(Snapshot|Train|Value)/.test(id) ? 900 : 300);
+  it('synthesizes a definition that asl-validator accepts (with its function ARNs filled in), and a broken one it refuses', () => {
+    const machine = Object.values(resources('AWS::StepFunctions::StateMachine'))[0]!;
+    const [, parts] = (machine.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+    const text = parts.map((p) => (typeof p === 'string' ? p : `arn:aws:lambda:eu-west-1:123456789012:function:${(p as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]}`)).join('');
+    const definition = JSON.parse(text);
+    const result = aslValidator(definition);
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+    expect(aslValidator({ ...definition, States: { ...definition.States, Group: { ...definition.States.Group, Next: 'Nowhere' } } }).isValid).toBe(false);
   });
 
-  it('grants each task only the tables it uses, and the state machine only the invocation of its tasks', () => {
-    expect(dynamoActionsOn('Snapshot', 'DataEvents').filter((a) => /Put|Update|Delete|Write/.test(a))).toEqual([]);
-    expect(dynamoActionsOn('Snapshot', 'DataEvents')).toContain('dynamodb:Scan');
+  it('has one function per task, each with the time its task needs', () => {
+    expect(nightly.map(([id]) => id.replace(/^Nightly|[0-9A-F]{8}$/g, '')).sort()).toEqual([...NIGHTLY_TASKS].sort());
+    for (const [id, fn] of nightly) expect(fn.Properties.Timeout).toBe(/^Nightly(ReadProfiles|Roots|SplitEvents|GroupShard|Train|Value|WriteAttributes)/.test(id) ? 900 : 300);
+  });
+
+  it('exports the tables instead of scanning them: point-in-time recovery on, the export started and watched by two tasks only', () => {
+    for (const table of ['DataEvents', 'DataProfiles']) {
+      const [, t] = Object.entries(resources('AWS::DynamoDB::GlobalTable')).find(([id]) => id.startsWith(table))!;
+      expect(JSON.stringify(t.Properties.Replicas)).toContain('"PointInTimeRecoveryEnabled":true');
+    }
+    const actionsOf = (task: string) => statementsOf(policyFor(task)).flatMap((s) => [s.Action].flat());
+    expect(actionsOf('Snapshot')).toContain('dynamodb:ExportTableToPointInTime');
+    expect(actionsOf('ExportStatus')).toContain('dynamodb:DescribeExport');
+    for (const task of NIGHTLY_TASKS) {
+      expect(actionsOf(task).filter((a) => /dynamodb:(Scan|Query)$/.test(a) && !['WriteAttributes', 'Train', 'Publish'].includes(task))).toEqual([]);
+      if (!['Snapshot'].includes(task)) expect(actionsOf(task)).not.toContain('dynamodb:ExportTableToPointInTime');
+    }
+    const env = (task: string) => (nightly.find(([id]) => id.startsWith(`Nightly${task}`))![1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(env('Snapshot'))).toEqual(expect.arrayContaining(['EVENTS_TABLE_ARN', 'PROFILES_TABLE_ARN']));
+    expect(Object.keys(env('Train'))).not.toContain('EVENTS_TABLE_ARN');
+  });
+
+  it('grants each task only the tables it uses, and the state machine only the invocation of its tasks and its own child executions', () => {
+    expect(dynamoActionsOn('Snapshot', 'DataEvents')).toEqual(['dynamodb:ExportTableToPointInTime']);
     expect(dynamoActionsOn('WriteAttributes', 'DataProfiles')).toContain('dynamodb:PutItem');
     expect(dynamoActionsOn('Publish', 'DataConfig')).toContain('dynamodb:PutItem');
     expect(dynamoActionsOn('Train', 'DataConfig').filter((a) => /Put|Update|Delete|Write/.test(a))).toEqual([]);
@@ -329,6 +362,7 @@ describe('the nightly job', () => {
     for (const statement of statementsOf(machineRole)) {
       const actions = [statement.Action].flat();
       if (statement.Resource === '*') expect(actions.every((a) => a.startsWith('xray:') || a.startsWith('logs:'))).toBe(true);
+      else if (actions.some((a) => a.startsWith('states:'))) expect(JSON.stringify(statement.Resource)).toMatch(/:(stateMachine|execution):MomentEngine-nightly/);
       else expect(actions).toEqual(['lambda:InvokeFunction']);
     }
   });

@@ -6,10 +6,12 @@ import { nightlyTasks, rollback, type BlobStore, type NightlyPorts } from '../..
 import { nightlyDefinition, NIGHTLY_TASKS, type NightlyTask } from '../../lib/learn/state-machine';
 import { loadNightlyConfig } from '../../lib/learn/nightly-config';
 import { deriveProfileId } from '../../lib/identity/resolver';
+import { followMerges } from '../../lib/profile/read';
 import { loadAggregates } from '../../lib/profile/aggregates';
 import { loadProfileRules } from '../../lib/profile/segments';
 import { MemoryStores } from '../../lib/store/memory';
-import { AlreadyRan, localOverrides, runNightlyLocally } from '../../local/nightly-runner';
+import { AlreadyRan, localContext, localOverrides, runNightlyLocally } from '../../local/nightly-runner';
+import { ScanExporter } from '../../lib/store/exports';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 
 const night = '2026-11-27';
@@ -46,6 +48,8 @@ function memoryBlobs(): BlobStore & { items: Map<string, unknown> } {
     put: async (k, v) => void items.set(k, JSON.parse(JSON.stringify(v))),
     get: async <T>(k: string) => items.get(k) as T | undefined,
     claim: async (k, v) => !items.has(k) && (items.set(k, JSON.parse(JSON.stringify(v))), true),
+    putBytes: async (k, bytes) => void items.set(k, Buffer.from(bytes)),
+    getBytes: async (k) => items.get(k) as Buffer | undefined,
   };
 }
 
@@ -53,6 +57,8 @@ function ports(stores: MemoryStores, blobs: BlobStore, published: { artifact: Mo
   return {
     stores,
     blobs,
+    // Small files, so the Maps over them have several items.
+    exporter: new ScanExporter(stores, blobs, 400),
     champion: async () => published.artifact,
     publish: async (artifact) => void (published.artifact = artifact),
     config: {
@@ -65,7 +71,7 @@ function ports(stores: MemoryStores, blobs: BlobStore, published: { artifact: Mo
       aggregates,
       profileRules: loadProfileRules(aggregates),
     },
-    batchSize: 100,
+    shards: 3,
   };
 }
 
@@ -82,8 +88,9 @@ describe('the nightly state machine, run locally on real profiles', () => {
     const lines: string[] = [];
     const run = await runNightlyLocally(ports(stores, blobs, published), night, (l) => lines.push(l));
     expect(run.succeeded).toBe(true);
-    for (const state of ['Snapshot', 'Learn', 'Train', 'Value', 'Score', 'WriteAttributes', 'Publish', 'Report']) expect(lines.some((l) => l.includes(`${state.padEnd(16)} done`))).toBe(true);
-    expect(lines.filter((l) => /Score {12}batch \d of 3/.test(l))).toHaveLength(3);
+    for (const state of ['Snapshot', 'ExportStatus', 'Merges', 'Roots', 'Partition', 'Group', 'Learn', 'Train', 'Value', 'Score', 'Publish', 'Report']) expect(lines.some((l) => l.includes(`${state.padEnd(16)} done`))).toBe(true);
+    expect(lines.filter((l) => /Score {12}shard \d of 3/.test(l))).toHaveLength(3);
+    expect(lines.filter((l) => /Partition {8}events file \d of 4/.test(l))).toHaveLength(4);
     // The new model serves, with its rules; the champion's other targets stay.
     expect(published.artifact.version).toBe(`nightly-${night}`);
     expect(published.artifact.targets.default).toEqual({ intercept: -3, weights: {} });
@@ -125,6 +132,84 @@ describe('the nightly state machine, run locally on real profiles', () => {
   });
 });
 
+/** The tasks up to the training sample, called one after another as the state machine would. */
+async function throughGroup(tasks: ReturnType<typeof nightlyTasks>, execution = 'test'): Promise<Record<string, unknown>> {
+  const state: Record<string, unknown> = { night };
+  state.snapshot = await tasks.Snapshot({ night, execution } as never);
+  state.exported = await tasks.ExportStatus(state as never);
+  const exported = state.exported as { ready: boolean; profiles: number[]; events: number[] };
+  expect(exported.ready).toBe(true);
+  for (const item of exported.profiles) await tasks.ReadProfiles({ night, item } as never);
+  await tasks.Roots(state as never);
+  for (const item of exported.events) await tasks.SplitEvents({ night, item } as never);
+  state.grouped = [];
+  for (const item of (state.snapshot as { shards: number[] }).shards) (state.grouped as unknown[]).push(await tasks.GroupShard({ night, item } as never));
+  return state;
+}
+
+describe('the snapshot by table exports', () => {
+  it('lets a retry of the same execution past its own claim (same exports), and stops another execution of the night', async () => {
+    const stores = new MemoryStores();
+    await shop(stores);
+    const blobs = memoryBlobs();
+    const tasks = nightlyTasks(ports(stores, blobs, uninformed()));
+    const first = await tasks.Snapshot({ night, execution: 'exec-1' } as never);
+    // The Lambda timed out after the claim: Step Functions retries the task in the same execution.
+    expect(await tasks.Snapshot({ night, execution: 'exec-1' } as never)).toEqual(first);
+    await expect(tasks.Snapshot({ night, execution: 'exec-2' } as never)).rejects.toThrow(/has run already/);
+  });
+
+  it('waits while an export is in progress, and keeps the champion when one fails', async () => {
+    const stores = new MemoryStores();
+    await shop(stores);
+    const blobs = memoryBlobs();
+    const published = uninformed();
+    const slow = ports(stores, blobs, published);
+    const real = slow.exporter;
+    let looks = 0;
+    slow.exporter = { start: (...args) => real.start(...args), describe: async (id) => (++looks <= 3 ? { status: 'IN_PROGRESS' } : real.describe(id)) };
+    const lines: string[] = [];
+    expect((await runNightlyLocally(slow, night, (l) => lines.push(l))).succeeded).toBe(true);
+    expect(lines.filter((l) => l.includes('WaitForExport    done'))).toHaveLength(3);
+    expect(published.artifact.version).toBe(`nightly-${night}`);
+
+    const failing = ports(stores, memoryBlobs(), uninformed());
+    failing.exporter = { start: (...args) => real.start(...args), describe: async () => ({ status: 'FAILED', failure: 'PointInTimeRecoveryUnavailableException: PITR is off' }) };
+    const run = await runNightlyLocally(failing, night);
+    expect(run.succeeded).toBe(false);
+    expect(run.output).toMatchObject({ outcome: 'failed: the champion stays published', failure: { error: 'ExportFailed', cause: expect.stringContaining('PITR is off') } });
+  });
+
+  it('groups every event under the live profile its merges lead to, and leaves out events of a profile that is not there', async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    const at = (h: number) => new Date(Date.UTC(2026, 10, 20, h)).toISOString();
+    const batches = [
+      [segmentEvent({ anonymousId: 'phone-1', event: 'Product Viewed', properties: { product_id: 'paint-sage' }, timestamp: at(9) })],
+      [segmentEvent({ anonymousId: 'laptop-1', event: 'Product Viewed', properties: { product_id: 'brush-set' }, timestamp: at(10) })],
+      // She logs in on both: the two anonymous profiles become one customer.
+      [segmentEvent({ anonymousId: 'phone-1', userId: 'ann', event: 'Signed In', timestamp: at(11) })],
+      [segmentEvent({ anonymousId: 'laptop-1', userId: 'ann', event: 'Signed In', timestamp: at(12) })],
+    ];
+    for (const batch of batches) expect((await ingestBatch(batch.map((e) => toRecord(e, seq.take())), stores, ingestConfig({ now: () => new Date(`${night}T01:00:00Z`) }))).failedSequenceNumbers).toEqual([]);
+    const tombstones = [...stores.profileItems.values()].filter((p) => p.mergedInto !== undefined);
+    expect(tombstones.length).toBeGreaterThan(0);
+    // An event of a profile that is no longer there (as after an erasure) is in the table but not in the snapshot.
+    await stores.events.put([{ profileId: 'gone', event: segmentEvent({ anonymousId: 'gone-device', messageId: 'orphan-1', timestamp: at(13) }) as never }]);
+    const blobs = memoryBlobs();
+    const tasks = nightlyTasks({ ...ports(stores, blobs, uninformed()), exporter: new ScanExporter(stores, blobs, 2) });
+    const state = await throughGroup(tasks);
+    const customers = (state.snapshot as { shards: number[] }).shards.flatMap((shard) => blobs.items.get(`customers/${night}/${shard}.json`) as Array<{ profileId: string; events: Array<{ messageId: string; event?: string }> }>);
+    const live = [...stores.profileItems.values()].find((p) => p.mergedInto === undefined && customers.some((c) => c.profileId === p.profileId));
+    expect(customers).toHaveLength(1);
+    expect(customers[0]?.profileId).toBe(live?.profileId);
+    expect(customers[0]?.events.map((e) => e.event)).toEqual(['Product Viewed', 'Product Viewed', 'Signed In', 'Signed In']);
+    // The survivor is hers (her userId), and both devices' profiles lead to it.
+    expect(stores.profileItems.get(customers[0]?.profileId ?? '')?.identities.userId).toHaveLength(1);
+    for (const device of ['phone-1', 'laptop-1']) expect((await followMerges(stores, deriveProfileId(`anonymousId:${device}`)))?.profileId).toBe(customers[0]?.profileId);
+  });
+});
+
 describe('the Publish task', () => {
   it('is idempotent on a retry, and never publishes over a model published since the night began', async () => {
     const stores = new MemoryStores();
@@ -132,7 +217,7 @@ describe('the Publish task', () => {
     const blobs = memoryBlobs();
     const published = uninformed();
     const tasks = nightlyTasks(ports(stores, blobs, published));
-    await tasks.Snapshot({ night } as never);
+    await throughGroup(tasks);
     await tasks.Train({ night } as never);
     const first = await tasks.Publish({ night } as never);
     const again = await tasks.Publish({ night } as never);
@@ -143,7 +228,7 @@ describe('the Publish task', () => {
     const other = memoryBlobs();
     const manual = uninformed();
     const otherTasks = nightlyTasks(ports(stores, other, manual));
-    await otherTasks.Snapshot({ night } as never);
+    await throughGroup(otherTasks);
     await otherTasks.Train({ night } as never);
     manual.artifact = { ...manual.artifact, version: 'hand-published' };
     await expect(otherTasks.Publish({ night } as never)).rejects.toThrow(/model hand-published was published after tonight's training began/);
@@ -164,7 +249,12 @@ describe('the nightly state machine definition', () => {
     const states = definition.States as Record<string, { Type: string; Retry?: Array<{ ErrorEquals: string[]; BackoffRate?: number; MaxAttempts: number }>; Catch?: Array<{ ErrorEquals: string[]; Next: string }> }>;
     const all = <T extends { ErrorEquals: string[] }>(list: T[] | undefined) => list?.find((x) => x.ErrorEquals.includes('States.ALL'));
     for (const name of ['Snapshot', 'Publish', 'Report', 'KeepChampion']) expect(all(states[name]?.Retry)).toMatchObject({ BackoffRate: 2, MaxAttempts: 3 });
-    for (const name of ['Snapshot', 'Learn', 'Score', 'Publish']) expect(all(states[name]?.Catch)?.Next).toBe('KeepChampion');
+    for (const name of ['Snapshot', 'ExportStatus', 'Merges', 'Roots', 'Partition', 'Group', 'Learn', 'Score', 'Publish']) expect(all(states[name]?.Catch)?.Next).toBe('KeepChampion');
+    for (const name of ['Merges', 'Partition', 'Group', 'Score']) {
+      const processor = (states[name] as unknown as { ItemProcessor: { ProcessorConfig: { Mode: string }; States: typeof states } }).ItemProcessor;
+      expect(processor.ProcessorConfig.Mode).toBe('DISTRIBUTED');
+      for (const inner of Object.values(processor.States)) expect(all(inner.Retry)).toMatchObject({ BackoffRate: 2, MaxAttempts: 3 });
+    }
   });
 
   it('stops a second execution of the same night at its Snapshot, neither retried nor reported as a failure', async () => {
@@ -172,10 +262,10 @@ describe('the nightly state machine definition', () => {
     await shop(stores);
     const blobs = memoryBlobs();
     const overrides = localOverrides(nightlyTasks(ports(stores, blobs, uninformed())));
-    await new StateMachine(definition as never).run({ night } as never, { overrides }).result;
+    await new StateMachine(definition as never).run({ night } as never, { overrides, context: localContext('first') as never }).result;
     const report = JSON.stringify(blobs.items.get(`reports/${night}.json`));
     // Started again (as a scheduler's retry could): the night is claimed, so it stops at once.
-    await expect(new StateMachine(definition as never).run({ night: `${night}T02:00:00Z` } as never, { overrides }).result).rejects.toThrow(/This night has run already/);
+    await expect(new StateMachine(definition as never).run({ night: `${night}T02:00:00Z` } as never, { overrides, context: localContext('second') as never }).result).rejects.toThrow(/This night has run already/);
     expect(JSON.stringify(blobs.items.get(`reports/${night}.json`))).toBe(report);
   });
 });

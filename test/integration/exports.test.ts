@@ -1,0 +1,119 @@
+import { gzipSync } from 'node:zlib';
+import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { deriveProfileId } from '../../lib/identity/resolver';
+import { ingestBatch } from '../../lib/ingest/pipeline';
+import { nightlyTasks, type BlobStore } from '../../lib/learn/nightly-job';
+import { loadAggregates } from '../../lib/profile/aggregates';
+import { loadProfileRules } from '../../lib/profile/segments';
+import { DynamoStores } from '../../lib/store/dynamo';
+import { exportedEvent, exportedProfile, type ExportedTable, type TableExporter } from '../../lib/store/exports';
+import { TABLES, type TableName } from '../../lib/store/tables';
+import { provision, startEmulators, type Emulators } from '../../local/emulators';
+import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+
+/**
+ * The nightly job reads DynamoDB's export files: here written from the tables' raw items (a scan
+ * through the low-level client returns the same DynamoDB JSON an export holds), in the export's
+ * layout, so the readers are checked against the items lib/store/dynamo.ts really writes.
+ */
+let emulators: Emulators;
+let client: DynamoDBClient;
+const tables = Object.fromEntries(Object.entries(TABLES).map(([k, t]) => [k, t.localName])) as Record<TableName, string>;
+const night = '2026-11-27';
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  await provision(emulators);
+  client = new DynamoDBClient({ endpoint: emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+});
+afterAll(async () => {
+  client?.destroy();
+  await emulators?.stop();
+});
+
+async function rawItems(table: string): Promise<Array<Record<string, AttributeValue>>> {
+  const items: Array<Record<string, AttributeValue>> = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items;
+}
+
+function memoryBlobs(): BlobStore & { items: Map<string, unknown> } {
+  const items = new Map<string, unknown>();
+  return {
+    items,
+    put: async (k, v) => void items.set(k, JSON.parse(JSON.stringify(v))),
+    get: async <T>(k: string) => items.get(k) as T | undefined,
+    claim: async (k, v) => !items.has(k) && (items.set(k, JSON.parse(JSON.stringify(v))), true),
+    putBytes: async (k, bytes) => void items.set(k, Buffer.from(bytes)),
+    getBytes: async (k) => items.get(k) as Buffer | undefined,
+  };
+}
+
+/** An export as DynamoDB writes one: data files of `{"Item": ...}` lines, gzipped, listed by manifest-files.json, named by the summary. */
+async function exportOf(blobs: BlobStore, table: string, prefix: string): Promise<string> {
+  const items = await rawItems(table);
+  const base = `${prefix}/AWSDynamoDB/01700000000000-abcdef12`;
+  const files: string[] = [];
+  for (let i = 0; i < items.length; i += 3) {
+    const key = `${base}/data/file${files.length}.json.gz`;
+    await blobs.putBytes(key, gzipSync(items.slice(i, i + 3).map((Item) => JSON.stringify({ Item })).join('\n')));
+    files.push(JSON.stringify({ itemCount: Math.min(3, items.length - i), md5Checksum: 'x', etag: 'y', dataFileS3Key: key }));
+  }
+  await blobs.putBytes(`${base}/manifest-files.json`, Buffer.from(files.join('\n')));
+  await blobs.put(`${base}/manifest-summary.json`, { version: '2020-06-30', manifestFilesS3Key: `${base}/manifest-files.json`, outputFormat: 'DYNAMODB_JSON' });
+  return `${base}/manifest-summary.json`;
+}
+
+it('reads the events and profiles (tombstones included) from the items DynamoStores writes, and groups a merged customer under her survivor', async () => {
+  const stores = new DynamoStores(client, tables);
+  const seq = new SequenceFactory();
+  const at = (h: number) => new Date(Date.UTC(2026, 10, 20, h)).toISOString();
+  const batches = [
+    [segmentEvent({ anonymousId: 'phone-x', event: 'Product Viewed', properties: { product_id: 'paint-sage' }, timestamp: at(9) })],
+    [segmentEvent({ anonymousId: 'laptop-x', event: 'Product Viewed', properties: { product_id: 'brush-set' }, timestamp: at(10) })],
+    [segmentEvent({ anonymousId: 'phone-x', userId: 'bea', event: 'Signed In', timestamp: at(11) })],
+    [segmentEvent({ anonymousId: 'laptop-x', userId: 'bea', event: 'Signed In', timestamp: at(12) })],
+  ];
+  for (const batch of batches) expect((await ingestBatch(batch.map((e) => toRecord(e, seq.take())), stores, ingestConfig({ now: () => new Date(`${night}T01:00:00Z`) }))).failedSequenceNumbers).toEqual([]);
+
+  // Each raw item read as the nightly job reads an exported one, against what the stores read.
+  const events = (await rawItems(tables.events)).map((i) => exportedEvent(unmarshall(i)));
+  expect(events.map((e) => e?.event.messageId).sort()).toEqual((await stores.events.scan()).events.map((e) => e.event.messageId).sort());
+  const profiles = (await rawItems(tables.profiles)).flatMap((i) => exportedProfile(unmarshall(i)) ?? []);
+  const scanned = (await stores.profiles.scan()).profiles;
+  expect(profiles.map((p) => [p.profileId, p.mergedInto ?? null]).sort()).toEqual(scanned.map((p) => [p.profileId, p.mergedInto ?? null]).sort());
+  expect(profiles.some((p) => p.mergedInto !== undefined)).toBe(true);
+
+  // The tasks up to the grouping, on exports in DynamoDB's own layout.
+  const blobs = memoryBlobs();
+  const manifests: Record<ExportedTable, string> = { events: await exportOf(blobs, tables.events, `exports/${night}/events`), profiles: await exportOf(blobs, tables.profiles, `exports/${night}/profiles`) };
+  const exporter: TableExporter = { start: async (table) => manifests[table], describe: async (id) => ({ status: 'COMPLETED', manifest: id }) };
+  const aggregates = loadAggregates();
+  const tasks = nightlyTasks({
+    stores,
+    blobs,
+    exporter,
+    champion: async () => ({ version: 'champion-1' }) as never,
+    publish: async () => undefined,
+    config: { features: [], targets: [], horizonDays: 7, rules: { minSupport: 0.5, minConfidence: 0.5, maxRules: 10 }, margin: 0.05, minPositives: 10, aggregates, profileRules: loadProfileRules(aggregates) },
+    shards: 2,
+  });
+  const state: Record<string, unknown> = { night, snapshot: await tasks.Snapshot({ night, execution: 'x' } as never) };
+  const exported = (state.exported = await tasks.ExportStatus(state as never)) as { ready: boolean; events: number[]; profiles: number[] };
+  expect(exported.ready).toBe(true);
+  for (const item of exported.profiles) await tasks.ReadProfiles({ night, item } as never);
+  await tasks.Roots(state as never);
+  for (const item of exported.events) await tasks.SplitEvents({ night, item } as never);
+  const grouped = [0, 1].map((item) => tasks.GroupShard({ night, item } as never));
+  expect((await Promise.all(grouped)).reduce((n, g) => n + (g.customers as number), 0)).toBe(1);
+  const survivor = scanned.find((p) => p.mergedInto === undefined && p.identities.userId !== undefined)?.profileId ?? deriveProfileId('userId:bea');
+  const customers = [0, 1].flatMap((shard) => blobs.items.get(`customers/${night}/${shard}.json`) as Array<{ profileId: string; events: unknown[] }>);
+  expect(customers).toEqual([{ profileId: survivor, events: expect.any(Array) }]);
+  expect(customers[0]?.events).toHaveLength(4);
+});
