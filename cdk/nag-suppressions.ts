@@ -57,14 +57,14 @@ export function acknowledgeFindings({ tables, keys, ingestion, http, nightly }: 
 
   // Reading journeys queries the events table's byProfile index: grants on a TableV2 cover `<table arn>/index/*`.
   const eventIndexes = `Resource::<${Stack.of(tables).getLogicalId(tables.tables.events.node.defaultChild as CfnResource)}.Arn>/index/*`;
-  for (const fn of [ingestion.ingest, http.functions.profiles, nightly.functions.Snapshot]) {
+  for (const fn of [ingestion.ingest, http.functions.profiles]) {
     NagSuppressions.addResourceSuppressions(
       fn.executionRole,
       [
         {
           id: 'AwsSolutions-IAM5',
           appliesTo: [eventIndexes],
-          reason: 'Queries of the events table\'s own byProfile index (journeys, training exports); the wildcard covers only that table\'s indexes.',
+          reason: 'Queries of the events table\'s own byProfile index (journeys); the wildcard covers only that table\'s indexes.',
         },
       ],
       true,
@@ -120,7 +120,7 @@ function acknowledgeNightly(nightly: NightlyJob): void {
   for (const fn of Object.values(nightly.functions)) {
     NagSuppressions.addResourceSuppressions(
       fn.executionRole,
-      [{ id: 'AwsSolutions-IAM5', appliesTo: [bucketObjects], reason: "s3:GetObject and s3:PutObject on the objects of the nightly job's own bucket (its snapshots, candidates, attributes, reports), whose keys are made per night: no other bucket, no other action." }],
+      [{ id: 'AwsSolutions-IAM5', appliesTo: [bucketObjects], reason: "s3:GetObject and s3:PutObject on the objects of the nightly job's own bucket (the tables' exports, shards, training samples, candidates, reports), whose keys are made per night: no other bucket, no other action." }],
       true,
     );
     NagSuppressions.addResourceSuppressions(fn, [
@@ -175,7 +175,7 @@ function acknowledgeNightly(nightly: NightlyJob): void {
   NagSuppressions.addResourceSuppressions(nightly.bucket, [
     {
       id: 'AwsSolutions-S1',
-      reason: "The nightly job's working data (snapshots, reports, model registry), read and written only by its own task functions' roles, kept 90 days; server access logs would log the job to itself. Enable CloudTrail data events on it where an audit trail of reads is required.",
+      reason: "The nightly job's working data (the tables' exports, shards, reports, model registry), read and written only by its own task functions' roles, kept 90 days; server access logs would log the job to itself. Enable CloudTrail data events on it where an audit trail of reads is required.",
     },
   ]);
 }

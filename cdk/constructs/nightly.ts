@@ -16,7 +16,7 @@ export interface NightlyJobProps {
   /** Variables every function gets (table names); the bucket and the task are added here. */
   environment: Record<string, string>;
   settings: NightlySettings;
-  /** What happens to the job's data (snapshots, reports, registry) when the stack is deleted; RETAIN by default. */
+  /** What happens to the job's data (exports, shards, reports, registry) when the stack is deleted; RETAIN by default. */
   removalPolicy?: RemovalPolicy;
 }
 

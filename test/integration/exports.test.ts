@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch } from '../../lib/ingest/pipeline';
@@ -8,51 +8,27 @@ import { loadAggregates } from '../../lib/profile/aggregates';
 import { loadProfileRules } from '../../lib/profile/segments';
 import { DynamoStores } from '../../lib/store/dynamo';
 import { exportedEvent, exportedProfile, type ExportedTable, type TableExporter } from '../../lib/store/exports';
-import { TABLES, type TableName } from '../../lib/store/tables';
-import { provision, startEmulators, type Emulators } from '../../local/emulators';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { localTables, memoryBlobs, useEmulators } from '../support/stores';
 
 /**
  * The nightly job reads DynamoDB's export files: here written from the tables' raw items (a scan
  * through the low-level client returns the same DynamoDB JSON an export holds), in the export's
  * layout, so the readers are checked against the items lib/store/dynamo.ts really writes.
  */
-let emulators: Emulators;
-let client: DynamoDBClient;
-const tables = Object.fromEntries(Object.entries(TABLES).map(([k, t]) => [k, t.localName])) as Record<TableName, string>;
+const emulators = useEmulators();
+const tables = localTables;
 const night = '2026-11-27';
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-  await provision(emulators);
-  client = new DynamoDBClient({ endpoint: emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-});
-afterAll(async () => {
-  client?.destroy();
-  await emulators?.stop();
-});
 
 async function rawItems(table: string): Promise<Array<Record<string, AttributeValue>>> {
   const items: Array<Record<string, AttributeValue>> = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    const page = await emulators.client().send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return items;
-}
-
-function memoryBlobs(): BlobStore & { items: Map<string, unknown> } {
-  const items = new Map<string, unknown>();
-  return {
-    items,
-    put: async (k, v) => void items.set(k, JSON.parse(JSON.stringify(v))),
-    get: async <T>(k: string) => items.get(k) as T | undefined,
-    claim: async (k, v) => !items.has(k) && (items.set(k, JSON.parse(JSON.stringify(v))), true),
-    putBytes: async (k, bytes) => void items.set(k, Buffer.from(bytes)),
-    getBytes: async (k) => items.get(k) as Buffer | undefined,
-  };
 }
 
 /** An export as DynamoDB writes one: data files of `{"Item": ...}` lines, gzipped, listed by manifest-files.json, named by the summary. */
@@ -71,7 +47,7 @@ async function exportOf(blobs: BlobStore, table: string, prefix: string): Promis
 }
 
 it('reads the events and profiles (tombstones included) from the items DynamoStores writes, and groups a merged customer under her survivor', async () => {
-  const stores = new DynamoStores(client, tables);
+  const stores = new DynamoStores(emulators.client(), tables);
   const seq = new SequenceFactory();
   const at = (h: number) => new Date(Date.UTC(2026, 10, 20, h)).toISOString();
   const batches = [

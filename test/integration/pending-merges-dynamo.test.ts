@@ -1,29 +1,16 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { DynamoStores } from '../../lib/store/dynamo';
-import { TABLES, type TableName } from '../../lib/store/tables';
-import { provision, startEmulators, type Emulators } from '../../local/emulators';
 import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 import { config, S0, S1 } from '../support/exactly-once';
+import { localTables, useEmulators } from '../support/stores';
 
 /** Against dynalite through the real SDK: another writer of the survivor keeps a pending merge (found in the second review, when a write replaced the item). */
-let emulators: Emulators;
-let client: DynamoDBClient;
-const tables = Object.fromEntries(Object.entries(TABLES).map(([k, t]) => [k, t.localName])) as Record<TableName, string>;
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-  await provision(emulators);
-  client = new DynamoDBClient({ endpoint: emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-});
-afterAll(async () => {
-  client?.destroy();
-  await emulators?.stop();
-});
+const emulators = useEmulators();
+const tables = localTables;
 
 it("keeps the visitor's history when another shard's invocation writes the customer while the login's merge writes its tombstone (DynamoDB)", async () => {
-  const stores = new DynamoStores(client, tables);
+  const stores = new DynamoStores(emulators.client(), tables);
   const seq = new SequenceFactory();
   const other = new SequenceFactory();
   const cust = deriveProfileId('userId:cust-d');

@@ -13,6 +13,7 @@ import { MemoryStores } from '../../lib/store/memory';
 import { AlreadyRan, localContext, localOverrides, runNightlyLocally } from '../../local/nightly-runner';
 import { ScanExporter } from '../../lib/store/exports';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { memoryBlobs } from '../support/stores';
 
 const night = '2026-11-27';
 const aggregates = loadAggregates();
@@ -39,18 +40,6 @@ async function shop(stores: MemoryStores): Promise<void> {
     const result = await ingestBatch(events.slice(i, i + 200).map((e) => toRecord(e, seq.take())), stores, ingestConfig({ now: () => new Date(`${night}T01:00:00Z`) }));
     expect(result.failedSequenceNumbers).toEqual([]);
   }
-}
-
-function memoryBlobs(): BlobStore & { items: Map<string, unknown> } {
-  const items = new Map<string, unknown>();
-  return {
-    items,
-    put: async (k, v) => void items.set(k, JSON.parse(JSON.stringify(v))),
-    get: async <T>(k: string) => items.get(k) as T | undefined,
-    claim: async (k, v) => !items.has(k) && (items.set(k, JSON.parse(JSON.stringify(v))), true),
-    putBytes: async (k, bytes) => void items.set(k, Buffer.from(bytes)),
-    getBytes: async (k) => items.get(k) as Buffer | undefined,
-  };
 }
 
 function ports(stores: MemoryStores, blobs: BlobStore, published: { artifact: ModelConfig }): NightlyPorts {

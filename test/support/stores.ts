@@ -1,0 +1,36 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { BlobStore } from '../../lib/learn/nightly-job';
+import { TABLES, type TableName } from '../../lib/store/tables';
+import { provision, startEmulators, type Emulators } from '../../local/emulators';
+
+/** The nightly job's blob store in memory, its items open to a test. */
+export function memoryBlobs(): BlobStore & { items: Map<string, unknown> } {
+  const items = new Map<string, unknown>();
+  return {
+    items,
+    put: async (k, v) => void items.set(k, JSON.parse(JSON.stringify(v))),
+    get: async <T>(k: string) => items.get(k) as T | undefined,
+    claim: async (k, v) => !items.has(k) && (items.set(k, JSON.parse(JSON.stringify(v))), true),
+    putBytes: async (k, bytes) => void items.set(k, Buffer.from(bytes)),
+    getBytes: async (k) => items.get(k) as Buffer | undefined,
+  };
+}
+
+/** The local tables' names. */
+export const localTables = Object.fromEntries(Object.entries(TABLES).map(([k, t]) => [k, t.localName])) as Record<TableName, string>;
+
+/** The embedded emulators, started and provisioned before the file's tests and stopped after; a DynamoDB client on them without retries. */
+export function useEmulators(): { client: () => DynamoDBClient } {
+  let emulators: Emulators | undefined;
+  let client: DynamoDBClient | undefined;
+  beforeAll(async () => {
+    emulators = await startEmulators();
+    await provision(emulators);
+    client = new DynamoDBClient({ endpoint: emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await emulators?.stop();
+  });
+  return { client: () => client as DynamoDBClient };
+}
