@@ -1,11 +1,13 @@
 /**
- * `moment`, the command line for data scientists: the nightly job's methods on their own files.
+ * `moment`, the command line for data scientists: the nightly job's methods on their own files,
+ * and the rollback of a published model.
  * `main` takes the arguments and two streams and answers an exit code (0 done, 1 bad input, 2 bad
  * usage); it never throws and never prints a stack trace for a person's mistake.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { LearnInputError } from '../learn/errors';
+import { rollbackCommand, ROLLBACK_USAGE } from './rollback-command';
 import { rulesCommand, RULES_USAGE } from './rules-command';
 import { trainCommand, TRAIN_USAGE } from './train-command';
 
@@ -22,6 +24,8 @@ const USAGE = `moment: the nightly job's methods, on your own files
       association rules (FP-Growth; one item on the right, as arules generates them)
   moment train --train FILE --target COLUMN [--test FILE] [--model logistic|tree|auto] [--folds K] [--scores FILE] [--chart FILE] [--json]
       a purchase-propensity model: cross-validated AUC, decile lift, positives in the top k; test scores
+  moment rollback --version VERSION --bucket NAME --config-table NAME
+      publishes an earlier model version from the nightly job's registry on AWS again
 
 Run \`moment <command> --help\` for a command's options.
 `;
@@ -29,6 +33,7 @@ Run \`moment <command> --help\` for a command's options.
 const COMMANDS: Record<string, { usage: string; run: (args: string[], io: Streams) => Promise<void> | void }> = {
   rules: { usage: RULES_USAGE, run: rulesCommand },
   train: { usage: TRAIN_USAGE, run: trainCommand },
+  rollback: { usage: ROLLBACK_USAGE, run: rollbackCommand },
 };
 
 export async function main(argv: string[], io: Streams): Promise<number> {

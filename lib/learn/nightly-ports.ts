@@ -30,14 +30,21 @@ export function nightlyPorts(parts: NightlyParts): NightlyPorts {
     stores: parts.stores,
     blobs: parts.blobs,
     exporter: parts.exporter,
+    ...modelPorts(parts),
+    config: { ...settings, features: bundledModel.features as ModelConfig['features'], aggregates: parts.engine.aggregates, profileRules: parts.engine.profileRules },
+    value: { horizonDays: settings.value.horizonDays, tierQuantiles: settings.value.tierQuantiles, clusters: settings.value.clusters },
+    shards: settings.shards,
+    trainingSample: settings.trainingSample,
+  };
+}
+
+/** The champion, read raw from the config table (else the bundled model), and publishing through the model source: what the registry's rollback needs. */
+export function modelPorts(parts: Pick<NightlyParts, 'doc' | 'configTable' | 'models'>): Pick<NightlyPorts, 'champion' | 'publish'> {
+  return {
     champion: async () => {
       const item = (await parts.doc.send(new GetCommand({ TableName: parts.configTable, Key: { name: 'model' }, ConsistentRead: true }))).Item;
       return (item ? JSON.parse(item.doc as string) : bundledModel) as ModelConfig;
     },
     publish: async (artifact) => void (await parts.models.publish(artifact)),
-    config: { ...settings, features: bundledModel.features as ModelConfig['features'], aggregates: parts.engine.aggregates, profileRules: parts.engine.profileRules },
-    value: { horizonDays: settings.value.horizonDays, tierQuantiles: settings.value.tierQuantiles, clusters: settings.value.clusters },
-    shards: settings.shards,
-    trainingSample: settings.trainingSample,
   };
 }

@@ -20,7 +20,7 @@ export function memoryBlobs(): BlobStore & { items: Map<string, unknown> } {
 export const localTables = Object.fromEntries(Object.entries(TABLES).map(([k, t]) => [k, t.localName])) as Record<TableName, string>;
 
 /** The embedded emulators, started and provisioned before the file's tests and stopped after; a DynamoDB client on them without retries. */
-export function useEmulators(): { client: () => DynamoDBClient } {
+export function useEmulators(): { client: () => DynamoDBClient; endpoint: () => string } {
   let emulators: Emulators | undefined;
   let client: DynamoDBClient | undefined;
   beforeAll(async () => {
@@ -32,5 +32,5 @@ export function useEmulators(): { client: () => DynamoDBClient } {
     client?.destroy();
     await emulators?.stop();
   });
-  return { client: () => client as DynamoDBClient };
+  return { client: () => client as DynamoDBClient, endpoint: () => emulators?.dynamodbEndpoint ?? '' };
 }
