@@ -7,6 +7,7 @@ import { DefinitionBody, LogLevel, StateMachine } from 'aws-cdk-lib/aws-stepfunc
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { NightlySettings } from '../../lib/learn/nightly-config';
+import { NIGHTLY_PREFIXES } from '../../lib/learn/nightly-job';
 import { NIGHTLY_TASKS, nightlyDefinition, type NightlyTask } from '../../lib/learn/state-machine';
 import { EngineFunction } from './function';
 import type { EngineTables } from './tables';
@@ -43,8 +44,8 @@ const SIZES: Record<NightlyTask, { minutes: number; memory: number }> = {
 /**
  * The nightly learning job: the state machine of lib/learn/state-machine.ts (the same definition the
  * local runner interprets), one function per task (functions/nightly/handler.ts), an encrypted
- * bucket for the job's data (the tables' exports, shards, samples, candidates, registry, reports;
- * kept 90 days), and an EventBridge Scheduler schedule that starts it nightly at
+ * bucket for the job's data (the tables' exports and their pieces kept a week, reports 90 days,
+ * the model registry for good), and an EventBridge Scheduler schedule that starts it nightly at
  * config/nightly.json's time and time zone. Each function is granted what its task touches and no
  * more; the state machine only invokes its task functions and runs its own Distributed Maps' child
  * executions; the schedule only starts the state machine.
@@ -66,11 +67,19 @@ export class NightlyJob extends Construct {
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
+      // Each kind of data kept as long as it is needed: a night's working data (the exports and their pieces) a few days,
+      // the reports and execution markers 90 days (Step Functions refuses a night's name as long), the registry for good.
+      lifecycleRules: [
+        { prefix: NIGHTLY_PREFIXES.work, expiration: Duration.days(7) },
+        { prefix: NIGHTLY_PREFIXES.reports, expiration: Duration.days(90) },
+        { prefix: NIGHTLY_PREFIXES.executions, expiration: Duration.days(90) },
+        { abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.exportedTables = [props.tables.tables.events, props.tables.tables.profiles];
-    this.stateMachineName = `${Stack.of(this).stackName}-nightly`;
+    // State machine names run to 80 characters; stack names to 128.
+    this.stateMachineName = `${Stack.of(this).stackName.slice(0, 72)}-nightly`;
     this.functions = Object.fromEntries(NIGHTLY_TASKS.map((task) => [task, this.taskFunction(task, props)])) as Record<NightlyTask, EngineFunction>;
     this.grantTasks(props.tables);
     this.stateMachine = this.buildStateMachine();
@@ -110,7 +119,12 @@ export class NightlyJob extends Construct {
    */
   private grantTasks(tables: EngineTables): void {
     const objects = new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject', 's3:PutObject'], resources: [this.bucket.arnForObjects('*')] });
-    for (const fn of Object.values(this.functions)) fn.addToRolePolicy(objects);
+    // Without ListBucket, S3 answers a missing key with 403, not 404: a task reading a piece not written yet could not tell.
+    const listing = new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] });
+    for (const fn of Object.values(this.functions)) {
+      fn.addToRolePolicy(objects);
+      fn.addToRolePolicy(listing);
+    }
     const { Snapshot, ExportStatus, WriteAttributes, Train, Publish } = this.functions;
     const exported = this.exportedTables;
     Snapshot.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:ExportTableToPointInTime'], resources: exported.map((t) => t.tableArn) }));
@@ -132,7 +146,8 @@ export class NightlyJob extends Construct {
     const machine = new StateMachine(this, 'StateMachine', {
       stateMachineName: name,
       definitionBody: DefinitionBody.fromString(stack.toJsonString(nightlyDefinition({ resources }))),
-      timeout: Duration.hours(6),
+      // Longer than the exports' deadline (lib/learn/nightly-job.ts) and the Maps after it: a timed-out execution runs no Catch, so writes no report.
+      timeout: Duration.hours(12),
       tracingEnabled: true,
       logs: { destination: new LogGroup(this, 'StateMachineLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.DESTROY }), level: LogLevel.ALL, includeExecutionData: false },
     });

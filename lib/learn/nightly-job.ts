@@ -58,7 +58,7 @@ export interface NightlyPorts {
 type State = {
   night: string;
   execution?: string;
-  snapshot?: { exports: Record<ExportedTable, string>; shards: number[] };
+  snapshot?: { exports: Record<ExportedTable, string>; shards: number[]; at: string };
   exported?: { ready: boolean; events: number[]; profiles: number[] };
   grouped?: Array<{ customers: number; events: number }>;
   failure?: { Error?: string; Cause?: string };
@@ -75,24 +75,32 @@ const WRITE_CONCURRENCY = 16;
 const MAX_MERGE_HOPS = 64;
 
 const nightOf = (state: State): Date => new Date(`${dayOf(state)}T00:00:00Z`);
+/**
+ * Where each night's data goes: its working data (the exports, their pieces, the candidate) under
+ * `work/`, kept a few days; the reports, the execution markers and the registry apart (the bucket's
+ * lifecycle rules keep each as long as it is needed: the registry for good).
+ */
 const keys = (night: string) => ({
-  exports: (table: ExportedTable) => `exports/${night}/${table}`,
-  /** The exported data files of both tables, listed once the exports are complete. */
-  files: `exports/${night}/files.json`,
+  exports: (table: ExportedTable) => `work/${night}/exports/${table}`,
+  /** The exported data files of both tables, and the night's shard count, listed once the exports are complete. */
+  files: `work/${night}/files.json`,
   /** Per exported profiles file: its tombstones, and its live profiles by shard. */
-  merges: (file: number) => `merges/${night}/${file}.json`,
-  live: (shard: number, file: number) => `live/${night}/${shard}/${file}.json`,
+  merges: (file: number) => `work/${night}/merges/${file}.json`,
+  live: (shard: number, file: number) => `work/${night}/live/${shard}/${file}.json`,
   /** Every merged-away profile and the live profile at the end of its chain. */
-  roots: `roots/${night}.json`,
+  roots: `work/${night}/roots.json`,
   /** Per exported events file and shard: its events, each under the live profile it belongs to. */
-  part: (shard: number, file: number) => `parts/${night}/${shard}/${file}.json`,
-  customers: (shard: number) => `customers/${night}/${shard}.json`,
-  sample: (shard: number) => `sample/${night}/${shard}.json`,
-  value: `value/${night}.json`,
-  candidate: `candidates/${night}.json`,
+  part: (shard: number, file: number) => `work/${night}/parts/${shard}/${file}.json`,
+  customers: (shard: number) => `work/${night}/customers/${shard}.json`,
+  sample: (shard: number) => `work/${night}/sample/${shard}.json`,
+  value: `work/${night}/value.json`,
+  candidate: `work/${night}/candidate.json`,
   report: `reports/${night}.json`,
   chart: (target: string) => `reports/${night}-${target.replace(/[^A-Za-z0-9_-]+/g, '_')}.svg`,
 });
+
+/** The prefixes the bucket's lifecycle rules know (cdk/constructs/nightly.ts). */
+export const NIGHTLY_PREFIXES = { work: 'work/', reports: 'reports/', executions: 'executions/', registry: 'registry/' } as const;
 
 const registryKey = (version: string): string => `registry/${version}.json`;
 
@@ -168,38 +176,57 @@ async function startExports(ports: NightlyPorts, night: string, execution = 'loc
   }
   const at = new Date(claim.at);
   const exports = {} as Record<ExportedTable, string>;
-  for (const table of ['events', 'profiles'] as const) exports[table] = await ports.exporter.start(table, at, keys(night).exports(table), `nightly-${night}-${table}`);
+  // The token makes a retry the same export, and another execution (another stack's, or a rerun after the marker was cleared) a new one.
+  const token = (table: ExportedTable) => `${night}-${table}-${createHash('sha256').update(`${execution}\n${table}`).digest('hex').slice(0, 32)}`;
+  for (const table of ['events', 'profiles'] as const) exports[table] = await ports.exporter.start(table, at, keys(night).exports(table), token(table));
   return { exports, at: claim.at, shards: Array.from({ length: shardCount(ports) }, (_, i) => i) };
 }
 
-/** Whether both exports are complete (then their files are listed); a failed export fails the night (the champion stays). */
+/** How long the exports may take before the night gives up (the state machine's own limit is longer, so the failure is reported). */
+export const EXPORT_DEADLINE_MS = 4 * 3600_000;
+
+/** Whether both exports are complete (then their files are listed); a failed export, or one not done by the deadline, fails the night (the champion stays). */
 async function exportStatus(ports: NightlyPorts, night: string, state: State) {
-  const exports = state.snapshot?.exports;
-  if (exports === undefined) throw new Error(`no exports started for ${night}`);
-  const files = {} as Record<ExportedTable, string[]>;
+  const snapshot = state.snapshot;
+  if (snapshot === undefined) throw new Error(`no exports started for ${night}`);
+  const failed = (why: string) => Object.assign(new Error(why), { name: 'ExportFailed' });
+  const files = { shards: snapshot.shards.length } as Record<ExportedTable, string[]> & { shards: number };
   for (const table of ['events', 'profiles'] as const) {
-    const status = await ports.exporter.describe(exports[table]);
-    if (status.status === 'FAILED') throw Object.assign(new Error(`the export of ${table} failed: ${status.failure ?? 'no reason given'}`), { name: 'ExportFailed' });
-    if (status.status !== 'COMPLETED' || status.manifest === undefined) return { ready: false, events: [], profiles: [] };
-    files[table] = await exportedFiles(ports.blobs, status.manifest);
+    const status = await ports.exporter.describe(snapshot.exports[table]);
+    if (status.status === 'FAILED') throw failed(`the export of ${table} failed: ${status.failure ?? 'no reason given'}`);
+    if (status.status === 'COMPLETED' && status.manifest === undefined) throw failed(`the export of ${table} completed without a manifest`);
+    if (status.status !== 'COMPLETED') {
+      if (Date.now() - Date.parse(snapshot.at) > EXPORT_DEADLINE_MS) throw failed(`the export of ${table} was not complete after ${EXPORT_DEADLINE_MS / 3600_000} hours`);
+      return { ready: false, events: [], profiles: [] };
+    }
+    files[table] = await exportedFiles(ports.blobs, status.manifest as string);
   }
   await ports.blobs.put(keys(night).files, files);
   const numbers = (list: string[]) => list.map((_, i) => i);
   return { ready: true, events: numbers(files.events), profiles: numbers(files.profiles) };
 }
 
-async function exportFiles(ports: NightlyPorts, night: string): Promise<Record<ExportedTable, string[]>> {
-  const files = await ports.blobs.get<Record<ExportedTable, string[]>>(keys(night).files);
+/** The night's exported files and shard count (fixed when the exports completed: a deploy during the night does not change them). */
+async function exportFiles(ports: NightlyPorts, night: string): Promise<Record<ExportedTable, string[]> & { shards: number }> {
+  const files = await ports.blobs.get<Record<ExportedTable, string[]> & { shards: number }>(keys(night).files);
   if (files === undefined) throw new Error(`no exported files listed for ${night}`);
   return files;
 }
 
+/** A piece an earlier task of the night wrote: missing, the night fails (a piece silently left out would drop customers). */
+async function piece<T>(ports: NightlyPorts, key: string): Promise<T> {
+  const value = await ports.blobs.get<T>(key);
+  if (value === undefined) throw new Error(`the night's ${key} is missing`);
+  return value;
+}
+
 /** One exported profiles file: its tombstones (merged into what), and its live profiles by shard. */
 async function readProfiles(ports: NightlyPorts, night: string, file: number) {
-  const key = (await exportFiles(ports, night)).profiles[file];
+  const files = await exportFiles(ports, night);
+  const key = files.profiles[file];
   if (key === undefined) throw new Error(`no exported profiles file ${file} for ${night}`);
   const merged: Record<string, string> = {};
-  const live: string[][] = Array.from({ length: shardCount(ports) }, () => []);
+  const live: string[][] = Array.from({ length: files.shards }, () => []);
   for (const item of await exportedItems(ports.blobs, key)) {
     const p = exportedProfile(item);
     if (p === undefined) continue;
@@ -215,7 +242,7 @@ async function readProfiles(ports: NightlyPorts, night: string, file: number) {
 async function resolveRoots(ports: NightlyPorts, night: string) {
   const merged = new Map<string, string>();
   const files = (await exportFiles(ports, night)).profiles;
-  for (let file = 0; file < files.length; file++) for (const [from, into] of Object.entries((await ports.blobs.get<Record<string, string>>(keys(night).merges(file))) ?? {})) merged.set(from, into);
+  for (let file = 0; file < files.length; file++) for (const [from, into] of Object.entries(await piece<Record<string, string>>(ports, keys(night).merges(file)))) merged.set(from, into);
   const roots: Record<string, string> = {};
   for (const from of merged.keys()) {
     let at = from;
@@ -231,10 +258,11 @@ async function resolveRoots(ports: NightlyPorts, night: string) {
 
 /** One exported events file, split by shard, each event under the live profile it belongs to now. */
 async function splitEvents(ports: NightlyPorts, night: string, file: number) {
-  const key = (await exportFiles(ports, night)).events[file];
+  const files = await exportFiles(ports, night);
+  const key = files.events[file];
   if (key === undefined) throw new Error(`no exported events file ${file} for ${night}`);
-  const roots = (await ports.blobs.get<Record<string, string>>(keys(night).roots)) ?? {};
-  const parts: StoredEvent[][] = Array.from({ length: shardCount(ports) }, () => []);
+  const roots = await piece<Record<string, string>>(ports, keys(night).roots);
+  const parts: StoredEvent[][] = Array.from({ length: files.shards }, () => []);
   let events = 0;
   for (const item of await exportedItems(ports.blobs, key)) {
     const e = exportedEvent(item);
@@ -255,11 +283,11 @@ async function splitEvents(ports: NightlyPorts, night: string, file: number) {
 async function groupShard(ports: NightlyPorts, night: string, shard: number) {
   const files = await exportFiles(ports, night);
   const live = new Set<string>();
-  for (let file = 0; file < files.profiles.length; file++) for (const id of (await ports.blobs.get<string[]>(keys(night).live(shard, file))) ?? []) live.add(id);
+  for (let file = 0; file < files.profiles.length; file++) for (const id of await piece<string[]>(ports, keys(night).live(shard, file))) live.add(id);
   const byProfile = new Map<string, CustomerHistory>();
   let events = 0;
   for (let file = 0; file < files.events.length; file++) {
-    for (const e of (await ports.blobs.get<StoredEvent[]>(keys(night).part(shard, file))) ?? []) {
+    for (const e of await piece<StoredEvent[]>(ports, keys(night).part(shard, file))) {
       if (!live.has(e.profileId)) continue;
       const customer = byProfile.get(e.profileId) ?? { profileId: e.profileId, events: [] };
       customer.events.push(e.event);
@@ -269,7 +297,7 @@ async function groupShard(ports: NightlyPorts, night: string, shard: number) {
   }
   const customers = [...byProfile.values()].sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
   for (const c of customers) c.events.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.messageId < b.messageId ? -1 : 1));
-  const share = Math.ceil((ports.trainingSample ?? DEFAULT_TRAINING_SAMPLE) / shardCount(ports));
+  const share = Math.ceil((ports.trainingSample ?? DEFAULT_TRAINING_SAMPLE) / files.shards);
   const sample = customers.length <= share ? customers : [...customers].sort((a, b) => sampleKey(a.profileId) - sampleKey(b.profileId)).slice(0, share).sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
   await ports.blobs.put(keys(night).customers(shard), customers);
   await ports.blobs.put(keys(night).sample(shard), sample);
@@ -282,21 +310,16 @@ const sampleKey = (profileId: string): number => createHash('sha256').update(`sa
 /** The training sample: every shard's share, by profile id. */
 async function readSample(ports: NightlyPorts, night: string): Promise<CustomerHistory[]> {
   const customers: CustomerHistory[] = [];
-  for (let shard = 0; shard < shardCount(ports); shard++) {
-    const part = await ports.blobs.get<CustomerHistory[]>(keys(night).sample(shard));
-    if (part === undefined) throw new Error(`no sample of shard ${shard} for ${night}`);
-    customers.push(...part);
-  }
+  const { shards } = await exportFiles(ports, night);
+  for (let shard = 0; shard < shards; shard++) customers.push(...(await piece<CustomerHistory[]>(ports, keys(night).sample(shard))));
   return customers.sort((a, b) => (a.profileId < b.profileId ? -1 : 1));
 }
 
 /** One shard's customers' value attributes on the night's value model, written merge-safely onto their profiles, a few at a time. */
 async function writeAttributes(ports: NightlyPorts, state: State, shard: number) {
   const night = dayOf(state);
-  const customers = await ports.blobs.get<CustomerHistory[]>(keys(night).customers(shard));
-  if (customers === undefined) throw new Error(`no customers in shard ${shard} for ${night}`);
-  const model = await ports.blobs.get<ValueModel>(keys(night).value);
-  if (model === undefined) throw new Error(`no value model for ${night}`);
+  const customers = await piece<CustomerHistory[]>(ports, keys(night).customers(shard));
+  const model = await piece<ValueModel>(ports, keys(night).value);
   let written = 0;
   let next = 0;
   const worker = async () => {
@@ -339,6 +362,9 @@ async function publish(ports: NightlyPorts, night: string) {
 /** The night's report: what was published or kept and why, the lift chart of each target trained, or the failure. */
 async function report(ports: NightlyPorts, state: State) {
   const night = dayOf(state);
+  // A second execution of a night that failed on its way to the claim does not overwrite the night's report.
+  const claim = await ports.blobs.get<{ execution?: string }>(executionMarker(night));
+  if (claim !== undefined && state.execution !== undefined && claim.execution !== state.execution) return { night, outcome: 'not reported: another execution holds this night', failure: state.failure };
   const candidate = await ports.blobs.get<NightlyResult>(keys(night).candidate);
   const failure = state.failure === undefined ? undefined : { error: state.failure.Error ?? 'unknown', cause: String(state.failure.Cause ?? '').slice(0, 2000) };
   for (const t of candidate?.report.targets ?? []) {

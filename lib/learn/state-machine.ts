@@ -2,7 +2,8 @@
  * The nightly job as one Amazon States Language definition, the same for the CDK app and the local
  * runner:
  *
- *   Snapshot (claim the night; export the events and profiles tables at one point in time)
+ *   Begin (the execution's id into the state)
+ *   -> Snapshot (claim the night; export the events and profiles tables at one point in time)
  *   -> ExportStatus / WaitForExport until both exports are complete
  *   -> Merges (a Map over the exported profiles files: tombstones, live profiles by shard)
  *   -> Roots (every tombstone's live profile)
@@ -61,9 +62,11 @@ export function nightlyDefinition(options: DefinitionOptions) {
   });
   return {
     Comment: "Moment Engine's nightly learning: association rules, propensity models (champion / challenger), customer value, batch attributes.",
-    StartAt: 'Snapshot',
+    StartAt: 'Begin',
     States: {
-      Snapshot: task('Snapshot', { Parameters: { 'night.$': '$.night', 'execution.$': '$$.Execution.Id' }, ResultPath: '$.snapshot', Next: 'ExportStatus', Catch: CATCH }),
+      // The execution goes with the night: Snapshot's claim and the report are this execution's.
+      Begin: { Type: 'Pass', Parameters: { 'night.$': '$.night', 'execution.$': '$$.Execution.Id' }, Next: 'Snapshot' },
+      Snapshot: task('Snapshot', { ResultPath: '$.snapshot', Next: 'ExportStatus', Catch: CATCH }),
       ExportStatus: task('ExportStatus', { ResultPath: '$.exported', Next: 'ExportReady', Catch: CATCH }),
       ExportReady: { Type: 'Choice', Choices: [{ Variable: '$.exported.ready', BooleanEquals: true, Next: 'Merges' }], Default: 'WaitForExport' },
       WaitForExport: { Type: 'Wait', Seconds: options.exportPollSeconds ?? 60, Next: 'ExportStatus' },

@@ -65,7 +65,11 @@ export function customerValue(h: OrderHistory, scale: ValueScale): CustomerValue
   const rate = h.orders / Math.max(Math.min(DAYS, h.tenureDays), gap, 1);
   const late = Math.max(0, (h.daysSinceLastOrder ?? 0) - gap);
   const aov = h.revenue / h.orders;
-  return { expectedValue: round2(aov * rate * scale.horizonDays * Math.exp(-late / gap)), tier: aov <= scale.cuts[0] ? 'low' : aov <= scale.cuts[1] ? 'medium' : 'high' };
+  const expectedValue = round2(aov * rate * scale.horizonDays * Math.exp(-late / gap));
+  // No cuts where no buyer was seen to fit them on (a scale stored as JSON holds them as null).
+  const [low, high] = scale.cuts;
+  if (!(Number.isFinite(low) && Number.isFinite(high))) return { expectedValue };
+  return { expectedValue, tier: aov <= low ? 'low' : aov <= high ? 'medium' : 'high' };
 }
 
 export function customerValues(histories: readonly OrderHistory[], options: ValueOptions = {}): CustomerValue[] {

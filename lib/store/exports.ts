@@ -116,13 +116,17 @@ export async function exportedFiles(blobs: BlobStore, manifest: string): Promise
     .toString('utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .map((line) => (JSON.parse(line) as { dataFileS3Key: string }).dataFileS3Key);
+    .map((line) => JSON.parse(line) as { dataFileS3Key: string; itemCount?: number })
+    // DynamoDB writes a file for every partition it reads, empty ones too.
+    .filter((f) => f.itemCount !== 0)
+    .map((f) => f.dataFileS3Key);
 }
 
 /** The items of one exported data file, as the document client reads them. */
 export async function exportedItems(blobs: BlobStore, key: string): Promise<Array<Record<string, unknown>>> {
   const bytes = await blobs.getBytes(key);
   if (bytes === undefined) throw new Error(`no exported data file ${key}`);
+  if (bytes.length === 0) return [];
   return gunzipSync(bytes)
     .toString('utf8')
     .split('\n')

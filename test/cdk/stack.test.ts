@@ -367,12 +367,23 @@ describe('the nightly job', () => {
     }
   });
 
-  it('keeps its data in an encrypted bucket, private, reached over TLS only, for 90 days', () => {
+  it('keeps its data in an encrypted bucket, private, reached over TLS only: working data a week, reports 90 days, the registry for good', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 90, Status: 'Enabled' })] },
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({ Prefix: 'work/', ExpirationInDays: 7, Status: 'Enabled' }),
+          Match.objectLike({ Prefix: 'reports/', ExpirationInDays: 90 }),
+          Match.objectLike({ Prefix: 'executions/', ExpirationInDays: 90 }),
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+        ],
+      },
     });
+    const bucket = Object.values(resources('AWS::S3::Bucket')).find((b) => JSON.stringify(b.Properties.LifecycleConfiguration ?? '').includes('work/'))!;
+    expect(JSON.stringify(bucket.Properties.LifecycleConfiguration)).not.toContain('registry/');
+    // Every task may list the bucket (a missing piece is then a 404, not a 403).
+    for (const task of NIGHTLY_TASKS) expect(statementsOf(policyFor(task)).some((st) => [st.Action].flat().includes('s3:ListBucket'))).toBe(true);
     template.hasResourceProperties('AWS::S3::BucketPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
   });
 });

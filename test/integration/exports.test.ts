@@ -41,6 +41,9 @@ async function exportOf(blobs: BlobStore, table: string, prefix: string): Promis
     await blobs.putBytes(key, gzipSync(items.slice(i, i + 3).map((Item) => JSON.stringify({ Item })).join('\n')));
     files.push(JSON.stringify({ itemCount: Math.min(3, items.length - i), md5Checksum: 'x', etag: 'y', dataFileS3Key: key }));
   }
+  // DynamoDB lists a file for a partition with nothing in it too.
+  await blobs.putBytes(`${base}/data/empty.json.gz`, new Uint8Array(0));
+  files.push(JSON.stringify({ itemCount: 0, md5Checksum: 'x', etag: 'y', dataFileS3Key: `${base}/data/empty.json.gz` }));
   await blobs.putBytes(`${base}/manifest-files.json`, Buffer.from(files.join('\n')));
   await blobs.put(`${base}/manifest-summary.json`, { version: '2020-06-30', manifestFilesS3Key: `${base}/manifest-files.json`, outputFormat: 'DYNAMODB_JSON' });
   return `${base}/manifest-summary.json`;
@@ -89,7 +92,7 @@ it('reads the events and profiles (tombstones included) from the items DynamoSto
   const grouped = [0, 1].map((item) => tasks.GroupShard({ night, item } as never));
   expect((await Promise.all(grouped)).reduce((n, g) => n + (g.customers as number), 0)).toBe(1);
   const survivor = scanned.find((p) => p.mergedInto === undefined && p.identities.userId !== undefined)?.profileId ?? deriveProfileId('userId:bea');
-  const customers = [0, 1].flatMap((shard) => blobs.items.get(`customers/${night}/${shard}.json`) as Array<{ profileId: string; events: unknown[] }>);
+  const customers = [0, 1].flatMap((shard) => blobs.items.get(`work/${night}/customers/${shard}.json`) as Array<{ profileId: string; events: unknown[] }>);
   expect(customers).toEqual([{ profileId: survivor, events: expect.any(Array) }]);
   expect(customers[0]?.events).toHaveLength(4);
 });

@@ -1,6 +1,6 @@
 import { kMeans } from '../../lib/learn/kmeans';
 import { createRandom } from '../../lib/learn/metrics';
-import { customerValues } from '../../lib/learn/value';
+import { customerValue, customerValues, valueScale, type ValueScale } from '../../lib/learn/value';
 
 describe('expected customer value from RFM history', () => {
   it('projects her order rate and average order value over the horizon while she keeps her rhythm', () => {
@@ -35,6 +35,12 @@ describe('expected customer value from RFM history', () => {
     expect(customerValues(histories).map((v) => v.tier)).toEqual(['low', 'low', 'medium', 'medium', 'high', 'high']);
     expect(customerValues(histories, { tierQuantiles: [0.5, 0.9] }).map((v) => v.tier)).toEqual(['low', 'low', 'low', 'medium', 'medium', 'high']);
     expect(() => customerValues(histories, { tierQuantiles: [0.8, 0.2] })).toThrow(RangeError);
+  });
+
+  it('gives no tier on a scale fitted without buyers (a sample of visitors), as stored and read back', () => {
+    const scale = JSON.parse(JSON.stringify(valueScale([{ orders: 0, revenue: 0, tenureDays: 10 }]))) as ValueScale;
+    expect(scale.cuts).toEqual([null, null]);
+    expect(customerValue({ orders: 2, revenue: 80, tenureDays: 100, daysSinceLastOrder: 5 }, scale)).toEqual({ expectedValue: expect.any(Number) });
   });
 });
 

@@ -2,7 +2,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { loadModel, type ModelConfig } from '../../lib/decision/model';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { createRandom } from '../../lib/learn/metrics';
-import { nightlyTasks, rollback, type BlobStore, type NightlyPorts } from '../../lib/learn/nightly-job';
+import { EXPORT_DEADLINE_MS, nightlyTasks, rollback, type BlobStore, type NightlyPorts } from '../../lib/learn/nightly-job';
 import { nightlyDefinition, NIGHTLY_TASKS, type NightlyTask } from '../../lib/learn/state-machine';
 import { loadNightlyConfig } from '../../lib/learn/nightly-config';
 import { deriveProfileId } from '../../lib/identity/resolver';
@@ -162,6 +162,14 @@ describe('the snapshot by table exports', () => {
     expect(lines.filter((l) => l.includes('WaitForExport    done'))).toHaveLength(3);
     expect(published.artifact.version).toBe(`nightly-${night}`);
 
+    // An export that says it completed but names no manifest, or one still running after the deadline, fails the night too.
+    const odd = nightlyTasks({ ...ports(stores, memoryBlobs(), uninformed()), exporter: { start: async () => 'x', describe: async () => ({ status: 'COMPLETED' }) } });
+    const snapshot = await odd.Snapshot({ night, execution: 'e' } as never);
+    await expect(odd.ExportStatus({ night, snapshot } as never)).rejects.toMatchObject({ name: 'ExportFailed', message: expect.stringContaining('without a manifest') });
+    const stuck = nightlyTasks({ ...ports(stores, memoryBlobs(), uninformed()), exporter: { start: async () => 'x', describe: async () => ({ status: 'IN_PROGRESS' }) } });
+    const started = { ...(await stuck.Snapshot({ night, execution: 'e' } as never)), at: new Date(Date.now() - EXPORT_DEADLINE_MS - 1000).toISOString() };
+    await expect(stuck.ExportStatus({ night, snapshot: started } as never)).rejects.toMatchObject({ name: 'ExportFailed', message: expect.stringContaining('not complete after 4 hours') });
+
     const failing = ports(stores, memoryBlobs(), uninformed());
     failing.exporter = { start: (...args) => real.start(...args), describe: async () => ({ status: 'FAILED', failure: 'PointInTimeRecoveryUnavailableException: PITR is off' }) };
     const run = await runNightlyLocally(failing, night);
@@ -188,7 +196,7 @@ describe('the snapshot by table exports', () => {
     const blobs = memoryBlobs();
     const tasks = nightlyTasks({ ...ports(stores, blobs, uninformed()), exporter: new ScanExporter(stores, blobs, 2) });
     const state = await throughGroup(tasks);
-    const customers = (state.snapshot as { shards: number[] }).shards.flatMap((shard) => blobs.items.get(`customers/${night}/${shard}.json`) as Array<{ profileId: string; events: Array<{ messageId: string; event?: string }> }>);
+    const customers = (state.snapshot as { shards: number[] }).shards.flatMap((shard) => blobs.items.get(`work/${night}/customers/${shard}.json`) as Array<{ profileId: string; events: Array<{ messageId: string; event?: string }> }>);
     const live = [...stores.profileItems.values()].find((p) => p.mergedInto === undefined && customers.some((c) => c.profileId === p.profileId));
     expect(customers).toHaveLength(1);
     expect(customers[0]?.profileId).toBe(live?.profileId);
@@ -253,6 +261,9 @@ describe('the nightly state machine definition', () => {
     const overrides = localOverrides(nightlyTasks(ports(stores, blobs, uninformed())));
     await new StateMachine(definition as never).run({ night } as never, { overrides, context: localContext('first') as never }).result;
     const report = JSON.stringify(blobs.items.get(`reports/${night}.json`));
+    // A duplicate start that fails on its way to the claim (S3 throttled it, say) is caught, but does not overwrite the night's report.
+    await nightlyTasks(ports(stores, blobs, uninformed())).KeepChampion({ night, execution: 'arn:duplicate', failure: { Error: 'SlowDown', Cause: 'throttled' } } as never);
+    expect(JSON.stringify(blobs.items.get(`reports/${night}.json`))).toBe(report);
     // Started again (as a scheduler's retry could): the night is claimed, so it stops at once.
     await expect(new StateMachine(definition as never).run({ night: `${night}T02:00:00Z` } as never, { overrides, context: localContext('second') as never }).result).rejects.toThrow(/This night has run already/);
     expect(JSON.stringify(blobs.items.get(`reports/${night}.json`))).toBe(report);
