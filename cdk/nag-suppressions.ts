@@ -107,7 +107,7 @@ export function acknowledgeFindings({ tables, keys, ingestion, http, nightly }: 
       {
         id: 'AwsSolutions-APIG4',
         reason:
-          'The handlers authenticate every route except GET /health and GET /openapi.json (public by design): Segment write keys as the Basic auth user name (as Segment SDKs send them, which no API Gateway authorizer accepts unchanged) and API keys in x-api-key, both compared in constant time against the Secrets Manager secrets.',
+          'The handlers authenticate every route except GET /health and GET /openapi.json (public by design) and $default (it answers 404 or 405 and reads nothing): Segment write keys as the Basic auth user name (as Segment SDKs send them, which no API Gateway authorizer accepts unchanged) and API keys in x-api-key, both compared in constant time against the Secrets Manager secrets.',
       },
     ],
     true,

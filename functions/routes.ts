@@ -37,3 +37,19 @@ export const FUNCTION_ENTRIES = {
   decide: 'functions/decide/handler.ts',
   ingest: 'functions/ingest/handler.ts',
 } as const;
+
+/** Each route's path as a pattern, its `{param}`s captured. */
+const PATTERNS = ROUTES.map((route) => ({ route, pattern: new RegExp(`^${route.path.replace(/\{[^}]+\}/g, '([^/]+)')}$`) }));
+
+/** The route a request takes, with its path parameters' values in order; undefined if none. */
+export function routeFor(method: string, path: string): { route: RouteDefinition; params: string[] } | undefined {
+  for (const { route, pattern } of PATTERNS) {
+    if (route.method !== method) continue;
+    const m = pattern.exec(path);
+    if (m) return { route, params: m.slice(1) };
+  }
+  return undefined;
+}
+
+/** The methods a path takes (empty: no such path), for a 405's `Allow`. */
+export const methodsFor = (path: string): string[] => [...new Set(PATTERNS.filter((p) => p.pattern.test(path)).map((p) => p.route.method))];

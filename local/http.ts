@@ -29,6 +29,9 @@ function compile(route: RouteDefinition): CompiledRoute {
   return { route, pattern: new RegExp(`^${pattern}$`), params };
 }
 
+/** API Gateway's `$default` route: requests no route takes go to the function that answers 404 or 405 (functions/profiles). */
+const DEFAULT_ROUTE: CompiledRoute = { route: { method: 'GET', path: '$default', fn: 'profiles', auth: 'none' }, pattern: /$^/, params: [] };
+
 export function lambdaContext(functionName: string): Context {
   const deadline = Date.now() + 30_000;
   return {
@@ -71,7 +74,8 @@ export function toApiGatewayEvent(req: IncomingMessage, body: Buffer, match: Com
   for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const text = body.toString('utf8');
   const isText = body.length === 0 || Buffer.from(text, 'utf8').equals(body);
-  const routeKey = `${match.route.method} ${match.route.path}`;
+  // What no route takes goes to the $default route, as on API Gateway.
+  const routeKey = match.route.path === '$default' ? '$default' : `${match.route.method} ${match.route.path}`;
   const now = new Date();
   return {
     version: '2.0',
@@ -136,21 +140,17 @@ export async function startHttpApi(
         .filter((r) => r.route.method === req.method)
         .map((r) => ({ r, m: r.pattern.exec(path) }))
         .find((x) => x.m !== null);
-      if (match === undefined) {
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ message: 'Not Found' }));
-        return;
-      }
+      const target = match ?? { r: DEFAULT_ROUTE, m: [] as unknown as RegExpExecArray };
       try {
         const body = await readBody(req);
-        const event = toApiGatewayEvent(req, body, match.r, (match.m as RegExpExecArray).slice(1));
-        const result = await handlers[match.r.route.fn](event, lambdaContext(match.r.route.fn));
+        const event = toApiGatewayEvent(req, body, target.r, (target.m as RegExpExecArray).slice(1));
+        const result = await handlers[target.r.route.fn](event, lambdaContext(target.r.route.fn));
         send(res, result);
         options.log?.(`${req.method} ${path} -> ${typeof result === 'object' && result && 'statusCode' in result ? result.statusCode : 200}`);
       } catch (e) {
         const status = (e as { status?: number }).status ?? 500;
         res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ message: status === 413 ? 'Request Entity Too Large' : 'Internal Server Error' }));
+        res.end(JSON.stringify({ success: false, message: status === 413 ? `body over ${MAX_BODY_BYTES / 1024 / 1024} MB` : 'internal error' }));
         options.log?.(`${req.method} ${path} -> ${status}: ${(e as Error).message}`);
       }
     })();

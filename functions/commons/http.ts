@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { HttpError } from '../../lib/http/errors';
+import { methodsFor } from '../routes';
 import { logger } from './powertools';
 
 export type HttpRequest = APIGatewayProxyEventV2;
@@ -52,4 +53,14 @@ export function httpHandler(fn: (event: HttpRequest, context: Context) => Promis
       },
     })
     .handler(fn);
+}
+
+/**
+ * The answer to a request no route takes (API Gateway's `$default` route, the local router): 405
+ * with `Allow` when the path takes other methods, else 404; in the API's one error shape.
+ */
+export function unmatched(method: string, path: string): HttpResponse {
+  const allow = methodsFor(path);
+  if (allow.length > 0) return json(405, { success: false, message: `${method} is not allowed on ${path}: it takes ${allow.join(', ')}` }, { allow: allow.join(', ') });
+  return json(404, { success: false, message: `no route ${method} ${path}: see /openapi.json for the routes` });
 }

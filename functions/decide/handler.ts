@@ -6,7 +6,7 @@ import { answerDecision, parseDecisionRequest } from '../../lib/decision/service
 import { requireApiKey } from '../../lib/http/keys';
 import { openApiDocument } from '../../lib/http/openapi';
 import { bodyText, headersOf, httpHandler, json } from '../commons/http';
-import { badRequest } from '../../lib/http/errors';
+import { parseJsonBody } from '../../lib/http/errors';
 import { engineConfig, getCatalogSource, getKeys, getModelSource, getStores, getStream } from '../commons/resources';
 
 const endpoint = process.env.SAGEMAKER_ENDPOINT;
@@ -24,12 +24,7 @@ export const handler = httpHandler(async (event) => {
     return json(200, await offerStatistics(getStores().offerStats, await getCatalogSource().get(), range));
   }
   if (event.routeKey === 'PUT /v1/catalog' || event.routeKey === 'PUT /v1/model') {
-    let body: unknown;
-    try {
-      body = JSON.parse(bodyText(event));
-    } catch (e) {
-      throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
-    }
+    const body = parseJsonBody(bodyText(event));
     const source = event.routeKey === 'PUT /v1/catalog' ? getCatalogSource() : getModelSource();
     return json(200, await source.publish(body));
   }

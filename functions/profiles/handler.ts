@@ -2,11 +2,13 @@ import { notFound } from '../../lib/http/errors';
 import { requireApiKey } from '../../lib/http/keys';
 import { lookupIdentity, readJourney, readProfile } from '../../lib/profile/read';
 import { engineConfig, getKeys, getStores } from '../commons/resources';
-import { headersOf, httpHandler, json } from '../commons/http';
+import { headersOf, httpHandler, json, unmatched } from '../commons/http';
 
-/** Read API: identities -> profile, the unified profile, its journey, dead letters; and health. */
+/** Read API: identities -> profile, the unified profile, its journey, dead letters; health; and what no route takes ($default). */
 export const handler = httpHandler(async (event) => {
   if (event.routeKey === 'GET /health') return json(200, { status: 'ok' });
+  // API Gateway's $default route: what no route takes (answered before any key is asked for).
+  if (event.routeKey === '$default') return unmatched(event.requestContext?.http?.method ?? 'GET', event.rawPath ?? '/');
   const keys = await getKeys();
   requireApiKey(keys, headersOf(event));
   const params = event.pathParameters ?? {};

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { badRequest, payloadTooLarge, unsupportedMediaType } from '../http/errors';
+import { badRequest, payloadTooLarge, unsupportedMediaType, EMPTY_BODY } from '../http/errors';
 import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, type MessageType } from '../events/segment';
 import { asObject } from '../events/json';
 
@@ -125,7 +125,7 @@ export function parseRequest(path: CollectorPath, body: string): CollectRequest 
 }
 
 function parseObject(body: string): Record<string, unknown> {
-  if (body.trim() === '') throw badRequest('body is empty: send a JSON object');
+  if (body.trim() === '') throw badRequest(EMPTY_BODY);
   if (nestedDeeperThan(body, MAX_JSON_DEPTH)) throw badRequest(`body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   let json: unknown;
   try {

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { identifierKey, protectedIdValue, storedIdentifier } from '../events/identifiers';
 import { publish, type EventStream } from '../collect/collector';
 import type { CollectedEvent } from '../events/segment';
-import { badRequest } from '../http/errors';
+import { badRequest, parseJsonBody } from '../http/errors';
 import type { EngineConfig } from '../ingest/config';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import { factsOf, timezoneOf } from '../profile/facts';
 import { followMerges } from '../profile/read';
+import { resolveTimezone } from '../profile/time';
 import type { Profile } from '../profile/profile';
 import type { Stores } from '../store/ports';
 import type { Catalog, Offer } from './catalog';
@@ -36,17 +37,28 @@ export const decisionRequestSchema = z.strictObject({
 export type DecisionRequest = z.input<typeof decisionRequestSchema>;
 
 export function parseDecisionRequest(body: string): z.output<typeof decisionRequestSchema> {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (e) {
-    throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
-  }
-  const result = decisionRequestSchema.safeParse(json);
-  if (!result.success) {
-    throw badRequest(result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  }
+  const result = decisionRequestSchema.safeParse(parseJsonBody(body), { error: requestIssue });
+  // A message that starts with a space goes on from the field's name ("placement is required").
+  if (!result.success) throw badRequest(result.error.issues.map((i) => `${i.path.join('.') || 'body'}${i.message.startsWith(' ') ? '' : ': '}${i.message}`).join('; '));
   return result.data;
+}
+
+/** What a field needs, in words ("placement is required", "count: must be a number"), not the validator's. */
+function requestIssue(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type') return issue.input === undefined ? ' is required' : `must be ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}`;
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  return undefined;
+}
+
+/**
+ * What the catalog and the clock can say of a request that its schema cannot: an unknown placement
+ * or time zone is a mistake to name (not an empty answer, not a silent fallback).
+ */
+export function checkRequest(request: z.output<typeof decisionRequestSchema>, catalog: Catalog): void {
+  const placements = [...new Set(catalog.offers.flatMap((o) => o.placements))];
+  if (!placements.includes(request.placement)) throw badRequest(`placement: no offer of the catalog is for "${request.placement}"; the catalog's placements are ${placements.join(', ')}`);
+  const timezone = request.context.timezone;
+  if (timezone !== undefined && resolveTimezone(timezone, '') === '') throw badRequest(`context.timezone: "${timezone}" is not an IANA time zone (such as Europe/London)`);
 }
 
 export interface DecisionDeps {
@@ -74,21 +86,9 @@ const ms = (from: bigint) => Math.round(Number(process.hrtime.bigint() - from) /
  * on the stream as an event.
  */
 export async function answerDecision(request: z.output<typeof decisionRequestSchema>, deps: DecisionDeps): Promise<DecisionResponse> {
+  checkRequest(request, deps.catalog);
   const started = process.hrtime.bigint();
-  let profile: Profile | undefined;
-  if (request.identity) {
-    const key = identifierKey(storedIdentifier(request.identity.namespace as Namespace, request.identity.value, deps.salt));
-    const follow = async (owner: string | undefined): Promise<Profile | undefined> => (owner === undefined ? undefined : followMerges(deps.stores, owner).catch(() => undefined));
-    const cached = deps.owners?.get(key);
-    if (cached !== undefined) profile = await follow(cached);
-    if (profile === undefined) {
-      // Not cached, or its profile is gone: ask the identity graph.
-      if (cached !== undefined) deps.owners?.delete(key);
-      profile = await follow((await deps.stores.graph.getOwners([key])).values().next().value);
-    }
-    // Remember the survivor, after following any merge.
-    if (profile && profile.mergedInto === undefined && profile.profileId !== cached) deps.owners?.set(key, profile.profileId);
-  }
+  const profile = request.identity ? await loadProfile(request.identity, deps) : undefined;
   const loaded = process.hrtime.bigint();
   const now = deps.now?.() ?? new Date();
   const facts: DecisionFacts | undefined = profile
@@ -97,10 +97,45 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   const fallbackTimezone = profile ? timezoneOf(profile, deps.config.aggregates) : deps.config.aggregates.defaultTimezone;
   const context = decisionContext({ placement: request.placement, ...request.context }, deps.catalog, fallbackTimezone, now);
   const scoring = process.hrtime.bigint();
-  const remote: Scores =
-    deps.scorer && facts ? await deps.scorer.score(facts, deps.catalog.offers.filter((o) => o.placements.includes(request.placement))) : { modelVersion: 'in-process' };
-  // Fallbacks, never an error: the endpoint's score, else the in-process model's, else (in decide)
-  // the nightly batch score, else the configured default (rules-only ranking).
+  const { propensity, modelVersion, fallback } = await propensityFor(request, facts, deps);
+  const decided = process.hrtime.bigint();
+  const decision = decide(
+    { decisionId: randomUUID(), profileId: profile?.profileId ?? null, facts, context, count: request.count, propensity, modelVersion, associations: deps.model?.associations },
+    deps.catalog,
+  );
+  const done = process.hrtime.bigint();
+  // A visitor exists once she sends an event: a decision for one never seen logs nothing (it would make her an empty profile).
+  if (deps.stream && request.identity && profile) await logDecision(deps.stream, request, decision, deps.salt, now);
+  return {
+    ...decision,
+    ...(fallback ? { modelVersion: `${decision.modelVersion} (fallback: ${fallback})` } : {}),
+    timings: { profileMs: Number(loaded - started) / 1e6, scoringMs: Number(decided - scoring) / 1e6, decideMs: Number(done - decided) / 1e6, totalMs: ms(started) },
+  };
+}
+
+/** The live profile an identifier belongs to: one read when its owner is remembered, else the identity graph's. */
+async function loadProfile(identity: NonNullable<z.output<typeof decisionRequestSchema>['identity']>, deps: DecisionDeps): Promise<Profile | undefined> {
+  const key = identifierKey(storedIdentifier(identity.namespace as Namespace, identity.value, deps.salt));
+  const follow = async (owner: string | undefined): Promise<Profile | undefined> => (owner === undefined ? undefined : followMerges(deps.stores, owner).catch(() => undefined));
+  const cached = deps.owners?.get(key);
+  let profile = cached !== undefined ? await follow(cached) : undefined;
+  if (profile === undefined) {
+    // Not cached, or its profile is gone: ask the identity graph.
+    if (cached !== undefined) deps.owners?.delete(key);
+    profile = await follow((await deps.stores.graph.getOwners([key])).values().next().value);
+  }
+  // Remember the survivor, after following any merge.
+  if (profile && profile.mergedInto === undefined && profile.profileId !== cached) deps.owners?.set(key, profile.profileId);
+  return profile;
+}
+
+/**
+ * Propensity per offer, never an error: the endpoint's score, else the in-process model's, else (in
+ * decide) the nightly batch score, else the configured default (rules-only ranking); which one
+ * scored, and why it fell back.
+ */
+async function propensityFor(request: z.output<typeof decisionRequestSchema>, facts: DecisionFacts | undefined, deps: DecisionDeps) {
+  const remote: Scores = deps.scorer && facts ? await deps.scorer.score(facts, deps.catalog.offers.filter((o) => o.placements.includes(request.placement))) : { modelVersion: 'in-process' };
   let local: ((offer: Offer) => number | undefined) | undefined;
   let fallback = remote.fallback;
   try {
@@ -110,45 +145,29 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   }
   const propensity = remote.propensity && local ? (o: Offer) => remote.propensity?.(o) ?? local?.(o) : (remote.propensity ?? local);
   const modelVersion = remote.propensity ? remote.modelVersion : local ? `in-process:${deps.model?.version}` : undefined;
-  const decided = process.hrtime.bigint();
-  const decisionId = randomUUID();
-  const decision = decide(
-    {
-      decisionId,
-      profileId: profile?.profileId ?? null,
-      facts,
-      context,
-      count: request.count,
-      propensity,
-      modelVersion,
-      associations: deps.model?.associations,
-    },
-    deps.catalog,
-  );
-  const done = process.hrtime.bigint();
-  if (deps.stream && request.identity) {
-    // The decision is an event on the stream: impressions, clicks and conversions carry its id back.
-    // An id that holds an e-mail address goes on the stream hashed, as the collector would put it.
-    const value = protectedIdValue(request.identity.value, deps.salt);
-    const ids = request.identity.namespace === 'userId' ? { userId: value } : request.identity.namespace === 'anonymousId' ? { anonymousId: value } : undefined;
-    if (ids) {
-      const at = now.toISOString();
-      const event = {
-        type: 'track',
-        event: 'Decision Made',
-        ...ids,
-        messageId: `decision-${decisionId}`,
-        timestamp: at,
-        receivedAt: at,
-        properties: { decision_id: decisionId, placement: request.placement, variant: decision.variant, offers: decision.offers.map((o) => o.offerId), model_version: decision.modelVersion },
-        context: { channel: request.context.channel },
-      } as unknown as CollectedEvent;
-      await publish(deps.stream, [event]);
-    }
-  }
-  return {
-    ...decision,
-    ...(fallback ? { modelVersion: `${decision.modelVersion} (fallback: ${fallback})` } : {}),
-    timings: { profileMs: Number(loaded - started) / 1e6, scoringMs: Number(decided - scoring) / 1e6, decideMs: Number(done - decided) / 1e6, totalMs: ms(started) },
-  };
+  return { propensity, modelVersion, fallback };
+}
+
+/**
+ * The decision as an event on the stream: impressions, clicks and conversions carry its id back.
+ * An id that holds an e-mail address goes on the stream hashed, as the collector would put it.
+ */
+async function logDecision(stream: EventStream, request: z.output<typeof decisionRequestSchema>, decision: Decision, salt: string, now: Date): Promise<void> {
+  const identity = request.identity;
+  if (identity === undefined) return;
+  const value = protectedIdValue(identity.value, salt);
+  const ids = identity.namespace === 'userId' ? { userId: value } : identity.namespace === 'anonymousId' ? { anonymousId: value } : undefined;
+  if (ids === undefined) return;
+  const at = now.toISOString();
+  const event = {
+    type: 'track',
+    event: 'Decision Made',
+    ...ids,
+    messageId: `decision-${decision.decisionId}`,
+    timestamp: at,
+    receivedAt: at,
+    properties: { decision_id: decision.decisionId, placement: request.placement, variant: decision.variant, offers: decision.offers.map((o) => o.offerId), model_version: decision.modelVersion },
+    context: { channel: request.context.channel },
+  } as unknown as CollectedEvent;
+  await publish(stream, [event]);
 }

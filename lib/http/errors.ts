@@ -18,3 +18,16 @@ export const payloadTooLarge = (message: string) => new HttpError(413, message);
 export const unsupportedMediaType = (message: string) => new HttpError(415, message);
 /** A dependency failed; the client should retry (Segment and RudderStack SDKs retry 5xx). The cause is logged, not shown. */
 export const serviceUnavailable = (message: string, cause?: unknown) => new HttpError(503, message, undefined, { cause });
+
+/** The message for an empty body, the same on every route that reads one. */
+export const EMPTY_BODY = 'body is empty: send a JSON object';
+
+/** A request body parsed as JSON: an empty or malformed one is a 400 with the same words on every route. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') throw badRequest(EMPTY_BODY);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
+  }
+}

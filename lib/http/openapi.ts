@@ -3,7 +3,7 @@ import { catalogSchema } from '../decision/catalog';
 import { modelSchema } from '../decision/model';
 import { MAX_STATS_DAYS } from '../decision/offer-stats';
 import { decisionRequestSchema } from '../decision/service';
-import { ROUTES } from '../../functions/routes';
+import { ROUTES, type RouteDefinition } from '../../functions/routes';
 import { MAX_BATCH_EXPANDED_BYTES, MAX_BATCH_MESSAGES, MAX_JSON_DEPTH } from '../collect/request';
 import { MAX_DEAD_LETTER_DATA_BYTES } from '../collect/collector';
 
@@ -41,12 +41,69 @@ const QUERY: Record<string, Array<{ name: string; description: string; schema: o
   ],
 };
 
-/** What every collector endpoint answers besides 200, 400 and 401. */
-const COLLECT_ERRORS = {
-  '413': { description: `Body over the limit once decompressed (32 KB per message, 500 KB per batch), more than ${MAX_BATCH_MESSAGES} messages in a batch, a batch context and integrations over 32 KB (every message gets them), or a batch over ${MAX_BATCH_EXPANDED_BYTES / 1024 / 1024} MB once its shared context is applied to every message`, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  '415': { description: 'A Content-Encoding other than gzip or identity', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-  '503': { description: 'The event stream or the dead-letter table failed: retry the request (messageIds make the retry a duplicate, not a second copy)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+/** Each operation's id, for generated clients. */
+const OPERATION_IDS: Record<string, string> = {
+  'POST /v1/track': 'track',
+  'POST /v1/identify': 'identify',
+  'POST /v1/page': 'page',
+  'POST /v1/screen': 'screen',
+  'POST /v1/alias': 'alias',
+  'POST /v1/group': 'group',
+  'POST /v1/batch': 'batch',
+  'POST /v1/import': 'import',
+  'GET /health': 'health',
+  'GET /v1/identities/{namespace}/{value}': 'lookupIdentity',
+  'GET /v1/profiles/{profileId}': 'getProfile',
+  'GET /v1/profiles/{profileId}/journey': 'getJourney',
+  'GET /v1/dead-letters': 'listDeadLetters',
+  'POST /v1/decisions': 'decide',
+  'GET /v1/offers/stats': 'getOfferStats',
+  'PUT /v1/catalog': 'publishCatalog',
+  'PUT /v1/model': 'publishModel',
+  'GET /openapi.json': 'getOpenApi',
 };
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
+const ok = (description: string, schema: object) => ({ description, content: { 'application/json': { schema } } });
+
+/** What each route answers with 200. */
+const OK: Record<string, (route: RouteDefinition) => object> = {
+  'GET /health': () => ok('The API answers', { type: 'object', properties: { status: { const: 'ok' } }, required: ['status'] }),
+  'GET /v1/identities/{namespace}/{value}': () => ok('The live profile the identifier belongs to', ref('IdentityLink')),
+  'GET /v1/profiles/{profileId}': () => ok('The unified profile (a merged-away id answers its survivor)', ref('Profile')),
+  'GET /v1/profiles/{profileId}/journey': () => ok('Events across the profile and its merged members', ref('Journey')),
+  'GET /v1/dead-letters': () => ok('The most recent dead letters (at most 100)', ref('DeadLetters')),
+  'POST /v1/decisions': () => ok('The decision: ranked offers with reasons, what was held back and why', ref('Decision')),
+  'GET /v1/offers/stats': () => ok('Statistics per offer of the catalog', ref('OfferStats')),
+  'PUT /v1/catalog': () => ok('Published: the version and a summary', ref('Published')),
+  'PUT /v1/model': () => ok('Published: the version and a summary', ref('Published')),
+  'GET /openapi.json': () => ok('The OpenAPI document', { type: 'object', properties: { openapi: { type: 'string' } }, required: ['openapi'] }),
+};
+
+/**
+ * The errors a route can answer, besides 200: 400 for what it reads from the caller (none for
+ * /health and /openapi.json, which read nothing), 401 where it needs a key, 404 where it looks
+ * something up, 405 for another method on its path, 413 for a body over the limit, 415 for an
+ * encoding the collector does not take, 503 where a store or the stream failed (retry).
+ */
+function errors(r: RouteDefinition): Record<string, object> {
+  const key = `${r.method} ${r.path}`;
+  const reads = r.path !== '/health' && r.path !== '/openapi.json';
+  const looksUp = /\{profileId\}|\{namespace\}/.test(r.path);
+  const hasBody = r.method !== 'GET';
+  return {
+    ...(reads ? { '400': errorResponse('Invalid request; the message names the field and what is expected') } : {}),
+    ...(r.auth !== 'none' ? { '401': errorResponse(r.auth === 'writeKey' ? 'Missing or unknown write key' : 'Missing or unknown API key') } : {}),
+    ...(looksUp ? { '404': errorResponse('No such identifier or profile') } : {}),
+    '405': { ...errorResponse('Another method on this path: the `Allow` header lists the methods it takes'), headers: { Allow: { description: 'The methods the path takes', schema: { type: 'string' } } } },
+    ...(hasBody ? { '413': errorResponse(r.fn === 'collect' ? COLLECT_TOO_LARGE : 'Body over the limit') } : {}),
+    ...(r.fn === 'collect' ? { '415': errorResponse('A Content-Encoding other than gzip or identity') } : {}),
+    ...(reads && key !== 'GET /openapi.json' ? { '503': errorResponse(r.fn === 'collect' ? 'The event stream or the dead-letter table failed: retry the request (messageIds make the retry a duplicate, not a second copy)' : 'A store failed: retry the request') } : {}),
+  };
+}
+
+const COLLECT_TOO_LARGE = `Body over the limit once decompressed (32 KB per message, 500 KB per batch), more than ${MAX_BATCH_MESSAGES} messages in a batch, a batch context and integrations over 32 KB (every message gets them), or a batch over ${MAX_BATCH_EXPANDED_BYTES / 1024 / 1024} MB once its shared context is applied to every message`;
 
 const COLLECT_REQUEST = {
   required: true,
@@ -56,16 +113,37 @@ const COLLECT_REQUEST = {
 
 /** The 200 answers of the collector: a batch says what it took and what it rejected. */
 function collectOk(batch: boolean): object {
-  if (!batch) return { description: 'The message is on the event stream', content: { 'application/json': { schema: { $ref: '#/components/schemas/Success' } } } };
-  return {
-    description: `The request was well formed: the valid messages are on the event stream; each invalid one is in the dead letters (its data cut at ${MAX_DEAD_LETTER_DATA_BYTES / 1024} KB) and listed here`,
-    content: { 'application/json': { schema: { $ref: '#/components/schemas/BatchResult' } } },
+  if (!batch) return ok('The message is on the event stream', ref('Success'));
+  return ok(`The request was well formed: the valid messages are on the event stream; each invalid one is in the dead letters (its data cut at ${MAX_DEAD_LETTER_DATA_BYTES / 1024} KB) and listed here`, ref('BatchResult'));
+}
+
+/**
+ * A zod schema as a JSON Schema inside the document: its own definitions (`$defs`, for recursive
+ * parts such as segment conditions and tree nodes) moved to the document's components under a
+ * prefix, and the references to them rewritten, so they resolve from the document's root.
+ */
+function componentSchema(name: string, schema: z.ZodType, components: Record<string, object>): object {
+  const { $defs, $schema: _draft, ...body } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown> & { $defs?: Record<string, object> };
+  const rename = (id: string) => `${name}_${id.replace(/^_+/, '')}`;
+  const rewrite = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rewrite);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/') ? `#/components/schemas/${rename(v.slice('#/$defs/'.length))}` : rewrite(v)]));
   };
+  for (const [id, def] of Object.entries($defs ?? {})) components[rename(id)] = rewrite(def) as object;
+  components[name] = rewrite(body) as object;
+  return ref(name);
 }
 
 let cached: object | undefined;
 export function openApiDocument(): object {
   if (cached) return cached;
+  const schemas: Record<string, object> = { ...SCHEMAS };
+  const bodies: Record<string, object> = {
+    'POST /v1/decisions': componentSchema('DecisionRequest', decisionRequestSchema, schemas),
+    'PUT /v1/catalog': componentSchema('Catalog', catalogSchema, schemas),
+    'PUT /v1/model': componentSchema('ModelArtifact', modelSchema, schemas),
+  };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of ROUTES) {
     const key = `${r.method} ${r.path}`;
@@ -73,55 +151,119 @@ export function openApiDocument(): object {
       ...[...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
       ...(QUERY[key] ?? []).map((q) => ({ ...q, in: 'query', required: false })),
     ];
-    const operation: Record<string, unknown> = {
-      summary: SUMMARIES[key] ?? key,
-      ...(params.length > 0 ? { parameters: params } : {}),
-      security: r.auth === 'writeKey' ? [{ writeKey: [] }] : r.auth === 'apiKey' ? [{ apiKey: [] }] : [],
-      responses: {
-        '200': r.fn === 'collect' ? collectOk(r.path === '/v1/batch' || r.path === '/v1/import') : { description: 'OK' },
-        '400': { description: 'Invalid request; the message names the field', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-        ...(r.auth !== 'none' ? { '401': { description: 'Missing or invalid credentials' } } : {}),
-        ...(r.fn === 'collect' ? COLLECT_ERRORS : {}),
+    const body = bodies[key];
+    paths[r.path] = {
+      ...paths[r.path],
+      [r.method.toLowerCase()]: {
+        operationId: OPERATION_IDS[key] ?? key,
+        summary: SUMMARIES[key] ?? key,
+        ...(params.length > 0 ? { parameters: params } : {}),
+        security: r.auth === 'writeKey' ? [{ writeKey: [] }] : r.auth === 'apiKey' ? [{ apiKey: [] }] : [],
+        ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: body } } } } : r.fn === 'collect' ? { requestBody: COLLECT_REQUEST } : {}),
+        responses: { '200': r.fn === 'collect' ? collectOk(r.path === '/v1/batch' || r.path === '/v1/import') : (OK[key]?.(r) ?? ok('OK', { type: 'object' })), ...errors(r) },
       },
     };
-    if (key === 'POST /v1/decisions') {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: z.toJSONSchema(decisionRequestSchema, { io: 'input' }) } } };
-    } else if (key === 'PUT /v1/catalog') {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: z.toJSONSchema(catalogSchema, { io: 'input' }) } } };
-    } else if (key === 'PUT /v1/model') {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: z.toJSONSchema(modelSchema, { io: 'input' }) } } };
-    } else if (r.fn === 'collect') {
-      operation.requestBody = COLLECT_REQUEST;
-    }
-    paths[r.path] = { ...paths[r.path], [r.method.toLowerCase()]: operation };
   }
   cached = {
     openapi: '3.1.0',
-    info: { title: 'Moment Engine', version: '0.1.0', description: 'Segment-compatible collector, profiles and next-best-offer decisions.' },
+    info: { title: 'Moment Engine', version: '0.1.0', description: 'Segment-compatible collector, profiles and next-best-offer decisions.', license: { name: 'Apache-2.0', identifier: 'Apache-2.0' } },
+    servers: [
+      { url: 'http://127.0.0.1:3000', description: 'The local stack (npm start; PORT changes the port)' },
+      { url: '{apiUrl}', description: 'A deployed stack: its ApiUrl output', variables: { apiUrl: { default: 'https://example.execute-api.eu-west-2.amazonaws.com' } } },
+    ],
     paths,
     components: {
       securitySchemes: {
         writeKey: { type: 'http', scheme: 'basic', description: 'Segment write key as the user name' },
         apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
       },
-      schemas: {
-        Error: { type: 'object', properties: { success: { type: 'boolean' }, message: { type: 'string' } }, required: ['message'] },
-        Success: { type: 'object', properties: { success: { const: true } }, required: ['success'] },
-        BatchResult: {
-          type: 'object',
-          properties: {
-            success: { const: true, description: 'Always true: Segment SDKs read it' },
-            accepted: { type: 'integer', description: 'Messages put on the event stream' },
-            rejected: {
-              type: 'array',
-              description: 'Messages dead-lettered, by position in the batch',
-              items: { type: 'object', properties: { index: { type: 'integer' }, reason: { type: 'string', examples: ['batch[3].event: must be a non-empty string'] } }, required: ['index', 'reason'] },
-            },
-          },
-          required: ['success', 'accepted', 'rejected'],
-        },
-      },
+      schemas,
     },
   };
   return cached;
 }
+
+const str = { type: 'string' };
+const map = { type: 'object', additionalProperties: true };
+const rates = { type: 'object', properties: { impressions: { type: 'integer' }, clicks: { type: 'integer' }, dismissals: { type: 'integer' }, conversions: { type: 'integer' }, clickThroughRate: { type: ['number', 'null'] }, conversionRate: { type: ['number', 'null'] } } };
+
+/** The answers' shapes (the TypeScript types they follow: lib/decision/decide.ts Decision, lib/profile/read.ts ProfileView, ...). */
+const SCHEMAS: Record<string, object> = {
+  Error: {
+    type: 'object',
+    description: 'Every error answer, from the API and from its router alike',
+    properties: { success: { const: false }, message: { type: 'string', examples: ['placement is required'] }, details: {} },
+    required: ['success', 'message'],
+  },
+  Success: { type: 'object', properties: { success: { const: true } }, required: ['success'] },
+  BatchResult: {
+    type: 'object',
+    properties: {
+      success: { const: true, description: 'Always true: Segment SDKs read it' },
+      accepted: { type: 'integer', description: 'Messages put on the event stream' },
+      rejected: {
+        type: 'array',
+        description: 'Messages dead-lettered, by position in the batch',
+        items: { type: 'object', properties: { index: { type: 'integer' }, reason: { type: 'string', examples: ['batch[3].event: must be a non-empty string'] } }, required: ['index', 'reason'] },
+      },
+    },
+    required: ['success', 'accepted', 'rejected'],
+  },
+  IdentityLink: { type: 'object', properties: { profileId: str }, required: ['profileId'] },
+  Profile: {
+    type: 'object',
+    properties: {
+      profileId: str,
+      createdAt: str,
+      updatedAt: str,
+      identities: { type: 'object', additionalProperties: { type: 'array', items: str } },
+      traits: map,
+      aggregates: map,
+      derived: map,
+      stage: { type: 'object', properties: { name: str, reason: str }, required: ['name', 'reason'] },
+      segments: { type: 'object', additionalProperties: { type: 'object', properties: { enteredAt: str } } },
+      segmentHistory: { type: 'array', items: map },
+      batch: { type: 'object', additionalProperties: { type: 'object', properties: { value: {}, asOf: str } } },
+      timezone: str,
+      signals: map,
+      probableLinks: { type: 'array', items: { type: 'object', properties: { profileId: str, score: { type: 'number' }, reasons: { type: 'array', items: str }, at: str } } },
+      mergedMembers: { type: 'array', items: str },
+      mergeLog: { type: 'array', items: map },
+      version: { type: 'integer' },
+    },
+    required: ['profileId', 'createdAt', 'updatedAt', 'identities', 'traits', 'aggregates', 'stage', 'segments', 'batch', 'mergedMembers', 'version'],
+  },
+  Journey: { type: 'object', properties: { profileId: str, events: { type: 'array', items: map } }, required: ['profileId', 'events'] },
+  DeadLetters: { type: 'object', properties: { deadLetters: { type: 'array', items: map } }, required: ['deadLetters'] },
+  Decision: {
+    type: 'object',
+    properties: {
+      decisionId: str,
+      profileId: { type: ['string', 'null'], description: 'null for a visitor never seen' },
+      variant: { enum: ['personalised', 'holdout'] },
+      offers: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { offerId: str, content: str, score: { type: 'number' }, reasons: { type: 'array', items: str }, items: { type: 'array', items: str }, explored: { type: 'boolean' } },
+          required: ['offerId', 'content', 'score', 'reasons'],
+        },
+      },
+      suppressed: { type: 'array', items: { type: 'object', properties: { offerId: str, reason: str }, required: ['offerId', 'reason'] } },
+      modelVersion: str,
+      context: { type: 'object', properties: { localTime: str, timezone: str, device: str, nearby: { type: 'array', items: str }, quiet: str } },
+      timings: { type: 'object', additionalProperties: { type: 'number' } },
+    },
+    required: ['decisionId', 'profileId', 'variant', 'offers', 'suppressed', 'modelVersion', 'context'],
+  },
+  OfferStats: {
+    type: 'object',
+    properties: {
+      from: str,
+      to: str,
+      offers: { type: 'array', items: { type: 'object', properties: { offerId: str, variants: { type: 'object', additionalProperties: rates }, total: rates }, required: ['offerId', 'total'] } },
+    },
+    required: ['from', 'to', 'offers'],
+  },
+  Published: { type: 'object', properties: { version: str }, required: ['version'], additionalProperties: true },
+};

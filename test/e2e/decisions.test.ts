@@ -90,21 +90,34 @@ it('swaps the survey for an instant offer on her phone, and skips the expired Bl
   expect(phone.body.suppressed).toContainEqual({ offerId: 'black-friday-paint', reason: 'expired at 2026-11-30T23:59:59Z' });
 });
 
-it('answers an unknown visitor with generic offers, and logs each decision on the stream', async () => {
+it('answers an unknown visitor with generic offers, and makes no profile of her (she exists once she sends an event)', async () => {
   const d = await decide({ identity: { namespace: 'anonymousId', value: 'never-seen' }, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
   expect(d.status).toBe(200);
   expect(d.body.profileId).toBeNull();
   expect(d.body.offers.length).toBeGreaterThan(0);
+  expect((await decide({ identity: { namespace: 'anonymousId', value: 'never-seen' }, placement: 'home' })).body.profileId).toBeNull();
   await stack.poller.idle();
-  // The decision event created a profile for the visitor: its journey holds the decision.
   const found = await fetch(`${stack.url}/v1/identities/anonymousId/never-seen`, { headers: { 'x-api-key': 'dev-api-key' } });
-  const { profileId } = (await found.json()) as { profileId: string };
+  expect(found.status).toBe(404);
+});
+
+it("logs a known customer's decision on the stream: her journey holds it", async () => {
+  const d = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
+  await stack.poller.idle();
+  const { profileId } = (await (await fetch(`${stack.url}/v1/identities/userId/${ann.value}`, { headers: { 'x-api-key': 'dev-api-key' } })).json()) as { profileId: string };
   const journey = (await (await fetch(`${stack.url}/v1/profiles/${profileId}/journey`, { headers: { 'x-api-key': 'dev-api-key' } })).json()) as { events: Array<{ event: string; properties: { decision_id: string } }> };
   expect(journey.events).toContainEqual(expect.objectContaining({ event: 'Decision Made', properties: expect.objectContaining({ decision_id: d.body.decisionId }) }));
 });
 
 it('validates requests against the schema and names the field; needs an API key; serves the OpenAPI document', async () => {
   expect((await decide({ placement: 'home', count: 99 })).body.message).toBe('count: Too big: expected number to be <=10');
+  // Messages say what is expected.
+  expect((await decide({ count: 2 })).body).toEqual({ success: false, message: 'placement is required' });
+  expect((await decide({ placement: 'home', count: 'two' })).body.message).toBe('count: must be a number');
+  expect((await decide({ placement: 'home', colour: 'red' })).body.message).toBe('body: unknown field colour');
+  // What the catalog and the clock know: an unknown placement or time zone is named, not answered with nothing or a fallback.
+  expect((await decide({ placement: 'homepage' })).body).toEqual({ success: false, message: 'placement: no offer of the catalog is for "homepage"; the catalog\'s placements are home, app-feed, email' });
+  expect((await decide({ placement: 'home', context: { timezone: 'Mars/Olympus' } })).body).toEqual({ success: false, message: 'context.timezone: "Mars/Olympus" is not an IANA time zone (such as Europe/London)' });
   expect((await decide({ placement: 'home', identity: { namespace: 'cookie', value: 'x' } })).status).toBe(400);
   expect((await decide({ placement: 'home' }, 'wrong')).status).toBe(401);
   const doc = (await (await fetch(`${stack.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };

@@ -225,8 +225,29 @@ describe('read API', () => {
     expect((await get('/v1/identities/anonymousId/nobody')).status).toBe(404);
     const bad = await get('/v1/identities/cookie/x');
     expect(bad).toEqual({ status: 400, body: { success: false, message: 'namespace must be one of userId, email, phone, deviceId, anonymousId' } });
-    expect(await get('/v2/nothing')).toEqual({ status: 404, body: { message: 'Not Found' } });
+    expect(await get('/v2/nothing')).toEqual({ status: 404, body: { success: false, message: 'no route GET /v2/nothing: see /openapi.json for the routes' } });
     expect((await get('/v1/profiles/p_x/journey?limit=0')).status).toBe(400);
+  });
+
+  it('answers another method on a path with 405 and Allow, in the same error shape, before asking for a key', async () => {
+    const wrong = await fetch(`${stack.url}/v1/decisions`);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+    expect(await wrong.json()).toEqual({ success: false, message: 'GET is not allowed on /v1/decisions: it takes POST' });
+    const put = await fetch(`${stack.url}/v1/track`, { method: 'PUT', body: '{}' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('POST');
+  });
+
+  it('says the same about an empty body on every route that reads one', async () => {
+    const empty = async (method: string, path: string, headers: Record<string, string>) => {
+      const res = await fetch(`${stack.url}${path}`, { method, headers, body: '' });
+      return { status: res.status, body: await res.json() };
+    };
+    const expected = { status: 400, body: { success: false, message: 'body is empty: send a JSON object' } };
+    expect(await empty('POST', '/v1/track', auth)).toEqual(expected);
+    expect(await empty('POST', '/v1/batch', auth)).toEqual(expected);
+    for (const [method, path] of [['POST', '/v1/decisions'], ['PUT', '/v1/catalog'], ['PUT', '/v1/model']] as const) expect(await empty(method, path, { 'x-api-key': 'dev-api-key' })).toEqual(expected);
   });
 
   it('lists a malformed stream record in the dead letters with its reason, and the shard moves on', async () => {
