@@ -1,4 +1,5 @@
 import { App, Aspects } from 'aws-cdk-lib';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { loadCatalog } from '../lib/decision/catalog';
 import { loadModel } from '../lib/decision/model';
@@ -47,6 +48,24 @@ export function buildApp(app = new App()): { app: App; stack: MomentEngineStack 
   return { app, stack };
 }
 
+/**
+ * One line on what cdk-nag found in a synthesized stack: its errors and warnings (the findings are
+ * also printed in full above it), and how many findings are acknowledged with a reason.
+ */
+export function nagSummary(assembly: CloudAssembly): string {
+  const counts = { error: 0, warning: 0, acknowledged: 0 };
+  for (const stack of assembly.stacks) {
+    for (const message of stack.messages) {
+      if (!/^\[?(AwsSolutions|Serverless)-/.test(String(message.entry.data))) continue;
+      if (message.level === 'error') counts.error += 1;
+      else if (message.level === 'warning') counts.warning += 1;
+    }
+    for (const resource of Object.values((stack.template as { Resources?: Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress?: unknown[] } } }> }).Resources ?? {})) counts.acknowledged += resource.Metadata?.cdk_nag?.rules_to_suppress?.length ?? 0;
+  }
+  return `cdk-nag (AwsSolutions, Serverless): ${counts.error} errors, ${counts.warning} warnings; ${counts.acknowledged} acknowledgements with reasons on resources (cdk/nag-suppressions.ts)`;
+}
+
 if (require.main === module) {
-  buildApp().app.synth();
+  const assembly = buildApp().app.synth();
+  console.error(nagSummary(assembly));
 }

@@ -5,6 +5,7 @@
  * ingest is asynchronous), then asks for the decisions the README walks through and prints each
  * one as a request ready to paste, with what it showed and why.
  */
+import './quiet';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simulateShoppers } from './simulate-shoppers';

@@ -3,6 +3,7 @@
  * between runs (`npm start -- --fresh` wipes it, `--in-memory` keeps nothing). Ctrl-C, or SIGINT,
  * SIGTERM or SIGHUP to `npm start`'s process (or to this one), stops it and every process it started.
  */
+import './quiet';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -10,6 +10,7 @@
  *   npm run train -- --night 2026-11-27      that night
  *   npm run train -- --rollback demo-1       publish an earlier version from the registry again
  */
+import './quiet';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';

@@ -2,6 +2,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROUTES } from '../../functions/routes';
+import { nagSummary } from '../../cdk/app';
 import { synthesize } from './synth';
 
 // Prepare: the app with its AwsSolutionsChecks and ServerlessChecks aspects (cdk/app.ts), synthesised.
@@ -17,6 +18,14 @@ describe.each(['AwsSolutions', 'Serverless'])('cdk-nag %s', (pack) => {
   it('reports no unacknowledged warning', () => {
     expect(annotations.findWarning('*', Match.stringLikeRegexp(`${pack}-.*`)).map(describeFinding)).toEqual([]);
   });
+});
+
+it('sums up in one line at synth: no errors, no warnings, and how many findings are acknowledged', () => {
+  const line = nagSummary(app.synth());
+  expect(line).toMatch(/^cdk-nag \(AwsSolutions, Serverless\): 0 errors, 0 warnings; \d+ acknowledgements with reasons on resources/);
+  // An unacknowledged finding is counted: the summary reads the same messages cdk-nag leaves.
+  const fake = { stacks: [{ messages: [{ level: 'error', entry: { data: 'AwsSolutions-S1: no access logs' } }, { level: 'warning', entry: { data: 'Serverless-X: y' } }, { level: 'warning', entry: { data: 'other' } }], template: {} }] };
+  expect(nagSummary(fake as never)).toMatch(/: 1 errors, 1 warnings; 0 acknowledgements/);
 });
 
 describe('acknowledged findings', () => {
