@@ -4,15 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * The README's LocalStack section, as far as it runs without Docker: cdklocal (a dev dependency)
+ * The LocalStack section of docs/deploy.md (linked from the README), as far as it runs without Docker: cdklocal (a dev dependency)
  * resolves to this project's CDK and synthesizes the stack with LocalStack's endpoints; every
  * command the section runs through npx or node resolves in a fresh install.
  */
 const root = join(__dirname, '../..');
 const section = (() => {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Deploy to LocalStack');
-  return readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const page = readFileSync(join(root, 'docs/deploy.md'), 'utf8');
+  const start = page.indexOf('## Deploy to LocalStack');
+  const end = page.indexOf('\n## ', start + 1);
+  return page.slice(start, end < 0 ? undefined : end);
 })();
 
 it('runs cdklocal from the project (the CDK it wraps is the project\'s) and synthesizes the stack', () => {
