@@ -6,7 +6,9 @@ import { answerDecision, parseDecisionRequest } from '../../lib/decision/service
 import { requireApiKey } from '../../lib/http/keys';
 import { openApiDocument } from '../../lib/http/openapi';
 import { bodyText, headersOf, httpHandler, json } from '../commons/http';
-import { parseJsonBody } from '../../lib/http/errors';
+import { boundedBody, parseJsonBody } from '../../lib/http/errors';
+import { MAX_DOCUMENT_BYTES } from '../../lib/decision/published';
+import { MAX_DECISION_REQUEST_BYTES } from '../../lib/decision/service';
 import { engineConfig, getCatalogSource, getKeys, getModelSource, getStores, getStream } from '../commons/resources';
 
 const endpoint = process.env.SAGEMAKER_ENDPOINT;
@@ -24,11 +26,11 @@ export const handler = httpHandler(async (event) => {
     return json(200, await offerStatistics(getStores().offerStats, await getCatalogSource().get(), range));
   }
   if (event.routeKey === 'PUT /v1/catalog' || event.routeKey === 'PUT /v1/model') {
-    const body = parseJsonBody(bodyText(event));
+    const body = parseJsonBody(boundedBody(bodyText(event), MAX_DOCUMENT_BYTES));
     const source = event.routeKey === 'PUT /v1/catalog' ? getCatalogSource() : getModelSource();
     return json(200, await source.publish(body));
   }
-  const request = parseDecisionRequest(bodyText(event));
+  const request = parseDecisionRequest(boundedBody(bodyText(event), MAX_DECISION_REQUEST_BYTES));
   const [catalog, model] = await Promise.all([getCatalogSource().get(), getModelSource().get()]);
   return json(200, await answerDecision(request, { stores: getStores(), stream: getStream(), config: engineConfig, catalog, model, salt: keys.identitySalt, scorer, owners }));
 });

@@ -18,6 +18,9 @@ import type { Model } from './model';
 import type { OwnerCache } from './owner-cache';
 import type { RemoteScorer, Scores } from './scoring';
 
+/** The most a decision request may weigh (its fields are all short). */
+export const MAX_DECISION_REQUEST_BYTES = 16 * 1024;
+
 /** `POST /v1/decisions` request: who, where in the app, the moment's context, how many offers. */
 export const decisionRequestSchema = z.strictObject({
   identity: z.strictObject({ namespace: z.enum(NAMESPACES), value: z.string().min(1).max(512) }).optional(),

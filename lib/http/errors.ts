@@ -31,3 +31,10 @@ export function parseJsonBody(text: string): unknown {
     throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
   }
 }
+
+/** A body within a route's limit, else a 413 that says the limit. */
+export function boundedBody(text: string, maxBytes: number): string {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > maxBytes) throw payloadTooLarge(`body is ${Math.ceil(bytes / 1024)} KB; this route takes at most ${maxBytes / 1024} KB`);
+  return text;
+}

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { catalogSchema } from '../decision/catalog';
 import { modelSchema } from '../decision/model';
 import { MAX_STATS_DAYS } from '../decision/offer-stats';
-import { decisionRequestSchema } from '../decision/service';
+import { decisionRequestSchema, MAX_DECISION_REQUEST_BYTES } from '../decision/service';
+import { MAX_DOCUMENT_BYTES } from '../decision/published';
 import { ROUTES, type RouteDefinition } from '../../functions/routes';
 import { MAX_BATCH_EXPANDED_BYTES, MAX_BATCH_MESSAGES, MAX_JSON_DEPTH } from '../collect/request';
 import { MAX_DEAD_LETTER_DATA_BYTES } from '../collect/collector';
@@ -97,7 +98,7 @@ function errors(r: RouteDefinition): Record<string, object> {
     ...(r.auth !== 'none' ? { '401': errorResponse(r.auth === 'writeKey' ? 'Missing or unknown write key' : 'Missing or unknown API key') } : {}),
     ...(looksUp ? { '404': errorResponse('No such identifier or profile') } : {}),
     '405': { ...errorResponse('Another method on this path: the `Allow` header lists the methods it takes'), headers: { Allow: { description: 'The methods the path takes', schema: { type: 'string' } } } },
-    ...(hasBody ? { '413': errorResponse(r.fn === 'collect' ? COLLECT_TOO_LARGE : 'Body over the limit') } : {}),
+    ...(hasBody ? { '413': errorResponse(r.fn === 'collect' ? COLLECT_TOO_LARGE : key === 'POST /v1/decisions' ? `Body over ${MAX_DECISION_REQUEST_BYTES / 1024} KB` : `Body over ${MAX_DOCUMENT_BYTES / 1024} KB (what a config table item holds)`) } : {}),
     ...(r.fn === 'collect' ? { '415': errorResponse('A Content-Encoding other than gzip or identity') } : {}),
     ...(reads && key !== 'GET /openapi.json' ? { '503': errorResponse(r.fn === 'collect' ? 'The event stream or the dead-letter table failed: retry the request (messageIds make the retry a duplicate, not a second copy)' : 'A store failed: retry the request') } : {}),
   };

@@ -239,6 +239,12 @@ describe('read API', () => {
     expect(put.headers.get('allow')).toBe('POST');
   });
 
+  it('answers a body over a route\'s limit with 413, in the same shape', async () => {
+    const res = await fetch(`${stack.url}/v1/decisions`, { method: 'POST', headers: { 'x-api-key': 'dev-api-key' }, body: JSON.stringify({ placement: 'home', pad: 'x'.repeat(20_000) }) });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ success: false, message: 'body is 20 KB; this route takes at most 16 KB' });
+  });
+
   it('says the same about an empty body on every route that reads one', async () => {
     const empty = async (method: string, path: string, headers: Record<string, string>) => {
       const res = await fetch(`${stack.url}${path}`, { method, headers, body: '' });
