@@ -42,37 +42,45 @@ const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebK
 const LAPTOP = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Safari/605.1.15';
 const PLACES = { gym: { latitude: 53.7999, longitude: -1.549 }, store: { latitude: 53.8164, longitude: -1.6027 }, opera: { latitude: 53.8003, longitude: -1.5432 } };
 
-/** The situations, the day after the seed journey (times are UTC; in London in November that is local time). */
+/** A decision request for the app feed, three offers, in London, at `timestamp` (UTC; in London in November that is local time). */
+const ask = (identity: { namespace: string; value: string }, timestamp: string, context: Record<string, unknown> = {}) => ({
+  identity,
+  placement: 'app-feed',
+  count: 3,
+  context: { timestamp, timezone: 'Europe/London', device: { userAgent: LAPTOP }, channel: 'app', ...context },
+});
+
+/** The situations, the day after the seed journey. */
 export const SITUATIONS: Situation[] = [
   {
     title: 'Ann at 06:00 near the gym',
     expect: 'the health club trial first: a context rule boosts it at 06:00-09:00 local near a gym partner',
-    request: { identity: ann, placement: 'app-feed', count: 3, context: { timestamp: '2026-11-22T06:05:00Z', timezone: 'Europe/London', location: PLACES.gym, device: { userAgent: LAPTOP }, channel: 'app' } },
+    request: ask(ann, '2026-11-22T06:05:00Z', { location: PLACES.gym }),
   },
   {
     title: 'Ann at 18:00, same place',
-    expect: 'the restaurant offer first: the evening rule, in her time zone, not the server\'s',
-    request: { identity: ann, placement: 'app-feed', count: 3, context: { timestamp: '2026-11-22T18:05:00Z', timezone: 'Europe/London', location: PLACES.gym, device: { userAgent: LAPTOP }, channel: 'app' } },
+    expect: "the restaurant offer first: the evening rule, in her time zone, not the server's",
+    request: ask(ann, '2026-11-22T18:05:00Z', { location: PLACES.gym }),
   },
   {
     title: "Ann inside the store's geofence, on her phone",
     expect: 'what goes with what she bought: brushes and a roller for the paint (association rules of the model)',
-    request: { identity: ann, placement: 'app-feed', count: 3, context: { timestamp: '2026-11-22T11:04:00Z', timezone: 'Europe/London', location: PLACES.store, device: { userAgent: IPHONE }, channel: 'app' } },
+    request: ask(ann, '2026-11-22T11:04:00Z', { location: PLACES.store, device: { userAgent: IPHONE } }),
   },
   {
     title: 'Ann at the opera',
     expect: 'nothing: the opera is a quiet place, and the response says so for every offer it held back',
-    request: { identity: ann, placement: 'app-feed', count: 3, context: { timestamp: '2026-11-22T19:30:00Z', timezone: 'Europe/London', location: PLACES.opera, device: { userAgent: IPHONE }, channel: 'app' } },
+    request: ask(ann, '2026-11-22T19:30:00Z', { location: PLACES.opera, device: { userAgent: IPHONE } }),
   },
   {
     title: 'Ann on her phone at noon, at home',
     expect: 'on a smartphone the survey gives way to an instant-response offer; personalised offers, as she consented',
-    request: { identity: ann, placement: 'app-feed', count: 3, context: { timestamp: '2026-11-22T12:00:00Z', timezone: 'Europe/London', device: { userAgent: IPHONE }, channel: 'app' } },
+    request: ask(ann, '2026-11-22T12:00:00Z', { device: { userAgent: IPHONE } }),
   },
   {
     title: "Ben's laptop (he never logged in, nor consented)",
     expect: 'generic offers only: without consent nothing personalised, and the response says why',
-    request: { identity: { namespace: 'anonymousId', value: SEED.people.ben.devices.laptop }, placement: 'app-feed', count: 3, context: { timestamp: '2026-11-22T12:00:00Z', timezone: 'Europe/London', device: { userAgent: LAPTOP }, channel: 'web' } },
+    request: ask({ namespace: 'anonymousId', value: SEED.people.ben.devices.laptop }, '2026-11-22T12:00:00Z', { channel: 'web' }),
   },
 ];
 
