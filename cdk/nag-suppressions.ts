@@ -116,25 +116,32 @@ export function acknowledgeFindings({ tables, keys, ingestion, http, nightly }: 
 
 /** The nightly job's findings: its functions are invoked only by its state machine, its bucket holds only its own working data. */
 function acknowledgeNightly(nightly: NightlyJob): void {
-  const bucketObjects = `Resource::<${Stack.of(nightly).getLogicalId(nightly.bucket.node.defaultChild as CfnResource)}.Arn>/*`;
-  for (const fn of Object.values(nightly.functions)) {
+  const arnOf = (construct: IConstruct) => `<${Stack.of(nightly).getLogicalId(construct.node.defaultChild as CfnResource)}.Arn>`;
+  const bucketArn = arnOf(nightly.bucket);
+  for (const [task, fn] of Object.entries(nightly.functions) as Array<[keyof typeof nightly.functions, EngineFunction]>) {
+    const { read, write } = nightly.taskAccess[task];
     NagSuppressions.addResourceSuppressions(
       fn.executionRole,
-      [{ id: 'AwsSolutions-IAM5', appliesTo: [bucketObjects], reason: "s3:GetObject and s3:PutObject on the objects of the nightly job's own bucket (the tables' exports, shards, training samples, candidates, reports), whose keys are made per night: no other bucket, no other action." }],
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: [...new Set([...read, ...write])].map((prefix) => `Resource::${bucketArn}/${prefix}*`),
+          reason: "s3:GetObject and s3:PutObject on the prefixes of the nightly job's own bucket this task reads and writes (its working data, execution markers, registry or reports), whose keys are made per night and per model version: no other prefix, no other bucket.",
+        },
+      ],
       true,
     );
     NagSuppressions.addResourceSuppressions(fn, [
       { id: 'Serverless-LambdaDLQ', reason: "Invoked only synchronously by the nightly state machine, whose Retry and Catch handle a failure (the champion stays published and the night's report says why): a DLQ would never receive anything." },
     ]);
   }
-  const arnOf = (construct: IConstruct) => `<${Stack.of(nightly).getLogicalId(construct.node.defaultChild as CfnResource)}.Arn>`;
   NagSuppressions.addResourceSuppressions(
     nightly.functions.Snapshot.executionRole,
     [
       {
         id: 'AwsSolutions-IAM5',
-        appliesTo: [`Resource::${arnOf(nightly.bucket)}/exports/*`],
-        reason: "DynamoDB writes a table export with its caller's permissions, under a prefix of the export's own making inside the job's bucket's exports/ folder: multipart upload aborts and object ACLs there, no other prefix.",
+        appliesTo: [`Resource::${arnOf(nightly.bucket)}/work/*`],
+        reason: "DynamoDB writes a table export with its caller's permissions, under a prefix of the export's own making inside the night's working data (work/): multipart upload aborts and object ACLs there, no other prefix.",
       },
     ],
     true,

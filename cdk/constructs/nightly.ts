@@ -60,6 +60,8 @@ export class NightlyJob extends Construct {
   readonly stateMachineName: string;
   /** The tables the night exports. */
   readonly exportedTables: TableV2[];
+  /** The bucket prefixes each task reads and writes (for the nag acknowledgements). */
+  taskAccess!: Record<NightlyTask, { read: string[]; write: string[] }>;
 
   constructor(scope: Construct, id: string, props: NightlyJobProps) {
     super(scope, id);
@@ -113,22 +115,41 @@ export class NightlyJob extends Construct {
   }
 
   /**
-   * Objects of the job's bucket for every task; the exports' start and status to the two tasks that
-   * run them (DynamoDB writes an export with its caller's permissions, into the bucket's `exports/`);
-   * each table only to the tasks that use it: no task scans a table.
+   * Each task the prefixes of the job's bucket it reads and writes, and no others (only Publish
+   * touches the registry, only Report and KeepChampion write reports); the exports' start and status
+   * to the two tasks that run them (DynamoDB writes an export with its caller's permissions, into the
+   * night's working data); each table only to the tasks that use it: no task scans a table.
    */
   private grantTasks(tables: EngineTables): void {
-    const objects = new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject', 's3:PutObject'], resources: [this.bucket.arnForObjects('*')] });
-    // Without ListBucket, S3 answers a missing key with 403, not 404: a task reading a piece not written yet could not tell.
-    const listing = new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] });
-    for (const fn of Object.values(this.functions)) {
-      fn.addToRolePolicy(objects);
-      fn.addToRolePolicy(listing);
+    const { work, executions, registry, reports } = NIGHTLY_PREFIXES;
+    const working = { read: [work], write: [work] };
+    const access: Record<NightlyTask, { read: string[]; write: string[] }> = {
+      Snapshot: { read: [executions], write: [executions, work] },
+      ExportStatus: working,
+      ReadProfiles: working,
+      Roots: working,
+      SplitEvents: working,
+      GroupShard: working,
+      Train: working,
+      Value: working,
+      WriteAttributes: { read: [work], write: [] },
+      Publish: { read: [work, registry], write: [registry] },
+      Report: { read: [work, executions], write: [reports] },
+      KeepChampion: { read: [work, executions], write: [reports] },
+    };
+    const objects = (prefixes: string[]) => prefixes.map((p) => this.bucket.arnForObjects(`${p}*`));
+    for (const task of NIGHTLY_TASKS) {
+      const fn = this.functions[task];
+      fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:GetObject'], resources: objects(access[task].read) }));
+      if (access[task].write.length > 0) fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:PutObject'], resources: objects(access[task].write) }));
+      // Without ListBucket, S3 answers a missing key with 403, not 404: a task reading a piece not written yet could not tell.
+      fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }));
     }
+    this.taskAccess = access;
     const { Snapshot, ExportStatus, WriteAttributes, Train, Publish } = this.functions;
     const exported = this.exportedTables;
     Snapshot.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:ExportTableToPointInTime'], resources: exported.map((t) => t.tableArn) }));
-    Snapshot.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:AbortMultipartUpload', 's3:PutObjectAcl'], resources: [this.bucket.arnForObjects('exports/*')] }));
+    Snapshot.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:AbortMultipartUpload', 's3:PutObjectAcl'], resources: objects([work]) }));
     ExportStatus.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:DescribeExport'], resources: exported.map((t) => `${t.tableArn}/export/*`) }));
     tables.tables.profiles.grantReadWriteData(WriteAttributes);
     tables.tables.config.grantReadData(Train);

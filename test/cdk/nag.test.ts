@@ -81,8 +81,10 @@ describe('acknowledged findings', () => {
       expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/export\/\*$/),
       expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/index\/\*$/),
       expect.stringMatching(/^Resource::<DataProfiles[0-9A-F]{8}\.Arn>\/export\/\*$/),
-      expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/\*$/),
-      expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/exports\/\*$/),
+      expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/executions\/\*$/),
+      expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/registry\/\*$/),
+      expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/reports\/\*$/),
+      expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/work\/\*$/),
       'Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:MomentEngine-nightly/*',
     ]);
   });

@@ -386,6 +386,25 @@ describe('the nightly job', () => {
     expect(JSON.stringify(bucket.Properties.LifecycleConfiguration)).not.toContain('registry/');
     // Every task may list the bucket (a missing piece is then a 404, not a 403).
     for (const task of NIGHTLY_TASKS) expect(statementsOf(policyFor(task)).some((st) => [st.Action].flat().includes('s3:ListBucket'))).toBe(true);
+  });
+
+  it('lets each task read and write only its own prefixes of the bucket: only Publish the registry, only the reporting tasks the reports', () => {
+    const prefixes = (task: string, action: string) =>
+      statementsOf(policyFor(task))
+        .filter((st) => [st.Action].flat().includes(action))
+        .flatMap((st) => [st.Resource].flat())
+        .map((r) => JSON.stringify(r).match(/\/([a-z]+)\/\*/)?.[1])
+        .filter((p): p is string => p !== undefined)
+        .sort();
+    expect(prefixes('Publish', 's3:PutObject')).toEqual(['registry']);
+    expect(prefixes('Report', 's3:PutObject')).toEqual(['reports']);
+    expect(prefixes('WriteAttributes', 's3:PutObject')).toEqual([]);
+    expect(prefixes('Snapshot', 's3:PutObject')).toEqual(['executions', 'work']);
+    for (const task of NIGHTLY_TASKS) {
+      if (task !== 'Publish') expect(prefixes(task, 's3:PutObject')).not.toContain('registry');
+      // No statement grants the whole bucket's objects.
+      expect(JSON.stringify(statementsOf(policyFor(task)).map((st) => st.Resource))).not.toMatch(/Arn"\]\},"\/\*"/);
+    }
     template.hasResourceProperties('AWS::S3::BucketPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
   });
 });
