@@ -56,7 +56,19 @@ export interface MatchInput {
   inBatch: (profileId: string) => Profile | undefined;
   /** In-batch profiles by network, so devices first seen together still meet. */
   inBatchOn: (network: string) => string[];
+  /**
+   * Profiles whose link with this one must be derived afresh whatever its cache says: the partners
+   * of profiles merged into it in this batch (their links, which named the merged-away profile, are
+   * withdrawn; the survivor's own are written if the evidence holds).
+   */
+  rederive?: ReadonlySet<string>;
 }
+
+/** A link to remove, each direction its own. */
+export type Withdrawal = Pick<ProbableLink, 'profileId' | 'otherProfileId'>;
+
+/** How many tombstones a candidate listed on a network is followed through to its live profile. */
+const MAX_FOLLOW = 4;
 
 /**
  * Probabilistic matching for one profile (DESIGN.md, "Probabilistic links"). Lists the profile in
@@ -73,7 +85,7 @@ export async function matchOnNetworks(
   profiles: ProfileStore,
   rules: IdentityRules,
   now: Date,
-): Promise<{ visits: NetworkVisit[]; links: ProbableLink[] }> {
+): Promise<{ visits: NetworkVisit[]; links: ProbableLink[]; withdrawn: Withdrawal[] }> {
   const { profile, before } = input;
   const networks = profile.signals.networks;
   const visits: NetworkVisit[] = [];
@@ -84,7 +96,7 @@ export async function matchOnNetworks(
       setOwn(networks, network, { ...seen, listedAt: seen.lastSeen });
     }
   }
-  if (visits.length === 0 && matchSignature(profile) === before.signature) return { visits, links: [] };
+  if (visits.length === 0 && matchSignature(profile) === before.signature) return { visits, links: [], withdrawn: [] };
 
   const window = rules.probabilistic.windowDays * 86_400_000;
   const candidatesOn = new Map<string, { network: string; crowd: number }>();
@@ -106,25 +118,77 @@ export async function matchOnNetworks(
       }
     }
   }
-  if (candidatesOn.size === 0) return { visits, links: [] };
+  if (candidatesOn.size === 0) return { visits, links: [], withdrawn: [] };
 
-  const missing = [...candidatesOn.keys()].filter((id) => input.inBatch(id) === undefined);
-  const stored = missing.length > 0 ? await profiles.getCards(missing) : new Map<string, MatchCard>();
+  const { cards, linkedTombstones } = await liveCards([...candidatesOn.keys()], input, profiles, profile.profileId);
   const links: ProbableLink[] = [];
+  const withdrawn: Withdrawal[] = [];
   const linked = { ...profile.signals.linked };
-  for (const [id, { network, crowd }] of candidatesOn) {
-    const local = input.inBatch(id);
-    const other = local !== undefined ? matchCardOf(local) : stored.get(id);
-    if (other === undefined || other.mergedInto !== undefined) continue;
+  const withdraw = (id: string) => {
+    withdrawn.push({ profileId: profile.profileId, otherProfileId: id }, { profileId: id, otherProfileId: profile.profileId });
+    delete linked[id];
+  };
+  const scoredLive = new Set<string>();
+  for (const [listed, { network, crowd }] of candidatesOn) {
+    const other = cards.get(listed);
+    // A link that named a profile since merged away follows it to the survivor: the old one goes.
+    if (other !== undefined && other.profileId !== listed && (linked[listed] !== undefined || linkedTombstones.has(listed))) withdraw(listed);
+    if (other === undefined || other.profileId === profile.profileId || profile.members.includes(other.profileId) || scoredLive.has(other.profileId)) continue;
+    const id = other.profileId;
+    scoredLive.add(id);
     const scored = scorePair(observationOf(matchCardOf(profile), network), observationOf(other, network), crowd, rules);
-    if (scored === undefined || !isProbableMatch(scored.score, rules)) continue;
     const known = linked[id];
-    if (known !== undefined && Math.abs(known - scored.score) < SCORE_CHANGE) continue;
+    const fresh = input.rederive?.has(id) === true;
+    if (scored === undefined || !isProbableMatch(scored.score, rules)) {
+      // The evidence no longer holds (or both are now customers who logged in): the link goes,
+      // whichever of the two wrote it (each keeps the links its own evaluations found).
+      if (known !== undefined || other.signals.linked?.[profile.profileId] !== undefined || fresh) withdraw(id);
+      continue;
+    }
+    if (!fresh && known !== undefined && Math.abs(known - scored.score) < SCORE_CHANGE) continue;
     linked[id] = scored.score;
     const at = now.toISOString();
     links.push({ profileId: profile.profileId, otherProfileId: id, ...scored, at });
     links.push({ profileId: id, otherProfileId: profile.profileId, ...scored, at });
   }
-  if (links.length > 0) profile.signals.linked = boundedTop(linked, MAX_LINKED);
-  return { visits, links };
+  if (links.length > 0 || withdrawn.length > 0) profile.signals.linked = boundedTop(linked, MAX_LINKED);
+  return { visits, links, withdrawn };
+}
+
+/**
+ * The live card of each candidate, by the id it was listed under: a tombstone is followed to the
+ * profile it was merged into (the network index keeps the ids profiles had when they were listed),
+ * so a customer who logged in on a device is found under her own profile. In-batch profiles are
+ * taken as folded; the rest read in one batch per hop. Also says which tombstones had linked
+ * themselves to `self` (that link named a profile merged away: it goes).
+ */
+async function liveCards(ids: string[], input: MatchInput, profiles: ProfileStore, self: string): Promise<{ cards: Map<string, MatchCard>; linkedTombstones: Set<string> }> {
+  const card = new Map<string, MatchCard>();
+  /** Tombstones, by the id they were listed under, whose own evaluations had linked them to `self`. */
+  const linkedTombstones = new Set<string>();
+  const read = async (wanted: string[]): Promise<Map<string, MatchCard>> => {
+    const out = new Map<string, MatchCard>();
+    const missing: string[] = [];
+    for (const id of new Set(wanted)) {
+      const local = input.inBatch(id);
+      if (local !== undefined) out.set(id, matchCardOf(local));
+      else missing.push(id);
+    }
+    if (missing.length > 0) for (const [id, c] of await profiles.getCards(missing)) out.set(id, c);
+    return out;
+  };
+  let at = new Map(ids.map((id) => [id, id]));
+  for (let hop = 0; hop <= MAX_FOLLOW && at.size > 0; hop++) {
+    const found = await read([...at.values()]);
+    const next = new Map<string, string>();
+    for (const [listed, current] of at) {
+      const c = found.get(current);
+      if (c === undefined) continue;
+      if (c.mergedInto === undefined) card.set(listed, c);
+      else if (hop < MAX_FOLLOW) next.set(listed, c.mergedInto);
+      if (hop === 0 && c.mergedInto !== undefined && c.signals.linked?.[self] !== undefined) linkedTombstones.add(listed);
+    }
+    at = next;
+  }
+  return { cards: card, linkedTombstones };
 }

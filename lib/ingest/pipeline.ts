@@ -1,7 +1,7 @@
 import { extractIdentifiers, identifierKey, type Identifier } from '../events/identifiers';
 import { REDACTED_WITH, redactionSeal, redactPersonalData, redactRecordData } from '../events/personal';
 import { MAX_MESSAGE_BYTES, MAX_STREAM_RECORD_BYTES, parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
-import { matchOnNetworks, matchSignature } from '../identity/matching';
+import { matchOnNetworks, matchSignature, type Withdrawal } from '../identity/matching';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
 import { updateSegments } from '../profile/facts';
@@ -421,15 +421,20 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
       onNetwork.set(network, [...(onNetwork.get(network) ?? []), g.root]);
     }
   }
-  const graphItems = { visits: [] as NetworkVisit[], links: [] as ProbableLink[] };
+  const { withdrawn: leftByLosers, rederive } = linksOfMerged(groups, resolution);
+  const graphItems = { visits: [] as NetworkVisit[], links: [] as ProbableLink[], withdrawn: leftByLosers };
   try {
     await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
-      const { visits, links } = await matchOnNetworks(
+      const again = rederive.get(g.root);
+      const { visits, links, withdrawn } = await matchOnNetworks(
         {
           profile: resolution.profile(g.root),
-          before: g.before,
-          inBatch: (id) => (groups.has(id) ? resolution.profile(id) : undefined),
+          // A survivor of a merge is matched again whatever changed: its links are now its own to make.
+          before: again === undefined ? g.before : { ...g.before, signature: '' },
+          // A profile merged away in this batch is its survivor already (its tombstone is written after this step).
+          inBatch: (id) => (groups.has(resolution.root(id)) ? resolution.profile(id) : undefined),
           inBatchOn: (network) => onNetwork.get(network) ?? [],
+          ...(again === undefined ? {} : { rederive: again }),
         },
         stores.graph,
         stores.profiles,
@@ -438,6 +443,7 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
       );
       graphItems.visits.push(...visits);
       graphItems.links.push(...links);
+      graphItems.withdrawn.push(...withdrawn);
     });
     if (graphItems.visits.length > 0) await stores.graph.putVisits(graphItems.visits);
     // Two profiles of one batch may find each other: keep one copy of each link (the best score).
@@ -446,7 +452,10 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
       const key = `${l.profileId}|${l.otherProfileId}`;
       if ((links.get(key)?.score ?? -Infinity) < l.score) links.set(key, l);
     }
+    // A pair one side withdrew and the other wrote in the same batch stays written (each scored it on the same evidence, or newer).
+    const withdrawn = new Map(graphItems.withdrawn.filter((w) => !links.has(`${w.profileId}|${w.otherProfileId}`)).map((w) => [`${w.profileId}|${w.otherProfileId}`, w]));
     if (links.size > 0) await stores.graph.putLinks([...links.values()]);
+    if (withdrawn.size > 0) await stores.graph.deleteLinks([...withdrawn.values()]);
     run.stats.probableLinks = links.size / 2;
     return true;
   } catch (e) {
@@ -455,6 +464,28 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
     run.stats.groupsFailed = groups.size;
     return false;
   }
+}
+
+/**
+ * Links follow merges: a profile merged away in this batch leaves the links it had (they name it),
+ * and its survivor derives afresh the link with each of those partners (a link if the evidence of
+ * what it now is holds, none if not).
+ */
+function linksOfMerged(groups: Map<string, Group>, resolution: BatchResolution): { withdrawn: Withdrawal[]; rederive: Map<string, Set<string>> } {
+  const withdrawn: Withdrawal[] = [];
+  const rederive = new Map<string, Set<string>>();
+  for (const loser of resolution.mergedAway) {
+    const root = resolution.root(loser);
+    if (!groups.has(root)) continue;
+    const partners = Object.keys(resolution.loserStates.get(loser)?.signals.linked ?? {});
+    const again = rederive.get(root) ?? new Set<string>();
+    rederive.set(root, again);
+    for (const other of partners) {
+      withdrawn.push({ profileId: loser, otherProfileId: other }, { profileId: other, otherProfileId: loser });
+      again.add(resolution.root(other));
+    }
+  }
+  return { withdrawn, rederive };
 }
 
 // ---- 7. Write each group: tombstones, links, the profile once, then its userIds' links -----------

@@ -86,9 +86,10 @@ export class DynamoStores implements Stores {
     return out;
   }
 
-  private async batchWrite(table: string, items: Array<Record<string, unknown>>): Promise<void> {
+  /** Puts items (or, with `delete`, deletes the items with these keys), 25 to a request, retrying what DynamoDB leaves unprocessed. */
+  private async batchWrite(table: string, items: Array<Record<string, unknown>>, kind: 'put' | 'delete' = 'put'): Promise<void> {
     for (const chunk of chunks(items, MAX_BATCH_WRITE)) {
-      let pending: BatchWriteCommandInput['RequestItems'] | undefined = { [table]: chunk.map((Item) => ({ PutRequest: { Item } })) };
+      let pending: BatchWriteCommandInput['RequestItems'] | undefined = { [table]: chunk.map((item) => (kind === 'put' ? { PutRequest: { Item: item } } : { DeleteRequest: { Key: item } })) };
       for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
         if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchWriteItem on ${table} left items unprocessed after ${MAX_ATTEMPTS} attempts`);
         if (attempt > 0) await pause(attempt);
@@ -266,6 +267,13 @@ export class DynamoStores implements Stores {
       await this.batchWrite(
         this.tables.graph,
         links.map((l) => ({ pk: `LINK#${l.profileId}`, sk: l.otherProfileId, l })),
+      );
+    },
+    deleteLinks: async (pairs) => {
+      await this.batchWrite(
+        this.tables.graph,
+        pairs.map((l) => ({ pk: `LINK#${l.profileId}`, sk: l.otherProfileId })),
+        'delete',
       );
     },
     linksOf: async (profileId) => {

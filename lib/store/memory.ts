@@ -198,6 +198,14 @@ export class MemoryStores implements Stores {
         this.links.set(l.profileId, of);
       }
     },
+    deleteLinks: async (pairs) => {
+      this.batchWrite(pairs.map((l) => `${l.profileId}|${l.otherProfileId}`), 'probable links');
+      for (const l of pairs) {
+        const of = this.links.get(l.profileId);
+        of?.delete(l.otherProfileId);
+        if (of?.size === 0) this.links.delete(l.profileId);
+      }
+    },
     linksOf: async (profileId) => {
       this.counts.reads += 1;
       return [...(this.links.get(profileId)?.values() ?? [])].map((l) => structuredClone(l));

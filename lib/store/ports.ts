@@ -93,6 +93,8 @@ export interface IdentityGraphStore {
   /** Profiles seen on a network (strongly consistent). */
   visitsOn(network: string, limit: number): Promise<NetworkVisit[]>;
   putLinks(links: ProbableLink[]): Promise<void>;
+  /** Removes probable links (each direction is its own pair): their evidence no longer holds, or a profile they named was merged away. */
+  deleteLinks(pairs: Array<Pick<ProbableLink, 'profileId' | 'otherProfileId'>>): Promise<void>;
   linksOf(profileId: string): Promise<ProbableLink[]>;
 }
 
