@@ -100,6 +100,7 @@ export async function matchOnNetworks(
 
   const window = rules.probabilistic.windowDays * 86_400_000;
   const candidatesOn = new Map<string, { network: string; crowd: number }>();
+  let crowdedNow = false;
   for (const [network, seen] of Object.entries(networks)) {
     if (seen.crowded) continue;
     const listed = await graph.visitsOn(network, rules.probabilistic.maxCandidatesPerNetwork);
@@ -110,6 +111,7 @@ export async function matchOnNetworks(
     near.add(profile.profileId);
     if (near.size > rules.probabilistic.crowdedNetworkProfiles) {
       setOwn(networks, network, { ...seen, crowded: true });
+      crowdedNow = true;
       continue;
     }
     for (const id of near) {
@@ -118,7 +120,7 @@ export async function matchOnNetworks(
       }
     }
   }
-  if (candidatesOn.size === 0) return { visits, links: [], withdrawn: [] };
+  if (candidatesOn.size === 0 && !crowdedNow) return { visits, links: [], withdrawn: [] };
 
   const { cards, linkedTombstones } = await liveCards([...candidatesOn.keys()], input, profiles, profile.profileId);
   const links: ProbableLink[] = [];
@@ -150,6 +152,12 @@ export async function matchOnNetworks(
     const at = now.toISOString();
     links.push({ profileId: profile.profileId, otherProfileId: id, ...scored, at });
     links.push({ profileId: id, otherProfileId: profile.profileId, ...scored, at });
+  }
+  // A network found crowded now is no evidence any more: a link with a partner no private network
+  // still shares goes (the stored links are read: the other side may have written them).
+  if (crowdedNow) {
+    const partners = new Set([...Object.keys(linked), ...(await graph.linksOf(profile.profileId)).map((l) => l.otherProfileId)]);
+    for (const id of partners) if (!scoredLive.has(id) && !candidatesOn.has(id)) withdraw(id);
   }
   if (links.length > 0 || withdrawn.length > 0) profile.signals.linked = boundedTop(linked, MAX_LINKED);
   return { visits, links, withdrawn };

@@ -61,3 +61,23 @@ it('withdraws a link, both ways, when new evidence weakens it below the threshol
   expect(linked(stores, phone, laptop) || linked(stores, laptop, phone)).toBe(false);
   expect(stores.profileItems.get(phone)?.signals.linked?.[laptop]).toBeUndefined();
 });
+
+it('withdraws a link when the network it rested on is found crowded (strangers use it too), as if it had been from the start', async () => {
+  const stores = new MemoryStores();
+  const seq = new SequenceFactory();
+  await researchingTogether(stores, seq);
+  const phone = deriveProfileId('anonymousId:phone-1');
+  const laptop = deriveProfileId('anonymousId:laptop-1');
+  expect(linked(stores, phone, laptop)).toBe(true);
+  // The "home" network turns out to be a café's: a crowd of strangers' devices come through.
+  await send(stores, seq, Array.from({ length: 14 }, (_, i) => segmentEvent({ anonymousId: `stranger-${i}`, timestamp: at(11, 12), context: here, properties: { product_id: `mug-${i}`, category: 'Kitchen' } })));
+  // The phone comes back: its evaluation finds the network crowded, and the link has nothing left to rest on.
+  await send(stores, seq, [segmentEvent({ anonymousId: 'phone-1', timestamp: at(11, 13), context: here, properties: { product_id: 'tape-50m', category: 'Paint' } })]);
+  expect(linked(stores, phone, laptop) || linked(stores, laptop, phone)).toBe(false);
+  // The same events with the strangers first: no link ever formed.
+  const fresh = new MemoryStores();
+  const seq2 = new SequenceFactory();
+  await send(fresh, seq2, Array.from({ length: 14 }, (_, i) => segmentEvent({ anonymousId: `stranger-${i}`, timestamp: at(10, 12), context: here, properties: { product_id: `mug-${i}`, category: 'Kitchen' } })));
+  await researchingTogether(fresh, seq2);
+  expect(linked(fresh, phone, laptop)).toBe(false);
+});
