@@ -111,7 +111,8 @@ export async function matchOnNetworks(
     near.add(profile.profileId);
     if (near.size > rules.probabilistic.crowdedNetworkProfiles) {
       setOwn(networks, network, { ...seen, crowded: true });
-      crowdedNow = true;
+      // Only a network it was on before this batch can have had links rest on it (its visit is listed after this step).
+      if (own(before.networks, network) !== undefined) crowdedNow = true;
       continue;
     }
     for (const id of near) {
