@@ -123,7 +123,7 @@ export async function matchOnNetworks(
   }
   if (candidatesOn.size === 0 && !crowdedNow) return { visits, links: [], withdrawn: [] };
 
-  const { cards, linkedTombstones } = await liveCards([...candidatesOn.keys()], input, profiles, profile.profileId);
+  const cards = await liveCards([...candidatesOn.keys()], input, profiles);
   const links: ProbableLink[] = [];
   const withdrawn: Withdrawal[] = [];
   const linked = { ...profile.signals.linked };
@@ -135,7 +135,7 @@ export async function matchOnNetworks(
   for (const [listed, { network, crowd }] of candidatesOn) {
     const other = cards.get(listed);
     // A link that named a profile since merged away follows it to the survivor: the old one goes.
-    if (other !== undefined && other.profileId !== listed && (linked[listed] !== undefined || linkedTombstones.has(listed))) withdraw(listed);
+    if (other !== undefined && other.profileId !== listed && linked[listed] !== undefined) withdraw(listed);
     if (other === undefined || other.profileId === profile.profileId || profile.members.includes(other.profileId) || scoredLive.has(other.profileId)) continue;
     const id = other.profileId;
     scoredLive.add(id);
@@ -148,7 +148,9 @@ export async function matchOnNetworks(
       if (known !== undefined || other.signals.linked?.[profile.profileId] !== undefined || fresh) withdraw(id);
       continue;
     }
-    if (!fresh && known !== undefined && Math.abs(known - scored.score) < SCORE_CHANGE) continue;
+    // Written already, as both sides' caches say, at much the same score: nothing to write. (One side's
+    // cache alone is not enough: the other may have withdrawn the link since.)
+    if (!fresh && known !== undefined && other.signals.linked?.[profile.profileId] !== undefined && Math.abs(known - scored.score) < SCORE_CHANGE) continue;
     linked[id] = scored.score;
     const at = now.toISOString();
     links.push({ profileId: profile.profileId, otherProfileId: id, ...scored, at });
@@ -168,13 +170,10 @@ export async function matchOnNetworks(
  * The live card of each candidate, by the id it was listed under: a tombstone is followed to the
  * profile it was merged into (the network index keeps the ids profiles had when they were listed),
  * so a customer who logged in on a device is found under her own profile. In-batch profiles are
- * taken as folded; the rest read in one batch per hop. Also says which tombstones had linked
- * themselves to `self` (that link named a profile merged away: it goes).
+ * taken as folded; the rest read in one batch per hop.
  */
-async function liveCards(ids: string[], input: MatchInput, profiles: ProfileStore, self: string): Promise<{ cards: Map<string, MatchCard>; linkedTombstones: Set<string> }> {
+async function liveCards(ids: string[], input: MatchInput, profiles: ProfileStore): Promise<Map<string, MatchCard>> {
   const card = new Map<string, MatchCard>();
-  /** Tombstones, by the id they were listed under, whose own evaluations had linked them to `self`. */
-  const linkedTombstones = new Set<string>();
   const read = async (wanted: string[]): Promise<Map<string, MatchCard>> => {
     const out = new Map<string, MatchCard>();
     const missing: string[] = [];
@@ -195,9 +194,8 @@ async function liveCards(ids: string[], input: MatchInput, profiles: ProfileStor
       if (c === undefined) continue;
       if (c.mergedInto === undefined) card.set(listed, c);
       else if (hop < MAX_FOLLOW) next.set(listed, c.mergedInto);
-      if (hop === 0 && c.mergedInto !== undefined && c.signals.linked?.[self] !== undefined) linkedTombstones.add(listed);
     }
     at = next;
   }
-  return { cards: card, linkedTombstones };
+  return card;
 }

@@ -421,7 +421,16 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
       onNetwork.set(network, [...(onNetwork.get(network) ?? []), g.root]);
     }
   }
-  const { withdrawn: leftByLosers, rederive } = linksOfMerged(groups, resolution);
+  let merged: { withdrawn: Withdrawal[]; rederive: Map<string, Set<string>> };
+  try {
+    merged = await linksOfMerged(groups, resolution, stores);
+  } catch (e) {
+    run.errors.push(e as Error);
+    for (const g of groups.values()) run.failed.add(g.firstSeq);
+    run.stats.groupsFailed = groups.size;
+    return false;
+  }
+  const { withdrawn: leftByLosers, rederive } = merged;
   const graphItems = { visits: [] as NetworkVisit[], links: [] as ProbableLink[], withdrawn: leftByLosers };
   try {
     await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
@@ -467,17 +476,18 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
 }
 
 /**
- * Links follow merges: a profile merged away in this batch leaves the links it had (they name it),
- * and its survivor derives afresh the link with each of those partners (a link if the evidence of
- * what it now is holds, none if not).
+ * Links follow merges: a profile merged away in this batch leaves the links it had (they name it;
+ * read from the store, as either side may have written them), and its survivor derives the link
+ * with each of those partners afresh (a link if the evidence of what it now is holds, none if not).
  */
-function linksOfMerged(groups: Map<string, Group>, resolution: BatchResolution): { withdrawn: Withdrawal[]; rederive: Map<string, Set<string>> } {
+async function linksOfMerged(groups: Map<string, Group>, resolution: BatchResolution, stores: Stores): Promise<{ withdrawn: Withdrawal[]; rederive: Map<string, Set<string>> }> {
   const withdrawn: Withdrawal[] = [];
   const rederive = new Map<string, Set<string>>();
   for (const loser of resolution.mergedAway) {
     const root = resolution.root(loser);
     if (!groups.has(root)) continue;
-    const partners = Object.keys(resolution.loserStates.get(loser)?.signals.linked ?? {});
+    const partners = new Set([...Object.keys(resolution.loserStates.get(loser)?.signals.linked ?? {}), ...(await stores.graph.linksOf(loser)).map((l) => l.otherProfileId)]);
+    if (partners.size === 0) continue;
     const again = rederive.get(root) ?? new Set<string>();
     rederive.set(root, again);
     for (const other of partners) {

@@ -347,9 +347,8 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
       userAgent: newer(survivor.signals.userAgent, loser.signals.userAgent) as Stamped<string> | undefined,
       interests: boundedTop(interests, MAX_INTERESTS),
       ...(Object.keys(products).length > 0 ? { products: boundedRecent(products, MAX_PRODUCTS) } : {}),
-      ...(survivor.signals.linked || loser.signals.linked
-        ? { linked: boundedTop(mergeMax(survivor.signals.linked ?? {}, loser.signals.linked ?? {}), MAX_LINKED) }
-        : {}),
+      // The loser's links are not the survivor's: they named the loser, and the survivor derives its own afresh.
+      ...(survivor.signals.linked ? { linked: survivor.signals.linked } : {}),
       networks: boundedNetworks(networks),
     },
     members: [...new Set([...survivor.members, ...loser.members, loser.profileId])].sort(),
