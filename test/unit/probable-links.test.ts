@@ -29,6 +29,17 @@ async function researchingTogether(stores: MemoryStores, seq: SequenceFactory): 
 
 const linked = (stores: MemoryStores, a: string, b: string) => stores.links.get(a)?.has(b) === true;
 
+/** A phone and a laptop linked by their research at home, on fresh stores. */
+async function linkedPair(): Promise<{ stores: MemoryStores; seq: SequenceFactory; phone: string; laptop: string }> {
+  const stores = new MemoryStores();
+  const seq = new SequenceFactory();
+  await researchingTogether(stores, seq);
+  const phone = deriveProfileId('anonymousId:phone-1');
+  const laptop = deriveProfileId('anonymousId:laptop-1');
+  expect(linked(stores, phone, laptop) && linked(stores, laptop, phone)).toBe(true);
+  return { stores, seq, phone, laptop };
+}
+
 it('moves a link to the survivor when the profile it named is merged into a customer, and drops the old one', async () => {
   const stores = new MemoryStores();
   const seq = new SequenceFactory();
@@ -49,12 +60,7 @@ it('moves a link to the survivor when the profile it named is merged into a cust
 });
 
 it('withdraws a link, both ways, when new evidence weakens it below the threshold', async () => {
-  const stores = new MemoryStores();
-  const seq = new SequenceFactory();
-  await researchingTogether(stores, seq);
-  const phone = deriveProfileId('anonymousId:phone-1');
-  const laptop = deriveProfileId('anonymousId:laptop-1');
-  expect(linked(stores, phone, laptop)).toBe(true);
+  const { stores, seq, phone, laptop } = await linkedPair();
 
   // The phone turns out to be someone else's: another language, another time zone, on the same network.
   await send(stores, seq, [segmentEvent({ anonymousId: 'phone-1', timestamp: at(11, 19), context: { ip: HOME, locale: 'de-DE', timezone: 'Europe/Berlin' }, properties: { product_id: 'hose-25m', category: 'Garden' } })]);
@@ -63,12 +69,7 @@ it('withdraws a link, both ways, when new evidence weakens it below the threshol
 });
 
 it('withdraws a link when the network it rested on is found crowded (strangers use it too), as if it had been from the start', async () => {
-  const stores = new MemoryStores();
-  const seq = new SequenceFactory();
-  await researchingTogether(stores, seq);
-  const phone = deriveProfileId('anonymousId:phone-1');
-  const laptop = deriveProfileId('anonymousId:laptop-1');
-  expect(linked(stores, phone, laptop)).toBe(true);
+  const { stores, seq, phone, laptop } = await linkedPair();
   // The "home" network turns out to be a café's: a crowd of strangers' devices come through.
   await send(stores, seq, Array.from({ length: 14 }, (_, i) => segmentEvent({ anonymousId: `stranger-${i}`, timestamp: at(11, 12), context: here, properties: { product_id: `mug-${i}`, category: 'Kitchen' } })));
   // The phone comes back: its evaluation finds the network crowded, and the link has nothing left to rest on.
