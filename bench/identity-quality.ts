@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     );
   }
   // Stability on a smaller population (each delivery ingests it again).
-  const deliveries: Delivery[] = [{ batch: 20, interleave: 0 }, { batch: 1, interleave: 0 }, { batch: 20, interleave: 1 }, { batch: 100, interleave: 2 }];
+  const deliveries: Delivery[] = [{ batch: 20, interleave: 0 }, { batch: 1, interleave: 0 }, { batch: 20, interleave: 1 }, { batch: 100, interleave: 2 }, { batch: 20, interleave: 0, shards: 2 }];
   for (const seed of [7, 11]) {
     const population = generatePopulation({ ...DEFAULT_POPULATION, seed, households: 80 });
     const sets = [];
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   }
 }
 
-const describe = (d: Delivery): string => `${d.interleave === 0 ? 'time order' : 'devices interleaved'}, batches of ${d.batch}`;
+const describe = (d: Delivery): string => `${d.interleave === 0 ? 'time order' : 'devices interleaved'}, batches of ${d.batch}${(d.shards ?? 1) > 1 ? ` on ${d.shards} shards` : ''}`;
 
 main().catch((e) => {
   console.error(e);

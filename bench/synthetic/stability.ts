@@ -1,4 +1,4 @@
-import { ingestBatch, type IngestConfig } from '../../lib/ingest/pipeline';
+import { ingestBatch, type IngestConfig, type StreamRecord } from '../../lib/ingest/pipeline';
 import { createRandom } from '../../lib/learn/metrics';
 import { MemoryStores } from '../../lib/store/memory';
 import type { TruthEvent } from './population';
@@ -13,16 +13,28 @@ export interface Delivery {
   batch: number;
   /** 0: in time order; else the seed of a random interleaving of devices. */
   interleave: number;
+  /** Shards the stream spreads devices over (by a hash of the device), each shard's batches taken in turn (default 1). */
+  shards?: number;
 }
 
 export async function linkSet(population: TruthEvent[], config: IngestConfig, delivery: Delivery): Promise<Set<string>> {
   const events = delivery.interleave === 0 ? population : interleaved(population, delivery.interleave);
   const stores = new MemoryStores();
+  const shards = delivery.shards ?? 1;
   let seq = 10n ** 30n;
-  const records = events.map(({ event }) => ({ shardId: 'shardId-000000000000', sequenceNumber: (seq += 1n).toString(), data: Buffer.from(JSON.stringify(event)).toString('base64') }));
-  for (let i = 0; i < records.length; i += delivery.batch) {
-    const result = await ingestBatch(records.slice(i, i + delivery.batch), stores, config);
-    if (result.failedSequenceNumbers.length > 0) throw new Error(`ingest failed: ${result.errors.join('; ')}`);
+  const byShard: StreamRecord[][] = Array.from({ length: shards }, () => []);
+  for (const { event } of events) {
+    const device = String((event as { anonymousId?: unknown }).anonymousId ?? (event as { userId?: unknown }).userId ?? '');
+    const shard = [...device].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % shards;
+    byShard[shard]?.push({ shardId: `shardId-00000000000${shard}`, sequenceNumber: (seq += 1n).toString(), data: Buffer.from(JSON.stringify(event)).toString('base64') });
+  }
+  // Each shard's batches in turn, as concurrent invocations would interleave (one at a time here).
+  for (let i = 0; byShard.some((records) => i < records.length); i += delivery.batch) {
+    for (const records of byShard) {
+      if (i >= records.length) continue;
+      const result = await ingestBatch(records.slice(i, i + delivery.batch), stores, config);
+      if (result.failedSequenceNumbers.length > 0) throw new Error(`ingest failed: ${result.errors.join('; ')}`);
+    }
   }
   const root = (id: string): string => {
     let at = id;
