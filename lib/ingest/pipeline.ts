@@ -421,18 +421,9 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
       onNetwork.set(network, [...(onNetwork.get(network) ?? []), g.root]);
     }
   }
-  let merged: { withdrawn: Withdrawal[]; rederive: Map<string, Set<string>> };
   try {
-    merged = await linksOfMerged(groups, resolution, stores);
-  } catch (e) {
-    run.errors.push(e as Error);
-    for (const g of groups.values()) run.failed.add(g.firstSeq);
-    run.stats.groupsFailed = groups.size;
-    return false;
-  }
-  const { withdrawn: leftByLosers, rederive } = merged;
-  const graphItems = { visits: [] as NetworkVisit[], links: [] as ProbableLink[], withdrawn: leftByLosers };
-  try {
+    const { withdrawn: leftByLosers, rederive } = await linksOfMerged(groups, resolution, stores);
+    const graphItems = { visits: [] as NetworkVisit[], links: [] as ProbableLink[], withdrawn: leftByLosers };
     await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
       const again = rederive.get(g.root);
       const { visits, links, withdrawn } = await matchOnNetworks(
