@@ -9,7 +9,7 @@ import { loadProfileRules } from '../../lib/profile/segments';
 import { DynamoStores } from '../../lib/store/dynamo';
 import { exportedEvent, exportedProfile, type ExportedTable, type TableExporter } from '../../lib/store/exports';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
-import { localTables, memoryBlobs, useEmulators } from '../support/stores';
+import { localTables, memoryBlobs, throughGroup, useEmulators } from '../support/stores';
 
 /**
  * The nightly job reads DynamoDB's export files: here written from the tables' raw items (a scan
@@ -83,14 +83,8 @@ it('reads the events and profiles (tombstones included) from the items DynamoSto
     config: { features: [], targets: [], horizonDays: 7, rules: { minSupport: 0.5, minConfidence: 0.5, maxRules: 10 }, margin: 0.05, minPositives: 10, aggregates, profileRules: loadProfileRules(aggregates) },
     shards: 2,
   });
-  const state: Record<string, unknown> = { night, snapshot: await tasks.Snapshot({ night, execution: 'x' } as never) };
-  const exported = (state.exported = await tasks.ExportStatus(state as never)) as { ready: boolean; events: number[]; profiles: number[] };
-  expect(exported.ready).toBe(true);
-  for (const item of exported.profiles) await tasks.ReadProfiles({ night, item } as never);
-  await tasks.Roots(state as never);
-  for (const item of exported.events) await tasks.SplitEvents({ night, item } as never);
-  const grouped = [0, 1].map((item) => tasks.GroupShard({ night, item } as never));
-  expect((await Promise.all(grouped)).reduce((n, g) => n + (g.customers as number), 0)).toBe(1);
+  const { grouped } = (await throughGroup(tasks, night)) as { grouped: Array<{ customers: number }> };
+  expect(grouped.reduce((n, g) => n + g.customers, 0)).toBe(1);
   const survivor = scanned.find((p) => p.mergedInto === undefined && p.identities.userId !== undefined)?.profileId ?? deriveProfileId('userId:bea');
   const customers = [0, 1].flatMap((shard) => blobs.items.get(`work/${night}/customers/${shard}.json`) as Array<{ profileId: string; events: unknown[] }>);
   expect(customers).toEqual([{ profileId: survivor, events: expect.any(Array) }]);

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { BlobStore } from '../../lib/learn/nightly-job';
+import type { BlobStore, nightlyTasks } from '../../lib/learn/nightly-job';
 import { TABLES, type TableName } from '../../lib/store/tables';
 import { provision, startEmulators, type Emulators } from '../../local/emulators';
 
@@ -33,4 +33,19 @@ export function useEmulators(): { client: () => DynamoDBClient; endpoint: () => 
     await emulators?.stop();
   });
   return { client: () => client as DynamoDBClient, endpoint: () => emulators?.dynamodbEndpoint ?? '' };
+}
+
+/** The nightly tasks up to the grouping (and the training sample), called one after another as the state machine would; the state they leave. */
+export async function throughGroup(tasks: ReturnType<typeof nightlyTasks>, night: string, execution = 'test'): Promise<Record<string, unknown>> {
+  const state: Record<string, unknown> = { night };
+  state.snapshot = await tasks.Snapshot({ night, execution } as never);
+  state.exported = await tasks.ExportStatus(state as never);
+  const exported = state.exported as { ready: boolean; profiles: number[]; events: number[] };
+  expect(exported.ready).toBe(true);
+  for (const item of exported.profiles) await tasks.ReadProfiles({ night, item } as never);
+  await tasks.Roots(state as never);
+  for (const item of exported.events) await tasks.SplitEvents({ night, item } as never);
+  state.grouped = [];
+  for (const item of (state.snapshot as { shards: number[] }).shards) (state.grouped as unknown[]).push(await tasks.GroupShard({ night, item } as never));
+  return state;
 }

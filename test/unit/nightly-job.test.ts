@@ -13,7 +13,7 @@ import { MemoryStores } from '../../lib/store/memory';
 import { AlreadyRan, localContext, localOverrides, runNightlyLocally } from '../../local/nightly-runner';
 import { ScanExporter } from '../../lib/store/exports';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
-import { memoryBlobs } from '../support/stores';
+import { memoryBlobs, throughGroup } from '../support/stores';
 
 const night = '2026-11-27';
 const aggregates = loadAggregates();
@@ -121,21 +121,6 @@ describe('the nightly state machine, run locally on real profiles', () => {
   });
 });
 
-/** The tasks up to the training sample, called one after another as the state machine would. */
-async function throughGroup(tasks: ReturnType<typeof nightlyTasks>, execution = 'test'): Promise<Record<string, unknown>> {
-  const state: Record<string, unknown> = { night };
-  state.snapshot = await tasks.Snapshot({ night, execution } as never);
-  state.exported = await tasks.ExportStatus(state as never);
-  const exported = state.exported as { ready: boolean; profiles: number[]; events: number[] };
-  expect(exported.ready).toBe(true);
-  for (const item of exported.profiles) await tasks.ReadProfiles({ night, item } as never);
-  await tasks.Roots(state as never);
-  for (const item of exported.events) await tasks.SplitEvents({ night, item } as never);
-  state.grouped = [];
-  for (const item of (state.snapshot as { shards: number[] }).shards) (state.grouped as unknown[]).push(await tasks.GroupShard({ night, item } as never));
-  return state;
-}
-
 describe('the snapshot by table exports', () => {
   it('lets a retry of the same execution past its own claim (same exports), and stops another execution of the night', async () => {
     const stores = new MemoryStores();
@@ -195,7 +180,7 @@ describe('the snapshot by table exports', () => {
     await stores.events.put([{ profileId: 'gone', event: segmentEvent({ anonymousId: 'gone-device', messageId: 'orphan-1', timestamp: at(13) }) as never }]);
     const blobs = memoryBlobs();
     const tasks = nightlyTasks({ ...ports(stores, blobs, uninformed()), exporter: new ScanExporter(stores, blobs, 2) });
-    const state = await throughGroup(tasks);
+    const state = await throughGroup(tasks, night);
     const customers = (state.snapshot as { shards: number[] }).shards.flatMap((shard) => blobs.items.get(`work/${night}/customers/${shard}.json`) as Array<{ profileId: string; events: Array<{ messageId: string; event?: string }> }>);
     const live = [...stores.profileItems.values()].find((p) => p.mergedInto === undefined && customers.some((c) => c.profileId === p.profileId));
     expect(customers).toHaveLength(1);
@@ -214,7 +199,7 @@ describe('the Publish task', () => {
     const blobs = memoryBlobs();
     const published = uninformed();
     const tasks = nightlyTasks(ports(stores, blobs, published));
-    await throughGroup(tasks);
+    await throughGroup(tasks, night);
     await tasks.Train({ night } as never);
     const first = await tasks.Publish({ night } as never);
     const again = await tasks.Publish({ night } as never);
@@ -225,7 +210,7 @@ describe('the Publish task', () => {
     const other = memoryBlobs();
     const manual = uninformed();
     const otherTasks = nightlyTasks(ports(stores, other, manual));
-    await throughGroup(otherTasks);
+    await throughGroup(otherTasks, night);
     await otherTasks.Train({ night } as never);
     manual.artifact = { ...manual.artifact, version: 'hand-published' };
     await expect(otherTasks.Publish({ night } as never)).rejects.toThrow(/model hand-published was published after tonight's training began/);
