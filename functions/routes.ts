@@ -22,6 +22,7 @@ export const ROUTES: RouteDefinition[] = [
   { method: 'GET', path: '/v1/identities/{namespace}/{value}', fn: 'profiles', auth: 'apiKey' },
   { method: 'GET', path: '/v1/profiles/{profileId}', fn: 'profiles', auth: 'apiKey' },
   { method: 'GET', path: '/v1/profiles/{profileId}/journey', fn: 'profiles', auth: 'apiKey' },
+  { method: 'GET', path: '/v1/profiles/{profileId}/cluster', fn: 'profiles', auth: 'apiKey' },
   { method: 'GET', path: '/v1/dead-letters', fn: 'profiles', auth: 'apiKey' },
   { method: 'POST', path: '/v1/decisions', fn: 'decide', auth: 'apiKey' },
   { method: 'GET', path: '/v1/offers/stats', fn: 'decide', auth: 'apiKey' },

@@ -14,6 +14,13 @@ export interface PopulationOptions {
   /** Share of households with a tablet that two members log in on. */
   sharedTabletShare: number;
   bots: number;
+  /** People per household, fewest and most (default 1 to 4). */
+  members?: [number, number];
+  /** Devices per person, fewest and most (default: a phone, and a laptop and a tablet each half the time). */
+  devices?: [number, number];
+  /** Shops whose Wi-Fi shoppers use (default none), and how many of the population shop at each a day. */
+  stores?: number;
+  shoppersPerStoreDay?: number;
 }
 
 export interface TruthEvent {
@@ -32,11 +39,12 @@ const JUNK = ['null', 'undefined', '0', '-1', 'anonymous', ''];
 const UA = {
   phone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148',
   laptop: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0',
+  desktop: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) Safari/605.1.15',
   tablet: 'Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) Mobile/15E148',
 };
 
 interface Device {
-  kind: 'phone' | 'laptop' | 'tablet';
+  kind: 'phone' | 'laptop' | 'tablet' | 'desktop';
   anonymousId: string;
   deviceId?: string;
 }
@@ -77,21 +85,26 @@ export function generatePopulation(options: Partial<PopulationOptions> = {}): Tr
     }
   };
 
+  const everyone: Array<{ id: string; interests: string[]; considering: string[]; devices: Device[]; locale: string; timezone: string }> = [];
   for (let h = 0; h < o.households; h++) {
     const home = `203.0.${Math.floor(h / 250)}.${h % 250}`;
     const [locale, timezone] = pick(LOCALES);
-    const members = 1 + Math.floor(rnd() * 4);
+    const [fewest, most] = o.members ?? [1, 4];
+    const members = fewest + Math.floor(rnd() * (most - fewest + 1));
     const people = Array.from({ length: members }, (_, m) => {
       const id = `h${h}-p${m}`;
       const registered = rnd() < 0.7;
-      const devices: Device[] = (['phone', 'laptop', 'tablet'] as const)
-        .filter((k) => k === 'phone' || rnd() < 0.5)
+      const kinds = o.devices
+        ? (['phone', 'laptop', 'tablet', 'desktop'] as const).slice(0, o.devices[0] + Math.floor(rnd() * (o.devices[1] - o.devices[0] + 1)))
+        : (['phone', 'laptop', 'tablet'] as const).filter((k) => k === 'phone' || rnd() < 0.5);
+      const devices: Device[] = kinds
         .map((kind) => ({ kind, anonymousId: `${kind}-${hex(12)}`, deviceId: kind === 'phone' && rnd() < 0.5 ? `idfv-${hex(16)}` : undefined }));
       const interests = [pick(CATEGORIES), pick(CATEGORIES)];
       // What this person is researching: a few products they come back to from every device.
       const considering = Array.from({ length: 2 + Math.floor(rnd() * 4) }, () => `${pick(interests)}-${Math.floor(rnd() * CATALOG_PER_CATEGORY)}`);
-      return { id, considering, registered, userId: `cust-${h}-${m}-${hex(4)}`, email: `person${h}.${m}@example.org`, devices, interests, logsInOn: new Set(devices.filter(() => rnd() < 0.6).map((d) => d.anonymousId)) };
+      return { id, considering, registered, userId: `cust-${h}-${m}-${hex(4)}`, email: `person${h}.${m}@example.org`, devices, interests, locale, timezone, logsInOn: new Set(devices.filter(() => rnd() < 0.6).map((d) => d.anonymousId)) };
     });
+    everyone.push(...people);
     const shared: Device | undefined = members >= 2 && rnd() < o.sharedTabletShare ? { kind: 'tablet', anonymousId: `shared-tablet-${hex(12)}` } : undefined;
 
     for (let day = 0; day < o.days; day++) {
@@ -119,6 +132,22 @@ export function generatePopulation(options: Partial<PopulationOptions> = {}): Tr
         const p = pick(people.filter((x) => x.registered).length > 0 ? people.filter((x) => x.registered) : people);
         const at = start + day * 86_400_000 + Math.floor(rnd() * 86_400_000);
         session(p.id, at, { anonymousId: shared.anonymousId }, { ip: home, locale, timezone, userAgent: UA.tablet }, p.interests, p.considering, p.registered ? { userId: p.userId, email: p.email } : undefined);
+      }
+    }
+  }
+
+  // Shops' Wi-Fi: shoppers come in during opening hours, once, and many look at the same best-sellers.
+  for (let shop = 0; shop < (o.stores ?? 0); shop++) {
+    const wifi = `198.51.100.${shop}`;
+    for (let day = 0; day < o.days; day++) {
+      for (let k = 0; k < (o.shoppersPerStoreDay ?? 0) && everyone.length > 0; k++) {
+        const p = pick(everyone);
+        const phone = p.devices.find((d) => d.kind === 'phone') ?? (p.devices[0] as Device);
+        const at = start + day * 86_400_000 + (9 + Math.floor(rnd() * 8)) * 3_600_000 + Math.floor(rnd() * 3_600_000);
+        const context = { ip: wifi, locale: p.locale, timezone: p.timezone, userAgent: UA[phone.kind], ...(phone.deviceId ? { device: { id: phone.deviceId } } : {}) };
+        const category = pick(p.interests);
+        emit(p.id, at, { type: 'track', event: 'Product Viewed', anonymousId: phone.anonymousId, properties: { product_id: `${category}-bestseller`, category }, context });
+        if (rnd() < 0.5) session(p.id, at + 60_000, { anonymousId: phone.anonymousId }, context, p.interests, p.considering);
       }
     }
   }

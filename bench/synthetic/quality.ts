@@ -1,5 +1,6 @@
 import { ingestBatch, type IngestConfig } from '../../lib/ingest/pipeline';
 import { MemoryStores } from '../../lib/store/memory';
+import { derivedPairs } from './links';
 import type { TruthEvent } from './population';
 
 export interface QualityReport {
@@ -13,6 +14,15 @@ export interface QualityReport {
   probableLinks: number;
   /** Of the probable links, the share joining two profiles whose events come from one person. */
   probablePrecision: number;
+  /** Of the pairs of profiles one person's (by the person most of their events come from), the share linked. */
+  probableRecall: number;
+  /** F0.5 of the links: precision weighs twice recall (a wrong link costs more than a missing one). */
+  probableF05: number;
+  /** The same over person clusters: pairs of a profile and a member of its cluster. */
+  clusterPairs: number;
+  clusterPrecision: number;
+  clusterRecall: number;
+  clusterF05: number;
   /** Recall with probable links counted as joins. */
   recallWithProbable: number;
 }
@@ -64,10 +74,21 @@ export async function measureQuality(population: TruthEvent[], config: IngestCon
   const actual = [...byPerson.values()].reduce((s, n) => s + pairs(n), 0);
 
   // Probable links: a link is right when both profiles are mostly one and the same person.
-  const majority = (profile: string) => [...(personsOfProfile.get(profile)?.entries() ?? [])].sort((a, b) => b[1] - a[1])[0]?.[0];
-  const seen = new Set<string>();
-  let links = 0;
-  let rightLinks = 0;
+  const majority = (profile: string) => [...(personsOfProfile.get(profile)?.entries() ?? [])].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1))[0]?.[0];
+  const byMajority = new Map<string, number>();
+  for (const profile of personsOfProfile.keys()) {
+    const m = majority(profile) as string;
+    byMajority.set(m, (byMajority.get(m) ?? 0) + 1);
+  }
+  // Pairs of profiles one person's (what perfect links would join).
+  const samePerson = [...byMajority.values()].reduce((s, n) => s + pairs(n), 0);
+  const { links, clustered } = await derivedPairs(stores, config.rules);
+  const score = (found: Array<[string, string]>) => {
+    const right = found.filter(([a, b]) => majority(a) !== undefined && majority(a) === majority(b)).length;
+    const precision = found.length === 0 ? 1 : right / found.length;
+    const recall = samePerson === 0 ? 1 : right / samePerson;
+    return { count: found.length, precision, recall, f05: precision + recall === 0 ? 0 : (1.25 * precision * recall) / (0.25 * precision + recall) };
+  };
   const joined = new Map<string, string>();
   const find = (x: string): string => {
     const p = joined.get(x);
@@ -76,18 +97,7 @@ export async function measureQuality(population: TruthEvent[], config: IngestCon
     joined.set(x, r);
     return r;
   };
-  for (const [from, targets] of stores.links) {
-    for (const to of targets.keys()) {
-      const a = root(from);
-      const b = root(to);
-      const key = [a, b].sort().join('|');
-      if (a === b || seen.has(key)) continue;
-      seen.add(key);
-      links += 1;
-      if (majority(a) !== undefined && majority(a) === majority(b)) rightLinks += 1;
-      joined.set(find(a), find(b));
-    }
-  }
+  for (const [a, b] of links) joined.set(find(a), find(b));
   const linkedCells = new Map<string, number>();
   for (const [cell, n] of cells) {
     const [profile, truth] = cell.split('|') as [string, string];
@@ -95,6 +105,8 @@ export async function measureQuality(population: TruthEvent[], config: IngestCon
     linkedCells.set(k, (linkedCells.get(k) ?? 0) + n);
   }
   const togetherWithLinks = [...linkedCells.values()].reduce((s, n) => s + pairs(n), 0);
+  const probable = score(links);
+  const clusters = score(clustered);
 
   return {
     events,
@@ -102,8 +114,14 @@ export async function measureQuality(population: TruthEvent[], config: IngestCon
     profiles: byProfile.size,
     precision: predicted === 0 ? 1 : together / predicted,
     recall: actual === 0 ? 1 : together / actual,
-    probableLinks: links,
-    probablePrecision: links === 0 ? 1 : rightLinks / links,
+    probableLinks: probable.count,
+    probablePrecision: probable.precision,
+    probableRecall: probable.recall,
+    probableF05: probable.f05,
+    clusterPairs: clusters.count,
+    clusterPrecision: clusters.precision,
+    clusterRecall: clusters.recall,
+    clusterF05: clusters.f05,
     recallWithProbable: actual === 0 ? 1 : togetherWithLinks / actual,
   };
 }

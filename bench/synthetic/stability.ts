@@ -1,6 +1,7 @@
 import { ingestBatch, type IngestConfig, type StreamRecord } from '../../lib/ingest/pipeline';
 import { createRandom } from '../../lib/learn/metrics';
 import { MemoryStores } from '../../lib/store/memory';
+import { derivedPairs } from './links';
 import type { TruthEvent } from './population';
 
 /**
@@ -36,23 +37,12 @@ export async function linkSet(population: TruthEvent[], config: IngestConfig, de
       if (result.failedSequenceNumbers.length > 0) throw new Error(`ingest failed: ${result.errors.join('; ')}`);
     }
   }
-  const root = (id: string): string => {
-    let at = id;
-    for (let p = stores.profileItems.get(at); p?.mergedInto; p = stores.profileItems.get(at)) at = p.mergedInto;
-    return at;
-  };
   const holds = (id: string): string => {
     const p = stores.profileItems.get(id);
     return JSON.stringify(Object.entries(p?.identities ?? {}).map(([ns, values]) => [ns, [...(values ?? [])].sort()]).sort());
   };
   const links = new Set<string>();
-  for (const [from, targets] of stores.links) {
-    for (const to of targets.keys()) {
-      const a = root(from);
-      const b = root(to);
-      if (a !== b) links.add([holds(a), holds(b)].sort().join(' ~ '));
-    }
-  }
+  for (const [a, b] of (await derivedPairs(stores, config.rules)).links) links.add([holds(a), holds(b)].sort().join(' ~ '));
   return links;
 }
 

@@ -18,7 +18,7 @@ const METRICS: Array<[keyof IngestStats, string]> = [
   ['limitReached', 'IdentifierLimitReached'],
   ['conflicts', 'UserIdConflicts'],
   ['moves', 'SharedDeviceMoves'],
-  ['probableLinks', 'ProbableLinks'],
+  ['clusterContexts', 'ClusterContexts'],
   ['groupsFailed', 'ProfileGroupsFailed'],
 ];
 

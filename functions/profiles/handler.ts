@@ -1,10 +1,10 @@
 import { notFound } from '../../lib/http/errors';
 import { requireApiKey } from '../../lib/http/keys';
-import { lookupIdentity, readJourney, readProfile } from '../../lib/profile/read';
+import { lookupIdentity, readCluster, readJourney, readProfile } from '../../lib/profile/read';
 import { engineConfig, getKeys, getStores } from '../commons/resources';
 import { headersOf, httpHandler, json, unmatched } from '../commons/http';
 
-/** Read API: identities -> profile, the unified profile, its journey, dead letters; health; and what no route takes ($default). */
+/** Read API: identities -> profile, the unified profile, its journey and cluster, dead letters; health; and what no route takes ($default). */
 export const handler = httpHandler(async (event) => {
   if (event.routeKey === 'GET /health') return json(200, { status: 'ok' });
   // API Gateway's $default route: what no route takes (answered before any key is asked for).
@@ -22,6 +22,8 @@ export const handler = httpHandler(async (event) => {
       const limit = event.queryStringParameters?.limit;
       return json(200, await readJourney(stores, params.profileId ?? '', limit === undefined ? undefined : Number(limit)));
     }
+    case 'GET /v1/profiles/{profileId}/cluster':
+      return json(200, await readCluster(stores, params.profileId ?? '', engineConfig));
     case 'GET /v1/dead-letters':
       return json(200, { deadLetters: await stores.deadLetters.list(100) });
     default:

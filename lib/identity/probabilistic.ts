@@ -1,104 +1,156 @@
+import { own } from '../events/json';
+import type { MatchCard, NetworkSighting } from '../profile/profile';
 import type { IdentityRules } from './rules';
+import { NO_WEIGHTS, type IdentityWeights } from './weights';
 
-/** An entry of the network index: this profile was seen on this network (written rarely). */
+/** An entry of the network index: this profile was seen on this network (written once per profile and network). */
 export interface NetworkVisit {
   network: string;
   profileId: string;
   lastSeen: string;
 }
 
-/** What the matcher compares of one profile seen on one network, built from the profile. */
-export interface NetworkObservation {
+/** A network as the scorer sees it: the live profiles seen on it (as far as they still keep it). */
+export interface NetworkView {
   network: string;
-  profileId: string;
-  lastSeen: string;
-  authenticated: boolean;
-  locale?: string;
-  timezone?: string;
-  /** Top product categories viewed. */
-  interests: string[];
-  /** Products recently viewed, carted or bought: researching the same product is the strongest signal. */
-  products?: string[];
-  /** Networks this profile has been seen on (bounded). */
-  networks: string[];
+  members: MatchCard[];
 }
 
-export interface ProbableLink {
+/** The evidence that two profiles are one person's: log2 odds, the probability, and why. */
+export interface PairEvidence {
+  score: number;
+  probability: number;
+  reasons: string[];
+}
+
+export interface ProbableLink extends PairEvidence {
   profileId: string;
   otherProfileId: string;
-  score: number;
-  reasons: string[];
-  at: string;
+}
+
+type Rules = IdentityRules['probabilistic'];
+
+const round = (x: number): number => Math.round(x * 100) / 100;
+export const probabilityOf = (logOdds: number): number => 1 / (1 + 2 ** -logOdds);
+
+/** The top product categories a profile viewed (at most five, by count, then name). */
+export function topInterests(card: Pick<MatchCard, 'signals'>): string[] {
+  return Object.entries(card.signals.interests)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 5)
+    .map(([k]) => k);
+}
+
+/** Whether a profile lives on a network: seen there on `residentDays` distinct days, at least once in its home hours. */
+export function isResident(sighting: NetworkSighting | undefined, rules: Rules): boolean {
+  if (sighting === undefined || (sighting.days?.length ?? 0) < rules.residentDays) return false;
+  const { from, to } = rules.homeHours;
+  let home = 0;
+  for (let h = from; h !== to; h = (h + 1) % 24) home |= 1 << h;
+  return ((sighting.hours ?? 0) & home) !== 0;
+}
+
+/** Networks both profiles were seen on within the window of each other (the caller passes only networks that are not public). */
+export function sharedNetworks(a: MatchCard, b: MatchCard, networks: NetworkView[], rules: Rules): NetworkView[] {
+  const window = rules.windowDays * 86_400_000;
+  return networks.filter((n) => {
+    const x = own(a.signals.networks, n.network);
+    const y = own(b.signals.networks, n.network);
+    return x !== undefined && y !== undefined && Math.abs(Date.parse(x.lastSeen) - Date.parse(y.lastSeen)) <= window;
+  });
 }
 
 /**
- * Fellegi–Sunter weights: log2(m/u) when a field agrees, log2((1-m)/(1-u)) when it disagrees, 0 when
- * unknown. m = P(agree | same person), u = P(agree | different people). Households share a network,
- * locale and time zone, often a category of interest too, so those never reach the threshold: it
- * takes the same products researched on both devices, or a second shared network.
+ * The prior log2 odds that two profiles seen on a network are one person's. A home's residents are few
+ * and come back: if each person has d devices, two of c residents are one person's with probability
+ * (d - 1) / (c - 1). A shop's Wi-Fi or an office has many profiles, or profiles that come in the day
+ * and not back: the same formula over everyone seen there makes it small.
  */
-const W = {
-  privateNetwork: Math.log2(0.9 / 0.01),
-  crowdedNetwork: Math.log2(0.9 / 0.3),
-  extraNetwork: Math.log2(0.5 / 0.02),
-  localeAgree: Math.log2(0.95 / 0.5),
-  localeDisagree: Math.log2(0.05 / 0.5),
-  timezoneAgree: Math.log2(0.95 / 0.4),
-  timezoneDisagree: Math.log2(0.05 / 0.6),
-  interestAgree: Math.log2(0.7 / 0.35),
-  interestDisagree: Math.log2(0.3 / 0.65),
-  productAgree: Math.log2(0.35 / 0.03),
-  productsAgree: Math.log2(0.5 / 0.002),
-  productDisagree: Math.log2(0.4 / 0.97),
-} as const;
-
-const round = (x: number): number => Math.round(x * 100) / 100;
+function networkPrior(a: MatchCard, b: MatchCard, view: NetworkView, rules: Rules): { logOdds: number; reason: string } {
+  const residents = isResident(own(a.signals.networks, view.network), rules) && isResident(own(b.signals.networks, view.network), rules);
+  const count = residents ? view.members.filter((m) => isResident(own(m.signals.networks, view.network), rules)).length : view.members.length;
+  const p = Math.min(rules.maxNetworkProbability, (rules.devicesPerPerson - 1) / Math.max(1, count - 1));
+  return {
+    logOdds: Math.log2(p / (1 - p)),
+    reason: residents ? `both live on network ${view.network} (${count} residents)` : `both seen on network ${view.network} (${count} profiles)`,
+  };
+}
 
 /**
- * Scores a pair of profiles seen on the same network. `crowd` is how many distinct profiles were seen
- * there within the window: a crowded network (a shop's Wi-Fi, an office) says little.
- * Two authenticated profiles are never linked: they are different customers by definition.
+ * Fellegi-Sunter weight of a field that agrees: log2(m/u). u is the configured chance that two people
+ * on one network agree (a household shares its locale), or for a product its popularity across
+ * everyone last night when that is higher (a best-seller), never below `uFloor`.
  */
-export function scorePair(
-  a: NetworkObservation,
-  b: NetworkObservation,
-  crowd: number,
-  rules: IdentityRules,
-): { score: number; reasons: string[] } | undefined {
+const agreement = (field: { m: number; u: number }, rules: Rules, popularity = 0): number =>
+  Math.log2(field.m / Math.min(0.99, Math.max(rules.uFloor, field.u, popularity)));
+
+/** Fellegi-Sunter weight of a field that disagrees: log2((1-m)/(1-u)). */
+const disagreement = (field: { m: number; u: number }): number => Math.log2((1 - field.m) / (1 - field.u));
+
+const weigh = (field: { m: number; u: number }, agrees: boolean, rules: Rules): number => (agrees ? agreement(field, rules) : disagreement(field));
+
+/** How many products in common are weighed (each further one says less that is new). */
+const MAX_PRODUCTS_WEIGHED = 3;
+
+/**
+ * Scores a pair of profiles on the networks they share (DESIGN.md, "Probable links"): the prior of the
+ * best network (fewer profiles, and ones that come back in the evening, say more), then each field's
+ * Fellegi-Sunter weight, a product's u its popularity across everyone last night: a best-seller many
+ * researched says little, a niche product much.
+ * Two authenticated profiles are never linked: they are different customers by definition. A pure
+ * function of the two cards and the networks' members: the same evidence, the same score, in any order.
+ */
+export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], rules: Rules, weights: IdentityWeights = NO_WEIGHTS): PairEvidence | undefined {
   if (a.profileId === b.profileId || (a.authenticated && b.authenticated)) return undefined;
-  const reasons: string[] = [];
-  const crowded = crowd > rules.probabilistic.crowdedNetworkProfiles;
-  let score = crowded ? W.crowdedNetwork : W.privateNetwork;
-  reasons.push(`${crowded ? 'crowded' : 'private'} network ${a.network}`);
-  // Other networks both were seen on that few profiles share (crowded ones are left out of `networks`).
-  const shared = a.networks.filter((n) => n !== a.network && b.networks.includes(n));
-  for (const n of shared) {
-    score += W.extraNetwork;
-    reasons.push(`also both on network ${n}`);
+  const shared = sharedNetworks(a, b, networks, rules);
+  if (shared.length === 0) return undefined;
+  const priors = shared
+    .map((view) => ({ view, ...networkPrior(a, b, view, rules) }))
+    .sort((x, y) => y.logOdds - x.logOdds || (x.view.network < y.view.network ? -1 : 1));
+  const best = priors[0] as (typeof priors)[number];
+  const f = rules.fields;
+  let score = best.logOdds;
+  const reasons = [best.reason];
+
+  for (const { view } of priors.slice(1)) {
+    score += agreement(f.extraNetwork, rules);
+    reasons.push(`also both on network ${view.network}`);
   }
-  if (a.locale !== undefined && b.locale !== undefined) {
-    const agree = a.locale.toLowerCase() === b.locale.toLowerCase();
-    score += agree ? W.localeAgree : W.localeDisagree;
-    reasons.push(`locale ${agree ? 'agrees' : 'differs'}`);
+  const la = a.signals.locale?.v.toLowerCase();
+  const lb = b.signals.locale?.v.toLowerCase();
+  if (la !== undefined && lb !== undefined) {
+    score += weigh(f.locale, la === lb, rules);
+    reasons.push(`locale ${la === lb ? 'agrees' : 'differs'}`);
   }
-  if (a.timezone !== undefined && b.timezone !== undefined) {
-    const agree = a.timezone === b.timezone;
-    score += agree ? W.timezoneAgree : W.timezoneDisagree;
-    reasons.push(`time zone ${agree ? 'agrees' : 'differs'}`);
+  const ta = a.signals.timezone?.v;
+  const tb = b.signals.timezone?.v;
+  if (ta !== undefined && tb !== undefined) {
+    score += weigh(f.timezone, ta === tb, rules);
+    reasons.push(`time zone ${ta === tb ? 'agrees' : 'differs'}`);
   }
-  if (a.interests.length > 0 && b.interests.length > 0) {
-    const common = a.interests.filter((i) => b.interests.includes(i));
-    score += common.length > 0 ? W.interestAgree : W.interestDisagree;
+  const ia = topInterests(a);
+  const ib = topInterests(b);
+  if (ia.length > 0 && ib.length > 0) {
+    const common = ia.filter((i) => ib.includes(i));
+    score += weigh(f.interest, common.length > 0, rules);
     reasons.push(common.length > 0 ? `shared interests: ${common.join(', ')}` : 'no shared interests');
   }
-  const mineP = a.products ?? [];
-  const theirsP = b.products ?? [];
-  if (mineP.length > 0 && theirsP.length > 0) {
-    const common = mineP.filter((p) => theirsP.includes(p));
-    score += common.length > 1 ? W.productsAgree : common.length === 1 ? W.productAgree : W.productDisagree;
-    reasons.push(common.length > 0 ? `researched the same products: ${common.slice(0, 3).join(', ')}` : 'no product in common');
+  const pa = Object.keys(a.signals.products ?? {});
+  const pb = new Set(Object.keys(b.signals.products ?? {}));
+  if (pa.length > 0 && pb.size > 0) {
+    // The rarest first (across everyone last night): they say the most.
+    const common = pa
+      .filter((p) => pb.has(p))
+      .map((p) => ({ p, popularity: own(weights.products, p) ?? 0 }))
+      .sort((x, y) => x.popularity - y.popularity || (x.p < y.p ? -1 : 1))
+      .slice(0, MAX_PRODUCTS_WEIGHED);
+    if (common.length === 0) score += disagreement(f.product);
+    common.forEach(({ p, popularity }, i) => {
+      score += agreement(i === 0 ? f.product : f.moreProducts, rules, popularity);
+    });
+    reasons.push(common.length > 0 ? `researched the same products: ${common.map((c) => c.p).join(', ')}` : 'no product in common');
   }
-  return { score: round(score), reasons };
+  return { score: round(score), probability: round(probabilityOf(score)), reasons };
 }
 
 /** True when the pair's score reaches the configured threshold. */

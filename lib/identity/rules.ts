@@ -15,6 +15,8 @@ const namespaceRule = z.strictObject({
   priority: z.number().int().min(1),
 });
 
+const fieldWeights = z.strictObject({ m: z.number().gt(0).lt(1), u: z.number().gt(0).lt(1) });
+
 export const identityRulesSchema = z.strictObject({
   $comment: z.string().optional(),
   namespaces: z.strictObject({
@@ -39,10 +41,43 @@ export const identityRulesSchema = z.strictObject({
     ),
   }),
   probabilistic: z.strictObject({
-    threshold: z.number().positive(),
+    $comment: z.string().optional(),
+    /** A probable link needs at least these log2 odds (4: 16 to 1, a probability of 0.94). */
+    threshold: z.number(),
+    /** Two sightings of a network further apart than this are not evidence. */
     windowDays: z.number().int().min(1).max(365),
-    crowdedNetworkProfiles: z.number().int().min(2),
-    maxCandidatesPerNetwork: z.number().int().min(2).max(1000),
+    /** A network more profiles were seen on than this is public (a shop's Wi-Fi, carrier NAT): no evidence, not searched. */
+    publicNetworkProfiles: z.number().int().min(2).max(1000),
+    /** Devices an average person uses: the prior that two profiles on one network are one person's is (d - 1) / (profiles - 1). */
+    devicesPerPerson: z.number().min(1.1).max(10),
+    /** The most a shared network alone makes that prior (a home of two may be one person's two devices, or two people's). */
+    maxNetworkProbability: z.number().gt(0).lt(1),
+    /** A resident of a network was seen there on this many distinct days, at least once in its home hours. */
+    residentDays: z.number().int().min(1).max(14),
+    homeHours: z.strictObject({ from: z.number().int().min(0).max(23), to: z.number().int().min(0).max(23) }),
+    /**
+     * Fellegi-Sunter weights: m, how often one person's two profiles agree on a field; u, how often two
+     * people's seen on one network do (a household shares its locale). A product's u is its popularity
+     * across everyone (learned each night) when that is higher; no u is below `uFloor`.
+     */
+    fields: z.strictObject({
+      extraNetwork: fieldWeights,
+      locale: fieldWeights,
+      timezone: fieldWeights,
+      interest: fieldWeights,
+      product: fieldWeights,
+      moreProducts: fieldWeights,
+    }),
+    uFloor: z.number().gt(0).lt(1),
+    /** Person clusters: linked profiles whose chain of links is at least this probable, each hop discounted. */
+    cluster: z.strictObject({
+      minProbability: z.number().gt(0).lt(1),
+      decayPerHop: z.number().gt(0).max(1),
+      maxHops: z.number().int().min(1).max(4),
+      maxMembers: z.number().int().min(2).max(50),
+      /** An anonymous profile's decisions use its cluster's context (interests, stage) from this probability. */
+      contextProbability: z.number().gt(0).lt(1),
+    }),
   }),
 });
 

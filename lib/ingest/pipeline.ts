@@ -1,12 +1,14 @@
 import { extractIdentifiers, identifierKey, type Identifier } from '../events/identifiers';
 import { REDACTED_WITH, redactionSeal, redactPersonalData, redactRecordData } from '../events/personal';
 import { MAX_MESSAGE_BYTES, MAX_STREAM_RECORD_BYTES, parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
-import { matchOnNetworks, matchSignature, type Withdrawal } from '../identity/matching';
-import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
+import { Neighbourhood } from '../identity/links';
+import { listVisits, matchSignature, refreshClusterContext } from '../identity/matching';
+import type { NetworkVisit } from '../identity/probabilistic';
+import type { IdentityWeights } from '../identity/weights';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
 import { updateSegments } from '../profile/facts';
 import { advanceMark, compareSeq, keepRecent, MARK_RETENTION_MS, messageKey, RedeliveryIndex } from '../profile/marks';
-import { foldEvent, profileDocument, type Profile } from '../profile/profile';
+import { foldEvent, matchCardOf, profileDocument, type Profile } from '../profile/profile';
 import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
 import { MAX_MERGE_HOPS } from '../profile/read';
 import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
@@ -27,6 +29,8 @@ export interface IngestConfig extends EngineConfig {
   /** How many profile groups are written at once. */
   concurrency?: number;
   now?: () => Date;
+  /** Last night's product popularity, for the cluster context (lib/identity/weights.ts); none before the first night. */
+  identityWeights?: IdentityWeights;
 }
 
 export interface IngestStats extends ResolutionCounters {
@@ -38,7 +42,8 @@ export interface IngestStats extends ResolutionCounters {
   /** Profiles over their size budget that had their least useful state trimmed (hostile input). */
   profilesTrimmed: number;
   groupsFailed: number;
-  probableLinks: number;
+  /** Anonymous profiles whose cluster context was derived again (their evidence changed). */
+  clusterContexts: number;
   /** Conditional updates of offer statistics. */
   offerStatUpdates: number;
 }
@@ -67,7 +72,7 @@ interface Group {
   fresh: StoredEvent[];
   /** Feedback on offers these records carry (offer statistics). */
   feedback: FeedbackRecord[];
-  /** The profile's matching signature and networks before this batch, to tell what changed. */
+  /** The profile's matching signature and networks before this batch, to tell what changed (lib/identity/matching.ts). */
   before: { signature: string; networks: Profile['signals']['networks'] };
 }
 
@@ -121,7 +126,7 @@ class BatchRun {
       profilesWritten: 0,
       profilesTrimmed: 0,
       groupsFailed: 0,
-      probableLinks: 0,
+      clusterContexts: 0,
       offerStatUpdates: 0,
       merges: 0,
       limitReached: 0,
@@ -160,7 +165,7 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
   const loaded = await loadState(parsed, stores, run.now());
   const { resolution, groups } = resolveAndFold(run, parsed, loaded, config);
   await writeDeadLetters(run, stores);
-  if (await matchProbable(run, groups, resolution, stores, config)) {
+  if (await indexNetworks(run, groups, resolution, stores, config)) {
     const written = await writeGroups(run, groups, resolution, loaded, stores, config);
     const complete = await countOfferFeedback(run, groups, written, stores);
     await storeEvents(run, complete, stores);
@@ -304,7 +309,7 @@ function resolveAndFold(run: BatchRun, parsed: ParsedRecord[], loaded: LoadedSta
   for (;;) {
     try {
       const resolution = new BatchResolution(config.rules, config.aggregates, loaded.owners, loaded.profiles, loaded.pending, loaded.movedFrom, loaded.keys);
-      const groups = groupRecords(run, records, resolveRecords(records, resolution), resolution);
+      const groups = groupRecords(run, records, resolveRecords(records, resolution), resolution, config);
       const counters = foldGroups(run, groups, resolution, loaded, config);
       Object.assign(run.stats, resolution.counters, counters);
       return { resolution, groups };
@@ -326,13 +331,13 @@ function resolveRecords(records: ParsedRecord[], resolution: BatchResolution): s
   });
 }
 
-function groupRecords(run: BatchRun, records: ParsedRecord[], targets: string[], resolution: BatchResolution): Map<string, Group> {
+function groupRecords(run: BatchRun, records: ParsedRecord[], targets: string[], resolution: BatchResolution, config: IngestConfig): Map<string, Group> {
   const groups = new Map<string, Group>();
   const group = (root: string): Group => {
     let g = groups.get(root);
     if (g === undefined) {
       const p = resolution.profile(root);
-      groups.set(root, (g = { root, records: [], firstSeq: '', fresh: [], feedback: [], before: { signature: matchSignature(p), networks: { ...p.signals.networks } } }));
+      groups.set(root, (g = { root, records: [], firstSeq: '', fresh: [], feedback: [], before: { signature: matchSignature(p, config.rules), networks: { ...p.signals.networks } } }));
     }
     return g;
   };
@@ -407,56 +412,44 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
   return counters;
 }
 
-// ---- 6. Probabilistic matching ----------------------------------------------------------------
+// ---- 6. Network index and cluster context -------------------------------------------------------
 
 /**
- * Probabilistic matching for every group (reads only), then one batched write of the network index
- * entries and probable links, before any profile records that it listed or linked them. A failure
- * here fails every group (nothing has been written for them yet).
+ * Lists each profile on the networks it is seen on for the first time (one batched write, before any
+ * profile records that it listed them), and refreshes the cluster context of anonymous profiles
+ * whose evidence changed (reads only). Probable links themselves are not stored: they are derived
+ * from this evidence when read (lib/identity/links.ts). A failure here fails every group (nothing has
+ * been written for them yet).
  */
-async function matchProbable(run: BatchRun, groups: Map<string, Group>, resolution: BatchResolution, stores: Stores, config: IngestConfig): Promise<boolean> {
+async function indexNetworks(run: BatchRun, groups: Map<string, Group>, resolution: BatchResolution, stores: Stores, config: IngestConfig): Promise<boolean> {
   const onNetwork = new Map<string, string[]>();
   for (const g of groups.values()) {
     for (const network of Object.keys(resolution.profile(g.root).signals.networks)) {
       onNetwork.set(network, [...(onNetwork.get(network) ?? []), g.root]);
     }
   }
+  // This batch's profiles as they are now (one merged away answers as its survivor), and its listings.
+  const hood = new Neighbourhood(stores, config.rules, {
+    overlay: {
+      card: (id) => (groups.has(resolution.root(id)) ? matchCardOf(resolution.profile(id)) : undefined),
+      listedOn: (network) => onNetwork.get(network) ?? [],
+    },
+    ...(config.identityWeights ? { weights: config.identityWeights } : {}),
+  });
   try {
-    const { withdrawn: leftByLosers, rederive } = await linksOfMerged(groups, resolution, stores);
-    const graphItems = { visits: [] as NetworkVisit[], links: [] as ProbableLink[], withdrawn: leftByLosers };
+    const visits: NetworkVisit[] = [];
+    let refreshed = 0;
     await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
-      const again = rederive.get(g.root);
-      const { visits, links, withdrawn } = await matchOnNetworks(
-        {
-          profile: resolution.profile(g.root),
-          // A survivor of a merge is matched again whatever changed: its links are now its own to make.
-          before: again === undefined ? g.before : { ...g.before, signature: '' },
-          // A profile merged away in this batch is its survivor already (its tombstone is written after this step).
-          inBatch: (id) => (groups.has(resolution.root(id)) ? resolution.profile(id) : undefined),
-          inBatchOn: (network) => onNetwork.get(network) ?? [],
-          ...(again === undefined ? {} : { rederive: again }),
-        },
-        stores.graph,
-        stores.profiles,
-        config.rules,
-        run.now(),
-      );
-      graphItems.visits.push(...visits);
-      graphItems.links.push(...links);
-      graphItems.withdrawn.push(...withdrawn);
+      const profile = resolution.profile(g.root);
+      const listed = listVisits(profile, g.before.networks);
+      visits.push(...listed);
+      if (listed.length > 0 || matchSignature(profile, config.rules) !== g.before.signature) {
+        await refreshClusterContext(profile, hood, run.now());
+        refreshed += 1;
+      }
     });
-    if (graphItems.visits.length > 0) await stores.graph.putVisits(graphItems.visits);
-    // Two profiles of one batch may find each other: keep one copy of each link (the best score).
-    const links = new Map<string, ProbableLink>();
-    for (const l of graphItems.links) {
-      const key = `${l.profileId}|${l.otherProfileId}`;
-      if ((links.get(key)?.score ?? -Infinity) < l.score) links.set(key, l);
-    }
-    // A pair one side withdrew and the other wrote in the same batch stays written (each scored it on the same evidence, or newer).
-    const withdrawn = new Map(graphItems.withdrawn.filter((w) => !links.has(`${w.profileId}|${w.otherProfileId}`)).map((w) => [`${w.profileId}|${w.otherProfileId}`, w]));
-    if (links.size > 0) await stores.graph.putLinks([...links.values()]);
-    if (withdrawn.size > 0) await stores.graph.deleteLinks([...withdrawn.values()]);
-    run.stats.probableLinks = links.size / 2;
+    if (visits.length > 0) await stores.graph.putVisits(visits);
+    run.stats.clusterContexts = refreshed;
     return true;
   } catch (e) {
     run.errors.push(e as Error);
@@ -464,29 +457,6 @@ async function matchProbable(run: BatchRun, groups: Map<string, Group>, resoluti
     run.stats.groupsFailed = groups.size;
     return false;
   }
-}
-
-/**
- * Links follow merges: a profile merged away in this batch leaves the links it had (they name it;
- * read from the store, as either side may have written them), and its survivor derives the link
- * with each of those partners afresh (a link if the evidence of what it now is holds, none if not).
- */
-async function linksOfMerged(groups: Map<string, Group>, resolution: BatchResolution, stores: Stores): Promise<{ withdrawn: Withdrawal[]; rederive: Map<string, Set<string>> }> {
-  const withdrawn: Withdrawal[] = [];
-  const rederive = new Map<string, Set<string>>();
-  for (const loser of resolution.mergedAway) {
-    const root = resolution.root(loser);
-    if (!groups.has(root)) continue;
-    const partners = new Set([...Object.keys(resolution.loserStates.get(loser)?.signals.linked ?? {}), ...(await stores.graph.linksOf(loser)).map((l) => l.otherProfileId)]);
-    if (partners.size === 0) continue;
-    const again = rederive.get(root) ?? new Set<string>();
-    rederive.set(root, again);
-    for (const other of partners) {
-      withdrawn.push({ profileId: loser, otherProfileId: other }, { profileId: other, otherProfileId: loser });
-      again.add(resolution.root(other));
-    }
-  }
-  return { withdrawn, rederive };
 }
 
 // ---- 7. Write each group: tombstones, links, the profile once, then its userIds' links -----------

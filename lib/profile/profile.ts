@@ -5,7 +5,7 @@ import { foldAggregates, mergeAggregates, type AggregateModel, type Aggregates }
 import { asObject, own, setOwn } from '../events/json';
 import { stampId } from './aggregates';
 import { keepRecent, mergeMarks, type ShardMarks } from './marks';
-import { resolveTimezone } from './time';
+import { localHour, resolveTimezone } from './time';
 
 /** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
 export interface Stamped<T = unknown> {
@@ -17,9 +17,11 @@ export interface Stamped<T = unknown> {
 export interface NetworkSighting {
   firstSeen: string;
   lastSeen: string;
-  /** Seen shared by many profiles (a shop's Wi-Fi, carrier NAT): no evidence that two devices are one person's. */
-  crowded?: boolean;
-  /** Event time of the sighting last written to the network index. */
+  /** Days (since the epoch, UTC) the profile was seen there, the most recent MAX_NETWORK_DAYS: a home is come back to. */
+  days?: number[];
+  /** Hours of the day (local to the event's time zone, else UTC) it was seen there, as a 24-bit mask: a home is used in the evening. */
+  hours?: number;
+  /** Event time of the sighting written to the network index (a profile is listed once per network). */
   listedAt?: string;
 }
 
@@ -34,8 +36,6 @@ export interface Signals {
   products?: Record<string, string>;
   /** Networks (public IP) the profile was seen on, with times (bounded, most recent kept). */
   networks: Record<string, NetworkSighting>;
-  /** Probable links this profile's evaluations found, by other profile id, with their score (bounded). */
-  linked?: Record<string, number>;
 }
 
 export interface MergeEntry {
@@ -70,6 +70,11 @@ export interface Profile {
   segmentHistory?: SegmentChange[];
   /** Scores written by the nightly job (propensity, CLV, tier, cluster), each with its as-of time. */
   batch?: Record<string, BatchAttribute>;
+  /**
+   * An anonymous profile's person cluster, as of its last evidence: the member whose non-personal
+   * context (interests, stage) its decisions may use (lib/identity/links.ts contextOf).
+   */
+  cluster?: { profileId: string; probability: number; at: string };
   /** Set on a tombstone: the profile this one was merged into. The tombstone keeps its state. */
   mergedInto?: string;
 }
@@ -88,7 +93,8 @@ export interface BatchAttribute {
 export const MAX_INTERESTS = 30;
 export const MAX_NETWORKS = 10;
 export const MAX_PRODUCTS = 20;
-export const MAX_LINKED = 20;
+/** Distinct days kept per network sighting. */
+export const MAX_NETWORK_DAYS = 14;
 export const MAX_TRAITS = 50;
 export const MAX_TRAIT_KEY_CHARS = 64;
 export const MAX_TRAIT_BYTES = 512;
@@ -296,13 +302,28 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
   const network = networkOf(event);
   if (network !== undefined) {
     const seen = own(s.networks, network);
+    const at = Date.parse(t);
     s.networks = boundedNetworks({
       ...s.networks,
-      [network]: { ...seen, firstSeen: minTime(seen?.firstSeen ?? '', t), lastSeen: maxTime(seen?.lastSeen ?? '', t) },
+      [network]: {
+        ...seen,
+        firstSeen: minTime(seen?.firstSeen ?? '', t),
+        lastSeen: maxTime(seen?.lastSeen ?? '', t),
+        ...(Number.isFinite(at) ? { days: recentDays(seen?.days ?? [], [Math.floor(at / 86_400_000)]), hours: (seen?.hours ?? 0) | (1 << hourAt(at, context?.timezone)) } : {}),
+      },
     });
   }
   return p;
 }
+
+/** The most recent MAX_NETWORK_DAYS distinct days of both lists, ascending (the same whatever order they came in). */
+function recentDays(a: number[], b: number[]): number[] {
+  return [...new Set([...a, ...b])].sort((x, y) => x - y).slice(-MAX_NETWORK_DAYS);
+}
+
+/** The hour of the day at `at` in the event's own time zone (UTC when it names none or an unknown one). */
+const hourAt = (at: number, timezone: unknown): number =>
+  localHour(new Date(at), typeof timezone === 'string' && timezone.length <= MAX_TIMEZONE_CHARS ? resolveTimezone(timezone, 'UTC') : 'UTC');
 
 /**
  * Merges `loser` into `survivor`: every aggregate by its own merge, identities and members unioned,
@@ -326,7 +347,8 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
       ? {
           firstSeen: minTime(mine.firstSeen, v.firstSeen),
           lastSeen: maxTime(mine.lastSeen, v.lastSeen),
-          ...(mine.crowded || v.crowded ? { crowded: true } : {}),
+          ...(mine.days || v.days ? { days: recentDays(mine.days ?? [], v.days ?? []) } : {}),
+          ...(mine.hours || v.hours ? { hours: (mine.hours ?? 0) | (v.hours ?? 0) } : {}),
           ...(mine.listedAt !== undefined ? { listedAt: mine.listedAt } : {}),
         }
       : v);
@@ -347,8 +369,6 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
       userAgent: newer(survivor.signals.userAgent, loser.signals.userAgent) as Stamped<string> | undefined,
       interests: boundedTop(interests, MAX_INTERESTS),
       ...(Object.keys(products).length > 0 ? { products: boundedRecent(products, MAX_PRODUCTS) } : {}),
-      // The loser's links are not the survivor's: they named the loser, and the survivor derives its own afresh.
-      ...(survivor.signals.linked ? { linked: survivor.signals.linked } : {}),
       networks: boundedNetworks(networks),
     },
     members: [...new Set([...survivor.members, ...loser.members, loser.profileId])].sort(),

@@ -1,10 +1,11 @@
 import { identifierKey, storedIdentifier } from '../events/identifiers';
 import { badRequest, notFound } from '../http/errors';
+import { householdOf, Neighbourhood, personCluster, type Household, type PersonCluster } from '../identity/links';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import type { Stores } from '../store/ports';
 import type { EngineConfig } from '../ingest/config';
 import { factsOf, timezoneOf } from './facts';
-import type { Profile } from './profile';
+import { matchCardOf, type Profile } from './profile';
 
 /**
  * The read side of profiles, for people and tests: identifier -> profile, the unified profile, and
@@ -56,7 +57,10 @@ export interface ProfileView {
   batch: NonNullable<Profile['batch']>;
   timezone: string;
   signals: { locale?: string; timezone?: string; device?: string; interests: Record<string, number>; networks: number };
-  probableLinks: Array<{ profileId: string; score: number; reasons: string[]; at: string }>;
+  /** Derived now from the evidence (lib/identity/links.ts): log2 odds, probability and reasons. */
+  probableLinks: Array<{ profileId: string; score: number; probability: number; reasons: string[] }>;
+  /** An anonymous profile's: the cluster member whose context its decisions use, as of its last evidence. */
+  clusterContext?: NonNullable<Profile['cluster']>;
   mergedMembers: string[];
   mergeLog: Profile['mergeLog'];
   version: number;
@@ -66,21 +70,12 @@ export interface ProfileView {
 export async function readProfile(
   stores: Stores,
   profileId: string,
-  config: Pick<EngineConfig, 'aggregates' | 'profileRules'>,
+  config: Pick<EngineConfig, 'aggregates' | 'profileRules' | 'rules'>,
   now: Date = new Date(),
 ): Promise<ProfileView> {
   const profile = await followMerges(stores, profileId);
   if (profile === undefined) throw notFound(`profile ${profileId} not found`);
-  const links = await stores.graph.linksOf(profile.profileId);
-  for (const member of profile.members) links.push(...(await stores.graph.linksOf(member)));
-  // A link may point to a profile merged since: show where it lives now, once, with its best score.
-  const best = new Map<string, ProfileView['probableLinks'][number]>();
-  for (const l of links) {
-    const target = (await followMerges(stores, l.otherProfileId))?.profileId ?? l.otherProfileId;
-    if (target === profile.profileId || profile.members.includes(target)) continue;
-    const seen = best.get(target);
-    if (seen === undefined || seen.score < l.score) best.set(target, { profileId: target, score: l.score, reasons: l.reasons, at: l.at });
-  }
+  const links = await new Neighbourhood(stores, config.rules).linksOf(matchCardOf(profile));
   const facts = factsOf(profile, config.aggregates, config.profileRules, now);
   return {
     profileId: profile.profileId,
@@ -102,7 +97,8 @@ export async function readProfile(
       interests: profile.signals.interests,
       networks: Object.keys(profile.signals.networks).length,
     },
-    probableLinks: [...best.values()].sort((a, b) => b.score - a.score),
+    probableLinks: links.map(({ otherProfileId, score, probability, reasons }) => ({ profileId: otherProfileId, score, probability, reasons })),
+    ...(profile.cluster ? { clusterContext: profile.cluster } : {}),
     mergedMembers: profile.members,
     mergeLog: profile.mergeLog,
     version: profile.version,
@@ -118,4 +114,23 @@ export async function readJourney(stores: Stores, profileId: string, limit = 500
   if (profile === undefined) throw notFound(`profile ${profileId} not found`);
   const events = await stores.events.byProfiles([profile.profileId, ...profile.members], limit);
   return { profileId: profile.profileId, events: events.map((e) => ({ ...e.event, storedUnder: e.profileId })) };
+}
+
+export interface ClusterView {
+  profileId: string;
+  /** The profiles probably the same person's, reached along probable links. */
+  person: PersonCluster['members'];
+  /** The residents of the network the profile lives on, grouped into people; null if it lives on none. */
+  household: Household | null;
+  clusterContext: Profile['cluster'] | null;
+}
+
+/** A profile's person cluster and household, derived now from the evidence (never stored, never merging anything). */
+export async function readCluster(stores: Stores, profileId: string, config: Pick<EngineConfig, 'rules'>): Promise<ClusterView> {
+  const profile = await followMerges(stores, profileId);
+  if (profile === undefined) throw notFound(`profile ${profileId} not found`);
+  const hood = new Neighbourhood(stores, config.rules);
+  const card = matchCardOf(profile);
+  const [person, household] = [await personCluster(card, hood), await householdOf(card, hood)];
+  return { profileId: profile.profileId, person: person.members, household: household ?? null, clusterContext: profile.cluster ?? null };
 }

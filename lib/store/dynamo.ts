@@ -87,9 +87,9 @@ export class DynamoStores implements Stores {
   }
 
   /** Puts items (or, with `delete`, deletes the items with these keys), 25 to a request, retrying what DynamoDB leaves unprocessed. */
-  private async batchWrite(table: string, items: Array<Record<string, unknown>>, kind: 'put' | 'delete' = 'put'): Promise<void> {
+  private async batchWrite(table: string, items: Array<Record<string, unknown>>): Promise<void> {
     for (const chunk of chunks(items, MAX_BATCH_WRITE)) {
-      let pending: BatchWriteCommandInput['RequestItems'] | undefined = { [table]: chunk.map((item) => (kind === 'put' ? { PutRequest: { Item: item } } : { DeleteRequest: { Key: item } })) };
+      let pending: BatchWriteCommandInput['RequestItems'] | undefined = { [table]: chunk.map((item) => ({ PutRequest: { Item: item } })) };
       for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
         if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchWriteItem on ${table} left items unprocessed after ${MAX_ATTEMPTS} attempts`);
         if (attempt > 0) await pause(attempt);
@@ -262,26 +262,6 @@ export class DynamoStores implements Stores {
         limit,
       );
       return items.map((i): NetworkVisit => ({ network, profileId: i.sk as string, lastSeen: i.lastSeen as string }));
-    },
-    putLinks: async (links) => {
-      await this.batchWrite(
-        this.tables.graph,
-        links.map((l) => ({ pk: `LINK#${l.profileId}`, sk: l.otherProfileId, l })),
-      );
-    },
-    deleteLinks: async (pairs) => {
-      await this.batchWrite(
-        this.tables.graph,
-        pairs.map((l) => ({ pk: `LINK#${l.profileId}`, sk: l.otherProfileId })),
-        'delete',
-      );
-    },
-    linksOf: async (profileId) => {
-      const items = await this.queryAll(
-        { TableName: this.tables.graph, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `LINK#${profileId}` } },
-        1000,
-      );
-      return items.map((i) => i.l as ProbableLink);
     },
   };
 

@@ -48,7 +48,6 @@ export class MemoryStores implements Stores {
   /** How many merges were ever marked pending on each item. */
   readonly mergeMarks = new Map<string, number>();
   readonly visits = new Map<string, Map<string, NetworkVisit>>();
-  readonly links = new Map<string, Map<string, ProbableLink>>();
   readonly eventItems = new Map<string, StoredEvent>();
   readonly letters = new Map<string, DeadLetter>();
   /** Offer statistics by `offerId|day`: counters and each shard's mark. */
@@ -189,26 +188,6 @@ export class MemoryStores implements Stores {
     visitsOn: async (network, limit) => {
       this.counts.reads += 1;
       return [...(this.visits.get(network)?.values() ?? [])].slice(0, limit).map((v) => ({ ...v }));
-    },
-    putLinks: async (links) => {
-      this.batchWrite(links.map((l) => `${l.profileId}|${l.otherProfileId}`), 'probable links');
-      for (const l of links) {
-        const of = this.links.get(l.profileId) ?? new Map<string, ProbableLink>();
-        of.set(l.otherProfileId, structuredClone(l));
-        this.links.set(l.profileId, of);
-      }
-    },
-    deleteLinks: async (pairs) => {
-      this.batchWrite(pairs.map((l) => `${l.profileId}|${l.otherProfileId}`), 'probable links');
-      for (const l of pairs) {
-        const of = this.links.get(l.profileId);
-        of?.delete(l.otherProfileId);
-        if (of?.size === 0) this.links.delete(l.profileId);
-      }
-    },
-    linksOf: async (profileId) => {
-      this.counts.reads += 1;
-      return [...(this.links.get(profileId)?.values() ?? [])].map((l) => structuredClone(l));
     },
   };
 

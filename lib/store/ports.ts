@@ -92,10 +92,6 @@ export interface IdentityGraphStore {
   putVisits(visits: NetworkVisit[]): Promise<void>;
   /** Profiles seen on a network (strongly consistent). */
   visitsOn(network: string, limit: number): Promise<NetworkVisit[]>;
-  putLinks(links: ProbableLink[]): Promise<void>;
-  /** Removes probable links (each direction is its own pair): their evidence no longer holds, or a profile they named was merged away. */
-  deleteLinks(pairs: Array<Pick<ProbableLink, 'profileId' | 'otherProfileId'>>): Promise<void>;
-  linksOf(profileId: string): Promise<ProbableLink[]>;
 }
 
 export interface StoredEvent {

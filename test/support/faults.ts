@@ -2,7 +2,7 @@ import { MemoryStores } from '../../lib/store/memory';
 import type { Stores } from '../../lib/store/ports';
 
 /** Where a fault can strike: one kind of write the ingest makes. */
-export const WRITE_KINDS = ['profile', 'pending', 'owner', 'events', 'visits', 'links', 'stats', 'deadLetters'] as const;
+export const WRITE_KINDS = ['profile', 'pending', 'owner', 'events', 'visits', 'stats', 'deadLetters'] as const;
 export type WriteKind = (typeof WRITE_KINDS)[number];
 
 /** What goes wrong during one attempt (one invocation of the ingest). */
@@ -60,7 +60,6 @@ export class FaultyStores {
       ...this.inner.graph,
       putOwner: this.guard('owner', this.inner.graph.putOwner),
       putVisits: this.guard('visits', this.inner.graph.putVisits),
-      putLinks: this.guard('links', this.inner.graph.putLinks),
     },
     events: { ...this.inner.events, put: this.guard('events', this.inner.events.put) },
     deadLetters: { ...this.inner.deadLetters, put: this.guard('deadLetters', this.inner.deadLetters.put) },

@@ -154,7 +154,6 @@ describe('personal data after the ingest (defect 8)', () => {
       profiles: [...stores.profileItems.values()],
       owners: [...stores.owners.entries()],
       visits: [...stores.visits.entries()].map(([k, v]) => [k, [...v.values()]]),
-      links: [...stores.links.values()].map((m) => [...m.values()]),
       events: [...stores.eventItems.values()],
       letters: [...stores.letters.values()].map((l) => ({ ...l, data: Buffer.from(l.data, 'base64').toString('utf8') })),
     });

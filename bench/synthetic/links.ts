@@ -1,0 +1,21 @@
+import { Neighbourhood, personCluster } from '../../lib/identity/links';
+import type { IdentityRules } from '../../lib/identity/rules';
+import { countProducts, weightsOf } from '../../lib/identity/weights';
+import { matchCardOf } from '../../lib/profile/profile';
+import type { MemoryStores } from '../../lib/store/memory';
+
+/** Every live profile's probable links and person cluster as the read API derives them, each pair once (ids sorted). */
+export async function derivedPairs(stores: MemoryStores, rules: IdentityRules): Promise<{ links: Array<[string, string]>; clustered: Array<[string, string]> }> {
+  // The night's product popularity, as the nightly job would learn it from these profiles.
+  const live = [...stores.profileItems.values()].filter((p) => p.mergedInto === undefined);
+  const hood = new Neighbourhood(stores, rules, { weights: weightsOf(countProducts(live.map(matchCardOf)), 'bench') });
+  const links = new Map<string, [string, string]>();
+  const clustered = new Map<string, [string, string]>();
+  const pair = (a: string, b: string): [string, string] => (a < b ? [a, b] : [b, a]);
+  for (const p of live) {
+    const card = matchCardOf(p);
+    for (const l of await hood.linksOf(card)) links.set(pair(l.profileId, l.otherProfileId).join('|'), pair(l.profileId, l.otherProfileId));
+    for (const m of (await personCluster(card, hood)).members) clustered.set(pair(p.profileId, m.profileId).join('|'), pair(p.profileId, m.profileId));
+  }
+  return { links: [...links.values()], clustered: [...clustered.values()] };
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import type { MatchCard } from '../profile/profile';
+
+/**
+ * Identity weights learned from the data each night (lib/learn/nightly-job.ts): how popular each
+ * product is, as the share of live profiles that researched it. A product many people look at is
+ * the u of Fellegi-Sunter for "researched the same product": two strangers agree on a best-seller
+ * often, on a niche product almost never. Products below `MIN_PROFILES` are left out (their u is the
+ * configured one), so the document stays small.
+ */
+export const identityWeightsSchema = z.strictObject({
+  version: z.string().min(1).max(64),
+  /** Live profiles counted. */
+  profiles: z.number().int().min(0),
+  /** Product id -> share of profiles that researched it (0-1). */
+  products: z.record(z.string().max(128), z.number().min(0).max(1)),
+});
+
+export type IdentityWeights = z.output<typeof identityWeightsSchema>;
+
+/** Weights before the first night: every product is as rare as the configured u says. */
+export const NO_WEIGHTS: IdentityWeights = { version: 'none', profiles: 0, products: {} };
+
+/** Products researched by fewer profiles than this are not listed. */
+export const MIN_PROFILES = 3;
+/** The most products listed (the most popular), to keep the document within a config table item. */
+export const MAX_WEIGHTED_PRODUCTS = 5000;
+
+export function loadIdentityWeights(input: unknown): IdentityWeights {
+  const result = identityWeightsSchema.safeParse(input);
+  if (!result.success) {
+    const detail = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`Invalid identity weights: ${detail}`);
+  }
+  return result.data;
+}
+
+/** Product counts over some live profiles (one exported file's): summed over files, then made weights. */
+export interface ProductCounts {
+  profiles: number;
+  counts: Record<string, number>;
+}
+
+export function countProducts(cards: Iterable<Pick<MatchCard, 'signals'>>): ProductCounts {
+  const counts = new Map<string, number>();
+  let profiles = 0;
+  for (const c of cards) {
+    profiles += 1;
+    for (const p of Object.keys(c.signals.products ?? {})) counts.set(p, (counts.get(p) ?? 0) + 1);
+  }
+  return { profiles, counts: Object.fromEntries(counts) };
+}
+
+export function addCounts(a: ProductCounts, b: ProductCounts): ProductCounts {
+  const counts = { ...a.counts };
+  for (const [p, n] of Object.entries(b.counts)) counts[p] = (counts[p] ?? 0) + n;
+  return { profiles: a.profiles + b.profiles, counts };
+}
+
+/** The weights of summed counts: the most popular products (at least MIN_PROFILES profiles each), as shares. */
+export function weightsOf(total: ProductCounts, version: string): IdentityWeights {
+  const listed = Object.entries(total.counts)
+    .filter(([, n]) => n >= MIN_PROFILES)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, MAX_WEIGHTED_PRODUCTS);
+  const share = (n: number) => Math.round((n / Math.max(1, total.profiles)) * 1e6) / 1e6;
+  return { version, profiles: total.profiles, products: Object.fromEntries(listed.map(([p, n]) => [p, share(n)])) };
+}
