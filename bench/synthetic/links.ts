@@ -8,7 +8,7 @@ import type { MemoryStores } from '../../lib/store/memory';
 export async function derivedPairs(stores: MemoryStores, rules: IdentityRules): Promise<{ links: Array<[string, string]>; clustered: Array<[string, string]> }> {
   // The night's product popularity, as the nightly job would learn it from these profiles.
   const live = [...stores.profileItems.values()].filter((p) => p.mergedInto === undefined);
-  const hood = new Neighbourhood(stores, rules, { weights: weightsOf(countProducts(live.map(matchCardOf)), 'bench') });
+  const hood = new Neighbourhood(stores, rules, { weights: weightsOf(countProducts(live.map((p) => Object.keys(p.signals.products ?? {}))), 'bench') });
   const links = new Map<string, [string, string]>();
   const clustered = new Map<string, [string, string]>();
   const pair = (a: string, b: string): [string, string] => (a < b ? [a, b] : [b, a]);

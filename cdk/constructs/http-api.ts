@@ -60,7 +60,7 @@ export class EngineHttpApi extends Construct {
     tables.deadLetters.encryptionKey?.grant(collect, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*');
 
     const profiles = fn('profiles');
-    for (const name of ['profiles', 'graph', 'events', 'deadLetters'] as const) tables[name].grantReadData(profiles);
+    for (const name of ['profiles', 'graph', 'events', 'deadLetters', 'config'] as const) tables[name].grantReadData(profiles);
 
     const endpoint = props.sagemakerEndpoint;
     const decide = fn('decide', {

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadCatalog } from '../../lib/decision/catalog';
 import { CatalogSource, ModelSource } from '../../lib/decision/catalog-source';
+import { IdentityWeightsSource } from '../../lib/identity/weights';
 import { loadModel } from '../../lib/decision/model';
 import { logger } from './powertools';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -76,11 +77,19 @@ export const getModelSource = (): ModelSource =>
     (e) => logger.warn('could not read the published model; serving the last good one', e),
   ));
 
+let weightsSource: IdentityWeightsSource | undefined;
+/** Product popularity for probable links: published in the config table by the nightly job, else none; refreshed every 5 minutes. */
+export const getIdentityWeightsSource = (): IdentityWeightsSource =>
+  (weightsSource ??= new IdentityWeightsSource(DynamoDBDocumentClient.from(getDynamoClient()), tableNamesFromEnv().config, Number(process.env.IDENTITY_WEIGHTS_REFRESH_MS ?? 300_000), (e) =>
+    logger.warn('could not read the published identity weights; using the last good ones', e),
+  ));
+
 /** Resets cached resources (tests that switch endpoints between suites). */
 export function resetResources(): void {
   dynamo = undefined;
   catalogSource = undefined;
   modelSource = undefined;
+  weightsSource = undefined;
   stores = undefined;
   stream = undefined;
   keys = undefined;

@@ -5,7 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { ingestBatch, type IngestStats } from '../../lib/ingest/pipeline';
 import { logger, metrics } from '../commons/powertools';
-import { engineConfig, getKeys, getStores } from '../commons/resources';
+import { engineConfig, getIdentityWeightsSource, getKeys, getStores } from '../commons/resources';
 
 const METRICS: Array<[keyof IngestStats, string]> = [
   ['records', 'RecordsReceived'],
@@ -30,13 +30,13 @@ export const handler = middy<KinesisStreamEvent, KinesisStreamBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .handler(async (event) => {
-    const keys = await getKeys();
+    const [keys, identityWeights] = await Promise.all([getKeys(), getIdentityWeightsSource().get()]);
     const records = event.Records.map((r) => ({
       shardId: r.eventID.slice(0, r.eventID.lastIndexOf(':')),
       sequenceNumber: r.kinesis.sequenceNumber,
       data: r.kinesis.data,
     }));
-    const result = await ingestBatch(records, getStores(), { ...engineConfig, salt: keys.identitySalt });
+    const result = await ingestBatch(records, getStores(), { ...engineConfig, salt: keys.identitySalt, identityWeights });
     for (const [stat, name] of METRICS) {
       if (result.stats[stat] > 0) metrics.addMetric(name, MetricUnit.Count, result.stats[stat]);
     }

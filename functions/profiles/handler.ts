@@ -1,7 +1,7 @@
 import { notFound } from '../../lib/http/errors';
 import { requireApiKey } from '../../lib/http/keys';
 import { lookupIdentity, readCluster, readJourney, readProfile } from '../../lib/profile/read';
-import { engineConfig, getKeys, getStores } from '../commons/resources';
+import { engineConfig, getIdentityWeightsSource, getKeys, getStores } from '../commons/resources';
 import { headersOf, httpHandler, json, unmatched } from '../commons/http';
 
 /** Read API: identities -> profile, the unified profile, its journey and cluster, dead letters; health; and what no route takes ($default). */
@@ -17,13 +17,13 @@ export const handler = httpHandler(async (event) => {
     case 'GET /v1/identities/{namespace}/{value}':
       return json(200, await lookupIdentity(stores, params.namespace ?? '', params.value ?? '', keys.identitySalt));
     case 'GET /v1/profiles/{profileId}':
-      return json(200, await readProfile(stores, params.profileId ?? '', engineConfig));
+      return json(200, await readProfile(stores, params.profileId ?? '', { ...engineConfig, weights: await getIdentityWeightsSource().get() }));
     case 'GET /v1/profiles/{profileId}/journey': {
       const limit = event.queryStringParameters?.limit;
       return json(200, await readJourney(stores, params.profileId ?? '', limit === undefined ? undefined : Number(limit)));
     }
     case 'GET /v1/profiles/{profileId}/cluster':
-      return json(200, await readCluster(stores, params.profileId ?? '', engineConfig));
+      return json(200, await readCluster(stores, params.profileId ?? '', { ...engineConfig, weights: await getIdentityWeightsSource().get() }));
     case 'GET /v1/dead-letters':
       return json(200, { deadLetters: await stores.deadLetters.list(100) });
     default:

@@ -1,5 +1,6 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import type { MatchCard } from '../profile/profile';
+import { PublishedDocument } from '../decision/published';
 
 /**
  * Identity weights learned from the data each night (lib/learn/nightly-job.ts): how popular each
@@ -41,12 +42,13 @@ export interface ProductCounts {
   counts: Record<string, number>;
 }
 
-export function countProducts(cards: Iterable<Pick<MatchCard, 'signals'>>): ProductCounts {
+/** Counts, over some live profiles (each given as the products it researched), how many researched each product. */
+export function countProducts(researched: Iterable<string[]>): ProductCounts {
   const counts = new Map<string, number>();
   let profiles = 0;
-  for (const c of cards) {
+  for (const products of researched) {
     profiles += 1;
-    for (const p of Object.keys(c.signals.products ?? {})) counts.set(p, (counts.get(p) ?? 0) + 1);
+    for (const p of new Set(products)) counts.set(p, (counts.get(p) ?? 0) + 1);
   }
   return { profiles, counts: Object.fromEntries(counts) };
 }
@@ -65,4 +67,14 @@ export function weightsOf(total: ProductCounts, version: string): IdentityWeight
     .slice(0, MAX_WEIGHTED_PRODUCTS);
   const share = (n: number) => Math.round((n / Math.max(1, total.profiles)) * 1e6) / 1e6;
   return { version, profiles: total.profiles, products: Object.fromEntries(listed.map(([p, n]) => [p, share(n)])) };
+}
+
+/**
+ * Where the ingest and the read API get the identity weights: the item `identity-weights` of the
+ * config table, published by the nightly job, else none (see PublishedDocument).
+ */
+export class IdentityWeightsSource extends PublishedDocument<IdentityWeights, { products: number }> {
+  constructor(doc: DynamoDBDocumentClient, table: string, refreshMs = 300_000, onError: (e: Error) => void = () => undefined) {
+    super(doc, table, 'identity-weights', loadIdentityWeights, refreshMs, () => NO_WEIGHTS, onError, (w) => ({ products: Object.keys(w.products).length }));
+  }
 }

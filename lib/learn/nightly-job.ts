@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import type { ModelConfig } from '../decision/model';
 import { writeBatchAttributes } from '../profile/batch';
 import type { BatchAttribute } from '../profile/profile';
-import { exportedEvent, exportedFiles, exportedItems, exportedProfile, type ExportedTable, type TableExporter } from '../store/exports';
+import { addCounts, countProducts, weightsOf, type IdentityWeights, type ProductCounts } from '../identity/weights';
+import { exportedEvent, exportedFiles, exportedItems, exportedProducts, exportedProfile, type ExportedTable, type TableExporter } from '../store/exports';
 import type { StoredEvent, Stores } from '../store/ports';
 import { customerAttributes, fitValue, type ValueAttributeOptions, type ValueModel } from './attributes';
 import { liftChartSvg } from './chart';
@@ -47,6 +48,8 @@ export interface NightlyPorts {
   champion(): Promise<ModelConfig>;
   /** Publishes an artifact so decisions pick it up (the config table). */
   publish(artifact: ModelConfig): Promise<void>;
+  /** Publishes the night's identity weights so the ingest and the read API pick them up (the config table). */
+  publishIdentityWeights?(weights: IdentityWeights): Promise<void>;
   config: NightlyConfig;
   value?: ValueAttributeOptions;
   /** Customers are split into this many shards by profile, grouped and scored one shard per task (default 4). */
@@ -87,6 +90,8 @@ const keys = (night: string) => ({
   /** Per exported profiles file: its tombstones, and its live profiles by shard. */
   merges: (file: number) => `work/${night}/merges/${file}.json`,
   live: (shard: number, file: number) => `work/${night}/live/${shard}/${file}.json`,
+  /** Per exported profiles file: how many of its live profiles researched each product (identity weights). */
+  products: (file: number) => `work/${night}/products/${file}.json`,
   /** Every merged-away profile and the live profile at the end of its chain. */
   roots: `work/${night}/roots.json`,
   /** Per exported events file and shard: its events, each under the live profile it belongs to. */
@@ -227,13 +232,18 @@ async function readProfiles(ports: NightlyPorts, night: string, file: number) {
   if (key === undefined) throw new Error(`no exported profiles file ${file} for ${night}`);
   const merged: Record<string, string> = {};
   const live: string[][] = Array.from({ length: files.shards }, () => []);
+  const researched: string[][] = [];
   for (const item of await exportedItems(ports.blobs, key)) {
     const p = exportedProfile(item);
     if (p === undefined) continue;
     if (p.mergedInto !== undefined) merged[p.profileId] = p.mergedInto;
-    else live[shardOf(p.profileId, live.length)]?.push(p.profileId);
+    else {
+      live[shardOf(p.profileId, live.length)]?.push(p.profileId);
+      researched.push(exportedProducts(item));
+    }
   }
   await ports.blobs.put(keys(night).merges(file), merged);
+  await ports.blobs.put(keys(night).products(file), countProducts(researched));
   for (const [shard, ids] of live.entries()) await ports.blobs.put(keys(night).live(shard, file), ids);
   return { file, merged: Object.keys(merged).length, live: live.reduce((n, ids) => n + ids.length, 0) };
 }
@@ -342,6 +352,21 @@ const brief = ({ challenger, ...t }: TargetReport) => ({ ...t, ...(challenger ? 
 
 /** Publishes the night's artifact if it changed, with its registry entry (metrics, data window, lineage). */
 async function publish(ports: NightlyPorts, night: string) {
+  const identityWeights = await publishIdentityWeights(ports, night);
+  return { ...(await publishModel(ports, night)), identityWeights };
+}
+
+/** The night's product popularity, from every exported profiles file's counts: published every night (lib/identity/weights.ts). */
+async function publishIdentityWeights(ports: NightlyPorts, night: string): Promise<{ version: string; profiles: number; products: number }> {
+  const files = (await exportFiles(ports, night)).profiles;
+  let total: ProductCounts = { profiles: 0, counts: {} };
+  for (let file = 0; file < files.length; file++) total = addCounts(total, await piece<ProductCounts>(ports, keys(night).products(file)));
+  const weights = weightsOf(total, `identity-${night}`);
+  await ports.publishIdentityWeights?.(weights);
+  return { version: weights.version, profiles: weights.profiles, products: Object.keys(weights.products).length };
+}
+
+async function publishModel(ports: NightlyPorts, night: string) {
   const candidate = await ports.blobs.get<NightlyResult>(keys(night).candidate);
   if (candidate === undefined) throw new Error(`no candidate model for ${night}`);
   if (!candidate.changed) return { published: false, version: candidate.report.version };

@@ -2,12 +2,14 @@
  * The nightly job's ports from the engine's parts, the same on AWS (functions/nightly/handler.ts)
  * and locally (local/train.ts): the stores, a blob store, a table exporter, the champion read raw
  * from the config table (else the bundled config/model.json), publishing through the model source
- * (validated, size checked), and the job's configuration with the published model's features.
+ * (validated, size checked) and the identity weights beside it, and the job's configuration with the
+ * published model's features.
  */
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import bundledModel from '../../config/model.json';
 import type { ModelSource } from '../decision/catalog-source';
 import type { ModelConfig } from '../decision/model';
+import { IdentityWeightsSource } from '../identity/weights';
 import type { EngineConfig } from '../ingest/config';
 import type { TableExporter } from '../store/exports';
 import type { Stores } from '../store/ports';
@@ -31,6 +33,7 @@ export function nightlyPorts(parts: NightlyParts): NightlyPorts {
     blobs: parts.blobs,
     exporter: parts.exporter,
     ...modelPorts(parts),
+    publishIdentityWeights: async (weights) => void (await new IdentityWeightsSource(parts.doc, parts.configTable, 0).publish(weights)),
     config: { ...settings, features: bundledModel.features as ModelConfig['features'], aggregates: parts.engine.aggregates, profileRules: parts.engine.profileRules },
     value: { horizonDays: settings.value.horizonDays, tierQuantiles: settings.value.tierQuantiles, clusters: settings.value.clusters },
     shards: settings.shards,

@@ -2,6 +2,7 @@ import { identifierKey, storedIdentifier } from '../events/identifiers';
 import { badRequest, notFound } from '../http/errors';
 import { householdOf, Neighbourhood, personCluster, type Household, type PersonCluster } from '../identity/links';
 import { NAMESPACES, type Namespace } from '../identity/rules';
+import type { IdentityWeights } from '../identity/weights';
 import type { Stores } from '../store/ports';
 import type { EngineConfig } from '../ingest/config';
 import { factsOf, timezoneOf } from './facts';
@@ -70,12 +71,12 @@ export interface ProfileView {
 export async function readProfile(
   stores: Stores,
   profileId: string,
-  config: Pick<EngineConfig, 'aggregates' | 'profileRules' | 'rules'>,
+  config: Pick<EngineConfig, 'aggregates' | 'profileRules' | 'rules'> & { weights?: IdentityWeights },
   now: Date = new Date(),
 ): Promise<ProfileView> {
   const profile = await followMerges(stores, profileId);
   if (profile === undefined) throw notFound(`profile ${profileId} not found`);
-  const links = await new Neighbourhood(stores, config.rules).linksOf(matchCardOf(profile));
+  const links = await new Neighbourhood(stores, config.rules, config.weights ? { weights: config.weights } : {}).linksOf(matchCardOf(profile));
   const facts = factsOf(profile, config.aggregates, config.profileRules, now);
   return {
     profileId: profile.profileId,
@@ -126,10 +127,10 @@ export interface ClusterView {
 }
 
 /** A profile's person cluster and household, derived now from the evidence (never stored, never merging anything). */
-export async function readCluster(stores: Stores, profileId: string, config: Pick<EngineConfig, 'rules'>): Promise<ClusterView> {
+export async function readCluster(stores: Stores, profileId: string, config: Pick<EngineConfig, 'rules'> & { weights?: IdentityWeights }): Promise<ClusterView> {
   const profile = await followMerges(stores, profileId);
   if (profile === undefined) throw notFound(`profile ${profileId} not found`);
-  const hood = new Neighbourhood(stores, config.rules);
+  const hood = new Neighbourhood(stores, config.rules, config.weights ? { weights: config.weights } : {});
   const card = matchCardOf(profile);
   const [person, household] = [await personCluster(card, hood), await householdOf(card, hood)];
   return { profileId: profile.profileId, person: person.members, household: household ?? null, clusterContext: profile.cluster ?? null };

@@ -152,6 +152,13 @@ export function exportedProfile(item: Record<string, unknown>): { profileId: str
   return { profileId: item.profileId, ...(typeof item.mergedInto === 'string' ? { mergedInto: item.mergedInto } : {}) };
 }
 
+/** The products a profiles table item's document researched (its signals), for the identity weights. */
+export function exportedProducts(item: Record<string, unknown>): string[] {
+  if (typeof item.doc !== 'string') return [];
+  const products = (JSON.parse(item.doc) as { signals?: { products?: Record<string, string> } }).signals?.products;
+  return products && typeof products === 'object' ? Object.keys(products) : [];
+}
+
 /** The items ScanExporter writes: the attributes the readers above use, named as lib/store/dynamo.ts names them. */
 const eventItem = (e: StoredEvent) => marshall({ messageId: e.event.messageId, profileId: e.profileId, ts: `${e.event.timestamp}#${e.event.messageId}`, event: JSON.stringify(e.event) });
 const profileItem = (p: Profile) => marshall({ profileId: p.profileId, version: p.version, doc: profileDocument(p), ...(p.mergedInto === undefined ? {} : { mergedInto: p.mergedInto }) });

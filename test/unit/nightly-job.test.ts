@@ -9,6 +9,7 @@ import { deriveProfileId } from '../../lib/identity/resolver';
 import { followMerges } from '../../lib/profile/read';
 import { loadAggregates } from '../../lib/profile/aggregates';
 import { loadProfileRules } from '../../lib/profile/segments';
+import type { IdentityWeights } from '../../lib/identity/weights';
 import { MemoryStores } from '../../lib/store/memory';
 import { AlreadyRan, localContext, localOverrides, runNightlyLocally } from '../../local/nightly-runner';
 import { ScanExporter } from '../../lib/store/exports';
@@ -193,6 +194,25 @@ describe('the snapshot by table exports', () => {
 });
 
 describe('the Publish task', () => {
+  it("publishes the night's identity weights: each product's share of the live profiles that researched it", async () => {
+    const stores = new MemoryStores();
+    await shop(stores);
+    const blobs = memoryBlobs();
+    const weights: IdentityWeights[] = [];
+    const tasks = nightlyTasks({ ...ports(stores, blobs, uninformed()), publishIdentityWeights: async (w) => void weights.push(w) });
+    await throughGroup(tasks, night);
+    await tasks.Train({ night } as never);
+    const out = await tasks.Publish({ night } as never);
+    const live = [...stores.profileItems.values()].filter((p) => p.mergedInto === undefined);
+    const share = (product: string) => Math.round((live.filter((p) => p.signals.products?.[product] !== undefined).length / live.length) * 1e6) / 1e6;
+    expect(weights).toHaveLength(1);
+    expect(weights[0]).toMatchObject({ version: `identity-${night}`, profiles: live.length });
+    expect(weights[0]?.products).toEqual({ hose: 1, 'paint-sage': share('paint-sage'), 'brush-set': share('brush-set') });
+    expect(share('brush-set')).toBeGreaterThan(0);
+    expect(share('brush-set')).toBeLessThan(share('paint-sage'));
+    expect(out).toMatchObject({ identityWeights: { version: `identity-${night}`, profiles: live.length, products: 3 } });
+  });
+
   it('is idempotent on a retry, and never publishes over a model published since the night began', async () => {
     const stores = new MemoryStores();
     await shop(stores);
@@ -203,7 +223,7 @@ describe('the Publish task', () => {
     await tasks.Train({ night } as never);
     const first = await tasks.Publish({ night } as never);
     const again = await tasks.Publish({ night } as never);
-    expect(first).toEqual({ published: true, version: `nightly-${night}`, replaces: 'champion-1' });
+    expect(first).toMatchObject({ published: true, version: `nightly-${night}`, replaces: 'champion-1' });
     expect(again).toEqual(first);
     expect(blobs.items.get(`registry/nightly-${night}.json`)).toMatchObject({ replaces: 'champion-1' });
     // An operator publishes by hand before tonight's Publish: tonight's model does not overwrite it.
