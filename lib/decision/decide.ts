@@ -32,7 +32,7 @@ export interface Decision {
   offers: RankedOffer[];
   suppressed: Array<{ offerId: string; reason: string }>;
   modelVersion: string;
-  context: { localTime: string; timezone: string; device: string; nearby: string[]; quiet?: string };
+  context: { localTime: string; timezone: string; device: string; nearby: string[]; quiet?: string; cluster?: string };
 }
 
 export interface DecisionInput {
@@ -47,9 +47,36 @@ export interface DecisionInput {
   modelVersion?: string;
   /** Association rules from the model artifact, for the serendipity slot. */
   associations?: Associations;
+  /** An anonymous profile's person cluster context (lib/identity/links.ts): interests and stage from her probable other devices. */
+  cluster?: ClusterFacts;
 }
 
-type Top = Array<{ value: string; count: number }>;
+/** What an anonymous profile's decisions borrow from the member of its person cluster (never consent, caps or personal traits). */
+export interface ClusterFacts {
+  profileId: string;
+  probability: number;
+  stage: string;
+  /** Category views in the last 30 days on the member's profile. */
+  categories: Top;
+}
+
+/**
+ * The facts a decision uses for a profile with a cluster context: its category views joined with the
+ * member's, and the member's journey stage while its own has nothing to say yet ('exploring'). The rest
+ * (consent, caps, cart, segments) stays its own: probable links never carry consent or contact history.
+ */
+export function withCluster(facts: DecisionFacts, cluster: ClusterFacts): DecisionFacts {
+  const views = new Map<string, number>();
+  for (const t of [...((facts.aggregates.categoryViews30d as Top | undefined) ?? []), ...cluster.categories]) views.set(t.value, (views.get(t.value) ?? 0) + t.count);
+  const categoryViews30d = [...views].map(([value, count]) => ({ value, count })).sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1));
+  return {
+    ...facts,
+    aggregates: { ...facts.aggregates, categoryViews30d },
+    ...(facts.stage === 'exploring' ? { stage: cluster.stage as DecisionFacts['stage'] } : {}),
+  };
+}
+
+export type Top = Array<{ value: string; count: number }>;
 const countOf = (top: unknown, key: string): number => (top as Top | undefined)?.find((t) => t.value === key)?.count ?? 0;
 
 /** A number in [0, 100) from a string, stable across processes: for holdout and exploration shares. */
@@ -67,7 +94,9 @@ interface Candidate {
 }
 
 export function decide(input: DecisionInput, catalog: Catalog): Decision {
-  const { context: ctx, facts } = input;
+  const { context: ctx, cluster } = input;
+  const facts = input.facts && cluster ? withCluster(input.facts, cluster) : input.facts;
+  const ownViews = (input.facts?.aggregates.categoryViews30d as Top | undefined) ?? [];
   const suppressed: Decision['suppressed'] = [];
   const suppress = (offer: Offer, reason: string) => suppressed.push({ offerId: offer.id, reason });
   const consent = facts?.traits[catalog.contactPolicy.consentTrait] === true;
@@ -189,7 +218,13 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
     const affinity = views > 0 ? 1 + countOf(topCategories, c.offer.category) / views : 1;
     const novelty = (1 - arb.noveltyPenalty) ** countOf(agg.offerImpressionsWeek, c.offer.id);
     const score = propensity * c.offer.value * c.factor * (c.offer.weight ?? 1) * affinity * novelty;
-    if (affinity > 1) c.reasons.push(`interest in ${c.offer.category}`);
+    if (affinity > 1) {
+      c.reasons.push(
+        cluster && countOf(ownViews, c.offer.category) === 0
+          ? `interest in ${c.offer.category} on her probable other devices (cluster probability ${cluster.probability})`
+          : `interest in ${c.offer.category}`,
+      );
+    }
     if (novelty < 1) c.reasons.push('seen before this week (novelty penalty)');
     return { ...c, score: Math.round(score * 10_000) / 10_000 };
   });
@@ -247,6 +282,7 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
       device: ctx.device,
       nearby: ctx.nearby.map((p) => p.id),
       ...(ctx.quiet ? { quiet: ctx.quiet } : {}),
+      ...(cluster ? { cluster: `interests and stage (${cluster.stage}) from ${cluster.profileId}, probably the same person (${cluster.probability})` } : {}),
     },
   };
 }

@@ -9,11 +9,11 @@ import { NAMESPACES, type Namespace } from '../identity/rules';
 import { factsOf, timezoneOf } from '../profile/facts';
 import { followMerges } from '../profile/read';
 import { resolveTimezone } from '../profile/time';
-import type { Profile } from '../profile/profile';
+import { userIdOf, type Profile } from '../profile/profile';
 import type { Stores } from '../store/ports';
 import type { Catalog, Offer } from './catalog';
 import { decisionContext } from './context';
-import { decide, type Decision, type DecisionFacts } from './decide';
+import { decide, withCluster, type ClusterFacts, type Decision, type DecisionFacts } from './decide';
 import type { Model } from './model';
 import type { OwnerCache } from './owner-cache';
 import type { RemoteScorer, Scores } from './scoring';
@@ -67,7 +67,7 @@ export function checkRequest(request: z.output<typeof decisionRequestSchema>, ca
 export interface DecisionDeps {
   stores: Pick<Stores, 'graph' | 'profiles'>;
   stream?: EventStream;
-  config: Pick<EngineConfig, 'aggregates' | 'profileRules'>;
+  config: Pick<EngineConfig, 'aggregates' | 'profileRules' | 'rules'>;
   catalog: Catalog;
   /** The current model artifact: in-process propensity and association rules. */
   model?: Model;
@@ -84,7 +84,8 @@ const ms = (from: bigint) => Math.round(Number(process.hrtime.bigint() - from) /
 
 /**
  * Answers a decision request: resolves the identity (one read for the identifier unless the owner
- * cache knows it, one for the profile, a second only to follow a merge), builds the facts and the
+ * cache knows it, one for the profile, a second only to follow a merge or, for an anonymous profile
+ * with a cluster context, to read its cluster's member), builds the facts and the
  * context, scores (remote model under its budget, else in-process), decides, and logs the decision
  * on the stream as an event.
  */
@@ -97,13 +98,14 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   const facts: DecisionFacts | undefined = profile
     ? { ...factsOf(profile, deps.config.aggregates, deps.config.profileRules, new Date(request.context.timestamp ?? now)), segments: Object.keys(profile.segments ?? {}) }
     : undefined;
+  const cluster = profile && facts ? await clusterFacts(profile, deps, new Date(request.context.timestamp ?? now)) : undefined;
   const fallbackTimezone = profile ? timezoneOf(profile, deps.config.aggregates) : deps.config.aggregates.defaultTimezone;
   const context = decisionContext({ placement: request.placement, ...request.context }, deps.catalog, fallbackTimezone, now);
   const scoring = process.hrtime.bigint();
-  const { propensity, modelVersion, fallback } = await propensityFor(request, facts, deps);
+  const { propensity, modelVersion, fallback } = await propensityFor(request, facts && cluster ? withCluster(facts, cluster) : facts, deps);
   const decided = process.hrtime.bigint();
   const decision = decide(
-    { decisionId: randomUUID(), profileId: profile?.profileId ?? null, facts, context, count: request.count, propensity, modelVersion, associations: deps.model?.associations },
+    { decisionId: randomUUID(), profileId: profile?.profileId ?? null, facts, context, count: request.count, propensity, modelVersion, associations: deps.model?.associations, ...(cluster ? { cluster } : {}) },
     deps.catalog,
   );
   const done = process.hrtime.bigint();
@@ -114,6 +116,20 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
     ...(fallback ? { modelVersion: `${decision.modelVersion} (fallback: ${fallback})` } : {}),
     timings: { profileMs: Number(loaded - started) / 1e6, scoringMs: Number(decided - scoring) / 1e6, decideMs: Number(done - decided) / 1e6, totalMs: ms(started) },
   };
+}
+
+/**
+ * An anonymous profile's cluster context, when the ingest found a member of its person cluster at
+ * `cluster.contextProbability` or more: that member's stage and category views, read now (one more
+ * read). A profile that logged in, or whose member is gone or is itself, has none.
+ */
+async function clusterFacts(profile: Profile, deps: DecisionDeps, at: Date): Promise<ClusterFacts | undefined> {
+  const context = profile.cluster;
+  if (context === undefined || userIdOf(profile) !== undefined || context.probability < deps.config.rules.probabilistic.cluster.contextProbability) return undefined;
+  const member = await followMerges(deps.stores, context.profileId).catch(() => undefined);
+  if (member === undefined || member.profileId === profile.profileId) return undefined;
+  const f = factsOf(member, deps.config.aggregates, deps.config.profileRules, at);
+  return { profileId: member.profileId, probability: context.probability, stage: f.stage, categories: (f.aggregates.categoryViews30d as ClusterFacts['categories'] | undefined) ?? [] };
 }
 
 /** The live profile an identifier belongs to: one read when its owner is remembered, else the identity graph's. */

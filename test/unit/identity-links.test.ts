@@ -1,0 +1,156 @@
+import { hashedNetwork } from '../../lib/events/personal';
+import { householdOf, Neighbourhood, personCluster } from '../../lib/identity/links';
+import { countProducts, weightsOf, type IdentityWeights } from '../../lib/identity/weights';
+import { ingestBatch } from '../../lib/ingest/pipeline';
+import { matchCardOf } from '../../lib/profile/profile';
+import { readCluster, readProfile } from '../../lib/profile/read';
+import { MemoryStores } from '../../lib/store/memory';
+import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+
+const config = ingestConfig();
+const day = (d: number, hour: number, minute = 0) => new Date(Date.UTC(2026, 10, d, hour, minute)).toISOString();
+
+async function ingest(stores: MemoryStores, events: Array<Record<string, unknown>>, batch = 50): Promise<void> {
+  const seq = new SequenceFactory();
+  const records = [...events].sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp))).map((e) => toRecord(e, seq.take()));
+  for (let i = 0; i < records.length; i += batch) expect((await ingestBatch(records.slice(i, i + batch), stores, config)).failedSequenceNumbers).toEqual([]);
+}
+
+const view = (anonymousId: string, ip: string, timestamp: string, product: string, category = product.split('-')[0]) =>
+  segmentEvent({ anonymousId, timestamp, properties: { product_id: product, category }, context: { ip, locale: 'en-GB', timezone: 'Europe/London' } });
+
+const ownerOf = (stores: MemoryStores, anonymousId: string): string => {
+  let id = stores.owners.get(`anonymousId:${anonymousId}`) as string;
+  for (let p = stores.profileItems.get(id); p?.mergedInto; p = stores.profileItems.get(id)) id = p.mergedInto;
+  return id;
+};
+
+/** Every live profile's probable links, each pair once. */
+async function allLinks(stores: MemoryStores, weights?: IdentityWeights): Promise<Array<[string, string]>> {
+  const hood = new Neighbourhood(stores, config.rules, weights ? { weights } : {});
+  const pairs = new Map<string, [string, string]>();
+  for (const p of stores.profileItems.values()) {
+    if (p.mergedInto !== undefined) continue;
+    for (const l of await hood.linksOf(matchCardOf(p))) {
+      const pair = [l.profileId, l.otherProfileId].sort() as [string, string];
+      pairs.set(pair.join('|'), pair);
+    }
+  }
+  return [...pairs.values()];
+}
+
+const popularity = (stores: MemoryStores): IdentityWeights =>
+  weightsOf(countProducts([...stores.profileItems.values()].filter((p) => p.mergedInto === undefined).map((p) => Object.keys(p.signals.products ?? {}))), 'test');
+
+describe("a store's Wi-Fi: 50 strangers a day, some looking at the same best-seller", () => {
+  /** Each shopper's phone: three evenings at home, one visit to the store at opening hours. One of them also has a laptop at home. */
+  function shoppers(): Array<Record<string, unknown>> {
+    const events: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 50; i++) {
+      const phone = `shopper-phone-${i}`;
+      const home = `home-${i}`;
+      for (const d of [2, 3, 4]) events.push(view(phone, home, day(d, 20, i % 60), `paint-${1000 + i}`));
+      // In the store at 11:00: a third look at the best-seller, everyone at something of their own.
+      events.push(view(phone, 'store-wifi', day(5, 11, i % 60), i % 3 === 0 ? 'paint-bestseller' : `tools-${2000 + i}`));
+      if (i % 3 === 0) events.push(view(phone, 'store-wifi', day(5, 11, (i % 60) + 1), `garden-${3000 + i}`));
+    }
+    // Shopper 7's laptop at home, researching what her phone researched: the same person.
+    for (const d of [2, 4]) events.push(view('shopper-laptop-7', 'home-7', day(d, 21), 'paint-1007'), view('shopper-laptop-7', 'home-7', day(d, 21, 5), 'tools-2007'));
+    return events;
+  }
+
+  it('links no two strangers (the network is weighed by how many use it and how, not dropped past a cliff), and still links one shopper\'s own laptop', async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, shoppers());
+    const hood = new Neighbourhood(stores, config.rules);
+    // The store's network is not public (50 profiles): it is weighed, and the weight keeps them apart.
+    expect((await hood.network(hashedNetwork('store-wifi', config.salt)))?.members).toHaveLength(50);
+    // Before any night (no popularity yet) and after one.
+    for (const weights of [undefined, popularity(stores)]) {
+      const links = await allLinks(stores, weights);
+      expect(links).toEqual([[ownerOf(stores, 'shopper-laptop-7'), ownerOf(stores, 'shopper-phone-7')].sort()]);
+    }
+  });
+});
+
+describe('a household of four, three devices each, over three weeks', () => {
+  const people = ['ann', 'bob', 'cat', 'dan'];
+  const devices = ['phone', 'laptop', 'tablet'];
+  /** Each person researches three products of her own from every device, at home in the evenings; each logs in on her phone. */
+  function household(): Array<Record<string, unknown>> {
+    const events: Array<Record<string, unknown>> = [];
+    people.forEach((person, p) => {
+      const researching = [`paint-${100 + p}`, `tools-${200 + p}`, `garden-${300 + p}`];
+      devices.forEach((device, k) => {
+        for (let week = 0; week < 3; week++) {
+          const d = 2 + week * 7 + k + p;
+          events.push(view(`${person}-${device}`, 'home-net', day(d, 19, p * 10 + k), researching[week % 3] as string));
+          events.push(view(`${person}-${device}`, 'home-net', day(d, 20, p * 10 + k), researching[(week + 1) % 3] as string));
+          // Everyone in the house looks at the kitchen the family is planning.
+          events.push(view(`${person}-${device}`, 'home-net', day(d, 21, p * 10 + k), 'kitchen-family-plan'));
+        }
+      });
+      events.push(segmentEvent({ type: 'identify', anonymousId: `${person}-phone`, userId: `user-${person}`, timestamp: day(30, 9, p), context: { ip: 'home-net' } }));
+    });
+    return events;
+  }
+
+  it("links each device to its owner, never to another member, and shows the household as four people", async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, household());
+    // No popularity: in a population this small, one person's three devices would make her products look popular.
+    const hood = new Neighbourhood(stores, config.rules);
+    for (const person of people) {
+      const customer = ownerOf(stores, `${person}-phone`);
+      expect(stores.profileItems.get(customer)?.identities.userId).toEqual([`user-${person}`]);
+      for (const device of ['laptop', 'tablet']) {
+        const cluster = await personCluster(matchCardOf(stores.profileItems.get(ownerOf(stores, `${person}-${device}`))!), hood);
+        // Her own profiles, the customer who logged in among them; no one else's.
+        const mine = new Set([customer, ...['laptop', 'tablet'].map((d) => ownerOf(stores, `${person}-${d}`))]);
+        expect(cluster.members.map((m) => m.profileId).sort()).toEqual([...mine].filter((id) => id !== ownerOf(stores, `${person}-${device}`)).sort());
+        expect(cluster.members.find((m) => m.profileId === customer)).toMatchObject({ authenticated: true });
+      }
+    }
+    const home = await householdOf(matchCardOf(stores.profileItems.get(ownerOf(stores, 'ann-laptop'))!), hood);
+    expect(home?.people).toHaveLength(4);
+    for (const person of people) {
+      const group = home?.people.find((g) => g.profiles.some((x) => x.profileId === ownerOf(stores, `${person}-phone`)));
+      expect(group?.profiles.map((x) => x.profileId).sort()).toEqual(devices.map((d) => ownerOf(stores, `${person}-${d}`)).sort());
+    }
+    // The read API shows the same, for a profile reached through any id.
+    const api = await readCluster(stores, ownerOf(stores, 'bob-tablet'), config);
+    expect(api.person.map((m) => m.profileId).sort()).toEqual([ownerOf(stores, 'bob-phone'), ownerOf(stores, 'bob-laptop')].sort());
+    expect(api.person.every((m) => m.probability >= config.rules.probabilistic.cluster.minProbability && m.reasons.length > 0)).toBe(true);
+    expect(api.household?.people).toHaveLength(4);
+  });
+
+  it('never puts two customers who logged in into one person, even when their devices look alike', async () => {
+    const stores = new MemoryStores();
+    // Twins researching the same products on their phones, each logged in.
+    await ingest(stores, [
+      ...[2, 3, 4].flatMap((d) => ['a', 'b'].map((t) => view(`twin-${t}`, 'twins-home', day(d, 20), 'paint-77'))),
+      ...[2, 3, 4].flatMap((d) => ['a', 'b'].map((t) => view(`twin-${t}`, 'twins-home', day(d, 21), 'tools-88'))),
+      ...['a', 'b'].map((t) => segmentEvent({ type: 'identify', anonymousId: `twin-${t}`, userId: `user-twin-${t}`, timestamp: day(5, 9), context: { ip: 'twins-home' } })),
+    ]);
+    expect(await allLinks(stores)).toEqual([]);
+    const view_ = await readProfile(stores, ownerOf(stores, 'twin-a'), config);
+    expect(view_.probableLinks).toEqual([]);
+  });
+});
+
+describe('links are a function of the evidence', () => {
+  it('follow a merge to the survivor, and go when the network they rested on fills with strangers', async () => {
+    const stores = new MemoryStores();
+    // A laptop and a phone at home, researching the same two products.
+    await ingest(stores, [2, 3].flatMap((d) => ['laptop-x', 'phone-x'].flatMap((dev) => [view(dev, 'flat-9', day(d, 20), 'lighting-5'), view(dev, 'flat-9', day(d, 21), 'lighting-6')])));
+    expect(await allLinks(stores)).toEqual([[ownerOf(stores, 'laptop-x'), ownerOf(stores, 'phone-x')].sort()]);
+    // She logs in on the phone: the link now names her customer profile (the phone's was merged into it).
+    await ingest(stores, [segmentEvent({ type: 'identify', anonymousId: 'phone-x', userId: 'user-x', timestamp: day(4, 9), context: { ip: 'flat-9' } })]);
+    const customer = ownerOf(stores, 'phone-x');
+    expect((await readProfile(stores, customer, config)).probableLinks.map((l) => l.profileId)).toEqual([ownerOf(stores, 'laptop-x')]);
+    // The address turns out to be a café's: sixty strangers a day. What rested on it goes.
+    await ingest(stores, Array.from({ length: 60 }, (_, i) => view(`stranger-${i}`, 'flat-9', day(5, 10, i % 60), `garden-${i}`)));
+    expect(await allLinks(stores)).toEqual([]);
+    expect((await readProfile(stores, customer, config)).probableLinks).toEqual([]);
+  });
+});
