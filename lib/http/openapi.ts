@@ -302,7 +302,7 @@ const SCHEMAS: Record<string, object> = {
       },
       suppressed: { type: 'array', items: { type: 'object', properties: { offerId: str, reason: str }, required: ['offerId', 'reason'] } },
       modelVersion: str,
-      context: { type: 'object', properties: { localTime: str, timezone: str, device: str, nearby: { type: 'array', items: str }, quiet: str } },
+      context: { type: 'object', properties: { localTime: str, timezone: str, device: str, nearby: { type: 'array', items: str }, quiet: str, cluster: { type: 'string', description: "An anonymous profile's: whose interests and stage the decision used (its person cluster), how probably" } } },
       timings: { type: 'object', additionalProperties: { type: 'number' } },
     },
     required: ['decisionId', 'profileId', 'variant', 'offers', 'suppressed', 'modelVersion', 'context'],

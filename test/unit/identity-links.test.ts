@@ -1,3 +1,5 @@
+import { loadCatalog } from '../../lib/decision/catalog';
+import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
 import { hashedNetwork } from '../../lib/events/personal';
 import { householdOf, Neighbourhood, personCluster } from '../../lib/identity/links';
 import { countProducts, weightsOf, type IdentityWeights } from '../../lib/identity/weights';
@@ -152,5 +154,48 @@ describe('links are a function of the evidence', () => {
     await ingest(stores, Array.from({ length: 60 }, (_, i) => view(`stranger-${i}`, 'flat-9', day(5, 10, i % 60), `garden-${i}`)));
     expect(await allLinks(stores)).toEqual([]);
     expect((await readProfile(stores, customer, config)).probableLinks).toEqual([]);
+  });
+});
+
+describe("an anonymous device's decisions and its person cluster", () => {
+  /** Eve logs in on her phone, researches two paint products and browses garden on it; her laptop (never logged in) researches the same paint products at home, or others. */
+  async function eve(sameResearch: boolean): Promise<MemoryStores> {
+    const stores = new MemoryStores();
+    const phone = [2, 3].flatMap((d) => [view('eve-phone', 'eve-home', day(d, 20), 'paint-41'), view('eve-phone', 'eve-home', day(d, 20, 10), 'paint-42'), view('eve-phone', 'eve-home', day(d, 20, 20), `garden-5${d}`)]);
+    const login = segmentEvent({ type: 'identify', anonymousId: 'eve-phone', userId: 'user-eve', timestamp: day(3, 21), context: { ip: 'eve-home' } });
+    const laptop = [2, 4].flatMap((d) => [view('eve-laptop', 'eve-home', day(d, 22), sameResearch ? 'paint-41' : 'paint-9'), view('eve-laptop', 'eve-home', day(d, 22, 5), sameResearch ? 'paint-42' : 'paint-10')]);
+    await ingest(stores, [...phone, login, ...laptop]);
+    return stores;
+  }
+
+  const decideFor = async (stores: MemoryStores, anonymousId: string) =>
+    answerDecision(parseDecisionRequest(JSON.stringify({ identity: { namespace: 'anonymousId', value: anonymousId }, placement: 'home', count: 3, context: { timestamp: day(4, 12) } })), {
+      stores,
+      config,
+      catalog: loadCatalog(),
+      salt: config.salt,
+    });
+
+  it("uses the interests of the customer it probably is, says so, and keeps her own consent and caps", async () => {
+    const stores = await eve(true);
+    const laptop = stores.profileItems.get(ownerOf(stores, 'eve-laptop'))!;
+    const customer = ownerOf(stores, 'eve-phone');
+    expect(laptop.cluster).toMatchObject({ profileId: customer });
+    expect(laptop.cluster!.probability).toBeGreaterThanOrEqual(config.rules.probabilistic.cluster.contextProbability);
+    const decision = await decideFor(stores, 'eve-laptop');
+    expect(decision.profileId).toBe(laptop.profileId);
+    expect(decision.context.cluster).toContain(customer);
+    expect(decision.offers.find((o) => o.offerId === 'garden-season')?.reasons.join('; ')).toMatch(/interest in garden on her probable other devices \(cluster probability (0\.9\d*|1)\)/);
+    // Her consent is not borrowed: personalised offers stay back for the anonymous laptop.
+    expect(decision.suppressed.filter((s) => s.reason.includes('consent')).length).toBeGreaterThan(0);
+  });
+
+  it('uses nothing of a cluster it is not probably part of', async () => {
+    const stores = await eve(false);
+    const laptop = stores.profileItems.get(ownerOf(stores, 'eve-laptop'))!;
+    expect(laptop.cluster).toBeUndefined();
+    const decision = await decideFor(stores, 'eve-laptop');
+    expect(decision.context.cluster).toBeUndefined();
+    expect(decision.offers.flatMap((o) => o.reasons).join('; ')).not.toContain('probable other devices');
   });
 });
