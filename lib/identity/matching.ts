@@ -34,15 +34,16 @@ export function listVisits(profile: Profile, before: Profile['signals']['network
 
 /**
  * Refreshes an anonymous profile's cluster context (whose interests and stage its decisions may use)
- * from its person cluster as the evidence stands now. A profile that logged in has its own.
- * Mutates the profile.
+ * from its person cluster as the evidence stands now; a profile that logged in has its own and none.
+ * Mutates the profile; whether the cluster was derived (reads were made).
  */
-export async function refreshClusterContext(profile: Profile, hood: Neighbourhood, now: Date): Promise<void> {
+export async function refreshClusterContext(profile: Profile, hood: Neighbourhood, now: Date): Promise<boolean> {
   if (userIdOf(profile) !== undefined) {
     delete profile.cluster;
-    return;
+    return false;
   }
   const context = contextOf(await personCluster(matchCardOf(profile), hood), hood.rules, now.toISOString());
   if (context === undefined) delete profile.cluster;
   else profile.cluster = context;
+  return true;
 }

@@ -41,13 +41,33 @@ export function topInterests(card: Pick<MatchCard, 'signals'>): string[] {
     .map(([k]) => k);
 }
 
+/** The hours of `homeHours` as a 24-bit mask, per rules object. */
+const homeMasks = new WeakMap<Rules, number>();
+function homeMask(rules: Rules): number {
+  let mask = homeMasks.get(rules);
+  if (mask === undefined) {
+    mask = 0;
+    for (let h = rules.homeHours.from; h !== rules.homeHours.to; h = (h + 1) % 24) mask |= 1 << h;
+    homeMasks.set(rules, mask);
+  }
+  return mask;
+}
+
 /** Whether a profile lives on a network: seen there on `residentDays` distinct days, at least once in its home hours. */
 export function isResident(sighting: NetworkSighting | undefined, rules: Rules): boolean {
   if (sighting === undefined || (sighting.days?.length ?? 0) < rules.residentDays) return false;
-  const { from, to } = rules.homeHours;
-  let home = 0;
-  for (let h = from; h !== to; h = (h + 1) % 24) home |= 1 << h;
-  return ((sighting.hours ?? 0) & home) !== 0;
+  return ((sighting.hours ?? 0) & homeMask(rules)) !== 0;
+}
+
+/** How many of a network's members live there, counted once per view. */
+const residentCounts = new WeakMap<NetworkView, number>();
+function residentsOf(view: NetworkView, rules: Rules): number {
+  let n = residentCounts.get(view);
+  if (n === undefined) {
+    n = view.members.filter((m) => isResident(own(m.signals.networks, view.network), rules)).length;
+    residentCounts.set(view, n);
+  }
+  return n;
 }
 
 /** Networks both profiles were seen on within the window of each other (the caller passes only networks that are not public). */
@@ -68,7 +88,7 @@ export function sharedNetworks(a: MatchCard, b: MatchCard, networks: NetworkView
  */
 function networkPrior(a: MatchCard, b: MatchCard, view: NetworkView, rules: Rules): { logOdds: number; reason: string } {
   const residents = isResident(own(a.signals.networks, view.network), rules) && isResident(own(b.signals.networks, view.network), rules);
-  const count = residents ? view.members.filter((m) => isResident(own(m.signals.networks, view.network), rules)).length : view.members.length;
+  const count = residents ? residentsOf(view, rules) : view.members.length;
   const p = Math.min(rules.maxNetworkProbability, (rules.devicesPerPerson - 1) / Math.max(1, count - 1));
   return {
     logOdds: Math.log2(p / (1 - p)),

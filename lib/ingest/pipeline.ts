@@ -443,10 +443,7 @@ async function indexNetworks(run: BatchRun, groups: Map<string, Group>, resoluti
       const profile = resolution.profile(g.root);
       const listed = listVisits(profile, g.before.networks);
       visits.push(...listed);
-      if (listed.length > 0 || matchSignature(profile, config.rules) !== g.before.signature) {
-        await refreshClusterContext(profile, hood, run.now());
-        refreshed += 1;
-      }
+      if ((listed.length > 0 || matchSignature(profile, config.rules) !== g.before.signature) && (await refreshClusterContext(profile, hood, run.now()))) refreshed += 1;
     });
     if (visits.length > 0) await stores.graph.putVisits(visits);
     run.stats.clusterContexts = refreshed;
