@@ -21,6 +21,7 @@ const POPULATIONS: Array<[string, Partial<PopulationOptions>]> = [
 ];
 
 const f = (x: number) => x.toFixed(4);
+const f05 = (p: number, r: number) => (p + r === 0 ? 0 : (1.25 * p * r) / (0.25 * p + r));
 
 async function main(): Promise<void> {
   const config = loadIngestConfig('bench');
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
       const q = await measureQuality(population, config);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       console.log(
-        `${name.padEnd(10)} seed ${String(seed).padStart(2)}: ${q.events} events, ${q.people} people -> ${q.profiles} profiles | deterministic precision ${f(q.precision)} recall ${f(q.recall)} | ` +
+        `${name.padEnd(10)} seed ${String(seed).padStart(2)}: ${q.events} events, ${q.people} people -> ${q.profiles} profiles | deterministic precision ${f(q.precision)} recall ${f(q.recall)} F0.5 ${f(f05(q.precision, q.recall))} | ` +
           `${q.probableLinks} probable links: precision ${f(q.probablePrecision)} recall ${f(q.probableRecall)} F0.5 ${f(q.probableF05)} | ` +
           `clusters: precision ${f(q.clusterPrecision)} recall ${f(q.clusterRecall)} F0.5 ${f(q.clusterF05)} | ${ms.toFixed(0)} ms`,
       );
