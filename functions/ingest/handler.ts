@@ -19,6 +19,7 @@ const METRICS: Array<[keyof IngestStats, string]> = [
   ['conflicts', 'UserIdConflicts'],
   ['moves', 'SharedDeviceMoves'],
   ['clusterContexts', 'ClusterContexts'],
+  ['clusterContextsSkipped', 'ClusterContextsSkipped'],
   ['groupsFailed', 'ProfileGroupsFailed'],
 ];
 

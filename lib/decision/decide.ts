@@ -282,7 +282,8 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
       device: ctx.device,
       nearby: ctx.nearby.map((p) => p.id),
       ...(ctx.quiet ? { quiet: ctx.quiet } : {}),
-      ...(cluster ? { cluster: `interests and stage (${cluster.stage}) from ${cluster.profileId}, probably the same person (${cluster.probability})` } : {}),
+      // Whose they are is not said: the caller may be anyone holding the device's id.
+      ...(cluster ? { cluster: `interests and stage from her probable other devices (cluster probability ${cluster.probability})` } : {}),
     },
   };
 }

@@ -120,12 +120,16 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
 
 /**
  * An anonymous profile's cluster context, when the ingest found a member of its person cluster at
- * `cluster.contextProbability` or more: that member's stage and category views, read now (one more
- * read). A profile that logged in, or whose member is gone or is itself, has none.
+ * `cluster.contextProbability` or more within `contextDays`: that member's stage and category views,
+ * read now (one more read, or a few to follow a merge). A profile that logged in, or whose member is
+ * gone or is itself, has none.
  */
 async function clusterFacts(profile: Profile, deps: DecisionDeps, at: Date): Promise<ClusterFacts | undefined> {
   const context = profile.cluster;
-  if (context === undefined || userIdOf(profile) !== undefined || context.probability < deps.config.rules.probabilistic.cluster.contextProbability) return undefined;
+  const rules = deps.config.rules.probabilistic.cluster;
+  if (context === undefined || userIdOf(profile) !== undefined || context.probability < rules.contextProbability) return undefined;
+  // A context not derived again for a while may no longer hold (the device's own activity refreshes it).
+  if (at.getTime() - Date.parse(context.at) > rules.contextDays * 86_400_000) return undefined;
   const member = await followMerges(deps.stores, context.profileId).catch(() => undefined);
   if (member === undefined || member.profileId === profile.profileId) return undefined;
   const f = factsOf(member, deps.config.aggregates, deps.config.profileRules, at);

@@ -1,7 +1,7 @@
 import { own } from '../events/json';
 import type { MatchCard } from '../profile/profile';
 import type { IdentityGraphStore, ProfileStore } from '../store/ports';
-import { isProbableMatch, isResident, scorePair, type NetworkView, type ProbableLink } from './probabilistic';
+import { isProbableMatch, isResident, probabilityOf, scorePair, type NetworkView, type ProbableLink } from './probabilistic';
 import type { IdentityRules } from './rules';
 import { NO_WEIGHTS, type IdentityWeights } from './weights';
 
@@ -24,6 +24,14 @@ export interface Overlay {
   listedOn(network: string): string[];
 }
 
+/** Thrown when a neighbourhood's read budget is spent (lib/identity/matching.ts keeps the last context). */
+export class ReadBudgetSpent extends Error {
+  constructor() {
+    super('the read budget for cluster contexts is spent');
+    this.name = 'ReadBudgetSpent';
+  }
+}
+
 /** How many index entries per profile a network is read with before it counts as public whatever they resolve to. */
 const LISTINGS_PER_PROFILE = 4;
 /** How many tombstones a listed id is followed through to its live profile. */
@@ -41,15 +49,22 @@ export class Neighbourhood {
   reads = 0;
 
   private readonly overlay: Overlay | undefined;
-  private readonly weights: IdentityWeights;
+  readonly weights: IdentityWeights;
+  private readonly maxReads: number;
 
   constructor(
     private readonly sources: LinkSources,
     readonly rules: IdentityRules,
-    options: { overlay?: Overlay; weights?: IdentityWeights } = {},
+    options: { overlay?: Overlay; weights?: IdentityWeights; maxReads?: number } = {},
   ) {
     this.overlay = options.overlay;
     this.weights = options.weights ?? NO_WEIGHTS;
+    this.maxReads = options.maxReads ?? Infinity;
+  }
+
+  /** Whether the read budget is spent: the ingest's refresh of cluster contexts stops there (the read API has none). */
+  get exhausted(): boolean {
+    return this.reads >= this.maxReads;
   }
 
   /** Live cards by the ids asked for: tombstones followed to the profile they were merged into. */
@@ -86,7 +101,9 @@ export class Neighbourhood {
 
   /**
    * A network's members: the live profiles listed on it that still keep it among their networks.
-   * Undefined when it is public: more profiles than `publicNetworkProfiles` (a shop's Wi-Fi, carrier NAT).
+   * Undefined when it is public: more than `publicNetworkProfiles` profiles within `windowDays` of
+   * one another (a shop's Wi-Fi, carrier NAT), or more index entries than that many profiles could
+   * make (entries expire `windowDays` after their profile's last listing there).
    */
   network(network: string): Promise<NetworkView | undefined> {
     let view = this.views.get(network);
@@ -98,6 +115,7 @@ export class Neighbourhood {
   }
 
   private async readNetwork(network: string): Promise<NetworkView | undefined> {
+    if (this.exhausted) throw new ReadBudgetSpent();
     const most = this.rules.probabilistic.publicNetworkProfiles;
     const limit = most * LISTINGS_PER_PROFILE + 1;
     this.reads += 1;
@@ -108,7 +126,13 @@ export class Neighbourhood {
     for (const card of (await this.live([...listed])).values()) {
       if (own(card.signals.networks, network) !== undefined) members.set(card.profileId, card);
     }
-    if (members.size > most) return undefined;
+    // Public if more profiles used it within a window than a home ever has (those that stopped coming long ago do not count).
+    const seen = [...members.values()].map((m) => Date.parse(own(m.signals.networks, network)?.lastSeen ?? '')).sort((a, b) => a - b);
+    const window = this.rules.probabilistic.windowDays * 86_400_000;
+    for (let i = 0, j = 0; j < seen.length; j++) {
+      while ((seen[j] as number) - (seen[i] as number) > window) i++;
+      if (j - i + 1 > most) return undefined;
+    }
     return { network, members: [...members.values()].sort((a, b) => (a.profileId < b.profileId ? -1 : 1)) };
   }
 
@@ -160,7 +184,7 @@ export interface PersonCluster {
 
 /**
  * The person cluster of a profile: profiles reached along probable links whose chain probability (the
- * product of the links' probabilities, discounted per hop after the first) stays at least
+ * product of the links' probabilities, times `decayPerHop` for each hop after the first) stays at least
  * `cluster.minProbability`. Evidence flows through the graph: a laptop linked to a phone that is
  * linked to a customer is hers too, if the chain holds. Never two authenticated profiles: the first
  * one reached (the most probable) is the person's, and the others are left out with what hangs on them.
@@ -171,20 +195,23 @@ export async function personCluster(card: MatchCard, hood: Neighbourhood): Promi
   let authenticated = card.authenticated;
   let frontier: Array<{ card: MatchCard; probability: number }> = [{ card, probability: 1 }];
   for (let hop = 1; hop <= c.maxHops && frontier.length > 0; hop++) {
-    const reached: Array<{ member: ClusterMember; card: MatchCard }> = [];
+    const reached: Array<{ member: ClusterMember; card: MatchCard; probability: number }> = [];
     for (const from of frontier) {
+      // A member whose chain cannot stay probable one hop further is not expanded (no reads for it).
+      if (hop > 1 && from.probability * c.decayPerHop < c.minProbability) continue;
       for (const link of await hood.linksOf(from.card)) {
         const id = link.otherProfileId;
         if (id === card.profileId || best.has(id)) continue;
-        const probability = from.probability * link.probability * c.decayPerHop ** (hop - 1);
+        // The chain's probability: the links' (unrounded), the hop's discount once for each hop after the first.
+        const probability = from.probability * probabilityOf(link.score) * (hop > 1 ? c.decayPerHop : 1);
         if (probability < c.minProbability) continue;
         const other = (await hood.live([id])).get(id);
         if (other === undefined) continue;
-        reached.push({ card: other, member: { profileId: id, probability: Math.round(probability * 1000) / 1000, hops: hop, ...(hop > 1 ? { via: from.card.profileId } : {}), authenticated: other.authenticated, reasons: link.reasons } });
+        reached.push({ card: other, probability, member: { profileId: id, probability: Math.round(probability * 1000) / 1000, hops: hop, ...(hop > 1 ? { via: from.card.profileId } : {}), authenticated: other.authenticated, reasons: link.reasons } });
       }
     }
     // The most probable first, so the same chains win whichever order the links were read in.
-    reached.sort((a, b) => b.member.probability - a.member.probability || (a.member.profileId < b.member.profileId ? -1 : 1));
+    reached.sort((a, b) => b.probability - a.probability || (a.member.profileId < b.member.profileId ? -1 : 1));
     frontier = [];
     for (const r of reached) {
       if (best.has(r.member.profileId) || best.size >= c.maxMembers) continue;
@@ -193,7 +220,7 @@ export async function personCluster(card: MatchCard, hood: Neighbourhood): Promi
         authenticated = true;
       }
       best.set(r.member.profileId, r.member);
-      frontier.push({ card: r.card, probability: r.member.probability });
+      frontier.push({ card: r.card, probability: r.probability });
     }
   }
   return { profileId: card.profileId, members: [...best.values()] };
@@ -207,8 +234,9 @@ export interface Household {
 
 /**
  * The household of a profile: the residents of the network it lives on (seen there on most days, in
- * home hours), each set of residents linked to one another counted as one person. Undefined when the
- * profile lives on no network that is not public.
+ * home hours), grouped into people by the pairs the home network's evidence links (the most probable
+ * joined first, never two customers who logged in). Undefined when the profile lives on no network
+ * that is not public.
  */
 export async function householdOf(card: MatchCard, hood: Neighbourhood): Promise<Household | undefined> {
   const rules = hood.rules.probabilistic;
@@ -224,16 +252,22 @@ export async function householdOf(card: MatchCard, hood: Neighbourhood): Promise
     const p = parent.get(x) as string;
     return p === x ? x : find(p);
   };
-  for (const r of residents) {
-    for (const l of await hood.linksOf(r)) {
-      if (!parent.has(l.otherProfileId)) continue;
-      const [a, b] = [find(r.profileId), find(l.otherProfileId)].sort() as [string, string];
-      if (a === b) continue;
-      // Never two customers who logged in as one person.
-      const people = (root: string) => residents.filter((x) => find(x.profileId) === root);
-      if (people(a).some((x) => x.authenticated) && people(b).some((x) => x.authenticated)) continue;
-      parent.set(b, a);
+  // Pairs of residents scored on the home network (no further reads), the most probable joined first.
+  const pairs: Array<{ a: string; b: string; score: number }> = [];
+  for (let i = 0; i < residents.length; i++) {
+    for (let j = i + 1; j < residents.length; j++) {
+      const [x, y] = [residents[i] as MatchCard, residents[j] as MatchCard];
+      const evidence = scorePair(x, y, [home], rules, hood.weights);
+      if (evidence !== undefined && isProbableMatch(evidence.score, hood.rules)) pairs.push({ a: x.profileId, b: y.profileId, score: evidence.score });
     }
+  }
+  pairs.sort((p, q) => q.score - p.score || (p.a + p.b < q.a + q.b ? -1 : 1));
+  const people = (root: string) => residents.filter((x) => find(x.profileId) === root);
+  for (const pair of pairs) {
+    const [a, b] = [find(pair.a), find(pair.b)].sort() as [string, string];
+    // Never two customers who logged in as one person.
+    if (a === b || (people(a).some((x) => x.authenticated) && people(b).some((x) => x.authenticated))) continue;
+    parent.set(b, a);
   }
   const groups = new Map<string, Household['people'][number]['profiles']>();
   for (const r of residents) {

@@ -18,15 +18,21 @@ export function matchSignature(p: Profile, rules: IdentityRules): string {
   ]);
 }
 
+/** A profile is listed on a network again when it was seen there this much after its last listing (the entry's expiry moves on). */
+const RELIST_MS = 86_400_000;
+
 /**
- * The network index entries a profile needs (DESIGN.md, "Probable links"): one per network it is seen
- * on for the first time. Marks them listed on the profile, which is written after the index.
+ * The network index entries a profile needs (docs/identity.md): one when it is seen on a network for
+ * the first time, and again a day after its last listing there if it came back (entries expire
+ * `windowDays` after their listing). Marks them listed on the profile, which is written after the index.
  */
-export function listVisits(profile: Profile, before: Profile['signals']['networks']): NetworkVisit[] {
+export function listVisits(profile: Profile, before: Profile['signals']['networks'], rules: IdentityRules): NetworkVisit[] {
+  const keep = (rules.probabilistic.windowDays + 1) * 86_400;
   const visits: NetworkVisit[] = [];
   for (const [network, seen] of Object.entries(profile.signals.networks)) {
-    if ((seen.listedAt ?? own(before, network)?.listedAt) !== undefined) continue;
-    visits.push({ network, profileId: profile.profileId, lastSeen: seen.lastSeen });
+    const listed = seen.listedAt ?? own(before, network)?.listedAt;
+    if (listed !== undefined && Date.parse(seen.lastSeen) - Date.parse(listed) <= RELIST_MS) continue;
+    visits.push({ network, profileId: profile.profileId, lastSeen: seen.lastSeen, expiresAt: Math.floor(Date.parse(seen.lastSeen) / 1000) + keep });
     setOwn(profile.signals.networks, network, { ...seen, listedAt: seen.lastSeen });
   }
   return visits;

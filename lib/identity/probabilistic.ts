@@ -8,6 +8,8 @@ export interface NetworkVisit {
   network: string;
   profileId: string;
   lastSeen: string;
+  /** When the entry may be deleted (epoch seconds: the table's TTL): `windowDays` after the sighting, and a day. */
+  expiresAt?: number;
 }
 
 /** A network as the scorer sees it: the live profiles seen on it (as far as they still keep it). */
@@ -59,17 +61,6 @@ export function isResident(sighting: NetworkSighting | undefined, rules: Rules):
   return ((sighting.hours ?? 0) & homeMask(rules)) !== 0;
 }
 
-/** How many of a network's members live there, counted once per view. */
-const residentCounts = new WeakMap<NetworkView, number>();
-function residentsOf(view: NetworkView, rules: Rules): number {
-  let n = residentCounts.get(view);
-  if (n === undefined) {
-    n = view.members.filter((m) => isResident(own(m.signals.networks, view.network), rules)).length;
-    residentCounts.set(view, n);
-  }
-  return n;
-}
-
 /** Networks both profiles were seen on within the window of each other (the caller passes only networks that are not public). */
 export function sharedNetworks(a: MatchCard, b: MatchCard, networks: NetworkView[], rules: Rules): NetworkView[] {
   const window = rules.windowDays * 86_400_000;
@@ -87,8 +78,14 @@ export function sharedNetworks(a: MatchCard, b: MatchCard, networks: NetworkView
  * and not back: the same formula over everyone seen there makes it small.
  */
 function networkPrior(a: MatchCard, b: MatchCard, view: NetworkView, rules: Rules): { logOdds: number; reason: string } {
-  const residents = isResident(own(a.signals.networks, view.network), rules) && isResident(own(b.signals.networks, view.network), rules);
-  const count = residents ? residentsOf(view, rules) : view.members.length;
+  const sa = own(a.signals.networks, view.network);
+  const sb = own(b.signals.networks, view.network);
+  const residents = isResident(sa, rules) && isResident(sb, rules);
+  // Who used the network around the pair's time: profiles that stopped coming long ago do not count.
+  const at = Math.max(Date.parse(sa?.lastSeen ?? ''), Date.parse(sb?.lastSeen ?? ''));
+  const window = rules.windowDays * 86_400_000;
+  const around = view.members.filter((m) => Math.abs(Date.parse(own(m.signals.networks, view.network)?.lastSeen ?? '') - at) <= window);
+  const count = residents ? around.filter((m) => isResident(own(m.signals.networks, view.network), rules)).length : around.length;
   const p = Math.min(rules.maxNetworkProbability, (rules.devicesPerPerson - 1) / Math.max(1, count - 1));
   return {
     logOdds: Math.log2(p / (1 - p)),
@@ -99,10 +96,11 @@ function networkPrior(a: MatchCard, b: MatchCard, view: NetworkView, rules: Rule
 /**
  * Fellegi-Sunter weight of a field that agrees: log2(m/u). u is the configured chance that two people
  * on one network agree (a household shares its locale), or for a product its popularity across
- * everyone last night when that is higher (a best-seller), never below `uFloor`.
+ * everyone last night when that is higher (a best-seller), never below `uFloor`. Agreeing never
+ * counts against a pair (a product more popular than m says nothing, not less than nothing).
  */
 const agreement = (field: { m: number; u: number }, rules: Rules, popularity = 0): number =>
-  Math.log2(field.m / Math.min(0.99, Math.max(rules.uFloor, field.u, popularity)));
+  Math.max(0, Math.log2(field.m / Math.min(0.99, Math.max(rules.uFloor, field.u, popularity))));
 
 /** Fellegi-Sunter weight of a field that disagrees: log2((1-m)/(1-u)). */
 const disagreement = (field: { m: number; u: number }): number => Math.log2((1 - field.m) / (1 - field.u));
@@ -151,7 +149,7 @@ export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
   const ia = topInterests(a);
   const ib = topInterests(b);
   if (ia.length > 0 && ib.length > 0) {
-    const common = ia.filter((i) => ib.includes(i));
+    const common = ia.filter((i) => ib.includes(i)).sort();
     score += weigh(f.interest, common.length > 0, rules);
     reasons.push(common.length > 0 ? `shared interests: ${common.join(', ')}` : 'no shared interests');
   }

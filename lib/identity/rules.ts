@@ -54,7 +54,9 @@ export const identityRulesSchema = z.strictObject({
     maxNetworkProbability: z.number().gt(0).lt(1),
     /** A resident of a network was seen there on this many distinct days, at least once in its home hours. */
     residentDays: z.number().int().min(1).max(14),
-    homeHours: z.strictObject({ from: z.number().int().min(0).max(23), to: z.number().int().min(0).max(23) }),
+    homeHours: z
+      .strictObject({ from: z.number().int().min(0).max(23), to: z.number().int().min(0).max(23) })
+      .refine((h) => h.from !== h.to, 'from and to must differ (from 18 to 9 is the evening and the night)'),
     /**
      * Fellegi-Sunter weights: m, how often one person's two profiles agree on a field; u, how often two
      * people's seen on one network do (a household shares its locale). A product's u is its popularity
@@ -77,6 +79,8 @@ export const identityRulesSchema = z.strictObject({
       maxMembers: z.number().int().min(2).max(50),
       /** An anonymous profile's decisions use its cluster's context (interests, stage) from this probability. */
       contextProbability: z.number().gt(0).lt(1),
+      /** ...and for this many days after the ingest last derived it (the device's own activity refreshes it). */
+      contextDays: z.number().int().min(1).max(90),
     }),
   }),
 });

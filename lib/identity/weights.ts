@@ -42,31 +42,48 @@ export interface ProductCounts {
   counts: Record<string, number>;
 }
 
+/** The most product counts one exported file keeps (the most counted): a sender inventing product ids cannot exhaust the job's memory. */
+export const MAX_COUNTED_PER_FILE = 50_000;
+
 /** Counts, over some live profiles (each given as the products it researched), how many researched each product. */
-export function countProducts(researched: Iterable<string[]>): ProductCounts {
+export function countProducts(researched: Iterable<string[]>, most = MAX_COUNTED_PER_FILE): ProductCounts {
   const counts = new Map<string, number>();
   let profiles = 0;
   for (const products of researched) {
     profiles += 1;
     for (const p of new Set(products)) counts.set(p, (counts.get(p) ?? 0) + 1);
   }
-  return { profiles, counts: Object.fromEntries(counts) };
+  return { profiles, counts: Object.fromEntries(topCounts(counts, most)) };
 }
 
 export function addCounts(a: ProductCounts, b: ProductCounts): ProductCounts {
-  const counts = { ...a.counts };
-  for (const [p, n] of Object.entries(b.counts)) counts[p] = (counts[p] ?? 0) + n;
-  return { profiles: a.profiles + b.profiles, counts };
+  const counts = new Map(Object.entries(a.counts));
+  for (const [p, n] of Object.entries(b.counts)) counts.set(p, (counts.get(p) ?? 0) + n);
+  return { profiles: a.profiles + b.profiles, counts: Object.fromEntries(counts) };
 }
 
-/** The weights of summed counts: the most popular products (at least MIN_PROFILES profiles each), as shares. */
+const topCounts = (counts: Map<string, number>, most: number): Array<[string, number]> =>
+  [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, most);
+
+/** The weights document's budget: it must fit a config table item (lib/decision/published.ts) with room to spare. */
+export const MAX_WEIGHTS_BYTES = 300 * 1024;
+
+/**
+ * The weights of summed counts: the most popular products (at least MIN_PROFILES profiles each), as
+ * shares, as many as fit MAX_WEIGHTS_BYTES (long product ids a sender made up cannot make it too big
+ * to publish).
+ */
 export function weightsOf(total: ProductCounts, version: string): IdentityWeights {
-  const listed = Object.entries(total.counts)
-    .filter(([, n]) => n >= MIN_PROFILES)
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, MAX_WEIGHTED_PRODUCTS);
+  const listed = topCounts(new Map(Object.entries(total.counts)), MAX_WEIGHTED_PRODUCTS).filter(([p, n]) => n >= MIN_PROFILES && p !== '__proto__');
   const share = (n: number) => Math.round((n / Math.max(1, total.profiles)) * 1e6) / 1e6;
-  return { version, profiles: total.profiles, products: Object.fromEntries(listed.map(([p, n]) => [p, share(n)])) };
+  const products: Array<[string, number]> = [];
+  let bytes = 100;
+  for (const [p, n] of listed) {
+    bytes += JSON.stringify(p).length + 12;
+    if (bytes > MAX_WEIGHTS_BYTES) break;
+    products.push([p, share(n)]);
+  }
+  return { version, profiles: total.profiles, products: Object.fromEntries(products) };
 }
 
 /**

@@ -44,6 +44,8 @@ export interface IngestStats extends ResolutionCounters {
   groupsFailed: number;
   /** Anonymous profiles whose cluster context was derived again (their evidence changed). */
   clusterContexts: number;
+  /** Anonymous profiles whose cluster context was kept as it was: a read failed, or the batch's read budget was spent. */
+  clusterContextsSkipped: number;
   /** Conditional updates of offer statistics. */
   offerStatUpdates: number;
 }
@@ -127,6 +129,7 @@ class BatchRun {
       profilesTrimmed: 0,
       groupsFailed: 0,
       clusterContexts: 0,
+      clusterContextsSkipped: 0,
       offerStatUpdates: 0,
       merges: 0,
       limitReached: 0,
@@ -414,6 +417,10 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
 
 // ---- 6. Network index and cluster context -------------------------------------------------------
 
+/** Store reads a batch may spend on cluster contexts: a hostile sender's devices on many full networks cannot make a batch read without end. */
+const CLUSTER_READS_PER_RECORD = 2;
+const MIN_CLUSTER_READS = 100;
+
 /**
  * Lists each profile on the networks it is seen on for the first time (one batched write, before any
  * profile records that it listed them), and refreshes the cluster context of anonymous profiles
@@ -435,18 +442,26 @@ async function indexNetworks(run: BatchRun, groups: Map<string, Group>, resoluti
       listedOn: (network) => onNetwork.get(network) ?? [],
     },
     ...(config.identityWeights ? { weights: config.identityWeights } : {}),
+    maxReads: Math.max(MIN_CLUSTER_READS, CLUSTER_READS_PER_RECORD * run.records.length),
   });
+  // A merge's survivor is derived again whatever its signature says: it is now what both were.
+  const survivors = new Set([...resolution.mergedAway].map((loser) => resolution.root(loser)));
   try {
     const visits: NetworkVisit[] = [];
-    let refreshed = 0;
     await inChunks([...groups.values()], config.concurrency ?? 8, async (g) => {
       const profile = resolution.profile(g.root);
-      const listed = listVisits(profile, g.before.networks);
+      const listed = listVisits(profile, g.before.networks, config.rules);
       visits.push(...listed);
-      if ((listed.length > 0 || matchSignature(profile, config.rules) !== g.before.signature) && (await refreshClusterContext(profile, hood, run.now()))) refreshed += 1;
+      if (listed.length === 0 && !survivors.has(g.root) && matchSignature(profile, config.rules) === g.before.signature) return;
+      // The context is a cache for decisions: if it cannot be derived now (a read failed, the batch's read
+      // budget is spent), the last one stays and the batch goes on.
+      try {
+        if (await refreshClusterContext(profile, hood, run.now())) run.stats.clusterContexts += 1;
+      } catch {
+        run.stats.clusterContextsSkipped += 1;
+      }
     });
     if (visits.length > 0) await stores.graph.putVisits(visits);
-    run.stats.clusterContexts = refreshed;
     return true;
   } catch (e) {
     run.errors.push(e as Error);

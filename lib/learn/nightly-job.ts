@@ -352,8 +352,10 @@ const brief = ({ challenger, ...t }: TargetReport) => ({ ...t, ...(challenger ? 
 
 /** Publishes the night's artifact if it changed, with its registry entry (metrics, data window, lineage). */
 async function publish(ports: NightlyPorts, night: string) {
-  const identityWeights = await publishIdentityWeights(ports, night);
-  return { ...(await publishModel(ports, night)), identityWeights };
+  const model = await publishModel(ports, night);
+  // The model first: the weights failing (a store error) must not keep tonight's model from serving; the report says it.
+  const identityWeights = await publishIdentityWeights(ports, night).catch((e: Error) => ({ failed: e.message }));
+  return { ...model, identityWeights };
 }
 
 /** The night's product popularity, from every exported profiles file's counts: published every night (lib/identity/weights.ts). */

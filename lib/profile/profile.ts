@@ -316,6 +316,8 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
   return p;
 }
 
+const unlisted = ({ listedAt: _listed, ...sighting }: NetworkSighting): NetworkSighting => sighting;
+
 /** The most recent MAX_NETWORK_DAYS distinct days of both lists, ascending (the same whatever order they came in). */
 function recentDays(a: number[], b: number[]): number[] {
   return [...new Set([...a, ...b])].sort((x, y) => x - y).slice(-MAX_NETWORK_DAYS);
@@ -343,6 +345,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
   const networks = { ...survivor.signals.networks };
   for (const [k, v] of Object.entries(loser.signals.networks)) {
     const mine = own(networks, k);
+    // A network only the loser was seen on is listed again under the survivor (its own entry, not a chain through the tombstone).
     setOwn(networks, k, mine
       ? {
           firstSeen: minTime(mine.firstSeen, v.firstSeen),
@@ -351,7 +354,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
           ...(mine.hours || v.hours ? { hours: (mine.hours ?? 0) | (v.hours ?? 0) } : {}),
           ...(mine.listedAt !== undefined ? { listedAt: mine.listedAt } : {}),
         }
-      : v);
+      : unlisted(v));
   }
   const mergeLog = [...survivor.mergeLog, ...loser.mergeLog, { from: loser.profileId, at, via: via.slice(0, MAX_VIA_CHARS) }]
     .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.from < b.from ? -1 : 1))

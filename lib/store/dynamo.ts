@@ -247,7 +247,7 @@ export class DynamoStores implements Stores {
     putVisits: async (visits) => {
       await this.batchWrite(
         this.tables.graph,
-        visits.map((v) => ({ pk: `NET#${v.network}`, sk: v.profileId, lastSeen: v.lastSeen })),
+        visits.map((v) => ({ pk: `NET#${v.network}`, sk: v.profileId, lastSeen: v.lastSeen, ...(v.expiresAt !== undefined ? { expiresAt: v.expiresAt } : {}) })),
       );
     },
     visitsOn: async (network, limit) => {

@@ -29,7 +29,9 @@ export const TABLES = {
     localName: 'identity-graph',
     partitionKey: 'pk',
     sortKey: 'sk',
-    purpose: 'The identity graph: identifier -> profile, network observations, probable links.',
+    // Only network index entries carry it: an identifier's owner never expires.
+    ttlAttribute: 'expiresAt',
+    purpose: 'The identity graph: identifier -> profile, and the network index (who was seen on which network; entries expire a window after their last listing).',
   },
   events: {
     id: 'Events',
