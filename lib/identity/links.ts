@@ -6,11 +6,12 @@ import type { IdentityRules } from './rules';
 import { NO_WEIGHTS, type IdentityWeights } from './weights';
 
 /**
- * Probable links and clusters, derived from the evidence when they are asked for (DESIGN.md, "Probable
- * links"): the network index says who was seen where, the profiles' cards say what each did, and the
- * links are a function of those alone. Nothing derived is stored, so nothing goes stale: new evidence
- * on either side, a merge, a network filling up with strangers, all show at the next read, whatever
- * order and batches the events came in.
+ * Probable links and clusters, derived from the evidence when they are asked for (docs/identity.md):
+ * the network index says who was seen where, the profiles' cards say what each did, and the links are
+ * a function of those alone. No link is stored, so none goes stale: new evidence on either
+ * side, a merge, a network filling up with strangers, all show at the next read, whatever order and
+ * batches the events came in. (The one thing kept is an anonymous profile's cluster context, a cache
+ * for its decisions: lib/identity/matching.ts.)
  */
 export interface LinkSources {
   graph: Pick<IdentityGraphStore, 'visitsOn'>;

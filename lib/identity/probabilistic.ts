@@ -111,7 +111,7 @@ const weigh = (field: { m: number; u: number }, agrees: boolean, rules: Rules): 
 const MAX_PRODUCTS_WEIGHED = 3;
 
 /**
- * Scores a pair of profiles on the networks they share (DESIGN.md, "Probable links"): the prior of the
+ * Scores a pair of profiles on the networks they share (docs/identity.md): the prior of the
  * best network (fewer profiles, and ones that come back in the evening, say more), then each field's
  * Fellegi-Sunter weight, a product's u its popularity across everyone last night: a best-seller many
  * researched says little, a niche product much.
