@@ -2,7 +2,8 @@ import { loadCatalog } from '../../lib/decision/catalog';
 import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
 import { hashedNetwork } from '../../lib/events/personal';
 import { householdOf, Neighbourhood, personCluster } from '../../lib/identity/links';
-import { countProducts, weightsOf, type IdentityWeights } from '../../lib/identity/weights';
+import { probabilityOf } from '../../lib/identity/probabilistic';
+import { addCounts, countProducts, MAX_WEIGHTS_BYTES, weightsOf, type IdentityWeights } from '../../lib/identity/weights';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { matchCardOf } from '../../lib/profile/profile';
 import { readCluster, readProfile } from '../../lib/profile/read';
@@ -199,5 +200,59 @@ describe("an anonymous device's decisions and its person cluster", () => {
     const decision = await decideFor(stores, 'eve-laptop');
     expect(decision.context.cluster).toBeUndefined();
     expect(decision.offers.flatMap((o) => o.reasons).join('; ')).not.toContain('probable other devices');
+  });
+});
+
+describe('evidence flows through the graph, and old evidence fades', () => {
+  it("finds the customer a laptop never shared a product with, through the phone both share products with (two hops)", async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, [
+      // The phone researches with the customer's tablet (logged in) and, other things, with the laptop.
+      ...[2, 3].flatMap((d) => [view('tab-z', 'home-z', day(d, 19), 'paint-1'), view('tab-z', 'home-z', day(d, 19, 5), 'paint-2')]),
+      ...[2, 3].flatMap((d) => [view('phone-z', 'home-z', day(d, 20), 'paint-1'), view('phone-z', 'home-z', day(d, 20, 5), 'paint-2'), view('phone-z', 'home-z', day(d, 20, 10), 'tools-7'), view('phone-z', 'home-z', day(d, 20, 15), 'tools-8')]),
+      segmentEvent({ type: 'identify', anonymousId: 'tab-z', userId: 'user-z', timestamp: day(3, 22), context: { ip: 'home-z' } }),
+      ...[3, 4].flatMap((d) => [view('laptop-z', 'home-z', day(d, 23), 'tools-7'), view('laptop-z', 'home-z', day(d, 23, 5), 'tools-8')]),
+    ]);
+    const hood = new Neighbourhood(stores, config.rules);
+    const [customer, phone, laptop] = ['tab-z', 'phone-z', 'laptop-z'].map((d) => ownerOf(stores, d)) as [string, string, string];
+    expect((await hood.linksOf(matchCardOf(stores.profileItems.get(laptop)!))).map((l) => l.otherProfileId)).toEqual([phone]);
+    const cluster = await personCluster(matchCardOf(stores.profileItems.get(laptop)!), hood);
+    const viaPhone = cluster.members.find((m) => m.profileId === customer);
+    expect(viaPhone).toMatchObject({ hops: 2, via: phone, authenticated: true });
+    // The chain's probability: both links', discounted once for the second hop.
+    const [p1, p2] = [(await hood.linksOf(matchCardOf(stores.profileItems.get(laptop)!)))[0]!, (await hood.linksOf(matchCardOf(stores.profileItems.get(phone)!))).find((l) => l.otherProfileId === customer)!];
+    expect(viaPhone!.probability).toBeCloseTo(probabilityOf(p1.score) * probabilityOf(p2.score) * config.rules.probabilistic.cluster.decayPerHop, 3);
+    // The laptop's decisions borrow from the customer, not from the anonymous phone.
+    expect(stores.profileItems.get(laptop)?.cluster?.profileId).toBe(customer);
+  });
+
+  it('does not let profiles that stopped using a home long ago weaken the link of the two that live there now', async () => {
+    const fresh = [2, 3].flatMap((d) => ['phone-w', 'laptop-w'].map((dev) => view(dev, 'home-w', day(d, 20), 'lighting-3')));
+    const linkNow = async (events: Array<Record<string, unknown>>, listed: number) => {
+      const stores = new MemoryStores();
+      await ingest(stores, events);
+      expect(stores.visits.get(hashedNetwork('home-w', config.salt))?.size).toBe(listed);
+      return (await readProfile(stores, ownerOf(stores, 'phone-w'), config)).probableLinks;
+    };
+    const alone = await linkNow(fresh, 2);
+    expect(alone).toHaveLength(1);
+    // Six old cookies that lived there a year ago (cleared, or the previous tenants).
+    const year = (d: number, h: number) => new Date(Date.UTC(2025, 10, d, h)).toISOString();
+    const old = Array.from({ length: 6 }, (_, i) => [2, 3].map((d) => segmentEvent({ anonymousId: `old-${i}`, timestamp: year(d, 20), receivedAt: year(d, 20), properties: { product_id: `garden-${i}`, category: 'garden' }, context: { ip: 'home-w' } }))).flat();
+    expect(await linkNow([...old, ...fresh], 8)).toEqual(alone);
+  });
+});
+
+describe('identity weights from hostile product ids', () => {
+  it("counts ids named like an object's own properties, leaves __proto__ out, and stays within its byte budget", () => {
+    const counts = addCounts(countProducts([['constructor', 'toString', '__proto__', 'x'], ['constructor', 'toString', '__proto__']]), countProducts([['constructor', 'toString', '__proto__']]));
+    expect(Object.entries(counts.counts).sort()).toEqual([['__proto__', 3], ['constructor', 3], ['toString', 3], ['x', 1]]);
+    const weights = weightsOf(counts, 'test');
+    expect(Object.entries(weights.products).sort()).toEqual([['constructor', 1], ['toString', 1]]);
+    const long = Array.from({ length: 20 }, (_, p) => Array.from({ length: 20 }, (_, k) => `${'p'.repeat(120)}-${p}-${k}`));
+    const many = countProducts(Array.from({ length: 4000 }, (_, i) => long[i % 20] as string[]));
+    const big = weightsOf({ profiles: many.profiles, counts: Object.fromEntries(Array.from({ length: 6000 }, (_, i) => [`${'q'.repeat(126)}${i}`, 5])) }, 'test');
+    expect(Buffer.byteLength(JSON.stringify(big))).toBeLessThanOrEqual(MAX_WEIGHTS_BYTES);
+    expect(Object.keys(big.products).length).toBeGreaterThan(1000);
   });
 });
