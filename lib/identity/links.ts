@@ -25,6 +25,30 @@ export interface Overlay {
   listedOn(network: string): string[];
 }
 
+/**
+ * Networks found public lately, remembered between batches so the ingest does not read a carrier's
+ * NAT again for every device on it (a network that turned public rarely turns back).
+ */
+export class PublicNetworks {
+  private readonly until = new Map<string, number>();
+
+  constructor(
+    private readonly ttlMs = 600_000,
+    private readonly max = 10_000,
+  ) {}
+
+  has(network: string, now = Date.now()): boolean {
+    const until = this.until.get(network);
+    if (until !== undefined && until <= now) this.until.delete(network);
+    return until !== undefined && until > now;
+  }
+
+  add(network: string, now = Date.now()): void {
+    if (this.until.size >= this.max) this.until.delete(this.until.keys().next().value as string);
+    this.until.set(network, now + this.ttlMs);
+  }
+}
+
 /** Thrown when a neighbourhood's read budget is spent (lib/identity/matching.ts keeps the last context). */
 export class ReadBudgetSpent extends Error {
   constructor() {
@@ -52,13 +76,15 @@ export class Neighbourhood {
   private readonly overlay: Overlay | undefined;
   readonly weights: IdentityWeights;
   private readonly maxReads: number;
+  private readonly knownPublic: PublicNetworks | undefined;
 
   constructor(
     private readonly sources: LinkSources,
     readonly rules: IdentityRules,
-    options: { overlay?: Overlay; weights?: IdentityWeights; maxReads?: number } = {},
+    options: { overlay?: Overlay; weights?: IdentityWeights; maxReads?: number; knownPublic?: PublicNetworks } = {},
   ) {
     this.overlay = options.overlay;
+    this.knownPublic = options.knownPublic;
     this.weights = options.weights ?? NO_WEIGHTS;
     this.maxReads = options.maxReads ?? Infinity;
   }
@@ -116,7 +142,14 @@ export class Neighbourhood {
   }
 
   private async readNetwork(network: string): Promise<NetworkView | undefined> {
+    if (this.knownPublic?.has(network)) return undefined;
     if (this.exhausted) throw new ReadBudgetSpent();
+    const view = await this.readMembers(network);
+    if (view === undefined) this.knownPublic?.add(network);
+    return view;
+  }
+
+  private async readMembers(network: string): Promise<NetworkView | undefined> {
     const most = this.rules.probabilistic.publicNetworkProfiles;
     const limit = most * LISTINGS_PER_PROFILE + 1;
     this.reads += 1;

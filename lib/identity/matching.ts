@@ -46,10 +46,12 @@ export function listVisits(profile: Profile, before: Profile['signals']['network
 export async function refreshClusterContext(profile: Profile, hood: Neighbourhood, now: Date): Promise<boolean> {
   if (userIdOf(profile) !== undefined) {
     delete profile.cluster;
+    delete profile.clusterCheckedAt;
     return false;
   }
   const context = contextOf(await personCluster(matchCardOf(profile), hood), hood.rules, now.toISOString());
   if (context === undefined) delete profile.cluster;
   else profile.cluster = context;
+  profile.clusterCheckedAt = profile.updatedAt;
   return true;
 }

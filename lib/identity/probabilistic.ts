@@ -61,13 +61,37 @@ export function isResident(sighting: NetworkSighting | undefined, rules: Rules):
   return ((sighting.hours ?? 0) & homeMask(rules)) !== 0;
 }
 
+/** A sighting's last time in milliseconds, parsed once per sighting object. */
+const parsed = new WeakMap<NetworkSighting, number>();
+function seenAt(sighting: NetworkSighting | undefined): number {
+  if (sighting === undefined) return NaN;
+  let t = parsed.get(sighting);
+  if (t === undefined) {
+    t = Date.parse(sighting.lastSeen);
+    parsed.set(sighting, t);
+  }
+  return t;
+}
+
+/** Each member's last sighting on the network and whether it lives there, worked out once per view. */
+const viewMembers = new WeakMap<NetworkView, { seen: number[]; resident: boolean[] }>();
+function membersOf(view: NetworkView, rules: Rules): { seen: number[]; resident: boolean[] } {
+  let m = viewMembers.get(view);
+  if (m === undefined) {
+    const sightings = view.members.map((x) => own(x.signals.networks, view.network));
+    m = { seen: sightings.map(seenAt), resident: sightings.map((x) => isResident(x, rules)) };
+    viewMembers.set(view, m);
+  }
+  return m;
+}
+
 /** Networks both profiles were seen on within the window of each other (the caller passes only networks that are not public). */
 export function sharedNetworks(a: MatchCard, b: MatchCard, networks: NetworkView[], rules: Rules): NetworkView[] {
   const window = rules.windowDays * 86_400_000;
   return networks.filter((n) => {
     const x = own(a.signals.networks, n.network);
     const y = own(b.signals.networks, n.network);
-    return x !== undefined && y !== undefined && Math.abs(Date.parse(x.lastSeen) - Date.parse(y.lastSeen)) <= window;
+    return x !== undefined && y !== undefined && Math.abs(seenAt(x) - seenAt(y)) <= window;
   });
 }
 
@@ -82,10 +106,11 @@ function networkPrior(a: MatchCard, b: MatchCard, view: NetworkView, rules: Rule
   const sb = own(b.signals.networks, view.network);
   const residents = isResident(sa, rules) && isResident(sb, rules);
   // Who used the network around the pair's time: profiles that stopped coming long ago do not count.
-  const at = Math.max(Date.parse(sa?.lastSeen ?? ''), Date.parse(sb?.lastSeen ?? ''));
+  const at = Math.max(seenAt(sa), seenAt(sb));
   const window = rules.windowDays * 86_400_000;
-  const around = view.members.filter((m) => Math.abs(Date.parse(own(m.signals.networks, view.network)?.lastSeen ?? '') - at) <= window);
-  const count = residents ? around.filter((m) => isResident(own(m.signals.networks, view.network), rules)).length : around.length;
+  const { seen, resident } = membersOf(view, rules);
+  let count = 0;
+  for (let i = 0; i < seen.length; i++) if (Math.abs((seen[i] as number) - at) <= window && (!residents || resident[i])) count += 1;
   const p = Math.min(rules.maxNetworkProbability, (rules.devicesPerPerson - 1) / Math.max(1, count - 1));
   return {
     logOdds: Math.log2(p / (1 - p)),

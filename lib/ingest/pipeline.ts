@@ -1,7 +1,8 @@
+import { own } from '../events/json';
 import { extractIdentifiers, identifierKey, type Identifier } from '../events/identifiers';
 import { REDACTED_WITH, redactionSeal, redactPersonalData, redactRecordData } from '../events/personal';
 import { MAX_MESSAGE_BYTES, MAX_STREAM_RECORD_BYTES, parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
-import { Neighbourhood } from '../identity/links';
+import { Neighbourhood, PublicNetworks } from '../identity/links';
 import { listVisits, matchSignature, refreshClusterContext } from '../identity/matching';
 import type { NetworkVisit } from '../identity/probabilistic';
 import type { IdentityWeights } from '../identity/weights';
@@ -417,6 +418,19 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
 
 // ---- 6. Network index and cluster context -------------------------------------------------------
 
+/** Networks found public lately, per set of stores (a Lambda container keeps its stores between invocations). */
+const publicNetworks = new WeakMap<object, PublicNetworks>();
+function publicNetworksOf(stores: Stores): PublicNetworks {
+  let known = publicNetworks.get(stores.graph);
+  if (known === undefined) publicNetworks.set(stores.graph, (known = new PublicNetworks()));
+  return known;
+}
+
+/** An anonymous profile's cluster context is derived again for more of the same evidence this long (event time) after the last time. */
+const CLUSTER_REFRESH_MS = 3_600_000;
+const clusterCheckedLately = (p: Profile): boolean =>
+  p.clusterCheckedAt !== undefined && Date.parse(p.updatedAt) - Date.parse(p.clusterCheckedAt) < CLUSTER_REFRESH_MS;
+
 /** Store reads a batch may spend on cluster contexts: a hostile sender's devices on many full networks cannot make a batch read without end. */
 const CLUSTER_READS_PER_RECORD = 2;
 const MIN_CLUSTER_READS = 100;
@@ -443,6 +457,7 @@ async function indexNetworks(run: BatchRun, groups: Map<string, Group>, resoluti
     },
     ...(config.identityWeights ? { weights: config.identityWeights } : {}),
     maxReads: Math.max(MIN_CLUSTER_READS, CLUSTER_READS_PER_RECORD * run.records.length),
+    knownPublic: publicNetworksOf(stores),
   });
   // A merge's survivor is derived again whatever its signature says: it is now what both were.
   const survivors = new Set([...resolution.mergedAway].map((loser) => resolution.root(loser)));
@@ -453,6 +468,9 @@ async function indexNetworks(run: BatchRun, groups: Map<string, Group>, resoluti
       const listed = listVisits(profile, g.before.networks, config.rules);
       visits.push(...listed);
       if (listed.length === 0 && !survivors.has(g.root) && matchSignature(profile, config.rules) === g.before.signature) return;
+      // A new network or a merge is derived at once; more of the same (a session's next products) at most hourly of event time.
+      const urgent = survivors.has(g.root) || listed.some((v) => own(g.before.networks, v.network) === undefined);
+      if (!urgent && clusterCheckedLately(profile)) return;
       // The context is a cache for decisions: if it cannot be derived now (a read failed, the batch's read
       // budget is spent), the last one stays and the batch goes on.
       try {

@@ -75,6 +75,8 @@ export interface Profile {
    * context (interests, stage) its decisions may use (lib/identity/links.ts contextOf).
    */
   cluster?: { profileId: string; probability: number; at: string };
+  /** The event time (`updatedAt`) of the evidence the cluster context was last derived from. */
+  clusterCheckedAt?: string;
   /** Set on a tombstone: the profile this one was merged into. The tombstone keeps its state. */
   mergedInto?: string;
 }
