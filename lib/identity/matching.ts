@@ -38,6 +38,13 @@ export function listVisits(profile: Profile, before: Profile['signals']['network
   return visits;
 }
 
+/** An anonymous profile's cluster context is derived again for more of the same evidence this long (event time) after the last time. */
+const CLUSTER_REFRESH_MS = 3_600_000;
+
+/** Whether the profile's cluster context was derived from evidence less than CLUSTER_REFRESH_MS older than its latest. */
+export const clusterCheckedLately = (p: Profile): boolean =>
+  p.clusterCheckedAt !== undefined && Date.parse(p.updatedAt) - Date.parse(p.clusterCheckedAt) < CLUSTER_REFRESH_MS;
+
 /**
  * Refreshes an anonymous profile's cluster context (whose interests and stage its decisions may use)
  * from its person cluster as the evidence stands now; a profile that logged in has its own and none.

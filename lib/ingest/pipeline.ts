@@ -3,7 +3,7 @@ import { extractIdentifiers, identifierKey, type Identifier } from '../events/id
 import { REDACTED_WITH, redactionSeal, redactPersonalData, redactRecordData } from '../events/personal';
 import { MAX_MESSAGE_BYTES, MAX_STREAM_RECORD_BYTES, parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
 import { Neighbourhood, PublicNetworks } from '../identity/links';
-import { listVisits, matchSignature, refreshClusterContext } from '../identity/matching';
+import { clusterCheckedLately, listVisits, matchSignature, refreshClusterContext } from '../identity/matching';
 import type { NetworkVisit } from '../identity/probabilistic';
 import type { IdentityWeights } from '../identity/weights';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
@@ -425,11 +425,6 @@ function publicNetworksOf(stores: Stores): PublicNetworks {
   if (known === undefined) publicNetworks.set(stores.graph, (known = new PublicNetworks()));
   return known;
 }
-
-/** An anonymous profile's cluster context is derived again for more of the same evidence this long (event time) after the last time. */
-const CLUSTER_REFRESH_MS = 3_600_000;
-const clusterCheckedLately = (p: Profile): boolean =>
-  p.clusterCheckedAt !== undefined && Date.parse(p.updatedAt) - Date.parse(p.clusterCheckedAt) < CLUSTER_REFRESH_MS;
 
 /** Store reads a batch may spend on cluster contexts: a hostile sender's devices on many full networks cannot make a batch read without end. */
 const CLUSTER_READS_PER_RECORD = 2;
