@@ -81,13 +81,15 @@ export function acknowledgeFindings({ tables, keys, ingestion, http, nightly }: 
         'Write keys are embedded in client apps and SDK configurations: replacing one is a coordinated release (add the new key beside the old in the comma-separated list, retire the old later), which automatic rotation would break.',
     },
   ]);
-  NagSuppressions.addResourceSuppressions(keys.apiKeys, [
-    {
-      id: rotation,
-      reason:
-        'API keys are held by the calling back-end services: rotation is an overlap of old and new key in the comma-separated list, coordinated with those callers, not an automatic swap that would lock them out.',
-    },
-  ]);
+  for (const secret of [keys.decideKeys, keys.readKeys, keys.adminKeys]) {
+    NagSuppressions.addResourceSuppressions(secret, [
+      {
+        id: rotation,
+        reason:
+          'API keys are held by the calling back-end services: rotation is an overlap of old and new key in the comma-separated list, coordinated with those callers, not an automatic swap that would lock them out.',
+      },
+    ]);
+  }
   NagSuppressions.addResourceSuppressions(keys.identitySalt, [
     {
       id: rotation,

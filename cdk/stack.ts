@@ -51,7 +51,9 @@ export class MomentEngineStack extends Stack {
       new CfnOutput(this, `${name}Table`, { value: table.tableName, description: TABLES[name].purpose });
     }
     new CfnOutput(this, 'WriteKeysSecretArn', { value: this.keys.writeKeys.secretArn, description: 'Segment write keys: aws secretsmanager get-secret-value --secret-id <arn>' });
-    new CfnOutput(this, 'ApiKeysSecretArn', { value: this.keys.apiKeys.secretArn, description: 'API keys (x-api-key): aws secretsmanager get-secret-value --secret-id <arn>' });
+    new CfnOutput(this, 'ApiKeysSecretArn', { value: this.keys.decideKeys.secretArn, description: 'Decision keys (x-api-key on POST /v1/decisions): aws secretsmanager get-secret-value --secret-id <arn>' });
+    new CfnOutput(this, 'ReadKeysSecretArn', { value: this.keys.readKeys.secretArn, description: 'Read keys (x-api-key on the profile, identity and statistics routes)' });
+    new CfnOutput(this, 'AdminKeysSecretArn', { value: this.keys.adminKeys.secretArn, description: 'Admin keys (x-api-key on the catalog, model and dead-letter routes)' });
     new CfnOutput(this, 'IdentitySaltSecretArn', { value: this.keys.identitySalt.secretArn, description: 'Salt of hashed identifiers (retained with the data)' });
     new CfnOutput(this, 'NightlyStateMachineArn', { value: this.nightly.stateMachine.stateMachineArn, description: 'The nightly learning job (started by its schedule; aws stepfunctions start-execution to run it now)' });
     new CfnOutput(this, 'NightlyBucketName', { value: this.nightly.bucket.bucketName, description: "The nightly job's snapshots, reports, lift charts and model registry" });

@@ -60,7 +60,7 @@ const basic = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 write('apigw/track.json', request('POST /v1/track', '/v1/track', seed.messages[1], { authorization: basic }));
 write('apigw/batch.json', request('POST /v1/batch', '/v1/batch', { batch: seed.messages }, { authorization: basic }));
 write('apigw/get-profile-by-user-id.json', {
-  ...request('GET /v1/identities/{namespace}/{value}', '/v1/identities/userId/cust-1001', undefined, { 'x-api-key': 'dev-api-key' }),
+  ...request('GET /v1/identities/{namespace}/{value}', '/v1/identities/userId/cust-1001', undefined, { 'x-api-key': 'dev-read-key' }),
   pathParameters: { namespace: 'userId', value: 'cust-1001' },
 });
 for (const [name, message] of [

@@ -2,6 +2,9 @@
  * The HTTP API's routes and the function that serves each, used by the CDK app (API Gateway HTTP API
  * routes) and by the local stack's HTTP server, so both expose exactly the same API.
  */
+import { notFound } from '../lib/http/errors';
+import type { ApiScope, KeyKind } from '../lib/http/keys';
+
 export type FunctionName = 'collect' | 'profiles' | 'decide';
 
 export interface RouteDefinition {
@@ -9,8 +12,8 @@ export interface RouteDefinition {
   /** API Gateway route path, with `{param}` placeholders. */
   path: string;
   fn: FunctionName;
-  /** `writeKey`: Segment Basic auth; `apiKey`: `x-api-key` header; `none`: public. */
-  auth: 'writeKey' | 'apiKey' | 'none';
+  /** `writeKey`: Segment Basic auth; `decide`, `read`, `admin`: an `x-api-key` of that kind (lib/http/keys.ts); `none`: public. */
+  auth: 'writeKey' | ApiScope | 'none';
 }
 
 export const SEGMENT_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group', 'batch'] as const;
@@ -19,17 +22,33 @@ export const ROUTES: RouteDefinition[] = [
   ...SEGMENT_TYPES.map((t) => ({ method: 'POST' as const, path: `/v1/${t}`, fn: 'collect' as const, auth: 'writeKey' as const })),
   { method: 'POST', path: '/v1/import', fn: 'collect', auth: 'writeKey' },
   { method: 'GET', path: '/health', fn: 'profiles', auth: 'none' },
-  { method: 'GET', path: '/v1/identities/{namespace}/{value}', fn: 'profiles', auth: 'apiKey' },
-  { method: 'GET', path: '/v1/profiles/{profileId}', fn: 'profiles', auth: 'apiKey' },
-  { method: 'GET', path: '/v1/profiles/{profileId}/journey', fn: 'profiles', auth: 'apiKey' },
-  { method: 'GET', path: '/v1/profiles/{profileId}/cluster', fn: 'profiles', auth: 'apiKey' },
-  { method: 'GET', path: '/v1/dead-letters', fn: 'profiles', auth: 'apiKey' },
-  { method: 'POST', path: '/v1/decisions', fn: 'decide', auth: 'apiKey' },
-  { method: 'GET', path: '/v1/offers/stats', fn: 'decide', auth: 'apiKey' },
-  { method: 'PUT', path: '/v1/catalog', fn: 'decide', auth: 'apiKey' },
-  { method: 'PUT', path: '/v1/model', fn: 'decide', auth: 'apiKey' },
+  { method: 'GET', path: '/v1/identities/{namespace}/{value}', fn: 'profiles', auth: 'read' },
+  { method: 'GET', path: '/v1/profiles/{profileId}', fn: 'profiles', auth: 'read' },
+  { method: 'GET', path: '/v1/profiles/{profileId}/journey', fn: 'profiles', auth: 'read' },
+  { method: 'GET', path: '/v1/profiles/{profileId}/cluster', fn: 'profiles', auth: 'read' },
+  { method: 'GET', path: '/v1/dead-letters', fn: 'profiles', auth: 'admin' },
+  { method: 'POST', path: '/v1/decisions', fn: 'decide', auth: 'decide' },
+  { method: 'GET', path: '/v1/offers/stats', fn: 'decide', auth: 'read' },
+  { method: 'PUT', path: '/v1/catalog', fn: 'decide', auth: 'admin' },
+  { method: 'PUT', path: '/v1/model', fn: 'decide', auth: 'admin' },
   { method: 'GET', path: '/openapi.json', fn: 'decide', auth: 'none' },
 ];
+
+/** The route a method and route key name (`GET /v1/profiles/{profileId}`). */
+export const routeByKey = (routeKey: string): RouteDefinition | undefined => ROUTES.find((r) => `${r.method} ${r.path}` === routeKey);
+
+/** The kind of `x-api-key` a route needs (its handler calls it only for routes that take one). */
+export function scopeOf(routeKey: string): ApiScope {
+  const auth = routeByKey(routeKey)?.auth;
+  if (auth === undefined || auth === 'none' || auth === 'writeKey') throw notFound(`no route ${routeKey}`);
+  return auth;
+}
+
+/** The kinds of keys each HTTP function checks: the secrets it may read (cdk/constructs/keys.ts). */
+export function keyKindsOf(fn: FunctionName): KeyKind[] {
+  const kinds = new Set(ROUTES.filter((r) => r.fn === fn && r.auth !== 'none').map((r) => (r.auth === 'writeKey' ? 'write' : r.auth)));
+  return [...kinds].sort() as KeyKind[];
+}
 
 /** Entry files of the Lambda functions (bundled by esbuild in the CDK app, imported by the local stack). */
 export const FUNCTION_ENTRIES = {

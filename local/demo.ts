@@ -13,7 +13,10 @@ import { simulateShoppers } from './simulate-shoppers';
 export interface DemoOptions {
   url: string;
   writeKey: string;
+  /** A decision key (the printed requests use it). */
   apiKey: string;
+  /** A read key, to wait for the profiles. */
+  readKey: string;
   /** Simulated shoppers sent besides the seed journey (default 200). */
   shoppers?: number;
   print?: (line: string) => void;
@@ -146,7 +149,7 @@ async function send(options: DemoOptions, batch: Array<Record<string, unknown>>)
 async function waitFor(options: DemoOptions, path: string, deadlineMs = 30_000): Promise<void> {
   const until = Date.now() + deadlineMs;
   while (Date.now() < until) {
-    const res = await fetch(`${options.url}${path}`, { headers: { 'x-api-key': options.apiKey } });
+    const res = await fetch(`${options.url}${path}`, { headers: { 'x-api-key': options.readKey } });
     if (res.status === 200) return;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -161,7 +164,8 @@ async function decide(options: DemoOptions, request: Record<string, unknown>): P
 
 if (require.main === module) {
   const url = process.env.DEMO_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
-  runDemo({ url, writeKey: (process.env.WRITE_KEYS ?? 'dev-write-key').split(',')[0] as string, apiKey: (process.env.API_KEYS ?? 'dev-api-key').split(',')[0] as string }).catch((e) => {
+  const first = (list: string | undefined, fallback: string) => (list ?? fallback).split(',')[0] as string;
+  runDemo({ url, writeKey: first(process.env.WRITE_KEYS, 'dev-write-key'), apiKey: first(process.env.DECIDE_KEYS, 'dev-api-key'), readKey: first(process.env.READ_KEYS, 'dev-read-key') }).catch((e) => {
     console.error(`npm run demo: ${(e as Error).message}`);
     process.exit(1);
   });

@@ -19,7 +19,7 @@ const USAGE = [
   'npm start [-- options]',
   ...Object.entries(FLAGS).map(([name, f]) => `  --${name.padEnd(10)} ${f.description}`),
   'Environment: LOCAL_DATA_DIR (the data folder, default .local-data), PORT (the HTTP API, default 4000),',
-  '  WRITE_KEYS, API_KEYS, IDENTITY_SALT (development defaults)',
+  '  WRITE_KEYS, DECIDE_KEYS, READ_KEYS, ADMIN_KEYS, IDENTITY_SALT (development defaults)',
 ].join('\n');
 
 /** The options, or a clear refusal of an unknown one (with the known ones). */
@@ -89,15 +89,17 @@ function banner(url: string, emulators: { dynamodbEndpoint: string; kinesisEndpo
     `  HTTP API     ${url}      (PORT=... to change)`,
     `  DynamoDB     ${emulators.dynamodbEndpoint}    (dynalite)`,
     `  Kinesis      ${emulators.kinesisEndpoint}    (kinesalite)`,
-    `  write key    ${process.env.WRITE_KEYS}              (Segment Basic auth user name)`,
-    `  API key      ${process.env.API_KEYS}                (x-api-key header)`,
+    `  write key    ${process.env.WRITE_KEYS}              (collect: Segment Basic auth user name)`,
+    `  decision key ${process.env.DECIDE_KEYS}                (x-api-key: POST /v1/decisions)`,
+    `  read key     ${process.env.READ_KEYS}               (x-api-key: profiles, identities, offer statistics)`,
+    `  admin key    ${process.env.ADMIN_KEYS}              (x-api-key: catalog, model, dead letters)`,
     `  data         ${dataDir ?? '(in memory)'}${dataDir ? '  (kept between runs; npm start -- --fresh to wipe)' : ''}`,
     '',
     'Try it:',
     `  curl -u ${process.env.WRITE_KEYS?.split(',')[0]}: -H 'content-type: application/json' \\`,
     `    -d '{"anonymousId":"a1","event":"Product Viewed","properties":{"product_id":"paint-sage-2l","category":"Paint"}}' \\`,
     `    ${url}/v1/track`,
-    `  curl -H 'x-api-key: ${process.env.API_KEYS?.split(',')[0]}' ${url}/v1/identities/anonymousId/a1`,
+    `  curl -H 'x-api-key: ${process.env.READ_KEYS?.split(',')[0]}' ${url}/v1/identities/anonymousId/a1`,
     '',
     'Ctrl-C to stop.',
   ].join('\n');

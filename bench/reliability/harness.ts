@@ -89,6 +89,7 @@ export interface ReliabilityReport {
 
 const WRITE_KEY = 'dev-write-key';
 const API_KEY = 'dev-api-key';
+const READ_KEY = 'dev-read-key';
 const basic = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -416,7 +417,7 @@ async function fuzz(stack: LocalStack, o: ReliabilityOptions, ledger: Ledger): P
         const segment = encodeURIComponent(body.toString('latin1').slice(0, 300));
         const paths = [`/v1/profiles/${segment}`, `/v1/profiles/${segment}/journey?limit=${segment}`, `/v1/identities/email/${segment}`, `/v1/identities/${segment}/x`];
         for (const p of paths) {
-          const res = await fetch(`${stack.url}${p}`, { headers: { 'x-api-key': API_KEY } });
+          const res = await fetch(`${stack.url}${p}`, { headers: { 'x-api-key': READ_KEY } });
           if (res.status >= 500) ledger.fiveXx += 1;
         }
         continue;
@@ -616,7 +617,7 @@ async function checkOfferStatistics(stack: LocalStack, ledger: Ledger): Promise<
     expected.set(key, (expected.get(key) ?? 0) + 1);
   }
   const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
-  const res = await fetch(`${stack.url}/v1/offers/stats?from=${day(-1)}&to=${day(1)}`, { headers: { 'x-api-key': API_KEY } });
+  const res = await fetch(`${stack.url}/v1/offers/stats?from=${day(-1)}&to=${day(1)}`, { headers: { 'x-api-key': READ_KEY } });
   const report = (await res.json()) as { offers: Array<{ offerId: string; variants: Record<string, { impressions: number }> }> };
   const mismatches: string[] = [];
   const keys = new Set([...expected.keys(), ...report.offers.flatMap((o) => Object.entries(o.variants).filter(([, v]) => v.impressions > 0).map(([v]) => `${o.offerId} ${v}`))]);
@@ -691,9 +692,9 @@ async function findPersonalData(stack: LocalStack, persons: Person[], t: Tables,
   look('dead-letter data', t.letters.map((l) => Buffer.from(String(l.data), 'base64').toString('utf8')).join('\n'));
   look('stream', records.map((r) => Buffer.from(r.data, 'base64').toString('utf8')).join('\n'));
   for (const p of persons.slice(0, 5)) {
-    const id = (await (await fetch(`${stack.url}/v1/identities/userId/${p.userId}`, { headers: { 'x-api-key': API_KEY } })).json()) as { profileId?: string };
+    const id = (await (await fetch(`${stack.url}/v1/identities/userId/${p.userId}`, { headers: { 'x-api-key': READ_KEY } })).json()) as { profileId?: string };
     for (const path of [`/v1/profiles/${id.profileId}`, `/v1/profiles/${id.profileId}/journey`, '/v1/dead-letters']) {
-      look(`GET ${path}`, await (await fetch(`${stack.url}${path}`, { headers: { 'x-api-key': API_KEY } })).text());
+      look(`GET ${path}`, await (await fetch(`${stack.url}${path}`, { headers: { 'x-api-key': READ_KEY } })).text());
     }
   }
   return [...new Set(found)];

@@ -5,7 +5,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Stream } from 'aws-cdk-lib/aws-kinesis';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { FUNCTION_ENTRIES, ROUTES, type FunctionName } from '../../functions/routes';
+import { FUNCTION_ENTRIES, keyKindsOf, ROUTES, type FunctionName } from '../../functions/routes';
 import { EngineFunction, type EngineFunctionProps } from './function';
 import { accessLogFormat, accessLogGroupDefaults, stageThrottleDefaults } from './http-api-defaults';
 import type { EngineKeys } from './keys';
@@ -81,7 +81,8 @@ export class EngineHttpApi extends Construct {
     }
 
     this.functions = { collect, profiles, decide };
-    for (const f of Object.values(this.functions)) props.keys.grantRead(f);
+    // Each function reads the salt and the secrets of the kinds of keys its routes take, and no others.
+    for (const [name, f] of Object.entries(this.functions) as Array<[FunctionName, EngineFunction]>) props.keys.grantRead(f, keyKindsOf(name));
 
     this.api = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'Moment Engine: Segment collector, profile and decision API' });
     this.stage = new HttpStage(this, 'DefaultStage', {

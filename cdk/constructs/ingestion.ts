@@ -56,7 +56,8 @@ export class Ingestion extends Construct {
     for (const name of ['profiles', 'graph', 'events', 'deadLetters', 'offerStats'] as const) props.tables.tables[name].grantReadWriteData(this.ingest);
     // The identity weights the nightly job publishes (product popularity for the cluster context).
     props.tables.tables.config.grantReadData(this.ingest);
-    props.keys.grantRead(this.ingest);
+    // The salt only: the ingest checks no keys.
+    props.keys.grantRead(this.ingest, []);
     // The event source grants the stream reads and the queue sends to the function's role.
     this.ingest.addEventSource(
       new KinesisEventSource(this.stream, { ...ingestEventSourceDefaults(), ...props.eventSource, onFailure: new SqsDlq(this.failures) }),

@@ -1,7 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { Function } from 'aws-cdk-lib/aws-lambda';
 import { Secret, type SecretProps } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { KEY_SECRET_VARIABLES, type KeyKind } from '../../lib/http/keys';
 
 /** A generated secret: 40 letters and digits (safe in a Basic auth user name and an HTTP header). */
 export function generatedSecretDefaults(description: string): SecretProps {
@@ -9,22 +10,29 @@ export function generatedSecretDefaults(description: string): SecretProps {
 }
 
 /**
- * The engine's credentials, generated at deploy time and never in the template: the Segment write
- * keys (collector), the API keys (read and decision APIs), and the salt for hashing e-mail and phone
- * identifiers. Three secrets rather than one JSON document because CloudFormation generates exactly
- * one random value per secret; a key secret may later hold a comma-separated list, so a new key can
- * be added beside the old one before the old one is retired. The functions read them through
- * functions/commons/resources.ts (`*_SECRET_ARN` variables).
+ * The engine's credentials, generated at deploy time and never in the template: one secret per kind
+ * of key (lib/http/keys.ts: Segment write keys for the collector; decision, read and admin keys in
+ * `x-api-key`), and the salt for hashing e-mail and phone identifiers. One secret per kind because
+ * CloudFormation generates exactly one random value per secret, and so that each function is granted
+ * only the kinds it checks. A key secret may later hold a comma-separated list (clear keys, or
+ * `sha256:<hex>` digests of them), so a new key can serve beside the old one before the old one is
+ * removed; functions read the secrets again every minute. The functions read them through
+ * functions/commons/resources.ts (`*_SECRET_ARN` variables, and `KEY_KINDS`: the kinds it may read).
  */
 export class EngineKeys extends Construct {
   readonly writeKeys: Secret;
-  readonly apiKeys: Secret;
+  /** Decision keys (the secret was the single API key before keys had kinds: its id is kept, so a deployed key stays). */
+  readonly decideKeys: Secret;
+  readonly readKeys: Secret;
+  readonly adminKeys: Secret;
   readonly identitySalt: Secret;
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.writeKeys = new Secret(this, 'WriteKeys', generatedSecretDefaults('Segment write keys accepted by the collector (comma-separated)'));
-    this.apiKeys = new Secret(this, 'ApiKeys', generatedSecretDefaults('API keys accepted by the read and decision APIs (comma-separated)'));
+    this.decideKeys = new Secret(this, 'ApiKeys', generatedSecretDefaults('Decision keys (x-api-key) accepted by POST /v1/decisions (comma-separated)'));
+    this.readKeys = new Secret(this, 'ReadKeys', generatedSecretDefaults('Read keys (x-api-key) accepted by the profile, identity and statistics routes (comma-separated)'));
+    this.adminKeys = new Secret(this, 'AdminKeys', generatedSecretDefaults('Admin keys (x-api-key) accepted by the catalog, model and dead-letter routes (comma-separated)'));
     // Losing the salt would orphan every hashed identifier: it outlives the stack.
     this.identitySalt = new Secret(this, 'IdentitySalt', {
       ...generatedSecretDefaults('Salt for hashing e-mail and phone identifiers'),
@@ -32,21 +40,23 @@ export class EngineKeys extends Construct {
     });
   }
 
-  get secrets(): Secret[] {
-    return [this.writeKeys, this.apiKeys, this.identitySalt];
+  /** Each kind's secret. */
+  get byKind(): Record<KeyKind, Secret> {
+    return { write: this.writeKeys, decide: this.decideKeys, read: this.readKeys, admin: this.adminKeys };
   }
 
   /** The variables functions/commons/resources.ts reads the secrets' ARNs from. */
   environment(): Record<string, string> {
     return {
-      WRITE_KEYS_SECRET_ARN: this.writeKeys.secretArn,
-      API_KEYS_SECRET_ARN: this.apiKeys.secretArn,
+      ...Object.fromEntries((Object.entries(this.byKind) as Array<[KeyKind, Secret]>).map(([kind, secret]) => [KEY_SECRET_VARIABLES[kind], secret.secretArn])),
       IDENTITY_SALT_SECRET_ARN: this.identitySalt.secretArn,
     };
   }
 
-  /** Every function that checks keys or hashes identifiers needs all three. */
-  grantRead(grantee: IGrantable): void {
-    for (const secret of this.secrets) secret.grantRead(grantee);
+  /** Lets a function read the salt and the keys of these kinds, and no others; tells it which kinds it may read. */
+  grantRead(fn: Function, kinds: KeyKind[]): void {
+    this.identitySalt.grantRead(fn);
+    for (const kind of kinds) this.byKind[kind].grantRead(fn);
+    fn.addEnvironment('KEY_KINDS', kinds.join(','));
   }
 }

@@ -18,10 +18,10 @@ export const handler = httpHandler(async (event) => {
   if (!PATHS.has(path)) throw notFound(`unknown endpoint ${event.rawPath}`);
   const keys = await getKeys();
   const headers = headersOf(event);
-  // A key in the Authorization header is checked before the body is read; else Segment's body `writeKey`.
+  // A key in the Authorization header is checked before the body is read; else Segment's body `writeKey`,
+  // as soon as the body is parsed and before any message is validated.
   if (writeKeyOf(headers) !== undefined) requireWriteKey(keys, headers);
-  const request = parseRequest(path, decodeBody(path, bodyBytes(event), headers['content-encoding']));
-  requireWriteKey(keys, headers, request.writeKey);
+  const request = parseRequest(path, decodeBody(path, bodyBytes(event), headers['content-encoding']), (bodyWriteKey) => requireWriteKey(keys, headers, bodyWriteKey));
   const receivedAt = new Date(event.requestContext.timeEpoch || Date.now());
   const privacy = { salt: keys.identitySalt, personalData: defaultEventPolicy().personalData };
   const result = await collect(request, receivedAt, { stream: getStream(), deadLetters: getStores().deadLetters }, privacy);

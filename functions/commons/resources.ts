@@ -6,7 +6,7 @@ import { IdentityWeightsSource } from '../../lib/identity/weights';
 import { loadModel } from '../../lib/decision/model';
 import { logger } from './powertools';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { keysFromEnv, keysFromSecrets, type Keys } from '../../lib/http/keys';
+import { KEY_SECRET_VARIABLES, KEY_VARIABLES, keysFromEnv, keysFromTexts, type KeyKind, type Keys } from '../../lib/http/keys';
 import { loadEngineConfig } from '../../lib/ingest/config';
 import { dynamoClient, kinesisClient } from '../../lib/store/clients';
 import { DynamoStores } from '../../lib/store/dynamo';
@@ -31,28 +31,46 @@ export const getStream = (): KinesisEventStream =>
 /** Identity rules, aggregates, stage and segments from config/, validated once per process. */
 export const engineConfig = loadEngineConfig();
 
-let keys: Promise<Keys> | undefined;
+let keys: { value: Promise<Keys>; loadedAt: number } | undefined;
+/** How long keys are kept before they are read again: a key removed from its secret stops working within this time. */
+export const KEYS_TTL_MS = Number(process.env.KEYS_TTL_MS ?? 60_000);
+
 /**
- * Keys from WRITE_KEYS / API_KEYS / IDENTITY_SALT (local stack, tests), or on AWS from the three
- * Secrets Manager secrets the stack creates (each may hold a comma-separated list, so a new key can
- * be added beside the old one before the old one is retired).
+ * Keys from WRITE_KEYS / DECIDE_KEYS / READ_KEYS / ADMIN_KEYS / IDENTITY_SALT (local stack, tests), or
+ * on AWS from the Secrets Manager secrets of the kinds this function checks (`KEY_KINDS`, set by the
+ * CDK app, which grants it those secrets and no others) and the salt. Each key secret may hold a
+ * comma-separated list, so a new key can serve beside the old one before the old one is removed.
+ * Read again every KEYS_TTL_MS; if a refresh fails, the keys read last keep serving.
  */
-export function getKeys(): Promise<Keys> {
-  keys ??= (async () => {
-    const fromEnv = keysFromEnv();
-    if (fromEnv) return fromEnv;
-    const arns = [process.env.WRITE_KEYS_SECRET_ARN, process.env.API_KEYS_SECRET_ARN, process.env.IDENTITY_SALT_SECRET_ARN];
-    if (arns.some((a) => !a)) throw new Error('no keys configured: set WRITE_KEYS/API_KEYS/IDENTITY_SALT or the *_SECRET_ARN variables');
-    const client = new SecretsManagerClient({});
-    const [writeKeys, apiKeys, identitySalt] = await Promise.all(
-      arns.map(async (SecretId) => (await client.send(new GetSecretValueCommand({ SecretId }))).SecretString ?? ''),
-    );
-    return keysFromSecrets(writeKeys as string, apiKeys as string, identitySalt as string);
-  })().catch((e) => {
-    keys = undefined;
-    throw e;
+export function getKeys(now = Date.now()): Promise<Keys> {
+  if (keys !== undefined && now - keys.loadedAt < KEYS_TTL_MS) return keys.value;
+  const previous = keys?.value;
+  const value = readKeys().catch((e: Error) => {
+    if (previous === undefined) {
+      keys = undefined;
+      throw e;
+    }
+    logger.warn('could not read the keys again; the ones read last keep serving', e);
+    return previous;
   });
-  return keys;
+  keys = { value, loadedAt: now };
+  return value;
+}
+
+async function readKeys(): Promise<Keys> {
+  const fromEnv = keysFromEnv();
+  if (fromEnv) return fromEnv;
+  const kinds = (process.env.KEY_KINDS ?? '').split(',').filter(Boolean) as KeyKind[];
+  const arnOf = (name: string) => {
+    const arn = process.env[name];
+    if (!arn) throw new Error(`no keys configured: set ${Object.values(KEY_VARIABLES).join('/')}/IDENTITY_SALT, or ${name}`);
+    return arn;
+  };
+  const client = new SecretsManagerClient({});
+  const read = async (arn: string) => (await client.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString ?? '';
+  const [salt, ...texts] = await Promise.all([read(arnOf('IDENTITY_SALT_SECRET_ARN')), ...kinds.map((k) => read(arnOf(KEY_SECRET_VARIABLES[k])))]);
+  if ((salt ?? '').trim() === '') throw new Error('the identity salt secret is empty');
+  return keysFromTexts(Object.fromEntries(kinds.map((k, i) => [k, texts[i]])), salt as string);
 }
 
 let catalogSource: CatalogSource | undefined;

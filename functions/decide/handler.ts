@@ -4,6 +4,7 @@ import { OwnerCache } from '../../lib/decision/owner-cache';
 import { SageMakerScorer } from '../../lib/decision/scoring';
 import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
 import { requireApiKey } from '../../lib/http/keys';
+import { scopeOf } from '../routes';
 import { openApiDocument } from '../../lib/http/openapi';
 import { bodyText, headersOf, httpHandler, json } from '../commons/http';
 import { boundedBody, parseJsonBody } from '../../lib/http/errors';
@@ -20,7 +21,7 @@ const owners = new OwnerCache(Number(process.env.OWNER_CACHE_TTL_MS ?? 60_000));
 export const handler = httpHandler(async (event) => {
   if (event.routeKey === 'GET /openapi.json') return json(200, openApiDocument());
   const keys = await getKeys();
-  requireApiKey(keys, headersOf(event));
+  requireApiKey(keys, headersOf(event), scopeOf(event.routeKey));
   if (event.routeKey === 'GET /v1/offers/stats') {
     const range = parseOfferStatsQuery(event.queryStringParameters);
     return json(200, await offerStatistics(getStores().offerStats, await getCatalogSource().get(), range));

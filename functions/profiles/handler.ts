@@ -1,5 +1,6 @@
 import { notFound } from '../../lib/http/errors';
 import { requireApiKey } from '../../lib/http/keys';
+import { scopeOf } from '../routes';
 import { lookupIdentity, readCluster, readJourney, readProfile } from '../../lib/profile/read';
 import { engineConfig, getIdentityWeightsSource, getKeys, getStores } from '../commons/resources';
 import { headersOf, httpHandler, json, unmatched } from '../commons/http';
@@ -10,7 +11,7 @@ export const handler = httpHandler(async (event) => {
   // API Gateway's $default route: what no route takes (answered before any key is asked for).
   if (event.routeKey === '$default') return unmatched(event.requestContext?.http?.method ?? 'GET', event.rawPath ?? '/');
   const keys = await getKeys();
-  requireApiKey(keys, headersOf(event));
+  requireApiKey(keys, headersOf(event), scopeOf(event.routeKey));
   const params = event.pathParameters ?? {};
   const stores = getStores();
   switch (event.routeKey) {

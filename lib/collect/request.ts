@@ -118,9 +118,15 @@ function utf8(bytes: Buffer): string {
  * a batch of more than MAX_BATCH_MESSAGES messages, or one over MAX_BATCH_EXPANDED_BYTES once its
  * shared context is copied into each message.
  */
-export function parseRequest(path: CollectorPath, body: string): CollectRequest {
+/**
+ * Parses a collector request. `authenticate` is given the body's `writeKey` (Segment's alternative to
+ * Basic auth) once the JSON is parsed and before any message is validated, so a request without a
+ * valid key costs no more than the parse.
+ */
+export function parseRequest(path: CollectorPath, body: string, authenticate: (bodyWriteKey: unknown) => void = () => undefined): CollectRequest {
   checkSize(path, Buffer.byteLength(body, 'utf8'));
   const root = parseObject(body);
+  authenticate(root.writeKey);
   return isBatchPath(path) ? batchRequest(path, root) : singleRequest(path as MessageType, root);
 }
 

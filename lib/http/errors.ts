@@ -13,6 +13,8 @@ export class HttpError extends Error {
 
 export const badRequest = (message: string, details?: unknown) => new HttpError(400, message, details);
 export const unauthorized = (message = 'invalid or missing credentials') => new HttpError(401, message);
+/** A valid key of another kind than the route needs. */
+export const forbidden = (message: string) => new HttpError(403, message);
 export const notFound = (message = 'not found') => new HttpError(404, message);
 export const payloadTooLarge = (message: string) => new HttpError(413, message);
 export const unsupportedMediaType = (message: string) => new HttpError(415, message);

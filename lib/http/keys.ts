@@ -1,23 +1,52 @@
-import { timingSafeEqual } from 'node:crypto';
-import { unauthorized } from './errors';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { forbidden, unauthorized } from './errors';
 
 /**
- * Credentials: Segment write keys (Basic auth user name) for the collector, API keys (`x-api-key`)
- * for the read and decision APIs, and the salt for hashing PII identifiers.
+ * Credentials, one kind per use, so a key that leaks does only what its kind does: Segment write keys
+ * (Basic auth user name; public, shipped in apps) for the collector; and `x-api-key` keys for
+ * deciding, for reading profiles and statistics, and for administering (catalog, model, dead
+ * letters). Each kind is a list, so a new key can serve beside the old one before the old one is
+ * removed. Keys are held as SHA-256 digests (a secret may hold `sha256:<hex>` entries, so the clear
+ * key need be kept nowhere) and compared in constant time. The salt hashes e-mail and phone
+ * identifiers.
  */
+export const API_SCOPES = ['decide', 'read', 'admin'] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+export type KeyKind = 'write' | ApiScope;
+
 export interface Keys {
-  writeKeys: string[];
-  apiKeys: string[];
+  /** SHA-256 digests of each kind's keys. */
+  digests: Record<KeyKind, Buffer[]>;
   identitySalt: string;
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+const WHAT: Record<KeyKind, string> = {
+  write: 'a write key (it collects events)',
+  decide: 'a decision key (it asks for decisions)',
+  read: 'a read key (it reads profiles and statistics)',
+  admin: 'an admin key (it publishes the catalog and the model, and reads dead letters)',
+};
+
+const digestOf = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+
+/** A kind's keys from a comma-separated list: clear keys, or `sha256:<64 hex>` digests of them. */
+export function parseKeyList(text: string | undefined): Buffer[] {
+  return (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => (/^sha256:[0-9a-f]{64}$/i.test(entry) ? Buffer.from(entry.slice(7), 'hex') : digestOf(entry)));
 }
 
-const isOneOf = (candidate: string, keys: string[]) => keys.some((k) => safeEqual(candidate, k));
+/** Which kind a key is, comparing its digest with every key in constant time (undefined: none). */
+function kindOf(keys: Keys, key: string): KeyKind | undefined {
+  const digest = digestOf(key);
+  let found: KeyKind | undefined;
+  for (const kind of ['write', ...API_SCOPES] as const) {
+    for (const d of keys.digests[kind]) if (timingSafeEqual(d, digest) && found === undefined) found = kind;
+  }
+  return found;
+}
 
 /** The write key of a Segment request: Basic auth user name, or `writeKey` in the body (Segment allows both). */
 export function writeKeyOf(headers: Record<string, string | undefined>, bodyWriteKey?: unknown): string | undefined {
@@ -33,25 +62,41 @@ export function writeKeyOf(headers: Record<string, string | undefined>, bodyWrit
 export function requireWriteKey(keys: Keys, headers: Record<string, string | undefined>, bodyWriteKey?: unknown): void {
   const key = writeKeyOf(headers, bodyWriteKey);
   if (key === undefined) throw unauthorized('missing write key: send it as the Basic auth user name');
-  if (!isOneOf(key, keys.writeKeys)) throw unauthorized('invalid write key');
+  const kind = kindOf(keys, key);
+  if (kind === undefined) throw unauthorized('invalid write key');
+  if (kind !== 'write') throw forbidden(`this is ${WHAT[kind]}, not a write key`);
 }
 
-export function requireApiKey(keys: Keys, headers: Record<string, string | undefined>): void {
+/** An `x-api-key` of the route's kind: 401 for none or an unknown one, 403 for a key of another kind. */
+export function requireApiKey(keys: Keys, headers: Record<string, string | undefined>, scope: ApiScope): void {
   const key = headers['x-api-key'];
   if (key === undefined || key === '') throw unauthorized('missing x-api-key header');
-  if (!isOneOf(key, keys.apiKeys)) throw unauthorized('invalid API key');
+  const kind = kindOf(keys, key);
+  if (kind === undefined) throw unauthorized('invalid API key');
+  if (kind !== scope) throw forbidden(`this route needs ${WHAT[scope]}; this is ${WHAT[kind]}`);
 }
 
-const list = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+/** The environment variables each kind's keys come from locally (comma-separated lists). */
+export const KEY_VARIABLES: Record<KeyKind, string> = { write: 'WRITE_KEYS', decide: 'DECIDE_KEYS', read: 'READ_KEYS', admin: 'ADMIN_KEYS' };
 
-/** Keys from the environment (local stack, tests): WRITE_KEYS, API_KEYS (comma-separated), IDENTITY_SALT. */
+/** The environment variables holding each kind's secret ARN on AWS (cdk/constructs/keys.ts). */
+export const KEY_SECRET_VARIABLES: Record<KeyKind, string> = {
+  write: 'WRITE_KEYS_SECRET_ARN',
+  decide: 'DECIDE_KEYS_SECRET_ARN',
+  read: 'READ_KEYS_SECRET_ARN',
+  admin: 'ADMIN_KEYS_SECRET_ARN',
+};
+
+/** Keys from the environment (local stack, tests): WRITE_KEYS, DECIDE_KEYS, READ_KEYS, ADMIN_KEYS, IDENTITY_SALT. */
 export function keysFromEnv(env: NodeJS.ProcessEnv = process.env): Keys | undefined {
-  if (env.WRITE_KEYS === undefined && env.API_KEYS === undefined) return undefined;
-  return { writeKeys: list(env.WRITE_KEYS), apiKeys: list(env.API_KEYS), identitySalt: env.IDENTITY_SALT ?? '' };
+  if (Object.values(KEY_VARIABLES).every((v) => env[v] === undefined)) return undefined;
+  return keysFromTexts(Object.fromEntries(Object.entries(KEY_VARIABLES).map(([kind, v]) => [kind, env[v]])) as Partial<Record<KeyKind, string>>, env.IDENTITY_SALT ?? '');
 }
 
-/** Keys from the three secrets the CDK app creates: comma-separated write keys and API keys, and the salt. */
-export function keysFromSecrets(writeKeys: string, apiKeys: string, identitySalt: string): Keys {
-  if (identitySalt.trim() === '') throw new Error('the identity salt secret is empty');
-  return { writeKeys: list(writeKeys), apiKeys: list(apiKeys), identitySalt: identitySalt.trim() };
+/** Keys from the secrets' texts (a function is given only the kinds it serves; the others accept nothing). */
+export function keysFromTexts(texts: Partial<Record<KeyKind, string>>, identitySalt: string): Keys {
+  return {
+    digests: { write: parseKeyList(texts.write), decide: parseKeyList(texts.decide), read: parseKeyList(texts.read), admin: parseKeyList(texts.admin) },
+    identitySalt: identitySalt.trim(),
+  };
 }

@@ -87,7 +87,8 @@ const OK: Record<string, (route: RouteDefinition) => object> = {
 
 /**
  * The errors a route can answer, besides 200: 400 for what it reads from the caller (none for
- * /health and /openapi.json, which read nothing), 401 where it needs a key, 404 where it looks
+ * /health and /openapi.json, which read nothing), 401 where it needs a key, 403 for a key of another
+ * kind, 404 where it looks
  * something up, 405 for another method on its path, 413 for a body over the limit, 415 for an
  * encoding the collector does not take, 503 where a store or the stream failed (retry).
  */
@@ -99,6 +100,7 @@ function errors(r: RouteDefinition): Record<string, object> {
   return {
     ...(reads ? { '400': errorResponse('Invalid request; the message names the field and what is expected') } : {}),
     ...(r.auth !== 'none' ? { '401': errorResponse(r.auth === 'writeKey' ? 'Missing or unknown write key' : 'Missing or unknown API key') } : {}),
+    ...(r.auth !== 'none' ? { '403': errorResponse(`A valid key of another kind: this route needs ${r.auth === 'writeKey' ? 'a write key' : `a ${r.auth} key`}`) } : {}),
     ...(looksUp ? { '404': errorResponse('No such identifier or profile') } : {}),
     '405': { ...errorResponse('Another method on this path: the `Allow` header lists the methods it takes'), headers: { Allow: { description: 'The methods the path takes', schema: { type: 'string' } } } },
     ...(hasBody ? { '413': errorResponse(r.fn === 'collect' ? COLLECT_TOO_LARGE : key === 'POST /v1/decisions' ? `Body over ${MAX_DECISION_REQUEST_BYTES / 1024} KB` : `Body over ${MAX_DOCUMENT_BYTES / 1024} KB (what a config table item holds)`) } : {}),
@@ -162,7 +164,7 @@ export function openApiDocument(): object {
         operationId: OPERATION_IDS[key] ?? key,
         summary: SUMMARIES[key] ?? key,
         ...(params.length > 0 ? { parameters: params } : {}),
-        security: r.auth === 'writeKey' ? [{ writeKey: [] }] : r.auth === 'apiKey' ? [{ apiKey: [] }] : [],
+        security: r.auth === 'none' ? [] : [{ [r.auth === 'writeKey' ? 'writeKey' : `${r.auth}Key`]: [] }],
         ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: body } } } } : r.fn === 'collect' ? { requestBody: COLLECT_REQUEST } : {}),
         responses: { '200': r.fn === 'collect' ? collectOk(r.path === '/v1/batch' || r.path === '/v1/import') : (OK[key]?.(r) ?? ok('OK', { type: 'object' })), ...errors(r) },
       },
@@ -179,7 +181,9 @@ export function openApiDocument(): object {
     components: {
       securitySchemes: {
         writeKey: { type: 'http', scheme: 'basic', description: 'Segment write key as the user name' },
-        apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        decideKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A decision key: asks for decisions, nothing else' },
+        readKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A read key: reads profiles, identities and offer statistics' },
+        adminKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An admin key: publishes the catalog and the model, reads dead letters' },
       },
       schemas,
     },

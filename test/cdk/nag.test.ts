@@ -90,7 +90,7 @@ describe('acknowledged findings', () => {
   });
 
   it('acknowledge the rest on the resources they are about', () => {
-    expect(resourcesOf('AwsSolutions-SMG4')).toEqual(['Keys/ApiKeys/Resource', 'Keys/IdentitySalt/Resource', 'Keys/WriteKeys/Resource']);
+    expect(resourcesOf('AwsSolutions-SMG4')).toEqual(['Keys/AdminKeys/Resource', 'Keys/ApiKeys/Resource', 'Keys/IdentitySalt/Resource', 'Keys/ReadKeys/Resource', 'Keys/WriteKeys/Resource']);
     expect(resourcesOf('AwsSolutions-SQS3')).toEqual(['Ingestion/IngestFailures/Resource']);
     expect(resourcesOf('Serverless-SQSRedrivePolicy')).toEqual(['Ingestion/IngestFailures/Resource']);
     expect(resourcesOf('Serverless-LambdaDLQ')).toEqual(

@@ -123,7 +123,7 @@ describe('the tables', () => {
     const ids = (type: string) => Object.keys(resources(type)).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort();
     expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataConfig', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataOfferStats', 'DataProfiles']);
     expect(ids('AWS::Kinesis::Stream')).toEqual(['IngestionEvents']);
-    expect(ids('AWS::SecretsManager::Secret')).toEqual(['KeysApiKeys', 'KeysIdentitySalt', 'KeysWriteKeys']);
+    expect(ids('AWS::SecretsManager::Secret')).toEqual(['KeysAdminKeys', 'KeysApiKeys', 'KeysIdentitySalt', 'KeysReadKeys', 'KeysWriteKeys']);
   });
 });
 
@@ -155,7 +155,9 @@ describe('the functions', () => {
           ...Object.values(TABLES).map((t) => t.envVar),
           STREAM.envVar,
           'WRITE_KEYS_SECRET_ARN',
-          'API_KEYS_SECRET_ARN',
+          'DECIDE_KEYS_SECRET_ARN',
+          'READ_KEYS_SECRET_ARN',
+          'ADMIN_KEYS_SECRET_ARN',
           'IDENTITY_SALT_SECRET_ARN',
         ]),
       );
@@ -217,6 +219,17 @@ describe('the functions', () => {
     expect(decide).toContain('dynamodb:Query');
     expect(decide.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
     expect(JSON.stringify(policyOf('profiles'))).not.toMatch(/DataOfferStats/);
+  });
+
+  it('lets each function read the salt and only the secrets of the kinds of keys it checks', () => {
+    const secretsOf = (fn: keyof typeof functionIds) =>
+      [...new Set(statementsOf(policyOf(fn)).flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r).match(/"(Keys[A-Za-z]+?)[0-9A-F]{8}"/)?.[1]).filter(Boolean))].sort();
+    expect(secretsOf('collect')).toEqual(['KeysIdentitySalt', 'KeysWriteKeys']);
+    expect(secretsOf('profiles')).toEqual(['KeysAdminKeys', 'KeysIdentitySalt', 'KeysReadKeys']);
+    expect(secretsOf('decide')).toEqual(['KeysAdminKeys', 'KeysApiKeys', 'KeysIdentitySalt', 'KeysReadKeys']);
+    expect(secretsOf('ingest')).toEqual(['KeysIdentitySalt']);
+    const kinds = (fn: keyof typeof functionIds) => (resources('AWS::Lambda::Function')[functionIds[fn]]!.Properties.Environment.Variables as Record<string, unknown>).KEY_KINDS;
+    expect({ collect: kinds('collect'), profiles: kinds('profiles'), decide: kinds('decide'), ingest: kinds('ingest') }).toEqual({ collect: 'write', profiles: 'admin,read', decide: 'admin,decide,read', ingest: '' });
   });
 
   it('lets only the collector and the decision function (decision events) write to the stream', () => {

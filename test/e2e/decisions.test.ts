@@ -97,15 +97,15 @@ it('answers an unknown visitor with generic offers, and makes no profile of her 
   expect(d.body.offers.length).toBeGreaterThan(0);
   expect((await decide({ identity: { namespace: 'anonymousId', value: 'never-seen' }, placement: 'home' })).body.profileId).toBeNull();
   await stack.poller.idle();
-  const found = await fetch(`${stack.url}/v1/identities/anonymousId/never-seen`, { headers: { 'x-api-key': 'dev-api-key' } });
+  const found = await fetch(`${stack.url}/v1/identities/anonymousId/never-seen`, { headers: { 'x-api-key': 'dev-read-key' } });
   expect(found.status).toBe(404);
 });
 
 it("logs a known customer's decision on the stream: her journey holds it", async () => {
   const d = await decide({ identity: ann, placement: 'home', context: { timestamp: '2026-12-02T12:00:00Z' } });
   await stack.poller.idle();
-  const { profileId } = (await (await fetch(`${stack.url}/v1/identities/userId/${ann.value}`, { headers: { 'x-api-key': 'dev-api-key' } })).json()) as { profileId: string };
-  const journey = (await (await fetch(`${stack.url}/v1/profiles/${profileId}/journey`, { headers: { 'x-api-key': 'dev-api-key' } })).json()) as { events: Array<{ event: string; properties: { decision_id: string } }> };
+  const { profileId } = (await (await fetch(`${stack.url}/v1/identities/userId/${ann.value}`, { headers: { 'x-api-key': 'dev-read-key' } })).json()) as { profileId: string };
+  const journey = (await (await fetch(`${stack.url}/v1/profiles/${profileId}/journey`, { headers: { 'x-api-key': 'dev-read-key' } })).json()) as { events: Array<{ event: string; properties: { decision_id: string } }> };
   expect(journey.events).toContainEqual(expect.objectContaining({ event: 'Decision Made', properties: expect.objectContaining({ decision_id: d.body.decisionId }) }));
 });
 
@@ -160,11 +160,11 @@ it('counts impressions and clicks that carry the decision id in the offer statis
   expect(sent.status).toBe(200);
   await stack.poller.idle();
   const day = (offset: number) => new Date(now.getTime() + offset * 86_400_000).toISOString().slice(0, 10);
-  const res = await fetch(`${stack.url}/v1/offers/stats?from=${day(-1)}&to=${day(1)}`, { headers: { 'x-api-key': 'dev-api-key' } });
+  const res = await fetch(`${stack.url}/v1/offers/stats?from=${day(-1)}&to=${day(1)}`, { headers: { 'x-api-key': 'dev-read-key' } });
   expect(res.status).toBe(200);
   const report = (await res.json()) as { from: string; offers: Array<{ offerId: string; variants: Record<string, { impressions: number; clicks: number; clickThroughRate: number | null }> }> };
   expect(report.offers.find((o) => o.offerId === offer)?.variants[d.body.variant]).toMatchObject({ impressions: 1, clicks: 1, clickThroughRate: 1 });
-  const bad = await fetch(`${stack.url}/v1/offers/stats?from=last-week`, { headers: { 'x-api-key': 'dev-api-key' } });
+  const bad = await fetch(`${stack.url}/v1/offers/stats?from=last-week`, { headers: { 'x-api-key': 'dev-read-key' } });
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { message: string }).message).toBe('from: must be a date as YYYY-MM-DD');
   expect((await fetch(`${stack.url}/v1/offers/stats`)).status).toBe(401);
@@ -173,7 +173,7 @@ it('counts impressions and clicks that carry the decision id in the offer statis
 it('publishes a new catalog without a redeploy: validated, then served to the next decision', async () => {
   const base = require('../../config/catalog.json') as { offers: Array<Record<string, unknown>> };
   const put = (body: unknown) =>
-    fetch(`${stack.url}/v1/catalog`, { method: 'PUT', headers: { 'x-api-key': 'dev-api-key', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${stack.url}/v1/catalog`, { method: 'PUT', headers: { 'x-api-key': 'dev-admin-key', 'content-type': 'application/json' }, body: JSON.stringify(body) });
   // A bad catalog is refused, naming the offer and the field, and nothing changes.
   const bad = await put({ ...base, offers: [...base.offers, { ...base.offers[0], id: 'winter-sale', value: -5 }] });
   expect(bad.status).toBe(400);
@@ -189,7 +189,7 @@ it('publishes a new catalog without a redeploy: validated, then served to the ne
 
 it('publishes a new model artifact without a redeploy: validated, then scoring the next decision', async () => {
   const base = require('../../config/model.json') as Record<string, unknown>;
-  const put = (body: unknown) => fetch(`${stack.url}/v1/model`, { method: 'PUT', headers: { 'x-api-key': 'dev-api-key', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const put = (body: unknown) => fetch(`${stack.url}/v1/model`, { method: 'PUT', headers: { 'x-api-key': 'dev-admin-key', 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const bad = await put({ ...base, features: [{ name: 'x', path: 'password' }] });
   expect(bad.status).toBe(400);
   expect(((await bad.json()) as { message: string }).message).toContain('feature "x" path');

@@ -12,7 +12,7 @@ afterAll(async () => {
 
 it('loads the seed journey and a population, then gives the documented, explained decisions', async () => {
   const lines: string[] = [];
-  const situations = await runDemo({ url: stack.url, writeKey: 'dev-write-key', apiKey: 'dev-api-key', shoppers: 40, print: (l) => lines.push(l) });
+  const situations = await runDemo({ url: stack.url, writeKey: 'dev-write-key', apiKey: 'dev-api-key', readKey: 'dev-read-key', shoppers: 40, print: (l) => lines.push(l) });
   const by = (title: string) => situations.find((s) => s.title.startsWith(title)) as Required<Situation>;
   const ids = (s: Required<Situation>) => s.response.offers.map((o) => o.offerId);
   expect(ids(by('Ann at 06:00'))[0]).toBe('health-club-trial');

@@ -30,7 +30,7 @@ async function post(path: string, body: string | Buffer, headers: Record<string,
   return { status: res.status, body: (await res.json()) as { success?: boolean; message?: string } };
 }
 
-async function get(path: string, headers: Record<string, string> = { 'x-api-key': 'dev-api-key' }) {
+async function get(path: string, headers: Record<string, string> = { 'x-api-key': path.startsWith('/v1/dead-letters') ? 'dev-admin-key' : 'dev-read-key' }) {
   const res = await fetch(`${stack.url}${path}`, { headers });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -253,7 +253,7 @@ describe('read API', () => {
     const expected = { status: 400, body: { success: false, message: 'body is empty: send a JSON object' } };
     expect(await empty('POST', '/v1/track', auth)).toEqual(expected);
     expect(await empty('POST', '/v1/batch', auth)).toEqual(expected);
-    for (const [method, path] of [['POST', '/v1/decisions'], ['PUT', '/v1/catalog'], ['PUT', '/v1/model']] as const) expect(await empty(method, path, { 'x-api-key': 'dev-api-key' })).toEqual(expected);
+    for (const [method, path, key] of [['POST', '/v1/decisions', 'dev-api-key'], ['PUT', '/v1/catalog', 'dev-admin-key'], ['PUT', '/v1/model', 'dev-admin-key']] as const) expect(await empty(method, path, { 'x-api-key': key })).toEqual(expected);
   });
 
   it('lists a malformed stream record in the dead letters with its reason, and the shard moves on', async () => {

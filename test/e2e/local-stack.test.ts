@@ -16,7 +16,7 @@ it('ingests in a second process that the HTTP side waits on and stop() ends', as
     });
     expect(sent.status).toBe(200);
     await stack.poller.idle();
-    const found = await fetch(`${stack.url}/v1/identities/anonymousId/two-process`, { headers: { 'x-api-key': 'dev-api-key' } });
+    const found = await fetch(`${stack.url}/v1/identities/anonymousId/two-process`, { headers: { 'x-api-key': 'dev-read-key' } });
     expect(found.status).toBe(200);
   } finally {
     await stack.stop();

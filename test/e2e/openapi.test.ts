@@ -50,8 +50,8 @@ it('gives every operation an id, a summary, a schema for its 200 and for each er
       else expect(op.responses['400']).toBeDefined();
     }
   }
-  expect(Object.keys(doc.paths['/v1/profiles/{profileId}']?.get?.responses ?? {})).toEqual(['200', '400', '401', '404', '405', '503']);
-  expect(Object.keys(doc.paths['/v1/batch']?.post?.responses ?? {})).toEqual(['200', '400', '401', '405', '413', '415', '503']);
+  expect(Object.keys(doc.paths['/v1/profiles/{profileId}']?.get?.responses ?? {})).toEqual(['200', '400', '401', '403', '404', '405', '503']);
+  expect(Object.keys(doc.paths['/v1/batch']?.post?.responses ?? {})).toEqual(['200', '400', '401', '403', '405', '413', '415', '503']);
 });
 
 it('generates a TypeScript client that type-checks and calls the local stack', async () => {
@@ -81,14 +81,16 @@ it('generates a TypeScript client that type-checks and calls the local stack', a
 
   // The same calls at run time, with the generated types.
   type Paths = Record<string, never>;
-  const api = createClient<Paths>({ baseUrl: stack.url, headers: { 'x-api-key': 'dev-api-key' } }) as unknown as {
+  const clientWith = (key: string) => createClient<Paths>({ baseUrl: stack.url, headers: { 'x-api-key': key } }) as unknown as {
     GET: (path: string, init?: object) => Promise<{ data?: Record<string, unknown>; error?: { success: false; message: string }; response: Response }>;
     POST: (path: string, init?: object) => Promise<{ data?: Record<string, unknown>; error?: { success: false; message: string }; response: Response }>;
   };
+  const api = clientWith('dev-api-key');
+  const reader = clientWith('dev-read-key');
   expect((await api.GET('/health')).data).toEqual({ status: 'ok' });
   const decision = await api.POST('/v1/decisions', { body: { placement: 'home', context: { timezone: 'Europe/London', timestamp: '2026-11-22T12:00:00Z' } } });
   expect(decision.data).toMatchObject({ profileId: null, offers: expect.any(Array), modelVersion: expect.any(String) });
-  const missing = await api.GET('/v1/profiles/{profileId}', { params: { path: { profileId: 'p_nobody' } } });
+  const missing = await reader.GET('/v1/profiles/{profileId}', { params: { path: { profileId: 'p_nobody' } } });
   expect(missing.response.status).toBe(404);
   expect(missing.error).toEqual({ success: false, message: expect.stringContaining('p_nobody') });
 });

@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 async function api<T>(path: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${stack.url}${path}`, { headers: { 'x-api-key': 'dev-api-key' } });
+  const res = await fetch(`${stack.url}${path}`, { headers: { 'x-api-key': 'dev-read-key' } });
   return { status: res.status, body: (await res.json()) as T };
 }
 

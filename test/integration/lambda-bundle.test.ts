@@ -61,7 +61,7 @@ it('bundles every function, and the bundled handlers collect, ingest and read an
 
   const found = (await profiles.handler(
     request('GET /v1/identities/{namespace}/{value}', '/v1/identities/anonymousId/bundled-2', {
-      headers: { 'x-api-key': 'dev-api-key' },
+      headers: { 'x-api-key': 'dev-read-key' },
       pathParameters: { namespace: 'anonymousId', value: 'bundled-2' },
     }),
     context,

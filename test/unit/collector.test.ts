@@ -506,7 +506,7 @@ describe('the OpenAPI document of the collector', () => {
   it('documents what a batch answers: 200 with what was taken and rejected, 413, 415 and 503, and the message cap', () => {
     const batch = doc.paths['/v1/batch']!.post;
     expect(batch.summary).toContain(`${MAX_BATCH_MESSAGES.toLocaleString('en-US')} messages at most`);
-    expect(Object.keys(batch.responses).sort()).toEqual(['200', '400', '401', '405', '413', '415', '503']);
+    expect(Object.keys(batch.responses).sort()).toEqual(['200', '400', '401', '403', '405', '413', '415', '503']);
     expect(batch.responses['200']!.content!['application/json']!.schema).toEqual({ $ref: '#/components/schemas/BatchResult' });
     expect(doc.components.schemas.BatchResult).toMatchObject({ required: ['success', 'accepted', 'rejected'] });
   });
