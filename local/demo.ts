@@ -32,7 +32,7 @@ export interface Situation {
 
 export interface DecisionResponse {
   profileId: string | null;
-  offers: Array<{ offerId: string; reasons: string[]; items?: string[] }>;
+  offers: Array<{ offerId: string; reasons: string[]; items?: string[]; explored?: boolean }>;
   suppressed: Array<{ offerId: string; reason: string }>;
   context: { localTime?: string; quiet?: string; nearby?: string[]; device?: string };
   variant: string;
