@@ -2,14 +2,12 @@ import { gzipSync } from 'node:zlib';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { deriveProfileId } from '../../lib/identity/resolver';
-import { ingestBatch } from '../../lib/ingest/pipeline';
 import { nightlyTasks, type BlobStore } from '../../lib/learn/nightly-job';
 import { loadAggregates } from '../../lib/profile/aggregates';
 import { loadProfileRules } from '../../lib/profile/segments';
 import { DynamoStores } from '../../lib/store/dynamo';
 import { exportedEvent, exportedProfile, type ExportedTable, type TableExporter } from '../../lib/store/exports';
-import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
-import { localTables, memoryBlobs, throughGroup, useEmulators } from '../support/stores';
+import { localTables, memoryBlobs, throughGroup, twoDevicesLogIn, useEmulators } from '../support/stores';
 
 /**
  * The nightly job reads DynamoDB's export files: here written from the tables' raw items (a scan
@@ -51,15 +49,7 @@ async function exportOf(blobs: BlobStore, table: string, prefix: string): Promis
 
 it('reads the events and profiles (tombstones included) from the items DynamoStores writes, and groups a merged customer under her survivor', async () => {
   const stores = new DynamoStores(emulators.client(), tables);
-  const seq = new SequenceFactory();
-  const at = (h: number) => new Date(Date.UTC(2026, 10, 20, h)).toISOString();
-  const batches = [
-    [segmentEvent({ anonymousId: 'phone-x', event: 'Product Viewed', properties: { product_id: 'paint-sage' }, timestamp: at(9) })],
-    [segmentEvent({ anonymousId: 'laptop-x', event: 'Product Viewed', properties: { product_id: 'brush-set' }, timestamp: at(10) })],
-    [segmentEvent({ anonymousId: 'phone-x', userId: 'bea', event: 'Signed In', timestamp: at(11) })],
-    [segmentEvent({ anonymousId: 'laptop-x', userId: 'bea', event: 'Signed In', timestamp: at(12) })],
-  ];
-  for (const batch of batches) expect((await ingestBatch(batch.map((e) => toRecord(e, seq.take())), stores, ingestConfig({ now: () => new Date(`${night}T01:00:00Z`) }))).failedSequenceNumbers).toEqual([]);
+  await twoDevicesLogIn(stores, night, { userId: 'bea', phone: 'phone-x', laptop: 'laptop-x' });
 
   // Each raw item read as the nightly job reads an exported one, against what the stores read.
   const events = (await rawItems(tables.events)).map((i) => exportedEvent(unmarshall(i)));

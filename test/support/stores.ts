@@ -1,7 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { BlobStore, nightlyTasks } from '../../lib/learn/nightly-job';
+import { ingestBatch } from '../../lib/ingest/pipeline';
+import type { Stores } from '../../lib/store/ports';
 import { TABLES, type TableName } from '../../lib/store/tables';
 import { provision, startEmulators, type Emulators } from '../../local/emulators';
+import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from './factories';
 
 /** The nightly job's blob store in memory, its items open to a test. */
 export function memoryBlobs(): BlobStore & { items: Map<string, unknown> } {
@@ -48,4 +51,20 @@ export async function throughGroup(tasks: ReturnType<typeof nightlyTasks>, night
   state.grouped = [];
   for (const item of (state.snapshot as { shards: number[] }).shards) (state.grouped as unknown[]).push(await tasks.GroupShard({ night, item } as never));
   return state;
+}
+
+/**
+ * One customer's two devices, each browsing anonymously and then logged in on (so the two anonymous
+ * profiles become one customer, leaving tombstones), one batch per event, ingested at `night` 01:00.
+ */
+export async function twoDevicesLogIn(stores: Stores, night: string, who: { userId: string; phone: string; laptop: string }): Promise<void> {
+  const seq = new SequenceFactory();
+  const at = (h: number) => new Date(Date.UTC(2026, 10, 20, h)).toISOString();
+  const batches = [
+    [segmentEvent({ anonymousId: who.phone, event: 'Product Viewed', properties: { product_id: 'paint-sage' }, timestamp: at(9) })],
+    [segmentEvent({ anonymousId: who.laptop, event: 'Product Viewed', properties: { product_id: 'brush-set' }, timestamp: at(10) })],
+    [segmentEvent({ anonymousId: who.phone, userId: who.userId, event: 'Signed In', timestamp: at(11) })],
+    [segmentEvent({ anonymousId: who.laptop, userId: who.userId, event: 'Signed In', timestamp: at(12) })],
+  ];
+  for (const batch of batches) expect((await ingestBatch(batch.map((e) => toRecord(e, seq.take())), stores, ingestConfig({ now: () => new Date(`${night}T01:00:00Z`) }))).failedSequenceNumbers).toEqual([]);
 }

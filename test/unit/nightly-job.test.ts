@@ -14,7 +14,7 @@ import { MemoryStores } from '../../lib/store/memory';
 import { AlreadyRan, localContext, localOverrides, runNightlyLocally } from '../../local/nightly-runner';
 import { ScanExporter } from '../../lib/store/exports';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
-import { memoryBlobs, throughGroup } from '../support/stores';
+import { memoryBlobs, throughGroup, twoDevicesLogIn } from '../support/stores';
 
 const night = '2026-11-27';
 const aggregates = loadAggregates();
@@ -165,20 +165,12 @@ describe('the snapshot by table exports', () => {
 
   it('groups every event under the live profile its merges lead to, and leaves out events of a profile that is not there', async () => {
     const stores = new MemoryStores();
-    const seq = new SequenceFactory();
-    const at = (h: number) => new Date(Date.UTC(2026, 10, 20, h)).toISOString();
-    const batches = [
-      [segmentEvent({ anonymousId: 'phone-1', event: 'Product Viewed', properties: { product_id: 'paint-sage' }, timestamp: at(9) })],
-      [segmentEvent({ anonymousId: 'laptop-1', event: 'Product Viewed', properties: { product_id: 'brush-set' }, timestamp: at(10) })],
-      // She logs in on both: the two anonymous profiles become one customer.
-      [segmentEvent({ anonymousId: 'phone-1', userId: 'ann', event: 'Signed In', timestamp: at(11) })],
-      [segmentEvent({ anonymousId: 'laptop-1', userId: 'ann', event: 'Signed In', timestamp: at(12) })],
-    ];
-    for (const batch of batches) expect((await ingestBatch(batch.map((e) => toRecord(e, seq.take())), stores, ingestConfig({ now: () => new Date(`${night}T01:00:00Z`) }))).failedSequenceNumbers).toEqual([]);
+    // She logs in on both: the two anonymous profiles become one customer.
+    await twoDevicesLogIn(stores, night, { userId: 'ann', phone: 'phone-1', laptop: 'laptop-1' });
     const tombstones = [...stores.profileItems.values()].filter((p) => p.mergedInto !== undefined);
     expect(tombstones.length).toBeGreaterThan(0);
     // An event of a profile that is no longer there (as after an erasure) is in the table but not in the snapshot.
-    await stores.events.put([{ profileId: 'gone', event: segmentEvent({ anonymousId: 'gone-device', messageId: 'orphan-1', timestamp: at(13) }) as never }]);
+    await stores.events.put([{ profileId: 'gone', event: segmentEvent({ anonymousId: 'gone-device', messageId: 'orphan-1', timestamp: new Date(Date.UTC(2026, 10, 20, 13)).toISOString() }) as never }]);
     const blobs = memoryBlobs();
     const tasks = nightlyTasks({ ...ports(stores, blobs, uninformed()), exporter: new ScanExporter(stores, blobs, 2) });
     const state = await throughGroup(tasks, night);
