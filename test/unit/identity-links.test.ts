@@ -3,7 +3,8 @@ import { answerDecision, parseDecisionRequest } from '../../lib/decision/service
 import { hashedNetwork } from '../../lib/events/personal';
 import { householdOf, Neighbourhood, personCluster } from '../../lib/identity/links';
 import { probabilityOf } from '../../lib/identity/probabilistic';
-import { addCounts, countProducts, MAX_WEIGHTS_BYTES, weightsOf, type IdentityWeights } from '../../lib/identity/weights';
+import { addCounts, countProducts, MAX_WEIGHTS_BYTES, NO_WEIGHTS, weightsOf, type IdentityWeights } from '../../lib/identity/weights';
+import { derivedPairs, nightlyWeights } from '../../bench/synthetic/links';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { matchCardOf } from '../../lib/profile/profile';
 import { readCluster, readProfile } from '../../lib/profile/read';
@@ -28,22 +29,8 @@ const ownerOf = (stores: MemoryStores, anonymousId: string): string => {
   return id;
 };
 
-/** Every live profile's probable links, each pair once. */
-async function allLinks(stores: MemoryStores, weights?: IdentityWeights): Promise<Array<[string, string]>> {
-  const hood = new Neighbourhood(stores, config.rules, weights ? { weights } : {});
-  const pairs = new Map<string, [string, string]>();
-  for (const p of stores.profileItems.values()) {
-    if (p.mergedInto !== undefined) continue;
-    for (const l of await hood.linksOf(matchCardOf(p))) {
-      const pair = [l.profileId, l.otherProfileId].sort() as [string, string];
-      pairs.set(pair.join('|'), pair);
-    }
-  }
-  return [...pairs.values()];
-}
-
-const popularity = (stores: MemoryStores): IdentityWeights =>
-  weightsOf(countProducts([...stores.profileItems.values()].filter((p) => p.mergedInto === undefined).map((p) => Object.keys(p.signals.products ?? {}))), 'test');
+/** Every live profile's probable links, each pair once (ids sorted), before any night (no popularity) or with the given weights. */
+const allLinks = async (stores: MemoryStores, weights: IdentityWeights = NO_WEIGHTS): Promise<Array<[string, string]>> => (await derivedPairs(stores, config.rules, weights)).links;
 
 describe("a store's Wi-Fi: 50 strangers a day, some looking at the same best-seller", () => {
   /** Each shopper's phone: three evenings at home, one visit to the store at opening hours. One of them also has a laptop at home. */
@@ -69,7 +56,7 @@ describe("a store's Wi-Fi: 50 strangers a day, some looking at the same best-sel
     // The store's network is not public (50 profiles): it is weighed, and the weight keeps them apart.
     expect((await hood.network(hashedNetwork('store-wifi', config.salt)))?.members).toHaveLength(50);
     // Before any night (no popularity yet) and after one.
-    for (const weights of [undefined, popularity(stores)]) {
+    for (const weights of [NO_WEIGHTS, nightlyWeights(stores)]) {
       const links = await allLinks(stores, weights);
       expect(links).toEqual([[ownerOf(stores, 'shopper-laptop-7'), ownerOf(stores, 'shopper-phone-7')].sort()]);
     }
