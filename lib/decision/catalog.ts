@@ -102,8 +102,13 @@ export const catalogSchema = z.strictObject({
     globalPerWeek: z.number().int().min(1),
     cooldownHoursAfterConversion: z.number().min(0),
     cooldownHoursAfterDismissal: z.number().min(0),
-    /** The trait that records consent to personalised offers (from identify calls or a consent tool). */
-    consentTrait: z.string().min(1),
+    /**
+     * The consent category (lib/profile/consent.ts) without which a decision is generic: no personalised
+     * offer, and the profile neither chooses nor ranks offers.
+     */
+    consentCategory: z.string().min(1).max(64).transform((c) => c.toLowerCase()).default('personalization'),
+    /** No longer read (catalogs of earlier versions): which traits state consent is set in config/profile.json `consent.traits`. */
+    consentTrait: z.string().min(1).optional(),
   }),
   arbitration: z.strictObject({
     defaultPropensity: z.number().min(0).max(1),

@@ -7,12 +7,14 @@ import { serendipityPick, type Associations } from './model';
 
 /**
  * The decision pipeline (DESIGN.md, "Decisions"): candidates for the placement -> validity ->
- * consent -> eligibility -> context rules -> quiet places and hours -> contact policy -> score
+ * consent (without it, generic offers ranked without the profile) -> eligibility -> context rules -> quiet places and hours -> contact policy -> score
  * (propensity x value x context weight x business lever, with a novelty penalty) -> arbitrate with
  * diversity -> holdout and exploration. Pure: the caller loads the profile and the catalog.
  */
 export interface DecisionFacts extends Facts {
   segments: string[];
+  /** Consent per category (lib/profile/consent.ts): only an explicit grant is true. */
+  consent?: Record<string, boolean>;
 }
 
 export interface RankedOffer {
@@ -33,6 +35,8 @@ export interface Decision {
   suppressed: Array<{ offerId: string; reason: string }>;
   modelVersion: string;
   context: { localTime: string; timezone: string; device: string; nearby: string[]; quiet?: string; cluster?: string };
+  /** Whether the profile could be used to choose and rank offers, and if not, why. */
+  consent: { category: string; granted: boolean; reason?: string };
 }
 
 export interface DecisionInput {
@@ -42,7 +46,10 @@ export interface DecisionInput {
   facts?: DecisionFacts;
   context: DecisionContext;
   count: number;
-  /** Propensity per offer from a model (in-process or SageMaker); missing: the batch score or the default. */
+  /**
+   * Propensity per offer from a model (in-process or SageMaker); missing: the batch score or the default.
+   * Computed from the profile only with her consent (consentOf), else as for an unknown visitor.
+   */
   propensity?: (offer: Offer) => number | undefined;
   modelVersion?: string;
   /** Association rules from the model artifact, for the serendipity slot. */
@@ -93,13 +100,30 @@ interface Candidate {
   serendipity?: boolean;
 }
 
+/**
+ * Whether the profile may choose and rank offers: only with her consent to the catalog's category.
+ * Without it the decision is generic (no personalised offer, no eligibility, propensity, interests or
+ * cluster context), and her profile serves only to protect her (caps, cooldowns); the response says so.
+ */
+export function consentOf(facts: DecisionFacts | undefined, catalog: Pick<Catalog, 'contactPolicy'>): Decision['consent'] {
+  const category = catalog.contactPolicy.consentCategory;
+  if (facts === undefined) return { category, granted: false, reason: 'unknown visitor: generic offers, ranked without a profile' };
+  if (facts.consent !== undefined && own(facts.consent, category) === true) return { category, granted: true };
+  return { category, granted: false, reason: `no consent to ${category}: generic offers, ranked without her profile` };
+}
+
 export function decide(input: DecisionInput, catalog: Catalog): Decision {
-  const { context: ctx, cluster } = input;
-  const facts = input.facts && cluster ? withCluster(input.facts, cluster) : input.facts;
+  const { context: ctx } = input;
+  const consent = consentOf(input.facts, catalog);
+  // Probable links never carry consent: a cluster context is used only by a device that consented itself.
+  const cluster = consent.granted ? input.cluster : undefined;
+  // What chooses and ranks offers: the profile with her consent, else nothing.
+  const facts = consent.granted && input.facts ? (cluster ? withCluster(input.facts, cluster) : input.facts) : undefined;
   const ownViews = (input.facts?.aggregates.categoryViews30d as Top | undefined) ?? [];
   const suppressed: Decision['suppressed'] = [];
   const suppress = (offer: Offer, reason: string) => suppressed.push({ offerId: offer.id, reason });
-  const consent = facts?.traits[catalog.contactPolicy.consentTrait] === true;
+  // The contact history protects her whatever she consented to: caps, cooldowns and novelty read it.
+  const contacts = input.facts?.aggregates ?? {};
   const agg = facts?.aggregates ?? {};
 
   // Candidates for this placement and channel.
@@ -116,8 +140,10 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
     const o = c.offer;
     if (o.validFrom && ctx.now < new Date(o.validFrom)) return suppress(o, `not valid before ${o.validFrom}`), false;
     if (o.validTo && ctx.now > new Date(o.validTo)) return suppress(o, `expired at ${o.validTo}`), false;
-    if (o.personalised && !consent) return suppress(o, facts ? 'no consent to personalised offers' : 'unknown visitor: personalised offers need a profile with consent'), false;
+    if (o.personalised && !consent.granted) return suppress(o, input.facts ? 'no consent to personalised offers' : 'unknown visitor: personalised offers need a profile with consent'), false;
+    if (o.eligibility && input.facts && !facts) return suppress(o, `its eligibility reads her profile: no consent to ${consent.category}`), false;
     if (o.eligibility && (!facts || !o.eligible(facts))) return suppress(o, 'not eligible for this customer'), false;
+    if (o.dynamic && input.facts && !facts) return suppress(o, `its content comes from her profile: no consent to ${consent.category}`), false;
     if (o.dynamic === 'complements') {
       if (complements.length === 0) return suppress(o, 'nothing she chose has a complement'), false;
       c.items = complements;
@@ -180,10 +206,10 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
   const policy = catalog.contactPolicy;
   const onChannel = (top: unknown) => (ctx.channel ? countOf(top, ctx.channel) : 0);
   const caps: Array<{ count: number; max: number; scope: string; period: string }> = [
-    { count: (agg.impressionsToday as number | undefined) ?? 0, max: policy.globalPerDay, scope: 'global cap', period: 'today' },
-    { count: (agg.impressionsWeek as number | undefined) ?? 0, max: policy.globalPerWeek, scope: 'global cap', period: 'this week' },
-    { count: onChannel(agg.channelImpressionsToday), max: policy.perChannelPerDay, scope: 'channel cap', period: `on ${ctx.channel} today` },
-    { count: onChannel(agg.channelImpressionsWeek), max: policy.perChannelPerWeek, scope: 'channel cap', period: `on ${ctx.channel} this week` },
+    { count: (contacts.impressionsToday as number | undefined) ?? 0, max: policy.globalPerDay, scope: 'global cap', period: 'today' },
+    { count: (contacts.impressionsWeek as number | undefined) ?? 0, max: policy.globalPerWeek, scope: 'global cap', period: 'this week' },
+    { count: onChannel(contacts.channelImpressionsToday), max: policy.perChannelPerDay, scope: 'channel cap', period: `on ${ctx.channel} today` },
+    { count: onChannel(contacts.channelImpressionsWeek), max: policy.perChannelPerWeek, scope: 'channel cap', period: `on ${ctx.channel} this week` },
   ];
   // Every cap applies at once (so the most restrictive wins); the first one reached is the reason given.
   const reached = caps.find((c) => c.count >= c.max);
@@ -194,13 +220,13 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
     if (globalCap) return suppress(c.offer, globalCap), false;
     const perDay = Math.min(policy.perOfferPerDay, c.offer.caps?.perDay ?? Infinity);
     const perWeek = Math.min(policy.perOfferPerWeek, c.offer.caps?.perWeek ?? Infinity);
-    const day = countOf(agg.offerImpressionsToday, id);
+    const day = countOf(contacts.offerImpressionsToday, id);
     if (day >= perDay) return suppress(c.offer, `offer cap: shown ${day} times today (max ${perDay})`), false;
-    const thisWeek = countOf(agg.offerImpressionsWeek, id);
+    const thisWeek = countOf(contacts.offerImpressionsWeek, id);
     if (thisWeek >= perWeek) return suppress(c.offer, `offer cap: shown ${thisWeek} times this week (max ${perWeek})`), false;
     for (const [set, hours, what] of [
-      [agg.offersConverted, policy.cooldownHoursAfterConversion, 'conversion'],
-      [agg.offersDismissed, policy.cooldownHoursAfterDismissal, 'dismissal'],
+      [contacts.offersConverted, policy.cooldownHoursAfterConversion, 'conversion'],
+      [contacts.offersDismissed, policy.cooldownHoursAfterDismissal, 'dismissal'],
     ] as const) {
       const at = lastTime(set, id);
       if (at && ctx.now.getTime() - Date.parse(at) < hours * 3_600_000) return suppress(c.offer, `cooldown: ${hours} h after a ${what} at ${at}`), false;
@@ -216,7 +242,7 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
   const scored = candidates.map((c) => {
     const propensity = input.propensity?.(c.offer) ?? batchPropensity ?? arb.defaultPropensity;
     const affinity = views > 0 ? 1 + countOf(topCategories, c.offer.category) / views : 1;
-    const novelty = (1 - arb.noveltyPenalty) ** countOf(agg.offerImpressionsWeek, c.offer.id);
+    const novelty = (1 - arb.noveltyPenalty) ** countOf(contacts.offerImpressionsWeek, c.offer.id);
     const score = propensity * c.offer.value * c.factor * (c.offer.weight ?? 1) * affinity * novelty;
     if (affinity > 1) {
       c.reasons.push(
@@ -285,5 +311,6 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
       // Whose they are is not said: the caller may be anyone holding the device's id.
       ...(cluster ? { cluster: `interests and stage from her probable other devices (cluster probability ${cluster.probability})` } : {}),
     },
+    consent,
   };
 }

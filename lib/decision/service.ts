@@ -13,7 +13,8 @@ import { userIdOf, type Profile } from '../profile/profile';
 import type { Stores } from '../store/ports';
 import type { Catalog, Offer } from './catalog';
 import { decisionContext } from './context';
-import { decide, withCluster, type ClusterFacts, type Decision, type DecisionFacts } from './decide';
+import { consentOf, decide, withCluster, type ClusterFacts, type Decision, type DecisionFacts } from './decide';
+import { hasConsent } from '../profile/consent';
 import type { Model } from './model';
 import type { OwnerCache } from './owner-cache';
 import type { RemoteScorer, Scores } from './scoring';
@@ -98,11 +99,13 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   const facts: DecisionFacts | undefined = profile
     ? { ...factsOf(profile, deps.config.aggregates, deps.config.profileRules, new Date(request.context.timestamp ?? now)), segments: Object.keys(profile.segments ?? {}) }
     : undefined;
-  const cluster = profile && facts ? await clusterFacts(profile, deps, new Date(request.context.timestamp ?? now)) : undefined;
+  // Without her consent the profile neither chooses nor ranks: no cluster read, and the model scores her as an unknown visitor.
+  const consented = consentOf(facts, deps.catalog).granted;
+  const cluster = profile && facts && consented ? await clusterFacts(profile, deps, new Date(request.context.timestamp ?? now)) : undefined;
   const fallbackTimezone = profile ? timezoneOf(profile, deps.config.aggregates) : deps.config.aggregates.defaultTimezone;
   const context = decisionContext({ placement: request.placement, ...request.context }, deps.catalog, fallbackTimezone, now);
   const scoring = process.hrtime.bigint();
-  const { propensity, modelVersion, fallback } = await propensityFor(request, facts && cluster ? withCluster(facts, cluster) : facts, deps);
+  const { propensity, modelVersion, fallback } = await propensityFor(request, consented && facts ? (cluster ? withCluster(facts, cluster) : facts) : undefined, deps);
   const decided = process.hrtime.bigint();
   const decision = decide(
     { decisionId: randomUUID(), profileId: profile?.profileId ?? null, facts, context, count: request.count, propensity, modelVersion, associations: deps.model?.associations, ...(cluster ? { cluster } : {}) },
@@ -122,7 +125,7 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
  * An anonymous profile's cluster context, when the ingest found a member of its person cluster at
  * `cluster.contextProbability` or more within `contextDays`: that member's stage and category views,
  * read now (one more read, or a few to follow a merge). A profile that logged in, or whose member is
- * gone or is itself, has none.
+ * gone, is itself or has not consented to the catalog's consent category, has none.
  */
 async function clusterFacts(profile: Profile, deps: DecisionDeps, at: Date): Promise<ClusterFacts | undefined> {
   const context = profile.cluster;
@@ -132,6 +135,8 @@ async function clusterFacts(profile: Profile, deps: DecisionDeps, at: Date): Pro
   if (at.getTime() - Date.parse(context.at) > rules.contextDays * 86_400_000) return undefined;
   const member = await followMerges(deps.stores, context.profileId).catch(() => undefined);
   if (member === undefined || member.profileId === profile.profileId) return undefined;
+  // A member who has not consented (or withdrew) lends nothing.
+  if (!hasConsent(member, deps.catalog.contactPolicy.consentCategory)) return undefined;
   const f = factsOf(member, deps.config.aggregates, deps.config.profileRules, at);
   return { profileId: member.profileId, probability: context.probability, stage: f.stage, categories: (f.aggregates.categoryViews30d as ClusterFacts['categories'] | undefined) ?? [] };
 }

@@ -401,7 +401,7 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
       if (r.event.type === 'track' && config.aggregates.systemEvents.has(r.event.event)) continue;
       if (redelivered) continue;
       try {
-        foldEvent(profile, r.event, config.aggregates);
+        foldEvent(profile, r.event, config.aggregates, config.profileRules.consent);
       } catch (e) {
         throw new RecordFailure(r, e);
       }

@@ -37,8 +37,8 @@ export function derivedValues(aggregates: Record<string, unknown>, now: Date, ru
   };
 }
 
-/** What segments and readers see of a profile at a moment: aggregates, stage with its reason, traits, batch values. */
-export function factsOf(p: Profile, model: AggregateModel, rules: ProfileRules, now: Date): Facts & { stageReason: string } {
+/** What segments and readers see of a profile at a moment: aggregates, stage with its reason, traits, batch values, consent. */
+export function factsOf(p: Profile, model: AggregateModel, rules: ProfileRules, now: Date): Facts & { stageReason: string; consent: Record<string, boolean> } {
   const aggregates = viewAggregates(p.aggregates, model, now, timezoneOf(p, model));
   const { stage, reason } = journeyStage(aggregates, now, rules.stage);
   return {
@@ -48,6 +48,7 @@ export function factsOf(p: Profile, model: AggregateModel, rules: ProfileRules, 
     stage,
     stageReason: reason,
     batch: Object.fromEntries(Object.entries(p.batch ?? {}).map(([k, v]) => [k, v.value])),
+    consent: Object.fromEntries(Object.entries(p.consent ?? {}).map(([k, v]) => [k, v.granted])),
   };
 }
 

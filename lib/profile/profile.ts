@@ -6,6 +6,7 @@ import { asObject, own, setOwn } from '../events/json';
 import { stampId } from './aggregates';
 import { keepRecent, mergeMarks, type ShardMarks } from './marks';
 import { localHour, resolveTimezone } from './time';
+import { foldConsent, mergeConsent, shippedConsentConfig, type ConsentChange, type ConsentConfig, type ConsentState } from './consent';
 
 /** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
 export interface Stamped<T = unknown> {
@@ -77,6 +78,10 @@ export interface Profile {
   cluster?: { profileId: string; probability: number; at: string };
   /** The event time (`updatedAt`) of the evidence the cluster context was last derived from. */
   clusterCheckedAt?: string;
+  /** Consent per category as last stated, with its time and source (lib/profile/consent.ts). */
+  consent?: Record<string, ConsentState>;
+  /** Changes of consent, oldest first (bounded). */
+  consentHistory?: ConsentChange[];
   /** Set on a tombstone: the profile this one was merged into. The tombstone keeps its state. */
   mergedInto?: string;
 }
@@ -265,11 +270,12 @@ function interestOf(event: CollectedEvent): string | undefined {
   return typeof category === 'string' && category !== '' ? category.toLowerCase().slice(0, 64) : undefined;
 }
 
-/** Folds one event into the profile: aggregates, traits (identify), signals, times. Mutates and returns `p`. */
-export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateModel): Profile {
+/** Folds one event into the profile: consent, aggregates, traits (identify), signals, times. Mutates and returns `p`. */
+export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateModel, consent: ConsentConfig = shippedConsentConfig()): Profile {
   const t = event.timestamp;
   const id = stampId(event.messageId);
   const stamp = <T>(v: T): Stamped<T> => ({ v, t, id });
+  foldConsent(p, event, consent, id);
   p.createdAt = minTime(p.createdAt, t);
   p.updatedAt = maxTime(p.updatedAt, t);
   p.aggregates = foldAggregates(defs, p.aggregates, event);
@@ -382,6 +388,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
     ...(survivor.recent || loser.recent ? { recent: keepRecent([...(loser.recent ?? []), ...(survivor.recent ?? [])]) } : {}),
     ...mergeSegments(survivor, loser),
     ...(survivor.batch || loser.batch ? { batch: mergeBatch(survivor.batch ?? {}, loser.batch ?? {}) } : {}),
+    ...mergeConsent(survivor, loser),
   };
 }
 

@@ -7,6 +7,7 @@ import type { Stores } from '../store/ports';
 import type { EngineConfig } from '../ingest/config';
 import { factsOf, timezoneOf } from './facts';
 import { matchCardOf, type Profile } from './profile';
+import { viewConsent } from './consent';
 
 /**
  * The read side of profiles, for people and tests: identifier -> profile, the unified profile, and
@@ -62,6 +63,10 @@ export interface ProfileView {
   probableLinks: Array<{ profileId: string; score: number; probability: number; reasons: string[] }>;
   /** An anonymous profile's: the cluster member whose context its decisions use, as of its last evidence. */
   clusterContext?: NonNullable<Profile['cluster']>;
+  /** Consent per category as last stated, with when it was received and its source. */
+  consent: ReturnType<typeof viewConsent>;
+  /** Its changes, oldest first (bounded). */
+  consentHistory: NonNullable<Profile['consentHistory']>;
   mergedMembers: string[];
   mergeLog: Profile['mergeLog'];
   version: number;
@@ -100,6 +105,8 @@ export async function readProfile(
     },
     probableLinks: links.map(({ otherProfileId, score, probability, reasons }) => ({ profileId: otherProfileId, score, probability, reasons })),
     ...(profile.cluster ? { clusterContext: profile.cluster } : {}),
+    consent: viewConsent(profile),
+    consentHistory: profile.consentHistory ?? [],
     mergedMembers: profile.members,
     mergeLog: profile.mergeLog,
     version: profile.version,

@@ -4,6 +4,7 @@ import { describeIssues } from '../config/issues';
 import defaults from '../../config/profile.json';
 import type { AggregateModel } from './aggregates';
 import { STAGE_AGGREGATES, STAGES, type StageConfig } from './stage';
+import { consentConfigSchema, type ConsentConfig } from './consent';
 
 /**
  * Segments: rule-defined audiences over a profile's facts (aggregates, traits, journey stage, batch
@@ -45,6 +46,7 @@ export const profileConfigSchema = z.strictObject({
     frequency: ascending,
     monetary: ascending,
   }),
+  consent: consentConfigSchema,
   segments: z.array(segmentSchema),
 });
 
@@ -75,6 +77,8 @@ export interface ProfileRules {
   stage: StageConfig;
   rfm: RfmConfig;
   segments: CompiledSegment[];
+  /** Which identify traits state consent to which category (config/profile.json `consent`). */
+  consent: ConsentConfig;
 }
 
 /** The value at a path of the facts (`stage`, `aggregates.orders`, `batch.propensity`, ...). */
@@ -160,5 +164,5 @@ export function loadProfileRules(model: AggregateModel, input: unknown = default
     };
   });
   const { $comment: _comment, ...rfm } = result.data.rfm;
-  return { stage: result.data.stage, rfm, segments };
+  return { stage: result.data.stage, rfm, segments, consent: result.data.consent };
 }

@@ -147,12 +147,14 @@ describe('links are a function of the evidence', () => {
 
 describe("an anonymous device's decisions and its person cluster", () => {
   /** Eve logs in on her phone, researches two paint products and browses garden on it; her laptop (never logged in) researches the same paint products at home, or others. */
-  async function eve(sameResearch: boolean): Promise<MemoryStores> {
+  /** Each device's consent banner answers for itself (`context.consent`, as Segment's consent management sends it). */
+  const consenting = (granted: boolean) => (e: Record<string, unknown>) => ({ ...e, context: { ...(e.context as object), consent: { categoryPreferences: { Personalization: granted, Advertising: false } } } });
+  async function eve(sameResearch: boolean, consent: { phone: boolean; laptop: boolean } = { phone: true, laptop: true }): Promise<MemoryStores> {
     const stores = new MemoryStores();
     const phone = [2, 3].flatMap((d) => [view('eve-phone', 'eve-home', day(d, 20), 'paint-41'), view('eve-phone', 'eve-home', day(d, 20, 10), 'paint-42'), view('eve-phone', 'eve-home', day(d, 20, 20), `garden-5${d}`)]);
     const login = segmentEvent({ type: 'identify', anonymousId: 'eve-phone', userId: 'user-eve', timestamp: day(3, 21), context: { ip: 'eve-home' } });
     const laptop = [2, 4].flatMap((d) => [view('eve-laptop', 'eve-home', day(d, 22), sameResearch ? 'paint-41' : 'paint-9'), view('eve-laptop', 'eve-home', day(d, 22, 5), sameResearch ? 'paint-42' : 'paint-10')]);
-    await ingest(stores, [...phone, login, ...laptop]);
+    await ingest(stores, [...[...phone, login].map(consenting(consent.phone)), ...laptop.map(consenting(consent.laptop))]);
     return stores;
   }
 
@@ -164,7 +166,7 @@ describe("an anonymous device's decisions and its person cluster", () => {
       salt: config.salt,
     });
 
-  it("uses the interests of the customer it probably is, says so, and keeps her own consent and caps", async () => {
+  it("uses the interests of the customer it probably is, says so, and keeps its own caps", async () => {
     const stores = await eve(true);
     const laptop = stores.profileItems.get(ownerOf(stores, 'eve-laptop'))!;
     const customer = ownerOf(stores, 'eve-phone');
@@ -176,8 +178,25 @@ describe("an anonymous device's decisions and its person cluster", () => {
     // Whose they are is not said (the caller may be anyone holding the laptop's id).
     expect(JSON.stringify(decision)).not.toContain(customer);
     expect(decision.offers.find((o) => o.offerId === 'garden-season')?.reasons.join('; ')).toMatch(/interest in garden on her probable other devices \(cluster probability (0\.9\d*|1)\)/);
-    // Her consent is not borrowed: personalised offers stay back for the anonymous laptop.
-    expect(decision.suppressed.filter((s) => s.reason.includes('consent')).length).toBeGreaterThan(0);
+    expect(decision.consent).toEqual({ category: 'personalization', granted: true });
+  });
+
+  it("never borrows consent: a laptop that did not consent itself gets a generic decision, though the customer it probably is consented", async () => {
+    const stores = await eve(true, { phone: true, laptop: false });
+    expect(stores.profileItems.get(ownerOf(stores, 'eve-laptop'))!.cluster).toMatchObject({ profileId: ownerOf(stores, 'eve-phone') });
+    const decision = await decideFor(stores, 'eve-laptop');
+    expect(decision.consent).toEqual({ category: 'personalization', granted: false, reason: 'no consent to personalization: generic offers, ranked without her profile' });
+    expect(decision.context.cluster).toBeUndefined();
+    expect(decision.offers.flatMap((o) => o.reasons).join('; ')).not.toMatch(/interest in|probable other devices/);
+    expect(decision.suppressed).toContainEqual({ offerId: 'diy-tools-bundle', reason: 'no consent to personalised offers' });
+  });
+
+  it('borrows nothing from a customer who withdrew her consent', async () => {
+    const stores = await eve(true, { phone: false, laptop: true });
+    const decision = await decideFor(stores, 'eve-laptop');
+    expect(decision.consent.granted).toBe(true);
+    expect(decision.context.cluster).toBeUndefined();
+    expect(decision.offers.flatMap((o) => o.reasons).join('; ')).not.toContain('probable other devices');
   });
 
   it('uses nothing of a cluster it is not probably part of', async () => {

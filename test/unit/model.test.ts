@@ -9,7 +9,8 @@ const offer = (id: string) => catalog.byId.get(id) as Offer;
 const facts = (aggregates: Record<string, unknown>, more: Partial<DecisionFacts> = {}): DecisionFacts => ({
   aggregates,
   derived: {},
-  traits: { consentPersonalisation: true },
+  traits: {},
+  consent: { personalization: true },
   stage: 'exploring',
   batch: {},
   segments: [],

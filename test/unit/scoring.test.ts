@@ -59,7 +59,7 @@ describe('the fallback chain of a decision: endpoint, in-process model, rules on
   let stores: MemoryStores;
   beforeAll(async () => {
     stores = new MemoryStores();
-    await ingestBatch([toRecord(segmentEvent({ userId: 'u-hang', timestamp: '2026-12-01T10:00:00.000Z' }), new SequenceFactory().take())], stores, ingestConfig());
+    await ingestBatch([toRecord(segmentEvent({ userId: 'u-hang', timestamp: '2026-12-01T10:00:00.000Z', context: { consent: { categoryPreferences: { Personalization: true } } } }), new SequenceFactory().take())], stores, ingestConfig());
   });
   const request = parseDecisionRequest(JSON.stringify({ identity: { namespace: 'userId', value: 'u-hang' }, placement: 'home', context: { timestamp: '2026-12-01T12:00:00Z' } }));
   const answer = (more: Partial<DecisionDeps>) => answerDecision(request, { stores, config: ingestConfig(), catalog, salt: 'test-salt', ...more });
@@ -97,6 +97,17 @@ describe('the fallback chain of a decision: endpoint, in-process model, rules on
     const response = await answer({ model: broken });
     expect(response.offers.length).toBeGreaterThan(0);
     expect(response.modelVersion).toBe('rules-only (fallback: in-process model failed: corrupt weights)');
+  });
+
+  it('never sends the profile of a customer without consent to the endpoint: the model scores her as an unknown visitor', async () => {
+    await ingestBatch([toRecord(segmentEvent({ userId: 'u-private', timestamp: '2026-12-01T10:00:00.000Z' }), new SequenceFactory().take(), 'shardId-000000000009')], stores, ingestConfig());
+    const c = client('answer');
+    const response = await answerDecision(parseDecisionRequest(JSON.stringify({ identity: { namespace: 'userId', value: 'u-private' }, placement: 'home', context: { timestamp: '2026-12-01T12:00:00Z' } })), {
+      stores, config: ingestConfig(), catalog, model: loadModel(), scorer: new SageMakerScorer(c as never, 'ep', 30), salt: 'test-salt',
+    });
+    expect(response.consent.granted).toBe(false);
+    expect(c.seen.calls).toBe(0);
+    expect(response.modelVersion).toBe('in-process:demo-1');
   });
 
   it('scores an unknown visitor with the in-process model', async () => {
