@@ -57,14 +57,14 @@ export function acknowledgeFindings({ tables, keys, ingestion, http, nightly }: 
 
   // Reading journeys queries the events table's byProfile index: grants on a TableV2 cover `<table arn>/index/*`.
   const eventIndexes = `Resource::<${Stack.of(tables).getLogicalId(tables.tables.events.node.defaultChild as CfnResource)}.Arn>/index/*`;
-  for (const fn of [ingestion.ingest, http.functions.profiles]) {
+  for (const fn of [ingestion.ingest, http.functions.profiles, http.functions.privacy]) {
     NagSuppressions.addResourceSuppressions(
       fn.executionRole,
       [
         {
           id: 'AwsSolutions-IAM5',
           appliesTo: [eventIndexes],
-          reason: 'Queries of the events table\'s own byProfile index (journeys); the wildcard covers only that table\'s indexes.',
+          reason: 'Queries of the events table\'s own byProfile index (journeys, and a person\'s events for export and erasure); the wildcard covers only that table\'s indexes.',
         },
       ],
       true,

@@ -5,10 +5,10 @@
 import { notFound } from '../lib/http/errors';
 import type { ApiScope, KeyKind } from '../lib/http/keys';
 
-export type FunctionName = 'collect' | 'profiles' | 'decide';
+export type FunctionName = 'collect' | 'profiles' | 'decide' | 'privacy';
 
 export interface RouteDefinition {
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** API Gateway route path, with `{param}` placeholders. */
   path: string;
   fn: FunctionName;
@@ -27,6 +27,9 @@ export const ROUTES: RouteDefinition[] = [
   { method: 'GET', path: '/v1/profiles/{profileId}/journey', fn: 'profiles', auth: 'read' },
   { method: 'GET', path: '/v1/profiles/{profileId}/cluster', fn: 'profiles', auth: 'read' },
   { method: 'GET', path: '/v1/dead-letters', fn: 'profiles', auth: 'admin' },
+  { method: 'GET', path: '/v1/profiles/{profileId}/export', fn: 'privacy', auth: 'admin' },
+  { method: 'DELETE', path: '/v1/profiles/{profileId}', fn: 'privacy', auth: 'admin' },
+  { method: 'GET', path: '/v1/privacy/audit', fn: 'privacy', auth: 'admin' },
   { method: 'POST', path: '/v1/decisions', fn: 'decide', auth: 'decide' },
   { method: 'GET', path: '/v1/offers/stats', fn: 'decide', auth: 'read' },
   { method: 'PUT', path: '/v1/catalog', fn: 'decide', auth: 'admin' },
@@ -55,6 +58,7 @@ export const FUNCTION_ENTRIES = {
   collect: 'functions/collect/handler.ts',
   profiles: 'functions/profiles/handler.ts',
   decide: 'functions/decide/handler.ts',
+  privacy: 'functions/privacy/handler.ts',
   ingest: 'functions/ingest/handler.ts',
 } as const;
 

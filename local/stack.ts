@@ -138,10 +138,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     configureEnvironment(endpoints);
     // Imported only now, so their clients and configuration see the environment above.
-    const [collect, profiles, decide, resources] = await Promise.all([
+    const [collect, profiles, decide, privacy, resources] = await Promise.all([
       import('../functions/collect/handler.js'),
       import('../functions/profiles/handler.js'),
       import('../functions/decide/handler.js'),
+      import('../functions/privacy/handler.js'),
       import('../functions/commons/resources.js'),
     ]);
     resources.resetResources();
@@ -150,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         collect: collect.handler as unknown as HttpFunction,
         profiles: profiles.handler as unknown as HttpFunction,
         decide: decide.handler as unknown as HttpFunction,
+        privacy: privacy.handler as unknown as HttpFunction,
       },
       { port: requestedPort ?? Number(process.env.PORT ?? 3000) },
     );

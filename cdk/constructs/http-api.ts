@@ -80,7 +80,11 @@ export class EngineHttpApi extends Construct {
       );
     }
 
-    this.functions = { collect, profiles, decide };
+    // The privacy API (admin keys): reads everything held about a person and removes it; writes the privacy table.
+    const privacy = fn('privacy', { timeout: Duration.seconds(29) });
+    for (const name of ['profiles', 'graph', 'events', 'deadLetters', 'privacy'] as const) tables[name].grantReadWriteData(privacy);
+
+    this.functions = { collect, profiles, decide, privacy };
     // Each function reads the salt and the secrets of the kinds of keys its routes take, and no others.
     for (const [name, f] of Object.entries(this.functions) as Array<[FunctionName, EngineFunction]>) props.keys.grantRead(f, keyKindsOf(name));
 

@@ -56,6 +56,8 @@ export class Ingestion extends Construct {
     for (const name of ['profiles', 'graph', 'events', 'deadLetters', 'offerStats'] as const) props.tables.tables[name].grantReadWriteData(this.ingest);
     // The identity weights the nightly job publishes (product popularity for the cluster context).
     props.tables.tables.config.grantReadData(this.ingest);
+    // Identifiers erased at a person's request (suppressed): a record carrying one is dead-lettered.
+    props.tables.tables.privacy.grantReadData(this.ingest);
     // The salt only: the ingest checks no keys.
     props.keys.grantRead(this.ingest, []);
     // The event source grants the stream reads and the queue sends to the function's role.

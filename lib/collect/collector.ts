@@ -127,7 +127,7 @@ function deadLettersOf(rejected: Validation['rejected'], receivedAt: Date, priva
 export async function collect(
   request: CollectRequest,
   receivedAt: Date,
-  sinks: { stream: EventStream; deadLetters: DeadLetterStore },
+  sinks: { stream: EventStream; deadLetters: Pick<DeadLetterStore, 'put'> },
   privacy: Privacy,
 ): Promise<CollectResult> {
   const { events, rejected, unexpected } = validateMessages(request, receivedAt, privacy);
@@ -145,7 +145,7 @@ async function allOrFirstFailure(steps: Array<Promise<void>>): Promise<void> {
   if (failure !== undefined) throw failure.reason;
 }
 
-async function deadLetter(store: DeadLetterStore, letters: DeadLetter[]): Promise<void> {
+async function deadLetter(store: Pick<DeadLetterStore, 'put'>, letters: DeadLetter[]): Promise<void> {
   if (letters.length === 0) return;
   try {
     await store.put(letters);

@@ -24,7 +24,7 @@ const WHAT: Record<KeyKind, string> = {
   write: 'a write key (it collects events)',
   decide: 'a decision key (it asks for decisions)',
   read: 'a read key (it reads profiles and statistics)',
-  admin: 'an admin key (it publishes the catalog and the model, and reads dead letters)',
+  admin: 'an admin key (it publishes the catalog and the model, reads dead letters, and exports and erases people)',
 };
 
 const digestOf = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
@@ -67,13 +67,18 @@ export function requireWriteKey(keys: Keys, headers: Record<string, string | und
   if (kind !== 'write') throw forbidden(`this is ${WHAT[kind]}, not a write key`);
 }
 
-/** An `x-api-key` of the route's kind: 401 for none or an unknown one, 403 for a key of another kind. */
-export function requireApiKey(keys: Keys, headers: Record<string, string | undefined>, scope: ApiScope): void {
+/**
+ * An `x-api-key` of the route's kind: 401 for none or an unknown one, 403 for a key of another kind.
+ * Returns the key's fingerprint (`key:` and the first 12 hex digits of its SHA-256), which names it in
+ * audit logs without revealing it: `printf %s "$KEY" | sha256sum` tells which key it was.
+ */
+export function requireApiKey(keys: Keys, headers: Record<string, string | undefined>, scope: ApiScope): string {
   const key = headers['x-api-key'];
   if (key === undefined || key === '') throw unauthorized('missing x-api-key header');
   const kind = kindOf(keys, key);
   if (kind === undefined) throw unauthorized('invalid API key');
   if (kind !== scope) throw forbidden(`this route needs ${WHAT[scope]}; this is ${WHAT[kind]}`);
+  return `key:${digestOf(key).toString('hex').slice(0, 12)}`;
 }
 
 /** The environment variables each kind's keys come from locally (comma-separated lists). */

@@ -27,6 +27,9 @@ const SUMMARIES: Record<string, string> = {
   'GET /v1/profiles/{profileId}/journey': 'Events of the profile and its merged members, in time order',
   'GET /v1/profiles/{profileId}/cluster': 'The person cluster (profiles probably the same person\'s, along probable links) and the household (the residents of the network the profile lives on, grouped into people), derived from the evidence now; probable links never merge profiles',
   'GET /v1/dead-letters': 'Messages of a batch the collector rejected and records the ingest could not accept, with the reason',
+  'GET /v1/profiles/{profileId}/export': 'Everything held about the person (right of access): her profile and every profile merged into it, identifiers, consent, batch attributes, events, decisions, offer feedback, network visits and dead letters, as one JSON document; audited',
+  'DELETE /v1/profiles/{profileId}': 'Erase the person (right to be forgotten): her profile, merged profiles, identifier links, network visits, events, decisions, dead letters and the cluster contexts naming her; her identifiers are suppressed (salted hashes only) so late or replayed events do not bring her back. Idempotent: erasing again sweeps what a batch in flight stored since; audited',
+  'GET /v1/privacy/audit': 'The audit log of the privacy API for one UTC day: who (the admin key\'s fingerprint), when, what, for which profile, and the outcome (counts, never data)',
   'POST /v1/decisions': 'Next best offers for a person, a placement and the moment',
   'GET /v1/offers/stats': 'Offer statistics from feedback events: impressions, clicks, dismissals, conversions and rates per offer and variant over UTC days',
   'PUT /v1/catalog': 'Publish a new offer catalog (validated; serves within the refresh interval, no redeploy)',
@@ -37,6 +40,7 @@ const SUMMARIES: Record<string, string> = {
 /** Query parameters, by route. */
 const QUERY: Record<string, Array<{ name: string; description: string; schema: object }>> = {
   'GET /v1/profiles/{profileId}/journey': [{ name: 'limit', description: 'How many events (default 500)', schema: { type: 'integer', minimum: 1 } }],
+  'GET /v1/privacy/audit': [{ name: 'day', description: 'The UTC day, YYYY-MM-DD (default: today)', schema: { type: 'string', format: 'date' } }],
   'GET /v1/offers/stats': [
     { name: 'from', description: 'First UTC day, YYYY-MM-DD (default: six days before `to`)', schema: { type: 'string', format: 'date' } },
     { name: 'to', description: `Last UTC day, YYYY-MM-DD (default: today); at most ${MAX_STATS_DAYS} days in all`, schema: { type: 'string', format: 'date' } },
@@ -59,6 +63,9 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /v1/profiles/{profileId}/journey': 'getJourney',
   'GET /v1/profiles/{profileId}/cluster': 'getCluster',
   'GET /v1/dead-letters': 'listDeadLetters',
+  'GET /v1/profiles/{profileId}/export': 'exportPerson',
+  'DELETE /v1/profiles/{profileId}': 'erasePerson',
+  'GET /v1/privacy/audit': 'getPrivacyAudit',
   'POST /v1/decisions': 'decide',
   'GET /v1/offers/stats': 'getOfferStats',
   'PUT /v1/catalog': 'publishCatalog',
@@ -78,6 +85,9 @@ const OK: Record<string, (route: RouteDefinition) => object> = {
   'GET /v1/profiles/{profileId}/journey': () => ok('Events across the profile and its merged members', ref('Journey')),
   'GET /v1/profiles/{profileId}/cluster': () => ok('The person cluster and the household (a merged-away id answers its survivor\'s)', ref('Cluster')),
   'GET /v1/dead-letters': () => ok('The most recent dead letters (at most 100)', ref('DeadLetters')),
+  'GET /v1/profiles/{profileId}/export': () => ok('Everything held about the person (a merged-away id answers for the person it became part of)', ref('PersonalDataExport')),
+  'DELETE /v1/profiles/{profileId}': () => ok('Erased: what was removed, and how many identifiers are suppressed', ref('Erasure')),
+  'GET /v1/privacy/audit': () => ok("The day's audit entries, oldest first", ref('PrivacyAudit')),
   'POST /v1/decisions': () => ok('The decision: ranked offers with reasons, what was held back and why', ref('Decision')),
   'GET /v1/offers/stats': () => ok('Statistics per offer of the catalog', ref('OfferStats')),
   'PUT /v1/catalog': () => ok('Published: the version and a summary', ref('Published')),
@@ -96,7 +106,7 @@ function errors(r: RouteDefinition): Record<string, object> {
   const key = `${r.method} ${r.path}`;
   const reads = r.path !== '/health' && r.path !== '/openapi.json';
   const looksUp = /\{profileId\}|\{namespace\}/.test(r.path);
-  const hasBody = r.method !== 'GET';
+  const hasBody = r.method === 'POST' || r.method === 'PUT';
   return {
     ...(reads ? { '400': errorResponse('Invalid request; the message names the field and what is expected') } : {}),
     ...(r.auth !== 'none' ? { '401': errorResponse(r.auth === 'writeKey' ? 'Missing or unknown write key' : 'Missing or unknown API key') } : {}),
@@ -297,6 +307,61 @@ const SCHEMAS: Record<string, object> = {
       clusterContext: { oneOf: [ref('ClusterContext'), { type: 'null' }] },
     },
     required: ['profileId', 'person', 'household', 'clusterContext'],
+  },
+  PersonalDataExport: {
+    type: 'object',
+    properties: {
+      exportedAt: str,
+      profileId: str,
+      liveProfileId: str,
+      profile: map,
+      mergedProfiles: { type: 'array', items: map },
+      identifiers: {
+        type: 'array',
+        items: { type: 'object', properties: { namespace: str, value: str, hashed: { type: 'boolean' }, linkedTo: { type: ['string', 'null'] } }, required: ['namespace', 'value', 'hashed', 'linkedTo'] },
+      },
+      consent: map,
+      consentHistory: { type: 'array', items: map },
+      batchAttributes: map,
+      events: { type: 'array', items: map },
+      decisions: { type: 'array', items: map },
+      offerFeedback: { type: 'array', items: map },
+      networkVisits: { type: 'array', items: { type: 'object', properties: { network: str, profileId: str, lastSeen: str }, required: ['network', 'profileId', 'lastSeen'] } },
+      deadLetters: { type: 'array', items: map },
+      probableOtherDevices: { type: 'array', items: { type: 'object', properties: { profileId: str, probability: { type: 'number' } }, required: ['profileId', 'probability'] } },
+      truncated: { type: 'boolean', description: 'More events than one export holds (50,000): the oldest are given' },
+    },
+    required: ['exportedAt', 'profileId', 'liveProfileId', 'profile', 'mergedProfiles', 'identifiers', 'consent', 'consentHistory', 'batchAttributes', 'events', 'decisions', 'offerFeedback', 'networkVisits', 'deadLetters', 'probableOtherDevices', 'truncated'],
+  },
+  Erasure: {
+    type: 'object',
+    properties: {
+      profileId: str,
+      erasedProfileId: str,
+      alreadyErased: { type: 'boolean', description: 'Erased before: this pass only swept what a batch in flight stored since' },
+      removed: {
+        type: 'object',
+        properties: Object.fromEntries(['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts'].map((k) => [k, { type: 'integer' }])),
+        required: ['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts'],
+      },
+      suppressedIdentifiers: { type: 'integer' },
+    },
+    required: ['profileId', 'erasedProfileId', 'alreadyErased', 'removed', 'suppressedIdentifiers'],
+  },
+  PrivacyAudit: {
+    type: 'object',
+    properties: {
+      day: str,
+      entries: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { id: str, at: str, who: { type: 'string', description: "The admin key's fingerprint: key: and the first 12 hex digits of its SHA-256" }, action: { enum: ['export', 'erase', 'split'] }, profileId: str, outcome: map },
+          required: ['id', 'at', 'who', 'action', 'profileId', 'outcome'],
+        },
+      },
+    },
+    required: ['day', 'entries'],
   },
   Journey: { type: 'object', properties: { profileId: str, events: { type: 'array', items: map } }, required: ['profileId', 'events'] },
   DeadLetters: { type: 'object', properties: { deadLetters: { type: 'array', items: map } }, required: ['deadLetters'] },

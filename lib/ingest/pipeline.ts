@@ -10,6 +10,7 @@ import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../id
 import { updateSegments } from '../profile/facts';
 import { advanceMark, compareSeq, keepRecent, MARK_RETENTION_MS, messageKey, RedeliveryIndex } from '../profile/marks';
 import { foldEvent, matchCardOf, profileDocument, type Profile } from '../profile/profile';
+import { suppressionHash } from '../privacy/holdings';
 import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
 import { MAX_MERGE_HOPS } from '../profile/read';
 import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
@@ -49,6 +50,8 @@ export interface IngestStats extends ResolutionCounters {
   clusterContextsSkipped: number;
   /** Conditional updates of offer statistics. */
   offerStatUpdates: number;
+  /** Records carrying an identifier erased at the person's request: dead-lettered without their data. */
+  erased: number;
 }
 
 export interface IngestResult {
@@ -132,6 +135,7 @@ class BatchRun {
       clusterContexts: 0,
       clusterContextsSkipped: 0,
       offerStatUpdates: 0,
+      erased: 0,
       merges: 0,
       limitReached: 0,
       conflicts: 0,
@@ -139,9 +143,9 @@ class BatchRun {
     };
   }
 
-  /** Dead-letters a record with its reason; the letter keeps the record without its personal data. */
-  deadLetter(record: StreamRecord, reason: string): void {
-    const data = redactRecordData(record.data, this.config.events.personalData, this.config.salt);
+  /** Dead-letters a record with its reason; the letter keeps the record without its personal data (or, `withoutData`, nothing of it). */
+  deadLetter(record: StreamRecord, reason: string, withoutData = false): void {
+    const data = withoutData ? '' : redactRecordData(record.data, this.config.events.personalData, this.config.salt);
     this.letters.push({ id: `${record.shardId}#${record.sequenceNumber}`, reason, source: 'ingest', data, at: this.now().toISOString() });
   }
 
@@ -167,7 +171,8 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
     return run.result();
   }
   const loaded = await loadState(parsed, stores, run.now());
-  const { resolution, groups } = resolveAndFold(run, parsed, loaded, config);
+  const accepted = await withoutErased(run, parsed, loaded, stores, config);
+  const { resolution, groups } = resolveAndFold(run, accepted, loaded, config);
   await writeDeadLetters(run, stores);
   if (await indexNetworks(run, groups, resolution, stores, config)) {
     const written = await writeGroups(run, groups, resolution, loaded, stores, config);
@@ -285,6 +290,26 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
     wanted = [...new Set([...next, ...[...loaded.pending.values()].flat()])].filter((id) => !asked.has(id));
   }
   return { owners, links, movedFrom, profiles, pending, documents, marked, stored, keys };
+}
+
+/**
+ * The records that may be applied: not those carrying an identifier erased at the person's request
+ * (lib/privacy/erase.ts), which are dead-lettered keeping nothing of them. An erased identifier has
+ * no link, so only unlinked identifiers are looked up: a returning visitor costs nothing more.
+ */
+async function withoutErased(run: BatchRun, parsed: ParsedRecord[], loaded: LoadedState, stores: Stores, config: IngestConfig): Promise<ParsedRecord[]> {
+  const unlinked = loaded.keys.filter((k) => !loaded.owners.has(k));
+  if (unlinked.length === 0) return parsed;
+  const hashes = new Map(unlinked.map((k) => [k, suppressionHash(k, config.salt)]));
+  const suppressed = await stores.privacy.suppressed([...hashes.values()]);
+  if (suppressed.size === 0) return parsed;
+  const erased = new Set(unlinked.filter((k) => suppressed.has(hashes.get(k) as string)));
+  return parsed.filter((p) => {
+    if (!p.ids.some((id) => erased.has(identifierKey(id)))) return true;
+    run.deadLetter(p.record, 'erased: it carries an identifier of a person erased at her request (suppressed)', true);
+    run.stats.erased += 1;
+    return false;
+  });
 }
 
 /**

@@ -2,7 +2,9 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
@@ -23,6 +25,9 @@ import {
   type OwnerLink,
   type OfferCounts,
   type OfferStatsStore,
+  type AuditEntry,
+  type ErasureRecord,
+  type PrivacyStore,
   type ProfileStore,
   type StoredEvent,
   type Stores,
@@ -87,9 +92,9 @@ export class DynamoStores implements Stores {
   }
 
   /** Puts items (or, with `delete`, deletes the items with these keys), 25 to a request, retrying what DynamoDB leaves unprocessed. */
-  private async batchWrite(table: string, items: Array<Record<string, unknown>>): Promise<void> {
+  private async batchWrite(table: string, items: Array<Record<string, unknown>>, remove = false): Promise<void> {
     for (const chunk of chunks(items, MAX_BATCH_WRITE)) {
-      let pending: BatchWriteCommandInput['RequestItems'] | undefined = { [table]: chunk.map((item) => ({ PutRequest: { Item: item } })) };
+      let pending: BatchWriteCommandInput['RequestItems'] | undefined = { [table]: chunk.map((item) => (remove ? { DeleteRequest: { Key: item } } : { PutRequest: { Item: item } })) };
       for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
         if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchWriteItem on ${table} left items unprocessed after ${MAX_ATTEMPTS} attempts`);
         if (attempt > 0) await pause(attempt);
@@ -100,7 +105,7 @@ export class DynamoStores implements Stores {
   }
 
   /** A conditional write; a failed condition becomes a ConflictError (someone else wrote first). */
-  private async conditional(command: PutCommand | UpdateCommand, what: string): Promise<void> {
+  private async conditional(command: PutCommand | UpdateCommand | DeleteCommand, what: string): Promise<void> {
     try {
       await this.doc.send(command as PutCommand);
     } catch (e) {
@@ -219,6 +224,18 @@ export class DynamoStores implements Stores {
         `profile ${profile.profileId}`,
       );
     },
+    remove: async (profileId, expectedVersion) => {
+      await this.conditional(
+        new DeleteCommand({
+          TableName: this.tables.profiles,
+          Key: { profileId },
+          // A missing item stays missing; an item holding only pending merges has no version.
+          ConditionExpression: 'attribute_not_exists(profileId) OR attribute_not_exists(version) OR version = :v',
+          ExpressionAttributeValues: { ':v': expectedVersion },
+        }),
+        `profile ${profileId}`,
+      );
+    },
   };
 
   readonly graph: IdentityGraphStore = {
@@ -262,6 +279,21 @@ export class DynamoStores implements Stores {
         limit,
       );
       return items.map((i): NetworkVisit => ({ network, profileId: i.sk as string, lastSeen: i.lastSeen as string }));
+    },
+    removeOwner: async (key, profileId) => {
+      try {
+        await this.doc.send(
+          new DeleteCommand({ TableName: this.tables.graph, Key: { pk: `ID#${key}`, sk: 'OWNER' }, ConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }),
+        );
+        return true;
+      } catch (e) {
+        // Linked to someone else by now, or gone: not this profile's to remove.
+        if ((e as Error).name === 'ConditionalCheckFailedException') return false;
+        throw e;
+      }
+    },
+    removeVisits: async (visits) => {
+      await this.batchWrite(this.tables.graph, visits.map((v) => ({ pk: `NET#${v.network}`, sk: v.profileId })), true);
     },
   };
 
@@ -311,6 +343,9 @@ export class DynamoStores implements Stores {
       const events = (res.Items ?? []).map((i): StoredEvent => ({ profileId: i.profileId as string, event: JSON.parse(i.event as string) }));
       return { events, ...(res.LastEvaluatedKey ? { cursor: JSON.stringify(res.LastEvaluatedKey) } : {}) };
     },
+    remove: async (messageIds) => {
+      await this.batchWrite(this.tables.events, messageIds.map((messageId) => ({ messageId })), true);
+    },
   };
 
   readonly deadLetters: DeadLetterStore = {
@@ -321,6 +356,41 @@ export class DynamoStores implements Stores {
     list: async (limit) => {
       const res = await this.doc.send(new ScanCommand({ TableName: this.tables.deadLetters, Limit: limit }));
       return (res.Items ?? []).map(({ expiresAt: _e, ...l }) => l as DeadLetter);
+    },
+    scan: async (cursor, pageSize = 1000) => {
+      const res = await this.doc.send(
+        new ScanCommand({ TableName: this.tables.deadLetters, Limit: pageSize, ...(cursor ? { ExclusiveStartKey: JSON.parse(cursor) as Record<string, unknown> } : {}) }),
+      );
+      const letters = (res.Items ?? []).map(({ expiresAt: _e, ...l }) => l as DeadLetter);
+      return { letters, ...(res.LastEvaluatedKey ? { cursor: JSON.stringify(res.LastEvaluatedKey) } : {}) };
+    },
+    remove: async (ids) => {
+      await this.batchWrite(this.tables.deadLetters, ids.map((id) => ({ id })), true);
+    },
+  };
+
+  /** The privacy table: `SUP#<hash>` / `ID` (suppressed identifier), `ERASED#<profileId>` / `ERASURE`, `AUDIT#<day>` / `<at>#<id>`. */
+  readonly privacy: PrivacyStore = {
+    suppressed: async (hashes) => {
+      const items = await this.batchGet(this.tables.privacy, [...new Set(hashes)].map((h) => ({ pk: `SUP#${h}`, sk: 'ID' })), 'pk', true);
+      return new Set(items.map((i) => (i.pk as string).slice(4)));
+    },
+    suppress: async (hashes, at) => {
+      await this.batchWrite(this.tables.privacy, [...new Set(hashes)].map((h) => ({ pk: `SUP#${h}`, sk: 'ID', at })));
+    },
+    erasure: async (profileId) => {
+      const res = await this.doc.send(new GetCommand({ TableName: this.tables.privacy, Key: { pk: `ERASED#${profileId}`, sk: 'ERASURE' }, ConsistentRead: true }));
+      return res.Item ? ({ profileId, at: res.Item.at as string, profileIds: res.Item.profileIds as string[] } satisfies ErasureRecord) : undefined;
+    },
+    recordErasure: async (record) => {
+      await this.doc.send(new PutCommand({ TableName: this.tables.privacy, Item: { pk: `ERASED#${record.profileId}`, sk: 'ERASURE', at: record.at, profileIds: record.profileIds } }));
+    },
+    audit: async (entry) => {
+      await this.doc.send(new PutCommand({ TableName: this.tables.privacy, Item: { pk: `AUDIT#${entry.at.slice(0, 10)}`, sk: `${entry.at}#${entry.id}`, entry: JSON.stringify(entry) } }));
+    },
+    auditLog: async (day) => {
+      const items = await this.queryAll({ TableName: this.tables.privacy, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `AUDIT#${day}` } }, 10_000);
+      return items.map((i) => JSON.parse(i.entry as string) as AuditEntry);
     },
   };
 

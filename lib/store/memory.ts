@@ -9,6 +9,9 @@ import {
   type OfferCounts,
   type OfferStatsStore,
   type IdentityGraphStore,
+  type AuditEntry,
+  type ErasureRecord,
+  type PrivacyStore,
   type ProfileStore,
   type StoredEvent,
   type Stores,
@@ -52,6 +55,10 @@ export class MemoryStores implements Stores {
   readonly letters = new Map<string, DeadLetter>();
   /** Offer statistics by `offerId|day`: counters and each shard's mark. */
   readonly statItems = new Map<string, { counts: OfferCounts; marks: Record<string, string> }>();
+  /** The privacy table: suppression hashes with when, erasure records, audit entries. */
+  readonly suppressions = new Map<string, string>();
+  readonly erasures = new Map<string, ErasureRecord>();
+  readonly auditEntries: AuditEntry[] = [];
 
   private write(items = 1, operation = 'other'): void {
     this.writesBy[operation] = (this.writesBy[operation] ?? 0) + 1;
@@ -144,6 +151,16 @@ export class MemoryStores implements Stores {
       this.documents.set(profile.profileId, doc);
       this.settle(profile.profileId, write.settled ?? []);
     },
+    remove: async (profileId, expectedVersion) => {
+      const current = this.profileItems.get(profileId);
+      if (current === undefined) return;
+      if (current.version !== expectedVersion) throw new ConflictError(`profile ${profileId} changed (expected version ${expectedVersion})`);
+      this.write(1, 'erasure');
+      this.profileItems.delete(profileId);
+      this.documents.delete(profileId);
+      this.pendingMerges.delete(profileId);
+      this.mergeMarks.delete(profileId);
+    },
   };
 
   readonly graph: IdentityGraphStore = {
@@ -189,6 +206,21 @@ export class MemoryStores implements Stores {
       this.counts.reads += 1;
       return [...(this.visits.get(network)?.values() ?? [])].slice(0, limit).map((v) => ({ ...v }));
     },
+    removeOwner: async (key, profileId) => {
+      if (this.owners.get(key) !== profileId) return false;
+      this.write(1, 'erasure');
+      this.owners.delete(key);
+      this.moves.delete(key);
+      return true;
+    },
+    removeVisits: async (visits) => {
+      this.batchWrite(visits.map((v) => `${v.network}|${v.profileId}`), 'erasure');
+      for (const v of visits) {
+        const on = this.visits.get(v.network);
+        on?.delete(v.profileId);
+        if (on?.size === 0) this.visits.delete(v.network);
+      }
+    },
   };
 
   readonly events: EventStore = {
@@ -216,6 +248,10 @@ export class MemoryStores implements Stores {
       const events = [...this.eventItems.values()].slice(from, from + pageSize).map((e) => structuredClone(e));
       return { events, ...(from + pageSize < this.eventItems.size ? { cursor: String(from + pageSize) } : {}) };
     },
+    remove: async (messageIds) => {
+      this.batchWrite(messageIds, 'erasure');
+      for (const id of messageIds) this.eventItems.delete(id);
+    },
   };
 
   readonly deadLetters: DeadLetterStore = {
@@ -225,6 +261,44 @@ export class MemoryStores implements Stores {
       for (const l of letters) this.letters.set(l.id, { ...l });
     },
     list: async (limit) => [...this.letters.values()].slice(0, limit),
+    scan: async (cursor, pageSize = 1000) => {
+      this.counts.reads += 1;
+      const from = Number(cursor ?? 0);
+      const letters = [...this.letters.values()].slice(from, from + pageSize).map((l) => ({ ...l }));
+      return { letters, ...(from + pageSize < this.letters.size ? { cursor: String(from + pageSize) } : {}) };
+    },
+    remove: async (ids) => {
+      this.batchWrite(ids, 'erasure');
+      for (const id of ids) this.letters.delete(id);
+    },
+  };
+
+  readonly privacy: PrivacyStore = {
+    suppressed: async (hashes) => {
+      this.counts.reads += 1;
+      return new Set(hashes.filter((h) => this.suppressions.has(h)));
+    },
+    suppress: async (hashes, at) => {
+      this.batchWrite([...new Set(hashes)], 'suppressions');
+      for (const h of hashes) if (!this.suppressions.has(h)) this.suppressions.set(h, at);
+    },
+    erasure: async (profileId) => {
+      this.counts.reads += 1;
+      const record = this.erasures.get(profileId);
+      return record && structuredClone(record);
+    },
+    recordErasure: async (record) => {
+      this.write(1, 'erasure record');
+      this.erasures.set(record.profileId, structuredClone(record));
+    },
+    audit: async (entry) => {
+      this.write(1, 'audit');
+      this.auditEntries.push(structuredClone(entry));
+    },
+    auditLog: async (day) => {
+      this.counts.reads += 1;
+      return this.auditEntries.filter((e) => e.at.startsWith(day)).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).map((e) => structuredClone(e));
+    },
   };
 
   readonly offerStats: OfferStatsStore = {

@@ -69,6 +69,8 @@ export interface ProfileStore {
   put(profile: Profile, expectedVersion: number, write?: ProfileWrite): Promise<void>;
   /** Every profile and tombstone, a page at a time (for exports; not on any request path). */
   scan(cursor?: string, pageSize?: number): Promise<{ profiles: Profile[]; cursor?: string }>;
+  /** Deletes a profile or tombstone (erasure) if its version is still `expectedVersion`; ConflictError if it changed. A missing item is left missing. */
+  remove(profileId: string, expectedVersion: number): Promise<void>;
 }
 
 /** An identifier's link: the profile it belongs to, and the profiles it recently moved away from (newest first). */
@@ -92,6 +94,10 @@ export interface IdentityGraphStore {
   putVisits(visits: NetworkVisit[]): Promise<void>;
   /** Profiles seen on a network (strongly consistent). */
   visitsOn(network: string, limit: number): Promise<NetworkVisit[]>;
+  /** Deletes an identifier's link if it still names `profileId` (erasure); whether it did. */
+  removeOwner(key: string, profileId: string): Promise<boolean>;
+  /** Deletes network index entries (erasure). */
+  removeVisits(visits: Array<Pick<NetworkVisit, 'network' | 'profileId'>>): Promise<void>;
 }
 
 export interface StoredEvent {
@@ -107,6 +113,8 @@ export interface EventStore {
   byProfiles(profileIds: string[], limit: number): Promise<StoredEvent[]>;
   /** Every stored event, a page at a time, in no particular order (the nightly job's snapshot); `cursor` continues where the last page ended. */
   scan(cursor?: string, pageSize?: number): Promise<{ events: StoredEvent[]; cursor?: string }>;
+  /** Deletes events by messageId (erasure). */
+  remove(messageIds: string[]): Promise<void>;
 }
 
 export interface DeadLetter {
@@ -122,6 +130,9 @@ export interface DeadLetter {
 export interface DeadLetterStore {
   put(letters: DeadLetter[]): Promise<void>;
   list(limit: number): Promise<DeadLetter[]>;
+  /** Every letter, a page at a time (erasure looks for a person's). */
+  scan(cursor?: string, pageSize?: number): Promise<{ letters: DeadLetter[]; cursor?: string }>;
+  remove(ids: string[]): Promise<void>;
 }
 
 /** One offer's statistics on one UTC day. */
@@ -146,10 +157,45 @@ export interface OfferStatsStore {
   range(offerId: string, from: string, to: string): Promise<Array<{ day: string; counts: OfferCounts }>>;
 }
 
+/** What an erasure leaves behind: the ids it erased, so that erasing again sweeps what a batch in flight stored since. */
+export interface ErasureRecord {
+  /** The profile id the erasure was asked for. */
+  profileId: string;
+  at: string;
+  /** Every profile and tombstone id erased. */
+  profileIds: string[];
+}
+
+/** One use of the privacy API: who (a key's fingerprint), when, what, and its outcome; never the data itself. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  who: string;
+  action: 'export' | 'erase' | 'split';
+  profileId: string;
+  outcome: Record<string, unknown>;
+}
+
+/**
+ * The privacy table, apart from the data it describes: suppressed identifiers (salted hashes only),
+ * erasure records and the audit log of the privacy API.
+ */
+export interface PrivacyStore {
+  /** Which of these suppression hashes are suppressed. */
+  suppressed(hashes: string[]): Promise<Set<string>>;
+  suppress(hashes: string[], at: string): Promise<void>;
+  erasure(profileId: string): Promise<ErasureRecord | undefined>;
+  recordErasure(record: ErasureRecord): Promise<void>;
+  audit(entry: AuditEntry): Promise<void>;
+  /** One UTC day's audit entries (YYYY-MM-DD), oldest first. */
+  auditLog(day: string): Promise<AuditEntry[]>;
+}
+
 export interface Stores {
   profiles: ProfileStore;
   graph: IdentityGraphStore;
   events: EventStore;
   deadLetters: DeadLetterStore;
   offerStats: OfferStatsStore;
+  privacy: PrivacyStore;
 }

@@ -4,7 +4,7 @@
  */
 export interface TableDefinition {
   /** Logical name; the physical name comes from the environment variable `envVar`. */
-  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters' | 'Config' | 'OfferStats';
+  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters' | 'Config' | 'OfferStats' | 'Privacy';
   envVar: string;
   localName: string;
   partitionKey: string;
@@ -64,6 +64,14 @@ export const TABLES = {
     partitionKey: 'offerId',
     sortKey: 'day',
     purpose: 'Impressions, clicks, dismissals and conversions per offer, UTC day and variant, from feedback events that carry a decision id.',
+  },
+  privacy: {
+    id: 'Privacy',
+    envVar: 'PRIVACY_TABLE',
+    localName: 'privacy',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    purpose: "The privacy API's records, apart from the data they describe: suppressed identifiers (salted hashes only), erasures, and the audit log (who, when, what).",
   },
 } as const satisfies Record<string, TableDefinition>;
 

@@ -46,6 +46,7 @@ describe('acknowledged findings', () => {
   const functionPolicies = [
     'Http/CollectRole/DefaultPolicy/Resource',
     'Http/DecideRole/DefaultPolicy/Resource',
+    'Http/PrivacyRole/DefaultPolicy/Resource',
     'Http/ProfilesRole/DefaultPolicy/Resource',
     'Ingestion/IngestRole/DefaultPolicy/Resource',
     ...NIGHTLY_TASKS.map((t) => `Nightly/${t}Role/DefaultPolicy/Resource`),
@@ -94,7 +95,7 @@ describe('acknowledged findings', () => {
     expect(resourcesOf('AwsSolutions-SQS3')).toEqual(['Ingestion/IngestFailures/Resource']);
     expect(resourcesOf('Serverless-SQSRedrivePolicy')).toEqual(['Ingestion/IngestFailures/Resource']);
     expect(resourcesOf('Serverless-LambdaDLQ')).toEqual(
-      ['Http/Collect/Resource', 'Http/Decide/Resource', 'Http/Profiles/Resource', 'Ingestion/Ingest/Resource', ...NIGHTLY_TASKS.map((t) => `Nightly/${t}/Resource`)].sort(),
+      ['Http/Collect/Resource', 'Http/Decide/Resource', 'Http/Privacy/Resource', 'Http/Profiles/Resource', 'Ingestion/Ingest/Resource', ...NIGHTLY_TASKS.map((t) => `Nightly/${t}/Resource`)].sort(),
     );
     expect(resourcesOf('AwsSolutions-S1')).toEqual(['Nightly/Data/Resource']);
   });

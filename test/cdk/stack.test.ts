@@ -23,6 +23,7 @@ const functionIds = {
   collect: stack.getLogicalId(stack.http.functions.collect.node.defaultChild as any),
   profiles: stack.getLogicalId(stack.http.functions.profiles.node.defaultChild as any),
   decide: stack.getLogicalId(stack.http.functions.decide.node.defaultChild as any),
+  privacy: stack.getLogicalId(stack.http.functions.privacy.node.defaultChild as any),
 } satisfies Record<keyof typeof FUNCTION_ENTRIES, string>;
 
 /** The inline policy of a function's role: the whole of what the function may do. */
@@ -121,7 +122,7 @@ describe('the tables', () => {
     // Renaming a construct on their paths changes these ids: CloudFormation would create an empty
     // table (the old one is retained, orphaned), a new stream, or a new salt that orphans every hash.
     const ids = (type: string) => Object.keys(resources(type)).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort();
-    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataConfig', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataOfferStats', 'DataProfiles']);
+    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataConfig', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataOfferStats', 'DataPrivacy', 'DataProfiles']);
     expect(ids('AWS::Kinesis::Stream')).toEqual(['IngestionEvents']);
     expect(ids('AWS::SecretsManager::Secret')).toEqual(['KeysAdminKeys', 'KeysApiKeys', 'KeysIdentitySalt', 'KeysReadKeys', 'KeysWriteKeys']);
   });
@@ -228,8 +229,29 @@ describe('the functions', () => {
     expect(secretsOf('profiles')).toEqual(['KeysAdminKeys', 'KeysIdentitySalt', 'KeysReadKeys']);
     expect(secretsOf('decide')).toEqual(['KeysAdminKeys', 'KeysApiKeys', 'KeysIdentitySalt', 'KeysReadKeys']);
     expect(secretsOf('ingest')).toEqual(['KeysIdentitySalt']);
+    expect(secretsOf('privacy')).toEqual(['KeysAdminKeys', 'KeysIdentitySalt']);
     const kinds = (fn: keyof typeof functionIds) => (resources('AWS::Lambda::Function')[functionIds[fn]]!.Properties.Environment.Variables as Record<string, unknown>).KEY_KINDS;
-    expect({ collect: kinds('collect'), profiles: kinds('profiles'), decide: kinds('decide'), ingest: kinds('ingest') }).toEqual({ collect: 'write', profiles: 'admin,read', decide: 'admin,decide,read', ingest: '' });
+    expect({ collect: kinds('collect'), profiles: kinds('profiles'), decide: kinds('decide'), privacy: kinds('privacy'), ingest: kinds('ingest') }).toEqual({
+      collect: 'write',
+      profiles: 'admin,read',
+      decide: 'admin,decide,read',
+      privacy: 'admin',
+      ingest: '',
+    });
+  });
+
+  it('lets only the privacy function delete data, and the ingest only read the privacy table (suppressed identifiers)', () => {
+    const deleters = (Object.keys(functionIds) as Array<keyof typeof functionIds>).filter((fn) => actionsOf(policyOf(fn)).includes('dynamodb:DeleteItem'));
+    // The ingest and the nightly scores write profiles (read-write grants include DeleteItem); only the privacy function writes the privacy table.
+    expect(deleters).toContain('privacy');
+    const privacyTable = (fn: keyof typeof functionIds) =>
+      statementsOf(policyOf(fn))
+        .filter((s) => JSON.stringify(s.Resource).includes('DataPrivacy'))
+        .flatMap((s) => [s.Action].flat());
+    expect(privacyTable('privacy')).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query']));
+    expect(privacyTable('ingest')).toContain('dynamodb:BatchGetItem');
+    expect(privacyTable('ingest').filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+    for (const fn of ['collect', 'profiles', 'decide'] as const) expect(privacyTable(fn)).toEqual([]);
   });
 
   it('lets only the collector and the decision function (decision events) write to the stream', () => {

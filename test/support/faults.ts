@@ -64,6 +64,7 @@ export class FaultyStores {
     events: { ...this.inner.events, put: this.guard('events', this.inner.events.put) },
     deadLetters: { ...this.inner.deadLetters, put: this.guard('deadLetters', this.inner.deadLetters.put) },
     offerStats: { ...this.inner.offerStats, add: this.guard('stats', this.inner.offerStats.add) },
+    privacy: this.inner.privacy,
   };
 }
 
@@ -104,6 +105,7 @@ export function interleaved(inner: MemoryStores, pause: Pause, fault: (call: str
     events: wrap(inner.events, 'events'),
     deadLetters: wrap(inner.deadLetters, 'deadLetters'),
     offerStats: wrap(inner.offerStats, 'offerStats'),
+    privacy: wrap(inner.privacy, 'privacy'),
   };
 }
 

@@ -395,7 +395,7 @@ describe('collecting a request: valid messages to the stream, invalid ones to th
   });
 
   it('answers 503 when the dead letters cannot be written, so the SDK retries the request', async () => {
-    const failing: DeadLetterStore = { put: async () => Promise.reject(new Error('DynamoDB is unavailable')), list: async () => [] };
+    const failing: Pick<DeadLetterStore, 'put'> = { put: async () => Promise.reject(new Error('DynamoDB is unavailable')) };
     const stream = recordingStream();
     const error = await collect(parseRequest('batch', JSON.stringify(mixed)), received, { stream, deadLetters: failing }, privacy).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HttpError);
@@ -406,7 +406,7 @@ describe('collecting a request: valid messages to the stream, invalid ones to th
     const put = jest.fn<Promise<void>, [DeadLetter[]]>();
     const result = await collect(parseRequest('batch', JSON.stringify({ batch: [mixed.batch[0]] })), received, {
       stream: recordingStream(),
-      deadLetters: { put, list: async () => [] },
+      deadLetters: { put },
     }, privacy);
     expect(result).toEqual({ accepted: 1, rejected: [], unexpected: [] });
     expect(put).not.toHaveBeenCalled();

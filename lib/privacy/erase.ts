@@ -1,0 +1,101 @@
+import { notFound } from '../http/errors';
+import { followMerges } from '../profile/read';
+import { ConflictError, type Stores } from '../store/ports';
+import { holdingsOf, MAX_PERSON_EVENTS, suppressionHash, type Holdings } from './holdings';
+
+/**
+ * Erasure (the right to be forgotten): everything held about the person, across every profile merged
+ * into hers, is removed, and her identifiers are suppressed so that late or replayed events carrying
+ * them do not bring her back (the ingest dead-letters them, keeping no data).
+ *
+ * The order makes it safe against a batch in flight:
+ * 1. The identifiers are suppressed first.
+ * 2. Then her links are removed, so that a batch resolving her now finds no link and meets the
+ *    suppression.
+ * 3. Her profile goes last, conditional on the version this erasure read. A batch that wrote her
+ *    profile meanwhile makes the erasure read and remove again.
+ *
+ * Erasing again is harmless. For an erased id it sweeps the recorded profile ids once more: events a
+ * batch in flight stored after the first pass are removed then.
+ */
+export interface ErasureResult {
+  /** The id asked for, and the live profile it led to (the same unless it was merged away). */
+  profileId: string;
+  erasedProfileId: string;
+  /** True when the person was erased before: this pass only swept what came since. */
+  alreadyErased: boolean;
+  removed: { profiles: number; identifierLinks: number; networkVisits: number; events: number; deadLetters: number; clusterContexts: number };
+  /** Identifiers now suppressed (kept only as salted hashes). */
+  suppressedIdentifiers: number;
+}
+
+const ATTEMPTS = 5;
+
+export async function erasePerson(stores: Stores, profileId: string, salt: string, now: Date): Promise<ErasureResult> {
+  const at = now.toISOString();
+  const removed: ErasureResult['removed'] = { profiles: 0, identifierLinks: 0, networkVisits: 0, events: 0, deadLetters: 0, clusterContexts: 0 };
+  let suppressed = 0;
+  for (let attempt = 0; ; attempt++) {
+    const profile = await followMerges(stores, profileId);
+    if (profile === undefined) {
+      const record = await stores.privacy.erasure(profileId);
+      if (record === undefined) throw notFound(`profile ${profileId} not found`);
+      removed.events += await removeEvents(stores, record.profileIds);
+      return { profileId, erasedProfileId: record.profileIds[0] ?? profileId, alreadyErased: attempt === 0, removed, suppressedIdentifiers: suppressed };
+    }
+    const held = await holdingsOf(stores, profile);
+    const keys = held.identifiers.map((i) => i.key);
+    await stores.privacy.suppress(keys.map((k) => suppressionHash(k, salt)), at);
+    suppressed = Math.max(suppressed, keys.length);
+    // One record per id, so erasing again through any of her ids (a tombstone's too) is recognised.
+    const record = { at, profileIds: [profile.profileId, ...held.profileIds.filter((id) => id !== profile.profileId)] };
+    for (const id of new Set([profileId, ...held.profileIds])) await stores.privacy.recordErasure({ profileId: id, ...record });
+    await removeHoldings(stores, held, removed);
+    try {
+      for (const t of held.tombstones) await stores.profiles.remove(t.profileId, t.version);
+      await stores.profiles.remove(profile.profileId, profile.version);
+      removed.profiles += held.profileIds.length;
+      removed.events += await removeEvents(stores, held.profileIds);
+      return { profileId, erasedProfileId: profile.profileId, alreadyErased: false, removed, suppressedIdentifiers: suppressed };
+    } catch (e) {
+      // A batch wrote her profile since it was read: read what it holds now, and remove that too.
+      if (!(e instanceof ConflictError) || attempt + 1 >= ATTEMPTS) throw e;
+    }
+  }
+}
+
+async function removeHoldings(stores: Stores, held: Holdings, removed: ErasureResult['removed']): Promise<void> {
+  const mine = new Set(held.profileIds);
+  for (const { key, linkedTo } of held.identifiers) {
+    if (linkedTo !== undefined && mine.has(linkedTo) && (await stores.graph.removeOwner(key, linkedTo))) removed.identifierLinks += 1;
+  }
+  if (held.networkVisits.length > 0) await stores.graph.removeVisits(held.networkVisits);
+  removed.networkVisits += held.networkVisits.length;
+  for (const other of held.clusterContexts) {
+    const { cluster: _cluster, clusterCheckedAt: _checked, ...rest } = other;
+    // A context is a cache: if its profile changed meanwhile, its next refresh drops the context (her visits are gone).
+    await stores.profiles.put({ ...rest, version: other.version + 1 }, other.version).then(
+      () => (removed.clusterContexts += 1),
+      (e: unknown) => {
+        if (!(e instanceof ConflictError)) throw e;
+      },
+    );
+  }
+  if (held.deadLetters.length > 0) await stores.deadLetters.remove(held.deadLetters.map((l) => l.id));
+  removed.deadLetters += held.deadLetters.length;
+}
+
+/**
+ * Removes every stored event of these profiles. The index by profile is eventually consistent, so
+ * the events just removed can still be listed: only ids not removed yet count, and a read that finds
+ * none ends it.
+ */
+async function removeEvents(stores: Stores, profileIds: string[]): Promise<number> {
+  const removed = new Set<string>();
+  for (;;) {
+    const ids = (await stores.events.byProfiles(profileIds, MAX_PERSON_EVENTS)).map((e) => e.event.messageId).filter((id) => !removed.has(id));
+    if (ids.length === 0) return removed.size;
+    await stores.events.remove(ids);
+    for (const id of ids) removed.add(id);
+  }
+}

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { parseIdentifierKey } from '../events/identifiers';
+import { NAMESPACES } from '../identity/rules';
+import type { Profile } from '../profile/profile';
+import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
+
+/**
+ * Everything held about one person, found from her live profile: one search shared by the export
+ * (which shows it) and the erasure (which removes it), so that what is erased is exactly what an export
+ * shows. Found through the profile's members (the tombstones merged into it), their identifiers and
+ * networks; the dead letters are searched for her identifiers.
+ */
+export interface Holdings {
+  profile: Profile;
+  /** The profiles merged into hers (tombstones: each keeps its state as of the merge). */
+  tombstones: Profile[];
+  /** Her live profile's id and every tombstone's. */
+  profileIds: string[];
+  /** Her identifiers as stored (`ns:value`, e-mail and phone as salted hashes), each with the profile its link names (absent: no link). */
+  identifiers: Array<{ key: string; linkedTo?: string }>;
+  /** Her entries in the network index. */
+  networkVisits: Array<{ network: string; profileId: string; lastSeen: string }>;
+  /** Her stored events, oldest first: what she did, the decisions made for her and her feedback on offers. */
+  events: StoredEvent[];
+  /** Dead letters that carry one of her identifiers. */
+  deadLetters: DeadLetter[];
+  /** Other profiles whose cluster context names one of hers (what their decisions borrow). */
+  clusterContexts: Profile[];
+}
+
+/** At most this many events are read for one person (400 days of a busy customer); beyond, `truncated`. */
+export const MAX_PERSON_EVENTS = 50_000;
+/** Network index entries read per network when looking for hers and for contexts naming her. */
+const MAX_VISITS_PER_NETWORK = 1_000;
+
+/** The salted hash a suppressed identifier is kept as: the identifier itself is never stored again. */
+export function suppressionHash(key: string, salt: string): string {
+  return createHash('sha256').update(`${salt}\u0000suppressed\u0000${key}`).digest('hex');
+}
+
+export async function holdingsOf(stores: Stores, profile: Profile): Promise<Holdings & { truncated: boolean }> {
+  const tombstones = [...(await stores.profiles.getMany(profile.members)).values()];
+  const people = [profile, ...tombstones];
+  const profileIds = [...new Set(people.map((p) => p.profileId))];
+  const mine = new Set(profileIds);
+  const keys = [...new Set(people.flatMap((p) => NAMESPACES.flatMap((ns) => (p.identities[ns] ?? []).map((value) => `${ns}:${value}`))))].sort();
+  const links = keys.length > 0 ? await stores.graph.links(keys) : new Map();
+  const identifiers = keys.map((key) => ({ key, ...(links.get(key) ? { linkedTo: links.get(key)?.profileId } : {}) }));
+
+  const networks = [...new Set(people.flatMap((p) => Object.keys(p.signals.networks)))].sort();
+  const networkVisits: Holdings['networkVisits'] = [];
+  const neighbours = new Set<string>();
+  for (const network of networks) {
+    for (const v of await stores.graph.visitsOn(network, MAX_VISITS_PER_NETWORK)) {
+      if (mine.has(v.profileId)) networkVisits.push({ network, profileId: v.profileId, lastSeen: v.lastSeen });
+      else neighbours.add(v.profileId);
+    }
+  }
+  const clusterContexts = neighbours.size === 0 ? [] : [...(await stores.profiles.getMany([...neighbours])).values()].filter((p) => p.cluster !== undefined && mine.has(p.cluster.profileId));
+
+  const events = await stores.events.byProfiles(profileIds, MAX_PERSON_EVENTS + 1);
+  const deadLetters = await lettersCarrying(stores, keys);
+  return {
+    profile,
+    tombstones,
+    profileIds,
+    identifiers,
+    networkVisits,
+    events: events.slice(0, MAX_PERSON_EVENTS),
+    deadLetters,
+    clusterContexts,
+    truncated: events.length > MAX_PERSON_EVENTS,
+  };
+}
+
+/**
+ * Dead letters whose data carries one of these identifiers: an id in clear as a JSON string, an
+ * e-mail or phone by its hash (letters keep personal data only hashed). The dead letter table is small
+ * (letters expire after 14 days), so it is read whole.
+ */
+async function lettersCarrying(stores: Stores, keys: string[]): Promise<DeadLetter[]> {
+  const needles = keys.map((k) => {
+    const { ns, value } = parseIdentifierKey(k);
+    return ns === 'email' || ns === 'phone' ? value : JSON.stringify(value);
+  });
+  if (needles.length === 0) return [];
+  const out: DeadLetter[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await stores.deadLetters.scan(cursor);
+    for (const letter of page.letters) {
+      // The ingest keeps a record's data as base64 of its JSON; the collector as JSON.
+      const texts = [letter.data, Buffer.from(letter.data, 'base64').toString('utf8')];
+      if (needles.some((n) => texts.some((t) => t.includes(n)))) out.push(letter);
+    }
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+  return out;
+}
