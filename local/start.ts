@@ -92,7 +92,7 @@ function banner(url: string, emulators: { dynamodbEndpoint: string; kinesisEndpo
     `  write key    ${process.env.WRITE_KEYS}              (collect: Segment Basic auth user name)`,
     `  decision key ${process.env.DECIDE_KEYS}                (x-api-key: POST /v1/decisions)`,
     `  read key     ${process.env.READ_KEYS}               (x-api-key: profiles, identities, offer statistics)`,
-    `  admin key    ${process.env.ADMIN_KEYS}              (x-api-key: catalog, model, dead letters)`,
+    `  admin key    ${process.env.ADMIN_KEYS}              (x-api-key: catalog, model, dead letters, privacy API)`,
     `  data         ${dataDir ?? '(in memory)'}${dataDir ? '  (kept between runs; npm start -- --fresh to wipe)' : ''}`,
     '',
     'Try it:',

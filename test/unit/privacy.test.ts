@@ -1,0 +1,129 @@
+import { HttpError } from '../../lib/http/errors';
+import { ingestBatch } from '../../lib/ingest/pipeline';
+import { auditedErasure, auditedExport, auditLog } from '../../lib/privacy/audited';
+import { erasePerson } from '../../lib/privacy/erase';
+import { MemoryStores } from '../../lib/store/memory';
+import type { Stores } from '../../lib/store/ports';
+import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+
+/**
+ * Erasure and export on the in-memory stores: what the end-to-end test (test/e2e/privacy.test.ts)
+ * cannot arrange, such as a batch writing her profile in the middle of her erasure, cluster contexts
+ * naming her, and audit entries for requests that find nobody.
+ */
+const config = ingestConfig();
+const seq = new SequenceFactory();
+const day = (d: number, hour: number, minute = 0) => new Date(Date.UTC(2026, 10, d, hour, minute)).toISOString();
+const NOW = new Date('2026-11-30T12:00:00Z');
+
+async function ingest(stores: Stores, events: Array<Record<string, unknown>>) {
+  const result = await ingestBatch(events.map((e) => toRecord(e, seq.take())), stores, config);
+  expect(result.failedSequenceNumbers).toEqual([]);
+  return result;
+}
+const view = (anonymousId: string, timestamp: string, product: string, ip = 'home-1') =>
+  segmentEvent({ anonymousId, timestamp, properties: { product_id: product, category: product.split('-')[0] }, context: { ip, locale: 'en-GB', timezone: 'Europe/London' } });
+const login = (anonymousId: string, userId: string, timestamp: string) => segmentEvent({ type: 'identify', anonymousId, userId, timestamp, context: { ip: 'home-1' } });
+const ownerOf = (stores: MemoryStores, key: string) => {
+  let id = stores.owners.get(key) as string;
+  for (let p = stores.profileItems.get(id); p?.mergedInto; p = stores.profileItems.get(id)) id = p.mergedInto;
+  return id;
+};
+
+/** Gwen: a phone and a laptop she logged in on (merged), and a tablet she never logged in on, researching the same paint at home. */
+async function gwen(): Promise<MemoryStores> {
+  const stores = new MemoryStores();
+  await ingest(stores, [2, 3].flatMap((d) => ['gwen-phone', 'gwen-laptop'].flatMap((dev) => [view(dev, day(d, 20), 'paint-41'), view(dev, day(d, 20, 10), 'paint-42')])));
+  await ingest(stores, [login('gwen-phone', 'user-gwen', day(3, 21)), login('gwen-laptop', 'user-gwen', day(3, 22))]);
+  await ingest(stores, [2, 4].flatMap((d) => [view('gwen-tablet', day(d, 22), 'paint-41'), view('gwen-tablet', day(d, 22, 5), 'paint-42')]));
+  return stores;
+}
+
+describe('erasure', () => {
+  it('clears the cluster context of a device that borrowed from her, and keeps that device', async () => {
+    const stores = await gwen();
+    const customer = ownerOf(stores, 'userId:user-gwen');
+    const tablet = ownerOf(stores, 'anonymousId:gwen-tablet');
+    expect(stores.profileItems.get(tablet)?.cluster?.profileId).toBe(customer);
+    const result = await erasePerson(stores, customer, config.salt, NOW);
+    expect(result.removed).toMatchObject({ profiles: 2, identifierLinks: 3, clusterContexts: 1 });
+    expect(stores.profileItems.get(tablet)?.cluster).toBeUndefined();
+    expect(stores.profileItems.has(tablet)).toBe(true);
+    expect([...stores.owners.keys()]).toEqual(['anonymousId:gwen-tablet']);
+    expect([...stores.eventItems.values()].every((e) => e.profileId === tablet)).toBe(true);
+  });
+
+  it('reads and removes again what a batch wrote to her profile while she was being erased', async () => {
+    const stores = await gwen();
+    const customer = ownerOf(stores, 'userId:user-gwen');
+    // The moment her erasure goes to remove her profile, a batch lands a new event on it (its write came first).
+    let landed = false;
+    const racing: Stores = {
+      ...stores,
+      profiles: {
+        ...stores.profiles,
+        remove: async (id, version) => {
+          if (!landed && id === customer) {
+            landed = true;
+            await ingest(stores, [segmentEvent({ userId: 'user-gwen', timestamp: day(5, 9), properties: { product_id: 'lamp-7', category: 'lighting' } })]);
+          }
+          return stores.profiles.remove(id, version);
+        },
+      },
+    };
+    const result = await erasePerson(racing, customer, config.salt, NOW);
+    expect(landed).toBe(true);
+    expect(result.alreadyErased).toBe(false);
+    expect(stores.profileItems.has(customer)).toBe(false);
+    expect([...stores.eventItems.values()].filter((e) => e.profileId === customer)).toEqual([]);
+    // The event of the batch that raced is gone with the rest.
+    expect([...stores.eventItems.values()].some((e) => JSON.stringify(e.event).includes('lamp-7'))).toBe(false);
+  });
+
+  it('erases through a merged-away id, recognises every one of her ids afterwards, and sweeps events stored since', async () => {
+    const stores = await gwen();
+    const customer = ownerOf(stores, 'userId:user-gwen');
+    const phone = stores.profileItems.get(customer)?.members[0] as string;
+    expect(phone).toBeDefined();
+    expect((await erasePerson(stores, phone, config.salt, NOW)).erasedProfileId).toBe(customer);
+    // A batch in flight stored an event under her id after the erasure: erasing again removes it.
+    await stores.events.put([{ profileId: customer, event: segmentEvent({ userId: 'user-gwen', timestamp: day(6, 9) }) as never }]);
+    for (const id of [customer, phone]) {
+      const again = await erasePerson(stores, id, config.salt, NOW);
+      expect(again.alreadyErased).toBe(true);
+    }
+    expect([...stores.eventItems.values()].filter((e) => e.profileId === customer)).toEqual([]);
+  });
+
+  it('dead-letters her replayed events keeping nothing of them, and lets new people in', async () => {
+    const stores = await gwen();
+    await erasePerson(stores, ownerOf(stores, 'userId:user-gwen'), config.salt, NOW);
+    const result = await ingest(stores, [view('gwen-phone', day(2, 20), 'paint-41'), login('gwen-laptop', 'user-gwen', day(3, 22)), view('hugo-phone', day(7, 9), 'paint-41')]);
+    expect(result.stats.erased).toBe(2);
+    const letters = [...stores.letters.values()].filter((l) => l.reason.startsWith('erased'));
+    expect(letters.map((l) => l.data)).toEqual(['', '']);
+    expect(stores.owners.has('userId:user-gwen')).toBe(false);
+    expect(stores.owners.has('anonymousId:hugo-phone')).toBe(true);
+  });
+});
+
+describe('audit', () => {
+  it('records who exported and erased whom, and a request that found nobody, never the data', async () => {
+    const stores = await gwen();
+    const customer = ownerOf(stores, 'userId:user-gwen');
+    const request = { stores, who: 'key:0123456789ab', salt: config.salt, now: NOW };
+    const exported = await auditedExport(customer, request);
+    expect(exported.identifiers.map((i) => i.namespace).sort()).toEqual(['anonymousId', 'anonymousId', 'userId']);
+    expect(exported.probableOtherDevices).toEqual([{ profileId: ownerOf(stores, 'anonymousId:gwen-tablet'), probability: expect.any(Number) }]);
+    await auditedErasure(customer, request);
+    await expect(auditedExport(customer, request)).rejects.toBeInstanceOf(HttpError);
+    const log = await auditLog(stores, '2026-11-30', NOW);
+    expect(log.entries.map((e) => [e.who, e.action, e.profileId, e.outcome.status])).toEqual([
+      ['key:0123456789ab', 'export', customer, 200],
+      ['key:0123456789ab', 'erase', customer, 200],
+      ['key:0123456789ab', 'export', customer, 404],
+    ]);
+    expect(JSON.stringify(log)).not.toMatch(/user-gwen|gwen-phone|paint-41/);
+    await expect(auditLog(stores, 'yesterday', NOW)).rejects.toMatchObject({ statusCode: 400 });
+  });
+});
