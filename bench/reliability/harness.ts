@@ -356,13 +356,13 @@ async function askDecisions(stack: LocalStack, persons: Person[], o: Reliability
           });
           ledger.decisions += 1;
           if (res.status >= 500) ledger.fiveXx += 1;
-          const d = (await res.json()) as { decisionId?: string; offers?: Array<{ offerId: string }>; variant?: string };
+          const d = (await res.json()) as { decisionId?: string; offers?: Array<{ offerId: string }>; variant?: string; token?: string };
           const offer = d.offers?.[0]?.offerId;
           if (!feedback || offer === undefined) return;
           const e: PlannedEvent = {
             person: p.index,
             device,
-            message: { type: 'track', anonymousId: device, event: 'Promotion Viewed', messageId: `rel-fb-${d.decisionId}`, properties: { decision_id: d.decisionId, promotion_id: offer, variant: d.variant } },
+            message: { type: 'track', anonymousId: device, event: 'Promotion Viewed', messageId: `rel-fb-${d.decisionId}`, properties: { decision_id: d.decisionId, promotion_id: offer, variant: d.variant, decision_token: d.token } },
           };
           ledger.sent += 1;
           const r = await post(stack, '/v1/track', e.message, ledger);

@@ -18,6 +18,7 @@ import { hasConsent } from '../profile/consent';
 import type { Model } from './model';
 import type { OwnerCache } from './owner-cache';
 import type { RemoteScorer, Scores } from './scoring';
+import { identifierTag, signDecision, tokenKey } from './token';
 
 /** The most a decision request may weigh (its fields are all short). */
 export const MAX_DECISION_REQUEST_BYTES = 16 * 1024;
@@ -79,7 +80,8 @@ export interface DecisionDeps {
   now?: () => Date;
 }
 
-export type DecisionResponse = Decision & { timings: Record<string, number> };
+/** The decision, its signed token (lib/decision/token.ts: feedback carries it back) and timings. */
+export type DecisionResponse = Decision & { token: string; timings: Record<string, number> };
 
 const ms = (from: bigint) => Math.round(Number(process.hrtime.bigint() - from) / 1e4) / 100;
 
@@ -117,8 +119,17 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   return {
     ...decision,
     ...(fallback ? { modelVersion: `${decision.modelVersion} (fallback: ${fallback})` } : {}),
+    token: tokenOf(decision, request, deps.salt, now),
     timings: { profileMs: Number(loaded - started) / 1e6, scoringMs: Number(decided - scoring) / 1e6, decideMs: Number(done - decided) / 1e6, totalMs: ms(started) },
   };
+}
+
+/** The decision's signed token: its id, profile, the identifier asked for (as a keyed tag), offers, variant and time. */
+function tokenOf(decision: Decision, request: z.output<typeof decisionRequestSchema>, salt: string, now: Date): string {
+  const key = tokenKey(salt);
+  const identity = request.identity;
+  const tag = identity ? identifierTag(identifierKey(storedIdentifier(identity.namespace as Namespace, identity.value, salt)), key) : null;
+  return signDecision({ d: decision.decisionId, p: decision.profileId, i: tag, o: decision.offers.map((o) => o.offerId), v: decision.variant, t: Math.floor(now.getTime() / 1000) }, key);
 }
 
 /**

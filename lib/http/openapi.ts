@@ -388,9 +388,10 @@ const SCHEMAS: Record<string, object> = {
         properties: { category: str, granted: { type: 'boolean' }, reason: { type: 'string', examples: ['no consent to personalization: generic offers, ranked without her profile'] } },
         required: ['category', 'granted'],
       },
+      token: { type: 'string', description: 'The signed decision token: send it back as `properties.decision_token` with feedback (Promotion Viewed, Clicked, Dismissed, Converted); only feedback whose token verifies and names its offer is counted' },
       timings: { type: 'object', additionalProperties: { type: 'number' } },
     },
-    required: ['decisionId', 'profileId', 'variant', 'offers', 'suppressed', 'modelVersion', 'context', 'consent'],
+    required: ['decisionId', 'profileId', 'variant', 'offers', 'suppressed', 'modelVersion', 'context', 'consent', 'token'],
   },
   OfferStats: {
     type: 'object',

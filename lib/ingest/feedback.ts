@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { CollectedEvent } from '../events/segment';
+import { identifierTag, verifyDecisionToken } from '../decision/token';
 import { asObject } from '../events/json';
 import { ConflictError, type OfferCounts, type OfferStatKey, type OfferStatsStore } from '../store/ports';
 
@@ -40,6 +42,42 @@ export function feedbackOf(event: CollectedEvent): Feedback | undefined {
   const variant: Variant = p.variant === 'personalised' || p.variant === 'holdout' ? p.variant : 'unknown';
   return { offerId: p.promotion_id, day: day.toISOString().slice(0, 10), kind, variant };
 }
+
+/** How long after its decision feedback is counted (by receipt), and how far before it (clocks differ). */
+export const FEEDBACK_WINDOW_SECONDS = 7 * 86_400;
+const FEEDBACK_EARLY_SECONDS = 300;
+
+/** Who sent a feedback event: the profile it resolved to (and those merged into it) and its identifiers. */
+export interface FeedbackSender {
+  profileIds: ReadonlySet<string>;
+  identifierKeys: string[];
+}
+
+/**
+ * The feedback an event carries, if it may be counted: its `properties.decision_token` verifies
+ * (lib/decision/token.ts), is for the `decision_id` it names, names the offer, was issued at most
+ * seven days before the event was received, and was issued for this sender (her profile, one merged
+ * into it, or an identifier the event carries). The variant is the token's. `refused` says why not;
+ * an event that is not feedback at all gives neither.
+ */
+export function honestFeedback(event: CollectedEvent, sender: FeedbackSender, key: Buffer): { feedback?: Feedback; refused?: string } {
+  const claimed = feedbackOf(event);
+  if (claimed === undefined) return {};
+  const p = asObject(event.properties);
+  const claims = verifyDecisionToken(p?.decision_token, key);
+  if (claims === undefined) return { refused: 'no valid decision token' };
+  if (claims.d !== p?.decision_id) return { refused: 'the token is for another decision' };
+  if (!claims.o.includes(claimed.offerId)) return { refused: 'the token does not name this offer' };
+  const age = Date.parse(event.receivedAt) / 1000 - claims.t;
+  if (!(age >= -FEEDBACK_EARLY_SECONDS && age <= FEEDBACK_WINDOW_SECONDS)) return { refused: 'the token is out of its time window' };
+  const forSender =
+    (claims.p !== null && sender.profileIds.has(claims.p)) || (claims.i !== null && sender.identifierKeys.some((k) => identifierTag(k, key) === claims.i));
+  if (!forSender) return { refused: 'the token was issued to someone else' };
+  return { feedback: { ...claimed, variant: claims.v } };
+}
+
+/** The key a piece of feedback is counted once by, per profile: its decision, offer and kind. */
+export const feedbackKey = (decisionId: string, f: Feedback): string => createHash('sha256').update(`${decisionId}|${f.offerId}|${f.kind}`).digest('hex').slice(0, 16);
 
 /** Sequence numbers as fixed-width strings, so the stored marks compare in order. */
 export const markOf = (sequenceNumber: string): string => sequenceNumber.padStart(64, '0');

@@ -1,4 +1,4 @@
-import { own } from '../events/json';
+import { asObject, own } from '../events/json';
 import { extractIdentifiers, identifierKey, type Identifier } from '../events/identifiers';
 import { REDACTED_WITH, redactionSeal, redactPersonalData, redactRecordData } from '../events/personal';
 import { MAX_MESSAGE_BYTES, MAX_STREAM_RECORD_BYTES, parseCollectedEvent, ValidationError, type CollectedEvent } from '../events/segment';
@@ -9,13 +9,14 @@ import type { IdentityWeights } from '../identity/weights';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
 import { updateSegments } from '../profile/facts';
 import { advanceMark, compareSeq, keepRecent, MARK_RETENTION_MS, messageKey, RedeliveryIndex } from '../profile/marks';
-import { foldEvent, matchCardOf, profileDocument, type Profile } from '../profile/profile';
+import { boundCountedFeedback, foldEvent, matchCardOf, profileDocument, type Profile } from '../profile/profile';
 import { suppressionHash } from '../privacy/holdings';
 import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
 import { MAX_MERGE_HOPS } from '../profile/read';
 import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
 import type { EngineConfig } from './config';
-import { countableFeedback, countFeedback, feedbackOf, type FeedbackRecord } from './feedback';
+import { countableFeedback, countFeedback, feedbackKey, honestFeedback, type Feedback, type FeedbackRecord } from './feedback';
+import { tokenKey } from '../decision/token';
 
 /** A stream record as the domain sees it (no Lambda types here). */
 export interface StreamRecord {
@@ -50,6 +51,8 @@ export interface IngestStats extends ResolutionCounters {
   clusterContextsSkipped: number;
   /** Conditional updates of offer statistics. */
   offerStatUpdates: number;
+  /** Feedback events not counted: no valid decision token, one for another offer, sender or time, or a replay. */
+  feedbackRefused: number;
   /** Records carrying an identifier erased at the person's request: dead-lettered without their data. */
   erased: number;
 }
@@ -135,6 +138,7 @@ class BatchRun {
       clusterContexts: 0,
       clusterContextsSkipped: 0,
       offerStatUpdates: 0,
+      feedbackRefused: 0,
       erased: 0,
       merges: 0,
       limitReached: 0,
@@ -391,7 +395,7 @@ function groupRecords(run: BatchRun, records: ParsedRecord[], targets: string[],
  * Each profile's marks then record what it folded.
  */
 function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: BatchResolution, loaded: LoadedState, config: IngestConfig) {
-  const counters = { duplicates: 0, folded: 0 };
+  const counters = { duplicates: 0, folded: 0, feedbackRefused: 0 };
   const seenInBatch = new Set<string>();
   const recent = new Set([...loaded.profiles.values()].flatMap((p) => p.recent ?? []));
   const redelivery = new Map<string, RedeliveryIndex>();
@@ -400,8 +404,10 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
     if (index === undefined) redelivery.set(shardId, (index = new RedeliveryIndex(shardId, loaded.profiles.values())));
     return index;
   };
+  const key = tokenKey(config.salt);
   for (const g of groups.values()) {
     const profile = resolution.profile(g.root);
+    const sender = new Set([g.root, ...profile.members]);
     const folded = new Map<string, string[]>();
     const keys: string[] = [];
     for (const r of g.records) {
@@ -421,8 +427,9 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
         continue;
       }
       g.fresh.push({ profileId: g.root, event: r.event });
-      const f = feedbackOf(r.event);
-      if (f) g.feedback.push({ group: g.root, shardId, sequenceNumber, feedback: f });
+      const f = countedFeedback(profile, r, sender, key);
+      if (f === 'refused') counters.feedbackRefused += 1;
+      else if (f) g.feedback.push({ group: g.root, shardId, sequenceNumber, feedback: f });
       if (r.event.type === 'track' && config.aggregates.systemEvents.has(r.event.event)) continue;
       if (redelivered) continue;
       try {
@@ -439,6 +446,23 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
     updateSegments(profile, config.aggregates, config.profileRules);
   }
   return counters;
+}
+
+/**
+ * A record's feedback, if it counts: its token is honest (lib/ingest/feedback.ts honestFeedback) and
+ * the profile has not counted this decision's offer and kind from another message (a replay). The
+ * profile records what it counted, so a redelivery of the message that counted it counts again (the
+ * offer statistics' marks make that once) and a replay does not.
+ */
+function countedFeedback(profile: Profile, r: ParsedRecord, sender: ReadonlySet<string>, key: Buffer): Feedback | 'refused' | undefined {
+  const { feedback, refused } = honestFeedback(r.event, { profileIds: sender, identifierKeys: r.ids.map(identifierKey) }, key);
+  if (feedback === undefined) return refused === undefined ? undefined : 'refused';
+  const k = feedbackKey(String(asObject(r.event.properties)?.decision_id), feedback);
+  const m = messageKey(r.event.messageId);
+  const counted = own(profile.feedbackCounted ?? {}, k);
+  if (counted !== undefined && counted.m !== m) return 'refused';
+  profile.feedbackCounted = boundCountedFeedback({ ...profile.feedbackCounted, [k]: { m, t: r.event.timestamp } });
+  return feedback;
 }
 
 // ---- 6. Network index and cluster context -------------------------------------------------------

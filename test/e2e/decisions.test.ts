@@ -36,6 +36,7 @@ interface DecisionBody {
   decisionId: string;
   profileId: string | null;
   variant: string;
+  token: string;
   offers: Array<{ offerId: string; reasons: string[]; items?: string[]; explored?: boolean }>;
   suppressed: Array<{ offerId: string; reason: string }>;
   modelVersion: string;
@@ -150,7 +151,7 @@ it('counts impressions and clicks that carry the decision id in the offer statis
   const now = new Date();
   const feedback = (event: string) => ({
     type: 'track', userId: ann.value, event, timestamp: now.toISOString(),
-    properties: { decision_id: d.body.decisionId, promotion_id: offer, variant: d.body.variant },
+    properties: { decision_id: d.body.decisionId, promotion_id: offer, variant: d.body.variant, decision_token: d.body.token },
   });
   const sent = await fetch(`${stack.url}/v1/batch`, {
     method: 'POST',

@@ -100,7 +100,7 @@ describe('erasure and export across devices, merges, decisions and feedback', ()
     expect(decision.status).toBe(200);
     const offer = decision.body.offers[0].offerId as string;
     await stack.poller.idle();
-    await send([{ type: 'track', event: 'Promotion Viewed', userId: 'dora-k-77', messageId: 'dora-fb-1', timestamp: at(14, 12, 1), properties: { decision_id: decision.body.decisionId, promotion_id: offer, variant: decision.body.variant } }]);
+    await send([{ type: 'track', event: 'Promotion Viewed', userId: 'dora-k-77', messageId: 'dora-fb-1', timestamp: at(14, 12, 1), properties: { decision_id: decision.body.decisionId, promotion_id: offer, variant: decision.body.variant, decision_token: decision.body.token } }]);
     await stack.poller.idle();
 
     // What the export holds.

@@ -8,7 +8,7 @@ import { DynamoStores } from '../../lib/store/dynamo';
 import { ConflictError } from '../../lib/store/ports';
 import { startEmulators, provision, type Emulators } from '../../local/emulators';
 import { TABLES, type TableName } from '../../lib/store/tables';
-import { ingestConfig, rawRecord, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { ingestConfig, rawRecord, segmentEvent, SequenceFactory, signedFeedback, toRecord } from '../support/factories';
 import { seedEvents, SEED } from '../support/journey';
 
 /**
@@ -231,7 +231,7 @@ describe('ingest on DynamoDB', () => {
 
 describe('offer statistics on DynamoDB', () => {
   const feedback = (n: number, event = 'Promotion Viewed') =>
-    segmentEvent({ userId: `stats-${n % 2}`, event, messageId: `stats-${event}-${n}`, properties: { decision_id: `d-${n}`, promotion_id: 'garden-season', variant: 'personalised' }, timestamp: '2026-12-03T10:00:00.000Z' });
+    signedFeedback(segmentEvent({ userId: `stats-${n % 2}`, event, messageId: `stats-${event}-${n}`, properties: { decision_id: `d-${n}`, promotion_id: 'garden-season', variant: 'personalised' }, timestamp: '2026-12-03T10:00:00.000Z' }));
 
   it('adds each event once with conditional updates, through a throttled write and a retry with more records', async () => {
     const stores = new DynamoStores(client, tables);

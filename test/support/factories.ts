@@ -1,6 +1,7 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import type { StreamRecord } from '../../lib/ingest/pipeline';
 import { loadIngestConfig } from '../../lib/ingest/config';
+import { identifierTag, signDecision, tokenKey } from '../../lib/decision/token';
 import type { IngestConfig } from '../../lib/ingest/pipeline';
 
 /** Kinesis-like sequence numbers: long decimal strings that increase per shard (compare as BigInt). */
@@ -74,3 +75,18 @@ export const annIdentify = {
   context: { ip: '203.0.113.7', traits: { email: 'ann.smith@example.com', name: 'Ann' }, locale: 'en-GB' },
   properties: { email: 'ann@example.com', product_id: 'p1', name: 'Sage paint 2L' },
 };
+
+/**
+ * A feedback event as an honest client sends it: with the decision token the decision API gave
+ * (lib/decision/token.ts), signed with the test salt, issued to the event's userId (else anonymousId)
+ * when the event was received, naming its offer and variant (default personalised).
+ */
+export function signedFeedback(event: Record<string, unknown>, salt = 'test-salt'): Record<string, unknown> {
+  const props = (event.properties ?? {}) as Record<string, unknown>;
+  const key = tokenKey(salt);
+  const who = typeof event.userId === 'string' ? `userId:${event.userId}` : `anonymousId:${String(event.anonymousId)}`;
+  const issued = Date.parse(String(event.receivedAt ?? event.timestamp));
+  const variant = props.variant === 'holdout' ? 'holdout' : 'personalised';
+  const token = signDecision({ d: String(props.decision_id), p: null, i: identifierTag(who, key), o: [String(props.promotion_id)], v: variant, t: Math.floor(issued / 1000) }, key);
+  return { ...event, properties: { ...props, decision_token: token } };
+}

@@ -3,7 +3,7 @@ import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch, type StreamRecord } from '../../lib/ingest/pipeline';
 import { writeBatchAttributes } from '../../lib/profile/batch';
 import { advanceMark, MARK_RETENTION_MS, MAX_APPLIED, type ShardMarks } from '../../lib/profile/marks';
-import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { segmentEvent, SequenceFactory, signedFeedback, toRecord } from '../support/factories';
 import { config, foldCounts, S0, S1, throttleProfile } from '../support/exactly-once';
 import { MemoryStores } from '../../lib/store/memory';
 import { FaultyStores, interleaved, WRITE_KINDS, type Fault } from '../support/faults';
@@ -213,7 +213,7 @@ describe('offer statistics and a producer retry on another shard', () => {
     const faulty = new FaultyStores();
     const s0 = new SequenceFactory();
     const s1 = new SequenceFactory();
-    const event = segmentEvent({ anonymousId: 'visitor-y', event: 'Promotion Viewed', messageId: 'imp-y', properties: { decision_id: 'd-1', promotion_id: 'garden-season', variant: 'personalised' }, timestamp: '2026-11-20T09:01:00.000Z' });
+    const event = signedFeedback(segmentEvent({ anonymousId: 'visitor-y', event: 'Promotion Viewed', messageId: 'imp-y', properties: { decision_id: 'd-1', promotion_id: 'garden-season', variant: 'personalised' }, timestamp: '2026-11-20T09:01:00.000Z' }));
     const first = toRecord(event, s0.take(), S0);
     faulty.arm({ kind: 'throttle', on: 'events', nth: 1 });
     await ingestBatch([first], faulty.stores, config());
@@ -279,7 +279,7 @@ function toEvents(specs: EventSpec[], shared = false): Array<{ anonymousId: stri
       case 'alias':
         return { anonymousId, event: segmentEvent({ ...base, type: 'alias', userId: `u${s.person}`, previousId: `a${s.person}-${s.other}`, event: undefined }) };
       case 'feedback':
-        return { anonymousId, event: segmentEvent({ ...base, event: 'Promotion Viewed', properties: { decision_id: `d-${i}`, promotion_id: 'garden-season', variant: 'personalised' } }) };
+        return { anonymousId, event: signedFeedback(segmentEvent({ ...base, event: 'Promotion Viewed', properties: { decision_id: `d-${i}`, promotion_id: 'garden-season', variant: 'personalised' } })) };
       default:
         return { anonymousId, event: segmentEvent({ ...base, properties: { product_id: `p${i % 4}`, category: `c${s.person}` } }) };
     }

@@ -1,6 +1,6 @@
 import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch } from '../../lib/ingest/pipeline';
-import { segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { segmentEvent, SequenceFactory, signedFeedback, toRecord } from '../support/factories';
 import { FaultyStores, firstCallGate } from '../support/faults';
 import { config, foldCounts, S0, S1, throttleProfile } from '../support/exactly-once';
 
@@ -59,7 +59,7 @@ describe('a producer copy on another shard and offer statistics', () => {
     const faulty = new FaultyStores();
     const s0 = new SequenceFactory();
     const s1 = new SequenceFactory();
-    const event = segmentEvent({ anonymousId: 'visitor-z', event: 'Promotion Viewed', messageId: 'imp-z', properties: { decision_id: 'd-9', promotion_id: 'garden-season', variant: 'personalised' }, timestamp: '2026-11-20T09:01:00.000Z' });
+    const event = signedFeedback(segmentEvent({ anonymousId: 'visitor-z', event: 'Promotion Viewed', messageId: 'imp-z', properties: { decision_id: 'd-9', promotion_id: 'garden-season', variant: 'personalised' }, timestamp: '2026-11-20T09:01:00.000Z' }));
     // Shard 0: the profile is written (the message is among its recent ones), the offer statistics write is throttled.
     const first = toRecord(event, s0.take(), S0);
     faulty.arm({ kind: 'throttle', on: 'stats', nth: 1 });

@@ -7,7 +7,7 @@ import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import { MemoryStores } from '../../lib/store/memory';
 import type { Stores } from '../../lib/store/ports';
-import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { ingestConfig, segmentEvent, SequenceFactory, signedFeedback, toRecord } from '../support/factories';
 
 const track = (event: string, properties: Record<string, unknown>, timestamp = '2026-12-01T10:00:00.000Z') =>
   ({ type: 'track', event, properties, userId: 'u', messageId: 'm', timestamp, receivedAt: timestamp }) as unknown as CollectedEvent;
@@ -41,7 +41,7 @@ describe('feedback events', () => {
 
 describe('offer statistics in the ingest', () => {
   const feedback = (event: string, n: number, variant = 'personalised', offer = 'garden-season') =>
-    segmentEvent({ userId: `cust-${n % 3}`, event, messageId: `fb-${event}-${n}-${variant}-${offer}`, properties: { decision_id: `d-${n}`, promotion_id: offer, variant }, timestamp: '2026-12-01T10:00:00.000Z' });
+    signedFeedback(segmentEvent({ userId: `cust-${n % 3}`, event, messageId: `fb-${event}-${n}-${variant}-${offer}`, properties: { decision_id: `d-${n}`, promotion_id: offer, variant }, timestamp: '2026-12-01T10:00:00.000Z' }));
   const count = async (stores: Stores, from = '2026-12-01', to = '2026-12-01') =>
     (await offerStatistics(stores.offerStats, loadCatalog(), { from, to })).offers.find((o) => o.offerId === 'garden-season');
 
@@ -175,7 +175,7 @@ describe('offer statistics under faults and Lambda retries (property)', () => {
         const seq = new SequenceFactory();
         const records = events.map((e, i) =>
           toRecord(
-            segmentEvent({ userId: `u-${e.user}`, event: e.kind, messageId: `p-${i}`, properties: { decision_id: `d-${i}`, promotion_id: e.offer, variant: e.variant }, timestamp: '2026-12-05T10:00:00.000Z' }),
+            signedFeedback(segmentEvent({ userId: `u-${e.user}`, event: e.kind, messageId: `p-${i}`, properties: { decision_id: `d-${i}`, promotion_id: e.offer, variant: e.variant }, timestamp: '2026-12-05T10:00:00.000Z' })),
             seq.take(),
           ),
         );

@@ -1,0 +1,125 @@
+import { loadCatalog } from '../../lib/decision/catalog';
+import { offerStatistics } from '../../lib/decision/offer-stats';
+import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
+import { signDecision, tokenKey, verifyDecisionToken, type DecisionClaims } from '../../lib/decision/token';
+import { ingestBatch, type StreamRecord } from '../../lib/ingest/pipeline';
+import { MemoryStores } from '../../lib/store/memory';
+import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+
+/**
+ * Honest feedback: offer statistics count an impression, click, dismissal or conversion only when its
+ * decision token verifies, names its offer and was issued to its sender within a week, and only once
+ * per decision, offer and kind; the variant is the token's. A client holding the public write key can
+ * neither invent decisions, inflate an offer's rates, nor move counts between variants.
+ */
+const config = ingestConfig();
+const catalog = loadCatalog();
+const seq = new SequenceFactory();
+const DAY = '2026-12-01';
+const at = (hour: number, minute = 0) => `${DAY}T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00.000Z`;
+
+async function ingest(stores: MemoryStores, events: Array<Record<string, unknown>>, records?: StreamRecord[]) {
+  const result = await ingestBatch(records ?? events.map((e) => toRecord(e, seq.take())), stores, config);
+  expect(result.failedSequenceNumbers).toEqual([]);
+  return result;
+}
+
+/** Ivy browses, then her app asks for a decision (as her back-end would, with the decision key). */
+async function ivy() {
+  const stores = new MemoryStores();
+  await ingest(stores, [segmentEvent({ userId: 'ivy-1', timestamp: at(9), properties: { product_id: 'spade-2', category: 'garden' }, context: { consent: { categoryPreferences: { Personalization: true } } } })]);
+  const decision = await answerDecision(parseDecisionRequest(JSON.stringify({ identity: { namespace: 'userId', value: 'ivy-1' }, placement: 'home', count: 2, context: { timestamp: at(10) } })), {
+    stores,
+    config,
+    catalog,
+    salt: config.salt,
+    now: () => new Date(at(10)),
+  });
+  return { stores, decision, offer: decision.offers[0]?.offerId as string };
+}
+
+const feedback = (userId: string, event: string, properties: Record<string, unknown>, timestamp = at(10, 1)) => segmentEvent({ userId, event, timestamp, properties });
+const counts = async (stores: MemoryStores, offerId: string) => (await offerStatistics(stores.offerStats, catalog, { from: DAY, to: DAY })).offers.find((o) => o.offerId === offerId);
+
+describe('decision tokens', () => {
+  it('verify only as issued: an altered claim, another key or another format does not', () => {
+    const key = tokenKey('salt-a');
+    const claims: DecisionClaims = { d: 'd1', p: 'p1', i: null, o: ['garden-season'], v: 'holdout', t: 1_764_000_000 };
+    const token = signDecision(claims, key);
+    expect(verifyDecisionToken(token, key)).toEqual(claims);
+    const [version, body, mac] = token.split('.') as [string, string, string];
+    const altered = Buffer.from(JSON.stringify({ ...claims, v: 'personalised' })).toString('base64url');
+    for (const forged of [`${version}.${altered}.${mac}`, signDecision(claims, tokenKey('salt-b')), `v2.${body}.${mac}`, `${version}.${body}`, token.slice(0, -2), 42, null, 'x'.repeat(5000)]) {
+      expect(verifyDecisionToken(forged, key)).toBeUndefined();
+    }
+  });
+});
+
+describe('offer statistics count honest feedback only', () => {
+  it("counts feedback that carries its decision's token, under the token's variant whatever the client says", async () => {
+    const { stores, decision, offer } = await ivy();
+    const props = { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token, variant: decision.variant === 'holdout' ? 'personalised' : 'holdout' };
+    await ingest(stores, [feedback('ivy-1', 'Promotion Viewed', props), feedback('ivy-1', 'Promotion Clicked', props, at(10, 2))]);
+    const report = await counts(stores, offer);
+    expect(report?.total).toMatchObject({ impressions: 1, clicks: 1 });
+    expect(report?.variants[decision.variant]).toMatchObject({ impressions: 1, clicks: 1 });
+  });
+
+  it('does not count forged, borrowed, misdirected or stale feedback, and says how much it refused', async () => {
+    const { stores, decision, offer } = await ivy();
+    const other = catalog.offers.map((o) => o.id).find((id) => !decision.offers.some((o) => o.offerId === id)) as string;
+    const forgedToken = signDecision({ d: 'made-up', p: null, i: null, o: [other], v: 'personalised', t: Math.floor(Date.parse(at(10)) / 1000) }, tokenKey('a-guess'));
+    const events = [
+      // No token at all (a client with the write key inventing a decision).
+      feedback('ivy-1', 'Promotion Viewed', { decision_id: decision.decisionId, promotion_id: offer }),
+      // A token signed with another key.
+      feedback('ivy-1', 'Promotion Viewed', { decision_id: 'made-up', promotion_id: other, decision_token: forgedToken }),
+      // Her real token, for an offer the decision did not make.
+      feedback('ivy-1', 'Promotion Viewed', { decision_id: decision.decisionId, promotion_id: other, decision_token: decision.token }),
+      // Her real token, sent with another decision's id.
+      feedback('ivy-1', 'Promotion Viewed', { decision_id: 'another', promotion_id: offer, decision_token: decision.token }),
+      // Her real token, sent by someone else.
+      feedback('mallory-1', 'Promotion Clicked', { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token }),
+      // Her real token, eight days later.
+      segmentEvent({ userId: 'ivy-1', event: 'Promotion Converted', timestamp: '2026-12-09T10:01:00.000Z', properties: { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token } }),
+    ];
+    const result = await ingest(stores, events);
+    expect(result.stats.feedbackRefused).toBe(events.length);
+    expect(stores.statItems.size).toBe(0);
+  });
+
+  it('counts a replay of the same feedback once, and a redelivery of the message that counted it once', async () => {
+    const { stores, decision, offer } = await ivy();
+    const props = { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token };
+    const original = toRecord(feedback('ivy-1', 'Promotion Viewed', props), seq.take());
+    await ingest(stores, [], [original]);
+    // The same impression again under new messageIds, in later batches and in one batch.
+    const replays = await ingest(stores, [feedback('ivy-1', 'Promotion Viewed', props, at(10, 5)), feedback('ivy-1', 'Promotion Viewed', props, at(10, 6))]);
+    expect(replays.stats.feedbackRefused).toBe(2);
+    // The stream delivers the original record again.
+    await ingest(stores, [], [original]);
+    expect((await counts(stores, offer))?.total.impressions).toBe(1);
+    // Her other offer, and a click on the first, are other feedback: each counts once.
+    const second = decision.offers[1]?.offerId as string;
+    await ingest(stores, [feedback('ivy-1', 'Promotion Viewed', { ...props, promotion_id: second }, at(10, 7)), feedback('ivy-1', 'Promotion Clicked', props, at(10, 8))]);
+    expect((await counts(stores, offer))?.total).toMatchObject({ impressions: 1, clicks: 1 });
+    expect((await counts(stores, second))?.total.impressions).toBe(1);
+  });
+
+  it('counts feedback from the device the decision was for after it merged into her customer profile', async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, [segmentEvent({ anonymousId: 'ivy-phone', timestamp: at(9), properties: { product_id: 'spade-2', category: 'garden' } })]);
+    const decision = await answerDecision(parseDecisionRequest(JSON.stringify({ identity: { namespace: 'anonymousId', value: 'ivy-phone' }, placement: 'home', context: { timestamp: at(10) } })), {
+      stores,
+      config,
+      catalog,
+      salt: config.salt,
+      now: () => new Date(at(10)),
+    });
+    // She logs in on her laptop, then on the phone: the phone's profile merges into hers; the click comes with her userId only.
+    await ingest(stores, [segmentEvent({ type: 'identify', anonymousId: 'ivy-laptop', userId: 'ivy-1', timestamp: at(8) }), segmentEvent({ type: 'identify', anonymousId: 'ivy-phone', userId: 'ivy-1', timestamp: at(10, 30) })]);
+    const offer = decision.offers[0]?.offerId as string;
+    await ingest(stores, [feedback('ivy-1', 'Promotion Clicked', { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token }, at(10, 40))]);
+    expect((await counts(stores, offer))?.total.clicks).toBe(1);
+  });
+});
