@@ -29,6 +29,7 @@ export const ROUTES: RouteDefinition[] = [
   { method: 'GET', path: '/v1/dead-letters', fn: 'profiles', auth: 'admin' },
   { method: 'GET', path: '/v1/profiles/{profileId}/export', fn: 'privacy', auth: 'admin' },
   { method: 'DELETE', path: '/v1/profiles/{profileId}', fn: 'privacy', auth: 'admin' },
+  { method: 'POST', path: '/v1/profiles/{profileId}/split', fn: 'privacy', auth: 'admin' },
   { method: 'GET', path: '/v1/privacy/audit', fn: 'privacy', auth: 'admin' },
   { method: 'POST', path: '/v1/decisions', fn: 'decide', auth: 'decide' },
   { method: 'GET', path: '/v1/offers/stats', fn: 'decide', auth: 'read' },

@@ -3,6 +3,7 @@ import { catalogSchema } from '../decision/catalog';
 import { modelSchema } from '../decision/model';
 import { MAX_STATS_DAYS } from '../decision/offer-stats';
 import { decisionRequestSchema, MAX_DECISION_REQUEST_BYTES } from '../decision/service';
+import { MAX_SPLIT_REQUEST_BYTES, splitRequestSchema } from '../privacy/split';
 import { MAX_DOCUMENT_BYTES } from '../decision/published';
 import { ROUTES, type RouteDefinition } from '../../functions/routes';
 import { MAX_BATCH_EXPANDED_BYTES, MAX_BATCH_MESSAGES, MAX_JSON_DEPTH } from '../collect/request';
@@ -29,6 +30,7 @@ const SUMMARIES: Record<string, string> = {
   'GET /v1/dead-letters': 'Messages of a batch the collector rejected and records the ingest could not accept, with the reason',
   'GET /v1/profiles/{profileId}/export': 'Everything held about the person (right of access): her profile and every profile merged into it, identifiers, consent, batch attributes, events, decisions, offer feedback, network visits and dead letters, as one JSON document; audited',
   'DELETE /v1/profiles/{profileId}': 'Erase the person (right to be forgotten): her profile, merged profiles, identifier links, network visits, events, decisions, dead letters and the cluster contexts naming her; her identifiers are suppressed (salted hashes only) so late or replayed events do not bring her back. Idempotent: erasing again sweeps what a batch in flight stored since; audited',
+  'POST /v1/profiles/{profileId}/split': 'Undo a wrong merge: take one identifier (a shared device, a mistaken login) or one merged member out of the profile; both profiles are rebuilt from the stored events of each (an event carrying an identifier taken out leaves with it) and are never merged again; audited',
   'GET /v1/privacy/audit': 'The audit log of the privacy API for one UTC day: who (the admin key\'s fingerprint), when, what, for which profile, and the outcome (counts, never data)',
   'POST /v1/decisions': 'Next best offers for a person, a placement and the moment',
   'GET /v1/offers/stats': 'Offer statistics from feedback events: impressions, clicks, dismissals, conversions and rates per offer and variant over UTC days',
@@ -65,6 +67,7 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /v1/dead-letters': 'listDeadLetters',
   'GET /v1/profiles/{profileId}/export': 'exportPerson',
   'DELETE /v1/profiles/{profileId}': 'erasePerson',
+  'POST /v1/profiles/{profileId}/split': 'splitProfile',
   'GET /v1/privacy/audit': 'getPrivacyAudit',
   'POST /v1/decisions': 'decide',
   'GET /v1/offers/stats': 'getOfferStats',
@@ -87,6 +90,7 @@ const OK: Record<string, (route: RouteDefinition) => object> = {
   'GET /v1/dead-letters': () => ok('The most recent dead letters (at most 100)', ref('DeadLetters')),
   'GET /v1/profiles/{profileId}/export': () => ok('Everything held about the person (a merged-away id answers for the person it became part of)', ref('PersonalDataExport')),
   'DELETE /v1/profiles/{profileId}': () => ok('Erased: what was removed, and how many identifiers are suppressed', ref('Erasure')),
+  'POST /v1/profiles/{profileId}/split': () => ok('Split: the profile that stays, the one taken out, the identifiers that moved and how many events each was rebuilt from', ref('Split')),
   'GET /v1/privacy/audit': () => ok("The day's audit entries, oldest first", ref('PrivacyAudit')),
   'POST /v1/decisions': () => ok('The decision: ranked offers with reasons, what was held back and why', ref('Decision')),
   'GET /v1/offers/stats': () => ok('Statistics per offer of the catalog', ref('OfferStats')),
@@ -113,7 +117,7 @@ function errors(r: RouteDefinition): Record<string, object> {
     ...(r.auth !== 'none' ? { '403': errorResponse(`A valid key of another kind: this route needs ${r.auth === 'writeKey' ? 'a write key' : `a ${r.auth} key`}`) } : {}),
     ...(looksUp ? { '404': errorResponse('No such identifier or profile') } : {}),
     '405': { ...errorResponse('Another method on this path: the `Allow` header lists the methods it takes'), headers: { Allow: { description: 'The methods the path takes', schema: { type: 'string' } } } },
-    ...(hasBody ? { '413': errorResponse(r.fn === 'collect' ? COLLECT_TOO_LARGE : key === 'POST /v1/decisions' ? `Body over ${MAX_DECISION_REQUEST_BYTES / 1024} KB` : `Body over ${MAX_DOCUMENT_BYTES / 1024} KB (what a config table item holds)`) } : {}),
+    ...(hasBody ? { '413': errorResponse(r.fn === 'collect' ? COLLECT_TOO_LARGE : key === 'POST /v1/decisions' ? `Body over ${MAX_DECISION_REQUEST_BYTES / 1024} KB` : r.fn === 'privacy' ? `Body over ${MAX_SPLIT_REQUEST_BYTES / 1024} KB` : `Body over ${MAX_DOCUMENT_BYTES / 1024} KB (what a config table item holds)`) } : {}),
     ...(r.fn === 'collect' ? { '415': errorResponse('A Content-Encoding other than gzip or identity') } : {}),
     ...(reads && key !== 'GET /openapi.json' ? { '503': errorResponse(r.fn === 'collect' ? 'The event stream or the dead-letter table failed: retry the request (messageIds make the retry a duplicate, not a second copy)' : 'A store failed: retry the request') } : {}),
   };
@@ -159,6 +163,7 @@ export function openApiDocument(): object {
     'POST /v1/decisions': componentSchema('DecisionRequest', decisionRequestSchema, schemas),
     'PUT /v1/catalog': componentSchema('Catalog', catalogSchema, schemas),
     'PUT /v1/model': componentSchema('ModelArtifact', modelSchema, schemas),
+    'POST /v1/profiles/{profileId}/split': componentSchema('SplitRequest', splitRequestSchema, schemas),
   };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of ROUTES) {
@@ -193,7 +198,7 @@ export function openApiDocument(): object {
         writeKey: { type: 'http', scheme: 'basic', description: 'Segment write key as the user name' },
         decideKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A decision key: asks for decisions, nothing else' },
         readKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'A read key: reads profiles, identities and offer statistics' },
-        adminKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An admin key: publishes the catalog and the model, reads dead letters' },
+        adminKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An admin key: publishes the catalog and the model, reads dead letters, and uses the privacy API (export, erase, split, audit)' },
       },
       schemas,
     },
@@ -347,6 +352,16 @@ const SCHEMAS: Record<string, object> = {
       suppressedIdentifiers: { type: 'integer' },
     },
     required: ['profileId', 'erasedProfileId', 'alreadyErased', 'removed', 'suppressedIdentifiers'],
+  },
+  Split: {
+    type: 'object',
+    properties: {
+      profileId: str,
+      splitProfileId: str,
+      identifiers: { type: 'array', items: str, description: 'The identifiers that moved, as stored (e-mail and phone hashed)' },
+      events: { type: 'object', properties: { stayed: { type: 'integer' }, moved: { type: 'integer' } }, required: ['stayed', 'moved'] },
+    },
+    required: ['profileId', 'splitProfileId', 'identifiers', 'events'],
   },
   PrivacyAudit: {
     type: 'object',

@@ -263,6 +263,13 @@ export class BatchResolution {
     return this.stubs.has(id) && !this.madeFrom.has(id) && userIdOf(this.profile(id)) === undefined;
   }
 
+  /** Whether two live profiles were split apart (lib/privacy/split.ts): they are never merged again. */
+  private keptApart(a: string, b: string): boolean {
+    const [ra, rb] = [this.root(a), this.root(b)];
+    const apart = (x: string, y: string) => (this.profile(x).keptApart ?? []).some((id) => this.root(id) === y);
+    return apart(ra, rb) || apart(rb, ra);
+  }
+
   /** A profile's userId, or, for a stand-in derived from a userId of this batch, that userId. */
   private customerOf(id: string): string | undefined {
     const listed = userIdOf(this.profile(id));
@@ -355,7 +362,7 @@ export class BatchResolution {
       if (r === survivor || this.root(r) === this.root(survivor)) continue;
       const mine = this.customerOf(survivor) ?? userId?.value;
       const theirs = this.customerOf(r);
-      if ((mine !== undefined && theirs !== undefined && mine !== theirs) || this.customerUnknown(r) || this.customerUnknown(survivor)) {
+      if ((mine !== undefined && theirs !== undefined && mine !== theirs) || this.customerUnknown(r) || this.customerUnknown(survivor) || this.keptApart(survivor, r)) {
         this.counters.conflicts += 1;
         continue;
       }
@@ -383,7 +390,7 @@ export class BatchResolution {
         if (current !== undefined) this.relinked.add(key);
         if (this.link(anchor, id, key)) this.dropLeftBehind(key, id, anchor, by);
         this.touch(anchor, by);
-      } else if (userId !== undefined && id.ns !== 'userId') {
+      } else if (userId !== undefined && id.ns !== 'userId' && !this.keptApart(current, anchor)) {
         this.moveShared(key, id, current, anchor, by);
       }
     });

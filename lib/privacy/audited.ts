@@ -3,6 +3,7 @@ import { badRequest, HttpError } from '../http/errors';
 import type { AuditEntry, Stores } from '../store/ports';
 import { erasePerson, type ErasureResult } from './erase';
 import { exportPerson, type PersonalDataExport } from './export';
+import { splitProfile, type SplitConfig, type SplitRequest, type SplitResult } from './split';
 
 /**
  * The privacy API's operations, each recorded in the audit log (the privacy table, apart from the
@@ -36,6 +37,15 @@ export async function auditedErasure(profileId: string, r: PrivacyRequest): Prom
     alreadyErased: x.alreadyErased,
     ...x.removed,
     suppressedIdentifiers: x.suppressedIdentifiers,
+  }));
+}
+
+export async function auditedSplit(profileId: string, request: SplitRequest, r: PrivacyRequest & { config: Omit<SplitConfig, 'salt'> }): Promise<SplitResult> {
+  return audited('split', profileId, r, () => splitProfile(r.stores, profileId, request, { ...r.config, salt: r.salt }), (x) => ({
+    profileId: x.profileId,
+    splitProfileId: x.splitProfileId,
+    identifiers: x.identifiers.length,
+    ...x.events,
   }));
 }
 

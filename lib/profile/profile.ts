@@ -88,6 +88,8 @@ export interface Profile {
   consent?: Record<string, ConsentState>;
   /** Changes of consent, oldest first (bounded). */
   consentHistory?: ConsentChange[];
+  /** Profiles split apart from this one (lib/privacy/split.ts): identity resolution never merges them again (bounded). */
+  keptApart?: string[];
   /** Set on a tombstone: the profile this one was merged into. The tombstone keeps its state. */
   mergedInto?: string;
 }
@@ -118,6 +120,10 @@ const MAX_TIMEZONE_CHARS = 64;
 const MAX_VIA_CHARS = 80;
 export const MAX_SEGMENT_HISTORY = 50;
 export const MAX_COUNTED_FEEDBACK = 200;
+export const MAX_KEPT_APART = 20;
+
+/** Profile ids kept apart, joined: sorted, the first MAX_KEPT_APART kept. */
+export const keepApart = (...lists: string[][]): string[] => [...new Set(lists.flat())].sort().slice(0, MAX_KEPT_APART);
 
 /** The most recent MAX_COUNTED_FEEDBACK entries (by time, then key): the same whatever order they came in. */
 export function boundCountedFeedback(entries: Record<string, { m: string; t: string }>): Record<string, { m: string; t: string }> {
@@ -405,6 +411,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
     ...(survivor.batch || loser.batch ? { batch: mergeBatch(survivor.batch ?? {}, loser.batch ?? {}) } : {}),
     ...mergeConsent(survivor, loser),
     ...mergeCountedFeedback(survivor, loser),
+    ...(survivor.keptApart || loser.keptApart ? { keptApart: keepApart(survivor.keptApart ?? [], loser.keptApart ?? []) } : {}),
   };
 }
 

@@ -197,6 +197,29 @@ describe('erasure and export across devices, merges, decisions and feedback', ()
   });
 });
 
+describe('split through the API', () => {
+  it('takes a shared tablet back out of the customer it was wrongly merged into', async () => {
+    const HOME = '192.0.2.77';
+    await send([
+      view('jo-phone', at(21, 9), 'paint-12', HOME, { userId: 'jo-5' }),
+      view('shared-tablet', at(21, 19), 'spade-3', HOME),
+      login('shared-tablet', 'jo-5', at(22, 8), HOME, 'jo.five@example.com'),
+    ]);
+    await stack.poller.idle();
+    const jo = (await call('GET', '/v1/identities/userId/jo-5', 'dev-read-key')).body.profileId as string;
+    expect((await call('GET', '/v1/identities/anonymousId/shared-tablet', 'dev-read-key')).body.profileId).toBe(jo);
+    const split = await call('POST', `/v1/profiles/${jo}/split`, 'dev-admin-key', { identifier: { namespace: 'anonymousId', value: 'shared-tablet' } });
+    expect(split.status).toBe(200);
+    expect(split.body).toMatchObject({ profileId: jo, identifiers: ['anonymousId:shared-tablet'], events: { stayed: 1, moved: 2 } });
+    const tablet = (await call('GET', '/v1/identities/anonymousId/shared-tablet', 'dev-read-key')).body.profileId as string;
+    expect(tablet).toBe(split.body.splitProfileId);
+    const journey = await call('GET', `/v1/profiles/${tablet}/journey`, 'dev-read-key');
+    expect(journey.body.events.map((e: any) => e.messageId).sort()).toEqual([`login-shared-tablet-${at(22, 8)}`, `shared-tablet-${at(21, 19)}`]);
+    expect((await call('POST', `/v1/profiles/${jo}/split`, 'dev-admin-key', { identifier: { namespace: 'anonymousId', value: 'never-hers' } })).status).toBe(400);
+    expect((await call('POST', `/v1/profiles/${jo}/split`, 'dev-read-key', { member: tablet })).status).toBe(403);
+  });
+});
+
 describe('consent through the collector', () => {
   it('honours a withdrawal sent through the collector in the next decision', async () => {
     const ask = () => call('POST', '/v1/decisions', 'dev-api-key', { identity: { namespace: 'anonymousId', value: 'finn-phone' }, placement: 'home', context: { timestamp: at(20, 12) } });

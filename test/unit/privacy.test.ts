@@ -1,7 +1,9 @@
 import { HttpError } from '../../lib/http/errors';
-import { ingestBatch } from '../../lib/ingest/pipeline';
+import { ingestBatch, type StreamRecord } from '../../lib/ingest/pipeline';
 import { auditedErasure, auditedExport, auditLog } from '../../lib/privacy/audited';
 import { erasePerson } from '../../lib/privacy/erase';
+import { splitProfile } from '../../lib/privacy/split';
+import type { Profile } from '../../lib/profile/profile';
 import { MemoryStores } from '../../lib/store/memory';
 import type { Stores } from '../../lib/store/ports';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
@@ -125,5 +127,100 @@ describe('audit', () => {
     ]);
     expect(JSON.stringify(log)).not.toMatch(/user-gwen|gwen-phone|paint-41/);
     await expect(auditLog(stores, 'yesterday', NOW)).rejects.toMatchObject({ statusCode: 400 });
+  });
+});
+
+describe('split: undoing a wrong merge', () => {
+  /**
+   * Ann browses on her phone; Bob, on the family tablet, researches garden tools without logging in;
+   * then Ann logs in on the tablet, which merges the tablet (and Bob's research) into Ann, and browses
+   * a little more on it. `apart`: the same events, with the tablet never tied to Ann (no userId on its events).
+   */
+  const household = (apart: boolean) => {
+    const ann = (e: Record<string, unknown>) => segmentEvent({ userId: 'ann-1', anonymousId: 'ann-phone', ...e, context: { ip: 'home-9', timezone: 'Europe/London' } });
+    const tablet = (e: Record<string, unknown>) =>
+      segmentEvent({ anonymousId: 'family-tablet', ...(apart ? {} : { userId: 'ann-1' }), ...e, context: { ip: 'home-9', timezone: 'Europe/London' } });
+    return [
+      ann({ messageId: 'a1', timestamp: day(10, 9), properties: { product_id: 'paint-12', category: 'paint' } }),
+      ann({ messageId: 'a2', timestamp: day(10, 9, 5), event: 'Order Completed', properties: { total: 42, products: [{ product_id: 'paint-12' }] } }),
+      segmentEvent({ anonymousId: 'family-tablet', messageId: 't1', timestamp: day(11, 19), properties: { product_id: 'spade-3', category: 'garden' }, context: { ip: 'home-9' } }),
+      segmentEvent({ anonymousId: 'family-tablet', messageId: 't2', timestamp: day(11, 19, 10), event: 'Product Added', properties: { product_id: 'spade-3', category: 'garden', price: 30 }, context: { ip: 'home-9' } }),
+      tablet({ type: 'identify', messageId: 't3', timestamp: day(12, 8), traits: { plan: 'family' } }),
+      tablet({ messageId: 't4', timestamp: day(12, 8, 5), properties: { product_id: 'rake-1', category: 'garden' } }),
+      ann({ messageId: 'a3', timestamp: day(13, 18), properties: { product_id: 'lamp-7', category: 'lighting' } }),
+    ];
+  };
+
+  async function run(apart: boolean) {
+    const stores = new MemoryStores();
+    const events = household(apart);
+    const records = events.map((e) => toRecord(e, seq.take()));
+    // Two batches, as a stream delivers them.
+    for (const part of [records.slice(0, 4), records.slice(4)]) expect((await ingestBatch(part, stores, config)).failedSequenceNumbers).toEqual([]);
+    return { stores, records };
+  }
+  const comparable = (p: Profile | undefined) => p && { aggregates: p.aggregates, traits: p.traits, createdAt: p.createdAt, updatedAt: p.updatedAt, interests: p.signals.interests };
+
+  it("gives each profile the aggregates of a clean run with the tablet kept apart, and keeps both people's history", async () => {
+    const merged = await run(false);
+    const clean = await run(true);
+    const ann = ownerOf(merged.stores, 'userId:ann-1');
+    expect(merged.stores.profileItems.get(ann)?.identities.anonymousId).toEqual(['ann-phone', 'family-tablet']);
+
+    const result = await splitProfile(merged.stores, ann, { identifier: { namespace: 'anonymousId', value: 'family-tablet' } }, config);
+    expect(result).toMatchObject({ profileId: ann, identifiers: ['anonymousId:family-tablet'], events: { stayed: 3, moved: 4 } });
+
+    const tabletAfter = ownerOf(merged.stores, 'anonymousId:family-tablet');
+    expect(tabletAfter).toBe(result.splitProfileId);
+    expect(tabletAfter).not.toBe(ann);
+    expect(ownerOf(merged.stores, 'anonymousId:ann-phone')).toBe(ann);
+    expect(comparable(merged.stores.profileItems.get(ann))).toEqual(comparable(clean.stores.profileItems.get(ownerOf(clean.stores, 'userId:ann-1'))));
+    expect(comparable(merged.stores.profileItems.get(tabletAfter))).toEqual(comparable(clean.stores.profileItems.get(ownerOf(clean.stores, 'anonymousId:family-tablet'))));
+    expect(merged.stores.profileItems.get(ann)?.identities).toEqual({ userId: ['ann-1'], anonymousId: ['ann-phone'] });
+    expect(merged.stores.profileItems.get(tabletAfter)).toMatchObject({ identities: { anonymousId: ['family-tablet'] } });
+    expect(merged.stores.profileItems.get(tabletAfter)?.mergedInto).toBeUndefined();
+    // The journeys follow: the tablet's events are stored under the tablet's profile now.
+    expect([...merged.stores.eventItems.values()].filter((e) => e.profileId === tabletAfter).map((e) => e.event.messageId).sort()).toEqual(['t1', 't2', 't3', 't4']);
+  });
+
+  it('folds a redelivered record once after the split, and sends the tablet\'s next event to the tablet', async () => {
+    const merged = await run(false);
+    const ann = ownerOf(merged.stores, 'userId:ann-1');
+    const { splitProfileId } = await splitProfile(merged.stores, ann, { identifier: { namespace: 'anonymousId', value: 'family-tablet' } }, config);
+    const before = merged.stores.profileItems.get(splitProfileId)?.aggregates.eventCount;
+    // The stream delivers the tablet's last record again, then the tablet is used again, anonymously.
+    expect((await ingestBatch([merged.records[5] as StreamRecord], merged.stores, config)).failedSequenceNumbers).toEqual([]);
+    expect(merged.stores.profileItems.get(splitProfileId)?.aggregates.eventCount).toBe(before);
+    await ingest(merged.stores, [segmentEvent({ anonymousId: 'family-tablet', timestamp: day(14, 20), properties: { product_id: 'hose-2', category: 'garden' } })]);
+    expect(merged.stores.profileItems.get(splitProfileId)?.aggregates.eventCount).toBe((before as number) + 1);
+    expect(merged.stores.profileItems.get(ann)?.aggregates.eventCount).toBe(3);
+  });
+
+  it('never merges them again: when she logs in on the tablet again, her events are hers and the tablet stays apart', async () => {
+    const merged = await run(false);
+    const ann = ownerOf(merged.stores, 'userId:ann-1');
+    const { splitProfileId } = await splitProfile(merged.stores, ann, { identifier: { namespace: 'anonymousId', value: 'family-tablet' } }, config);
+    await ingest(merged.stores, [
+      segmentEvent({ type: 'identify', anonymousId: 'family-tablet', userId: 'ann-1', timestamp: day(15, 8) }),
+      segmentEvent({ anonymousId: 'family-tablet', userId: 'ann-1', timestamp: day(15, 8, 5), properties: { product_id: 'vase-1', category: 'home' } }),
+    ]);
+    expect(merged.stores.profileItems.get(ann)?.aggregates.eventCount).toBe(5);
+    expect(merged.stores.profileItems.get(splitProfileId)?.mergedInto).toBeUndefined();
+    expect(ownerOf(merged.stores, 'anonymousId:family-tablet')).toBe(splitProfileId);
+    expect(merged.stores.profileItems.get(ann)?.identities.anonymousId).toEqual(['ann-phone']);
+  });
+
+  it('takes out a merged member by its id, and refuses what cannot be split', async () => {
+    const merged = await run(false);
+    const ann = ownerOf(merged.stores, 'userId:ann-1');
+    const member = merged.stores.profileItems.get(ann)?.members[0] as string;
+    expect(member).toBeDefined();
+    const result = await splitProfile(merged.stores, ann, { member }, config);
+    expect(result.splitProfileId).toBe(member);
+    expect(ownerOf(merged.stores, 'anonymousId:family-tablet')).toBe(member);
+    expect(merged.stores.profileItems.get(ann)?.members).toEqual([]);
+    await expect(splitProfile(merged.stores, ann, { identifier: { namespace: 'anonymousId', value: 'family-tablet' } }, config)).rejects.toMatchObject({ statusCode: 400 });
+    await expect(splitProfile(merged.stores, ann, { member: 'p_nobody' }, config)).rejects.toMatchObject({ statusCode: 400 });
+    await expect(splitProfile(merged.stores, ann, { identifier: { namespace: 'userId', value: 'ann-1' } }, config)).rejects.toMatchObject({ statusCode: 400 });
   });
 });
