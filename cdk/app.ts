@@ -8,6 +8,7 @@ import { loadEventPolicy } from '../lib/events/policy';
 import { loadIdentityRules } from '../lib/identity/rules';
 import { loadAggregates } from '../lib/profile/aggregates';
 import { loadProfileRules } from '../lib/profile/segments';
+import { parseCorsOrigins } from '../lib/http/cors';
 import { MomentEngineStack } from './stack';
 
 /**
@@ -35,13 +36,15 @@ export function validateConfiguration(): void {
 /**
  * The CDK app: configuration validated first, then the stack, then the cdk-nag AwsSolutions and
  * Serverless packs over everything (findings are errors and warnings on the stack; acknowledged ones
- * are in nag-suppressions.ts). Context: `stackName` (default MomentEngine), `sagemakerEndpoint`.
+ * are in nag-suppressions.ts). Context: `stackName` (default MomentEngine), `sagemakerEndpoint`,
+ * `corsOrigins` (comma-separated web origins allowed to call the API from a browser; none by default).
  */
 export function buildApp(app = new App()): { app: App; stack: MomentEngineStack } {
   validateConfiguration();
   const stack = new MomentEngineStack(app, app.node.tryGetContext('stackName') ?? 'MomentEngine', {
     description: 'Moment Engine: real-time marketing decision engine (collector, identity stitching, profiles, decisions)',
     sagemakerEndpoint: app.node.tryGetContext('sagemakerEndpoint'),
+    corsOrigins: parseCorsOrigins(app.node.tryGetContext('corsOrigins')),
   });
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   Aspects.of(app).add(new ServerlessChecks({ verbose: true }));

@@ -15,6 +15,8 @@ export interface MomentEngineStackProps extends StackProps {
   dataRemovalPolicy?: RemovalPolicy;
   /** A SageMaker endpoint the decision function may call (else in-process scoring only). */
   sagemakerEndpoint?: string;
+  /** Web origins that may call the API from a browser (CORS); none by default. */
+  corsOrigins?: string[];
 }
 
 /**
@@ -41,6 +43,7 @@ export class MomentEngineStack extends Stack {
       stream: this.ingestion.stream,
       environment: { ...environment, ...this.ingestion.environment() },
       sagemakerEndpoint: props.sagemakerEndpoint,
+      corsOrigins: props.corsOrigins,
     });
     this.nightly = new NightlyJob(this, 'Nightly', { tables: this.tables, environment: this.tables.environment(), settings: loadNightlyConfig(), removalPolicy: props.dataRemovalPolicy });
     acknowledgeFindings({ tables: this.tables, keys: this.keys, ingestion: this.ingestion, http: this.http, nightly: this.nightly });

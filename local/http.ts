@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ROUTES, type FunctionName, type RouteDefinition } from '../functions/routes';
+import { corsHeaders } from '../lib/http/cors';
 
 /**
  * A local API Gateway HTTP API: turns requests into payload-format-2.0 events for the same routes the
@@ -130,12 +131,21 @@ export interface LocalHttpApi {
 
 export async function startHttpApi(
   handlers: Record<FunctionName, HttpFunction>,
-  options: { port?: number; host?: string; log?: (line: string) => void } = {},
+  options: { port?: number; host?: string; log?: (line: string) => void; corsOrigins?: string[] } = {},
 ): Promise<LocalHttpApi> {
   const routes = ROUTES.map(compile);
+  const origins = options.corsOrigins ?? [];
   const server = createServer((req, res) => {
     void (async () => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      // CORS as API Gateway does it when configured: it answers preflights itself, and adds the origin to answers.
+      const origin = req.headers.origin;
+      if (origins.length > 0 && req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+        res.writeHead(204, corsHeaders(origin, origins, true));
+        res.end();
+        return;
+      }
+      for (const [k, v] of Object.entries(corsHeaders(origin, origins, false))) res.setHeader(k, v);
       const match = routes
         .filter((r) => r.route.method === req.method)
         .map((r) => ({ r, m: r.pattern.exec(path) }))

@@ -5,6 +5,7 @@ import { provision, startEmulators, type Emulators } from './emulators';
 import type { FaultKind } from './faults';
 import { startHttpApi, type HttpFunction, type LocalHttpApi } from './http';
 import { configureEnvironment, type IngestSideOptions } from './ingest-side';
+import { parseCorsOrigins } from '../lib/http/cors';
 
 /**
  * The embedded local stack, in two processes as on AWS the API's functions and the ingest run apart:
@@ -153,7 +154,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         decide: decide.handler as unknown as HttpFunction,
         privacy: privacy.handler as unknown as HttpFunction,
       },
-      { port: requestedPort ?? Number(process.env.PORT ?? 3000) },
+      { port: requestedPort ?? Number(process.env.PORT ?? 3000), corsOrigins: parseCorsOrigins(process.env.CORS_ORIGINS) },
     );
   } catch (e) {
     await stopChildren();

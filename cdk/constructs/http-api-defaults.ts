@@ -1,11 +1,24 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import type { ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, type CorsPreflightOptions, type ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Duration } from 'aws-cdk-lib';
+import { CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE_SECONDS } from '../../lib/http/cors';
 import { RetentionDays, type LogGroupProps } from 'aws-cdk-lib/aws-logs';
 
 /** Requests per second across the API's default stage, and the burst above it (API Gateway answers 429 past them). */
 export function stageThrottleDefaults(): ThrottleSettings {
   return { rateLimit: 2000, burstLimit: 5000 };
+}
+
+/** CORS for these origins only (lib/http/cors.ts); none configured, none allowed. */
+export function corsDefaults(origins: readonly string[]): CorsPreflightOptions | undefined {
+  if (origins.length === 0) return undefined;
+  return {
+    allowOrigins: [...origins],
+    allowMethods: CORS_ALLOW_METHODS.map((m) => CorsHttpMethod[m as keyof typeof CorsHttpMethod]),
+    allowHeaders: CORS_ALLOW_HEADERS,
+    maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+  };
 }
 
 /** Access logs: kept three months (enough to investigate abuse of a key), removed with the stack. */

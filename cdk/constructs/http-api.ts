@@ -7,7 +7,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FUNCTION_ENTRIES, keyKindsOf, ROUTES, type FunctionName } from '../../functions/routes';
 import { EngineFunction, type EngineFunctionProps } from './function';
-import { accessLogFormat, accessLogGroupDefaults, stageThrottleDefaults } from './http-api-defaults';
+import { accessLogFormat, accessLogGroupDefaults, corsDefaults, stageThrottleDefaults } from './http-api-defaults';
 import type { EngineKeys } from './keys';
 import type { EngineTables } from './tables';
 
@@ -23,6 +23,8 @@ export interface EngineHttpApiProps {
   sagemakerEndpoint?: string;
   /** Overrides of the default stage's throttling. */
   throttle?: ThrottleSettings;
+  /** Web origins that may call the API from a browser (lib/http/cors.ts); none by default. */
+  corsOrigins?: string[];
 }
 
 /**
@@ -88,7 +90,8 @@ export class EngineHttpApi extends Construct {
     // Each function reads the salt and the secrets of the kinds of keys its routes take, and no others.
     for (const [name, f] of Object.entries(this.functions) as Array<[FunctionName, EngineFunction]>) props.keys.grantRead(f, keyKindsOf(name));
 
-    this.api = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'Moment Engine: Segment collector, profile and decision API' });
+    const cors = corsDefaults(props.corsOrigins ?? []);
+    this.api = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'Moment Engine: Segment collector, profile and decision API', ...(cors ? { corsPreflight: cors } : {}) });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.api,
       stageName: '$default',

@@ -276,6 +276,15 @@ describe('the functions', () => {
 });
 
 describe('the HTTP API', () => {
+  it('allows no browser origin by default, and only the configured ones with corsOrigins', () => {
+    expect(resources('AWS::ApiGatewayV2::Api')[Object.keys(resources('AWS::ApiGatewayV2::Api'))[0] as string]?.Properties.CorsConfiguration).toBeUndefined();
+    const configured = synthesize({ corsOrigins: 'https://shop.example.com,https://m.shop.example.com' });
+    configured.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://shop.example.com', 'https://m.shop.example.com'], AllowHeaders: Match.arrayWith(['authorization', 'x-api-key']) }),
+    });
+    expect(() => synthesize({ corsOrigins: '*' })).toThrow(/"\*" is not allowed/);
+  });
+
   it.each(ROUTES.map((r) => [`${r.method} ${r.path}`, r.fn] as const))('routes %s to the %s function', (routeKey, fn) => {
     const [, route] = Object.entries(resources('AWS::ApiGatewayV2::Route')).find(([, r]) => r.Properties.RouteKey === routeKey) ?? [];
     expect(route).toBeDefined();
