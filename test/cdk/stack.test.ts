@@ -181,6 +181,15 @@ describe('the functions', () => {
     }
   });
 
+  it('grants no wildcard action on data: no dynamodb:*, s3:*, kinesis:*, sqs:*, kms:* or secretsmanager:*, and no action pattern on a table', () => {
+    const all = Object.values(resources('AWS::IAM::Policy')).flatMap((p) => statementsOf(p));
+    const actions = [...new Set(all.flatMap((s) => [s.Action].flat()))];
+    expect(actions.filter((a) => a === '*' || /^(dynamodb|s3|kinesis|sqs|kms|secretsmanager):\*$/.test(a))).toEqual([]);
+    // Patterned actions (`kms:ReEncrypt*`, `s3:GetObject*`) are CDK grants' own; none is on a DynamoDB table.
+    const onTables = all.filter((s) => JSON.stringify(s.Resource).includes('Data') && JSON.stringify(s.Resource).match(/Data(Profiles|Graph|Events|DeadLetters|Config|OfferStats|Privacy)/));
+    expect(onTables.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('dynamodb:') && a.includes('*'))).toEqual([]);
+  });
+
   it('lets the collector only put records on the stream, write dead letters and read the keys', () => {
     const actions = actionsOf(policyOf('collect'));
     expect(actions).toEqual(expect.arrayContaining(['kinesis:PutRecords', 'secretsmanager:GetSecretValue']));
