@@ -31,7 +31,11 @@ async function main(): Promise<void> {
   const config = loadIngestConfig('dev-salt');
   const catalog = loadCatalog();
   const model = loadModel();
-  const population = generatePopulation({ seed: 5, households: 60, days: 14 });
+  // Shoppers on a consent-managed site: every event says they consented to personalisation, so decisions take the full path.
+  const population = generatePopulation({ seed: 5, households: 60, days: 14 }).map((t) => ({
+    ...t,
+    event: { ...t.event, context: { ...(t.event.context as object | undefined), consent: { categoryPreferences: { Personalization: true } } } },
+  }));
   const userIds = [...new Set(population.map((t) => t.event.userId).filter((u): u is string => typeof u === 'string' && u.startsWith('cust-')))];
   let seq = 10n ** 30n;
   const records = population.map(({ event }) => ({ shardId: 'shardId-000000000000', sequenceNumber: (seq += 1n).toString(), data: Buffer.from(JSON.stringify(event)).toString('base64') }));

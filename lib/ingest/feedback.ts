@@ -88,6 +88,36 @@ export interface FeedbackRecord {
   shardId: string;
   sequenceNumber: string;
   feedback: Feedback;
+  /** What it is counted once by (feedbackKey), and the message that counts it. */
+  claim: { key: string; message: string };
+}
+
+/**
+ * Claims each record's feedback for its message, once across the whole deployment (a claim item per
+ * decision, offer and kind), so a replay under another messageId, from any profile or device, is not
+ * counted; a retry of the message that claimed it is (the counters' marks count it once). Two records of
+ * one batch with one key: the first in sequence claims it. A claim that fails fails its group (retried).
+ */
+export async function claimFeedback(records: FeedbackRecord[], store: OfferStatsStore, now: Date): Promise<{ records: FeedbackRecord[]; replays: number; failedGroups: Set<string>; errors: Error[] }> {
+  const first = new Map<string, string>();
+  for (const r of [...records].sort((a, b) => (markOf(a.sequenceNumber) < markOf(b.sequenceNumber) ? -1 : 1))) if (!first.has(r.claim.key)) first.set(r.claim.key, r.claim.message);
+  const expiresAt = Math.floor(now.getTime() / 1000) + FEEDBACK_WINDOW_SECONDS + 86_400;
+  const outcome = new Map<string, boolean | Error>();
+  await Promise.all(
+    [...first].map(async ([key, message]) => {
+      outcome.set(key, await store.claim(key, message, expiresAt).catch((e: unknown) => e as Error));
+    }),
+  );
+  const out = { records: [] as FeedbackRecord[], replays: 0, failedGroups: new Set<string>(), errors: [] as Error[] };
+  for (const r of records) {
+    const o = outcome.get(r.claim.key);
+    if (o instanceof Error) {
+      out.failedGroups.add(r.group);
+      if (!out.errors.includes(o)) out.errors.push(o);
+    } else if (o === true && first.get(r.claim.key) === r.claim.message) out.records.push(r);
+    else out.replays += 1;
+  }
+  return out;
 }
 
 /**

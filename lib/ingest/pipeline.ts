@@ -9,13 +9,13 @@ import type { IdentityWeights } from '../identity/weights';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
 import { updateSegments } from '../profile/facts';
 import { advanceMark, compareSeq, keepRecent, MARK_RETENTION_MS, messageKey, RedeliveryIndex } from '../profile/marks';
-import { boundCountedFeedback, foldEvent, matchCardOf, profileDocument, type Profile } from '../profile/profile';
+import { foldEvent, matchCardOf, profileDocument, type Profile } from '../profile/profile';
 import { suppressionHash } from '../privacy/holdings';
 import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
 import { MAX_MERGE_HOPS } from '../profile/read';
 import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
 import type { EngineConfig } from './config';
-import { countableFeedback, countFeedback, feedbackKey, honestFeedback, type Feedback, type FeedbackRecord } from './feedback';
+import { claimFeedback, countableFeedback, countFeedback, feedbackKey, honestFeedback, type Feedback, type FeedbackRecord } from './feedback';
 import { tokenKey } from '../decision/token';
 
 /** A stream record as the domain sees it (no Lambda types here). */
@@ -427,9 +427,9 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
         continue;
       }
       g.fresh.push({ profileId: g.root, event: r.event });
-      const f = countedFeedback(profile, r, sender, key);
+      const f = countedFeedback(r, sender, key);
       if (f === 'refused') counters.feedbackRefused += 1;
-      else if (f) g.feedback.push({ group: g.root, shardId, sequenceNumber, feedback: f });
+      else if (f) g.feedback.push({ group: g.root, shardId, sequenceNumber, ...f });
       if (r.event.type === 'track' && config.aggregates.systemEvents.has(r.event.event)) continue;
       if (redelivered) continue;
       try {
@@ -449,20 +449,13 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
 }
 
 /**
- * A record's feedback, if it counts: its token is honest (lib/ingest/feedback.ts honestFeedback) and
- * the profile has not counted this decision's offer and kind from another message (a replay). The
- * profile records what it counted, so a redelivery of the message that counted it counts again (the
- * offer statistics' marks make that once) and a replay does not.
+ * A record's feedback, if its token is honest (lib/ingest/feedback.ts honestFeedback), with the claim
+ * it counts under: its decision, offer and kind, for its message (countOfferFeedback claims it).
  */
-function countedFeedback(profile: Profile, r: ParsedRecord, sender: ReadonlySet<string>, key: Buffer): Feedback | 'refused' | undefined {
+function countedFeedback(r: ParsedRecord, sender: ReadonlySet<string>, key: Buffer): { feedback: Feedback; claim: FeedbackRecord['claim'] } | 'refused' | undefined {
   const { feedback, refused } = honestFeedback(r.event, { profileIds: sender, identifierKeys: r.ids.map(identifierKey) }, key);
   if (feedback === undefined) return refused === undefined ? undefined : 'refused';
-  const k = feedbackKey(String(asObject(r.event.properties)?.decision_id), feedback);
-  const m = messageKey(r.event.messageId);
-  const counted = own(profile.feedbackCounted ?? {}, k);
-  if (counted !== undefined && counted.m !== m) return 'refused';
-  profile.feedbackCounted = boundCountedFeedback({ ...profile.feedbackCounted, [k]: { m, t: r.event.timestamp } });
-  return feedback;
+  return { feedback, claim: { key: feedbackKey(String(asObject(r.event.properties)?.decision_id), feedback), message: r.event.messageId } };
 }
 
 // ---- 6. Network index and cluster context -------------------------------------------------------
@@ -707,10 +700,13 @@ async function writeProfile(write: GroupWrite): Promise<void> {
 async function countOfferFeedback(run: BatchRun, groups: Map<string, Group>, written: Group[], stores: Stores): Promise<Group[]> {
   const feedback = [...groups.values()].flatMap((g) => g.feedback);
   const { countable, deferredGroups } = countableFeedback(feedback, new Set(written.map((g) => g.root)));
-  const counted = await countFeedback(countable, stores.offerStats);
+  const claimed = await claimFeedback(countable, stores.offerStats, run.now());
+  run.stats.feedbackRefused += claimed.replays;
+  run.errors.push(...claimed.errors);
+  const counted = await countFeedback(claimed.records, stores.offerStats);
   run.stats.offerStatUpdates = counted.updates;
   run.errors.push(...counted.errors);
-  const notCounted = new Set([...counted.failedGroups, ...deferredGroups]);
+  const notCounted = new Set([...counted.failedGroups, ...deferredGroups, ...claimed.failedGroups]);
   for (const g of written) if (notCounted.has(g.root)) run.failed.add(g.firstSeq);
   run.stats.groupsFailed += notCounted.size;
   return written.filter((g) => !notCounted.has(g.root));

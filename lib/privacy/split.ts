@@ -18,7 +18,7 @@ import { MAX_PERSON_EVENTS } from './holdings';
  * device's history leaves with it, and neither person's history is lost.
  *
  * What events cannot rebuild is kept: the processing marks (on both, so a redelivered record is still
- * folded once), the nightly scores and counted feedback (on the profile that stays). The cluster
+ * folded once), the nightly scores (on the profile that stays). The cluster
  * context is dropped; the next event derives it again.
  *
  * The two are kept apart from then on: identity resolution never merges them again. An event that
@@ -98,7 +98,6 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
     marks: profile.marks,
     ...(profile.recent ? { recent: profile.recent } : {}),
     ...(profile.batch ? { batch: profile.batch } : {}),
-    ...(profile.feedbackCounted ? { feedbackCounted: profile.feedbackCounted } : {}),
     keptApart: keepApart(profile.keptApart ?? [], [splitId]),
   } satisfies Partial<Profile>);
   const split = rebuild(splitId, leave, config);

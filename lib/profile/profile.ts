@@ -78,12 +78,6 @@ export interface Profile {
   cluster?: { profileId: string; probability: number; at: string };
   /** The event time (`updatedAt`) of the evidence the cluster context was last derived from. */
   clusterCheckedAt?: string;
-  /**
-   * Feedback counted towards offer statistics, by its key (lib/ingest/feedback.ts feedbackKey: decision,
-   * offer, kind): the message that counted it and its time. A replay of the same feedback with another
-   * messageId is not counted again (bounded: the most recent MAX_COUNTED_FEEDBACK).
-   */
-  feedbackCounted?: Record<string, { m: string; t: string }>;
   /** Consent per category as last stated, with its time and source (lib/profile/consent.ts). */
   consent?: Record<string, ConsentState>;
   /** Changes of consent, oldest first (bounded). */
@@ -119,19 +113,11 @@ const MAX_TIMEZONE_CHARS = 64;
 /** What a merge log entry keeps of the identifier that linked two profiles. */
 const MAX_VIA_CHARS = 80;
 export const MAX_SEGMENT_HISTORY = 50;
-export const MAX_COUNTED_FEEDBACK = 200;
 export const MAX_KEPT_APART = 20;
 
 /** Profile ids kept apart, joined: sorted, the first MAX_KEPT_APART kept. */
 export const keepApart = (...lists: string[][]): string[] => [...new Set(lists.flat())].sort().slice(0, MAX_KEPT_APART);
 
-/** The most recent MAX_COUNTED_FEEDBACK entries (by time, then key): the same whatever order they came in. */
-export function boundCountedFeedback(entries: Record<string, { m: string; t: string }>): Record<string, { m: string; t: string }> {
-  const list = Object.entries(entries);
-  if (list.length <= MAX_COUNTED_FEEDBACK) return entries;
-  list.sort((a, b) => (a[1].t !== b[1].t ? (a[1].t < b[1].t ? 1 : -1) : a[0] < b[0] ? -1 : 1));
-  return Object.fromEntries(list.slice(0, MAX_COUNTED_FEEDBACK));
-}
 
 function mergeMax(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
   const out = { ...a };
@@ -410,19 +396,8 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
     ...mergeSegments(survivor, loser),
     ...(survivor.batch || loser.batch ? { batch: mergeBatch(survivor.batch ?? {}, loser.batch ?? {}) } : {}),
     ...mergeConsent(survivor, loser),
-    ...mergeCountedFeedback(survivor, loser),
     ...(survivor.keptApart || loser.keptApart ? { keptApart: keepApart(survivor.keptApart ?? [], loser.keptApart ?? []) } : {}),
   };
-}
-
-function mergeCountedFeedback(a: Profile, b: Profile): Pick<Profile, 'feedbackCounted'> {
-  if (a.feedbackCounted === undefined && b.feedbackCounted === undefined) return {};
-  const out = { ...a.feedbackCounted };
-  for (const [k, v] of Object.entries(b.feedbackCounted ?? {})) {
-    const mine = own(out, k);
-    if (mine === undefined || v.m < mine.m) setOwn(out, k, v);
-  }
-  return { feedbackCounted: boundCountedFeedback(out) };
 }
 
 function mergeSegments(a: Profile, b: Profile): Pick<Profile, 'segments' | 'segmentHistory'> {

@@ -55,7 +55,6 @@ function partsOf(p: Profile, model: AggregateModel): Part[] {
     { name: 'segmentHistory', size: () => bytes(p.segmentHistory), halve: () => halveList(p.segmentHistory, (k) => (p.segmentHistory = k)) },
     { name: 'mergeLog', size: () => bytes(p.mergeLog), halve: () => halveList(p.mergeLog, (k) => (p.mergeLog = k)) },
     { name: 'consentHistory', size: () => bytes(p.consentHistory), halve: () => halveList(p.consentHistory, (k) => (p.consentHistory = k)) },
-    { name: 'feedbackCounted', size: () => bytes(p.feedbackCounted), halve: () => halveRecord(p.feedbackCounted, (k) => (p.feedbackCounted = k)) },
     { name: 'traits', size: () => bytes(p.traits), halve: () => halveRecord(p.traits, (k) => (p.traits = k)) },
     { name: 'batch', size: () => bytes(p.batch), halve: () => halveRecord(p.batch, (k) => (p.batch = k)) },
     { name: 'signals.products', size: () => bytes(p.signals.products), halve: () => halveRecord(p.signals.products, (k) => (p.signals.products = k)) },

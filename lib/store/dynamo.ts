@@ -399,6 +399,23 @@ export class DynamoStores implements Stores {
    * shard a mark (`seq_<shardId>`) that the conditional `ADD` moves, so a retried batch counts once.
    */
   readonly offerStats: OfferStatsStore = {
+    // A claim is an item of its own (`CLAIM#<key>` / `CLAIM`), beside the counters; it expires by TTL.
+    claim: async (key, message, expiresAt) => {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tables.offerStats,
+            Item: { offerId: `CLAIM#${key}`, day: 'CLAIM', m: message, expiresAt },
+            ConditionExpression: 'attribute_not_exists(offerId) OR m = :m',
+            ExpressionAttributeValues: { ':m': message },
+          }),
+        );
+        return true;
+      } catch (e) {
+        if ((e as Error).name === 'ConditionalCheckFailedException') return false;
+        throw e;
+      }
+    },
     marks: async (keys, shardId) => {
       const items = await this.batchGet(
         this.tables.offerStats,

@@ -301,7 +301,17 @@ export class MemoryStores implements Stores {
     },
   };
 
+  /** Feedback claims by key: the message that claimed it. */
+  readonly claims = new Map<string, string>();
+
   readonly offerStats: OfferStatsStore = {
+    claim: async (key, message) => {
+      const current = this.claims.get(key);
+      if (current !== undefined && current !== message) return false;
+      this.write(1, 'feedback claims');
+      this.claims.set(key, message);
+      return true;
+    },
     marks: async (keys, shardId) => {
       this.counts.reads += 1;
       const out = new Map<string, string>();

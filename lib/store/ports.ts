@@ -155,6 +155,12 @@ export interface OfferStatsStore {
   add(key: OfferStatKey, shardId: string, previous: string | undefined, mark: string, counts: OfferCounts): Promise<void>;
   /** One offer's counters per day, from `from` to `to` (inclusive). */
   range(offerId: string, from: string, to: string): Promise<Array<{ day: string; counts: OfferCounts }>>;
+  /**
+   * Claims a piece of feedback (lib/ingest/feedback.ts feedbackKey: decision, offer, kind) for one
+   * message: true if it is unclaimed or already this message's (a retry), false if another message
+   * claimed it (a replay). The claim expires at `expiresAt` (epoch seconds), after its token's window.
+   */
+  claim(key: string, message: string, expiresAt: number): Promise<boolean>;
 }
 
 /** What an erasure leaves behind: the ids it erased, so that erasing again sweeps what a batch in flight stored since. */

@@ -63,7 +63,9 @@ export const TABLES = {
     localName: 'offer-stats',
     partitionKey: 'offerId',
     sortKey: 'day',
-    purpose: 'Impressions, clicks, dismissals and conversions per offer, UTC day and variant, from feedback events that carry a decision id.',
+    // Only feedback claims carry it: the counters are kept.
+    ttlAttribute: 'expiresAt',
+    purpose: 'Impressions, clicks, dismissals and conversions per offer, UTC day and variant, from feedback whose decision token verifies; and each counted feedback\'s claim (decision, offer, kind), so a replay is not counted again.',
   },
   privacy: {
     id: 'Privacy',

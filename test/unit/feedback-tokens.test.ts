@@ -106,6 +106,27 @@ describe('offer statistics count honest feedback only', () => {
     expect((await counts(stores, second))?.total.impressions).toBe(1);
   });
 
+  it('counts one token once whatever profile the device moves to: a new fake userId on each replay gains nothing', async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, [segmentEvent({ anonymousId: 'mal-phone', timestamp: at(9), properties: { product_id: 'spade-2', category: 'garden' } })]);
+    const decision = await answerDecision(parseDecisionRequest(JSON.stringify({ identity: { namespace: 'anonymousId', value: 'mal-phone' }, placement: 'home', context: { timestamp: at(10) } })), {
+      stores,
+      config,
+      catalog,
+      salt: config.salt,
+      now: () => new Date(at(10)),
+    });
+    const offer = decision.offers[0]?.offerId as string;
+    const props = { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token };
+    let refused = 0;
+    for (let k = 0; k < 20; k++) {
+      // Each new userId moves the device to a brand-new profile.
+      refused += (await ingest(stores, [segmentEvent({ anonymousId: 'mal-phone', userId: `fake-user-${k}`, event: 'Promotion Clicked', timestamp: at(10, 1 + k), properties: props })])).stats.feedbackRefused;
+    }
+    expect((await counts(stores, offer))?.total.clicks).toBe(1);
+    expect(refused).toBe(19);
+  });
+
   it('counts feedback from the device the decision was for after it merged into her customer profile', async () => {
     const stores = new MemoryStores();
     await ingest(stores, [segmentEvent({ anonymousId: 'ivy-phone', timestamp: at(9), properties: { product_id: 'spade-2', category: 'garden' } })]);
