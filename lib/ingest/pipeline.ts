@@ -299,15 +299,28 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
 /**
  * The records that may be applied: not those carrying an identifier erased at the person's request
  * (lib/privacy/erase.ts), which are dead-lettered keeping nothing of them. An erased identifier has
- * no link, so only unlinked identifiers are looked up: a returning visitor costs nothing more.
+ * no link, so only unlinked identifiers are looked up, and links to profiles that are gone (a write in
+ * flight, or an erasure): a returning visitor costs nothing more.
  */
 async function withoutErased(run: BatchRun, parsed: ParsedRecord[], loaded: LoadedState, stores: Stores, config: IngestConfig): Promise<ParsedRecord[]> {
   const unlinked = loaded.keys.filter((k) => !loaded.owners.has(k));
-  if (unlinked.length === 0) return parsed;
   const hashes = new Map(unlinked.map((k) => [k, suppressionHash(k, config.salt)]));
-  const suppressed = await stores.privacy.suppressed([...hashes.values()]);
-  if (suppressed.size === 0) return parsed;
+  const suppressed = unlinked.length === 0 ? new Set<string>() : await stores.privacy.suppressed([...hashes.values()]);
   const erased = new Set(unlinked.filter((k) => suppressed.has(hashes.get(k) as string)));
+  // A link to a profile that is gone may be one a batch wrote while she was being erased (its own
+  // profile write then failed): such a link is removed, and what carries it is dead-lettered too.
+  const gone = [...new Set(loaded.owners.values())].filter((id) => !loaded.profiles.has(id) && !loaded.pending.has(id));
+  for (const id of gone) {
+    if ((await stores.privacy.erasure(id)) === undefined) continue;
+    for (const [key, owner] of loaded.owners) {
+      if (owner !== id) continue;
+      await stores.graph.removeOwner(key, id);
+      erased.add(key);
+      loaded.owners.delete(key);
+      loaded.links.delete(key);
+    }
+  }
+  if (erased.size === 0) return parsed;
   return parsed.filter((p) => {
     if (!p.ids.some((id) => erased.has(identifierKey(id)))) return true;
     run.deadLetter(p.record, 'erased: it carries an identifier of a person erased at her request (suppressed)', true);

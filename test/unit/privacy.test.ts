@@ -97,6 +97,31 @@ describe('erasure', () => {
     expect([...stores.eventItems.values()].filter((e) => e.profileId === customer)).toEqual([]);
   });
 
+  it('does not let a batch that linked her new device during her erasure bring her back (found in review)', async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, [segmentEvent({ userId: 'erin', anonymousId: 'erin-phone', timestamp: day(20, 9), properties: { product_id: 'p1', category: 'garden' } })]);
+    const erin = ownerOf(stores, 'userId:erin');
+    // A batch in flight links her laptop to her profile; the erasure runs just before that write, so the batch's profile write fails.
+    const racing: Stores = {
+      ...stores,
+      graph: {
+        ...stores.graph,
+        putOwner: async (...args) => {
+          if (stores.profileItems.has(erin)) await erasePerson(stores, erin, config.salt, NOW);
+          return stores.graph.putOwner(...args);
+        },
+      },
+    };
+    const first = await ingestBatch([toRecord(segmentEvent({ type: 'identify', userId: 'erin', anonymousId: 'erin-laptop', timestamp: day(20, 10) }), seq.take())], racing, config);
+    expect(first.failedSequenceNumbers).toHaveLength(1);
+    expect(stores.owners.get('anonymousId:erin-laptop')).toBe(erin);
+    // Her laptop's next event: the stale link is removed and the event dead-lettered; her profile does not come back.
+    const next = await ingest(stores, [segmentEvent({ anonymousId: 'erin-laptop', timestamp: day(21, 10), properties: { product_id: 'p2', category: 'kitchen' } })]);
+    expect(next.stats.erased).toBe(1);
+    expect(stores.profileItems.has(erin)).toBe(false);
+    expect(stores.owners.has('anonymousId:erin-laptop')).toBe(false);
+  });
+
   it('dead-letters her replayed events keeping nothing of them, and lets new people in', async () => {
     const stores = await gwen();
     await erasePerson(stores, ownerOf(stores, 'userId:user-gwen'), config.salt, NOW);
