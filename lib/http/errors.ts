@@ -16,6 +16,7 @@ export const unauthorized = (message = 'invalid or missing credentials') => new 
 /** A valid key of another kind than the route needs. */
 export const forbidden = (message: string) => new HttpError(403, message);
 export const notFound = (message = 'not found') => new HttpError(404, message);
+export const conflict = (message: string) => new HttpError(409, message);
 export const payloadTooLarge = (message: string) => new HttpError(413, message);
 export const unsupportedMediaType = (message: string) => new HttpError(415, message);
 /** A dependency failed; the client should retry (Segment and RudderStack SDKs retry 5xx). The cause is logged, not shown. */

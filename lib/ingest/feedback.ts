@@ -76,8 +76,11 @@ export function honestFeedback(event: CollectedEvent, sender: FeedbackSender, ke
   return { feedback: { ...claimed, variant: claims.v } };
 }
 
-/** The key a piece of feedback is counted once by, per profile: its decision, offer and kind. */
+/** The key a piece of feedback is counted once by, across the deployment: its decision, offer and kind. */
 export const feedbackKey = (decisionId: string, f: Feedback): string => createHash('sha256').update(`${decisionId}|${f.offerId}|${f.kind}`).digest('hex').slice(0, 16);
+
+/** What a claim holds of the message that made it: a hash, so the offer statistics keep nothing of a person. */
+export const claimant = (messageId: string): string => createHash('sha256').update(`claim|${messageId}`).digest('hex').slice(0, 16);
 
 /** Sequence numbers as fixed-width strings, so the stored marks compare in order. */
 export const markOf = (sequenceNumber: string): string => sequenceNumber.padStart(64, '0');

@@ -15,7 +15,7 @@ import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
 import { MAX_MERGE_HOPS } from '../profile/read';
 import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
 import type { EngineConfig } from './config';
-import { claimFeedback, countableFeedback, countFeedback, feedbackKey, honestFeedback, type Feedback, type FeedbackRecord } from './feedback';
+import { claimant, claimFeedback, countableFeedback, countFeedback, feedbackKey, honestFeedback, type Feedback, type FeedbackRecord } from './feedback';
 import { tokenKey } from '../decision/token';
 
 /** A stream record as the domain sees it (no Lambda types here). */
@@ -468,7 +468,7 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
 function countedFeedback(r: ParsedRecord, sender: ReadonlySet<string>, key: Buffer): { feedback: Feedback; claim: FeedbackRecord['claim'] } | 'refused' | undefined {
   const { feedback, refused } = honestFeedback(r.event, { profileIds: sender, identifierKeys: r.ids.map(identifierKey) }, key);
   if (feedback === undefined) return refused === undefined ? undefined : 'refused';
-  return { feedback, claim: { key: feedbackKey(String(asObject(r.event.properties)?.decision_id), feedback), message: r.event.messageId } };
+  return { feedback, claim: { key: feedbackKey(String(asObject(r.event.properties)?.decision_id), feedback), message: claimant(r.event.messageId) } };
 }
 
 // ---- 6. Network index and cluster context -------------------------------------------------------

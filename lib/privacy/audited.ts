@@ -8,7 +8,7 @@ import { splitProfile, type SplitConfig, type SplitRequest, type SplitResult } f
 /**
  * The privacy API's operations, each recorded in the audit log (the privacy table, apart from the
  * data): who asked (the admin key's fingerprint), when, what, for which profile id, and the outcome
- * (counts, never the data). A request that finds no profile is recorded too.
+ * (counts and statuses, never the data). A request that fails is recorded too, with its status only.
  */
 export interface PrivacyRequest {
   stores: Stores;
@@ -55,7 +55,8 @@ async function audited<T>(action: AuditEntry['action'], profileId: string, r: Pr
   try {
     result = await run();
   } catch (e) {
-    if (e instanceof HttpError && e.statusCode < 500) await r.stores.privacy.audit(entry({ status: e.statusCode, message: e.message }));
+    // The status only: a message can hold what was asked for (an identifier), and the log keeps no data.
+    await r.stores.privacy.audit(entry({ status: e instanceof HttpError ? e.statusCode : 500 })).catch(() => undefined);
     throw e;
   }
   await r.stores.privacy.audit(entry({ status: 200, ...outcome(result) }));

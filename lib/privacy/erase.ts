@@ -1,4 +1,4 @@
-import { notFound } from '../http/errors';
+import { conflict, notFound } from '../http/errors';
 import { followMerges } from '../profile/read';
 import { ConflictError, type Stores } from '../store/ports';
 import { holdingsOf, MAX_PERSON_EVENTS, suppressionHash, type Holdings } from './holdings';
@@ -59,7 +59,8 @@ export async function erasePerson(stores: Stores, profileId: string, salt: strin
       return { profileId, erasedProfileId: profile.profileId, alreadyErased: false, removed, suppressedIdentifiers: suppressed };
     } catch (e) {
       // A batch wrote her profile since it was read: read what it holds now, and remove that too.
-      if (!(e instanceof ConflictError) || attempt + 1 >= ATTEMPTS) throw e;
+      if (!(e instanceof ConflictError)) throw e;
+      if (attempt + 1 >= ATTEMPTS) throw conflict(`profile ${profileId} kept changing while it was erased (${e.message}); erase again`);
     }
   }
 }

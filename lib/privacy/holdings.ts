@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { parseIdentifierKey } from '../events/identifiers';
 import { NAMESPACES } from '../identity/rules';
 import type { Profile } from '../profile/profile';
 import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
@@ -39,7 +38,8 @@ export function suppressionHash(key: string, salt: string): string {
 }
 
 export async function holdingsOf(stores: Stores, profile: Profile): Promise<Holdings & { truncated: boolean }> {
-  const tombstones = [...(await stores.profiles.getMany(profile.members)).values()];
+  // Only tombstones merged into hers: a member brought back by a split is someone else's live profile.
+  const tombstones = [...(await stores.profiles.getMany(profile.members)).values()].filter((p) => p.mergedInto !== undefined);
   const people = [profile, ...tombstones];
   const profileIds = [...new Set(people.map((p) => p.profileId))];
   const mine = new Set(profileIds);
@@ -74,26 +74,54 @@ export async function holdingsOf(stores: Stores, profile: Profile): Promise<Hold
 }
 
 /**
- * Dead letters whose data carries one of these identifiers: an id in clear as a JSON string, an
- * e-mail or phone by its hash (letters keep personal data only hashed). The dead letter table is small
- * (letters expire after 14 days), so it is read whole.
+ * Dead letters that carry one of these identifiers in an identifier's place: a userId, anonymousId,
+ * previousId or device id equal to one of hers, or a hashed e-mail or phone (letters keep personal
+ * data only hashed) equal to one of hers. Not a substring match: an order number that happens to equal
+ * her userId is not hers. The dead letter table is small (letters expire after 14 days), so it is read whole.
  */
 async function lettersCarrying(stores: Stores, keys: string[]): Promise<DeadLetter[]> {
-  const needles = keys.map((k) => {
-    const { ns, value } = parseIdentifierKey(k);
-    return ns === 'email' || ns === 'phone' ? value : JSON.stringify(value);
-  });
-  if (needles.length === 0) return [];
+  if (keys.length === 0) return [];
+  const mine = new Set(keys);
   const out: DeadLetter[] = [];
   let cursor: string | undefined;
   do {
     const page = await stores.deadLetters.scan(cursor);
-    for (const letter of page.letters) {
-      // The ingest keeps a record's data as base64 of its JSON; the collector as JSON.
-      const texts = [letter.data, Buffer.from(letter.data, 'base64').toString('utf8')];
-      if (needles.some((n) => texts.some((t) => t.includes(n)))) out.push(letter);
-    }
+    for (const letter of page.letters) if (identifiersIn(letter.data).some((k) => mine.has(k))) out.push(letter);
     cursor = page.cursor;
   } while (cursor !== undefined);
   return out;
+}
+
+const HASH = /^sha256:([0-9a-f]{64})$/;
+
+/** The identifier keys a letter's data holds, wherever it nests them (the ingest keeps base64 of JSON, the collector JSON). */
+export function identifiersIn(data: string): string[] {
+  let value: unknown;
+  for (const text of [Buffer.from(data, 'base64').toString('utf8'), data]) {
+    try {
+      value = JSON.parse(text);
+      break;
+    } catch {
+      // not this encoding
+    }
+  }
+  const out = new Set<string>();
+  const stack: Array<[unknown, string]> = [[value, '']];
+  while (stack.length > 0) {
+    const [v, parent] = stack.pop() as [unknown, string];
+    if (typeof v !== 'object' || v === null) continue;
+    for (const [k, child] of Object.entries(v)) {
+      if (typeof child !== 'string') {
+        stack.push([child, k]);
+        continue;
+      }
+      if (k === 'userId') out.add(`userId:${child}`);
+      if (k === 'anonymousId' || k === 'previousId') out.add(`anonymousId:${child}`);
+      if (k === 'id' && parent === 'device') out.add(`deviceId:${child}`);
+      // A hashed e-mail or phone, or an id that held an e-mail address (hashed like one).
+      const hashed = HASH.exec(child);
+      if (hashed) for (const ns of ['email', 'phone', 'userId', 'anonymousId', 'deviceId']) out.add(`${ns}:${hashed[1]}`);
+    }
+  }
+  return [...out];
 }

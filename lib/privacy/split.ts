@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { extractIdentifiers, identifierKey, parseIdentifierKey, storedIdentifier } from '../events/identifiers';
-import { badRequest, notFound, parseJsonBody, payloadTooLarge } from '../http/errors';
+import { extractIdentifiers, identifierKey, storedIdentifier } from '../events/identifiers';
+import { badRequest, conflict, notFound, parseJsonBody, payloadTooLarge } from '../http/errors';
 import type { EngineConfig } from '../ingest/config';
 import { deriveProfileId } from '../identity/resolver';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import { updateSegments } from '../profile/facts';
-import { foldEvent, keepApart, newProfile, type Profile } from '../profile/profile';
+import { foldEvent, keepApart, MAX_KEPT_APART, newProfile, type Profile } from '../profile/profile';
+import { messageKey } from '../profile/marks';
 import { followMerges } from '../profile/read';
 import { fitBudget } from '../profile/size';
 import { ConflictError, type StoredEvent, type Stores } from '../store/ports';
@@ -66,7 +67,9 @@ export async function splitProfile(stores: Stores, profileId: string, request: S
     try {
       return await splitOnce(stores, profileId, request, config);
     } catch (e) {
-      if (!(e instanceof ConflictError) || attempt + 1 >= ATTEMPTS) throw e;
+      if (!(e instanceof ConflictError)) throw e;
+      // Step by step, each write conditional: asking again goes on from where this stopped.
+      if (attempt + 1 >= ATTEMPTS) throw conflict(`profile ${profileId} kept changing while it was split (${e.message}); ask again`);
     }
   }
 }
@@ -74,11 +77,17 @@ export async function splitProfile(stores: Stores, profileId: string, request: S
 async function splitOnce(stores: Stores, profileId: string, request: SplitRequest, config: SplitConfig): Promise<SplitResult> {
   const profile = await followMerges(stores, profileId);
   if (profile === undefined) throw notFound(`profile ${profileId} not found`);
-  const tombstones = await stores.profiles.getMany(profile.members);
-  const { keys, splitId } = whatLeaves(profile, tombstones, request, config.salt);
-  const existing = tombstones.get(splitId) ?? (await stores.profiles.getMany([splitId])).get(splitId);
-  if (existing !== undefined && existing.mergedInto === undefined && existing.profileId !== profile.profileId) {
+  const members = await stores.profiles.getMany(profile.members);
+  // Only the members that are tombstones: one brought back by a split that stopped half-way is live.
+  const tombstones = new Map([...members].filter(([, p]) => p.mergedInto !== undefined));
+  const { keys, splitId } = whatLeaves(profile, members, request, config.salt);
+  const existing = members.get(splitId) ?? (await stores.profiles.getMany([splitId])).get(splitId);
+  const resumed = existing?.mergedInto === undefined && existing?.keptApart?.includes(profile.profileId) === true;
+  if (existing !== undefined && existing.mergedInto === undefined && existing.profileId !== profile.profileId && !resumed) {
     throw badRequest(`profile ${splitId}, which the identifiers would go back to, is another live profile`);
+  }
+  if ((profile.keptApart ?? []).length >= MAX_KEPT_APART && !profile.keptApart?.includes(splitId)) {
+    throw badRequest(`profile ${profile.profileId} is kept apart from ${MAX_KEPT_APART} profiles already, the most it records`);
   }
   // A member leaves with the members merged into it before it was merged here (their identifiers are among its own).
   const leaving = new Set([splitId, ...('member' in request ? (existing?.members ?? []) : [])]);
@@ -86,6 +95,10 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
   const ids = [profile.profileId, ...profile.members, ...(profile.members.includes(splitId) ? [] : [splitId])];
   const events = await stores.events.byProfiles(ids, MAX_PERSON_EVENTS + 1);
   if (events.length > MAX_PERSON_EVENTS) throw badRequest(`the profile has more than ${MAX_PERSON_EVENTS} stored events: too many to rebuild in one request`);
+  // A batch that folded a message into the profile stores its event last: rebuilt without it, the
+  // profile would lose it for good (its redelivery is skipped as folded). Wait for the batch to finish.
+  const stored = new Set(events.map((e) => messageKey(e.event.messageId)));
+  if ((profile.recent ?? []).some((k) => !stored.has(k))) throw conflict(`a batch is still being applied to profile ${profile.profileId}; ask again in a minute`);
   const moved = new Set(keys);
   const carries = (e: StoredEvent) => extractIdentifiers(e.event, config.rules, config.salt).some((id) => moved.has(identifierKey(id)));
   const [leave, stay] = [events.filter(carries), events.filter((e) => !carries(e))];
@@ -96,7 +109,7 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
     members: profile.members.filter((m) => !leaving.has(m)),
     mergeLog: profile.mergeLog.filter((m) => !leaving.has(m.from)),
     marks: profile.marks,
-    ...(profile.recent ? { recent: profile.recent } : {}),
+    ...recentOf(profile, stay),
     ...(profile.batch ? { batch: profile.batch } : {}),
     keptApart: keepApart(profile.keptApart ?? [], [splitId]),
   } satisfies Partial<Profile>);
@@ -106,7 +119,7 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
     members: [...leaving].filter((m) => m !== splitId && tombstones.has(m)),
     mergeLog: profile.mergeLog.filter((m) => leaving.has(m.from) && m.from !== splitId),
     marks: profile.marks,
-    ...(profile.recent ? { recent: profile.recent } : {}),
+    ...recentOf(profile, leave),
     keptApart: keepApart(existing?.keptApart ?? [], [profile.profileId]),
   } satisfies Partial<Profile>);
   for (const p of [stayed, split]) {
@@ -137,10 +150,12 @@ function whatLeaves(profile: Profile, tombstones: Map<string, Profile>, request:
   let keys: string[];
   let splitId: string;
   if ('identifier' in request) {
+    if (request.identifier.namespace === 'userId') throw badRequest('a userId is the customer herself: take out the device (its anonymousId or deviceId) or the merged member instead');
     const key = identifierKey(storedIdentifier(request.identifier.namespace as Namespace, request.identifier.value, salt));
     if (!held.has(key)) throw badRequest(`profile ${profile.profileId} has no ${request.identifier.namespace} ${JSON.stringify(request.identifier.value)}`);
     keys = [key];
-    splitId = deriveProfileId(key);
+    // The profile the identifier would have made; if it made this one, a profile of its own beside it.
+    splitId = deriveProfileId(key) === profile.profileId ? deriveProfileId(`split|${key}`) : deriveProfileId(key);
   } else {
     const member = tombstones.get(request.member);
     if (member === undefined || !profile.members.includes(request.member)) throw badRequest(`${request.member} is not a profile merged into ${profile.profileId}`);
@@ -149,8 +164,15 @@ function whatLeaves(profile: Profile, tombstones: Map<string, Profile>, request:
   }
   if (keys.length === 0) throw badRequest('nothing to take out: the member holds none of the profile\'s identifiers');
   if (keys.length === held.size) throw badRequest('nothing would remain: every identifier of the profile would leave');
-  if (splitId === profile.profileId) throw badRequest(`${keys.map((k) => parseIdentifierKey(k).ns).join(', ')} made this profile: take out the others instead`);
+  if (splitId === profile.profileId) throw badRequest(`${profile.profileId} is the profile itself, not a member`);
   return { keys: keys.sort(), splitId };
+}
+
+/** The profile's last folded messages that are among these events (all of them are stored: splitOnce checked). */
+function recentOf(profile: Profile, events: StoredEvent[]): Pick<Profile, 'recent'> {
+  const mine = new Set(events.map((e) => messageKey(e.event.messageId)));
+  const recent = (profile.recent ?? []).filter((k) => mine.has(k));
+  return recent.length > 0 ? { recent } : {};
 }
 
 /** A profile folded from these events alone, as the ingest folds them (engine events go to the journey only). */

@@ -235,6 +235,63 @@ describe('split: undoing a wrong merge', () => {
     expect(merged.stores.profileItems.get(ann)?.identities.anonymousId).toEqual(['ann-phone']);
   });
 
+  it('waits for a batch whose events are not stored yet, then splits without losing what it folded (found in review)', async () => {
+    const merged = await run(false);
+    const ann = ownerOf(merged.stores, 'userId:ann-1');
+    // Her purchase is folded into her profile, but the batch's events write is throttled: the stream will deliver it again.
+    const record = toRecord(segmentEvent({ userId: 'ann-1', anonymousId: 'ann-phone', timestamp: day(14, 9), properties: { product_id: 'lamp-7', category: 'lighting' } }), seq.take());
+    const throttled: Stores = { ...merged.stores, events: { ...merged.stores.events, put: async () => Promise.reject(new Error('throttled')) } };
+    expect((await ingestBatch([record], throttled, config)).failedSequenceNumbers).toHaveLength(1);
+    const split = () => splitProfile(merged.stores, ann, { identifier: { namespace: 'anonymousId', value: 'family-tablet' } }, config);
+    await expect(split()).rejects.toMatchObject({ statusCode: 409 });
+    // The redelivery stores it; the split then goes through and keeps it.
+    expect((await ingestBatch([record], merged.stores, config)).failedSequenceNumbers).toEqual([]);
+    await split();
+    expect(merged.stores.profileItems.get(ann)?.signals.products).toHaveProperty('lamp-7');
+  });
+
+  it('goes on from where it stopped when a batch wrote her profile in the middle of a split (found in review)', async () => {
+    const merged = await run(false);
+    const ann = ownerOf(merged.stores, 'userId:ann-1');
+    let landed = false;
+    const racing: Stores = {
+      ...merged.stores,
+      profiles: {
+        ...merged.stores.profiles,
+        // Once the tablet's profile is written (step 1), a batch lands an event on Ann's profile before the split writes it (step 3).
+        put: async (profile, version, write) => {
+          await merged.stores.profiles.put(profile, version, write);
+          if (!landed && profile.profileId !== ann) {
+            landed = true;
+            await ingest(merged.stores, [segmentEvent({ userId: 'ann-1', timestamp: day(14, 9), properties: { product_id: 'vase-1', category: 'home' } })]);
+          }
+        },
+      },
+    };
+    const result = await splitProfile(racing, ann, { identifier: { namespace: 'anonymousId', value: 'family-tablet' } }, config);
+    expect(landed).toBe(true);
+    expect(result.events).toEqual({ stayed: 4, moved: 4 });
+    expect(merged.stores.profileItems.get(ann)?.identities.anonymousId).toEqual(['ann-phone']);
+    expect(merged.stores.profileItems.get(ann)?.signals.products).toHaveProperty('vase-1');
+    expect(ownerOf(merged.stores, 'anonymousId:family-tablet')).toBe(result.splitProfileId);
+  });
+
+  it('takes out the device the customer profile was first made from, giving it a profile of its own', async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, [view('first-tablet', day(10, 19), 'spade-3'), segmentEvent({ type: 'identify', anonymousId: 'first-tablet', userId: 'kim-1', timestamp: day(11, 8) })]);
+    await ingest(stores, [segmentEvent({ userId: 'kim-1', anonymousId: 'kim-phone', timestamp: day(12, 9), properties: { product_id: 'paint-1', category: 'paint' } })]);
+    const kim = ownerOf(stores, 'userId:kim-1');
+    expect(kim).toBe(ownerOf(stores, 'anonymousId:first-tablet'));
+    const result = await splitProfile(stores, kim, { identifier: { namespace: 'anonymousId', value: 'first-tablet' } }, config);
+    expect(result.splitProfileId).not.toBe(kim);
+    expect(ownerOf(stores, 'anonymousId:first-tablet')).toBe(result.splitProfileId);
+    expect(stores.profileItems.get(kim)?.identities).toEqual({ userId: ['kim-1'], anonymousId: ['kim-phone'] });
+    // Her next login on the tablet stays hers, and the tablet stays apart.
+    await ingest(stores, [segmentEvent({ anonymousId: 'first-tablet', userId: 'kim-1', timestamp: day(13, 8), properties: { product_id: 'vase-1', category: 'home' } })]);
+    expect(ownerOf(stores, 'anonymousId:first-tablet')).toBe(result.splitProfileId);
+    expect(stores.profileItems.get(kim)?.signals.products).toHaveProperty('vase-1');
+  });
+
   it('takes out a merged member by its id, and refuses what cannot be split', async () => {
     const merged = await run(false);
     const ann = ownerOf(merged.stores, 'userId:ann-1');
