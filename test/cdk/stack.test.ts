@@ -249,10 +249,12 @@ describe('the functions', () => {
     });
   });
 
-  it('lets only the privacy function delete data, and the ingest only read the privacy table (suppressed identifiers)', () => {
-    const deleters = (Object.keys(functionIds) as Array<keyof typeof functionIds>).filter((fn) => actionsOf(policyOf(fn)).includes('dynamodb:DeleteItem'));
-    // The ingest and the nightly scores write profiles (read-write grants include DeleteItem); only the privacy function writes the privacy table.
-    expect(deleters).toContain('privacy');
+  it("lets no API function but the privacy function delete a person's data, and the ingest only read the privacy table (suppressed identifiers)", () => {
+    const personal = /Data(Profiles|Graph|Events|DeadLetters)/;
+    const deletesPersonalData = (fn: keyof typeof functionIds) =>
+      statementsOf(policyOf(fn)).some((s) => personal.test(JSON.stringify(s.Resource)) && [s.Action].flat().some((a) => /^dynamodb:(DeleteItem|BatchWriteItem)$/.test(a)));
+    // The collector writes dead letters with BatchWriteItem (puts only); the ingest writes its tables.
+    expect((['profiles', 'decide', 'privacy'] as const).filter(deletesPersonalData)).toEqual(['privacy']);
     const privacyTable = (fn: keyof typeof functionIds) =>
       statementsOf(policyOf(fn))
         .filter((s) => JSON.stringify(s.Resource).includes('DataPrivacy'))
