@@ -60,6 +60,13 @@ export class MemoryStores implements Stores {
   readonly erasures = new Map<string, ErasureRecord>();
   readonly auditEntries: AuditEntry[] = [];
 
+  /** One page of a scan (one read), copies of the items, and the cursor of the next page if any. */
+  private page<T>(items: Map<string, T>, cursor: string | undefined, pageSize: number): { items: T[]; next: { cursor?: string } } {
+    this.counts.reads += 1;
+    const from = Number(cursor ?? 0);
+    return { items: [...items.values()].slice(from, from + pageSize).map((i) => structuredClone(i)), next: from + pageSize < items.size ? { cursor: String(from + pageSize) } : {} };
+  }
+
   private write(items = 1, operation = 'other'): void {
     this.writesBy[operation] = (this.writesBy[operation] ?? 0) + 1;
     this.counts.writes += 1;
@@ -108,10 +115,8 @@ export class MemoryStores implements Stores {
       return { profiles, pending, documents, marked };
     },
     scan: async (cursor, pageSize = 1000) => {
-      this.counts.reads += 1;
-      const from = Number(cursor ?? 0);
-      const profiles = [...this.profileItems.values()].slice(from, from + pageSize).map((p) => structuredClone(p));
-      return { profiles, ...(from + pageSize < this.profileItems.size ? { cursor: String(from + pageSize) } : {}) };
+      const { items: profiles, next } = this.page(this.profileItems, cursor, pageSize);
+      return { profiles, ...next };
     },
     markPendingMerge: async (survivorId, loserIds) => {
       if (this.profileItems.get(survivorId)?.mergedInto !== undefined) throw new ConflictError(`profile ${survivorId} was merged away`);
@@ -243,10 +248,8 @@ export class MemoryStores implements Stores {
         .map((e) => structuredClone(e));
     },
     scan: async (cursor, pageSize = 1000) => {
-      this.counts.reads += 1;
-      const from = Number(cursor ?? 0);
-      const events = [...this.eventItems.values()].slice(from, from + pageSize).map((e) => structuredClone(e));
-      return { events, ...(from + pageSize < this.eventItems.size ? { cursor: String(from + pageSize) } : {}) };
+      const { items: events, next } = this.page(this.eventItems, cursor, pageSize);
+      return { events, ...next };
     },
     remove: async (messageIds) => {
       this.batchWrite(messageIds, 'erasure');
@@ -262,10 +265,8 @@ export class MemoryStores implements Stores {
     },
     list: async (limit) => [...this.letters.values()].slice(0, limit),
     scan: async (cursor, pageSize = 1000) => {
-      this.counts.reads += 1;
-      const from = Number(cursor ?? 0);
-      const letters = [...this.letters.values()].slice(from, from + pageSize).map((l) => ({ ...l }));
-      return { letters, ...(from + pageSize < this.letters.size ? { cursor: String(from + pageSize) } : {}) };
+      const { items: letters, next } = this.page(this.letters, cursor, pageSize);
+      return { letters, ...next };
     },
     remove: async (ids) => {
       this.batchWrite(ids, 'erasure');

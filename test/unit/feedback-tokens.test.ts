@@ -24,17 +24,15 @@ async function ingest(stores: MemoryStores, events: Array<Record<string, unknown
   return result;
 }
 
+/** A decision at 10:00 for this identity, with two offers. */
+const decideFor = (stores: MemoryStores, identity: { namespace: string; value: string }) =>
+  answerDecision(parseDecisionRequest(JSON.stringify({ identity, placement: 'home', count: 2, context: { timestamp: at(10) } })), { stores, config, catalog, salt: config.salt, now: () => new Date(at(10)) });
+
 /** Ivy browses, then her app asks for a decision (as her back-end would, with the decision key). */
 async function ivy() {
   const stores = new MemoryStores();
   await ingest(stores, [segmentEvent({ userId: 'ivy-1', timestamp: at(9), properties: { product_id: 'spade-2', category: 'garden' }, context: { consent: { categoryPreferences: { Personalization: true } } } })]);
-  const decision = await answerDecision(parseDecisionRequest(JSON.stringify({ identity: { namespace: 'userId', value: 'ivy-1' }, placement: 'home', count: 2, context: { timestamp: at(10) } })), {
-    stores,
-    config,
-    catalog,
-    salt: config.salt,
-    now: () => new Date(at(10)),
-  });
+  const decision = await decideFor(stores, { namespace: 'userId', value: 'ivy-1' });
   return { stores, decision, offer: decision.offers[0]?.offerId as string };
 }
 
@@ -109,13 +107,7 @@ describe('offer statistics count honest feedback only', () => {
   it('counts one token once whatever profile the device moves to: a new fake userId on each replay gains nothing', async () => {
     const stores = new MemoryStores();
     await ingest(stores, [segmentEvent({ anonymousId: 'mal-phone', timestamp: at(9), properties: { product_id: 'spade-2', category: 'garden' } })]);
-    const decision = await answerDecision(parseDecisionRequest(JSON.stringify({ identity: { namespace: 'anonymousId', value: 'mal-phone' }, placement: 'home', context: { timestamp: at(10) } })), {
-      stores,
-      config,
-      catalog,
-      salt: config.salt,
-      now: () => new Date(at(10)),
-    });
+    const decision = await decideFor(stores, { namespace: 'anonymousId', value: 'mal-phone' });
     const offer = decision.offers[0]?.offerId as string;
     const props = { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token };
     let refused = 0;
@@ -130,13 +122,7 @@ describe('offer statistics count honest feedback only', () => {
   it('counts feedback from the device the decision was for after it merged into her customer profile', async () => {
     const stores = new MemoryStores();
     await ingest(stores, [segmentEvent({ anonymousId: 'ivy-phone', timestamp: at(9), properties: { product_id: 'spade-2', category: 'garden' } })]);
-    const decision = await answerDecision(parseDecisionRequest(JSON.stringify({ identity: { namespace: 'anonymousId', value: 'ivy-phone' }, placement: 'home', context: { timestamp: at(10) } })), {
-      stores,
-      config,
-      catalog,
-      salt: config.salt,
-      now: () => new Date(at(10)),
-    });
+    const decision = await decideFor(stores, { namespace: 'anonymousId', value: 'ivy-phone' });
     // She logs in on her laptop, then on the phone: the phone's profile merges into hers; the click comes with her userId only.
     await ingest(stores, [segmentEvent({ type: 'identify', anonymousId: 'ivy-laptop', userId: 'ivy-1', timestamp: at(8) }), segmentEvent({ type: 'identify', anonymousId: 'ivy-phone', userId: 'ivy-1', timestamp: at(10, 30) })]);
     const offer = decision.offers[0]?.offerId as string;
