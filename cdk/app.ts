@@ -37,18 +37,31 @@ export function validateConfiguration(): void {
  * The CDK app: configuration validated first, then the stack, then the cdk-nag AwsSolutions and
  * Serverless packs over everything (findings are errors and warnings on the stack; acknowledged ones
  * are in nag-suppressions.ts). Context: `stackName` (default MomentEngine), `sagemakerEndpoint`,
- * `corsOrigins` (comma-separated web origins allowed to call the API from a browser; none by default).
+ * `corsOrigins` (comma-separated web origins allowed to call the API from a browser; none by default),
+ * `encryptionKey` (`customer`: a customer managed KMS key for the data at rest).
  */
 export function buildApp(app = new App()): { app: App; stack: MomentEngineStack } {
   validateConfiguration();
+  const encryptionKey = encryptionKeyOf(app.node.tryGetContext('encryptionKey'));
+  // A table encrypted with a customer managed key names the key per region: such a stack is bound to its region.
+  const region = process.env.CDK_DEFAULT_REGION;
+  if (encryptionKey === 'customer' && region === undefined) throw new Error('encryptionKey=customer binds the stack to a region: set AWS_REGION (or a profile with a region) for cdk, or CDK_DEFAULT_REGION');
   const stack = new MomentEngineStack(app, app.node.tryGetContext('stackName') ?? 'MomentEngine', {
+    ...(encryptionKey === 'customer' ? { env: { region, account: process.env.CDK_DEFAULT_ACCOUNT } } : {}),
     description: 'Moment Engine: real-time marketing decision engine (collector, identity stitching, profiles, decisions)',
     sagemakerEndpoint: app.node.tryGetContext('sagemakerEndpoint'),
     corsOrigins: parseCorsOrigins(app.node.tryGetContext('corsOrigins')),
+    encryptionKey,
   });
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   Aspects.of(app).add(new ServerlessChecks({ verbose: true }));
   return { app, stack };
+}
+
+/** The `encryptionKey` context: `aws` (AWS managed keys, the default) or `customer` (a customer managed KMS key). */
+function encryptionKeyOf(value: unknown): 'aws' | 'customer' {
+  if (value === undefined || value === 'aws' || value === 'customer') return value ?? 'aws';
+  throw new Error(`encryptionKey: "${String(value)}" is not aws or customer`);
 }
 
 /**

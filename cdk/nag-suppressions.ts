@@ -1,4 +1,5 @@
-import { Stack, type CfnResource } from 'aws-cdk-lib';
+import { Stack, Token, type CfnResource } from 'aws-cdk-lib';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import type { EngineFunction } from './constructs/function';
@@ -9,6 +10,8 @@ import type { EngineTables } from './constructs/tables';
 import type { NightlyJob } from './constructs/nightly';
 
 export interface AcknowledgedParts {
+  /** The customer managed key, when the stack has one. */
+  dataKey?: IKey;
   tables: EngineTables;
   keys: EngineKeys;
   ingestion: Ingestion;
@@ -21,8 +24,9 @@ export interface AcknowledgedParts {
  * Suppressions name the constructs themselves (not path strings), so a rename cannot silently detach
  * one; anything not listed here fails `test/cdk/nag.test.ts`, which also lists the acknowledged rules.
  */
-export function acknowledgeFindings({ tables, keys, ingestion, http, nightly }: AcknowledgedParts): void {
+export function acknowledgeFindings({ dataKey, tables, keys, ingestion, http, nightly }: AcknowledgedParts): void {
   const functions: EngineFunction[] = [ingestion.ingest, ...Object.values(http.functions), ...Object.values(nightly.functions)];
+  if (dataKey) acknowledgeDataKey(functions, ingestion);
   for (const fn of functions) {
     NagSuppressions.addResourceSuppressions(
       fn.executionRole,
@@ -164,7 +168,8 @@ function acknowledgeNightly(nightly: NightlyJob): void {
     [
       {
         id: 'AwsSolutions-IAM5',
-        appliesTo: [`Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${nightly.stateMachineName}/*`],
+        // The region is a token in an environment-agnostic stack, and a name in one bound to its region (a customer managed key).
+        appliesTo: [`Resource::arn:<AWS::Partition>:states:${Token.isUnresolved(Stack.of(nightly).region) ? '<AWS::Region>' : Stack.of(nightly).region}:<AWS::AccountId>:execution:${nightly.stateMachineName}/*`],
         reason: "The Distributed Maps' child executions of this state machine (described and stopped by it), whose names Step Functions makes: no other state machine's executions.",
       },
     ],
@@ -185,6 +190,29 @@ function acknowledgeNightly(nightly: NightlyJob): void {
     {
       id: 'AwsSolutions-S1',
       reason: "The nightly job's working data (the tables' exports, shards, reports, model registry), read and written only by its own task functions' roles, kept 90 days; server access logs would log the job to itself. Enable CloudTrail data events on it where an audit trail of reads is required.",
+    },
+  ]);
+}
+
+/** With a customer managed key (-c encryptionKey=customer): the grants' KMS action families, and the stream's key. */
+function acknowledgeDataKey(functions: EngineFunction[], ingestion: Ingestion): void {
+  for (const fn of functions) {
+    NagSuppressions.addResourceSuppressions(
+      fn.executionRole,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: ['Action::kms:ReEncrypt*', 'Action::kms:GenerateDataKey*'],
+          reason: "CDK's grants on a table, stream or queue encrypted with the stack's customer managed key: the KMS action families those grants need, on that one key only.",
+        },
+      ],
+      true,
+    );
+  }
+  NagSuppressions.addResourceSuppressions(ingestion.stream, [
+    {
+      id: 'AwsSolutions-KDS3',
+      reason: 'The operator chose a customer managed key for all data at rest (-c encryptionKey=customer): the event stream holds personal data too, so it uses that key rather than aws/kinesis.',
     },
   ]);
 }

@@ -1,11 +1,13 @@
 import { CfnOutput, Stack, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { TABLES, type TableName } from '../lib/store/tables';
 import { EngineHttpApi } from './constructs/http-api';
 import { Ingestion } from './constructs/ingestion';
 import { EngineKeys } from './constructs/keys';
 import { EngineTables } from './constructs/tables';
+import { dataKeyDefaults } from './constructs/table-defaults';
 import { NightlyJob } from './constructs/nightly';
 import { loadNightlyConfig } from '../lib/learn/nightly-config';
 import { acknowledgeFindings } from './nag-suppressions';
@@ -17,6 +19,8 @@ export interface MomentEngineStackProps extends StackProps {
   sagemakerEndpoint?: string;
   /** Web origins that may call the API from a browser (CORS); none by default. */
   corsOrigins?: string[];
+  /** `customer`: a customer managed KMS key encrypts the tables, stream, failure queue and secrets; else AWS managed keys. */
+  encryptionKey?: 'aws' | 'customer';
 }
 
 /**
@@ -30,13 +34,16 @@ export class MomentEngineStack extends Stack {
   readonly ingestion: Ingestion;
   readonly http: EngineHttpApi;
   readonly nightly: NightlyJob;
+  /** The customer managed key, when the stack has one. */
+  readonly dataKey?: Key;
 
   constructor(scope: Construct, id: string, props: MomentEngineStackProps = {}) {
     super(scope, id, props);
-    this.tables = new EngineTables(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
-    this.keys = new EngineKeys(this, 'Keys');
+    this.dataKey = props.encryptionKey === 'customer' ? new Key(this, 'DataKey', dataKeyDefaults()) : undefined;
+    this.tables = new EngineTables(this, 'Data', { removalPolicy: props.dataRemovalPolicy, encryptionKey: this.dataKey });
+    this.keys = new EngineKeys(this, 'Keys', { encryptionKey: this.dataKey });
     const environment = { ...this.tables.environment(), ...this.keys.environment() };
-    this.ingestion = new Ingestion(this, 'Ingestion', { tables: this.tables, keys: this.keys, environment });
+    this.ingestion = new Ingestion(this, 'Ingestion', { tables: this.tables, keys: this.keys, environment, encryptionKey: this.dataKey });
     this.http = new EngineHttpApi(this, 'Http', {
       tables: this.tables,
       keys: this.keys,
@@ -46,7 +53,7 @@ export class MomentEngineStack extends Stack {
       corsOrigins: props.corsOrigins,
     });
     this.nightly = new NightlyJob(this, 'Nightly', { tables: this.tables, environment: this.tables.environment(), settings: loadNightlyConfig(), removalPolicy: props.dataRemovalPolicy });
-    acknowledgeFindings({ tables: this.tables, keys: this.keys, ingestion: this.ingestion, http: this.http, nightly: this.nightly });
+    acknowledgeFindings({ dataKey: this.dataKey, tables: this.tables, keys: this.keys, ingestion: this.ingestion, http: this.http, nightly: this.nightly });
 
     new CfnOutput(this, 'ApiUrl', { value: this.http.url, description: 'The HTTP API; point Segment SDKs here (as their host)' });
     new CfnOutput(this, 'StreamName', { value: this.ingestion.stream.streamName, description: 'The event stream (Kinesis)' });
@@ -60,6 +67,7 @@ export class MomentEngineStack extends Stack {
     new CfnOutput(this, 'IdentitySaltSecretArn', { value: this.keys.identitySalt.secretArn, description: 'Salt of hashed identifiers (retained with the data)' });
     new CfnOutput(this, 'NightlyStateMachineArn', { value: this.nightly.stateMachine.stateMachineArn, description: 'The nightly learning job (started by its schedule; aws stepfunctions start-execution to run it now)' });
     new CfnOutput(this, 'NightlyBucketName', { value: this.nightly.bucket.bucketName, description: "The nightly job's snapshots, reports, lift charts and model registry" });
+    if (this.dataKey) new CfnOutput(this, 'DataKeyArn', { value: this.dataKey.keyArn, description: 'The customer managed KMS key of the tables, stream, failure queue and secrets (retained with the data)' });
     new CfnOutput(this, 'IngestFailuresQueueUrl', { value: this.ingestion.failures.queueUrl, description: 'Records the ingest gave up on (event source mapping on-failure destination)' });
   }
 }

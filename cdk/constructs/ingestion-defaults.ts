@@ -4,16 +4,17 @@ import { StreamEncryption, StreamMode, type StreamProps } from 'aws-cdk-lib/aws-
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import type { KinesisEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { QueueEncryption, type QueueProps } from 'aws-cdk-lib/aws-sqs';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 
 /**
- * The event stream: encrypted with the AWS managed KMS key, on-demand capacity (collector traffic is
+ * The event stream: encrypted with the AWS managed KMS key (or the customer managed `key`), on-demand capacity (collector traffic is
  * bursty and nobody has to re-shard), records kept 24 hours: the time the ingest has to get past a
  * failure (a DynamoDB outage, a bad deploy) before accepted events are lost; the iterator-age alarm
  * says so long before.
  */
-export function eventStreamDefaults(): StreamProps {
+export function eventStreamDefaults(key?: IKey): StreamProps {
   return {
-    encryption: StreamEncryption.MANAGED,
+    ...(key ? { encryption: StreamEncryption.KMS, encryptionKey: key } : { encryption: StreamEncryption.MANAGED }),
     streamMode: StreamMode.ON_DEMAND,
     retentionPeriod: Duration.hours(24),
     removalPolicy: RemovalPolicy.DESTROY,
@@ -21,8 +22,8 @@ export function eventStreamDefaults(): StreamProps {
 }
 
 /** The on-failure destination of the event source mapping: encrypted, TLS only, kept the longest SQS allows. */
-export function failureQueueDefaults(): QueueProps {
-  return { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) };
+export function failureQueueDefaults(key?: IKey): QueueProps {
+  return { ...(key ? { encryption: QueueEncryption.KMS, encryptionMasterKey: key } : { encryption: QueueEncryption.SQS_MANAGED }), enforceSSL: true, retentionPeriod: Duration.days(14) };
 }
 
 /**

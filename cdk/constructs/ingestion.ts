@@ -17,11 +17,14 @@ import {
   ingestEventSourceDefaults,
 } from './ingestion-defaults';
 import type { EngineKeys } from './keys';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { EngineTables } from './tables';
 
 export interface IngestionProps {
   tables: EngineTables;
   keys: EngineKeys;
+  /** A customer managed key for the stream and the failure queue (else AWS managed keys). */
+  encryptionKey?: IKey;
   /** Variables every function gets (table names, secret ARNs); the stream's name is added here. */
   environment: Record<string, string>;
   /** Overrides of the stream defaults. */
@@ -45,8 +48,8 @@ export class Ingestion extends Construct {
 
   constructor(scope: Construct, id: string, props: IngestionProps) {
     super(scope, id);
-    this.stream = new Stream(this, 'Events', { ...eventStreamDefaults(), ...props.stream });
-    this.failures = new Queue(this, 'IngestFailures', failureQueueDefaults());
+    this.stream = new Stream(this, 'Events', { ...eventStreamDefaults(props.encryptionKey), ...props.stream });
+    this.failures = new Queue(this, 'IngestFailures', failureQueueDefaults(props.encryptionKey));
     this.ingest = new EngineFunction(this, 'Ingest', {
       entry: FUNCTION_ENTRIES.ingest,
       serviceName: 'ingest',

@@ -1,12 +1,13 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Function } from 'aws-cdk-lib/aws-lambda';
 import { Secret, type SecretProps } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { KEY_SECRET_VARIABLES, type KeyKind } from '../../lib/http/keys';
 
 /** A generated secret: 40 letters and digits (safe in a Basic auth user name and an HTTP header). */
-export function generatedSecretDefaults(description: string): SecretProps {
-  return { description, generateSecretString: { excludePunctuation: true, passwordLength: 40 }, removalPolicy: RemovalPolicy.DESTROY };
+export function generatedSecretDefaults(description: string, encryptionKey?: IKey): SecretProps {
+  return { description, generateSecretString: { excludePunctuation: true, passwordLength: 40 }, removalPolicy: RemovalPolicy.DESTROY, ...(encryptionKey ? { encryptionKey } : {}) };
 }
 
 /**
@@ -27,15 +28,17 @@ export class EngineKeys extends Construct {
   readonly adminKeys: Secret;
   readonly identitySalt: Secret;
 
-  constructor(scope: Construct, id: string) {
+  /** `encryptionKey`: a customer managed key for the secrets (else Secrets Manager's AWS managed key). */
+  constructor(scope: Construct, id: string, props: { encryptionKey?: IKey } = {}) {
     super(scope, id);
-    this.writeKeys = new Secret(this, 'WriteKeys', generatedSecretDefaults('Segment write keys accepted by the collector (comma-separated)'));
-    this.decideKeys = new Secret(this, 'ApiKeys', generatedSecretDefaults('Decision keys (x-api-key) accepted by POST /v1/decisions (comma-separated)'));
-    this.readKeys = new Secret(this, 'ReadKeys', generatedSecretDefaults('Read keys (x-api-key) accepted by the profile, identity and statistics routes (comma-separated)'));
-    this.adminKeys = new Secret(this, 'AdminKeys', generatedSecretDefaults('Admin keys (x-api-key) accepted by the catalog, model and dead-letter routes (comma-separated)'));
+    const key = props.encryptionKey;
+    this.writeKeys = new Secret(this, 'WriteKeys', generatedSecretDefaults('Segment write keys accepted by the collector (comma-separated)', key));
+    this.decideKeys = new Secret(this, 'ApiKeys', generatedSecretDefaults('Decision keys (x-api-key) accepted by POST /v1/decisions (comma-separated)', key));
+    this.readKeys = new Secret(this, 'ReadKeys', generatedSecretDefaults('Read keys (x-api-key) accepted by the profile, identity and statistics routes (comma-separated)', key));
+    this.adminKeys = new Secret(this, 'AdminKeys', generatedSecretDefaults('Admin keys (x-api-key) accepted by the catalog, model, dead-letter and privacy routes (comma-separated)', key));
     // Losing the salt would orphan every hashed identifier: it outlives the stack.
     this.identitySalt = new Secret(this, 'IdentitySalt', {
-      ...generatedSecretDefaults('Salt for hashing e-mail and phone identifiers'),
+      ...generatedSecretDefaults('Salt for hashing e-mail and phone identifiers', key),
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }

@@ -149,6 +149,8 @@ export class NightlyJob extends Construct {
     const { Snapshot, ExportStatus, WriteAttributes, Train, Publish } = this.functions;
     const exported = this.exportedTables;
     Snapshot.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:ExportTableToPointInTime'], resources: exported.map((t) => t.tableArn) }));
+    // Exporting a table encrypted with a customer managed key reads it with that key.
+    for (const key of new Set(exported.map((t) => t.encryptionKey).filter((k) => k !== undefined))) key.grant(Snapshot, 'kms:Decrypt', 'kms:DescribeKey');
     Snapshot.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:AbortMultipartUpload', 's3:PutObjectAcl'], resources: objects([work]) }));
     ExportStatus.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['dynamodb:DescribeExport'], resources: exported.map((t) => `${t.tableArn}/export/*`) }));
     tables.tables.profiles.grantReadWriteData(WriteAttributes);

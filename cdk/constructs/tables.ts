@@ -1,5 +1,6 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import { TableV2, type TablePropsV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { TABLES, type TableDefinition, type TableName } from '../../lib/store/tables';
 import { tableDefaults } from './table-defaults';
@@ -7,7 +8,9 @@ import { tableDefaults } from './table-defaults';
 export interface EngineTablesProps {
   /** RETAIN (default) keeps customer data when the stack is deleted; DESTROY is for throw-away stacks. */
   removalPolicy?: RemovalPolicy;
-  /** Overrides per table, merged onto the defaults (for example a customer managed key). */
+  /** A customer managed key for every table (else the AWS managed key). */
+  encryptionKey?: IKey;
+  /** Overrides per table, merged onto the defaults. */
   overrides?: Partial<Record<TableName, Partial<TablePropsV2>>>;
 }
 
@@ -23,7 +26,7 @@ export class EngineTables extends Construct {
     const entries = Object.entries(TABLES) as Array<[TableName, TableDefinition]>;
     // The construct id is the definition's id: it names the CloudFormation resource, so it must not change.
     this.tables = Object.fromEntries(
-      entries.map(([name, def]) => [name, new TableV2(this, def.id, { ...tableDefaults(def, props.removalPolicy), ...props.overrides?.[name] })]),
+      entries.map(([name, def]) => [name, new TableV2(this, def.id, { ...tableDefaults(def, props.removalPolicy, props.encryptionKey), ...props.overrides?.[name] })]),
     ) as Record<TableName, TableV2>;
   }
 

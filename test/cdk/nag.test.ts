@@ -104,3 +104,14 @@ describe('acknowledged findings', () => {
     for (const { reason } of suppressed) expect(reason.length).toBeGreaterThanOrEqual(60);
   });
 });
+
+describe('with a customer managed key (-c encryptionKey=customer)', () => {
+  process.env.CDK_DEFAULT_REGION = 'eu-west-2';
+  const keyed = synthesize({ encryptionKey: 'customer' });
+  delete process.env.CDK_DEFAULT_REGION;
+  const found = Annotations.fromStack(keyed.stack);
+
+  it('reports no unacknowledged error or warning either', () => {
+    expect([...found.findError('*', Match.stringLikeRegexp('(AwsSolutions|Serverless)-.*')), ...found.findWarning('*', Match.stringLikeRegexp('(AwsSolutions|Serverless)-.*'))].map(describeFinding)).toEqual([]);
+  });
+});

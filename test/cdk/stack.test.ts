@@ -286,6 +286,38 @@ describe('the functions', () => {
   });
 });
 
+describe('encryption at rest', () => {
+  it('uses AWS managed keys by default, and one customer managed key with rotation for the tables, stream, failure queue and secrets with -c encryptionKey=customer', () => {
+    expect(Object.keys(resources('AWS::KMS::Key'))).toEqual([]);
+    expect(() => synthesize({ encryptionKey: 'customer' })).toThrow(/binds the stack to a region/);
+    process.env.CDK_DEFAULT_REGION = 'eu-west-2';
+    const keyed = synthesize({ encryptionKey: 'customer' });
+    delete process.env.CDK_DEFAULT_REGION;
+    const keys = keyed.template.findResources('AWS::KMS::Key') as Record<string, Resource>;
+    expect(Object.keys(keys)).toHaveLength(1);
+    const [keyId, key] = Object.entries(keys)[0] as [string, Resource];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+    const ref = { 'Fn::GetAtt': [keyId, 'Arn'] };
+    const tables = Object.values(keyed.template.findResources('AWS::DynamoDB::GlobalTable') as Record<string, Resource>);
+    expect(tables).toHaveLength(Object.keys(TABLES).length);
+    for (const t of tables) expect(t.Properties.SSESpecification).toMatchObject({ SSEEnabled: true, SSEType: 'KMS' });
+    for (const t of tables) expect(JSON.stringify(t.Properties.Replicas)).toContain(keyId);
+    keyed.template.hasResourceProperties('AWS::Kinesis::Stream', { StreamEncryption: { EncryptionType: 'KMS', KeyId: ref } });
+    keyed.template.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: ref });
+    const secrets = Object.values(keyed.template.findResources('AWS::SecretsManager::Secret') as Record<string, Resource>);
+    for (const secret of secrets) expect(secret.Properties.KmsKeyId).toEqual(ref);
+    // The functions that read a table or a secret may use the key, through their grants.
+    const policies = Object.entries(keyed.template.findResources('AWS::IAM::Policy') as Record<string, Resource>);
+    for (const fn of ['HttpCollectRole', 'HttpProfilesRole', 'HttpDecideRole', 'HttpPrivacyRole', 'IngestionIngestRole', 'NightlySnapshotRole']) {
+      const policy = policies.find(([id]) => id.startsWith(fn))?.[1] as Resource;
+      const onKey = statementsOf(policy).filter((s) => JSON.stringify(s.Resource).includes(keyId));
+      expect({ fn, decrypt: onKey.some((s) => [s.Action].flat().includes('kms:Decrypt')) }).toEqual({ fn, decrypt: true });
+    }
+    expect(() => synthesize({ encryptionKey: 'mine' })).toThrow(/"mine" is not aws or customer/);
+  });
+});
+
 describe('the HTTP API', () => {
   it('allows no browser origin by default, and only the configured ones with corsOrigins', () => {
     expect(resources('AWS::ApiGatewayV2::Api')[Object.keys(resources('AWS::ApiGatewayV2::Api'))[0] as string]?.Properties.CorsConfiguration).toBeUndefined();
