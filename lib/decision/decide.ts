@@ -112,31 +112,112 @@ export function consentOf(facts: DecisionFacts | undefined, catalog: Pick<Catalo
   return { category, granted: false, reason: `no consent to ${category}: generic offers, ranked without her profile` };
 }
 
+/** What every step of one decision reads: the input, the catalog, whether the profile may be used, and what was held back. */
+interface DecisionRun {
+  input: DecisionInput;
+  catalog: Catalog;
+  ctx: DecisionContext;
+  consent: Decision['consent'];
+  /** The cluster context, used only with the device's own consent. */
+  cluster?: ClusterFacts;
+  /** What chooses and ranks offers: the profile (with its cluster context) with her consent, else nothing. */
+  facts?: DecisionFacts;
+  /** Her contact history, which protects her whatever she consented to: caps, cooldowns and novelty read it. */
+  contacts: Record<string, unknown>;
+  suppressed: Decision['suppressed'];
+  suppress: (offer: Offer, reason: string) => void;
+}
+
+type Scored = Candidate & { score: number };
+
 export function decide(input: DecisionInput, catalog: Catalog): Decision {
-  const { context: ctx } = input;
   const consent = consentOf(input.facts, catalog);
   // Probable links never carry consent: a cluster context is used only by a device that consented itself.
   const cluster = consent.granted ? input.cluster : undefined;
-  // What chooses and ranks offers: the profile with her consent, else nothing.
-  const facts = consent.granted && input.facts ? (cluster ? withCluster(input.facts, cluster) : input.facts) : undefined;
-  const ownViews = (input.facts?.aggregates.categoryViews30d as Top | undefined) ?? [];
   const suppressed: Decision['suppressed'] = [];
-  const suppress = (offer: Offer, reason: string) => suppressed.push({ offerId: offer.id, reason });
-  // The contact history protects her whatever she consented to: caps, cooldowns and novelty read it.
-  const contacts = input.facts?.aggregates ?? {};
-  const agg = facts?.aggregates ?? {};
+  const run: DecisionRun = {
+    input,
+    catalog,
+    ctx: input.context,
+    consent,
+    cluster,
+    facts: consent.granted && input.facts ? (cluster ? withCluster(input.facts, cluster) : input.facts) : undefined,
+    contacts: input.facts?.aggregates ?? {},
+    suppressed,
+    suppress: (offer, reason) => suppressed.push({ offerId: offer.id, reason }),
+  };
+  let candidates = applyContextRules(run, candidatesFor(run)).filter(eligibility(run));
+  // Quiet places and hours: nothing intrusive, and the response says why.
+  if (run.ctx.quiet) {
+    for (const c of candidates) run.suppress(c.offer, `contact nothing: ${run.ctx.quiet}`);
+    candidates = [];
+  }
+  candidates = applyContactPolicy(run, candidates);
+  const { scored, batchPropensity } = score(run, candidates);
+  const { chosen, holdout, explored } = arbitrate(run, scored);
+  return {
+    decisionId: input.decisionId,
+    profileId: input.profileId,
+    variant: holdout ? 'holdout' : 'personalised',
+    offers: chosen.map((c) => ({
+      offerId: c.offer.id,
+      content: c.offer.content,
+      score: c.score,
+      reasons: c === explored ? ['exploration: a random eligible offer'] : c.reasons.length > 0 ? c.reasons : ['best remaining score'],
+      ...(c.items ? { items: c.items } : {}),
+      ...(c === explored ? { explored: true } : {}),
+    })),
+    suppressed,
+    modelVersion: input.modelVersion ?? (batchPropensity !== undefined ? 'batch-propensity' : 'rules-only'),
+    context: contextOf(run),
+    consent,
+  };
+}
 
-  // Candidates for this placement and channel.
-  let candidates: Candidate[] = catalog.offers
+/** Candidates for this placement and channel. */
+function candidatesFor({ catalog, ctx }: DecisionRun): Candidate[] {
+  return catalog.offers
     .filter((o) => o.placements.includes(ctx.placement) && (ctx.channel === undefined || o.channels.includes(ctx.channel)))
     .map((offer) => ({ offer, factor: 1, reasons: [], required: false }));
+}
 
+/** Context rules: replacements first (they bring offers in), then suppress, boost and require. */
+function applyContextRules({ catalog, ctx, suppress }: DecisionRun, candidates: Candidate[]): Candidate[] {
+  const applying = catalog.rules.filter((r) => r.applies(ctx));
+  const replacedBy = new Map<string, { by: string; reason: string }>();
+  for (const r of applying) for (const [from, to] of Object.entries(r.effect.replace ?? {})) replacedBy.set(from, { by: to, reason: r.reason });
+  return candidates
+    .flatMap((c) => {
+      const replacement = replacedBy.get(c.offer.id);
+      if (replacement) {
+        suppress(c.offer, `replaced by ${replacement.by}: ${replacement.reason}`);
+        const by = catalog.byId.get(replacement.by) as Offer;
+        return [{ offer: by, factor: 1, reasons: [replacement.reason], required: false }];
+      }
+      return c.offer.onlyAsReplacement ? [] : [c];
+    })
+    .filter((c) => {
+      for (const r of applying) {
+        const e = r.effect;
+        if (e.suppress?.includes(c.offer.id)) return suppress(c.offer, r.reason), false;
+        if (e.boost?.includes(c.offer.id) || e.require?.includes(c.offer.id)) {
+          c.factor *= e.factor ?? 2;
+          c.reasons.push(r.reason);
+          if (e.require?.includes(c.offer.id)) c.required = true;
+        }
+      }
+      return true;
+    });
+}
+
+/** Validity, consent, eligibility, and the content of dynamic offers (complements, cart, serendipity), from the profile she consented to. */
+function eligibility({ input, catalog, ctx, consent, facts, suppress }: DecisionRun): (c: Candidate) => boolean {
+  const agg = facts?.aggregates ?? {};
   const bought = new Set((agg.recentlyBought as string[] | undefined) ?? []);
   const viewed = (agg.recentlyViewed as string[] | undefined) ?? [];
   const cartItems = ((agg.cart as Array<{ item: string }> | undefined) ?? []).map((i) => i.item);
   const complements = [...new Set([...bought, ...viewed].flatMap((p) => own(catalog.complements, p) ?? []))].filter((p) => !bought.has(p));
-
-  const keep = (c: Candidate): boolean => {
+  return (c) => {
     const o = c.offer;
     if (o.validFrom && ctx.now < new Date(o.validFrom)) return suppress(o, `not valid before ${o.validFrom}`), false;
     if (o.validTo && ctx.now > new Date(o.validTo)) return suppress(o, `expired at ${o.validTo}`), false;
@@ -168,41 +249,10 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
     }
     return true;
   };
+}
 
-  // Context rules: replacements first (they bring offers in), then suppress, boost and require.
-  const applying = catalog.rules.filter((r) => r.applies(ctx));
-  const replacedBy = new Map<string, { by: string; reason: string }>();
-  for (const r of applying) for (const [from, to] of Object.entries(r.effect.replace ?? {})) replacedBy.set(from, { by: to, reason: r.reason });
-  candidates = candidates.flatMap((c) => {
-    const replacement = replacedBy.get(c.offer.id);
-    if (replacement) {
-      suppress(c.offer, `replaced by ${replacement.by}: ${replacement.reason}`);
-      const by = catalog.byId.get(replacement.by) as Offer;
-      return [{ offer: by, factor: 1, reasons: [replacement.reason], required: false }];
-    }
-    return c.offer.onlyAsReplacement ? [] : [c];
-  });
-  candidates = candidates.filter((c) => {
-    for (const r of applying) {
-      const e = r.effect;
-      if (e.suppress?.includes(c.offer.id)) return suppress(c.offer, r.reason), false;
-      if (e.boost?.includes(c.offer.id) || e.require?.includes(c.offer.id)) {
-        c.factor *= e.factor ?? 2;
-        c.reasons.push(r.reason);
-        if (e.require?.includes(c.offer.id)) c.required = true;
-      }
-    }
-    return true;
-  });
-  candidates = candidates.filter(keep);
-
-  // Quiet places and hours: nothing intrusive, and the response says why.
-  if (ctx.quiet) {
-    for (const c of candidates) suppress(c.offer, `contact nothing: ${ctx.quiet}`);
-    candidates = [];
-  }
-
-  // Contact policy: the most restrictive cap wins; cooldowns after a conversion or a dismissal.
+/** Contact policy: the most restrictive cap wins; cooldowns after a conversion or a dismissal. */
+function applyContactPolicy({ catalog, ctx, contacts, suppress }: DecisionRun, candidates: Candidate[]): Candidate[] {
   const policy = catalog.contactPolicy;
   const onChannel = (top: unknown) => (ctx.channel ? countOf(top, ctx.channel) : 0);
   const caps: Array<{ count: number; max: number; scope: string; period: string }> = [
@@ -215,7 +265,7 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
   const reached = caps.find((c) => c.count >= c.max);
   const globalCap = reached && `${reached.scope}: ${reached.count} contacts ${reached.period} (max ${reached.max})`;
   const lastTime = (set: unknown, id: string) => (set as Array<{ item: string; addedAt: string }> | undefined)?.find((x) => x.item === id)?.addedAt;
-  candidates = candidates.filter((c) => {
+  return candidates.filter((c) => {
     const id = c.offer.id;
     if (globalCap) return suppress(c.offer, globalCap), false;
     const perDay = Math.min(policy.perOfferPerDay, c.offer.caps?.perDay ?? Infinity);
@@ -233,17 +283,20 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
     }
     return true;
   });
+}
 
-  // Score: propensity x value x context weight x business lever, less for offers seen often.
+/** Score: propensity x value x context weight x business lever, less for offers seen often. */
+function score({ input, catalog, cluster, facts, contacts }: DecisionRun, candidates: Candidate[]): { scored: Scored[]; batchPropensity?: number } {
   const arb = catalog.arbitration;
   const batchPropensity = typeof facts?.batch[arb.propensityAttribute] === 'number' ? (facts.batch[arb.propensityAttribute] as number) : undefined;
-  const topCategories = (agg.categoryViews30d as Top | undefined) ?? [];
+  const ownViews = (input.facts?.aggregates.categoryViews30d as Top | undefined) ?? [];
+  const topCategories = (facts?.aggregates.categoryViews30d as Top | undefined) ?? [];
   const views = topCategories.reduce((s, t) => s + t.count, 0);
   const scored = candidates.map((c) => {
     const propensity = input.propensity?.(c.offer) ?? batchPropensity ?? arb.defaultPropensity;
     const affinity = views > 0 ? 1 + countOf(topCategories, c.offer.category) / views : 1;
     const novelty = (1 - arb.noveltyPenalty) ** countOf(contacts.offerImpressionsWeek, c.offer.id);
-    const score = propensity * c.offer.value * c.factor * (c.offer.weight ?? 1) * affinity * novelty;
+    const value = propensity * c.offer.value * c.factor * (c.offer.weight ?? 1) * affinity * novelty;
     if (affinity > 1) {
       c.reasons.push(
         cluster && countOf(ownViews, c.offer.category) === 0
@@ -252,16 +305,21 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
       );
     }
     if (novelty < 1) c.reasons.push('seen before this week (novelty penalty)');
-    return { ...c, score: Math.round(score * 10_000) / 10_000 };
+    return { ...c, score: Math.round(value * 10_000) / 10_000 };
   });
+  return { scored, ...(batchPropensity !== undefined ? { batchPropensity } : {}) };
+}
 
+/** Holdout, arbitration with diversity, the serendipity slot and exploration: which offers, in which order. */
+function arbitrate({ input, catalog }: DecisionRun, scored: Scored[]): { chosen: Scored[]; holdout: boolean; explored?: Scored } {
+  const arb = catalog.arbitration;
   // Holdout: a stable share of profiles gets the control experience (generic offers by value).
   const holdout = input.profileId !== null && bucketOf(`holdout:${input.profileId}`) < arb.holdoutPercent;
   const pool = holdout ? scored.filter((c) => !c.offer.personalised).map((c) => ({ ...c, score: c.offer.value, reasons: ['control group'] })) : scored;
 
   // Arbitrate with diversity: required offers first, then by score, no two of one category while others remain.
   pool.sort((a, b) => Number(b.required) - Number(a.required) || b.score - a.score || (a.offer.id < b.offer.id ? -1 : 1));
-  const chosen: typeof pool = [];
+  const chosen: Scored[] = [];
   for (const pass of [true, false]) {
     for (const c of pool) {
       if (chosen.length >= input.count) break;
@@ -279,38 +337,26 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
   }
 
   // Exploration: a small, deterministic share of decisions puts a random eligible offer in the last slot.
-  let explored: (typeof pool)[number] | undefined;
+  let explored: Scored | undefined;
   if (!holdout && chosen.length > 0 && bucketOf(`explore:${input.decisionId}`) < arb.explorePercent) {
     const others = pool.filter((c) => !chosen.includes(c));
     if (others.length > 0) {
       explored = others[bucketOf(`pick:${input.decisionId}`) % others.length];
-      chosen[chosen.length - 1] = explored as (typeof pool)[number];
+      chosen[chosen.length - 1] = explored as Scored;
     }
   }
+  return { chosen, holdout, ...(explored ? { explored } : {}) };
+}
 
+/** The moment as the decision read it; for a cluster context, that one was used, never whose it is. */
+function contextOf({ ctx, cluster }: DecisionRun): Decision['context'] {
   return {
-    decisionId: input.decisionId,
-    profileId: input.profileId,
-    variant: holdout ? 'holdout' : 'personalised',
-    offers: chosen.map((c) => ({
-      offerId: c.offer.id,
-      content: c.offer.content,
-      score: c.score,
-      reasons: c === explored ? ['exploration: a random eligible offer'] : c.reasons.length > 0 ? c.reasons : ['best remaining score'],
-      ...(c.items ? { items: c.items } : {}),
-      ...(c === explored ? { explored: true } : {}),
-    })),
-    suppressed,
-    modelVersion: input.modelVersion ?? (batchPropensity !== undefined ? 'batch-propensity' : 'rules-only'),
-    context: {
-      localTime: `${ctx.localDate} ${String(ctx.localHour).padStart(2, '0')}h`,
-      timezone: ctx.timezone,
-      device: ctx.device,
-      nearby: ctx.nearby.map((p) => p.id),
-      ...(ctx.quiet ? { quiet: ctx.quiet } : {}),
-      // Whose they are is not said: the caller may be anyone holding the device's id.
-      ...(cluster ? { cluster: `interests and stage from her probable other devices (cluster probability ${cluster.probability})` } : {}),
-    },
-    consent,
+    localTime: `${ctx.localDate} ${String(ctx.localHour).padStart(2, '0')}h`,
+    timezone: ctx.timezone,
+    device: ctx.device,
+    nearby: ctx.nearby.map((p) => p.id),
+    ...(ctx.quiet ? { quiet: ctx.quiet } : {}),
+    // Whose they are is not said: the caller may be anyone holding the device's id.
+    ...(cluster ? { cluster: `interests and stage from her probable other devices (cluster probability ${cluster.probability})` } : {}),
   };
 }

@@ -105,7 +105,7 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
 
   const stayed = rebuild(profile.profileId, stay, config);
   Object.assign(stayed, {
-    identities: without(profile.identities, moved),
+    identities: identitiesWhere(profile.identities, moved, false),
     members: profile.members.filter((m) => !leaving.has(m)),
     mergeLog: profile.mergeLog.filter((m) => !leaving.has(m.from)),
     marks: profile.marks,
@@ -115,7 +115,7 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
   } satisfies Partial<Profile>);
   const split = rebuild(splitId, leave, config);
   Object.assign(split, {
-    identities: only(profile.identities, moved),
+    identities: identitiesWhere(profile.identities, moved, true),
     members: [...leaving].filter((m) => m !== splitId && tombstones.has(m)),
     mergeLog: profile.mergeLog.filter((m) => leaving.has(m.from) && m.from !== splitId),
     marks: profile.marks,
@@ -186,19 +186,11 @@ function rebuild(profileId: string, events: StoredEvent[], config: SplitConfig):
   return p;
 }
 
-function without(identities: Profile['identities'], keys: Set<string>): Profile['identities'] {
+/** The identities whose key (`ns:value`) is in `keys` (`leaving`) or is not (staying). */
+function identitiesWhere(identities: Profile['identities'], keys: Set<string>, leaving: boolean): Profile['identities'] {
   const out: Profile['identities'] = {};
   for (const ns of NAMESPACES) {
-    const kept = (identities[ns] ?? []).filter((v) => !keys.has(`${ns}:${v}`));
-    if (kept.length > 0) out[ns] = kept;
-  }
-  return out;
-}
-
-function only(identities: Profile['identities'], keys: Set<string>): Profile['identities'] {
-  const out: Profile['identities'] = {};
-  for (const ns of NAMESPACES) {
-    const kept = (identities[ns] ?? []).filter((v) => keys.has(`${ns}:${v}`));
+    const kept = (identities[ns] ?? []).filter((v) => keys.has(`${ns}:${v}`) === leaving);
     if (kept.length > 0) out[ns] = kept;
   }
   return out;
