@@ -31,10 +31,15 @@ async function main(): Promise<void> {
   const config = loadIngestConfig('dev-salt');
   const catalog = loadCatalog();
   const model = loadModel();
-  // Shoppers on a consent-managed site: every event says they consented to personalisation, so decisions take the full path.
+  // Shoppers who consented to personalisation (on every event, as a consent tool sends it, and as the identify
+  // trait the engine has always read), so decisions take the full path.
   const population = generatePopulation({ seed: 5, households: 60, days: 14 }).map((t) => ({
     ...t,
-    event: { ...t.event, context: { ...(t.event.context as object | undefined), consent: { categoryPreferences: { Personalization: true } } } },
+    event: {
+      ...t.event,
+      ...(t.event.type === 'identify' ? { traits: { ...(t.event.traits as object | undefined), consentPersonalisation: true } } : {}),
+      context: { ...(t.event.context as object | undefined), consent: { categoryPreferences: { Personalization: true } } },
+    },
   }));
   const userIds = [...new Set(population.map((t) => t.event.userId).filter((u): u is string => typeof u === 'string' && u.startsWith('cust-')))];
   let seq = 10n ** 30n;
