@@ -1,3 +1,4 @@
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Stream, type StreamProps } from 'aws-cdk-lib/aws-kinesis';
@@ -59,8 +60,18 @@ export class Ingestion extends Construct {
     for (const name of ['profiles', 'graph', 'events', 'deadLetters', 'offerStats'] as const) props.tables.tables[name].grantReadWriteData(this.ingest);
     // The identity weights the nightly job publishes (product popularity for the cluster context).
     props.tables.tables.config.grantReadData(this.ingest);
-    // Identifiers erased at a person's request (suppressed): a record carrying one is dead-lettered.
-    props.tables.tables.privacy.grantReadData(this.ingest);
+    // Identifiers erased at a person's request (suppressed): a record carrying one is dead-lettered. It
+    // may add suppressions (a device linked to her while she was being erased), and nothing else there.
+    const privacy = props.tables.tables.privacy;
+    privacy.grantReadData(this.ingest);
+    this.ingest.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:BatchWriteItem'],
+        resources: [privacy.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUP#*'] } },
+      }),
+    );
+    privacy.encryptionKey?.grant(this.ingest, 'kms:Encrypt', 'kms:GenerateDataKey*');
     // The salt only: the ingest checks no keys.
     props.keys.grantRead(this.ingest, []);
     // The event source grants the stream reads and the queue sends to the function's role.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CollectedEvent } from '../events/segment';
 import { identifierTag, verifyDecisionToken } from '../decision/token';
-import { asObject } from '../events/json';
+import { asObject, own } from '../events/json';
 import { ConflictError, type OfferCounts, type OfferStatKey, type OfferStatsStore } from '../store/ports';
 
 /**
@@ -32,7 +32,8 @@ const OFFER_ID = /^[a-z0-9][a-z0-9-]{0,99}$/;
 /** The feedback an event carries, or undefined (not a feedback event, no decision id, no usable offer id). */
 export function feedbackOf(event: CollectedEvent): Feedback | undefined {
   if (event.type !== 'track') return undefined;
-  const kind = FEEDBACK_EVENTS[event.event as keyof typeof FEEDBACK_EVENTS];
+  // An own entry only: `constructor` or `__proto__` is an event name like any other, not a kind.
+  const kind = own<FeedbackKind>(FEEDBACK_EVENTS, event.event);
   if (kind === undefined) return undefined;
   const p = asObject(event.properties);
   if (typeof p?.decision_id !== 'string' || p.decision_id === '') return undefined;

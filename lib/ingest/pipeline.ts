@@ -308,12 +308,14 @@ async function withoutErased(run: BatchRun, parsed: ParsedRecord[], loaded: Load
   const suppressed = unlinked.length === 0 ? new Set<string>() : await stores.privacy.suppressed([...hashes.values()]);
   const erased = new Set(unlinked.filter((k) => suppressed.has(hashes.get(k) as string)));
   // A link to a profile that is gone may be one a batch wrote while she was being erased (its own
-  // profile write then failed): such a link is removed, and what carries it is dead-lettered too.
+  // profile write then failed): its identifier is suppressed like hers (first, so a crash cannot lose
+  // it), the link removed, and what carries it dead-lettered too.
   const gone = [...new Set(loaded.owners.values())].filter((id) => !loaded.profiles.has(id) && !loaded.pending.has(id));
   for (const id of gone) {
     if ((await stores.privacy.erasure(id)) === undefined) continue;
     for (const [key, owner] of loaded.owners) {
       if (owner !== id) continue;
+      await stores.privacy.suppress([suppressionHash(key, config.salt)], run.now().toISOString());
       await stores.graph.removeOwner(key, id);
       erased.add(key);
       loaded.owners.delete(key);

@@ -19,7 +19,7 @@ export interface PrivacyRequest {
 }
 
 export async function auditedExport(profileId: string, r: PrivacyRequest): Promise<PersonalDataExport> {
-  return audited('export', profileId, r, () => exportPerson(r.stores, profileId, r.now), (x) => ({
+  return audited('export', profileId, r, () => exportPerson(r.stores, profileId, r.salt, r.now), (x) => ({
     liveProfileId: x.liveProfileId,
     mergedProfiles: x.mergedProfiles.length,
     identifiers: x.identifiers.length,

@@ -43,7 +43,7 @@ export async function erasePerson(stores: Stores, profileId: string, salt: strin
       removed.events += await removeEvents(stores, record.profileIds);
       return { profileId, erasedProfileId: record.profileIds[0] ?? profileId, alreadyErased: attempt === 0, removed, suppressedIdentifiers: suppressed };
     }
-    const held = await holdingsOf(stores, profile);
+    const held = await holdingsOf(stores, profile, salt);
     const keys = held.identifiers.map((i) => i.key);
     await stores.privacy.suppress(keys.map((k) => suppressionHash(k, salt)), at);
     suppressed = Math.max(suppressed, keys.length);

@@ -43,10 +43,10 @@ export interface PersonalDataExport {
   truncated: boolean;
 }
 
-export async function exportPerson(stores: Stores, profileId: string, now: Date): Promise<PersonalDataExport> {
+export async function exportPerson(stores: Stores, profileId: string, salt: string, now: Date): Promise<PersonalDataExport> {
   const profile = await followMerges(stores, profileId);
   if (profile === undefined) throw notFound(`profile ${profileId} not found`);
-  const held = await holdingsOf(stores, profile);
+  const held = await holdingsOf(stores, profile, salt);
   const stored = held.events.map((e) => ({ ...e.event, storedUnder: e.profileId }));
   const isDecision = (e: CollectedEvent) => e.type === 'track' && e.event === 'Decision Made';
   const isFeedback = (e: CollectedEvent) => e.type === 'track' && Object.hasOwn(FEEDBACK_EVENTS, e.event);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { NAMESPACES } from '../identity/rules';
+import { identifierKey, storedIdentifier } from '../events/identifiers';
+import { NAMESPACES, type Namespace } from '../identity/rules';
 import type { Profile } from '../profile/profile';
 import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
 
@@ -37,7 +38,7 @@ export function suppressionHash(key: string, salt: string): string {
   return createHash('sha256').update(`${salt}\u0000suppressed\u0000${key}`).digest('hex');
 }
 
-export async function holdingsOf(stores: Stores, profile: Profile): Promise<Holdings & { truncated: boolean }> {
+export async function holdingsOf(stores: Stores, profile: Profile, salt: string): Promise<Holdings & { truncated: boolean }> {
   // Only tombstones merged into hers: a member brought back by a split is someone else's live profile.
   const tombstones = [...(await stores.profiles.getMany(profile.members)).values()].filter((p) => p.mergedInto !== undefined);
   const people = [profile, ...tombstones];
@@ -59,7 +60,7 @@ export async function holdingsOf(stores: Stores, profile: Profile): Promise<Hold
   const clusterContexts = neighbours.size === 0 ? [] : [...(await stores.profiles.getMany([...neighbours])).values()].filter((p) => p.cluster !== undefined && mine.has(p.cluster.profileId));
 
   const events = await stores.events.byProfiles(profileIds, MAX_PERSON_EVENTS + 1);
-  const deadLetters = await lettersCarrying(stores, keys);
+  const deadLetters = await lettersCarrying(stores, keys, salt);
   return {
     profile,
     tombstones,
@@ -79,14 +80,14 @@ export async function holdingsOf(stores: Stores, profile: Profile): Promise<Hold
  * data only hashed) equal to one of hers. Not a substring match: an order number that happens to equal
  * her userId is not hers. The dead letter table is small (letters expire after 14 days), so it is read whole.
  */
-async function lettersCarrying(stores: Stores, keys: string[]): Promise<DeadLetter[]> {
+async function lettersCarrying(stores: Stores, keys: string[], salt: string): Promise<DeadLetter[]> {
   if (keys.length === 0) return [];
   const mine = new Set(keys);
   const out: DeadLetter[] = [];
   let cursor: string | undefined;
   do {
     const page = await stores.deadLetters.scan(cursor);
-    for (const letter of page.letters) if (identifiersIn(letter.data).some((k) => mine.has(k))) out.push(letter);
+    for (const letter of page.letters) if (identifiersIn(letter.data, salt).some((k) => mine.has(k))) out.push(letter);
     cursor = page.cursor;
   } while (cursor !== undefined);
   return out;
@@ -94,8 +95,11 @@ async function lettersCarrying(stores: Stores, keys: string[]): Promise<DeadLett
 
 const HASH = /^sha256:([0-9a-f]{64})$/;
 
-/** The identifier keys a letter's data holds, wherever it nests them (the ingest keeps base64 of JSON, the collector JSON). */
-export function identifiersIn(data: string): string[] {
+/**
+ * The identifier keys a letter's data holds, wherever it nests them (the ingest keeps base64 of JSON,
+ * the collector JSON), in the form the ingest stores them (trimmed, numbers as text, long ones hashed).
+ */
+export function identifiersIn(data: string, salt: string): string[] {
   let value: unknown;
   for (const text of [Buffer.from(data, 'base64').toString('utf8'), data]) {
     try {
@@ -110,14 +114,16 @@ export function identifiersIn(data: string): string[] {
   while (stack.length > 0) {
     const [v, parent] = stack.pop() as [unknown, string];
     if (typeof v !== 'object' || v === null) continue;
-    for (const [k, child] of Object.entries(v)) {
+    for (const [k, value] of Object.entries(v)) {
+      const child = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
       if (typeof child !== 'string') {
         stack.push([child, k]);
         continue;
       }
-      if (k === 'userId') out.add(`userId:${child}`);
-      if (k === 'anonymousId' || k === 'previousId') out.add(`anonymousId:${child}`);
-      if (k === 'id' && parent === 'device') out.add(`deviceId:${child}`);
+      const stored = (ns: Namespace) => out.add(identifierKey(storedIdentifier(ns, child.trim(), salt, { trustHashed: true })));
+      if (k === 'userId') stored('userId');
+      if (k === 'anonymousId' || k === 'previousId') stored('anonymousId');
+      if (k === 'id' && parent === 'device') stored('deviceId');
       // A hashed e-mail or phone, or an id that held an e-mail address (hashed like one).
       const hashed = HASH.exec(child);
       if (hashed) for (const ns of ['email', 'phone', 'userId', 'anonymousId', 'deviceId']) out.add(`${ns}:${hashed[1]}`);

@@ -86,6 +86,14 @@ describe('offer statistics count honest feedback only', () => {
     expect(stores.statItems.size).toBe(0);
   });
 
+  it("takes no event name for a kind of feedback but the four: constructor or __proto__ claim and count nothing (found in review)", async () => {
+    const { stores, decision, offer } = await ivy();
+    const props = { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token };
+    await ingest(stores, ['constructor', '__proto__', 'toString', 'hasOwnProperty'].map((event, i) => feedback('ivy-1', event, props, at(10, 10 + i))));
+    expect(stores.claims.size).toBe(0);
+    expect(stores.statItems.size).toBe(0);
+  });
+
   it('counts a replay of the same feedback once, and a redelivery of the message that counted it once', async () => {
     const { stores, decision, offer } = await ivy();
     const props = { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token };

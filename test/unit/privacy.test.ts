@@ -120,6 +120,25 @@ describe('erasure', () => {
     expect(next.stats.erased).toBe(1);
     expect(stores.profileItems.has(erin)).toBe(false);
     expect(stores.owners.has('anonymousId:erin-laptop')).toBe(false);
+    // The laptop is suppressed like her other identifiers: its later events do not make a profile of her device.
+    const later = await ingest(stores, [segmentEvent({ anonymousId: 'erin-laptop', timestamp: day(22, 10), properties: { product_id: 'p3', category: 'kitchen' } })]);
+    expect(later.stats.erased).toBe(1);
+    expect([...stores.profileItems.values()].filter((p) => p.identities.anonymousId?.includes('erin-laptop'))).toEqual([]);
+  });
+
+  it("finds her dead letters whatever form her id took in them: padded, a number, too long to keep in clear (found in review)", async () => {
+    const stores = new MemoryStores();
+    const long = `erin-${'x'.repeat(200)}`;
+    for (const userId of ['erin-7', '4242', long]) {
+      await ingest(stores, [segmentEvent({ userId, timestamp: day(20, 9), properties: { product_id: 'p1', category: 'garden' } })]);
+    }
+    // Records the ingest refuses (no event name), carrying her ids as a sender might write them.
+    const refused = [' erin-7 ', 4242, long].map((userId) => toRecord({ type: 'track', userId, messageId: `bad-${String(userId).length}`, timestamp: day(20, 10), receivedAt: day(20, 10) }, seq.take()));
+    expect((await ingestBatch(refused, stores, config)).stats.deadLettered).toBe(3);
+    for (const key of ['userId:erin-7', 'userId:4242']) await erasePerson(stores, ownerOf(stores, key), config.salt, NOW);
+    const longKey = [...stores.owners.keys()].find((k) => k.startsWith('userId:h:')) as string;
+    await erasePerson(stores, ownerOf(stores, longKey), config.salt, NOW);
+    expect([...stores.letters.values()]).toEqual([]);
   });
 
   it('dead-letters her replayed events keeping nothing of them, and lets new people in', async () => {
