@@ -1,6 +1,6 @@
 import { conflict, notFound } from '../http/errors';
 import { followMerges } from '../profile/read';
-import { ConflictError, type Stores } from '../store/ports';
+import { ConflictError, type StoredEvent, type Stores } from '../store/ports';
 import { holdingsOf, MAX_PERSON_EVENTS, suppressionHash, type Holdings } from './holdings';
 
 /**
@@ -55,7 +55,7 @@ export async function erasePerson(stores: Stores, profileId: string, salt: strin
       for (const t of held.tombstones) await stores.profiles.remove(t.profileId, t.version);
       await stores.profiles.remove(profile.profileId, profile.version);
       removed.profiles += held.profileIds.length;
-      removed.events += await removeEvents(stores, held.profileIds);
+      removed.events += await removeEvents(stores, held.profileIds, held.events);
       return { profileId, erasedProfileId: profile.profileId, alreadyErased: false, removed, suppressedIdentifiers: suppressed };
     } catch (e) {
       // A batch wrote her profile since it was read: read what it holds now, and remove that too.
@@ -87,16 +87,19 @@ async function removeHoldings(stores: Stores, held: Holdings, removed: ErasureRe
 }
 
 /**
- * Removes every stored event of these profiles. The index by profile is eventually consistent, so
- * the events just removed can still be listed: only ids not removed yet count, and a read that finds
- * none ends it.
+ * Removes every stored event of these profiles: those already read (`known`, the holdings' own), then
+ * whatever a read still lists. The index by profile is eventually consistent, so the events just
+ * removed can still be listed: only ids not removed yet count, and a read that finds none ends it.
  */
-async function removeEvents(stores: Stores, profileIds: string[]): Promise<number> {
+async function removeEvents(stores: Stores, profileIds: string[], known: StoredEvent[] = []): Promise<number> {
   const removed = new Set<string>();
-  for (;;) {
-    const ids = (await stores.events.byProfiles(profileIds, MAX_PERSON_EVENTS)).map((e) => e.event.messageId).filter((id) => !removed.has(id));
-    if (ids.length === 0) return removed.size;
-    await stores.events.remove(ids);
+  const remove = async (events: StoredEvent[]): Promise<number> => {
+    const ids = [...new Set(events.map((e) => e.event.messageId))].filter((id) => !removed.has(id));
+    if (ids.length > 0) await stores.events.remove(ids);
     for (const id of ids) removed.add(id);
-  }
+    return ids.length;
+  };
+  await remove(known);
+  while ((await remove(await stores.events.byProfiles(profileIds, MAX_PERSON_EVENTS))) > 0);
+  return removed.size;
 }

@@ -100,8 +100,9 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
   const stored = new Set(events.map((e) => messageKey(e.event.messageId)));
   if ((profile.recent ?? []).some((k) => !stored.has(k))) throw conflict(`a batch is still being applied to profile ${profile.profileId}; ask again in a minute`);
   const moved = new Set(keys);
-  const carries = (e: StoredEvent) => extractIdentifiers(e.event, config.rules, config.salt).some((id) => moved.has(identifierKey(id)));
-  const [leave, stay] = [events.filter(carries), events.filter((e) => !carries(e))];
+  const leave: StoredEvent[] = [];
+  const stay: StoredEvent[] = [];
+  for (const e of events) (extractIdentifiers(e.event, config.rules, config.salt).some((id) => moved.has(identifierKey(id))) ? leave : stay).push(e);
 
   const stayed = rebuild(profile.profileId, stay, config);
   Object.assign(stayed, {
