@@ -107,7 +107,7 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   const fallbackTimezone = profile ? timezoneOf(profile, deps.config.aggregates) : deps.config.aggregates.defaultTimezone;
   const context = decisionContext({ placement: request.placement, ...request.context }, deps.catalog, fallbackTimezone, now);
   const scoring = process.hrtime.bigint();
-  const { propensity, modelVersion, fallback } = await propensityFor(request, consented && facts ? (cluster ? withCluster(facts, cluster) : facts) : undefined, deps);
+  const { propensity, modelVersion, fallback } = await propensityFor(request.placement, consented && facts ? (cluster ? withCluster(facts, cluster) : facts) : undefined, deps);
   const decided = process.hrtime.bigint();
   const decision = decide(
     { decisionId: randomUUID(), profileId: profile?.profileId ?? null, facts, context, count: request.count, propensity, modelVersion, associations: deps.model?.associations, ...(cluster ? { cluster } : {}) },
@@ -122,6 +122,26 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
     token: tokenOf(decision, request, deps.salt, now),
     timings: { profileMs: Number(loaded - started) / 1e6, scoringMs: Number(decided - scoring) / 1e6, decideMs: Number(done - decided) / 1e6, totalMs: ms(started) },
   };
+}
+
+/**
+ * A decision for a profile already loaded, as a campaign's send asks it: her facts at `at`, its
+ * placement and channel, and where she is if the trigger said so (a store's geofence). The same
+ * pipeline as `answerDecision` (consent, context rules, quiet places and hours, contact policy,
+ * scoring, arbitration), for one offer; no cluster context (outbound messages go to the profile
+ * itself), no token and no log (the send records its own contact).
+ */
+export async function decideForProfile(
+  profile: Profile,
+  ask: { placement: string; channel: string; location?: { latitude: number; longitude: number } },
+  deps: Omit<DecisionDeps, 'stores' | 'owners' | 'stream'>,
+  at: Date,
+): Promise<Decision> {
+  const facts: DecisionFacts = { ...factsOf(profile, deps.config.aggregates, deps.config.profileRules, at), segments: Object.keys(profile.segments ?? {}) };
+  const consented = consentOf(facts, deps.catalog).granted;
+  const context = decisionContext({ placement: ask.placement, channel: ask.channel, timestamp: at.toISOString(), ...(ask.location ? { location: ask.location } : {}) }, deps.catalog, timezoneOf(profile, deps.config.aggregates), at);
+  const { propensity, modelVersion } = await propensityFor(ask.placement, consented ? facts : undefined, deps as DecisionDeps);
+  return decide({ decisionId: randomUUID(), profileId: profile.profileId, facts, context, count: 1, propensity, modelVersion, associations: deps.model?.associations }, deps.catalog);
 }
 
 /** The decision's signed token: its id, profile, the identifier asked for (as a keyed tag), offers, variant and time. */
@@ -173,8 +193,8 @@ async function loadProfile(identity: NonNullable<z.output<typeof decisionRequest
  * decide) the nightly batch score, else the configured default (rules-only ranking); which one
  * scored, and why it fell back.
  */
-async function propensityFor(request: z.output<typeof decisionRequestSchema>, facts: DecisionFacts | undefined, deps: DecisionDeps) {
-  const remote: Scores = deps.scorer && facts ? await deps.scorer.score(facts, deps.catalog.offers.filter((o) => o.placements.includes(request.placement))) : { modelVersion: 'in-process' };
+async function propensityFor(placement: string, facts: DecisionFacts | undefined, deps: DecisionDeps) {
+  const remote: Scores = deps.scorer && facts ? await deps.scorer.score(facts, deps.catalog.offers.filter((o) => o.placements.includes(placement))) : { modelVersion: 'in-process' };
   let local: ((offer: Offer) => number | undefined) | undefined;
   let fallback = remote.fallback;
   try {

@@ -17,6 +17,7 @@ import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports'
 import type { EngineConfig } from './config';
 import { claimant, claimFeedback, countableFeedback, countFeedback, feedbackKey, honestFeedback, type Feedback, type FeedbackRecord } from './feedback';
 import { tokenKey } from '../decision/token';
+import { changeOf, type ChangeBus } from './changes';
 
 /** A stream record as the domain sees it (no Lambda types here). */
 export interface StreamRecord {
@@ -55,6 +56,8 @@ export interface IngestStats extends ResolutionCounters {
   feedbackRefused: number;
   /** Records carrying an identifier erased at the person's request: dead-lettered without their data. */
   erased: number;
+  /** Profile changes published for campaigns (lib/ingest/changes.ts). */
+  changesAnnounced: number;
 }
 
 export interface IngestResult {
@@ -83,6 +86,8 @@ interface Group {
   feedback: FeedbackRecord[];
   /** The profile's matching signature and networks before this batch, to tell what changed (lib/identity/matching.ts). */
   before: { signature: string; networks: Profile['signals']['networks'] };
+  /** Its segments before and after this batch's fold (campaign triggers). */
+  segments?: { before: string[]; after: string[] };
 }
 
 /** One record made something throw while it was resolved or folded: it is dead-lettered, the batch goes on. */
@@ -140,6 +145,7 @@ class BatchRun {
       offerStatUpdates: 0,
       feedbackRefused: 0,
       erased: 0,
+      changesAnnounced: 0,
       merges: 0,
       limitReached: 0,
       conflicts: 0,
@@ -167,7 +173,7 @@ class BatchRun {
  * or folding throw, goes to the dead-letter store with its reason. A failed write reports the first
  * record of that profile's group so the stream retries from there, losing and reordering nothing.
  */
-export async function ingestBatch(input: StreamRecord[], stores: Stores, config: IngestConfig): Promise<IngestResult> {
+export async function ingestBatch(input: StreamRecord[], stores: Stores, config: IngestConfig, ports: { changes?: ChangeBus } = {}): Promise<IngestResult> {
   const run = new BatchRun(input, config);
   const parsed = decodeRecords(run, config);
   if (parsed.length === 0) {
@@ -180,7 +186,8 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
   await writeDeadLetters(run, stores);
   if (await indexNetworks(run, groups, resolution, stores, config)) {
     const written = await writeGroups(run, groups, resolution, loaded, stores, config);
-    const complete = await countOfferFeedback(run, groups, written, stores);
+    const counted = await countOfferFeedback(run, groups, written, stores);
+    const complete = await announceChanges(run, counted, ports.changes);
     await storeEvents(run, complete, stores);
   }
   return run.result();
@@ -425,6 +432,7 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
     const sender = new Set([g.root, ...profile.members]);
     const folded = new Map<string, string[]>();
     const keys: string[] = [];
+    const segmentsBefore = Object.keys(profile.segments ?? {});
     for (const r of g.records) {
       const { shardId, sequenceNumber } = r.record;
       const { messageId } = r.event;
@@ -459,6 +467,7 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
     for (const [shardId, seqs] of folded) profile.marks = advanceMark(profile.marks, shardId, run.firstOf.get(shardId) as string, seqs, run.now());
     if (keys.length > 0) profile.recent = keepRecent([...(profile.recent ?? []), ...keys]);
     updateSegments(profile, config.aggregates, config.profileRules);
+    g.segments = { before: segmentsBefore, after: Object.keys(profile.segments ?? {}) };
   }
   return counters;
 }
@@ -727,7 +736,32 @@ async function countOfferFeedback(run: BatchRun, groups: Map<string, Group>, wri
   return written.filter((g) => !notCounted.has(g.root));
 }
 
-// ---- 9. Store the batch's new events (journeys, training, dedupe) -------------------------------
+// ---- 9. Announce the changes campaigns react to ----------------------------------------------
+
+/**
+ * Announces each complete group's change (lib/ingest/changes.ts) before its events are stored: a
+ * group whose change did not go out stays unstored and is retried from its first record, whose
+ * events come again as fresh ones, so a change goes out at least once (the trigger function enters
+ * an occurrence once). Segment moves are known only on the first attempt: a retry announces the events.
+ */
+async function announceChanges(run: BatchRun, complete: Group[], bus: ChangeBus | undefined): Promise<Group[]> {
+  if (bus === undefined) return complete;
+  const changes = complete.flatMap((g) => changeOf(g.root, g.fresh, g.segments ?? { before: [], after: [] }) ?? []);
+  if (changes.length === 0) return complete;
+  let failed: Set<string>;
+  try {
+    failed = await bus.publish(changes);
+  } catch (e) {
+    run.errors.push(e as Error);
+    failed = new Set(changes.map((c) => c.profileId));
+  }
+  for (const g of complete) if (failed.has(g.root)) run.failed.add(g.firstSeq);
+  run.stats.groupsFailed += failed.size;
+  run.stats.changesAnnounced += changes.length - failed.size;
+  return complete.filter((g) => !failed.has(g.root));
+}
+
+// ---- 10. Store the batch's new events (journeys, training, dedupe) -------------------------------
 
 async function storeEvents(run: BatchRun, complete: Group[], stores: Stores): Promise<void> {
   const events = complete.flatMap((g) => g.fresh);

@@ -28,11 +28,14 @@ export const DERIVED_FIELDS = ['$session', '$device', '$channel', '$location'] a
 
 const EVENT_TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const;
 
-const condition = z.strictObject({
+/** A condition on an event's field (aggregate selectors, campaign triggers). */
+export const eventConditionSchema = z.strictObject({
   field: z.string().min(1),
   op: z.enum(['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte', 'exists']),
   value: z.unknown().optional(),
 });
+
+const condition = eventConditionSchema;
 
 const selector = z.strictObject({
   type: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
@@ -198,7 +201,8 @@ function valueOf(event: CollectedEvent, field: string): unknown {
   return field.startsWith('$') ? derived(event, field as (typeof DERIVED_FIELDS)[number]) : readPath(event, field);
 }
 
-function holds(c: z.output<typeof condition>, event: CollectedEvent): boolean {
+/** Whether an event meets a condition on one of its fields. */
+export function holds(c: z.output<typeof condition>, event: CollectedEvent): boolean {
   const v = valueOf(event, c.field);
   switch (c.op) {
     case 'exists':

@@ -32,6 +32,7 @@ import {
   type StoredEvent,
   type Stores,
 } from './ports';
+import { DynamoActivations } from './activations-dynamo';
 import { DEAD_LETTER_RETENTION_DAYS, EVENT_RETENTION_DAYS, type TableName } from './tables';
 
 /**
@@ -65,7 +66,11 @@ export class DynamoStores implements Stores {
     private readonly tables: Record<TableName, string>,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.activations = new DynamoActivations(this.doc, tables.activations);
   }
+
+  /** Campaign entries (lib/store/activations-dynamo.ts). */
+  readonly activations: DynamoActivations;
 
   /**
    * BatchGetItem with retry of unprocessed keys (throttling returns them instead of failing).

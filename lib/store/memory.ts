@@ -16,6 +16,7 @@ import {
   type StoredEvent,
   type Stores,
 } from './ports';
+import { MemoryActivations } from './activations-memory';
 
 /** DynamoDB's item size limit: an item (names and values) over it is refused. */
 export const DYNAMODB_ITEM_LIMIT = 400 * 1024;
@@ -273,6 +274,9 @@ export class MemoryStores implements Stores {
       for (const id of ids) this.letters.delete(id);
     },
   };
+
+  /** Campaign entries (lib/store/activations-memory.ts). */
+  readonly activations = new MemoryActivations();
 
   readonly privacy: PrivacyStore = {
     suppressed: async (hashes) => {

@@ -204,4 +204,59 @@ export interface Stores {
   deadLetters: DeadLetterStore;
   offerStats: OfferStatsStore;
   privacy: PrivacyStore;
+  activations: ActivationStore;
+}
+
+/** What became of one trigger occurrence of a campaign for a profile (lib/campaign/instance.ts). */
+export type ActivationStatus = 'planned' | 'waiting' | 'sending' | 'sent' | 'held-out' | 'cancelled' | 'failed';
+
+/**
+ * One campaign entry: a trigger occurrence for a profile, from planning to its end. Kept under the
+ * profile it entered with; `rev` makes every change conditional (one writer wins).
+ */
+export interface ActivationInstance {
+  profileId: string;
+  campaignId: string;
+  /** The trigger occurrence (a hash of the campaign and the triggering event's id): at most one instance each. */
+  occurrence: string;
+  triggerMessageId: string;
+  group: 'treatment' | 'control';
+  status: ActivationStatus;
+  reason?: string;
+  enteredAt: string;
+  /** When it is next looked at (planned: the send; waiting: the timeout). */
+  dueAt?: string;
+  /** The place whose geofence triggered it (a store visit): the decision reads it as her location. */
+  place?: { id: string; kind: string; latitude: number; longitude: number };
+  deferrals: number;
+  sentAt?: string;
+  offerId?: string;
+  decisionId?: string;
+  /** Whether the send's contact is on the stream (it counts against caps like an in-app impression). */
+  contactLogged?: boolean;
+  convertedAt?: string;
+  /** Changes, oldest first, at most 12. */
+  history: Array<{ at: string; status: ActivationStatus; reason?: string }>;
+  rev: number;
+}
+
+export interface ActivationStore {
+  /**
+   * Takes the profile's entry to a campaign for an occurrence: granted if she never entered, or only
+   * with this occurrence (a retry), or (with `since`) last entered at or before `since`.
+   */
+  claimEntry(profileId: string, campaignId: string, occurrence: string, at: string, since: string | null): Promise<boolean>;
+  /** Stores a new instance unless its occurrence has one: false if it has. */
+  create(instance: ActivationInstance): Promise<boolean>;
+  get(profileId: string, campaignId: string, occurrence: string): Promise<ActivationInstance | undefined>;
+  /** Replaces an instance if it is still at `rev` (ConflictError otherwise). */
+  update(instance: ActivationInstance, rev: number): Promise<void>;
+  ofProfile(profileId: string): Promise<ActivationInstance[]>;
+  ofCampaign(campaignId: string): Promise<ActivationInstance[]>;
+  /** Planned and waiting instances due at or before `at`, earliest first. */
+  due(at: string, limit: number): Promise<ActivationInstance[]>;
+  /** Every instance, latest entry first (the local outbox; not for production scale). */
+  all(limit: number): Promise<ActivationInstance[]>;
+  /** Removes a profile's instances and entries (erasure). */
+  removeProfile(profileId: string): Promise<number>;
 }

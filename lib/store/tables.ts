@@ -4,7 +4,7 @@
  */
 export interface TableDefinition {
   /** Logical name; the physical name comes from the environment variable `envVar`. */
-  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters' | 'Config' | 'OfferStats' | 'Privacy';
+  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters' | 'Config' | 'OfferStats' | 'Privacy' | 'Activations';
   envVar: string;
   localName: string;
   partitionKey: string;
@@ -75,6 +75,19 @@ export const TABLES = {
     sortKey: 'sk',
     purpose: "The privacy API's records, apart from the data they describe: suppressed identifiers (salted hashes only), erasures, and the audit log (who, when, what).",
   },
+  activations: {
+    id: 'Activations',
+    envVar: 'ACTIVATIONS_TABLE',
+    localName: 'activations',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: 'expiresAt',
+    indexes: [
+      { name: 'byCampaign', partitionKey: 'campaignId', sortKey: 'sk' },
+      { name: 'due', partitionKey: 'dueShard', sortKey: 'dueAt' },
+    ],
+    purpose: 'Triggered campaigns: one item per trigger occurrence and profile (planned, waiting, sent, held out, cancelled or failed, with why), and her last entry per campaign (re-entry rules).',
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof TABLES;
@@ -89,6 +102,8 @@ export const STREAM = {
 /** How long raw events are kept for journeys and training (TTL). */
 export const EVENT_RETENTION_DAYS = 400;
 export const DEAD_LETTER_RETENTION_DAYS = 14;
+/** How long campaign entries are kept (statistics, re-entry rules, why she did or did not get a message). */
+export const ACTIVATION_RETENTION_DAYS = 400;
 
 /** Resolves table names from the environment (set by the CDK app or the local stack). */
 export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): Record<TableName, string> {

@@ -122,7 +122,7 @@ describe('the tables', () => {
     // Renaming a construct on their paths changes these ids: CloudFormation would create an empty
     // table (the old one is retained, orphaned), a new stream, or a new salt that orphans every hash.
     const ids = (type: string) => Object.keys(resources(type)).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort();
-    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataConfig', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataOfferStats', 'DataPrivacy', 'DataProfiles']);
+    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataActivations', 'DataConfig', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataOfferStats', 'DataPrivacy', 'DataProfiles']);
     expect(ids('AWS::Kinesis::Stream')).toEqual(['IngestionEvents']);
     expect(ids('AWS::SecretsManager::Secret')).toEqual(['KeysAdminKeys', 'KeysApiKeys', 'KeysIdentitySalt', 'KeysReadKeys', 'KeysWriteKeys']);
   });

@@ -65,6 +65,7 @@ export class FaultyStores {
     deadLetters: { ...this.inner.deadLetters, put: this.guard('deadLetters', this.inner.deadLetters.put) },
     offerStats: { ...this.inner.offerStats, add: this.guard('stats', this.inner.offerStats.add) },
     privacy: this.inner.privacy,
+    activations: this.inner.activations,
   };
 }
 
@@ -106,6 +107,7 @@ export function interleaved(inner: MemoryStores, pause: Pause, fault: (call: str
     deadLetters: wrap(inner.deadLetters, 'deadLetters'),
     offerStats: wrap(inner.offerStats, 'offerStats'),
     privacy: wrap(inner.privacy, 'privacy'),
+    activations: inner.activations,
   };
 }
 

@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import { describeIssues } from '../config/issues';
+import defaults from '../../config/campaigns.json';
+import type { CollectedEvent } from '../events/segment';
+import { eventConditionSchema, holds } from '../profile/aggregates';
+import { compileCondition, conditionSchema, type Facts } from '../profile/segments';
+import { durationMs } from './time';
+
+/**
+ * Triggered campaigns as data (config/campaigns.json, or published at run time through
+ * `PUT /v1/campaigns`): what starts one (an event with conditions, entering a geofence, entering or
+ * leaving a segment), who it is for, how long it waits, what ends it early, and what it sends: the
+ * decision engine's best offer for its placement on its channel, so the contact policy, quiet places
+ * and hours, consent and arbitration of in-app decisions apply to it too. Validated when loaded (errors
+ * name the campaign and the field) and compiled once.
+ */
+const duration = z.string().refine((d) => durationMs(d) !== undefined, 'must be an ISO 8601 duration such as PT1H, PT30M or P1D');
+const eventNames = z.array(z.string().min(1).max(200)).min(1).max(20);
+const hour = z.number().int().min(0).max(23);
+
+/** How a message leaves: to a webhook (HMAC-signed), or onto an EventBridge bus for any tool to take. */
+export const ADAPTERS = ['webhook', 'eventbridge'] as const;
+
+const triggerSchema = z
+  .strictObject({
+    /** One of these events (track calls)... */
+    event: eventNames.optional(),
+    /** ...meeting these conditions on its fields (the aggregate selectors' language). */
+    where: z.array(eventConditionSchema).max(10).optional(),
+    /** ...sent from inside one of our places of these kinds (the catalog's places: the event's context.location). */
+    geofence: z.strictObject({ kinds: z.array(z.string().min(1)).min(1) }).optional(),
+    /** Or the profile entering or leaving a segment (config/profile.json): thresholds on aggregates are segments. */
+    segment: z.strictObject({ entered: z.string().min(1).optional(), left: z.string().min(1).optional() }).refine((s) => (s.entered === undefined) !== (s.left === undefined), 'needs entered or left').optional(),
+  })
+  .refine((t) => (t.event === undefined) !== (t.segment === undefined), 'needs event or segment (one of them)')
+  .refine((t) => t.event !== undefined || (t.where === undefined && t.geofence === undefined), 'where and geofence apply to an event trigger');
+
+const waitSchema = z.strictObject({
+  /** How long after the trigger. */
+  delay: duration.optional(),
+  /** Then at the next time of day (HH:MM) in her time zone: "next morning" is a delay and 09:00. */
+  at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)').optional(),
+  /** Only between these local hours: a due time outside moves to the next start. */
+  window: z.strictObject({ from: hour, to: hour }).optional(),
+  /** Until one of these events comes (then send), or the timeout passes (then exit). */
+  until: z.strictObject({ event: eventNames, timeout: duration }).optional(),
+});
+
+export const campaignSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lower-case letters, digits and dashes (at most 64)'),
+  name: z.string().min(1).max(200),
+  description: z.string().max(2000).optional(),
+  enabled: z.boolean().default(true),
+  trigger: triggerSchema,
+  /** Conditions on her profile when the trigger fires (the segments' language): all must hold. */
+  audience: z.array(conditionSchema).max(20).default([]),
+  wait: waitSchema.default({}),
+  exit: z
+    .strictObject({
+      /** Any of these events after she entered ends it (a purchase in any channel). */
+      events: eventNames.optional(),
+      /** Re-checked at send time: any that holds ends it. */
+      when: z.array(conditionSchema).max(20).optional(),
+    })
+    .default({}),
+  /** Once ever, or again only this many days after her last entry (0: every trigger). */
+  reentry: z.union([z.literal('once'), z.strictObject({ afterDays: z.number().int().min(0).max(3650) })]).default({ afterDays: 1 }),
+  /** Share of entries held out (not sent) to measure the campaign against. */
+  controlPercent: z.number().min(0).max(50).default(0),
+  /** What counts as a conversion, and for how long after the send (or the hold-out) it is attributed. */
+  conversion: z.strictObject({ events: eventNames, windowHours: z.number().int().min(1).max(24 * 90) }).default({ events: ['Order Completed'], windowHours: 72 }),
+  action: z.strictObject({
+    placement: z.string().min(1).max(100),
+    /** The contact policy's channel (caps per channel are shared with in-app decisions of that channel). */
+    channel: z.string().min(1).max(32),
+  }),
+});
+
+export const campaignsSchema = z.strictObject({
+  $comment: z.string().optional(),
+  version: z.number().int().min(1),
+  /** How each channel's messages leave. */
+  channels: z.record(z.string().min(1).max(32), z.strictObject({ adapter: z.enum(ADAPTERS), $comment: z.string().optional() })),
+  campaigns: z.array(campaignSchema).max(200),
+});
+
+export type CampaignConfig = z.output<typeof campaignSchema>;
+export type CampaignsConfig = z.output<typeof campaignsSchema>;
+
+export interface Campaign extends CampaignConfig {
+  /** Whether an event (of a change) fires the trigger; places are the catalog's, for geofences. */
+  firedBy(event: ChangeEvent): boolean;
+  inAudience(facts: Facts): boolean;
+  /** The first exit condition that holds at send time, as a reason. */
+  exitReason(facts: Facts): string | undefined;
+  delayMs: number;
+  untilTimeoutMs?: number;
+}
+
+export interface Campaigns {
+  version: number;
+  channels: CampaignsConfig['channels'];
+  campaigns: Campaign[];
+  byId: Map<string, Campaign>;
+  /** Every event name a campaign reads (triggers, waits, exits, conversions): the ingest announces only these. */
+  watched: Set<string>;
+}
+
+/**
+ * One event of a profile change as the ingest announces it: its name, id, time and the few fields
+ * campaigns read (never personal data: the collector removed it before the stream).
+ */
+export interface ChangeEvent {
+  name: string;
+  messageId: string;
+  timestamp: string;
+  properties: Record<string, unknown>;
+  /** Our place the event was sent from, if its location is inside one's geofence. */
+  place?: { id: string; kind: string; latitude: number; longitude: number };
+}
+
+/**
+ * Validates and compiles campaigns. Errors name the campaign and the field; a channel without an
+ * adapter, a segment that does not exist, or a campaign declared twice is an error too.
+ */
+export function loadCampaigns(input: unknown = defaults, segments?: string[]): Campaigns {
+  const result = campaignsSchema.safeParse(input);
+  const fail = (detail: string) => new Error(`Invalid campaigns: ${detail}`);
+  if (!result.success) throw fail(describeIssues(result.error.issues, input, [{ path: ['campaigns'], label: 'campaign', nameKey: 'id' }]));
+  const config = result.data;
+  const byId = new Map<string, Campaign>();
+  const watched = new Set<string>();
+  for (const c of config.campaigns) {
+    if (byId.has(c.id)) throw fail(`campaign "${c.id}" is declared twice`);
+    if (config.channels[c.action.channel] === undefined) throw fail(`campaign "${c.id}" action.channel: no adapter for channel "${c.action.channel}" in channels`);
+    const segment = c.trigger.segment?.entered ?? c.trigger.segment?.left;
+    if (segment !== undefined && segments !== undefined && !segments.includes(segment)) throw fail(`campaign "${c.id}" trigger.segment: no segment "${segment}" in config/profile.json`);
+    for (const names of [c.trigger.event, c.wait.until?.event, c.exit.events, c.conversion.events]) for (const n of names ?? []) watched.add(n);
+    byId.set(c.id, compile(c));
+  }
+  return { version: config.version, channels: config.channels, campaigns: [...byId.values()], byId, watched };
+}
+
+function compile(c: CampaignConfig): Campaign {
+  const audience = c.audience.map(compileCondition);
+  const exits = (c.exit.when ?? []).map((w) => ({ holds: compileCondition(w), reason: `${w.path} ${w.op}${w.value === undefined ? '' : ` ${JSON.stringify(w.value)}`}` }));
+  const where = c.trigger.where ?? [];
+  const kinds = c.trigger.geofence?.kinds;
+  return {
+    ...c,
+    firedBy: (e) =>
+      c.trigger.event !== undefined &&
+      c.trigger.event.includes(e.name) &&
+      (kinds === undefined || (e.place !== undefined && kinds.includes(e.place.kind))) &&
+      where.every((w) => holds(w, { type: 'track', event: e.name, properties: e.properties } as unknown as CollectedEvent)),
+    inAudience: (facts) => audience.every((p) => p(facts)),
+    exitReason: (facts) => exits.find((x) => x.holds(facts))?.reason,
+    delayMs: durationMs(c.wait.delay ?? 'PT0S') as number,
+    ...(c.wait.until ? { untilTimeoutMs: durationMs(c.wait.until.timeout) as number } : {}),
+  };
+}

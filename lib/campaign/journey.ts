@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import { bucketOf } from '../decision/decide';
+import { distanceMeters } from '../decision/context';
+import type { Catalog } from '../decision/catalog';
+import type { EngineConfig } from '../ingest/config';
+import { factsOf, timezoneOf } from '../profile/facts';
+import type { Profile } from '../profile/profile';
+import { followMerges } from '../profile/read';
+import type { ActivationInstance, ActivationStatus, ActivationStore, Stores } from '../store/ports';
+import type { Campaign, Campaigns, ChangeEvent } from './campaign';
+import { intoWindow, nextLocalTime } from './time';
+
+/**
+ * A journey through a campaign: a trigger occurrence enters her (once, whatever is redelivered),
+ * waits (a delay, a local time, a window, or until an event), may be ended early by an exit event,
+ * and is sent (lib/campaign/send.ts) when due. This module reacts to profile changes; sending is
+ * apart. Pure domain: the stores, the wake-ups (EventBridge Scheduler on AWS, the local scheduler)
+ * and the clock come in.
+ */
+
+/** What the ingest announces for one profile after a batch: the events campaigns read, and segment changes. */
+export interface ProfileChange {
+  profileId: string;
+  /** The batch's last event for her: a segment change's occurrence and time. */
+  cause: { messageId: string; timestamp: string };
+  events: Array<Omit<ChangeEvent, 'place'> & { location?: { latitude: number; longitude: number } }>;
+  segments?: { entered: string[]; left: string[] };
+}
+
+/** Wakes a planned or waiting instance at its due time (and forgets a cancelled one). */
+export interface Wakeups {
+  schedule(instance: ActivationInstance): Promise<void>;
+  cancel(instance: ActivationInstance): Promise<void>;
+}
+
+export interface JourneyDeps {
+  stores: Pick<Stores, 'profiles' | 'activations'>;
+  campaigns: Campaigns;
+  catalog: Pick<Catalog, 'places'>;
+  config: Pick<EngineConfig, 'aggregates' | 'profileRules'>;
+  wakeups: Wakeups;
+}
+
+/** What one change did, for logs and the trigger benchmark. */
+export interface ChangeOutcome {
+  entered: number;
+  refused: Array<{ campaignId: string; reason: string }>;
+  exited: number;
+  resumed: number;
+  converted: number;
+}
+
+const MAX_HISTORY = 12;
+
+/** An instance moved to a status, with why, its history kept short. */
+export function moved(i: ActivationInstance, status: ActivationStatus, at: string, reason?: string, changes: Partial<ActivationInstance> = {}): ActivationInstance {
+  const history = [...i.history, { at, status, ...(reason ? { reason } : {}) }].slice(-MAX_HISTORY);
+  const next: ActivationInstance = { ...i, ...changes, status, history, rev: i.rev + 1 };
+  if (reason === undefined) delete next.reason;
+  else next.reason = reason;
+  if (status !== 'planned' && status !== 'waiting' && !('dueAt' in changes)) delete next.dueAt;
+  return next;
+}
+
+/** The occurrence of a trigger: the campaign and the triggering event (or segment change), as a short hash. */
+export const occurrenceOf = (campaignId: string, what: string): string => createHash('sha256').update(`${campaignId}\n${what}`).digest('base64url').slice(0, 22);
+
+/**
+ * Reacts to one profile change: exit events end waiting instances, awaited events resume them,
+ * conversions are attributed, then each campaign the change triggers is entered. Safe to repeat:
+ * an occurrence enters once, an instance changes only from the state it was read in.
+ */
+export async function onProfileChange(change: ProfileChange, deps: JourneyDeps): Promise<ChangeOutcome> {
+  const outcome: ChangeOutcome = { entered: 0, refused: [], exited: 0, resumed: 0, converted: 0 };
+  const events = change.events.map((e) => placed(e, deps.catalog));
+  await reactToEvents(change.profileId, events, deps, outcome);
+  const fired = triggered(change, events, deps.campaigns);
+  if (fired.length === 0) return outcome;
+  const profile = await followMerges(deps.stores, change.profileId).catch(() => undefined);
+  if (profile === undefined) {
+    for (const f of fired) outcome.refused.push({ campaignId: f.campaign.id, reason: 'her profile is not stored yet or is gone' });
+    return outcome;
+  }
+  for (const f of fired) {
+    const refusal = await enter(profile, f, deps);
+    if (refusal === undefined) outcome.entered += 1;
+    else outcome.refused.push({ campaignId: f.campaign.id, reason: refusal });
+  }
+  return outcome;
+}
+
+/** The event with the place whose geofence its location is in (nearest first), if any. */
+function placed(e: ProfileChange['events'][number], catalog: Pick<Catalog, 'places'>): ChangeEvent {
+  const { location, ...event } = e;
+  if (location === undefined) return event;
+  const place = catalog.places
+    .map((p) => ({ p, d: distanceMeters(location, p) }))
+    .filter(({ p, d }) => d <= p.radiusMeters)
+    .sort((a, b) => a.d - b.d)[0]?.p;
+  return place ? { ...event, place: { id: place.id, kind: place.kind, latitude: place.latitude, longitude: place.longitude } } : event;
+}
+
+interface Fired {
+  campaign: Campaign;
+  occurrence: string;
+  /** The triggering event (for a segment change, one named after it, at the change's cause). */
+  event: ChangeEvent;
+}
+
+/** The campaigns this change triggers, each occurrence once. */
+function triggered(change: ProfileChange, events: ChangeEvent[], campaigns: Campaigns): Fired[] {
+  const fired = new Map<string, Fired>();
+  for (const campaign of campaigns.campaigns) {
+    if (!campaign.enabled) continue;
+    for (const event of events) {
+      if (campaign.firedBy(event)) fired.set(`${campaign.id}\n${event.messageId}`, { campaign, occurrence: occurrenceOf(campaign.id, event.messageId), event });
+    }
+    const segment = campaign.trigger.segment;
+    if (segment) {
+      const hit = segment.entered ? change.segments?.entered.includes(segment.entered) : change.segments?.left.includes(segment.left as string);
+      const name = segment.entered ? `entered ${segment.entered}` : `left ${segment.left}`;
+      const event: ChangeEvent = { name, messageId: change.cause.messageId, timestamp: change.cause.timestamp, properties: {} };
+      if (hit) fired.set(`${campaign.id}\nsegment`, { campaign, occurrence: occurrenceOf(campaign.id, `segment:${name}:${change.cause.messageId}`), event });
+    }
+  }
+  return [...fired.values()];
+}
+
+/**
+ * Enters her into a campaign for one occurrence, or says why not: not in the audience, or the
+ * re-entry rule. The entry is taken before the instance is stored, both for this occurrence only,
+ * so a redelivered change finds both and enters nothing new.
+ */
+async function enter(profile: Profile, { campaign, occurrence, event }: Fired, deps: JourneyDeps): Promise<string | undefined> {
+  const at = new Date(event.timestamp);
+  const facts = factsOf(profile, deps.config.aggregates, deps.config.profileRules, at);
+  if (!campaign.inAudience(facts)) return 'not in the audience';
+  const since = campaign.reentry === 'once' ? null : new Date(at.getTime() - campaign.reentry.afterDays * 86_400_000).toISOString();
+  const existing = await deps.stores.activations.get(profile.profileId, campaign.id, occurrence);
+  if (existing !== undefined) return 'this occurrence entered already';
+  if (!(await deps.stores.activations.claimEntry(profile.profileId, campaign.id, occurrence, event.timestamp, since))) {
+    return campaign.reentry === 'once' ? 'entered once already (re-entry: once)' : `entered within ${campaign.reentry.afterDays} day(s) (re-entry rule)`;
+  }
+  const waiting = campaign.wait.until !== undefined;
+  const instance: ActivationInstance = {
+    profileId: profile.profileId,
+    campaignId: campaign.id,
+    occurrence,
+    triggerMessageId: event.messageId,
+    group: bucketOf(`control:${campaign.id}:${profile.profileId}`) < campaign.controlPercent ? 'control' : 'treatment',
+    status: waiting ? 'waiting' : 'planned',
+    enteredAt: event.timestamp,
+    dueAt: (waiting ? new Date(at.getTime() + (campaign.untilTimeoutMs as number)) : dueAfter(campaign, at, timezoneOf(profile, deps.config.aggregates))).toISOString(),
+    ...(event.place ? { place: event.place } : {}),
+    deferrals: 0,
+    history: [{ at: event.timestamp, status: waiting ? 'waiting' : 'planned', reason: `triggered by ${event.name}` }],
+    rev: 1,
+  };
+  if (await deps.stores.activations.create(instance)) await deps.wakeups.schedule(instance);
+  return undefined;
+}
+
+/** When a wait that starts at `from` ends: the delay, then the next local time of day, then into the window. */
+export function dueAfter(campaign: Campaign, from: Date, timezone: string): Date {
+  let due = new Date(from.getTime() + campaign.delayMs);
+  const at = campaign.wait.at;
+  if (at !== undefined) due = nextLocalTime(due, Number(at.slice(0, 2)), Number(at.slice(3, 5)), timezone);
+  if (campaign.wait.window) due = intoWindow(due, campaign.wait.window, timezone);
+  return due;
+}
+
+/**
+ * Exit events end her waiting instances (a purchase in any channel cancels the reminder), awaited
+ * events resume them, and conversions within the window after a send or a hold-out are attributed.
+ * Read only when an event of the change is one of these for some campaign.
+ */
+async function reactToEvents(profileId: string, events: ChangeEvent[], deps: JourneyDeps, outcome: ChangeOutcome): Promise<void> {
+  const { campaigns } = deps;
+  const reacting = events.filter((e) => campaigns.campaigns.some((c) => c.exit.events?.includes(e.name) || c.wait.until?.event.includes(e.name) || c.conversion.events.includes(e.name)));
+  if (reacting.length === 0) return;
+  const instances = await deps.stores.activations.ofProfile(profileId);
+  for (const instance of instances) {
+    const campaign = campaigns.byId.get(instance.campaignId);
+    if (campaign === undefined) continue;
+    for (const e of reacting) {
+      const after = e.messageId !== instance.triggerMessageId && e.timestamp >= instance.enteredAt;
+      if (!after) continue;
+      const next = reaction(instance, campaign, e);
+      if (next === undefined) continue;
+      try {
+        await deps.stores.activations.update(next.instance, instance.rev);
+      } catch {
+        continue; // Changed meanwhile (a send, another change): that change stands; the send re-checks exits.
+      }
+      if (next.kind === 'exited') await deps.wakeups.cancel(next.instance);
+      if (next.kind === 'resumed') await deps.wakeups.schedule(next.instance);
+      outcome[next.kind] += 1;
+      break;
+    }
+  }
+}
+
+/** What an event does to an instance, if anything. */
+function reaction(i: ActivationInstance, campaign: Campaign, e: ChangeEvent): { kind: 'exited' | 'resumed' | 'converted'; instance: ActivationInstance } | undefined {
+  const open = i.status === 'planned' || i.status === 'waiting';
+  if (open && campaign.exit.events?.includes(e.name)) return { kind: 'exited', instance: moved(i, 'cancelled', e.timestamp, `exit: ${e.name} at ${e.timestamp}`) };
+  if (i.status === 'waiting' && campaign.wait.until?.event.includes(e.name)) {
+    return { kind: 'resumed', instance: moved(i, 'planned', e.timestamp, `${e.name} came`, { dueAt: e.timestamp }) };
+  }
+  const from = i.sentAt;
+  if ((i.status === 'sent' || i.status === 'held-out') && from !== undefined && i.convertedAt === undefined && campaign.conversion.events.includes(e.name)) {
+    const within = Date.parse(e.timestamp) - Date.parse(from) <= campaign.conversion.windowHours * 3_600_000 && e.timestamp >= from;
+    if (within) return { kind: 'converted', instance: { ...i, convertedAt: e.timestamp, rev: i.rev + 1 } };
+  }
+  return undefined;
+}

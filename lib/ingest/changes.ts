@@ -1,0 +1,60 @@
+import type { ProfileChange } from '../campaign/journey';
+import type { StoredEvent } from '../store/ports';
+
+/**
+ * What the ingest announces after a batch, one change per profile (lib/campaign/journey.ts reacts):
+ * its new track events with their scalar properties and location (bounded: campaigns' conditions
+ * read them; the collector removed personal data before the stream), and the segments it entered or
+ * left. On AWS an EventBridge bus carries them to the trigger function.
+ */
+export interface ChangeBus {
+  /** Publishes changes; returns the profile ids whose change did not go out (their groups are retried). */
+  publish(changes: ProfileChange[]): Promise<Set<string>>;
+}
+
+export const MAX_CHANGE_EVENTS = 25;
+const MAX_PROPERTIES = 12;
+const MAX_TEXT = 100;
+
+/** The scalar properties of an event, at most 12 of 100 characters: what a trigger's `where` reads. */
+function scalars(properties: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (typeof properties !== 'object' || properties === null) return out;
+  for (const [k, v] of Object.entries(properties)) {
+    if (Object.keys(out).length >= MAX_PROPERTIES) break;
+    if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (typeof v === 'string') out[k] = v.slice(0, MAX_TEXT);
+  }
+  return out;
+}
+
+/** A location rounded to 4 decimals (about 11 m): enough for a geofence. */
+function locationOf(context: unknown): { latitude: number; longitude: number } | undefined {
+  const l = (context as { location?: { latitude?: unknown; longitude?: unknown } } | undefined)?.location;
+  const lat = Number(l?.latitude);
+  const lon = Number(l?.longitude);
+  if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) return undefined;
+  return { latitude: Math.round(lat * 1e4) / 1e4, longitude: Math.round(lon * 1e4) / 1e4 };
+}
+
+/** A profile's change from the events this batch stored for it (the latest 25) and its segment moves; undefined if nothing to say. */
+export function changeOf(profileId: string, fresh: StoredEvent[], segments: { before: string[]; after: string[] }): ProfileChange | undefined {
+  const events = fresh
+    .map((f) => f.event)
+    .filter((e) => e.type === 'track')
+    .slice(-MAX_CHANGE_EVENTS)
+    .map((e) => {
+      const location = locationOf((e as { context?: unknown }).context);
+      return { name: String((e as { event: string }).event), messageId: e.messageId, timestamp: e.timestamp as string, properties: scalars((e as { properties?: unknown }).properties), ...(location ? { location } : {}) };
+    });
+  const entered = segments.after.filter((s) => !segments.before.includes(s));
+  const left = segments.before.filter((s) => !segments.after.includes(s));
+  const last = fresh.at(-1)?.event;
+  if (last === undefined || (events.length === 0 && entered.length === 0 && left.length === 0)) return undefined;
+  return {
+    profileId,
+    cause: { messageId: last.messageId, timestamp: last.timestamp as string },
+    events,
+    ...(entered.length > 0 || left.length > 0 ? { segments: { entered, left } } : {}),
+  };
+}

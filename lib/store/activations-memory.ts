@@ -1,0 +1,55 @@
+import { ConflictError, type ActivationInstance, type ActivationStore } from './ports';
+
+const copy = <T>(x: T): T => structuredClone(x);
+const keyOf = (i: Pick<ActivationInstance, 'profileId' | 'campaignId' | 'occurrence'>) => `${i.profileId}|${i.campaignId}|${i.occurrence}`;
+const isDue = (i: ActivationInstance) => i.status === 'planned' || i.status === 'waiting';
+
+/** Activation instances in memory, with the DynamoDB adapter's semantics (conditional writes, copies). */
+export class MemoryActivations implements ActivationStore {
+  readonly instances = new Map<string, ActivationInstance>();
+  readonly entries = new Map<string, { occurrence: string; at: string }>();
+
+  async claimEntry(profileId: string, campaignId: string, occurrence: string, at: string, since: string | null): Promise<boolean> {
+    const key = `${profileId}|${campaignId}`;
+    const entry = this.entries.get(key);
+    if (entry !== undefined && entry.occurrence !== occurrence && (since === null || entry.at > since)) return false;
+    this.entries.set(key, { occurrence, at });
+    return true;
+  }
+  async create(instance: ActivationInstance): Promise<boolean> {
+    if (this.instances.has(keyOf(instance))) return false;
+    this.instances.set(keyOf(instance), copy(instance));
+    return true;
+  }
+  async get(profileId: string, campaignId: string, occurrence: string): Promise<ActivationInstance | undefined> {
+    const i = this.instances.get(keyOf({ profileId, campaignId, occurrence }));
+    return i && copy(i);
+  }
+  async update(instance: ActivationInstance, rev: number): Promise<void> {
+    const stored = this.instances.get(keyOf(instance));
+    if (stored === undefined || stored.rev !== rev) throw new ConflictError(`activation ${instance.campaignId} of ${instance.profileId} changed meanwhile`);
+    this.instances.set(keyOf(instance), copy(instance));
+  }
+  async ofProfile(profileId: string): Promise<ActivationInstance[]> {
+    return [...this.instances.values()].filter((i) => i.profileId === profileId).map(copy);
+  }
+  async ofCampaign(campaignId: string): Promise<ActivationInstance[]> {
+    return [...this.instances.values()].filter((i) => i.campaignId === campaignId).map(copy);
+  }
+  async due(at: string, limit: number): Promise<ActivationInstance[]> {
+    return [...this.instances.values()]
+      .filter((i) => isDue(i) && i.dueAt !== undefined && i.dueAt <= at)
+      .sort((a, b) => (a.dueAt as string).localeCompare(b.dueAt as string))
+      .slice(0, limit)
+      .map(copy);
+  }
+  async all(limit: number): Promise<ActivationInstance[]> {
+    return [...this.instances.values()].sort((a, b) => b.enteredAt.localeCompare(a.enteredAt)).slice(0, limit).map(copy);
+  }
+  async removeProfile(profileId: string): Promise<number> {
+    let removed = 0;
+    for (const [k, i] of this.instances) if (i.profileId === profileId && this.instances.delete(k)) removed += 1;
+    for (const k of this.entries.keys()) if (k.startsWith(`${profileId}|`)) this.entries.delete(k);
+    return removed;
+  }
+}
