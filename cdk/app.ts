@@ -10,6 +10,7 @@ import { loadAggregates } from '../lib/profile/aggregates';
 import { loadProfileRules } from '../lib/profile/segments';
 import { parseCorsOrigins } from '../lib/http/cors';
 import { MomentEngineStack } from './stack';
+import { checkCampaignsAgainst, loadCampaigns } from '../lib/campaign/campaign';
 
 /**
  * Validates the configuration the functions bundle (config/*.json, imported by lib/ and bundled by
@@ -27,8 +28,9 @@ export function validateConfiguration(): void {
   check('identity.json', () => loadIdentityRules());
   check('events.json', () => loadEventPolicy());
   const aggregates = check('aggregates.json', () => loadAggregates());
-  check('profile.json', () => loadProfileRules(aggregates));
-  check('catalog.json', () => loadCatalog());
+  const profile = check('profile.json', () => loadProfileRules(aggregates));
+  const catalog = check('catalog.json', () => loadCatalog());
+  check('campaigns.json', () => checkCampaignsAgainst(loadCampaigns(undefined, profile.segments.map((s) => s.name)), catalog));
   check('model.json', () => loadModel());
   check('nightly.json', () => loadNightlyConfig());
 }
@@ -38,7 +40,8 @@ export function validateConfiguration(): void {
  * Serverless packs over everything (findings are errors and warnings on the stack; acknowledged ones
  * are in nag-suppressions.ts). Context: `stackName` (default MomentEngine), `sagemakerEndpoint`,
  * `corsOrigins` (comma-separated web origins allowed to call the API from a browser; none by default),
- * `encryptionKey` (`customer`: a customer managed KMS key for the data at rest).
+ * `encryptionKey` (`customer`: a customer managed KMS key for the data at rest), `webhookUrls` (JSON:
+ * each webhook channel's URL).
  */
 export function buildApp(app = new App()): { app: App; stack: MomentEngineStack } {
   validateConfiguration();
@@ -52,10 +55,22 @@ export function buildApp(app = new App()): { app: App; stack: MomentEngineStack 
     sagemakerEndpoint: app.node.tryGetContext('sagemakerEndpoint'),
     corsOrigins: parseCorsOrigins(app.node.tryGetContext('corsOrigins')),
     encryptionKey,
+    webhookUrls: webhookUrlsOf(app.node.tryGetContext('webhookUrls')),
   });
   Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   Aspects.of(app).add(new ServerlessChecks({ verbose: true }));
   return { app, stack };
+}
+
+/** The `webhookUrls` context: JSON of HTTPS URLs by channel name (`{"push":"https://push.example.com/hook"}`). */
+function webhookUrlsOf(value: unknown): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  const parsed = typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+  if (typeof parsed !== 'object' || parsed === null) throw new Error('webhookUrls: must be JSON such as {"push":"https://push.example.com/hook"}');
+  for (const [channel, url] of Object.entries(parsed)) {
+    if (typeof url !== 'string' || !url.startsWith('https://')) throw new Error(`webhookUrls.${channel}: must be an https:// URL`);
+  }
+  return parsed as Record<string, string>;
 }
 
 /** The `encryptionKey` context: `aws` (AWS managed keys, the default) or `customer` (a customer managed KMS key). */

@@ -8,6 +8,7 @@ import type { Ingestion } from './constructs/ingestion';
 import type { EngineKeys } from './constructs/keys';
 import type { EngineTables } from './constructs/tables';
 import type { NightlyJob } from './constructs/nightly';
+import type { Activation } from './constructs/activation';
 
 export interface AcknowledgedParts {
   /** The customer managed key, when the stack has one. */
@@ -17,6 +18,7 @@ export interface AcknowledgedParts {
   ingestion: Ingestion;
   http: EngineHttpApi;
   nightly: NightlyJob;
+  activation: Activation;
 }
 
 /**
@@ -24,9 +26,9 @@ export interface AcknowledgedParts {
  * Suppressions name the constructs themselves (not path strings), so a rename cannot silently detach
  * one; anything not listed here fails `test/cdk/nag.test.ts`, which also lists the acknowledged rules.
  */
-export function acknowledgeFindings({ dataKey, tables, keys, ingestion, http, nightly }: AcknowledgedParts): void {
-  const functions: EngineFunction[] = [ingestion.ingest, ...Object.values(http.functions), ...Object.values(nightly.functions)];
-  if (dataKey) acknowledgeDataKey(functions, ingestion);
+export function acknowledgeFindings({ dataKey, tables, keys, ingestion, http, nightly, activation }: AcknowledgedParts): void {
+  const functions: EngineFunction[] = [ingestion.ingest, ...Object.values(http.functions), ...Object.values(nightly.functions), activation.trigger, activation.send];
+  if (dataKey) acknowledgeDataKey(functions, ingestion, activation);
   for (const fn of functions) {
     NagSuppressions.addResourceSuppressions(
       fn.executionRole,
@@ -76,6 +78,7 @@ export function acknowledgeFindings({ dataKey, tables, keys, ingestion, http, ni
   }
 
   acknowledgeNightly(nightly);
+  acknowledgeActivation(activation, tables, [http.functions.campaigns.executionRole, http.functions.privacy.executionRole]);
 
   const rotation = 'AwsSolutions-SMG4';
   NagSuppressions.addResourceSuppressions(keys.writeKeys, [
@@ -195,10 +198,10 @@ function acknowledgeNightly(nightly: NightlyJob): void {
 }
 
 /** With a customer managed key (-c encryptionKey=customer): the grants' KMS action families, and the stream's key. */
-function acknowledgeDataKey(functions: EngineFunction[], ingestion: Ingestion): void {
-  for (const fn of functions) {
+function acknowledgeDataKey(functions: EngineFunction[], ingestion: Ingestion, activation: Activation): void {
+  for (const role of [...functions.map((fn) => fn.executionRole), activation.schedulerRole]) {
     NagSuppressions.addResourceSuppressions(
-      fn.executionRole,
+      role,
       [
         {
           id: 'AwsSolutions-IAM5',
@@ -214,5 +217,47 @@ function acknowledgeDataKey(functions: EngineFunction[], ingestion: Ingestion): 
       id: 'AwsSolutions-KDS3',
       reason: 'The operator chose a customer managed key for all data at rest (-c encryptionKey=customer): the event stream holds personal data too, so it uses that key rather than aws/kinesis.',
     },
+  ]);
+}
+
+/** Campaigns' findings: schedules are made by name in one group, queues are their own dead letters, the webhook secret is shared with receivers. */
+function acknowledgeActivation(activation: Activation, tables: EngineTables, campaignReaders: IConstruct[]): void {
+  const stack = Stack.of(activation);
+  const activationIndexes = `Resource::<${stack.getLogicalId(tables.tables.activations.node.defaultChild as CfnResource)}.Arn>/index/*`;
+  const schedules = `Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<${stack.getLogicalId(activation.scheduleGroup)}>/*`;
+  for (const fn of [activation.trigger, activation.send]) {
+    NagSuppressions.addResourceSuppressions(
+      fn.executionRole,
+      [{ id: 'AwsSolutions-IAM5', appliesTo: [schedules], reason: 'One-time schedules are created per campaign entry, by a name made from the entry and its due time, and deleted when it exits: the wildcard covers only the schedules of the campaign schedule group.' }],
+      true,
+    );
+  }
+  for (const role of [activation.trigger.executionRole, activation.send.executionRole, ...campaignReaders]) {
+    NagSuppressions.addResourceSuppressions(
+      role,
+      [{ id: 'AwsSolutions-IAM5', appliesTo: [activationIndexes], reason: "Queries of the activations table's own indexes (a campaign's entries for its statistics, due entries); the wildcard covers only that table's indexes." }],
+      true,
+    );
+  }
+  NagSuppressions.addResourceSuppressions(
+    activation.send,
+    [{ id: 'Serverless-LambdaEventSourceMappingDestination', reason: 'SQS event sources take no on-failure destination: each send queue has a redrive policy instead, to SendFailures after 5 receives.' }],
+    true,
+  );
+  NagSuppressions.addResourceSuppressions(activation.trigger, [
+    { id: 'Serverless-LambdaDLQ', reason: 'Invoked by an EventBridge rule whose target has its own dead-letter queue (TriggerFailures) and retries for 24 hours; a function DLQ would receive nothing more.' },
+  ]);
+  NagSuppressions.addResourceSuppressions(activation.send, [
+    { id: 'Serverless-LambdaDLQ', reason: 'Invoked only by the SQS event source mapping: a wake-up that keeps failing goes to the send queues\' dead-letter queue (SendFailures) after 5 receives.' },
+  ]);
+  NagSuppressions.addResourceSuppressions(activation.triggerFailures, [
+    { id: 'AwsSolutions-SQS3', reason: "This queue is itself the dead-letter queue of the trigger rule's target (profile changes EventBridge could not deliver for 24 hours)." },
+    { id: 'Serverless-SQSRedrivePolicy', reason: "This queue is itself the dead-letter queue of the trigger rule's target: an operator inspects it and sends the changes to the bus again." },
+  ]);
+  NagSuppressions.addResourceSuppressions(activation.sendFailures, [
+    { id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is itself the dead-letter queue of the send queues (wake-ups received 5 times): an operator inspects it and redrives it to its queue.' },
+  ]);
+  NagSuppressions.addResourceSuppressions(activation.webhookSecret, [
+    { id: 'AwsSolutions-SMG4', reason: 'The webhook secret is shared with the receivers that verify signatures: rotating it is coordinated with them, not an automatic swap that would make them refuse every message.' },
   ]);
 }

@@ -11,6 +11,9 @@ import { dataKeyDefaults } from './constructs/table-defaults';
 import { NightlyJob } from './constructs/nightly';
 import { loadNightlyConfig } from '../lib/learn/nightly-config';
 import { acknowledgeFindings } from './nag-suppressions';
+import { Activation } from './constructs/activation';
+import { loadCampaigns } from '../lib/campaign/campaign';
+import { loadEngineConfig } from '../lib/ingest/config';
 
 export interface MomentEngineStackProps extends StackProps {
   /** RETAIN (default) keeps customer data when the stack is deleted; DESTROY is for throw-away stacks. */
@@ -21,6 +24,8 @@ export interface MomentEngineStackProps extends StackProps {
   corsOrigins?: string[];
   /** `customer`: a customer managed KMS key encrypts the tables, stream, failure queue and secrets; else AWS managed keys. */
   encryptionKey?: 'aws' | 'customer';
+  /** Each webhook channel's URL, by channel name (config/campaigns.json `channels`). */
+  webhookUrls?: Record<string, string>;
 }
 
 /**
@@ -34,6 +39,7 @@ export class MomentEngineStack extends Stack {
   readonly ingestion: Ingestion;
   readonly http: EngineHttpApi;
   readonly nightly: NightlyJob;
+  readonly activation: Activation;
   /** The customer managed key, when the stack has one. */
   readonly dataKey?: Key;
 
@@ -52,8 +58,19 @@ export class MomentEngineStack extends Stack {
       sagemakerEndpoint: props.sagemakerEndpoint,
       corsOrigins: props.corsOrigins,
     });
+    this.activation = new Activation(this, 'Activation', {
+      tables: this.tables,
+      stream: this.ingestion.stream,
+      environment: { ...environment, ...this.ingestion.environment() },
+      campaigns: loadCampaigns(undefined, loadEngineConfig().profileRules.segments.map((s) => s.name)),
+      webhookUrls: props.webhookUrls,
+      encryptionKey: this.dataKey,
+    });
+    // The ingest announces profile changes on the activation bus.
+    for (const [k, v] of Object.entries(this.activation.environment())) this.ingestion.ingest.addEnvironment(k, v);
+    this.activation.bus.grantPutEventsTo(this.ingestion.ingest);
     this.nightly = new NightlyJob(this, 'Nightly', { tables: this.tables, environment: this.tables.environment(), settings: loadNightlyConfig(), removalPolicy: props.dataRemovalPolicy });
-    acknowledgeFindings({ dataKey: this.dataKey, tables: this.tables, keys: this.keys, ingestion: this.ingestion, http: this.http, nightly: this.nightly });
+    acknowledgeFindings({ dataKey: this.dataKey, tables: this.tables, keys: this.keys, ingestion: this.ingestion, http: this.http, nightly: this.nightly, activation: this.activation });
 
     new CfnOutput(this, 'ApiUrl', { value: this.http.url, description: 'The HTTP API; point Segment SDKs here (as their host)' });
     new CfnOutput(this, 'StreamName', { value: this.ingestion.stream.streamName, description: 'The event stream (Kinesis)' });
@@ -68,6 +85,9 @@ export class MomentEngineStack extends Stack {
     new CfnOutput(this, 'NightlyStateMachineArn', { value: this.nightly.stateMachine.stateMachineArn, description: 'The nightly learning job (started by its schedule; aws stepfunctions start-execution to run it now)' });
     new CfnOutput(this, 'NightlyBucketName', { value: this.nightly.bucket.bucketName, description: "The nightly job's snapshots, reports, lift charts and model registry" });
     if (this.dataKey) new CfnOutput(this, 'DataKeyArn', { value: this.dataKey.keyArn, description: 'The customer managed KMS key of the tables, stream, failure queue and secrets (retained with the data)' });
+    new CfnOutput(this, 'ActivationBusName', { value: this.activation.bus.eventBusName, description: "Profile changes for campaigns, and the EventBridge channel's campaign messages (source moment.campaigns): add your own rules" });
+    new CfnOutput(this, 'WebhookSecretArn', { value: this.activation.webhookSecret.secretArn, description: 'Signs campaign webhooks (x-moment-signature): give it to the receivers' });
+    new CfnOutput(this, 'SendFailuresQueueUrl', { value: this.activation.sendFailures.queueUrl, description: 'Campaign wake-ups the send function gave up on (after 5 receives)' });
     new CfnOutput(this, 'IngestFailuresQueueUrl', { value: this.ingestion.failures.queueUrl, description: 'Records the ingest gave up on (event source mapping on-failure destination)' });
   }
 }

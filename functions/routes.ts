@@ -5,7 +5,7 @@
 import { notFound } from '../lib/http/errors';
 import type { ApiScope, KeyKind } from '../lib/http/keys';
 
-export type FunctionName = 'collect' | 'profiles' | 'decide' | 'privacy';
+export type FunctionName = 'collect' | 'profiles' | 'decide' | 'privacy' | 'campaigns';
 
 export interface RouteDefinition {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -35,6 +35,10 @@ export const ROUTES: RouteDefinition[] = [
   { method: 'GET', path: '/v1/offers/stats', fn: 'decide', auth: 'read' },
   { method: 'PUT', path: '/v1/catalog', fn: 'decide', auth: 'admin' },
   { method: 'PUT', path: '/v1/model', fn: 'decide', auth: 'admin' },
+  { method: 'GET', path: '/v1/campaigns', fn: 'campaigns', auth: 'read' },
+  { method: 'PUT', path: '/v1/campaigns', fn: 'campaigns', auth: 'admin' },
+  { method: 'GET', path: '/v1/campaigns/{campaignId}/stats', fn: 'campaigns', auth: 'read' },
+  { method: 'GET', path: '/v1/profiles/{profileId}/campaigns', fn: 'campaigns', auth: 'read' },
   { method: 'GET', path: '/openapi.json', fn: 'decide', auth: 'none' },
 ];
 
@@ -60,7 +64,10 @@ export const FUNCTION_ENTRIES = {
   profiles: 'functions/profiles/handler.ts',
   decide: 'functions/decide/handler.ts',
   privacy: 'functions/privacy/handler.ts',
+  campaigns: 'functions/campaigns/handler.ts',
   ingest: 'functions/ingest/handler.ts',
+  trigger: 'functions/activate/trigger.ts',
+  send: 'functions/activate/send.ts',
 } as const;
 
 /** Each route's path as a pattern, its `{param}`s captured. */

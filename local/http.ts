@@ -131,7 +131,14 @@ export interface LocalHttpApi {
 
 export async function startHttpApi(
   handlers: Record<FunctionName, HttpFunction>,
-  options: { port?: number; host?: string; log?: (line: string) => void; corsOrigins?: string[] } = {},
+  options: {
+    port?: number;
+    host?: string;
+    log?: (line: string) => void;
+    corsOrigins?: string[];
+    /** Routes only the embedded stack has (`/local/...`): answered here, never by a function. */
+    local?: (method: string, path: string, headers: IncomingMessage['headers'], body: Buffer) => Promise<{ statusCode: number; body: unknown } | undefined>;
+  } = {},
 ): Promise<LocalHttpApi> {
   const routes = ROUTES.map(compile);
   const origins = options.corsOrigins ?? [];
@@ -146,6 +153,21 @@ export async function startHttpApi(
         return;
       }
       for (const [k, v] of Object.entries(corsHeaders(origin, origins, false))) res.setHeader(k, v);
+      if (options.local && path.startsWith('/local/')) {
+        try {
+          const answer = await options.local(req.method ?? 'GET', path, req.headers, await readBody(req));
+          if (answer) {
+            res.writeHead(answer.statusCode, { 'content-type': 'application/json' });
+            res.end(JSON.stringify(answer.body));
+            options.log?.(`${req.method} ${path} -> ${answer.statusCode}`);
+            return;
+          }
+        } catch (e) {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ success: false, message: (e as Error).message }));
+          return;
+        }
+      }
       const match = routes
         .filter((r) => r.route.method === req.method)
         .map((r) => ({ r, m: r.pattern.exec(path) }))

@@ -35,6 +35,7 @@ export function configureEnvironment(endpoints: Pick<Emulators, 'dynamodbEndpoin
     READ_KEYS: 'dev-read-key',
     ADMIN_KEYS: 'dev-admin-key',
     IDENTITY_SALT: 'dev-salt',
+    WEBHOOK_SECRET: 'dev-webhook-secret',
     POWERTOOLS_SERVICE_NAME: 'moment-engine-local',
     POWERTOOLS_LOG_LEVEL: 'WARN',
     POWERTOOLS_METRICS_DISABLED: 'true',

@@ -3,9 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { provision, startEmulators, type Emulators } from './emulators';
 import type { FaultKind } from './faults';
-import { startHttpApi, type HttpFunction, type LocalHttpApi } from './http';
+import { lambdaContext, startHttpApi, type HttpFunction, type LocalHttpApi } from './http';
 import { configureEnvironment, type IngestSideOptions } from './ingest-side';
 import { parseCorsOrigins } from '../lib/http/cors';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { loadCampaigns } from '../lib/campaign/campaign';
+import { LocalBus, LocalScheduler, localClock, type Delivery, type LocalClock } from './activation';
+import { localRoutes } from './local-routes';
 
 /**
  * The embedded local stack, in two processes as on AWS the API's functions and the ingest run apart:
@@ -22,6 +26,10 @@ export interface LocalStackOptions extends Omit<IngestSideOptions, 'attach'> {
   /** HTTP port (0: any free port). Default: PORT or 3000. */
   port?: number;
   separateEmulators?: boolean;
+  /** The campaigns' clock: `manual` keeps its own, moved by POST /local/clock. Default: LOCAL_CLOCK, else real. */
+  clock?: 'real' | 'manual';
+  /** Where a manual clock starts (an instant). Default: LOCAL_CLOCK_START, else now. */
+  clockStart?: string;
 }
 
 /** The event source mapping, seen from this process. */
@@ -43,6 +51,8 @@ export interface IngestControl {
 
 export interface LocalStack {
   url: string;
+  /** The campaigns' clock (real, or manual: moved by POST /local/clock). */
+  clock: LocalClock;
   emulators: { dynamodbEndpoint: string; kinesisEndpoint: string; pid?: number };
   poller: MappingControl;
   ingest: IngestControl;
@@ -100,7 +110,13 @@ export function runningStack(dataDir: string): number | undefined {
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const { port: requestedPort, separateEmulators, ...ingestOptions } = options;
+  const { port: requestedPort, separateEmulators, clock: clockMode, clockStart, ...ingestOptions } = options;
+  const clock = localClock(clockMode ?? process.env.LOCAL_CLOCK, clockStart ?? process.env.LOCAL_CLOCK_START);
+  // The activation bus first: the ingest process announces profile changes on it.
+  const bus = new LocalBus(lambdaContext);
+  const busEnv = { AWS_ENDPOINT_URL_EVENTBRIDGE: await bus.start(), ACTIVATION_BUS_NAME: process.env.ACTIVATION_BUS_NAME ?? 'activation' };
+  const previousEnv = Object.fromEntries(Object.keys(busEnv).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, busEnv);
   let emulators: Emulators | undefined;
   if (separateEmulators) {
     emulators = await startEmulators({ dataDir: options.dataDir });
@@ -129,33 +145,58 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   adopt(started.child);
   const { endpoints } = started;
+  let scheduler: LocalScheduler | undefined;
   const stopChildren = async () => {
     stopping = true;
+    scheduler?.stop();
     await stopProcess(child);
     await emulators?.stop();
+    await bus.stop();
+    for (const [k, v] of Object.entries(previousEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   };
 
   let http: LocalHttpApi;
   try {
     configureEnvironment(endpoints);
     // Imported only now, so their clients and configuration see the environment above.
-    const [collect, profiles, decide, privacy, resources] = await Promise.all([
+    const [collect, profiles, decide, privacy, campaigns, trigger, send, resources] = await Promise.all([
       import('../functions/collect/handler.js'),
       import('../functions/profiles/handler.js'),
       import('../functions/decide/handler.js'),
       import('../functions/privacy/handler.js'),
+      import('../functions/campaigns/handler.js'),
+      import('../functions/activate/trigger.js'),
+      import('../functions/activate/send.js'),
       import('../functions/commons/resources.js'),
     ]);
     resources.resetResources();
+    resources.setClock(() => clock.now());
+    bus.deliverTo(trigger.handler as unknown as (e: unknown, c: Context) => Promise<unknown>);
+    const activeScheduler = new LocalScheduler(clock, () => resources.getStores().activations, send.handler as unknown as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>, lambdaContext);
+    scheduler = activeScheduler;
+    const webhooks: Delivery[] = [];
     http = await startHttpApi(
       {
         collect: collect.handler as unknown as HttpFunction,
         profiles: profiles.handler as unknown as HttpFunction,
         decide: decide.handler as unknown as HttpFunction,
         privacy: privacy.handler as unknown as HttpFunction,
+        campaigns: campaigns.handler as unknown as HttpFunction,
       },
-      { port: requestedPort ?? Number(process.env.PORT ?? 3000), corsOrigins: parseCorsOrigins(process.env.CORS_ORIGINS) },
+      {
+        port: requestedPort ?? Number(process.env.PORT ?? 3000),
+        corsOrigins: parseCorsOrigins(process.env.CORS_ORIGINS),
+        local: localRoutes({ scheduler: activeScheduler, bus, webhooks, activations: () => resources.getStores().activations, campaigns: () => resources.getCampaignSource().get() }),
+      },
     );
+    // Webhook channels deliver to the stack's own sink unless told otherwise.
+    for (const [channel, c] of Object.entries(loadCampaigns().channels)) {
+      if (c.adapter === 'webhook') process.env[`WEBHOOK_URL_${channel.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] ??= `${http.url}/local/webhook-sink/${channel}`;
+    }
+    activeScheduler.start();
   } catch (e) {
     await stopChildren();
     throw e;
@@ -195,6 +236,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const api = http;
   return {
     url: api.url,
+    clock,
     emulators: { ...endpoints, pid: emulators?.pid ?? child.pid },
     poller,
     ingest,

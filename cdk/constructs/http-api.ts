@@ -84,9 +84,14 @@ export class EngineHttpApi extends Construct {
 
     // The privacy API (admin keys): reads everything held about a person and removes it; writes the privacy table.
     const privacy = fn('privacy', { timeout: Duration.seconds(29) });
-    for (const name of ['profiles', 'graph', 'events', 'deadLetters', 'privacy'] as const) tables[name].grantReadWriteData(privacy);
+    for (const name of ['profiles', 'graph', 'events', 'deadLetters', 'privacy', 'activations'] as const) tables[name].grantReadWriteData(privacy);
 
-    this.functions = { collect, profiles, decide, privacy };
+    // Campaigns: lists and publishes them (config table), reads their entries and the profiles they are about.
+    const campaigns = fn('campaigns');
+    for (const name of ['profiles', 'activations'] as const) tables[name].grantReadData(campaigns);
+    tables.config.grantReadWriteData(campaigns);
+
+    this.functions = { collect, profiles, decide, privacy, campaigns };
     // Each function reads the salt and the secrets of the kinds of keys its routes take, and no others.
     for (const [name, f] of Object.entries(this.functions) as Array<[FunctionName, EngineFunction]>) props.keys.grantRead(f, keyKindsOf(name));
 

@@ -8,7 +8,15 @@ import { logger } from './powertools';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { KEY_SECRET_VARIABLES, KEY_VARIABLES, keysFromEnv, keysFromTexts, type KeyKind, type Keys } from '../../lib/http/keys';
 import { loadEngineConfig } from '../../lib/ingest/config';
-import { dynamoClient, kinesisClient } from '../../lib/store/clients';
+import { dynamoClient, eventBridgeClient, kinesisClient, schedulerClient } from '../../lib/store/clients';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { loadCampaigns, type Campaigns } from '../../lib/campaign/campaign';
+import { EventBridgeChannel, WebhookChannel, type Channel } from '../../lib/campaign/channels';
+import type { Wakeups } from '../../lib/campaign/journey';
+import { CampaignSource } from '../../lib/campaign/source';
+import type { ChangeBus } from '../../lib/ingest/changes';
+import { busPut, EventBridgeChangeBus } from '../../lib/store/eventbridge';
+import { SchedulerWakeups } from '../../lib/store/scheduler';
 import { DynamoStores } from '../../lib/store/dynamo';
 import { KinesisEventStream } from '../../lib/store/kinesis';
 import { STREAM, tableNamesFromEnv } from '../../lib/store/tables';
@@ -102,8 +110,96 @@ export const getIdentityWeightsSource = (): IdentityWeightsSource =>
     logger.warn('could not read the published identity weights; using the last good ones', e),
   ));
 
+let campaignSource: CampaignSource | undefined;
+/** Triggered campaigns: published in the config table, else bundled; refreshed like the catalog. Segments are checked against config/profile.json. */
+export const getCampaignSource = (): CampaignSource =>
+  (campaignSource ??= new CampaignSource(
+    DynamoDBDocumentClient.from(getDynamoClient()),
+    tableNamesFromEnv().config,
+    Number(process.env.CATALOG_REFRESH_MS ?? 30_000),
+    (input) => (input === undefined ? loadCampaigns(undefined, segmentNames) : loadCampaigns(input, segmentNames)),
+    (e) => logger.warn('could not read the published campaigns; serving the last good ones', e),
+  ));
+const segmentNames = engineConfig.profileRules.segments.map((s) => s.name);
+
+let clock: () => Date = () => new Date();
+/** The time the campaign functions go by: the real clock, or the local stack's manual one (LOCAL_CLOCK=manual). */
+export const getClock = (): (() => Date) => clock;
+export const setClock = (next: () => Date): void => void (clock = next);
+
+let eventBridge: EventBridgeClient | undefined;
+const getEventBridge = () => (eventBridge ??= eventBridgeClient());
+
+/** Profile changes for campaigns go to the activation bus (ACTIVATION_BUS_NAME); without one, none are announced. */
+export function getChangeBus(): ChangeBus | undefined {
+  const bus = process.env.ACTIVATION_BUS_NAME;
+  return bus ? new EventBridgeChangeBus(getEventBridge(), bus) : undefined;
+}
+
+let wakeups: Wakeups | undefined;
+/**
+ * Wake-ups: EventBridge Scheduler one-time schedules onto each channel's send queue on AWS
+ * (SCHEDULE_GROUP, SCHEDULER_ROLE_ARN, SEND_QUEUE_ARNS as JSON {channel: arn}); without them (the
+ * local stack) none are made: its scheduler reads the due index of the activations table.
+ */
+export function getWakeups(): Wakeups {
+  if (wakeups) return wakeups;
+  const group = process.env.SCHEDULE_GROUP;
+  const roleArn = process.env.SCHEDULER_ROLE_ARN;
+  const queues = JSON.parse(process.env.SEND_QUEUE_ARNS ?? '{}') as Record<string, string>;
+  if (!group || !roleArn) return (wakeups = { schedule: async () => undefined, cancel: async () => undefined });
+  return (wakeups = new SchedulerWakeups(schedulerClient(), {
+    group,
+    roleArn,
+    queueArnOf: (i) => {
+      const channel = campaignSource?.peek()?.byId.get(i.campaignId)?.action.channel;
+      return channel === undefined ? undefined : queues[channel];
+    },
+  }));
+}
+
+let webhookSecret: Promise<string> | undefined;
+/** The webhooks' signing secret: WEBHOOK_SECRET (local stack), else the secret WEBHOOK_SECRET_ARN names (only the send function may read it). */
+function getWebhookSecret(): Promise<string> {
+  return (webhookSecret ??= (async () => {
+    if (process.env.WEBHOOK_SECRET) return process.env.WEBHOOK_SECRET;
+    const arn = process.env.WEBHOOK_SECRET_ARN;
+    if (!arn) throw new Error('no webhook secret: set WEBHOOK_SECRET or WEBHOOK_SECRET_ARN');
+    const value = (await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: arn }))).SecretString ?? '';
+    if (value.trim() === '') throw new Error('the webhook secret is empty');
+    return value;
+  })().catch((e: Error) => {
+    webhookSecret = undefined;
+    throw e;
+  }));
+}
+
+/**
+ * The adapter of a campaign channel, as config/campaigns.json `channels` says: a webhook (its URL in
+ * WEBHOOK_URL_<CHANNEL>, such as WEBHOOK_URL_PUSH) or the activation bus (ACTIVATION_BUS_NAME).
+ */
+export async function channelFor(channel: string, campaigns: Campaigns): Promise<Channel> {
+  const adapter = campaigns.channels[channel]?.adapter;
+  if (adapter === 'webhook') {
+    const variable = `WEBHOOK_URL_${channel.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+    const url = process.env[variable];
+    if (!url) throw new Error(`channel ${channel} sends to a webhook: set ${variable}`);
+    return new WebhookChannel({ url, secret: await getWebhookSecret() });
+  }
+  if (adapter === 'eventbridge') {
+    const bus = process.env.ACTIVATION_BUS_NAME;
+    if (!bus) throw new Error(`channel ${channel} puts messages on the activation bus: set ACTIVATION_BUS_NAME`);
+    return new EventBridgeChannel(busPut(getEventBridge(), bus));
+  }
+  throw new Error(`no adapter for channel ${channel}`);
+}
+
 /** Resets cached resources (tests that switch endpoints between suites). */
 export function resetResources(): void {
+  campaignSource = undefined;
+  eventBridge = undefined;
+  wakeups = undefined;
+  webhookSecret = undefined;
   dynamo = undefined;
   catalogSource = undefined;
   modelSource = undefined;

@@ -5,7 +5,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { ingestBatch, type IngestStats } from '../../lib/ingest/pipeline';
 import { logger, metrics } from '../commons/powertools';
-import { engineConfig, getIdentityWeightsSource, getKeys, getStores } from '../commons/resources';
+import { engineConfig, getChangeBus, getIdentityWeightsSource, getKeys, getStores } from '../commons/resources';
 
 const METRICS: Array<[keyof IngestStats, string]> = [
   ['records', 'RecordsReceived'],
@@ -21,6 +21,7 @@ const METRICS: Array<[keyof IngestStats, string]> = [
   ['clusterContexts', 'ClusterContexts'],
   ['clusterContextsSkipped', 'ClusterContextsSkipped'],
   ['groupsFailed', 'ProfileGroupsFailed'],
+  ['changesAnnounced', 'ChangesAnnounced'],
 ];
 
 /**
@@ -37,7 +38,7 @@ export const handler = middy<KinesisStreamEvent, KinesisStreamBatchResponse>()
       sequenceNumber: r.kinesis.sequenceNumber,
       data: r.kinesis.data,
     }));
-    const result = await ingestBatch(records, getStores(), { ...engineConfig, salt: keys.identitySalt, identityWeights });
+    const result = await ingestBatch(records, getStores(), { ...engineConfig, salt: keys.identitySalt, identityWeights }, { changes: getChangeBus() });
     for (const [stat, name] of METRICS) {
       if (result.stats[stat] > 0) metrics.addMetric(name, MetricUnit.Count, result.stats[stat]);
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeIssues } from '../config/issues';
 import defaults from '../../config/campaigns.json';
+import type { Catalog } from '../decision/catalog';
 import type { CollectedEvent } from '../events/segment';
 import { eventConditionSchema, holds } from '../profile/aggregates';
 import { compileCondition, conditionSchema, type Facts } from '../profile/segments';
@@ -80,7 +81,15 @@ export const campaignsSchema = z.strictObject({
   $comment: z.string().optional(),
   version: z.number().int().min(1),
   /** How each channel's messages leave. */
-  channels: z.record(z.string().min(1).max(32), z.strictObject({ adapter: z.enum(ADAPTERS), $comment: z.string().optional() })),
+  channels: z.record(
+    z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits and dashes'),
+    z.strictObject({
+      adapter: z.enum(ADAPTERS),
+      /** Delivery speed on AWS: how many sends of this channel run at once (the send queue's maximum concurrency). */
+      maxConcurrency: z.number().int().min(2).max(1000).default(5),
+      $comment: z.string().optional(),
+    }),
+  ),
   campaigns: z.array(campaignSchema).max(200),
 });
 
@@ -158,4 +167,23 @@ function compile(c: CampaignConfig): Campaign {
     delayMs: durationMs(c.wait.delay ?? 'PT0S') as number,
     ...(c.wait.until ? { untilTimeoutMs: durationMs(c.wait.until.timeout) as number } : {}),
   };
+}
+
+/**
+ * What the catalog can say of campaigns that their schema cannot: each action's placement has an
+ * offer on its channel, and each geofence names a kind of place the catalog has. Checked when the CDK
+ * app synthesises (a published catalog may change later: a send then ends with "no offer" and why).
+ */
+export function checkCampaignsAgainst(campaigns: Campaigns, catalog: Pick<Catalog, 'offers' | 'places'>): Campaigns {
+  const kinds = new Set(catalog.places.map((p) => p.kind));
+  for (const c of campaigns.campaigns) {
+    const { placement, channel } = c.action;
+    if (!catalog.offers.some((o) => o.placements.includes(placement) && o.channels.includes(channel))) {
+      throw new Error(`Invalid campaigns: campaign "${c.id}" action: no offer of the catalog is for placement "${placement}" on channel "${channel}"`);
+    }
+    for (const kind of c.trigger.geofence?.kinds ?? []) {
+      if (!kinds.has(kind)) throw new Error(`Invalid campaigns: campaign "${c.id}" trigger.geofence.kinds: the catalog has no place of kind "${kind}"`);
+    }
+  }
+  return campaigns;
 }

@@ -21,16 +21,19 @@ import { intoWindow, nextLocalTime } from './time';
 /** What the ingest announces for one profile after a batch: the events campaigns read, and segment changes. */
 export interface ProfileChange {
   profileId: string;
+  /** Profiles merged into hers (their entries are hers: a purchase ends a wait begun on a device before she logged in). */
+  members?: string[];
   /** The batch's last event for her: a segment change's occurrence and time. */
   cause: { messageId: string; timestamp: string };
   events: Array<Omit<ChangeEvent, 'place'> & { location?: { latitude: number; longitude: number } }>;
   segments?: { entered: string[]; left: string[] };
 }
 
-/** Wakes a planned or waiting instance at its due time (and forgets a cancelled one). */
+/** Wakes a planned or waiting instance at its due time. */
 export interface Wakeups {
   schedule(instance: ActivationInstance): Promise<void>;
-  cancel(instance: ActivationInstance): Promise<void>;
+  /** Forgets the wake-up of an instance as it was scheduled (with its due time), once it ended early. */
+  cancel(scheduled: ActivationInstance): Promise<void>;
 }
 
 export interface JourneyDeps {
@@ -73,7 +76,7 @@ export const occurrenceOf = (campaignId: string, what: string): string => create
 export async function onProfileChange(change: ProfileChange, deps: JourneyDeps): Promise<ChangeOutcome> {
   const outcome: ChangeOutcome = { entered: 0, refused: [], exited: 0, resumed: 0, converted: 0 };
   const events = change.events.map((e) => placed(e, deps.catalog));
-  await reactToEvents(change.profileId, events, deps, outcome);
+  await reactToEvents([change.profileId, ...(change.members ?? [])], events, deps, outcome);
   const fired = triggered(change, events, deps.campaigns);
   if (fired.length === 0) return outcome;
   const profile = await followMerges(deps.stores, change.profileId).catch(() => undefined);
@@ -149,6 +152,7 @@ async function enter(profile: Profile, { campaign, occurrence, event }: Fired, d
     triggerMessageId: event.messageId,
     group: bucketOf(`control:${campaign.id}:${profile.profileId}`) < campaign.controlPercent ? 'control' : 'treatment',
     status: waiting ? 'waiting' : 'planned',
+    reason: `triggered by ${event.name}`,
     enteredAt: event.timestamp,
     dueAt: (waiting ? new Date(at.getTime() + (campaign.untilTimeoutMs as number)) : dueAfter(campaign, at, timezoneOf(profile, deps.config.aggregates))).toISOString(),
     ...(event.place ? { place: event.place } : {}),
@@ -174,11 +178,11 @@ export function dueAfter(campaign: Campaign, from: Date, timezone: string): Date
  * events resume them, and conversions within the window after a send or a hold-out are attributed.
  * Read only when an event of the change is one of these for some campaign.
  */
-async function reactToEvents(profileId: string, events: ChangeEvent[], deps: JourneyDeps, outcome: ChangeOutcome): Promise<void> {
+async function reactToEvents(profileIds: string[], events: ChangeEvent[], deps: JourneyDeps, outcome: ChangeOutcome): Promise<void> {
   const { campaigns } = deps;
   const reacting = events.filter((e) => campaigns.campaigns.some((c) => c.exit.events?.includes(e.name) || c.wait.until?.event.includes(e.name) || c.conversion.events.includes(e.name)));
   if (reacting.length === 0) return;
-  const instances = await deps.stores.activations.ofProfile(profileId);
+  const instances = (await Promise.all(profileIds.map((id) => deps.stores.activations.ofProfile(id)))).flat();
   for (const instance of instances) {
     const campaign = campaigns.byId.get(instance.campaignId);
     if (campaign === undefined) continue;
@@ -192,7 +196,7 @@ async function reactToEvents(profileId: string, events: ChangeEvent[], deps: Jou
       } catch {
         continue; // Changed meanwhile (a send, another change): that change stands; the send re-checks exits.
       }
-      if (next.kind === 'exited') await deps.wakeups.cancel(next.instance);
+      if (next.kind === 'exited') await deps.wakeups.cancel(instance);
       if (next.kind === 'resumed') await deps.wakeups.schedule(next.instance);
       outcome[next.kind] += 1;
       break;

@@ -34,10 +34,9 @@ export interface SendDeps {
   catalog: Catalog;
   model?: Model;
   config: Pick<EngineConfig, 'aggregates' | 'profileRules' | 'rules'>;
-  salt: string;
   wakeups: Wakeups;
   /** The channel adapter by the campaign's channel name. */
-  channelFor(channel: string): Channel;
+  channelFor(channel: string): Promise<Channel>;
   now: () => Date;
 }
 
@@ -115,7 +114,7 @@ async function defer(instance: ActivationInstance, until: Date, why: string, dep
 /** Stores an instance's end (conditional on the revision read: a concurrent change wins, and nothing is sent). */
 async function settle(instance: ActivationInstance, next: ActivationInstance, deps: SendDeps): Promise<SendOutcome> {
   await deps.stores.activations.update(next, instance.rev);
-  if (next.status === 'cancelled') await deps.wakeups.cancel(next);
+  if (next.status === 'cancelled' && instance.dueAt !== undefined && instance.dueAt > next.history.at(-1)!.at) await deps.wakeups.cancel(instance);
   return next.status;
 }
 
@@ -142,7 +141,7 @@ async function deliver(instance: ActivationInstance, campaign: Campaign, profile
     at,
   };
   try {
-    await deps.channelFor(campaign.action.channel).deliver(message);
+    await (await deps.channelFor(campaign.action.channel)).deliver(message);
   } catch (e) {
     const reason = e instanceof DeliveryError ? e.message : `delivery failed: ${(e as Error).message}`;
     return settle(claimed, moved(claimed, 'failed', deps.now().toISOString(), reason), deps);

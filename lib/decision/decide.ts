@@ -56,6 +56,8 @@ export interface DecisionInput {
   associations?: Associations;
   /** An anonymous profile's person cluster context (lib/identity/links.ts): interests and stage from her probable other devices. */
   cluster?: ClusterFacts;
+  /** False: no exploration slot (a campaign's one message is not spent on a random offer). Default true. */
+  explore?: boolean;
 }
 
 /** What an anonymous profile's decisions borrow from the member of its person cluster (never consent, caps or personal traits). */
@@ -338,7 +340,7 @@ function arbitrate({ input, catalog }: DecisionRun, scored: Scored[]): { chosen:
 
   // Exploration: a small, deterministic share of decisions puts a random eligible offer in the last slot.
   let explored: Scored | undefined;
-  if (!holdout && chosen.length > 0 && bucketOf(`explore:${input.decisionId}`) < arb.explorePercent) {
+  if (!holdout && input.explore !== false && chosen.length > 0 && bucketOf(`explore:${input.decisionId}`) < arb.explorePercent) {
     const others = pool.filter((c) => !chosen.includes(c));
     if (others.length > 0) {
       explored = others[bucketOf(`pick:${input.decisionId}`) % others.length];

@@ -26,6 +26,11 @@ export class PublishedDocument<T, Summary extends object> {
     private readonly summarise: (value: T) => Summary,
   ) {}
 
+  /** The document last read, if any (no read). */
+  peek(): T | undefined {
+    return this.cached?.value;
+  }
+
   async get(now = Date.now()): Promise<T> {
     if (this.cached && now - this.cached.checkedAt < this.refreshMs) return this.cached.value;
     try {

@@ -128,20 +128,21 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
  * A decision for a profile already loaded, as a campaign's send asks it: her facts at `at`, its
  * placement and channel, and where she is if the trigger said so (a store's geofence). The same
  * pipeline as `answerDecision` (consent, context rules, quiet places and hours, contact policy,
- * scoring, arbitration), for one offer; no cluster context (outbound messages go to the profile
- * itself), no token and no log (the send records its own contact).
+ * scoring, arbitration), for one offer; no exploration (a message is not spent on a random offer),
+ * no cluster context (outbound messages go to the profile itself), no token and no log (the send
+ * records its own contact).
  */
 export async function decideForProfile(
   profile: Profile,
   ask: { placement: string; channel: string; location?: { latitude: number; longitude: number } },
-  deps: Omit<DecisionDeps, 'stores' | 'owners' | 'stream'>,
+  deps: Omit<DecisionDeps, 'stores' | 'owners' | 'stream' | 'salt'>,
   at: Date,
 ): Promise<Decision> {
   const facts: DecisionFacts = { ...factsOf(profile, deps.config.aggregates, deps.config.profileRules, at), segments: Object.keys(profile.segments ?? {}) };
   const consented = consentOf(facts, deps.catalog).granted;
   const context = decisionContext({ placement: ask.placement, channel: ask.channel, timestamp: at.toISOString(), ...(ask.location ? { location: ask.location } : {}) }, deps.catalog, timezoneOf(profile, deps.config.aggregates), at);
   const { propensity, modelVersion } = await propensityFor(ask.placement, consented ? facts : undefined, deps as DecisionDeps);
-  return decide({ decisionId: randomUUID(), profileId: profile.profileId, facts, context, count: 1, propensity, modelVersion, associations: deps.model?.associations }, deps.catalog);
+  return decide({ decisionId: randomUUID(), profileId: profile.profileId, facts, context, count: 1, propensity, modelVersion, associations: deps.model?.associations, explore: false }, deps.catalog);
 }
 
 /** The decision's signed token: its id, profile, the identifier asked for (as a keyed tag), offers, variant and time. */

@@ -6,6 +6,7 @@ import { decisionRequestSchema, MAX_DECISION_REQUEST_BYTES } from '../decision/s
 import { MAX_SPLIT_REQUEST_BYTES, splitRequestSchema } from '../privacy/split';
 import { MAX_DOCUMENT_BYTES } from '../decision/published';
 import { ROUTES, type RouteDefinition } from '../../functions/routes';
+import { campaignsSchema } from '../campaign/campaign';
 import { MAX_BATCH_EXPANDED_BYTES, MAX_BATCH_MESSAGES, MAX_JSON_DEPTH } from '../collect/request';
 import { MAX_DEAD_LETTER_DATA_BYTES } from '../collect/collector';
 
@@ -36,6 +37,10 @@ const SUMMARIES: Record<string, string> = {
   'GET /v1/offers/stats': 'Offer statistics from feedback events: impressions, clicks, dismissals, conversions and rates per offer and variant over UTC days',
   'PUT /v1/catalog': 'Publish a new offer catalog (validated; serves within the refresh interval, no redeploy)',
   'PUT /v1/model': 'Publish a model artifact: propensity coefficients and association rules (validated; serves within the refresh interval)',
+  'GET /v1/campaigns': 'The triggered campaigns serving now (published, else bundled) and how each channel\'s messages leave',
+  'PUT /v1/campaigns': 'Publish new campaigns (validated, errors name the campaign and the field; serve within the refresh interval, no redeploy)',
+  'GET /v1/campaigns/{campaignId}/stats': 'A campaign\'s statistics per step: entered, waiting, exited and why, sent, delivered, failed and why, held out; conversions within the window after the send against the control group',
+  'GET /v1/profiles/{profileId}/campaigns': 'Why she did or did not get a campaign\'s message: her entries with status, reason and history, and what would stop each campaign now (audience, exit, consent)',
   'GET /openapi.json': 'This document',
 };
 
@@ -73,6 +78,10 @@ const OPERATION_IDS: Record<string, string> = {
   'GET /v1/offers/stats': 'getOfferStats',
   'PUT /v1/catalog': 'publishCatalog',
   'PUT /v1/model': 'publishModel',
+  'GET /v1/campaigns': 'listCampaigns',
+  'PUT /v1/campaigns': 'publishCampaigns',
+  'GET /v1/campaigns/{campaignId}/stats': 'getCampaignStats',
+  'GET /v1/profiles/{profileId}/campaigns': 'getProfileCampaigns',
   'GET /openapi.json': 'getOpenApi',
 };
 
@@ -96,6 +105,10 @@ const OK: Record<string, (route: RouteDefinition) => object> = {
   'GET /v1/offers/stats': () => ok('Statistics per offer of the catalog', ref('OfferStats')),
   'PUT /v1/catalog': () => ok('Published: the version and a summary', ref('Published')),
   'PUT /v1/model': () => ok('Published: the version and a summary', ref('Published')),
+  'GET /v1/campaigns': () => ok('The campaigns and channels', ref('Campaigns')),
+  'PUT /v1/campaigns': () => ok('Published: the version and how many campaigns', ref('Published')),
+  'GET /v1/campaigns/{campaignId}/stats': () => ok('The campaign\'s statistics, counted from its entries', ref('CampaignStats')),
+  'GET /v1/profiles/{profileId}/campaigns': () => ok('Her entries per campaign and what would stop each now', ref('ProfileCampaigns')),
   'GET /openapi.json': () => ok('The OpenAPI document', { type: 'object', properties: { openapi: { type: 'string' } }, required: ['openapi'] }),
 };
 
@@ -162,6 +175,7 @@ export function openApiDocument(): object {
   const bodies: Record<string, object> = {
     'POST /v1/decisions': componentSchema('DecisionRequest', decisionRequestSchema, schemas),
     'PUT /v1/catalog': componentSchema('Catalog', catalogSchema, schemas),
+    'PUT /v1/campaigns': componentSchema('CampaignsDocument', campaignsSchema, schemas),
     'PUT /v1/model': componentSchema('ModelArtifact', modelSchema, schemas),
     'POST /v1/profiles/{profileId}/split': componentSchema('SplitRequest', splitRequestSchema, schemas),
   };
@@ -418,4 +432,48 @@ const SCHEMAS: Record<string, object> = {
     required: ['from', 'to', 'offers'],
   },
   Published: { type: 'object', properties: { version: str }, required: ['version'], additionalProperties: true },
+  Campaigns: {
+    type: 'object',
+    properties: { version: { type: 'integer' }, channels: { type: 'object', additionalProperties: { type: 'object' } }, campaigns: { type: 'array', items: { type: 'object', properties: { id: str, name: str, enabled: { type: 'boolean' } }, required: ['id', 'name', 'enabled'] } } },
+    required: ['version', 'channels', 'campaigns'],
+  },
+  CampaignStats: {
+    type: 'object',
+    properties: {
+      campaignId: str,
+      entered: { type: 'integer' },
+      waiting: { type: 'integer' },
+      sending: { type: 'integer' },
+      exited: { type: 'object', properties: { total: { type: 'integer' }, reasons: { type: 'object', additionalProperties: { type: 'integer' } } }, required: ['total', 'reasons'] },
+      sent: { type: 'integer' },
+      delivered: { type: 'integer' },
+      failed: { type: 'object', properties: { total: { type: 'integer' }, reasons: { type: 'object', additionalProperties: { type: 'integer' } } }, required: ['total', 'reasons'] },
+      control: { type: 'object', properties: { heldOut: { type: 'integer' }, converted: { type: 'integer' }, rate: { type: ['number', 'null'] } }, required: ['heldOut', 'converted', 'rate'] },
+      treatment: { type: 'object', properties: { sent: { type: 'integer' }, converted: { type: 'integer' }, rate: { type: ['number', 'null'] } }, required: ['sent', 'converted', 'rate'] },
+      uplift: { type: ['number', 'null'] },
+      conversionWindowHours: { type: 'integer' },
+    },
+    required: ['campaignId', 'entered', 'waiting', 'exited', 'sent', 'delivered', 'failed', 'control', 'treatment', 'uplift', 'conversionWindowHours'],
+  },
+  ProfileCampaigns: {
+    type: 'object',
+    properties: {
+      profileId: str,
+      campaigns: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            campaignId: str,
+            name: str,
+            enabled: { type: 'boolean' },
+            entries: { type: 'array', items: { type: 'object', properties: { status: { enum: ['planned', 'waiting', 'sending', 'sent', 'held-out', 'cancelled', 'failed'] }, reason: str, enteredAt: str, dueAt: str, history: { type: 'array', items: { type: 'object' } } }, required: ['status', 'enteredAt', 'history'] } },
+            now: { type: 'object', properties: { inAudience: { type: 'boolean' }, exit: str, consent: { type: 'object' } }, required: ['inAudience', 'consent'] },
+          },
+          required: ['campaignId', 'name', 'enabled', 'entries', 'now'],
+        },
+      },
+    },
+    required: ['profileId', 'campaigns'],
+  },
 };

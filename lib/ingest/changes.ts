@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { ProfileChange } from '../campaign/journey';
 import type { StoredEvent } from '../store/ports';
 
@@ -13,6 +14,8 @@ export interface ChangeBus {
 }
 
 export const MAX_CHANGE_EVENTS = 25;
+/** The profiles merged into hers the change names (their waiting entries are hers): the latest 20. */
+export const MAX_MEMBERS = 20;
 const MAX_PROPERTIES = 12;
 const MAX_TEXT = 100;
 
@@ -38,7 +41,7 @@ function locationOf(context: unknown): { latitude: number; longitude: number } |
 }
 
 /** A profile's change from the events this batch stored for it (the latest 25) and its segment moves; undefined if nothing to say. */
-export function changeOf(profileId: string, fresh: StoredEvent[], segments: { before: string[]; after: string[] }): ProfileChange | undefined {
+export function changeOf(profileId: string, fresh: StoredEvent[], segments: { before: string[]; after: string[] }, members: string[] = []): ProfileChange | undefined {
   const events = fresh
     .map((f) => f.event)
     .filter((e) => e.type === 'track')
@@ -53,8 +56,35 @@ export function changeOf(profileId: string, fresh: StoredEvent[], segments: { be
   if (last === undefined || (events.length === 0 && entered.length === 0 && left.length === 0)) return undefined;
   return {
     profileId,
+    ...(members.length > 0 ? { members: members.slice(-MAX_MEMBERS) } : {}),
     cause: { messageId: last.messageId, timestamp: last.timestamp as string },
     events,
     ...(entered.length > 0 || left.length > 0 ? { segments: { entered, left } } : {}),
   };
+}
+
+const text = (max: number) => z.string().min(1).max(max);
+/** A change as the trigger function receives it (from the bus: checked, not trusted). */
+export const profileChangeSchema = z.strictObject({
+  profileId: text(100),
+  members: z.array(text(100)).max(MAX_MEMBERS).optional(),
+  cause: z.strictObject({ messageId: text(300), timestamp: z.iso.datetime({ offset: true }) }),
+  events: z
+    .array(
+      z.strictObject({
+        name: text(300),
+        messageId: text(300),
+        timestamp: z.iso.datetime({ offset: true }),
+        properties: z.record(z.string().max(300), z.union([z.string().max(MAX_TEXT), z.number(), z.boolean()])).refine((p) => Object.keys(p).length <= MAX_PROPERTIES, 'too many properties'),
+        location: z.strictObject({ latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180) }).optional(),
+      }),
+    )
+    .max(MAX_CHANGE_EVENTS),
+  segments: z.strictObject({ entered: z.array(text(100)).max(100), left: z.array(text(100)).max(100) }).optional(),
+});
+
+export function parseProfileChange(detail: unknown): ProfileChange {
+  const result = profileChangeSchema.safeParse(detail);
+  if (!result.success) throw new Error(`not a profile change: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return result.data as ProfileChange;
 }

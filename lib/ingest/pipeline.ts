@@ -86,8 +86,9 @@ interface Group {
   feedback: FeedbackRecord[];
   /** The profile's matching signature and networks before this batch, to tell what changed (lib/identity/matching.ts). */
   before: { signature: string; networks: Profile['signals']['networks'] };
-  /** Its segments before and after this batch's fold (campaign triggers). */
+  /** Its segments before and after this batch's fold, and the profiles merged into it (campaign triggers). */
   segments?: { before: string[]; after: string[] };
+  members?: string[];
 }
 
 /** One record made something throw while it was resolved or folded: it is dead-lettered, the batch goes on. */
@@ -468,6 +469,7 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
     if (keys.length > 0) profile.recent = keepRecent([...(profile.recent ?? []), ...keys]);
     updateSegments(profile, config.aggregates, config.profileRules);
     g.segments = { before: segmentsBefore, after: Object.keys(profile.segments ?? {}) };
+    g.members = profile.members;
   }
   return counters;
 }
@@ -746,7 +748,7 @@ async function countOfferFeedback(run: BatchRun, groups: Map<string, Group>, wri
  */
 async function announceChanges(run: BatchRun, complete: Group[], bus: ChangeBus | undefined): Promise<Group[]> {
   if (bus === undefined) return complete;
-  const changes = complete.flatMap((g) => changeOf(g.root, g.fresh, g.segments ?? { before: [], after: [] }) ?? []);
+  const changes = complete.flatMap((g) => changeOf(g.root, g.fresh, g.segments ?? { before: [], after: [] }, g.members ?? []) ?? []);
   if (changes.length === 0) return complete;
   let failed: Set<string>;
   try {

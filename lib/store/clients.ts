@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -24,4 +26,12 @@ export function dynamoClient(): DynamoDBClient {
 
 export function kinesisClient(): KinesisClient {
   return new KinesisClient({ requestHandler: handler(), maxAttempts: 5 });
+}
+
+export function eventBridgeClient(): EventBridgeClient {
+  return new EventBridgeClient({ requestHandler: handler(), maxAttempts: 5 });
+}
+
+export function schedulerClient(): SchedulerClient {
+  return new SchedulerClient({ requestHandler: handler(), maxAttempts: 5 });
 }

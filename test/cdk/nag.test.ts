@@ -44,6 +44,9 @@ describe('acknowledged findings', () => {
   const resourcesOf = (rule: string) => suppressed.filter((s) => s.rule === rule).map((s) => s.resource).sort();
   const NIGHTLY_TASKS = ['ExportStatus', 'GroupShard', 'KeepChampion', 'Publish', 'ReadProfiles', 'Report', 'Roots', 'Snapshot', 'SplitEvents', 'Train', 'Value', 'WriteAttributes'];
   const functionPolicies = [
+    'Activation/SendRole/DefaultPolicy/Resource',
+    'Activation/TriggerRole/DefaultPolicy/Resource',
+    'Http/CampaignsRole/DefaultPolicy/Resource',
     'Http/CollectRole/DefaultPolicy/Resource',
     'Http/DecideRole/DefaultPolicy/Resource',
     'Http/PrivacyRole/DefaultPolicy/Resource',
@@ -61,6 +64,7 @@ describe('acknowledged findings', () => {
       'AwsSolutions-SMG4',
       'AwsSolutions-SQS3',
       'Serverless-LambdaDLQ',
+      'Serverless-LambdaEventSourceMappingDestination',
       'Serverless-SQSRedrivePolicy',
     ]);
   });
@@ -79,6 +83,7 @@ describe('acknowledged findings', () => {
     );
     expect([...new Set(appliesTo)].sort()).toEqual([
       'Resource::*',
+      expect.stringMatching(/^Resource::<DataActivations[0-9A-F]{8}\.Arn>\/index\/\*$/),
       expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/export\/\*$/),
       expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/index\/\*$/),
       expect.stringMatching(/^Resource::<DataProfiles[0-9A-F]{8}\.Arn>\/export\/\*$/),
@@ -86,16 +91,19 @@ describe('acknowledged findings', () => {
       expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/registry\/\*$/),
       expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/reports\/\*$/),
       expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/work\/\*$/),
+      expect.stringMatching(/^Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule\/<ActivationSchedules[0-9A-F]{8}>\/\*$/),
       'Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:MomentEngine-nightly/*',
     ]);
   });
 
   it('acknowledge the rest on the resources they are about', () => {
-    expect(resourcesOf('AwsSolutions-SMG4')).toEqual(['Keys/AdminKeys/Resource', 'Keys/ApiKeys/Resource', 'Keys/IdentitySalt/Resource', 'Keys/ReadKeys/Resource', 'Keys/WriteKeys/Resource']);
-    expect(resourcesOf('AwsSolutions-SQS3')).toEqual(['Ingestion/IngestFailures/Resource']);
-    expect(resourcesOf('Serverless-SQSRedrivePolicy')).toEqual(['Ingestion/IngestFailures/Resource']);
+    expect(resourcesOf('AwsSolutions-SMG4')).toEqual(['Activation/WebhookSecret/Resource', 'Keys/AdminKeys/Resource', 'Keys/ApiKeys/Resource', 'Keys/IdentitySalt/Resource', 'Keys/ReadKeys/Resource', 'Keys/WriteKeys/Resource']);
+    const deadLetterQueues = ['Activation/TriggerFailures/Resource', 'Ingestion/IngestFailures/Resource'];
+    expect(resourcesOf('AwsSolutions-SQS3')).toEqual(deadLetterQueues);
+    expect(resourcesOf('Serverless-SQSRedrivePolicy')).toEqual(['Activation/SendFailures/Resource', ...deadLetterQueues]);
+    expect(resourcesOf('Serverless-LambdaEventSourceMappingDestination')).toEqual(['Activation/Send/SqsEventSource:MomentEngineActivationSendEmailF496C295/Resource', 'Activation/Send/SqsEventSource:MomentEngineActivationSendPush88795359/Resource']);
     expect(resourcesOf('Serverless-LambdaDLQ')).toEqual(
-      ['Http/Collect/Resource', 'Http/Decide/Resource', 'Http/Privacy/Resource', 'Http/Profiles/Resource', 'Ingestion/Ingest/Resource', ...NIGHTLY_TASKS.map((t) => `Nightly/${t}/Resource`)].sort(),
+      ['Activation/Send/Resource', 'Activation/Trigger/Resource', 'Http/Campaigns/Resource', 'Http/Collect/Resource', 'Http/Decide/Resource', 'Http/Privacy/Resource', 'Http/Profiles/Resource', 'Ingestion/Ingest/Resource', ...NIGHTLY_TASKS.map((t) => `Nightly/${t}/Resource`)].sort(),
     );
     expect(resourcesOf('AwsSolutions-S1')).toEqual(['Nightly/Data/Resource']);
   });

@@ -24,6 +24,9 @@ const functionIds = {
   profiles: stack.getLogicalId(stack.http.functions.profiles.node.defaultChild as any),
   decide: stack.getLogicalId(stack.http.functions.decide.node.defaultChild as any),
   privacy: stack.getLogicalId(stack.http.functions.privacy.node.defaultChild as any),
+  campaigns: stack.getLogicalId(stack.http.functions.campaigns.node.defaultChild as any),
+  trigger: stack.getLogicalId(stack.activation.trigger.node.defaultChild as any),
+  send: stack.getLogicalId(stack.activation.send.node.defaultChild as any),
 } satisfies Record<keyof typeof FUNCTION_ENTRIES, string>;
 
 /** The inline policy of a function's role: the whole of what the function may do. */
@@ -44,7 +47,8 @@ describe('the event stream and the ingest', () => {
   });
 
   it('maps the stream to the ingest function with bisection, bounded retries and age, partial batch responses and an SQS on-failure destination', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // One from the stream (the others are the campaign send queues').
+    expect(Object.values(resources('AWS::Lambda::EventSourceMapping')).filter((m) => JSON.stringify(m.Properties.EventSourceArn).includes('IngestionEvents'))).toHaveLength(1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionIds.ingest },
       EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestionEvents'), 'Arn'] },
@@ -124,7 +128,7 @@ describe('the tables', () => {
     const ids = (type: string) => Object.keys(resources(type)).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort();
     expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataActivations', 'DataConfig', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataOfferStats', 'DataPrivacy', 'DataProfiles']);
     expect(ids('AWS::Kinesis::Stream')).toEqual(['IngestionEvents']);
-    expect(ids('AWS::SecretsManager::Secret')).toEqual(['KeysAdminKeys', 'KeysApiKeys', 'KeysIdentitySalt', 'KeysReadKeys', 'KeysWriteKeys']);
+    expect(ids('AWS::SecretsManager::Secret')).toEqual(['ActivationWebhookSecret', 'KeysAdminKeys', 'KeysApiKeys', 'KeysIdentitySalt', 'KeysReadKeys', 'KeysWriteKeys']);
   });
 });
 
@@ -267,9 +271,9 @@ describe('the functions', () => {
     for (const fn of ['collect', 'profiles', 'decide'] as const) expect(privacyTable(fn)).toEqual([]);
   });
 
-  it('lets only the collector and the decision function (decision events) write to the stream', () => {
+  it('lets only the collector, the decision function (decision events) and the send function (contacts) write to the stream', () => {
     const writers = (Object.keys(functionIds) as Array<keyof typeof functionIds>).filter((fn) => actionsOf(policyOf(fn)).includes('kinesis:PutRecords'));
-    expect(writers.sort()).toEqual(['collect', 'decide']);
+    expect(writers.sort()).toEqual(['collect', 'decide', 'send']);
   });
 
   it('grants SageMaker only when an endpoint is configured, and only that endpoint', () => {
@@ -502,5 +506,58 @@ describe('the nightly job', () => {
       expect(JSON.stringify(statementsOf(policyFor(task)).map((st) => st.Resource))).not.toMatch(/Arn"\]\},"\/\*"/);
     }
     template.hasResourceProperties('AWS::S3::BucketPolicy', { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } });
+  });
+});
+
+describe('campaigns (activation)', () => {
+  const idOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId((construct.node.defaultChild ?? construct) as any);
+  const sendQueues = Object.values(stack.activation.queues).map(idOf);
+
+  it('hands profile changes from the bus to the trigger function, retried for a day into a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: idOf(stack.activation.bus) },
+      EventPattern: { source: ['moment.ingest'], 'detail-type': ['Profile Changed'] },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionIds.trigger, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86_400 }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [idOf(stack.activation.triggerFailures), 'Arn'] } } })],
+    });
+  });
+
+  it('has a send queue per channel of config/campaigns.json, each with a dead-letter queue and its delivery speed', () => {
+    expect(Object.keys(stack.activation.queues).sort()).toEqual(['email', 'push']);
+    for (const id of sendQueues) {
+      expect(resources('AWS::SQS::Queue')[id]!.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [idOf(stack.activation.sendFailures), 'Arn'] }, maxReceiveCount: 5 });
+    }
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: functionIds.send }, EventSourceArn: { 'Fn::GetAtt': [idOf(stack.activation.queues.push!), 'Arn'] }, ScalingConfig: { MaximumConcurrency: 10 }, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: functionIds.send }, EventSourceArn: { 'Fn::GetAtt': [idOf(stack.activation.queues.email!), 'Arn'] }, ScalingConfig: { MaximumConcurrency: 5 } });
+  });
+
+  it('lets the scheduler only send to the send queues, and the trigger and send functions only make schedules in their group', () => {
+    const role = idOf(stack.activation.schedulerRole);
+    const policy = Object.values(resources('AWS::IAM::Policy')).find((p) => (p.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === role))!;
+    expect([...new Set(statementsOf(policy).flatMap((s) => [s.Action].flat()))].sort()).toEqual(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']);
+    expect(statementsOf(policy).map((s) => s.Resource).flat().map((r) => (r as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]).sort()).toEqual([...sendQueues].sort());
+    for (const fn of ['trigger', 'send'] as const) {
+      const schedules = statementsOf(policyOf(fn)).filter((s) => [s.Action].flat().some((a) => a.startsWith('scheduler:')));
+      expect(schedules).toHaveLength(1);
+      expect(JSON.stringify(schedules[0]!.Resource)).toContain(idOf(stack.activation.scheduleGroup).replace(/[0-9A-F]{8}$/, ''));
+    }
+  });
+
+  it('lets only the send function read the webhook secret, and only the ingest and the send function put events on the bus', () => {
+    const secret = stack.getLogicalId(stack.activation.webhookSecret.node.defaultChild as any);
+    const readers = (Object.keys(functionIds) as Array<keyof typeof functionIds>).filter((fn) => JSON.stringify(policyOf(fn).Properties.PolicyDocument).includes(secret));
+    expect(readers).toEqual(['send']);
+    const publishers = (Object.keys(functionIds) as Array<keyof typeof functionIds>).filter((fn) => actionsOf(policyOf(fn)).includes('events:PutEvents'));
+    expect(publishers.sort()).toEqual(['ingest', 'send']);
+  });
+
+  it('tells the ingest the bus, and the send function the webhook secret, without a webhook URL unless one is given', () => {
+    const env = (fn: keyof typeof functionIds) => resources('AWS::Lambda::Function')[functionIds[fn]]!.Properties.Environment.Variables as Record<string, unknown>;
+    expect(env('ingest').ACTIVATION_BUS_NAME).toEqual({ Ref: idOf(stack.activation.bus) });
+    expect(Object.keys(env('send'))).toEqual(expect.arrayContaining(['WEBHOOK_SECRET_ARN', 'SCHEDULE_GROUP', 'SCHEDULER_ROLE_ARN', 'SEND_QUEUE_ARNS', 'ACTIVATION_BUS_NAME']));
+    expect(Object.keys(env('send')).filter((k) => k.startsWith('WEBHOOK_URL_'))).toEqual([]);
+    const withUrl = synthesize({ webhookUrls: '{"push":"https://push.example.com/hook"}' });
+    const sendId = withUrl.stack.getLogicalId(withUrl.stack.activation.send.node.defaultChild as any);
+    expect((withUrl.template.findResources('AWS::Lambda::Function')[sendId] as Resource).Properties.Environment.Variables.WEBHOOK_URL_PUSH).toBe('https://push.example.com/hook');
+    expect(() => synthesize({ webhookUrls: '{"push":"http://insecure.example.com"}' })).toThrow('webhookUrls.push: must be an https:// URL');
   });
 });

@@ -7,6 +7,9 @@ import { loadCatalog, type Catalog } from '../../lib/decision/catalog';
 import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
 import { ingestBatch, type IngestResult } from '../../lib/ingest/pipeline';
 import { MemoryStores } from '../../lib/store/memory';
+import { bucketOf } from '../../lib/decision/decide';
+import { identifierKey } from '../../lib/events/identifiers';
+import { deriveProfileId } from '../../lib/identity/resolver';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from './factories';
 
 /**
@@ -114,9 +117,8 @@ export class CampaignHarness {
       campaigns: this.campaigns,
       catalog: this.catalog,
       config: this.config,
-      salt: this.config.salt,
       wakeups: this.wakeups,
-      channelFor: () => this.channel,
+      channelFor: async () => this.channel,
       now: () => this.now,
     };
   }
@@ -135,3 +137,15 @@ export class CampaignHarness {
 
 export const HOUR = 3_600_000;
 export const MINUTE = 60_000;
+
+/**
+ * A userId (prefix-n) whose profile the given campaigns treat (not in their control groups) and the
+ * decision engine personalises for (not in its holdout): test customers who should get messages.
+ */
+export function treatedUserId(prefix: string, campaigns: string[]): { userId: string; profileId: string } {
+  for (let n = 0; ; n++) {
+    const userId = `${prefix}-${n}`;
+    const profileId = deriveProfileId(identifierKey({ ns: 'userId', value: userId }));
+    if (campaigns.every((c) => bucketOf(`control:${c}:${profileId}`) >= 10) && bucketOf(`holdout:${profileId}`) >= 5) return { userId, profileId };
+  }
+}

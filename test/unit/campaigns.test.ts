@@ -5,7 +5,7 @@ import { identifierKey } from '../../lib/events/identifiers';
 import { campaignStats } from '../../lib/campaign/stats';
 import { onProfileChange } from '../../lib/campaign/journey';
 import { sendDue } from '../../lib/campaign/send';
-import { CampaignHarness, HOUR, MINUTE } from '../support/campaigns';
+import { CampaignHarness, HOUR, MINUTE, treatedUserId } from '../support/campaigns';
 import shipped from '../../config/campaigns.json';
 
 /**
@@ -19,12 +19,7 @@ const profileIdOf = (userId: string) => deriveProfileId(identifierKey({ ns: 'use
 
 /** A customer in a time zone who consented; her userId chosen so the shipped campaigns treat her (not held out). */
 function customer(prefix: string, timezone: string, campaigns = ['cart-abandoned', 'bought-together', 'store-visit']) {
-  for (let n = 0; ; n++) {
-    const userId = `${prefix}-${n}`;
-    const profileId = profileIdOf(userId);
-    const treated = campaigns.every((c) => bucketOf(`control:${c}:${profileId}`) >= 10) && bucketOf(`holdout:${profileId}`) >= 5;
-    if (treated) return { userId, profileId, context: { timezone, ...consent } };
-  }
+  return { ...treatedUserId(prefix, campaigns), context: { timezone, ...consent } };
 }
 
 describe('campaigns as data', () => {

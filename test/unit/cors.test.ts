@@ -31,7 +31,7 @@ describe('CORS origins', () => {
 describe('CORS in the local stack', () => {
   it('answers a preflight from a configured origin, and adds the origin to answers to it only', async () => {
     const answer = async () => ({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' });
-    const api = await startHttpApi({ collect: answer, profiles: answer, decide: answer, privacy: answer }, { port: 0, corsOrigins: ['https://shop.example.com'] });
+    const api = await startHttpApi({ collect: answer, profiles: answer, decide: answer, privacy: answer, campaigns: answer }, { port: 0, corsOrigins: ['https://shop.example.com'] });
     try {
       const preflight = await fetch(`${api.url}/v1/batch`, { method: 'OPTIONS', headers: { origin: 'https://shop.example.com', 'access-control-request-method': 'POST' } });
       expect(preflight.status).toBe(204);

@@ -1,0 +1,120 @@
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Stream } from 'aws-cdk-lib/aws-kinesis';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { FUNCTION_ENTRIES } from '../../functions/routes';
+import type { Campaigns } from '../../lib/campaign/campaign';
+import { CHANGE_DETAIL_TYPE, CHANGE_SOURCE } from '../../lib/store/eventbridge';
+import { SEND_TIMEOUT, sendEventSourceDefaults, sendQueueDefaults } from './activation-defaults';
+import { EngineFunction } from './function';
+import { failureQueueDefaults } from './ingestion-defaults';
+import { generatedSecretDefaults } from './keys';
+import type { EngineTables } from './tables';
+
+export interface ActivationProps {
+  tables: EngineTables;
+  stream: Stream;
+  /** Variables every function gets (table names, stream name, secret ARNs). */
+  environment: Record<string, string>;
+  /** The campaigns bundled with the code: their channels get a send queue each. */
+  campaigns: Campaigns;
+  /** Each webhook channel's URL (`-c webhookUrls='{"push":"https://..."}'`). */
+  webhookUrls?: Record<string, string>;
+  encryptionKey?: IKey;
+}
+
+/**
+ * Triggered campaigns on AWS (lib/campaign/): the activation bus (EventBridge) the ingest announces
+ * profile changes on; a rule that hands them to the trigger function (retried for a day, then kept in
+ * a dead-letter queue); an EventBridge Scheduler group whose one-time schedules put each due wake-up on
+ * its channel's send queue; per channel, an SQS queue with its dead-letter queue, drained by the send
+ * function at the channel's delivery speed (maximum concurrency); and the webhooks' signing secret,
+ * readable by the send function alone.
+ *
+ * Least privilege: the trigger function reads profiles and the config table, reads and writes the
+ * activations table, and creates and deletes schedules in its group only; the send function also puts
+ * contacts on the stream, messages on the bus, and reads the webhook secret; the scheduler's role may
+ * only send to the send queues.
+ */
+export class Activation extends Construct {
+  readonly bus: EventBus;
+  readonly trigger: EngineFunction;
+  readonly send: EngineFunction;
+  readonly queues: Record<string, Queue>;
+  readonly sendFailures: Queue;
+  readonly triggerFailures: Queue;
+  readonly webhookSecret: Secret;
+  readonly scheduleGroup: CfnScheduleGroup;
+  readonly schedulerRole: Role;
+
+  constructor(scope: Construct, id: string, props: ActivationProps) {
+    super(scope, id);
+    const key = props.encryptionKey;
+    const { tables } = props.tables;
+    this.bus = new EventBus(this, 'Bus', { description: 'Profile changes for campaigns (moment.ingest) and campaign messages for any tool (moment.campaigns)' });
+    this.webhookSecret = new Secret(this, 'WebhookSecret', generatedSecretDefaults('Signs campaign webhooks (HMAC-SHA256, x-moment-signature); share it with the receivers', key));
+    this.sendFailures = new Queue(this, 'SendFailures', failureQueueDefaults(key));
+    this.queues = Object.fromEntries(
+      Object.keys(props.campaigns.channels).map((channel) => [channel, new Queue(this, `Send${channel.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}`, sendQueueDefaults(this.sendFailures, key))]),
+    );
+    this.scheduleGroup = new CfnScheduleGroup(this, 'Schedules', {});
+    this.schedulerRole = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      description: 'EventBridge Scheduler puts due campaign wake-ups on the send queues',
+    });
+    for (const q of Object.values(this.queues)) q.grantSendMessages(this.schedulerRole);
+
+    const scheduling = {
+      SCHEDULE_GROUP: this.scheduleGroup.ref,
+      SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
+      SEND_QUEUE_ARNS: Stack.of(this).toJsonString(Object.fromEntries(Object.entries(this.queues).map(([c, q]) => [c, q.queueArn]))),
+    };
+    this.trigger = new EngineFunction(this, 'Trigger', { entry: FUNCTION_ENTRIES.trigger, serviceName: 'trigger', environment: { ...props.environment, ...scheduling } });
+    const webhooks = Object.fromEntries(Object.entries(props.webhookUrls ?? {}).map(([c, url]) => [`WEBHOOK_URL_${c.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, url]));
+    this.send = new EngineFunction(this, 'Send', {
+      entry: FUNCTION_ENTRIES.send,
+      serviceName: 'send',
+      timeout: SEND_TIMEOUT,
+      environment: { ...props.environment, ...scheduling, ...webhooks, ACTIVATION_BUS_NAME: this.bus.eventBusName, WEBHOOK_SECRET_ARN: this.webhookSecret.secretArn },
+    });
+
+    for (const fn of [this.trigger, this.send]) {
+      tables.activations.grantReadWriteData(fn);
+      tables.profiles.grantReadData(fn);
+      tables.config.grantReadData(fn);
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'],
+          resources: [Stack.of(this).formatArn({ service: 'scheduler', region: Aws.REGION, account: Aws.ACCOUNT_ID, resource: 'schedule', resourceName: `${this.scheduleGroup.ref}/*` })],
+        }),
+      );
+      this.schedulerRole.grantPassRole(fn.grantPrincipal);
+    }
+    props.stream.grantWrite(this.send);
+    this.bus.grantPutEventsTo(this.send);
+    this.webhookSecret.grantRead(this.send);
+    for (const [channel, queue] of Object.entries(this.queues)) {
+      this.send.addEventSource(new SqsEventSource(queue, sendEventSourceDefaults(props.campaigns.channels[channel]?.maxConcurrency ?? 5)));
+    }
+
+    this.triggerFailures = new Queue(this, 'TriggerFailures', failureQueueDefaults(key));
+    new Rule(this, 'ChangesToTrigger', {
+      eventBus: this.bus,
+      description: 'Profile changes from the ingest to the campaign trigger function',
+      eventPattern: { source: [CHANGE_SOURCE], detailType: [CHANGE_DETAIL_TYPE] },
+      targets: [new LambdaFunction(this.trigger, { deadLetterQueue: this.triggerFailures, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
+  }
+
+  /** The variable that tells the ingest where to announce profile changes. */
+  environment(): Record<string, string> {
+    return { ACTIVATION_BUS_NAME: this.bus.eventBusName };
+  }
+}

@@ -1,0 +1,43 @@
+import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { ProfileChange } from '../campaign/journey';
+import type { ChangeBus } from '../ingest/changes';
+
+/** EventBridge takes at most 10 entries per PutEvents call. */
+const MAX_ENTRIES = 10;
+export const CHANGE_SOURCE = 'moment.ingest';
+export const CHANGE_DETAIL_TYPE = 'Profile Changed';
+export const MESSAGE_SOURCE = 'moment.campaigns';
+
+/**
+ * Profile changes onto an EventBridge bus (a rule sends them to the trigger function). PutEvents
+ * answers per entry: an entry that failed fails only its profile's group, which the stream retries.
+ */
+export class EventBridgeChangeBus implements ChangeBus {
+  constructor(
+    private readonly client: EventBridgeClient,
+    private readonly busName: string,
+  ) {}
+
+  async publish(changes: ProfileChange[]): Promise<Set<string>> {
+    const failed = new Set<string>();
+    for (let i = 0; i < changes.length; i += MAX_ENTRIES) {
+      const chunk = changes.slice(i, i + MAX_ENTRIES);
+      const res = await this.client.send(
+        new PutEventsCommand({ Entries: chunk.map((c) => ({ EventBusName: this.busName, Source: CHANGE_SOURCE, DetailType: CHANGE_DETAIL_TYPE, Detail: JSON.stringify(c) })) }),
+      );
+      (res.Entries ?? []).forEach((e, n) => {
+        if (e.ErrorCode) failed.add((chunk[n] as ProfileChange).profileId);
+      });
+    }
+    return failed;
+  }
+}
+
+/** Puts one entry on a bus (the EventBridge channel adapter); throws if it was refused. */
+export function busPut(client: EventBridgeClient, busName: string) {
+  return async (entry: { Source: string; DetailType: string; Detail: string }): Promise<void> => {
+    const res = await client.send(new PutEventsCommand({ Entries: [{ ...entry, EventBusName: busName }] }));
+    const e = res.Entries?.[0];
+    if (!e || e.ErrorCode) throw new Error(`EventBridge refused the message: ${e?.ErrorCode ?? 'no answer'} ${e?.ErrorMessage ?? ''}`.trim());
+  };
+}

@@ -1,0 +1,221 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Context, SQSEvent, SQSBatchResponse } from 'aws-lambda';
+import { webhookSignature } from '../lib/campaign/channels';
+import { durationMs } from '../lib/campaign/time';
+import type { ActivationInstance, ActivationStore } from '../lib/store/ports';
+import { CHANGE_DETAIL_TYPE, CHANGE_SOURCE } from '../lib/store/eventbridge';
+
+/**
+ * Campaigns in the embedded stack: the same trigger and send functions as on AWS, with local
+ * stand-ins for the AWS parts between them.
+ *
+ * - **The activation bus**: a small EventBridge API (PutEvents, over HTTP, for the real SDK client
+ *   the ingest and the send function use): profile changes go to the trigger function; campaign
+ *   messages (the EventBridge channel) are kept for the outbox.
+ * - **The scheduler**: instead of EventBridge Scheduler and the send queues, it reads the due index of
+ *   the activations table and hands each due entry to the send function as an SQS event. With
+ *   `LOCAL_CLOCK=manual` it keeps its own clock, moved only by `POST /local/clock`.
+ * - **The webhook sink and the outbox**: `POST /local/webhook-sink/{channel}` checks the signature and
+ *   keeps what a webhook channel sent; `GET /local/outbox` lists every entry and every delivery.
+ */
+
+export type LocalClock = { mode: 'real' | 'manual'; now(): Date; set(at: Date): void };
+
+export function localClock(mode: string | undefined, start?: string): LocalClock {
+  if (mode !== undefined && mode !== 'real' && mode !== 'manual') throw new Error(`LOCAL_CLOCK: "${mode}" is not real or manual`);
+  if (mode !== 'manual') {
+    return { mode: 'real', now: () => new Date(), set: () => { throw new Error('the clock is real: start the stack with LOCAL_CLOCK=manual to move it'); } };
+  }
+  let at = start ? new Date(start) : new Date();
+  if (Number.isNaN(at.getTime())) throw new Error(`LOCAL_CLOCK_START: "${start}" is not a date`);
+  return { mode: 'manual', now: () => new Date(at), set: (next) => void (at = new Date(next)) };
+}
+
+/** What a channel handed over, as the outbox shows it. */
+export interface Delivery {
+  channel: string;
+  adapter: 'webhook' | 'eventbridge';
+  at: string;
+  /** For a webhook: whether its x-moment-signature verified with the development secret. */
+  signatureValid?: boolean;
+  message: unknown;
+}
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+/** The local EventBridge: PutEvents only, delivering changes to the trigger function before it answers (so the ingest's retry covers a failed trigger). */
+export class LocalBus {
+  private server?: Server;
+  private target?: Handler<unknown, unknown>;
+  private readonly ready: Promise<void>;
+  private markReady!: () => void;
+  readonly messages: Delivery[] = [];
+
+  constructor(private readonly context: (name: string) => Context) {
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+  }
+
+  /** The trigger function (set once the handlers are loaded; requests wait for it). */
+  deliverTo(handler: Handler<unknown, unknown>): void {
+    this.target = handler;
+    this.markReady();
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      void (async () => {
+        try {
+          const body = JSON.parse((await readAll(req)).toString('utf8')) as { Entries?: Array<{ Source?: string; DetailType?: string; Detail?: string; EventBusName?: string }> };
+          if (!String(req.headers['x-amz-target']).endsWith('PutEvents')) throw new Error(`not supported: ${req.headers['x-amz-target']}`);
+          const entries = [];
+          for (const [n, e] of (body.Entries ?? []).entries()) entries.push(await this.put(e, n));
+          const failed = entries.filter((e) => 'ErrorCode' in e).length;
+          res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+          res.end(JSON.stringify({ FailedEntryCount: failed, Entries: entries }));
+        } catch (e) {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+          res.end(JSON.stringify({ __type: 'ValidationException', message: (e as Error).message }));
+        }
+      })();
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', () => resolve()));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private async put(e: { Source?: string; DetailType?: string; Detail?: string }, n: number): Promise<{ EventId: string } | { ErrorCode: string; ErrorMessage: string }> {
+    const detail = JSON.parse(e.Detail ?? '{}') as unknown;
+    const id = `local-${Date.now()}-${n}`;
+    if (e.Source === CHANGE_SOURCE && e.DetailType === CHANGE_DETAIL_TYPE) {
+      await this.ready;
+      try {
+        await this.target!({ version: '0', id, source: e.Source, 'detail-type': e.DetailType, account: '000000000000', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail }, this.context('trigger'));
+      } catch (err) {
+        return { ErrorCode: 'InternalFailure', ErrorMessage: `the trigger function failed: ${(err as Error).message}` };
+      }
+    } else {
+      const message = detail as { channel?: string; at?: string };
+      this.messages.push({ channel: message.channel ?? '?', adapter: 'eventbridge', at: message.at ?? new Date().toISOString(), message });
+    }
+    return { EventId: id };
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/** The local scheduler: due entries to the send function, on a timer (real clock) or when the clock is moved (manual). */
+export class LocalScheduler {
+  private timer?: NodeJS.Timeout;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly clock: LocalClock,
+    private readonly activations: () => ActivationStore,
+    private readonly send: Handler<SQSEvent, SQSBatchResponse>,
+    private readonly context: (name: string) => Context,
+  ) {}
+
+  start(intervalMs = 1000): void {
+    if (this.clock.mode === 'real') this.timer = setInterval(() => void this.runDue().catch(() => undefined), intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /**
+   * Sends what is due now, in due order, rounds until nothing is (a deferral to a time already
+   * passed runs again). One run at a time.
+   */
+  runDue(): Promise<Array<{ campaignId: string; profileId: string; dueAt: string }>> {
+    const run = this.running.then(async () => {
+      const ran: Array<{ campaignId: string; profileId: string; dueAt: string }> = [];
+      for (let round = 0; round < 20; round++) {
+        const due = await this.activations().due(this.clock.now().toISOString(), 100);
+        if (due.length === 0) break;
+        const result = await this.send(sqsEvent(due), this.context('send'));
+        ran.push(...due.map((i) => ({ campaignId: i.campaignId, profileId: i.profileId, dueAt: i.dueAt as string })));
+        if (result.batchItemFailures.length === due.length) break; // Nothing moved: try again at the next tick.
+      }
+      return ran;
+    });
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Moves a manual clock (an ISO 8601 duration, or to an instant) and sends what became due. */
+  async move(request: { advance?: unknown; set?: unknown }): Promise<{ now: string; ran: Array<{ campaignId: string; profileId: string; dueAt: string }> }> {
+    if (this.clock.mode !== 'manual') throw new ClockError('the clock is real: start the stack with LOCAL_CLOCK=manual to move it');
+    if (request.set !== undefined) {
+      const at = new Date(String(request.set));
+      if (Number.isNaN(at.getTime())) throw new ClockError(`set: "${String(request.set)}" is not a date`);
+      this.clock.set(at);
+    }
+    if (request.advance !== undefined) {
+      const ms = typeof request.advance === 'string' ? durationMs(request.advance) : undefined;
+      if (ms === undefined) throw new ClockError(`advance: "${String(request.advance)}" is not an ISO 8601 duration such as PT65M or P1D`);
+      this.clock.set(new Date(this.clock.now().getTime() + ms));
+    }
+    if (request.set === undefined && request.advance === undefined) throw new ClockError('give advance (an ISO 8601 duration such as PT65M) or set (an instant)');
+    return { now: this.clock.now().toISOString(), ran: await this.runDue() };
+  }
+}
+
+export class ClockError extends Error {}
+
+function sqsEvent(due: ActivationInstance[]): SQSEvent {
+  return {
+    Records: due.map((i, n) => ({
+      messageId: `local-${n}-${i.occurrence}`,
+      receiptHandle: 'local',
+      body: JSON.stringify({ profileId: i.profileId, campaignId: i.campaignId, occurrence: i.occurrence }),
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'local', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:send',
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
+/** An entry as the outbox lists it: what would have been sent, or why not. */
+export function outboxEntry(i: ActivationInstance, channelOf: (campaignId: string) => string | undefined) {
+  const last = i.history.at(-1);
+  return {
+    campaignId: i.campaignId,
+    profileId: i.profileId,
+    channel: channelOf(i.campaignId) ?? null,
+    status: i.status === 'planned' && i.deferrals > 0 ? 'deferred' : i.status,
+    reason: i.reason ?? null,
+    at: last?.at ?? i.enteredAt,
+    enteredAt: i.enteredAt,
+    ...(i.dueAt ? { dueAt: i.dueAt } : {}),
+    ...(i.sentAt ? { sentAt: i.sentAt } : {}),
+    ...(i.offerId ? { offerId: i.offerId } : {}),
+    group: i.group,
+    ...(i.convertedAt ? { convertedAt: i.convertedAt } : {}),
+    history: i.history,
+  };
+}
+
+/** The webhook sink's check of a delivery's signature, as a receiver should do it. */
+export function signatureValid(body: string, header: string | undefined, secret: string): boolean {
+  const t = Number(/t=(\d+)/.exec(header ?? '')?.[1]);
+  if (!Number.isFinite(t)) return false;
+  const expected = Buffer.from(webhookSignature(body, secret, t));
+  const given = Buffer.from(header ?? '');
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+export function readAll(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

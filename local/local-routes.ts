@@ -1,0 +1,61 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Campaigns } from '../lib/campaign/campaign';
+import type { ActivationStore } from '../lib/store/ports';
+import { ClockError, outboxEntry, signatureValid, type Delivery, type LocalBus, type LocalScheduler } from './activation';
+
+/**
+ * The routes only the embedded stack has, never the CDK app: `POST /local/clock` (move a manual
+ * clock: `{ "advance": "PT65M" }` or `{ "set": "<instant>" }`), `GET /local/outbox` (every campaign
+ * entry with its status and reason, and every delivery), both with an admin key; and
+ * `POST /local/webhook-sink/{channel}`, where webhook channels deliver (it checks their signature).
+ */
+export function localRoutes(parts: { scheduler: LocalScheduler; bus: LocalBus; webhooks: Delivery[]; activations: () => ActivationStore; campaigns: () => Promise<Campaigns> }) {
+  const admin = () => (process.env.ADMIN_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  const refused = (headers: IncomingHttpHeaders) => {
+    const key = headers['x-api-key'];
+    if (key === undefined) return { statusCode: 401, body: { success: false, message: 'an admin key (x-api-key) is required' } };
+    return admin().includes(String(key)) ? undefined : { statusCode: 403, body: { success: false, message: 'this route takes an admin key' } };
+  };
+  return async (method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): Promise<{ statusCode: number; body: unknown } | undefined> => {
+    const sink = /^\/local\/webhook-sink\/([a-z][a-z0-9-]{0,31})$/.exec(path);
+    if (sink && method === 'POST') {
+      const text = body.toString('utf8');
+      let message: unknown;
+      try {
+        message = JSON.parse(text);
+      } catch {
+        return { statusCode: 400, body: { success: false, message: 'not JSON' } };
+      }
+      const valid = signatureValid(text, headers['x-moment-signature'] as string | undefined, process.env.WEBHOOK_SECRET ?? '');
+      parts.webhooks.push({ channel: sink[1] as string, adapter: 'webhook', at: (message as { at?: string }).at ?? new Date().toISOString(), signatureValid: valid, message });
+      return valid ? { statusCode: 200, body: { success: true } } : { statusCode: 401, body: { success: false, message: 'bad signature' } };
+    }
+    if (path === '/local/clock' && method === 'POST') {
+      const denied = refused(headers);
+      if (denied) return denied;
+      try {
+        const request = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as { advance?: unknown; set?: unknown });
+        return { statusCode: 200, body: await parts.scheduler.move(request) };
+      } catch (e) {
+        if (e instanceof ClockError || e instanceof SyntaxError) return { statusCode: 400, body: { success: false, message: e.message } };
+        throw e;
+      }
+    }
+    if (path === '/local/clock' && method === 'GET') return { statusCode: 200, body: { mode: parts.scheduler.clock.mode, now: parts.scheduler.clock.now().toISOString() } };
+    if (path === '/local/outbox' && method === 'GET') {
+      const denied = refused(headers);
+      if (denied) return denied;
+      const campaigns = await parts.campaigns();
+      const entries = await parts.activations().all(1000);
+      return {
+        statusCode: 200,
+        body: {
+          now: parts.scheduler.clock.now().toISOString(),
+          messages: entries.map((i) => outboxEntry(i, (id) => campaigns.byId.get(id)?.action.channel)),
+          deliveries: [...parts.webhooks, ...parts.bus.messages].sort((a, b) => a.at.localeCompare(b.at)),
+        },
+      };
+    }
+    return { statusCode: 404, body: { success: false, message: `no local route ${method} ${path}: the embedded stack has POST /local/clock, GET /local/outbox and POST /local/webhook-sink/{channel}` } };
+  };
+}

@@ -1,0 +1,151 @@
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { treatedUserId } from '../support/campaigns';
+
+/**
+ * Triggered campaigns on the local stack with a controlled clock (LOCAL_CLOCK=manual), through HTTP
+ * only: events to the collector, the ingest announcing changes on the local activation bus, the
+ * trigger and send functions, the outbox and the webhook sink. The clock starts three days ago at
+ * 10:00 in Tokyo (no daylight saving there, so the expected times hold whenever the test runs), so
+ * every event it stamps is in the past and trusted as sent.
+ */
+const day = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
+const at = (days: number, utc: string) => new Date(Date.parse(`${day}T${utc}Z`) + days * 86_400_000).toISOString();
+const START = at(0, '01:00:00'); // 10:00 in Tokyo
+const STORE = { latitude: 53.8163, longitude: -1.6028 };
+const ADMIN = { 'x-api-key': 'dev-admin-key' };
+const READ = { 'x-api-key': 'dev-read-key' };
+const WRITE = { authorization: `Basic ${Buffer.from('dev-write-key:').toString('base64')}` };
+const tokyo = { timezone: 'Asia/Tokyo', consent: { categoryPreferences: { personalization: true } } };
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0, quiet: true, clock: 'manual', clockStart: START });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<any> {
+  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Sends events stamped with the stack's clock, and waits until the ingest (and so the trigger function) has them. */
+async function send(events: Array<Record<string, unknown>>): Promise<void> {
+  const { now } = await call('GET', '/local/clock');
+  await call('POST', '/v1/batch', { batch: events.map((e) => ({ type: 'track', timestamp: now, ...e })) }, WRITE);
+  await stack.poller.idle();
+}
+const clock = (body: { advance?: string; set?: string }) => call('POST', '/local/clock', body);
+const outbox = async (campaignId: string, profileId: string) => (await call('GET', '/local/outbox')).messages.filter((m: any) => m.campaignId === campaignId && m.profileId === profileId);
+const deliveries = async (campaignId: string) => (await call('GET', '/local/outbox')).deliveries.filter((d: any) => d.message.campaignId === campaignId);
+
+describe('the cart abandoned, bought in the store, and the cross-sell the next morning in her time zone', () => {
+  const ann = treatedUserId('e2e-ann', ['cart-abandoned', 'bought-together', 'store-visit']);
+
+  it('plans the reminder an hour after the cart', async () => {
+    await send([
+      { type: 'identify', userId: ann.userId, context: tokyo },
+      { event: 'Product Viewed', userId: ann.userId, context: tokyo, properties: { product_id: 'paint-sage-2l', category: 'paint' } },
+      { event: 'Product Added', userId: ann.userId, context: tokyo, properties: { product_id: 'paint-sage-2l' } },
+    ]);
+    expect(await outbox('cart-abandoned', ann.profileId)).toEqual([expect.objectContaining({ channel: 'email', status: 'planned', dueAt: at(0, '02:00:00.000'), reason: 'triggered by Product Added' })]);
+  });
+
+  it('cancels it when she buys in the store half an hour later, so nothing goes at its time', async () => {
+    await clock({ advance: 'PT30M' });
+    await send([{ event: 'Order Completed', userId: ann.userId, context: { ...tokyo, channel: 'store' }, properties: { order_id: 'store-1', total: 40, products: [{ product_id: 'paint-sage-2l' }] } }]);
+    expect(await outbox('cart-abandoned', ann.profileId)).toEqual([expect.objectContaining({ status: 'cancelled', reason: `exit: Order Completed at ${at(0, '01:30:00.000')}` })]);
+    await clock({ advance: 'PT65M' });
+    expect(await deliveries('cart-abandoned')).toEqual([]);
+  });
+
+  it('sends the cross-sell at 09:00 the next morning in Tokyo, with what goes with the paint', async () => {
+    expect(await outbox('bought-together', ann.profileId)).toEqual([expect.objectContaining({ status: 'planned', dueAt: at(1, '00:00:00.000') })]);
+    await clock({ set: at(0, '23:59:00') });
+    expect(await deliveries('bought-together')).toEqual([]);
+    const moved = await clock({ advance: 'PT1M' });
+    expect(moved.ran).toEqual([expect.objectContaining({ campaignId: 'bought-together', profileId: ann.profileId })]);
+    expect(await deliveries('bought-together')).toEqual([
+      expect.objectContaining({ channel: 'email', adapter: 'eventbridge', message: expect.objectContaining({ userId: ann.userId, offer: expect.objectContaining({ offerId: 'bought-together', items: ['brush-set-pro', 'roller-set-9in'] }) }) }),
+    ]);
+    expect(await outbox('bought-together', ann.profileId)).toEqual([expect.objectContaining({ status: 'sent', sentAt: at(1, '00:00:00.000'), offerId: 'bought-together' })]);
+  });
+
+  it('a push that falls in quiet hours waits for the morning, then goes to the webhook signed', async () => {
+    // 22:30 in Tokyo: the catalog's quiet hours are 22:00-06:00.
+    await clock({ set: at(1, '13:30:00') });
+    await send([{ event: 'Location Updated', userId: ann.userId, context: { ...tokyo, location: STORE } }]);
+    await clock({ advance: 'PT0S' });
+    expect(await outbox('store-visit', ann.profileId)).toEqual([expect.objectContaining({ channel: 'push', status: 'deferred', dueAt: at(1, '21:00:00.000'), reason: expect.stringMatching(/^deferred: quiet hours/) })]);
+    expect(await deliveries('store-visit')).toEqual([]);
+    await clock({ set: at(1, '21:00:00') });
+    expect(await deliveries('store-visit')).toEqual([expect.objectContaining({ channel: 'push', adapter: 'webhook', signatureValid: true, message: expect.objectContaining({ offer: expect.objectContaining({ offerId: 'in-store-complement' }) }) })]);
+  });
+
+  it('says why she did or did not get each campaign, and counts it in the statistics', async () => {
+    const why = await call('GET', `/v1/profiles/${ann.profileId}/campaigns`, undefined, READ);
+    const of = (id: string) => why.campaigns.find((c: any) => c.campaignId === id);
+    expect(of('cart-abandoned').entries[0]).toMatchObject({ status: 'cancelled', reason: expect.stringMatching(/^exit: Order Completed/) });
+    expect(of('store-visit').entries[0].history.map((h: any) => h.status)).toEqual(['planned', 'planned', 'sending', 'sent']);
+    const stats = await call('GET', '/v1/campaigns/cart-abandoned/stats', undefined, READ);
+    expect(stats).toMatchObject({ entered: 1, sent: 0, exited: { total: 1, reasons: { 'exit: Order Completed': 1 } } });
+  });
+});
+
+describe('one contact policy for in-app decisions and campaigns', () => {
+  it('a push counts against the same daily cap as in-app impressions', async () => {
+    const ben = treatedUserId('e2e-ben', ['store-visit']);
+    await clock({ set: at(2, '02:00:00') });
+    await send([
+      { type: 'identify', userId: ben.userId, context: tokyo },
+      { event: 'Product Viewed', userId: ben.userId, context: tokyo, properties: { product_id: 'paint-sage-2l', category: 'paint' } },
+      ...Array.from({ length: 11 }, (_, i) => ({ event: 'Promotion Viewed', userId: ben.userId, context: { ...tokyo, channel: 'app' }, properties: { promotion_id: `garden-season-${i}` } })),
+    ]);
+    await send([{ event: 'Store Entered', userId: ben.userId, context: { ...tokyo, location: STORE } }]);
+    await clock({ advance: 'PT0S' });
+    expect(await outbox('store-visit', ben.profileId)).toEqual([expect.objectContaining({ status: 'sent' })]);
+    await stack.poller.idle();
+    const { now } = await call('GET', '/local/clock');
+    const decision = await call('POST', '/v1/decisions', { identity: { namespace: 'userId', value: ben.userId }, placement: 'home', context: { timestamp: now, timezone: 'Asia/Tokyo' } }, { 'x-api-key': 'dev-api-key' });
+    expect(decision.offers).toEqual([]);
+    expect(decision.suppressed.map((s: any) => s.reason)).toContain('global cap: 12 contacts today (max 12)');
+  });
+
+  it('a redelivered trigger sends once', async () => {
+    const cat = treatedUserId('e2e-cat', ['store-visit']);
+    await clock({ set: at(2, '03:00:00') });
+    const visit = { event: 'Store Entered', userId: cat.userId, messageId: `visit-${cat.userId}`, context: { ...tokyo, location: STORE } };
+    await send([{ type: 'identify', userId: cat.userId, context: tokyo }, { event: 'Product Viewed', userId: cat.userId, context: tokyo, properties: { product_id: 'lamp-arc' } }, visit]);
+    // The app retries the same message (same messageId), twice.
+    await send([visit]);
+    await send([visit]);
+    await clock({ advance: 'PT0S' });
+    await clock({ advance: 'PT1M' });
+    expect(await outbox('store-visit', cat.profileId)).toHaveLength(1);
+    expect((await deliveries('store-visit')).filter((d: any) => d.message.userId === cat.userId)).toHaveLength(1);
+  });
+
+  it('consent withdrawn before the send cancels it', async () => {
+    const dee = treatedUserId('e2e-dee', ['cart-abandoned']);
+    await clock({ set: at(2, '04:00:00') });
+    await send([{ type: 'identify', userId: dee.userId, context: tokyo }, { event: 'Product Added', userId: dee.userId, context: tokyo, properties: { product_id: 'lamp-arc' } }]);
+    await clock({ advance: 'PT10M' });
+    await send([{ type: 'identify', userId: dee.userId, context: { consent: { categoryPreferences: { personalization: false } } } }]);
+    await clock({ advance: 'PT55M' });
+    expect(await outbox('cart-abandoned', dee.profileId)).toEqual([expect.objectContaining({ status: 'cancelled', reason: expect.stringMatching(/^consent: no consent to personalization/) })]);
+    expect((await deliveries('cart-abandoned')).filter((d: any) => d.message.userId === dee.userId)).toEqual([]);
+  });
+});
+
+describe('the local routes', () => {
+  it('exist only in the embedded stack, take an admin key, and refuse a clock move they cannot read', async () => {
+    expect((await fetch(`${stack.url}/local/outbox`)).status).toBe(401);
+    expect((await fetch(`${stack.url}/local/outbox`, { headers: READ })).status).toBe(403);
+    const bad = await fetch(`${stack.url}/local/clock`, { method: 'POST', headers: ADMIN, body: JSON.stringify({ advance: '65 minutes' }) });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/not an ISO 8601 duration/);
+  });
+});
