@@ -347,10 +347,11 @@ const SCHEMAS: Record<string, object> = {
       offerFeedback: { type: 'array', items: map },
       networkVisits: { type: 'array', items: { type: 'object', properties: { network: str, profileId: str, lastSeen: str }, required: ['network', 'profileId', 'lastSeen'] } },
       deadLetters: { type: 'array', items: map },
+      campaignEntries: { type: 'array', items: map },
       probableOtherDevices: { type: 'array', items: { type: 'object', properties: { profileId: str, probability: { type: 'number' } }, required: ['profileId', 'probability'] } },
       truncated: { type: 'boolean', description: 'More events than one export holds (50,000): the oldest are given' },
     },
-    required: ['exportedAt', 'profileId', 'liveProfileId', 'profile', 'mergedProfiles', 'identifiers', 'consent', 'consentHistory', 'batchAttributes', 'events', 'decisions', 'offerFeedback', 'networkVisits', 'deadLetters', 'probableOtherDevices', 'truncated'],
+    required: ['exportedAt', 'profileId', 'liveProfileId', 'profile', 'mergedProfiles', 'identifiers', 'consent', 'consentHistory', 'batchAttributes', 'events', 'decisions', 'offerFeedback', 'networkVisits', 'deadLetters', 'campaignEntries', 'probableOtherDevices', 'truncated'],
   },
   Erasure: {
     type: 'object',
@@ -360,8 +361,8 @@ const SCHEMAS: Record<string, object> = {
       alreadyErased: { type: 'boolean', description: 'Erased before: this pass only swept what a batch in flight stored since' },
       removed: {
         type: 'object',
-        properties: Object.fromEntries(['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts'].map((k) => [k, { type: 'integer' }])),
-        required: ['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts'],
+        properties: Object.fromEntries(['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts', 'campaignEntries'].map((k) => [k, { type: 'integer' }])),
+        required: ['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts', 'campaignEntries'],
       },
       suppressedIdentifiers: { type: 'integer' },
     },

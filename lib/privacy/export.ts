@@ -5,7 +5,7 @@ import { FEEDBACK_EVENTS } from '../ingest/feedback';
 import { viewConsent } from '../profile/consent';
 import type { Profile } from '../profile/profile';
 import { followMerges } from '../profile/read';
-import type { Stores } from '../store/ports';
+import type { ActivationInstance, Stores } from '../store/ports';
 import { holdingsOf } from './holdings';
 
 /**
@@ -37,6 +37,8 @@ export interface PersonalDataExport {
   networkVisits: Array<{ network: string; profileId: string; lastSeen: string }>;
   /** Messages of hers the engine could not accept, with the reason (their data without personal data). */
   deadLetters: Array<{ id: string; reason: string; source: string; at: string; data: unknown }>;
+  /** Her campaign entries: what was planned, sent or held back for her, and why. */
+  campaignEntries: ActivationInstance[];
   /** Anonymous profiles (probably her other devices) whose decisions use her interests. */
   probableOtherDevices: Array<{ profileId: string; probability: number }>;
   /** More events than one export holds (lib/privacy/holdings.ts MAX_PERSON_EVENTS): the oldest are given. */
@@ -68,6 +70,7 @@ export async function exportPerson(stores: Stores, profileId: string, salt: stri
     offerFeedback: stored.filter(isFeedback),
     networkVisits: held.networkVisits,
     deadLetters: held.deadLetters.map((l) => ({ id: l.id, reason: l.reason, source: l.source, at: l.at, data: readable(l.data) })),
+    campaignEntries: held.campaignEntries,
     probableOtherDevices: held.clusterContexts.map((p) => ({ profileId: p.profileId, probability: p.cluster?.probability ?? 0 })),
     truncated: held.truncated,
   };

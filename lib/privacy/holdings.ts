@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { identifierKey, storedIdentifier } from '../events/identifiers';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import type { Profile } from '../profile/profile';
-import type { DeadLetter, StoredEvent, Stores } from '../store/ports';
+import type { ActivationInstance, DeadLetter, StoredEvent, Stores } from '../store/ports';
 
 /**
  * Everything held about one person, found from her live profile: one search shared by the export
@@ -26,6 +26,8 @@ export interface Holdings {
   deadLetters: DeadLetter[];
   /** Other profiles whose cluster context names one of hers (what their decisions borrow). */
   clusterContexts: Profile[];
+  /** Her campaign entries (lib/campaign/): what was planned, sent or held back, and why. */
+  campaignEntries: ActivationInstance[];
 }
 
 /** At most this many events are read for one person (400 days of a busy customer); beyond, `truncated`. */
@@ -61,6 +63,7 @@ export async function holdingsOf(stores: Stores, profile: Profile, salt: string)
 
   const events = await stores.events.byProfiles(profileIds, MAX_PERSON_EVENTS + 1);
   const deadLetters = await lettersCarrying(stores, keys, salt);
+  const campaignEntries = (await Promise.all(profileIds.map((id) => stores.activations.ofProfile(id)))).flat();
   return {
     profile,
     tombstones,
@@ -70,6 +73,7 @@ export async function holdingsOf(stores: Stores, profile: Profile, salt: string)
     events: events.slice(0, MAX_PERSON_EVENTS),
     deadLetters,
     clusterContexts,
+    campaignEntries,
     truncated: events.length > MAX_PERSON_EVENTS,
   };
 }

@@ -117,7 +117,7 @@ it('validates requests against the schema and names the field; needs an API key;
   expect((await decide({ placement: 'home', count: 'two' })).body.message).toBe('count: must be a number');
   expect((await decide({ placement: 'home', colour: 'red' })).body.message).toBe('body: unknown field colour');
   // What the catalog and the clock know: an unknown placement or time zone is named, not answered with nothing or a fallback.
-  expect((await decide({ placement: 'homepage' })).body).toEqual({ success: false, message: 'placement: no offer of the catalog is for "homepage"; the catalog\'s placements are home, app-feed, email' });
+  expect((await decide({ placement: 'homepage' })).body).toEqual({ success: false, message: 'placement: no offer of the catalog is for "homepage"; the catalog\'s placements are home, app-feed, push, email' });
   expect((await decide({ placement: 'home', context: { timezone: 'Mars/Olympus' } })).body).toEqual({ success: false, message: 'context.timezone: "Mars/Olympus" is not an IANA time zone (such as Europe/London)' });
   expect((await decide({ placement: 'home', identity: { namespace: 'cookie', value: 'x' } })).status).toBe(400);
   expect((await decide({ placement: 'home' }, 'wrong')).status).toBe(401);
