@@ -76,19 +76,15 @@ export const occurrenceOf = (campaignId: string, what: string): string => create
 export async function onProfileChange(change: ProfileChange, deps: JourneyDeps): Promise<ChangeOutcome> {
   const outcome: ChangeOutcome = { entered: 0, refused: [], exited: 0, resumed: 0, converted: 0 };
   const events = change.events.map((e) => placed(e, deps.catalog));
-  await reactToEvents([change.profileId, ...(change.members ?? [])], events, deps, outcome);
+  // Entries first, then what the events do to every entry (an order after a cart in the same batch ends the reminder just planned).
   const fired = triggered(change, events, deps.campaigns);
-  if (fired.length === 0) return outcome;
-  const profile = await followMerges(deps.stores, change.profileId).catch(() => undefined);
-  if (profile === undefined) {
-    for (const f of fired) outcome.refused.push({ campaignId: f.campaign.id, reason: 'her profile is not stored yet or is gone' });
-    return outcome;
-  }
+  const profile = fired.length === 0 ? undefined : await followMerges(deps.stores, change.profileId).catch(() => undefined);
   for (const f of fired) {
-    const refusal = await enter(profile, f, deps);
+    const refusal = profile === undefined ? 'her profile is not stored yet or is gone' : await enter(profile, f, deps);
     if (refusal === undefined) outcome.entered += 1;
     else outcome.refused.push({ campaignId: f.campaign.id, reason: refusal });
   }
+  await reactToEvents([change.profileId, ...(change.members ?? [])], events, deps, outcome);
   return outcome;
 }
 
@@ -131,16 +127,14 @@ function triggered(change: ProfileChange, events: ChangeEvent[], campaigns: Camp
 
 /**
  * Enters her into a campaign for one occurrence, or says why not: not in the audience, or the
- * re-entry rule. The entry is taken before the instance is stored, both for this occurrence only,
- * so a redelivered change finds both and enters nothing new.
+ * re-entry rule. The entry is taken before the instance is stored, both for this occurrence only
+ * (conditional writes), so a redelivered change finds both taken and enters nothing new.
  */
 async function enter(profile: Profile, { campaign, occurrence, event }: Fired, deps: JourneyDeps): Promise<string | undefined> {
   const at = new Date(event.timestamp);
   const facts = factsOf(profile, deps.config.aggregates, deps.config.profileRules, at);
   if (!campaign.inAudience(facts)) return 'not in the audience';
   const since = campaign.reentry === 'once' ? null : new Date(at.getTime() - campaign.reentry.afterDays * 86_400_000).toISOString();
-  const existing = await deps.stores.activations.get(profile.profileId, campaign.id, occurrence);
-  if (existing !== undefined) return 'this occurrence entered already';
   if (!(await deps.stores.activations.claimEntry(profile.profileId, campaign.id, occurrence, event.timestamp, since))) {
     return campaign.reentry === 'once' ? 'entered once already (re-entry: once)' : `entered within ${campaign.reentry.afterDays} day(s) (re-entry rule)`;
   }
@@ -160,7 +154,8 @@ async function enter(profile: Profile, { campaign, occurrence, event }: Fired, d
     history: [{ at: event.timestamp, status: waiting ? 'waiting' : 'planned', reason: `triggered by ${event.name}` }],
     rev: 1,
   };
-  if (await deps.stores.activations.create(instance)) await deps.wakeups.schedule(instance);
+  if (!(await deps.stores.activations.create(instance))) return 'this occurrence entered already';
+  await deps.wakeups.schedule(instance);
   return undefined;
 }
 
@@ -187,7 +182,8 @@ async function reactToEvents(profileIds: string[], events: ChangeEvent[], deps: 
     const campaign = campaigns.byId.get(instance.campaignId);
     if (campaign === undefined) continue;
     for (const e of reacting) {
-      const after = e.messageId !== instance.triggerMessageId && e.timestamp >= instance.enteredAt;
+      // Strictly later: an event of the same instant is not known to come after the trigger.
+      const after = e.messageId !== instance.triggerMessageId && e.timestamp > instance.enteredAt;
       if (!after) continue;
       const next = reaction(instance, campaign, e);
       if (next === undefined) continue;

@@ -18,11 +18,16 @@ const WRITE = { authorization: `Basic ${Buffer.from('dev-write-key:').toString('
 const tokyo = { timezone: 'Asia/Tokyo', consent: { categoryPreferences: { personalization: true } } };
 
 let stack: LocalStack;
+const refresh = process.env.CATALOG_REFRESH_MS;
 beforeAll(async () => {
+  // Published documents are read again at once (30 s by default), so a published campaign serves at the next request.
+  process.env.CATALOG_REFRESH_MS = '0';
   stack = await startLocalStack({ port: 0, quiet: true, clock: 'manual', clockStart: START });
 });
 afterAll(async () => {
   await stack?.stop();
+  if (refresh === undefined) delete process.env.CATALOG_REFRESH_MS;
+  else process.env.CATALOG_REFRESH_MS = refresh;
 });
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<any> {
@@ -137,6 +142,21 @@ describe('one contact policy for in-app decisions and campaigns', () => {
     await clock({ advance: 'PT55M' });
     expect(await outbox('cart-abandoned', dee.profileId)).toEqual([expect.objectContaining({ status: 'cancelled', reason: expect.stringMatching(/^consent: no consent to personalization/) })]);
     expect((await deliveries('cart-abandoned')).filter((d: any) => d.message.userId === dee.userId)).toEqual([]);
+  });
+});
+
+describe('campaigns published at run time', () => {
+  it('refuses a bad document naming the campaign and the field, and serves a good one without a restart', async () => {
+    const current = await call('GET', '/v1/campaigns', undefined, READ);
+    expect(current.campaigns.map((c: any) => c.id)).toEqual(['cart-abandoned', 'bought-together', 'store-visit', 'win-back']);
+    const document = { version: 2, channels: { email: { adapter: 'eventbridge' } }, campaigns: [{ id: 'hello', name: 'Hello', trigger: { event: ['Signed Up'] }, wait: { delay: 'soon' }, action: { placement: 'email', channel: 'email' } }] };
+    const bad = await fetch(`${stack.url}/v1/campaigns`, { method: 'PUT', headers: ADMIN, body: JSON.stringify(document) });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/campaign "hello" wait\.delay: must be an ISO 8601 duration/);
+    document.campaigns[0]!.wait.delay = 'PT5M';
+    expect(await call('PUT', '/v1/campaigns', document)).toMatchObject({ campaigns: 1 });
+    expect((await call('GET', '/v1/campaigns', undefined, READ)).campaigns.map((c: any) => c.id)).toEqual(['hello']);
+    expect(await call('PUT', '/v1/campaigns', document, READ).catch((e: Error) => e.message)).toMatch(/403/);
   });
 });
 

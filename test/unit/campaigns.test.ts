@@ -167,6 +167,32 @@ describe('at most one send per trigger occurrence', () => {
     expect(h.sent).toHaveLength(1);
   });
 
+  it('an order after a store visit in the same batch ends the push just planned, and a redelivery of the change changes nothing', async () => {
+    const h = new CampaignHarness('2026-11-20T12:00:00Z');
+    const kim = customer('kim', 'Europe/London');
+    await h.ingest([
+      { event: 'Store Entered', userId: kim.userId, context: { ...kim.context, location: STORE }, timestamp: '2026-11-20T11:50:00.000Z' },
+      { event: 'Order Completed', userId: kim.userId, context: kim.context, properties: { order_id: 'o-kim', total: 20 }, timestamp: '2026-11-20T11:55:00.000Z' },
+    ]);
+    const after = await h.instances('store-visit');
+    expect(after).toEqual([expect.objectContaining({ status: 'cancelled', reason: 'exit: Order Completed at 2026-11-20T11:55:00.000Z' })]);
+    const outcome = await onProfileChange(h.changes[0]!, { stores: h.stores, campaigns: h.campaigns, catalog: h.catalog, config: h.config, wakeups: h.wakeups });
+    expect(outcome).toMatchObject({ entered: 0, exited: 0 });
+    expect(await h.instances('store-visit')).toEqual(after);
+    expect(await h.advance(HOUR)).not.toContain('sent');
+  });
+
+  it('reads the audience from her profile as the batch left it: a cart emptied by an order in the same batch plans no reminder', async () => {
+    const h = new CampaignHarness('2026-11-20T12:00:00Z');
+    const lia = customer('lia', 'Europe/London');
+    await h.ingest([
+      { event: 'Product Added', userId: lia.userId, context: lia.context, properties: { product_id: 'lamp-arc' }, timestamp: '2026-11-20T11:50:00.000Z' },
+      { event: 'Order Completed', userId: lia.userId, context: lia.context, properties: { order_id: 'o-lia', total: 20 }, timestamp: '2026-11-20T11:55:00.000Z' },
+    ]);
+    expect(h.outcomes[0]?.refused).toContainEqual({ campaignId: 'cart-abandoned', reason: 'not in the audience' });
+    expect(await h.instances('cart-abandoned')).toEqual([]);
+  });
+
   it('a crash mid-delivery is not sent again: the instance fails with the unknown outcome', async () => {
     const h = new CampaignHarness('2026-11-20T12:00:00Z');
     const hal = customer('hal', 'Europe/London');
@@ -241,5 +267,64 @@ describe('re-entry, control group and statistics', () => {
     const late = new Set(people.slice(-5).map((u) => profileIdOf(u)));
     const expectConverted = (group: string) => instances.filter((i) => i.group === group && !late.has(i.profileId)).length;
     expect(stats).toMatchObject({ entered: 40, sent: instances.length - held.length, control: { heldOut: held.length, converted: expectConverted('control') }, treatment: { converted: expectConverted('treatment') } });
+  });
+});
+
+describe('waits and triggers beyond the demo', () => {
+  const withCampaign = (campaign: Record<string, unknown>) => ({ ...structuredClone(shipped), campaigns: [campaign] });
+
+  it('waits until an event comes (then sends), or exits at the timeout', async () => {
+    const campaign = {
+      id: 'review-after-delivery',
+      name: 'Ask for a review once the order is delivered',
+      trigger: { event: ['Order Completed'] },
+      wait: { until: { event: ['Order Delivered'], timeout: 'P7D' } },
+      action: { placement: 'email', channel: 'email' },
+    };
+    const h = new CampaignHarness('2026-11-20T12:00:00Z', withCampaign(campaign));
+    const [mo, ned] = [customer('mo', 'Europe/London', ['review-after-delivery']), customer('ned', 'Europe/London', ['review-after-delivery'])];
+    for (const c of [mo, ned]) {
+      await h.ingest([
+        { event: 'Product Viewed', userId: c.userId, context: c.context, properties: { product_id: 'paint-sage-2l', category: 'paint' } },
+        { event: 'Order Completed', userId: c.userId, context: c.context, properties: { order_id: `o-${c.userId}`, total: 30, products: [{ product_id: 'paint-sage-2l' }] } },
+      ]);
+    }
+    expect((await h.instances()).map((i) => [i.status, i.dueAt])).toEqual([
+      ['waiting', '2026-11-27T12:00:00.000Z'],
+      ['waiting', '2026-11-27T12:00:00.000Z'],
+    ]);
+    await h.advance(2 * 86_400_000);
+    await h.ingest([{ event: 'Order Delivered', userId: mo.userId, context: mo.context }]);
+    expect(await h.advance(0)).toEqual(['sent']);
+    expect(h.sent.map((m) => m.userId)).toEqual([mo.userId]);
+    expect(await h.advance(5 * 86_400_000)).toEqual(['cancelled']);
+    expect((await h.instances()).find((i) => i.profileId === ned.profileId)?.reason).toBe('timeout: no Order Delivered within P7D');
+  });
+
+  it('starts on entering a segment (a threshold on an aggregate), once per change that crossed it', async () => {
+    const campaign = {
+      id: 'now-high-value',
+      name: 'Welcome to the high-value tier',
+      trigger: { segment: { entered: 'highValue' } },
+      reentry: 'once',
+      action: { placement: 'email', channel: 'email' },
+    };
+    const h = new CampaignHarness('2026-11-20T12:00:00Z', withCampaign(campaign));
+    const oz = customer('oz', 'Europe/London', ['now-high-value']);
+    await h.ingest([{ event: 'Order Completed', userId: oz.userId, context: oz.context, properties: { order_id: 'o-1', total: 50 } }]);
+    expect(await h.instances()).toEqual([]);
+    await h.ingest([{ event: 'Order Completed', userId: oz.userId, context: oz.context, properties: { order_id: 'o-2', total: 2000 } }]);
+    expect(h.changes.at(-1)?.segments?.entered).toContain('highValue');
+    expect(await h.instances()).toEqual([expect.objectContaining({ campaignId: 'now-high-value', status: 'planned', reason: 'triggered by entered highValue' })]);
+  });
+
+  it('fires an event trigger only when its conditions on the event hold', async () => {
+    const campaign = { id: 'big-order', name: 'Thank you for a big order', trigger: { event: ['Order Completed'], where: [{ field: 'properties.total', op: 'gte', value: 500 }] }, action: { placement: 'email', channel: 'email' } };
+    const h = new CampaignHarness('2026-11-20T12:00:00Z', withCampaign(campaign));
+    const pat = customer('pat', 'Europe/London', ['big-order']);
+    await h.ingest([{ event: 'Order Completed', userId: pat.userId, context: pat.context, properties: { order_id: 'small', total: 40 } }]);
+    expect(await h.instances()).toEqual([]);
+    await h.ingest([{ event: 'Order Completed', userId: pat.userId, context: pat.context, properties: { order_id: 'big', total: 900 } }]);
+    expect(await h.instances()).toHaveLength(1);
   });
 });
