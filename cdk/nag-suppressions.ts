@@ -37,7 +37,9 @@ export function acknowledgeFindings({ dataKey, tables, keys, ingestion, http, ni
           id: 'AwsSolutions-IAM5',
           appliesTo: ['Resource::*'],
           reason:
-            'X-Ray tracing (Tracing.ACTIVE) needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions; test/cdk/stack.test.ts checks that no other action is granted on "*".',
+            fn === activation.send
+              ? 'X-Ray tracing (Tracing.ACTIVE) needs xray:PutTraceSegments and xray:PutTelemetryRecords, and an SMS channel needs sns:Publish to a phone number: none of them supports resource-level permissions; test/cdk/stack.test.ts checks that no other action is granted on "*", and sns:Publish on it to the send function only.'
+              : 'X-Ray tracing (Tracing.ACTIVE) needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions; test/cdk/stack.test.ts checks that no other action is granted on "*".',
         },
       ],
       true,

@@ -65,6 +65,8 @@ export class MomentEngineStack extends Stack {
       campaigns: loadCampaigns(undefined, loadEngineConfig().profileRules.segments.map((s) => s.name)),
       webhookUrls: props.webhookUrls,
       encryptionKey: this.dataKey,
+      collector: this.http.functions.collect,
+      privacy: this.http.functions.privacy,
     });
     // The ingest announces profile changes on the activation bus.
     for (const [k, v] of Object.entries(this.activation.environment())) this.ingestion.ingest.addEnvironment(k, v);
@@ -87,6 +89,7 @@ export class MomentEngineStack extends Stack {
     if (this.dataKey) new CfnOutput(this, 'DataKeyArn', { value: this.dataKey.keyArn, description: 'The customer managed KMS key of the tables, stream, failure queue and secrets (retained with the data)' });
     new CfnOutput(this, 'ActivationBusName', { value: this.activation.bus.eventBusName, description: "Profile changes for campaigns, and the EventBridge channel's campaign messages (source moment.campaigns): add your own rules" });
     new CfnOutput(this, 'WebhookSecretArn', { value: this.activation.webhookSecret.secretArn, description: 'Signs campaign webhooks (x-moment-signature): give it to the receivers' });
+    new CfnOutput(this, 'ContactKeyArn', { value: this.activation.contactKey.keyArn, description: 'The KMS key of sealed contact addresses (retained with the data)' });
     new CfnOutput(this, 'SendFailuresQueueUrl', { value: this.activation.sendFailures.queueUrl, description: 'Campaign wake-ups the send function gave up on (after 5 receives)' });
     new CfnOutput(this, 'IngestFailuresQueueUrl', { value: this.ingestion.failures.queueUrl, description: 'Records the ingest gave up on (event source mapping on-failure destination)' });
   }

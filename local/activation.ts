@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context, SQSEvent, SQSBatchResponse } from 'aws-lambda';
 import { webhookSignature } from '../lib/campaign/channels';
@@ -36,7 +36,9 @@ export function localClock(mode: string | undefined, start?: string): LocalClock
 /** What a channel handed over, as the outbox shows it. */
 export interface Delivery {
   channel: string;
-  adapter: 'webhook' | 'eventbridge';
+  adapter: 'webhook' | 'eventbridge' | 'ses' | 'sns';
+  /** For e-mail and SMS: the address, masked (the outbox shows what went where without keeping it). */
+  to?: string;
   at: string;
   /** For a webhook: whether its x-moment-signature verified with the development secret. */
   signatureValid?: boolean;
@@ -45,7 +47,11 @@ export interface Delivery {
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
-/** The local EventBridge: PutEvents only, delivering changes to the trigger function before it answers (so the ingest's retry covers a failed trigger). */
+/**
+ * The local EventBridge (PutEvents only, delivering changes to the trigger function before it
+ * answers, so the ingest's retry covers a failed trigger), and on the same port the two calls the
+ * e-mail and SMS channels make: SES v2 SendEmail and SNS Publish, kept for the outbox.
+ */
 export class LocalBus {
   private server?: Server;
   private target?: Handler<unknown, unknown>;
@@ -67,7 +73,10 @@ export class LocalBus {
     this.server = createServer((req, res) => {
       void (async () => {
         try {
-          const body = JSON.parse((await readAll(req)).toString('utf8')) as { Entries?: Array<{ Source?: string; DetailType?: string; Detail?: string; EventBusName?: string }> };
+          const text = (await readAll(req)).toString('utf8');
+          if (req.url?.startsWith('/v2/email/outbound-emails')) return this.sendEmail(JSON.parse(text), res);
+          if (String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) return this.publishSms(new URLSearchParams(text), res);
+          const body = JSON.parse(text) as { Entries?: Array<{ Source?: string; DetailType?: string; Detail?: string; EventBusName?: string }> };
           if (!String(req.headers['x-amz-target']).endsWith('PutEvents')) throw new Error(`not supported: ${req.headers['x-amz-target']}`);
           const entries = [];
           for (const [n, e] of (body.Entries ?? []).entries()) entries.push(await this.put(e, n));
@@ -101,9 +110,32 @@ export class LocalBus {
     return { EventId: id };
   }
 
+  /** SES v2 SendEmail with a template: kept with the recipient masked and the template's data. */
+  private sendEmail(body: { Destination?: { ToAddresses?: string[] }; Content?: { Template?: { TemplateName?: string; TemplateData?: string } }; FromEmailAddress?: string }, res: ServerResponse): void {
+    const data = JSON.parse(body.Content?.Template?.TemplateData ?? '{}') as { campaignId?: string };
+    this.messages.push({ channel: 'email', adapter: 'ses', to: maskAddress(body.Destination?.ToAddresses?.[0] ?? ''), at: new Date().toISOString(), message: { ...data, template: body.Content?.Template?.TemplateName, from: body.FromEmailAddress } });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ MessageId: `local-${this.messages.length}` }));
+  }
+
+  /** SNS Publish to a phone number (SMS): kept with the number masked and the text. */
+  private publishSms(form: URLSearchParams, res: ServerResponse): void {
+    if (form.get('Action') !== 'Publish') throw new Error(`not supported: SNS ${form.get('Action')}`);
+    this.messages.push({ channel: 'sms', adapter: 'sns', to: maskAddress(form.get('PhoneNumber') ?? ''), at: new Date().toISOString(), message: { text: form.get('Message') } });
+    res.writeHead(200, { 'content-type': 'text/xml' });
+    res.end(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>local-${this.messages.length}</MessageId></PublishResult><ResponseMetadata><RequestId>local</RequestId></ResponseMetadata></PublishResponse>`);
+  }
+
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+/** An address with all but its first character and its domain (or last two digits) masked. */
+export function maskAddress(address: string): string {
+  const at = address.indexOf('@');
+  if (at > 0) return `${address[0]}***${address.slice(at)}`;
+  return address.length > 4 ? `${address.slice(0, 3)}${'*'.repeat(address.length - 5)}${address.slice(-2)}` : '***';
 }
 
 /** The local scheduler: due entries to the send function, on a timer (real clock) or when the clock is moved (manual). */

@@ -36,6 +36,8 @@ export function configureEnvironment(endpoints: Pick<Emulators, 'dynamodbEndpoin
     ADMIN_KEYS: 'dev-admin-key',
     IDENTITY_SALT: 'dev-salt',
     WEBHOOK_SECRET: 'dev-webhook-secret',
+    // A development key for sealed contact addresses (never for production data: on AWS it is a KMS key).
+    CONTACT_MASTER_KEY: '6d6f6d656e742d656e67696e652d6465762d636f6e746163742d6b65792d3031',
     POWERTOOLS_SERVICE_NAME: 'moment-engine-local',
     POWERTOOLS_LOG_LEVEL: 'WARN',
     POWERTOOLS_METRICS_DISABLED: 'true',

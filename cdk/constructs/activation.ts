@@ -1,9 +1,9 @@
-import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { Stream } from 'aws-cdk-lib/aws-kinesis';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Key, type IKey } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -28,6 +28,10 @@ export interface ActivationProps {
   /** Each webhook channel's URL (`-c webhookUrls='{"push":"https://..."}'`). */
   webhookUrls?: Record<string, string>;
   encryptionKey?: IKey;
+  /** The collector: it seals the contact addresses messages give (the contact key's data keys) and stores them. */
+  collector: EngineFunction;
+  /** The privacy function: an erasure removes her sealed addresses. */
+  privacy: EngineFunction;
 }
 
 /**
@@ -53,6 +57,8 @@ export class Activation extends Construct {
   readonly webhookSecret: Secret;
   readonly scheduleGroup: CfnScheduleGroup;
   readonly schedulerRole: Role;
+  /** Wraps the data keys of sealed contact addresses: the collector may only generate them, the send function only decrypt them. */
+  readonly contactKey: Key;
 
   constructor(scope: Construct, id: string, props: ActivationProps) {
     super(scope, id);
@@ -104,6 +110,10 @@ export class Activation extends Construct {
       this.send.addEventSource(new SqsEventSource(queue, sendEventSourceDefaults(props.campaigns.channels[channel]?.maxConcurrency ?? 5)));
     }
 
+    this.contactKey = new Key(this, 'ContactKey', { description: 'Moment Engine: data keys of sealed contact addresses (envelope encryption)', enableKeyRotation: true, removalPolicy: RemovalPolicy.RETAIN });
+    this.grantAddresses(props);
+    this.grantMessaging(props.campaigns);
+
     this.triggerFailures = new Queue(this, 'TriggerFailures', failureQueueDefaults(key));
     new Rule(this, 'ChangesToTrigger', {
       eventBus: this.bus,
@@ -111,6 +121,49 @@ export class Activation extends Construct {
       eventPattern: { source: [CHANGE_SOURCE], detailType: [CHANGE_DETAIL_TYPE] },
       targets: [new LambdaFunction(this.trigger, { deadLetterQueue: this.triggerFailures, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
     });
+  }
+
+  /**
+   * Sealed addresses: the collector generates data keys (never decrypts them), stores sealed addresses
+   * (BatchWriteItem) and reads suppressions (SUP# items only) so an erased person's address is not kept
+   * again; the send function decrypts data keys and reads addresses; the privacy function removes them.
+   */
+  private grantAddresses(props: ActivationProps): void {
+    const { tables } = props.tables;
+    const keyArn = { CONTACT_KEY_ARN: this.contactKey.keyArn };
+    for (const fn of [props.collector, this.send]) for (const [k, v] of Object.entries(keyArn)) fn.addEnvironment(k, v);
+    const context = { 'kms:EncryptionContext:purpose': 'contact-address' };
+    props.collector.addToRolePolicy(new PolicyStatement({ actions: ['kms:GenerateDataKey'], resources: [this.contactKey.keyArn], conditions: { StringEquals: context } }));
+    this.send.addToRolePolicy(new PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.contactKey.keyArn], conditions: { StringEquals: context } }));
+    tables.contacts.grant(props.collector, 'dynamodb:BatchWriteItem');
+    tables.contacts.encryptionKey?.grant(props.collector, 'kms:Encrypt', 'kms:GenerateDataKey*');
+    tables.contacts.grant(this.send, 'dynamodb:GetItem');
+    tables.contacts.encryptionKey?.grant(this.send, 'kms:Decrypt', 'kms:DescribeKey');
+    tables.contacts.grantReadWriteData(props.privacy);
+    props.collector.addToRolePolicy(
+      new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [tables.privacy.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUP#*'] } } }),
+    );
+    tables.privacy.encryptionKey?.grant(props.collector, 'kms:Decrypt', 'kms:DescribeKey');
+  }
+
+  /** SES for e-mail channels (their sender's identity and template only) and SNS for SMS channels. */
+  private grantMessaging(campaigns: Campaigns): void {
+    const stack = Stack.of(this);
+    const ses = (resource: string, name: string) => stack.formatArn({ service: 'ses', region: Aws.REGION, account: Aws.ACCOUNT_ID, resource, resourceName: name });
+    const resources = new Set<string>();
+    let sms = false;
+    for (const channel of Object.values(campaigns.channels)) {
+      if (channel.adapter === 'ses' && channel.from && channel.template) {
+        resources.add(ses('identity', channel.from));
+        resources.add(ses('identity', channel.from.slice(channel.from.indexOf('@') + 1)));
+        resources.add(ses('template', channel.template));
+        if (channel.configurationSet) resources.add(ses('configuration-set', channel.configurationSet));
+      }
+      if (channel.adapter === 'sns') sms = true;
+    }
+    if (resources.size > 0) this.send.addToRolePolicy(new PolicyStatement({ actions: ['ses:SendEmail'], resources: [...resources].sort() }));
+    // Publishing an SMS to a phone number names no resource: SNS takes only "*" for it.
+    if (sms) this.send.addToRolePolicy(new PolicyStatement({ actions: ['sns:Publish'], resources: ['*'], conditions: { Bool: { 'aws:SecureTransport': 'true' } } }));
   }
 
   /** The variable that tells the ingest where to announce profile changes. */

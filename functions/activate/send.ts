@@ -4,7 +4,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { sendDue } from '../../lib/campaign/send';
 import { logger } from '../commons/powertools';
-import { channelFor, engineConfig, getCampaignSource, getCatalogSource, getClock, getModelSource, getStores, getStream, getWakeups } from '../commons/resources';
+import { addressOf, channelFor, engineConfig, getCampaignSource, getCatalogSource, getClock, getModelSource, getStores, getStream, getWakeups } from '../commons/resources';
 
 const refSchema = z.strictObject({ profileId: z.string().min(1).max(100), campaignId: z.string().min(1).max(64), occurrence: z.string().min(1).max(64) });
 
@@ -17,7 +17,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event) => {
     const [campaigns, catalog, model] = await Promise.all([getCampaignSource().get(), getCatalogSource().get(), getModelSource().get()]);
-    const deps = { stores: getStores(), stream: getStream(), campaigns, catalog, model, config: engineConfig, wakeups: getWakeups(), channelFor: (c: string) => channelFor(c, campaigns), now: getClock() };
+    const deps = { stores: getStores(), stream: getStream(), campaigns, catalog, model, config: engineConfig, wakeups: getWakeups(), channelFor: (c: string) => channelFor(c, campaigns), addressOf, now: getClock() };
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
       let ref: z.output<typeof refSchema>;

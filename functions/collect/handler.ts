@@ -1,9 +1,10 @@
 import { collect } from '../../lib/collect/collector';
+import { suppressedAmong } from '../../lib/privacy/holdings';
 import { defaultEventPolicy } from '../../lib/events/policy';
 import { decodeBody, parseRequest, type CollectorPath } from '../../lib/collect/request';
 import { notFound } from '../../lib/http/errors';
 import { requireWriteKey, writeKeyOf } from '../../lib/http/keys';
-import { getKeys, getStores, getStream } from '../commons/resources';
+import { getAddressSealer, getKeys, getStores, getStream } from '../commons/resources';
 import { bodyBytes, headersOf, httpHandler, json } from '../commons/http';
 import { logger } from '../commons/powertools';
 
@@ -24,7 +25,10 @@ export const handler = httpHandler(async (event) => {
   const request = parseRequest(path, decodeBody(path, bodyBytes(event), headers['content-encoding']), (bodyWriteKey) => requireWriteKey(keys, headers, bodyWriteKey));
   const receivedAt = new Date(event.requestContext.timeEpoch || Date.now());
   const privacy = { salt: keys.identitySalt, personalData: defaultEventPolicy().personalData };
-  const result = await collect(request, receivedAt, { stream: getStream(), deadLetters: getStores().deadLetters }, privacy);
+  const sealer = getAddressSealer();
+  const stores = getStores();
+  const contacts = sealer ? { sealer, store: stores.contacts, suppressed: suppressedAmong(stores.privacy, keys.identitySalt) } : undefined;
+  const result = await collect(request, receivedAt, { stream: getStream(), deadLetters: stores.deadLetters, ...(contacts ? { contacts } : {}) }, privacy);
   for (const error of result.unexpected) logger.warn('a message could not be validated', { error });
   return json(200, request.batch ? { success: true, accepted: result.accepted, rejected: result.rejected } : { success: true });
 });

@@ -17,6 +17,13 @@ import { CampaignSource } from '../../lib/campaign/source';
 import type { ChangeBus } from '../../lib/ingest/changes';
 import { busPut, EventBridgeChangeBus } from '../../lib/store/eventbridge';
 import { SchedulerWakeups } from '../../lib/store/scheduler';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { AddressSealer, LocalDataKeys } from '../../lib/campaign/addresses';
+import { KmsDataKeys } from '../../lib/store/kms';
+import { SesChannel, SnsSmsChannel } from '../../lib/store/messaging';
+import type { Profile } from '../../lib/profile/profile';
 import { DynamoStores } from '../../lib/store/dynamo';
 import { KinesisEventStream } from '../../lib/store/kinesis';
 import { STREAM, tableNamesFromEnv } from '../../lib/store/tables';
@@ -191,13 +198,47 @@ export async function channelFor(channel: string, campaigns: Campaigns): Promise
     if (!bus) throw new Error(`channel ${channel} puts messages on the activation bus: set ACTIVATION_BUS_NAME`);
     return new EventBridgeChannel(busPut(getEventBridge(), bus));
   }
+  const settings = campaigns.channels[channel];
+  if (adapter === 'ses' && settings?.from && settings.template) {
+    return new SesChannel((ses ??= new SESv2Client({ maxAttempts: 3 })), { from: settings.from, template: settings.template, ...(settings.configurationSet ? { configurationSet: settings.configurationSet } : {}) });
+  }
+  if (adapter === 'sns' && settings?.text) return new SnsSmsChannel((sns ??= new SNSClient({ maxAttempts: 3 })), { text: settings.text, ...(settings.senderId ? { senderId: settings.senderId } : {}) });
   throw new Error(`no adapter for channel ${channel}`);
+}
+let ses: SESv2Client | undefined;
+let sns: SNSClient | undefined;
+
+let sealer: AddressSealer | null | undefined;
+/**
+ * Seals and opens contact addresses (lib/campaign/addresses.ts): with the KMS key CONTACT_KEY_ARN on
+ * AWS (the collector may only generate data keys, the send function only decrypt them), with the
+ * development key CONTACT_MASTER_KEY (64 hex digits) in the local stack; without either, none.
+ */
+export function getAddressSealer(): AddressSealer | undefined {
+  if (sealer !== undefined) return sealer ?? undefined;
+  const arn = process.env.CONTACT_KEY_ARN;
+  const local = process.env.CONTACT_MASTER_KEY;
+  sealer = arn ? new AddressSealer(new KmsDataKeys(new KMSClient({ maxAttempts: 3 }), arn)) : local ? new AddressSealer(new LocalDataKeys(Buffer.from(local, 'hex'))) : null;
+  return sealer ?? undefined;
+}
+
+/** Her address of a kind: the sealed one stored under one of her hashed identifiers, opened. */
+export async function addressOf(profile: Profile, kind: 'email' | 'phone'): Promise<string | undefined> {
+  const opener = getAddressSealer();
+  const keys = (profile.identities[kind] ?? []).map((hash) => `${kind}:${hash}`);
+  if (opener === undefined || keys.length === 0) return undefined;
+  const found = await getStores().contacts.get(keys);
+  const key = keys.find((k) => found.has(k));
+  return key === undefined ? undefined : opener.open(found.get(key) as string, key);
 }
 
 /** Resets cached resources (tests that switch endpoints between suites). */
 export function resetResources(): void {
   campaignSource = undefined;
   eventBridge = undefined;
+  sealer = undefined;
+  ses = undefined;
+  sns = undefined;
   wakeups = undefined;
   webhookSecret = undefined;
   dynamo = undefined;

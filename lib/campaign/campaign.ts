@@ -19,8 +19,14 @@ const duration = z.string().refine((d) => durationMs(d) !== undefined, 'must be 
 const eventNames = z.array(z.string().min(1).max(200)).min(1).max(20);
 const hour = z.number().int().min(0).max(23);
 
-/** How a message leaves: to a webhook (HMAC-signed), or onto an EventBridge bus for any tool to take. */
-export const ADAPTERS = ['webhook', 'eventbridge'] as const;
+/**
+ * How a message leaves: to a webhook (HMAC-signed), onto an EventBridge bus for any tool to take, as an
+ * e-mail through Amazon SES, or as an SMS through Amazon SNS (these two to her sealed address).
+ */
+export const ADAPTERS = ['webhook', 'eventbridge', 'ses', 'sns'] as const;
+
+/** The address an adapter needs, if any. */
+export const ADDRESS_OF = { ses: 'email', sns: 'phone' } as const satisfies Partial<Record<(typeof ADAPTERS)[number], 'email' | 'phone'>>;
 
 const triggerSchema = z
   .strictObject({
@@ -83,12 +89,22 @@ export const campaignsSchema = z.strictObject({
   /** How each channel's messages leave. */
   channels: z.record(
     z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits and dashes'),
-    z.strictObject({
-      adapter: z.enum(ADAPTERS),
-      /** Delivery speed on AWS: how many sends of this channel run at once (the send queue's maximum concurrency). */
-      maxConcurrency: z.number().int().min(2).max(1000).default(5),
-      $comment: z.string().optional(),
-    }),
+    z
+      .strictObject({
+        adapter: z.enum(ADAPTERS),
+        /** Delivery speed on AWS: how many sends of this channel run at once (the send queue's maximum concurrency). */
+        maxConcurrency: z.number().int().min(2).max(1000).default(5),
+        /** SES: the verified sender and the stored template the offer fills. */
+        from: z.email().optional(),
+        template: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be an SES template name').optional(),
+        configurationSet: z.string().min(1).max(64).optional(),
+        /** SNS: the SMS text, with {{offerId}}, {{content}} and {{items}} filled in; an optional sender id. */
+        text: z.string().min(1).max(480).optional(),
+        senderId: z.string().regex(/^[A-Za-z0-9]{1,11}$/).optional(),
+        $comment: z.string().optional(),
+      })
+      .refine((c) => c.adapter !== 'ses' || (c.from !== undefined && c.template !== undefined), 'an ses channel needs from and template')
+      .refine((c) => c.adapter !== 'sns' || c.text !== undefined, 'an sns channel needs text'),
   ),
   campaigns: z.array(campaignSchema).max(200),
 });

@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * Channel adapters: how a campaign's message leaves. A message names the customer by profile id and
- * userId, never by a contact address: the receiving tool (a push provider, your e-mail service)
- * holds the address, so none is stored here in any form.
+ * Channel adapters: how a campaign's message leaves. The message names the customer by profile id and
+ * userId, never by a contact address: a webhook or EventBridge receiver (a push provider, your own
+ * service) knows her by those. The e-mail and SMS adapters (lib/store/messaging.ts) are given her
+ * address apart, opened from its seal just before the call (lib/campaign/addresses.ts).
  */
 export interface CampaignMessage {
   /** Stable per trigger occurrence: the receiver's idempotency key. */
@@ -29,7 +30,8 @@ export class DeliveryError extends Error {
 }
 
 export interface Channel {
-  deliver(message: CampaignMessage): Promise<void>;
+  /** `to`: the opened address, for the channels that need one (e-mail, SMS). */
+  deliver(message: CampaignMessage, to?: string): Promise<void>;
 }
 
 /**

@@ -11,7 +11,7 @@ import { userIdOf, type Profile } from '../profile/profile';
 import { localHour } from '../profile/time';
 import { followMerges } from '../profile/read';
 import { ConflictError, type ActivationInstance, type Stores } from '../store/ports';
-import type { Campaign, Campaigns } from './campaign';
+import { ADDRESS_OF, type Campaign, type Campaigns } from './campaign';
 import { DeliveryError, type CampaignMessage, type Channel } from './channels';
 import { moved, type Wakeups } from './journey';
 import { inHours, intoWindow, nextLocalTime } from './time';
@@ -37,6 +37,8 @@ export interface SendDeps {
   wakeups: Wakeups;
   /** The channel adapter by the campaign's channel name. */
   channelFor(channel: string): Promise<Channel>;
+  /** Her address of a kind, opened from its seal (lib/campaign/addresses.ts); undefined if none is on file. */
+  addressOf?(profile: Profile, kind: 'email' | 'phone'): Promise<string | undefined>;
   now: () => Date;
 }
 
@@ -79,8 +81,18 @@ export async function sendDue(ref: InstanceRef, deps: SendDeps): Promise<SendOut
   if (decision.context.quiet) return defer(instance, quietUntil(decision, deps.catalog, now, timezone), decision.context.quiet, deps, !decision.context.quiet.startsWith('quiet hours'));
   const offer = decision.offers[0];
   if (offer === undefined) return settle(instance, moved(instance, 'cancelled', at, `no offer: ${summarise(decision)}`), deps);
+  // The address before the hold-out, so the control group is drawn from the same customers as those sent to.
+  const kind = addressKindOf(campaign, deps.campaigns);
+  const to = kind === undefined ? undefined : await deps.addressOf?.(profile, kind);
+  if (kind !== undefined && to === undefined) return settle(instance, moved(instance, 'cancelled', at, `no ${kind === 'email' ? 'e-mail address' : 'phone number'} on file`), deps);
   if (instance.group === 'control') return settle(instance, moved(instance, 'held-out', at, 'control group: held out', { sentAt: at, offerId: offer.offerId, decisionId: decision.decisionId }), deps);
-  return deliver(instance, campaign, profile, decision, deps);
+  return deliver(instance, campaign, profile, decision, deps, to);
+}
+
+/** The kind of address the campaign's channel sends to (e-mail for SES, phone for SNS), if any. */
+function addressKindOf(campaign: Campaign, campaigns: Campaigns): 'email' | 'phone' | undefined {
+  const adapter = campaigns.channels[campaign.action.channel]?.adapter;
+  return adapter === 'ses' || adapter === 'sns' ? ADDRESS_OF[adapter] : undefined;
 }
 
 /** When a quiet moment ends: the end of quiet hours in her time zone, or an hour later at a quiet place. */
@@ -119,7 +131,7 @@ async function settle(instance: ActivationInstance, next: ActivationInstance, de
 }
 
 /** Claims the send, delivers, and records the outcome; a transient failure after the adapter's retries fails it too (dead letter with the reason). */
-async function deliver(instance: ActivationInstance, campaign: Campaign, profile: Profile, decision: Decision, deps: SendDeps): Promise<SendOutcome> {
+async function deliver(instance: ActivationInstance, campaign: Campaign, profile: Profile, decision: Decision, deps: SendDeps, to?: string): Promise<SendOutcome> {
   const at = deps.now().toISOString();
   const offer = decision.offers[0] as Decision['offers'][number];
   const claimed = moved(instance, 'sending', at, undefined, { offerId: offer.offerId, decisionId: decision.decisionId });
@@ -141,7 +153,7 @@ async function deliver(instance: ActivationInstance, campaign: Campaign, profile
     at,
   };
   try {
-    await (await deps.channelFor(campaign.action.channel)).deliver(message);
+    await (await deps.channelFor(campaign.action.channel)).deliver(message, to);
   } catch (e) {
     const reason = e instanceof DeliveryError ? e.message : `delivery failed: ${(e as Error).message}`;
     return settle(claimed, moved(claimed, 'failed', deps.now().toISOString(), reason), deps);

@@ -2,9 +2,11 @@ import { badRequest, HttpError, serviceUnavailable } from '../http/errors';
 import { cutText, MAX_DEAD_LETTER_DATA_BYTES } from '../events/letters';
 import { REDACTED_WITH, redactForDeadLetter, redactionSeal, redactPersonalData } from '../events/personal';
 import type { EventPolicy } from '../events/policy';
-import type { IdentityRules } from '../identity/rules';
+import { defaultIdentityRules, type IdentityRules } from '../identity/rules';
+import { contactAddresses } from '../events/identifiers';
+import type { AddressSealer } from '../campaign/addresses';
 import { completeMessage, MAX_MESSAGE_BYTES, parseMessage, partitionKeyOf, ValidationError, type CollectedEvent } from '../events/segment';
-import type { DeadLetter, DeadLetterStore } from '../store/ports';
+import type { ContactStore, DeadLetter, DeadLetterStore } from '../store/ports';
 import type { CollectRequest, SentMessage } from './request';
 
 /**
@@ -28,6 +30,8 @@ export interface Rejection {
 
 export interface Validation {
   events: CollectedEvent[];
+  /** The contact addresses the accepted messages give about their senders (when asked for), in clear: sealed before they are stored. */
+  addresses: Array<{ key: string; kind: 'email' | 'phone'; value: string }>;
   rejected: Array<Rejection & Pick<SentMessage, 'sent' | 'contentId'>>;
   /** Errors other than a ValidationError met while validating a message (each rejected its message): for the log. */
   unexpected: unknown[];
@@ -68,12 +72,15 @@ const MAX_PUT_ATTEMPTS = 6;
  * ValidationError is that message's reason, and any other exception is contained the same way (and
  * reported as unexpected).
  */
-export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messages'>, receivedAt: Date, privacy: Privacy): Validation {
-  const validation: Validation = { events: [], rejected: [], unexpected: [] };
+export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messages'>, receivedAt: Date, privacy: Privacy, withAddresses = false): Validation {
+  const validation: Validation = { events: [], addresses: [], rejected: [], unexpected: [] };
   for (const sent of request.messages) {
     const where = request.batch ? `batch[${sent.index}]` : '';
     try {
-      const redacted = redactPersonalData(validateMessage(sent, where, receivedAt), privacy.personalData, privacy.salt, { identity: privacy.identity });
+      const valid = validateMessage(sent, where, receivedAt);
+      const addresses = withAddresses ? contactAddresses(valid, privacy.identity ?? defaultIdentityRules(), privacy.salt) : [];
+      const redacted = redactPersonalData(valid, privacy.personalData, privacy.salt, { identity: privacy.identity });
+      validation.addresses.push(...addresses);
       validation.events.push({ ...redacted, [REDACTED_WITH]: redactionSeal(redacted.messageId, privacy.personalData, privacy.salt, privacy.identity) });
     } catch (e) {
       validation.rejected.push({ index: sent.index, reason: reasonOf(e, where), sent: sent.sent, contentId: sent.contentId });
@@ -127,15 +134,19 @@ function deadLettersOf(rejected: Validation['rejected'], receivedAt: Date, priva
 export async function collect(
   request: CollectRequest,
   receivedAt: Date,
-  sinks: { stream: EventStream; deadLetters: Pick<DeadLetterStore, 'put'> },
+  sinks: { stream: EventStream; deadLetters: Pick<DeadLetterStore, 'put'>; contacts?: ContactSink },
   privacy: Privacy,
 ): Promise<CollectResult> {
-  const { events, rejected, unexpected } = validateMessages(request, receivedAt, privacy);
+  const { events, addresses, rejected, unexpected } = validateMessages(request, receivedAt, privacy, sinks.contacts !== undefined);
   if (!request.batch && rejected.length > 0) {
     const problems = rejected.map((r) => r.reason);
     throw badRequest(problems.join('; '), { problems });
   }
-  await allOrFirstFailure([publish(sinks.stream, events), deadLetter(sinks.deadLetters, deadLettersOf(rejected, receivedAt, privacy))]);
+  await allOrFirstFailure([
+    publish(sinks.stream, events),
+    deadLetter(sinks.deadLetters, deadLettersOf(rejected, receivedAt, privacy)),
+    ...(sinks.contacts && addresses.length > 0 ? [sealAddresses(sinks.contacts, addresses, receivedAt)] : []),
+  ]);
   return { accepted: events.length, rejected: rejected.map(({ index, reason }) => ({ index, reason })), unexpected };
 }
 
@@ -143,6 +154,33 @@ export async function collect(
 async function allOrFirstFailure(steps: Array<Promise<void>>): Promise<void> {
   const failure = (await Promise.allSettled(steps)).find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure !== undefined) throw failure.reason;
+}
+
+/** Where the collector keeps contact addresses: sealed, never for an identifier erased at the person's request. */
+export interface ContactSink {
+  sealer: AddressSealer;
+  store: Pick<ContactStore, 'put'>;
+  /** The suppressed identifiers (lib/privacy/): an erased person's address is not kept again from a replayed message. */
+  suppressed: (keys: string[]) => Promise<Set<string>>;
+}
+
+/**
+ * Seals the addresses (lib/campaign/addresses.ts) and stores them under their identifier keys: the
+ * latest given wins; an identifier erased at the person's request keeps none. A failure is a 503, so
+ * the SDK retries the request (the ingest skips the messageIds it already has, and sealing again is
+ * harmless).
+ */
+async function sealAddresses(contacts: ContactSink, addresses: Validation['addresses'], receivedAt: Date): Promise<void> {
+  try {
+    const at = receivedAt.toISOString();
+    const suppressed = await contacts.suppressed([...new Set(addresses.map((a) => a.key))]);
+    const kept = addresses.filter((a) => !suppressed.has(a.key));
+    if (kept.length === 0) return;
+    const entries = await Promise.all(kept.map(async (a) => ({ key: a.key, sealed: await contacts.sealer.seal(a.value, a.key), at })));
+    await contacts.store.put(entries);
+  } catch (e) {
+    throw serviceUnavailable(`could not keep ${addresses.length} contact address(es); retry the request`, e);
+  }
 }
 
 async function deadLetter(store: Pick<DeadLetterStore, 'put'>, letters: DeadLetter[]): Promise<void> {

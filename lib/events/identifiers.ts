@@ -206,3 +206,19 @@ export function extractIdentifiers(event: CollectedEvent, rules: IdentityRules, 
   }
   return [...out.values()];
 }
+
+/**
+ * The contact addresses a message gives about its sender (the e-mail and phone traits that identify
+ * someone), each with the identifier key its hash is stored under and its value normalised as it is
+ * hashed: what the collector seals for the channels that need an address (lib/campaign/addresses.ts),
+ * while it still has them in clear. Values already hashed by a client give none.
+ */
+export function contactAddresses(event: CollectedEvent, rules: IdentityRules, salt: string): Array<{ key: string; kind: 'email' | 'phone'; value: string }> {
+  const out = new Map<string, { key: string; kind: 'email' | 'phone'; value: string }>();
+  for (const [ns, raw] of personalTraits(event)) {
+    if (HASHED.test(raw)) continue;
+    const id = personalIdentifier(ns, raw, salt, rules);
+    if (id !== undefined) out.set(identifierKey(id), { key: identifierKey(id), kind: ns, value: ns === 'email' ? normalise('email', raw) : raw.trim() });
+  }
+  return [...out.values()];
+}

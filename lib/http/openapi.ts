@@ -348,10 +348,11 @@ const SCHEMAS: Record<string, object> = {
       networkVisits: { type: 'array', items: { type: 'object', properties: { network: str, profileId: str, lastSeen: str }, required: ['network', 'profileId', 'lastSeen'] } },
       deadLetters: { type: 'array', items: map },
       campaignEntries: { type: 'array', items: map },
+      contactAddresses: { type: 'array', items: { type: 'object', properties: { namespace: str, identifier: str, sealed: { const: true } }, required: ['namespace', 'identifier', 'sealed'] } },
       probableOtherDevices: { type: 'array', items: { type: 'object', properties: { profileId: str, probability: { type: 'number' } }, required: ['profileId', 'probability'] } },
       truncated: { type: 'boolean', description: 'More events than one export holds (50,000): the oldest are given' },
     },
-    required: ['exportedAt', 'profileId', 'liveProfileId', 'profile', 'mergedProfiles', 'identifiers', 'consent', 'consentHistory', 'batchAttributes', 'events', 'decisions', 'offerFeedback', 'networkVisits', 'deadLetters', 'campaignEntries', 'probableOtherDevices', 'truncated'],
+    required: ['exportedAt', 'profileId', 'liveProfileId', 'profile', 'mergedProfiles', 'identifiers', 'consent', 'consentHistory', 'batchAttributes', 'events', 'decisions', 'offerFeedback', 'networkVisits', 'deadLetters', 'campaignEntries', 'contactAddresses', 'probableOtherDevices', 'truncated'],
   },
   Erasure: {
     type: 'object',
@@ -361,8 +362,8 @@ const SCHEMAS: Record<string, object> = {
       alreadyErased: { type: 'boolean', description: 'Erased before: this pass only swept what a batch in flight stored since' },
       removed: {
         type: 'object',
-        properties: Object.fromEntries(['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts', 'campaignEntries'].map((k) => [k, { type: 'integer' }])),
-        required: ['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts', 'campaignEntries'],
+        properties: Object.fromEntries(['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts', 'campaignEntries', 'contactAddresses'].map((k) => [k, { type: 'integer' }])),
+        required: ['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts', 'campaignEntries', 'contactAddresses'],
       },
       suppressedIdentifiers: { type: 'integer' },
     },

@@ -24,7 +24,7 @@ export interface ErasureResult {
   erasedProfileId: string;
   /** True when the person was erased before: this pass only swept what came since. */
   alreadyErased: boolean;
-  removed: { profiles: number; identifierLinks: number; networkVisits: number; events: number; deadLetters: number; clusterContexts: number; campaignEntries: number };
+  removed: { profiles: number; identifierLinks: number; networkVisits: number; events: number; deadLetters: number; clusterContexts: number; campaignEntries: number; contactAddresses: number };
   /** Identifiers now suppressed (kept only as salted hashes). */
   suppressedIdentifiers: number;
 }
@@ -33,7 +33,7 @@ const ATTEMPTS = 5;
 
 export async function erasePerson(stores: Stores, profileId: string, salt: string, now: Date): Promise<ErasureResult> {
   const at = now.toISOString();
-  const removed: ErasureResult['removed'] = { profiles: 0, identifierLinks: 0, networkVisits: 0, events: 0, deadLetters: 0, clusterContexts: 0, campaignEntries: 0 };
+  const removed: ErasureResult['removed'] = { profiles: 0, identifierLinks: 0, networkVisits: 0, events: 0, deadLetters: 0, clusterContexts: 0, campaignEntries: 0, contactAddresses: 0 };
   let suppressed = 0;
   for (let attempt = 0; ; attempt++) {
     const profile = await followMerges(stores, profileId);
@@ -86,6 +86,12 @@ async function removeHoldings(stores: Stores, held: Holdings, removed: ErasureRe
   removed.deadLetters += held.deadLetters.length;
   // Her campaign entries and re-entry records: a wake-up still scheduled finds nothing, and sends nothing.
   for (const id of held.profileIds) removed.campaignEntries += await stores.activations.removeProfile(id);
+  // Her sealed addresses, by her e-mail and phone identifiers.
+  const addresses = held.identifiers.map((i) => i.key).filter((k) => k.startsWith('email:') || k.startsWith('phone:'));
+  if (addresses.length > 0) {
+    removed.contactAddresses += (await stores.contacts.get(addresses)).size;
+    await stores.contacts.remove(addresses);
+  }
 }
 
 /**

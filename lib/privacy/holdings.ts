@@ -28,6 +28,8 @@ export interface Holdings {
   clusterContexts: Profile[];
   /** Her campaign entries (lib/campaign/): what was planned, sent or held back, and why. */
   campaignEntries: ActivationInstance[];
+  /** The identifier keys under which a sealed contact address of hers is kept (only the send function can open one). */
+  contactAddresses: string[];
 }
 
 /** At most this many events are read for one person (400 days of a busy customer); beyond, `truncated`. */
@@ -38,6 +40,16 @@ const MAX_VISITS_PER_NETWORK = 1_000;
 /** The salted hash a suppressed identifier is kept as: the identifier itself is never stored again. */
 export function suppressionHash(key: string, salt: string): string {
   return createHash('sha256').update(`${salt}\u0000suppressed\u0000${key}`).digest('hex');
+}
+
+/** Which of these identifier keys are suppressed (erased at the person's request), by their salted hashes. */
+export function suppressedAmong(privacy: Pick<Stores['privacy'], 'suppressed'>, salt: string) {
+  return async (keys: string[]): Promise<Set<string>> => {
+    if (keys.length === 0) return new Set();
+    const hashes = new Map(keys.map((k) => [suppressionHash(k, salt), k]));
+    const found = await privacy.suppressed([...hashes.keys()]);
+    return new Set([...found].map((h) => hashes.get(h) as string));
+  };
 }
 
 export async function holdingsOf(stores: Stores, profile: Profile, salt: string): Promise<Holdings & { truncated: boolean }> {
@@ -64,6 +76,8 @@ export async function holdingsOf(stores: Stores, profile: Profile, salt: string)
   const events = await stores.events.byProfiles(profileIds, MAX_PERSON_EVENTS + 1);
   const deadLetters = await lettersCarrying(stores, keys, salt);
   const campaignEntries = (await Promise.all(profileIds.map((id) => stores.activations.ofProfile(id)))).flat();
+  const addressKeys = keys.filter((k) => k.startsWith('email:') || k.startsWith('phone:'));
+  const contactAddresses = addressKeys.length === 0 ? [] : [...(await stores.contacts.get(addressKeys)).keys()].sort();
   return {
     profile,
     tombstones,
@@ -74,6 +88,7 @@ export async function holdingsOf(stores: Stores, profile: Profile, salt: string)
     deadLetters,
     clusterContexts,
     campaignEntries,
+    contactAddresses,
     truncated: events.length > MAX_PERSON_EVENTS,
   };
 }

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, type ActivationInstance, type ActivationStore } from './ports';
+import { ConflictError, type ActivationInstance, type ActivationStore, type ContactStore } from './ports';
 import { ACTIVATION_RETENTION_DAYS } from './tables';
 
 /**
@@ -115,3 +115,40 @@ export class DynamoActivations implements ActivationStore {
 }
 
 
+
+/** Sealed contact addresses in DynamoDB: one item per identifier key, `{ id, sealed, at }`. */
+export class DynamoContacts implements ContactStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async put(entries: Array<{ key: string; sealed: string; at: string }>): Promise<void> {
+    const unique = [...new Map(entries.map((e) => [e.key, e])).values()];
+    for (let i = 0; i < unique.length; i += 25) {
+      let pending: Array<Record<string, unknown>> | undefined = unique.slice(i, i + 25).map((e) => ({ PutRequest: { Item: { id: e.key, sealed: e.sealed, at: e.at } } }));
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt >= 8) throw new Error(`BatchWriteItem on ${this.table} left items unprocessed`);
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+        const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending as never } }));
+        pending = res.UnprocessedItems?.[this.table] as Array<Record<string, unknown>> | undefined;
+      }
+    }
+  }
+
+  async get(keys: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const key of [...new Set(keys)]) {
+      const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: { id: key } }));
+      if (typeof res.Item?.sealed === 'string') out.set(key, res.Item.sealed);
+    }
+    return out;
+  }
+
+  async remove(keys: string[]): Promise<void> {
+    const unique = [...new Set(keys)];
+    for (let i = 0; i < unique.length; i += 25) {
+      await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: unique.slice(i, i + 25).map((id) => ({ DeleteRequest: { Key: { id } } })) } }));
+    }
+  }
+}

@@ -1,4 +1,4 @@
-import { ConflictError, type ActivationInstance, type ActivationStore } from './ports';
+import { ConflictError, type ActivationInstance, type ActivationStore, type ContactStore } from './ports';
 
 const copy = <T>(x: T): T => structuredClone(x);
 const keyOf = (i: Pick<ActivationInstance, 'profileId' | 'campaignId' | 'occurrence'>) => `${i.profileId}|${i.campaignId}|${i.occurrence}`;
@@ -51,5 +51,19 @@ export class MemoryActivations implements ActivationStore {
     for (const [k, i] of this.instances) if (i.profileId === profileId && this.instances.delete(k)) removed += 1;
     for (const k of this.entries.keys()) if (k.startsWith(`${profileId}|`)) this.entries.delete(k);
     return removed;
+  }
+}
+
+/** Sealed contact addresses in memory. */
+export class MemoryContacts implements ContactStore {
+  readonly items = new Map<string, { sealed: string; at: string }>();
+  async put(entries: Array<{ key: string; sealed: string; at: string }>): Promise<void> {
+    for (const e of entries) this.items.set(e.key, { sealed: e.sealed, at: e.at });
+  }
+  async get(keys: string[]): Promise<Map<string, string>> {
+    return new Map(keys.flatMap((k) => (this.items.has(k) ? [[k, this.items.get(k)!.sealed] as [string, string]] : [])));
+  }
+  async remove(keys: string[]): Promise<void> {
+    for (const k of keys) this.items.delete(k);
   }
 }

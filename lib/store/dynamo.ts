@@ -32,7 +32,7 @@ import {
   type StoredEvent,
   type Stores,
 } from './ports';
-import { DynamoActivations } from './activations-dynamo';
+import { DynamoActivations, DynamoContacts } from './activations-dynamo';
 import { DEAD_LETTER_RETENTION_DAYS, EVENT_RETENTION_DAYS, type TableName } from './tables';
 
 /**
@@ -67,7 +67,11 @@ export class DynamoStores implements Stores {
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     this.activations = new DynamoActivations(this.doc, tables.activations);
+    this.contacts = new DynamoContacts(this.doc, tables.contacts);
   }
+
+  /** Sealed contact addresses (lib/store/activations-dynamo.ts). */
+  readonly contacts: DynamoContacts;
 
   /** Campaign entries (lib/store/activations-dynamo.ts). */
   readonly activations: DynamoActivations;

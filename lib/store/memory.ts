@@ -16,7 +16,7 @@ import {
   type StoredEvent,
   type Stores,
 } from './ports';
-import { MemoryActivations } from './activations-memory';
+import { MemoryActivations, MemoryContacts } from './activations-memory';
 
 /** DynamoDB's item size limit: an item (names and values) over it is refused. */
 export const DYNAMODB_ITEM_LIMIT = 400 * 1024;
@@ -277,6 +277,8 @@ export class MemoryStores implements Stores {
 
   /** Campaign entries (lib/store/activations-memory.ts). */
   readonly activations = new MemoryActivations();
+  /** Sealed contact addresses. */
+  readonly contacts = new MemoryContacts();
 
   readonly privacy: PrivacyStore = {
     suppressed: async (hashes) => {

@@ -205,6 +205,7 @@ export interface Stores {
   offerStats: OfferStatsStore;
   privacy: PrivacyStore;
   activations: ActivationStore;
+  contacts: ContactStore;
 }
 
 /** What became of one trigger occurrence of a campaign for a profile (lib/campaign/instance.ts). */
@@ -259,4 +260,14 @@ export interface ActivationStore {
   all(limit: number): Promise<ActivationInstance[]>;
   /** Removes a profile's instances and entries (erasure). */
   removeProfile(profileId: string): Promise<number>;
+}
+
+/**
+ * Sealed contact addresses (lib/campaign/addresses.ts) by the identifier key they belong to
+ * (`email:<salted hash>`, `phone:<salted hash>`): the only place an address is kept, and only sealed.
+ */
+export interface ContactStore {
+  put(entries: Array<{ key: string; sealed: string; at: string }>): Promise<void>;
+  get(keys: string[]): Promise<Map<string, string>>;
+  remove(keys: string[]): Promise<void>;
 }

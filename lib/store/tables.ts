@@ -4,7 +4,7 @@
  */
 export interface TableDefinition {
   /** Logical name; the physical name comes from the environment variable `envVar`. */
-  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters' | 'Config' | 'OfferStats' | 'Privacy' | 'Activations';
+  id: 'Profiles' | 'Graph' | 'Events' | 'DeadLetters' | 'Config' | 'OfferStats' | 'Privacy' | 'Activations' | 'Contacts';
   envVar: string;
   localName: string;
   partitionKey: string;
@@ -87,6 +87,13 @@ export const TABLES = {
       { name: 'due', partitionKey: 'dueShard', sortKey: 'dueAt' },
     ],
     purpose: 'Triggered campaigns: one item per trigger occurrence and profile (planned, waiting, sent, held out, cancelled or failed, with why), and her last entry per campaign (re-entry rules).',
+  },
+  contacts: {
+    id: 'Contacts',
+    envVar: 'CONTACTS_TABLE',
+    localName: 'contacts',
+    partitionKey: 'id',
+    purpose: 'Contact addresses for the e-mail and SMS channels, sealed (envelope encryption under the contact KMS key), by the hashed identifier they belong to: written by the collector, opened only by the send function.',
   },
 } as const satisfies Record<string, TableDefinition>;
 

@@ -101,7 +101,7 @@ describe('acknowledged findings', () => {
     const deadLetterQueues = ['Activation/TriggerFailures/Resource', 'Ingestion/IngestFailures/Resource'];
     expect(resourcesOf('AwsSolutions-SQS3')).toEqual(deadLetterQueues);
     expect(resourcesOf('Serverless-SQSRedrivePolicy')).toEqual(['Activation/SendFailures/Resource', ...deadLetterQueues]);
-    expect(resourcesOf('Serverless-LambdaEventSourceMappingDestination')).toEqual(['Activation/Send/SqsEventSource:MomentEngineActivationSendEmailF496C295/Resource', 'Activation/Send/SqsEventSource:MomentEngineActivationSendPush88795359/Resource']);
+    expect(resourcesOf('Serverless-LambdaEventSourceMappingDestination')).toEqual(['Email', 'Events', 'Push', 'Sms'].map((c) => expect.stringMatching(new RegExp(`^Activation/Send/SqsEventSource:MomentEngineActivationSend${c}[0-9A-F]{8}/Resource$`))));
     expect(resourcesOf('Serverless-LambdaDLQ')).toEqual(
       ['Activation/Send/Resource', 'Activation/Trigger/Resource', 'Http/Campaigns/Resource', 'Http/Collect/Resource', 'Http/Decide/Resource', 'Http/Privacy/Resource', 'Http/Profiles/Resource', 'Ingestion/Ingest/Resource', ...NIGHTLY_TASKS.map((t) => `Nightly/${t}/Resource`)].sort(),
     );

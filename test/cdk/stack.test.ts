@@ -126,7 +126,7 @@ describe('the tables', () => {
     // Renaming a construct on their paths changes these ids: CloudFormation would create an empty
     // table (the old one is retained, orphaned), a new stream, or a new salt that orphans every hash.
     const ids = (type: string) => Object.keys(resources(type)).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort();
-    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataActivations', 'DataConfig', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataOfferStats', 'DataPrivacy', 'DataProfiles']);
+    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['DataActivations', 'DataConfig', 'DataContacts', 'DataDeadLetters', 'DataEvents', 'DataGraph', 'DataOfferStats', 'DataPrivacy', 'DataProfiles']);
     expect(ids('AWS::Kinesis::Stream')).toEqual(['IngestionEvents']);
     expect(ids('AWS::SecretsManager::Secret')).toEqual(['ActivationWebhookSecret', 'KeysAdminKeys', 'KeysApiKeys', 'KeysIdentitySalt', 'KeysReadKeys', 'KeysWriteKeys']);
   });
@@ -176,11 +176,14 @@ describe('the functions', () => {
     for (const role of Object.values(resources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  it('grants nothing on "*" but the X-Ray actions, which have no resource-level permissions', () => {
+  it('grants nothing on "*" but the X-Ray actions and the send function\'s SMS (neither has resource-level permissions)', () => {
+    const sendRole = (resources('AWS::Lambda::Function')[functionIds.send]!.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
     for (const [id, policy] of Object.entries(resources('AWS::IAM::Policy'))) {
       if (id.startsWith('NightlyStateMachineRole')) continue; // below: a state machine's logs delivery too
       for (const statement of statementsOf(policy).filter((s) => s.Resource === '*')) {
-        expect([statement.Action].flat().sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+        const actions = [statement.Action].flat().sort();
+        if (actions[0] === 'sns:Publish') expect((policy.Properties.Roles as Array<{ Ref: string }>).map((r) => r.Ref)).toEqual([sendRole]);
+        else expect(actions).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
       }
     }
   });
@@ -194,14 +197,37 @@ describe('the functions', () => {
     expect(onTables.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('dynamodb:') && a.includes('*'))).toEqual([]);
   });
 
-  it('lets the collector only put records on the stream, write dead letters and read the keys', () => {
+  it('lets the collector only put records on the stream, write dead letters and sealed addresses, read suppressions, generate address data keys and read the keys', () => {
     const actions = actionsOf(policyOf('collect'));
     expect(actions).toEqual(expect.arrayContaining(['kinesis:PutRecords', 'secretsmanager:GetSecretValue']));
-    expect(actions.filter((a) => a === 'kinesis:GetRecords')).toEqual([]);
+    expect(actions.filter((a) => a === 'kinesis:GetRecords' || a === 'kms:Decrypt')).toEqual([]);
     const dynamo = statementsOf(policyOf('collect')).filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
     expect(dynamo).toEqual([
       expect.objectContaining({ Action: 'dynamodb:BatchWriteItem', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DataDeadLetters/), 'Arn'] } }),
+      expect.objectContaining({ Action: 'dynamodb:BatchWriteItem', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DataContacts/), 'Arn'] } }),
+      { Action: 'dynamodb:BatchGetItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DataPrivacy/), 'Arn'] }, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUP#*'] } } },
     ]);
+  });
+
+  it('lets only the collector generate address data keys and only the send function decrypt them, under the contact key and its purpose', () => {
+    const keyId = stack.getLogicalId(stack.activation.contactKey.node.defaultChild as any);
+    const onKey = (fn: keyof typeof functionIds) => statementsOf(policyOf(fn)).filter((s) => JSON.stringify(s.Resource).includes(keyId));
+    const users = (Object.keys(functionIds) as Array<keyof typeof functionIds>).filter((fn) => onKey(fn).length > 0);
+    expect(users.sort()).toEqual(['collect', 'send']);
+    expect(onKey('collect')).toEqual([expect.objectContaining({ Action: 'kms:GenerateDataKey', Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'contact-address' } } })]);
+    expect(onKey('send')).toEqual([expect.objectContaining({ Action: 'kms:Decrypt', Condition: { StringEquals: { 'kms:EncryptionContext:purpose': 'contact-address' } } })]);
+    const contacts = (fn: keyof typeof functionIds) => statementsOf(policyOf(fn)).filter((s) => JSON.stringify(s.Resource).includes('DataContacts')).flatMap((s) => [s.Action].flat());
+    expect(contacts('send')).toEqual(['dynamodb:GetItem']);
+    expect(contacts('privacy')).toEqual(expect.arrayContaining(['dynamodb:BatchWriteItem', 'dynamodb:GetItem']));
+    for (const fn of ['ingest', 'profiles', 'decide', 'campaigns', 'trigger'] as const) expect(contacts(fn)).toEqual([]);
+  });
+
+  it('lets the send function send e-mail only from the configured sender with its template', () => {
+    const ses = statementsOf(policyOf('send')).filter((s) => [s.Action].flat().includes('ses:SendEmail'));
+    expect(ses).toHaveLength(1);
+    const arns = JSON.stringify(ses[0]!.Resource);
+    for (const part of ['identity/offers@example.com', 'identity/example.com', 'template/moment-offer']) expect(arns).toContain(part);
+    expect(arns).not.toContain('*');
   });
 
   /** The actions a function may take on the config table (the published catalog, model and identity weights). */
@@ -268,7 +294,9 @@ describe('the functions', () => {
     // The ingest may add suppressions (`SUP#` items), and write nothing else there.
     const ingestWrites = statementsOf(policyOf('ingest')).filter((s) => JSON.stringify(s.Resource).includes('DataPrivacy') && [s.Action].flat().some((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)));
     expect(ingestWrites).toEqual([expect.objectContaining({ Action: 'dynamodb:BatchWriteItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUP#*'] } } })]);
-    for (const fn of ['collect', 'profiles', 'decide'] as const) expect(privacyTable(fn)).toEqual([]);
+    for (const fn of ['profiles', 'decide'] as const) expect(privacyTable(fn)).toEqual([]);
+    // The collector reads suppressions only (an erased person's address is not kept again).
+    expect(privacyTable('collect')).toEqual(['dynamodb:BatchGetItem']);
   });
 
   it('lets only the collector, the decision function (decision events) and the send function (contacts) write to the stream', () => {
@@ -294,12 +322,13 @@ describe('the functions', () => {
 
 describe('encryption at rest', () => {
   it('uses AWS managed keys by default, and one customer managed key with rotation for the tables, stream, failure queue and secrets with -c encryptionKey=customer', () => {
-    expect(Object.keys(resources('AWS::KMS::Key'))).toEqual([]);
+    // The contact key (sealed addresses) is there either way; nothing else has a key of its own by default.
+    expect(Object.keys(resources('AWS::KMS::Key')).map((id) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(['ActivationContactKey']);
     expect(() => synthesize({ encryptionKey: 'customer' })).toThrow(/binds the stack to a region/);
     process.env.CDK_DEFAULT_REGION = 'eu-west-2';
     const keyed = synthesize({ encryptionKey: 'customer' });
     delete process.env.CDK_DEFAULT_REGION;
-    const keys = keyed.template.findResources('AWS::KMS::Key') as Record<string, Resource>;
+    const keys = Object.fromEntries(Object.entries(keyed.template.findResources('AWS::KMS::Key') as Record<string, Resource>).filter(([id]) => !id.startsWith('ActivationContactKey')));
     expect(Object.keys(keys)).toHaveLength(1);
     const [keyId, key] = Object.entries(keys)[0] as [string, Resource];
     expect(key.Properties.EnableKeyRotation).toBe(true);
@@ -522,7 +551,7 @@ describe('campaigns (activation)', () => {
   });
 
   it('has a send queue per channel of config/campaigns.json, each with a dead-letter queue and its delivery speed', () => {
-    expect(Object.keys(stack.activation.queues).sort()).toEqual(['email', 'push']);
+    expect(Object.keys(stack.activation.queues).sort()).toEqual(['email', 'events', 'push', 'sms']);
     for (const id of sendQueues) {
       expect(resources('AWS::SQS::Queue')[id]!.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [idOf(stack.activation.sendFailures), 'Arn'] }, maxReceiveCount: 5 });
     }

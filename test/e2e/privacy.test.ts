@@ -146,18 +146,23 @@ describe('erasure and export across devices, merges, decisions and feedback', ()
           return !messageIds.includes(i.messageId as string);
         case 'dead-letters':
           return !x.deadLetters.some((l: any) => l.id === i.id);
+        case 'contacts':
+          return !x.contactAddresses.some((a: any) => `${a.namespace}:${a.identifier}` === i.id);
         default:
           return !exportedText.includes(JSON.stringify(i));
       }
     });
     expect(unexported.map((s) => `${s.table}: ${JSON.stringify(s.item).slice(0, 200)}`)).toEqual([]);
-    expect(new Set(before.map((s) => s.table))).toEqual(new Set(['profiles', 'identity-graph', 'events', 'dead-letters']));
+    // Her e-mail address is kept for the e-mail channel, sealed: the export says so, and cannot open it.
+    expect(new Set(before.map((s) => s.table))).toEqual(new Set(['profiles', 'identity-graph', 'events', 'dead-letters', 'contacts']));
+    expect(x.contactAddresses).toEqual([expect.objectContaining({ namespace: 'email', sealed: true })]);
+    expect(exportedText).not.toContain('dora.keller@example.com');
 
     // Erase her.
     const erased = await call('DELETE', `/v1/profiles/${doraId}`, 'dev-admin-key');
     expect(erased.status).toBe(200);
     expect(erased.body).toMatchObject({ profileId: doraId, erasedProfileId: doraId, alreadyErased: false, suppressedIdentifiers: 5 });
-    expect(erased.body.removed).toMatchObject({ profiles: profileIds.length, identifierLinks: 5, deadLetters: 1 });
+    expect(erased.body.removed).toMatchObject({ profiles: profileIds.length, identifierLinks: 5, deadLetters: 1, contactAddresses: 1 });
     expect(erased.body.removed.events).toBe(messageIds.length);
 
     // Nothing of her in any data table; the privacy table holds only salted hashes, her profile ids (the erasure record) and the audit log.

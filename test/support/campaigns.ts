@@ -7,6 +7,11 @@ import { loadCatalog, type Catalog } from '../../lib/decision/catalog';
 import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
 import { ingestBatch, type IngestResult } from '../../lib/ingest/pipeline';
 import { MemoryStores } from '../../lib/store/memory';
+import { AddressSealer, LocalDataKeys } from '../../lib/campaign/addresses';
+import { contactAddresses } from '../../lib/events/identifiers';
+import type { CollectedEvent } from '../../lib/events/segment';
+import { defaultIdentityRules } from '../../lib/identity/rules';
+import type { Profile } from '../../lib/profile/profile';
 import { bucketOf } from '../../lib/decision/decide';
 import { identifierKey } from '../../lib/events/identifiers';
 import { deriveProfileId } from '../../lib/identity/resolver';
@@ -54,10 +59,13 @@ export class CampaignHarness {
     },
   };
 
+  /** The addresses the channel was given, beside each message sent. */
+  readonly sentTo: Array<string | undefined> = [];
   private readonly channel: Channel = {
-    deliver: async (m) => {
+    deliver: async (m, to) => {
       if (this.failDelivery) throw this.failDelivery;
       this.sent.push(m);
+      this.sentTo.push(to);
     },
   };
 
@@ -75,7 +83,20 @@ export class CampaignHarness {
     return events.map((e) => toRecord(segmentEvent({ timestamp: this.now.toISOString(), receivedAt: this.now.toISOString(), ...e }), this.seq.take()));
   }
 
+  /** Seals the addresses the events give, as the collector does before they are redacted. */
+  private async keepAddresses(records: ReturnType<typeof toRecord>[]): Promise<void> {
+    for (const r of records) {
+      const event = JSON.parse(Buffer.from(r.data, 'base64').toString()) as CollectedEvent;
+      for (const a of contactAddresses(event, defaultIdentityRules(), this.config.salt)) {
+        await this.stores.contacts.put([{ key: a.key, sealed: await this.sealer.seal(a.value, a.key), at: this.now.toISOString() }]);
+      }
+    }
+  }
+
+  readonly sealer = new AddressSealer(new LocalDataKeys(Buffer.alloc(32, 7)));
+
   async ingestRecords(records: ReturnType<typeof toRecord>[]): Promise<IngestResult> {
+    await this.keepAddresses(records);
     return ingestBatch(records, this.stores, this.config, {
       changes: {
         publish: async (changes) => {
@@ -119,6 +140,12 @@ export class CampaignHarness {
       config: this.config,
       wakeups: this.wakeups,
       channelFor: async () => this.channel,
+      addressOf: async (profile: Profile, kind: 'email' | 'phone') => {
+        const keys = (profile.identities[kind] ?? []).map((h) => `${kind}:${h}`);
+        const found = await this.stores.contacts.get(keys);
+        const key = keys.find((k) => found.has(k));
+        return key === undefined ? undefined : this.sealer.open(found.get(key)!, key);
+      },
       now: () => this.now,
     };
   }

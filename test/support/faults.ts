@@ -66,6 +66,7 @@ export class FaultyStores {
     offerStats: { ...this.inner.offerStats, add: this.guard('stats', this.inner.offerStats.add) },
     privacy: this.inner.privacy,
     activations: this.inner.activations,
+    contacts: this.inner.contacts,
   };
 }
 
@@ -108,6 +109,7 @@ export function interleaved(inner: MemoryStores, pause: Pause, fault: (call: str
     offerStats: wrap(inner.offerStats, 'offerStats'),
     privacy: wrap(inner.privacy, 'privacy'),
     activations: inner.activations,
+    contacts: inner.contacts,
   };
 }
 

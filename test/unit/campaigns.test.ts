@@ -19,7 +19,11 @@ const profileIdOf = (userId: string) => deriveProfileId(identifierKey({ ns: 'use
 
 /** A customer in a time zone who consented; her userId chosen so the shipped campaigns treat her (not held out). */
 function customer(prefix: string, timezone: string, campaigns = ['cart-abandoned', 'bought-together', 'store-visit']) {
-  return { ...treatedUserId(prefix, campaigns), context: { timezone, ...consent } };
+  const who = treatedUserId(prefix, campaigns);
+  const context = { timezone, ...consent };
+  /** Her identify call with her e-mail address (the e-mail channel sends to it, sealed). */
+  const identify = { type: 'identify', userId: who.userId, traits: { email: `${who.userId}@example.com` }, context };
+  return { ...who, context, identify };
 }
 
 describe('campaigns as data', () => {
@@ -57,7 +61,7 @@ describe('the cart-abandonment reminder and the next-morning cross-sell', () => 
     const h = new CampaignHarness('2026-11-20T14:00:00Z');
     const ann = customer('ann', 'America/New_York');
     await h.ingest([
-      { type: 'identify', userId: ann.userId, context: ann.context },
+      ann.identify,
       { event: 'Product Viewed', userId: ann.userId, context: ann.context, properties: { product_id: 'paint-sage-2l', category: 'paint' } },
       { event: 'Product Added', userId: ann.userId, context: ann.context, properties: { product_id: 'paint-sage-2l' } },
     ]);
@@ -82,6 +86,9 @@ describe('the cart-abandonment reminder and the next-morning cross-sell', () => 
     await h.advance(MINUTE);
     expect(h.sent).toHaveLength(1);
     expect(h.sent[0]).toMatchObject({ campaignId: 'bought-together', userId: ann.userId, channel: 'email', offer: { offerId: 'bought-together', items: ['brush-set-pro', 'roller-set-9in'] } });
+    // The channel was given her address, opened from its seal; the message itself carries none.
+    expect(h.sentTo).toEqual([`${ann.userId}@example.com`]);
+    expect(JSON.stringify(h.sent[0])).not.toContain('@example.com');
     expect((await h.instances('bought-together'))[0]).toMatchObject({ status: 'sent', sentAt: '2026-11-21T14:00:00.000Z', contactLogged: true });
   });
 
@@ -89,7 +96,7 @@ describe('the cart-abandonment reminder and the next-morning cross-sell', () => 
     // 20:30 in London: an hour later is outside the 09:00-21:00 window, so it goes at 09:00.
     const h = new CampaignHarness('2026-11-20T20:30:00Z');
     const bea = customer('bea', 'Europe/London');
-    await h.ingest([{ event: 'Product Added', userId: bea.userId, context: bea.context, properties: { product_id: 'lamp-arc' } }]);
+    await h.ingest([bea.identify, { event: 'Product Added', userId: bea.userId, context: bea.context, properties: { product_id: 'lamp-arc' } }]);
     expect((await h.instances('cart-abandoned'))[0]).toMatchObject({ dueAt: '2026-11-21T09:00:00.000Z' });
     await h.advance(13 * HOUR);
     expect(h.sent).toEqual([expect.objectContaining({ campaignId: 'cart-abandoned', offer: expect.objectContaining({ offerId: 'cart-reminder', items: ['lamp-arc'] }) })]);
@@ -153,6 +160,7 @@ describe('at most one send per trigger occurrence', () => {
   it('a redelivered batch and a repeated change enter and send once', async () => {
     const h = new CampaignHarness('2026-11-20T12:00:00Z');
     const gus = customer('gus', 'Europe/London');
+    await h.ingest([gus.identify]);
     const records = h.records([{ event: 'Product Added', userId: gus.userId, context: gus.context, properties: { product_id: 'lamp-arc' } }]);
     await h.ingestRecords(records);
     // The stream redelivers the record, the producer sends it again, and the bus delivers the change again.
@@ -285,6 +293,7 @@ describe('waits and triggers beyond the demo', () => {
     const [mo, ned] = [customer('mo', 'Europe/London', ['review-after-delivery']), customer('ned', 'Europe/London', ['review-after-delivery'])];
     for (const c of [mo, ned]) {
       await h.ingest([
+        c.identify,
         { event: 'Product Viewed', userId: c.userId, context: c.context, properties: { product_id: 'paint-sage-2l', category: 'paint' } },
         { event: 'Order Completed', userId: c.userId, context: c.context, properties: { order_id: `o-${c.userId}`, total: 30, products: [{ product_id: 'paint-sage-2l' }] } },
       ]);
