@@ -1,3 +1,6 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { TABLES, type TableDefinition } from '../../lib/store/tables';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { treatedUserId } from '../support/campaigns';
 
@@ -52,7 +55,8 @@ describe('the cart abandoned, bought in the store, and the cross-sell the next m
 
   it('plans the reminder an hour after the cart', async () => {
     await send([
-      { type: 'identify', userId: ann.userId, context: tokyo },
+      // Her e-mail address: the collector keeps it sealed for the e-mail channel (SES), the rest of the engine only its hash.
+      { type: 'identify', userId: ann.userId, traits: { email: 'Ann.E2E@example.com' }, context: tokyo },
       { event: 'Product Viewed', userId: ann.userId, context: tokyo, properties: { product_id: 'paint-sage-2l', category: 'paint' } },
       { event: 'Product Added', userId: ann.userId, context: tokyo, properties: { product_id: 'paint-sage-2l' } },
     ]);
@@ -74,7 +78,7 @@ describe('the cart abandoned, bought in the store, and the cross-sell the next m
     const moved = await clock({ advance: 'PT1M' });
     expect(moved.ran).toEqual([expect.objectContaining({ campaignId: 'bought-together', profileId: ann.profileId })]);
     expect(await deliveries('bought-together')).toEqual([
-      expect.objectContaining({ channel: 'email', adapter: 'eventbridge', message: expect.objectContaining({ userId: ann.userId, offer: expect.objectContaining({ offerId: 'bought-together', items: ['brush-set-pro', 'roller-set-9in'] }) }) }),
+      expect.objectContaining({ channel: 'email', adapter: 'ses', to: 'a***@example.com', message: expect.objectContaining({ template: 'moment-offer', offerId: 'bought-together', items: ['brush-set-pro', 'roller-set-9in'] }) }),
     ]);
     expect(await outbox('bought-together', ann.profileId)).toEqual([expect.objectContaining({ status: 'sent', sentAt: at(1, '00:00:00.000'), offerId: 'bought-together' })]);
   });
@@ -88,6 +92,25 @@ describe('the cart abandoned, bought in the store, and the cross-sell the next m
     expect(await deliveries('store-visit')).toEqual([]);
     await clock({ set: at(1, '21:00:00') });
     expect(await deliveries('store-visit')).toEqual([expect.objectContaining({ channel: 'push', adapter: 'webhook', signatureValid: true, message: expect.objectContaining({ offer: expect.objectContaining({ offerId: 'in-store-complement' }) }) })]);
+  });
+
+  it('keeps her e-mail address only sealed: no table holds it in clear, and the outbox shows it masked', async () => {
+    const dynamo = new DynamoDBClient({ endpoint: stack.emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    let contacts = 0;
+    for (const def of Object.values(TABLES) as TableDefinition[]) {
+      let start: Record<string, any> | undefined;
+      do {
+        const res = await dynamo.send(new ScanCommand({ TableName: def.localName, ExclusiveStartKey: start }));
+        for (const raw of res.Items ?? []) {
+          const text = JSON.stringify(unmarshall(raw)).toLowerCase();
+          expect(text).not.toContain('ann.e2e@example.com');
+          if (def.localName === TABLES.contacts.localName) contacts += 1;
+        }
+        start = res.LastEvaluatedKey;
+      } while (start);
+    }
+    expect(contacts).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(await call('GET', '/local/outbox')).toLowerCase()).not.toContain('ann.e2e@example.com');
   });
 
   it('says why she did or did not get each campaign, and counts it in the statistics', async () => {
@@ -136,7 +159,7 @@ describe('one contact policy for in-app decisions and campaigns', () => {
   it('consent withdrawn before the send cancels it', async () => {
     const dee = treatedUserId('e2e-dee', ['cart-abandoned']);
     await clock({ set: at(2, '04:00:00') });
-    await send([{ type: 'identify', userId: dee.userId, context: tokyo }, { event: 'Product Added', userId: dee.userId, context: tokyo, properties: { product_id: 'lamp-arc' } }]);
+    await send([{ type: 'identify', userId: dee.userId, traits: { email: 'dee@example.com' }, context: tokyo }, { event: 'Product Added', userId: dee.userId, context: tokyo, properties: { product_id: 'lamp-arc' } }]);
     await clock({ advance: 'PT10M' });
     await send([{ type: 'identify', userId: dee.userId, context: { consent: { categoryPreferences: { personalization: false } } } }]);
     await clock({ advance: 'PT55M' });
