@@ -59,7 +59,11 @@ export class LocalBus {
   private markReady!: () => void;
   readonly messages: Delivery[] = [];
 
-  constructor(private readonly context: (name: string) => Context) {
+  constructor(
+    private readonly context: (name: string) => Context,
+    /** The stack's clock: when a message was handed over, as the campaigns see time. */
+    private readonly now: () => Date = () => new Date(),
+  ) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
   }
 
@@ -105,7 +109,7 @@ export class LocalBus {
       }
     } else {
       const message = detail as { channel?: string; at?: string };
-      this.messages.push({ channel: message.channel ?? '?', adapter: 'eventbridge', at: message.at ?? new Date().toISOString(), message });
+      this.messages.push({ channel: message.channel ?? '?', adapter: 'eventbridge', at: message.at ?? this.now().toISOString(), message });
     }
     return { EventId: id };
   }
@@ -113,7 +117,7 @@ export class LocalBus {
   /** SES v2 SendEmail with a template: kept with the recipient masked and the template's data. */
   private sendEmail(body: { Destination?: { ToAddresses?: string[] }; Content?: { Template?: { TemplateName?: string; TemplateData?: string } }; FromEmailAddress?: string }, res: ServerResponse): void {
     const data = JSON.parse(body.Content?.Template?.TemplateData ?? '{}') as { campaignId?: string };
-    this.messages.push({ channel: 'email', adapter: 'ses', to: maskAddress(body.Destination?.ToAddresses?.[0] ?? ''), at: new Date().toISOString(), message: { ...data, template: body.Content?.Template?.TemplateName, from: body.FromEmailAddress } });
+    this.messages.push({ channel: 'email', adapter: 'ses', to: maskAddress(body.Destination?.ToAddresses?.[0] ?? ''), at: this.now().toISOString(), message: { ...data, template: body.Content?.Template?.TemplateName, from: body.FromEmailAddress } });
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ MessageId: `local-${this.messages.length}` }));
   }
@@ -121,7 +125,7 @@ export class LocalBus {
   /** SNS Publish to a phone number (SMS): kept with the number masked and the text. */
   private publishSms(form: URLSearchParams, res: ServerResponse): void {
     if (form.get('Action') !== 'Publish') throw new Error(`not supported: SNS ${form.get('Action')}`);
-    this.messages.push({ channel: 'sms', adapter: 'sns', to: maskAddress(form.get('PhoneNumber') ?? ''), at: new Date().toISOString(), message: { text: form.get('Message') } });
+    this.messages.push({ channel: 'sms', adapter: 'sns', to: maskAddress(form.get('PhoneNumber') ?? ''), at: this.now().toISOString(), message: { text: form.get('Message') } });
     res.writeHead(200, { 'content-type': 'text/xml' });
     res.end(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>local-${this.messages.length}</MessageId></PublishResult><ResponseMetadata><RequestId>local</RequestId></ResponseMetadata></PublishResponse>`);
   }

@@ -113,7 +113,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const { port: requestedPort, separateEmulators, clock: clockMode, clockStart, ...ingestOptions } = options;
   const clock = localClock(clockMode ?? process.env.LOCAL_CLOCK, clockStart ?? process.env.LOCAL_CLOCK_START);
   // The activation bus first: the ingest process announces profile changes on it.
-  const bus = new LocalBus(lambdaContext);
+  const bus = new LocalBus(lambdaContext, () => clock.now());
   const busUrl = await bus.start();
   // The e-mail and SMS channels' calls (SES v2, SNS) go to the same local server, which keeps them for the outbox.
   const busEnv = { AWS_ENDPOINT_URL_EVENTBRIDGE: busUrl, AWS_ENDPOINT_URL_SESV2: busUrl, AWS_ENDPOINT_URL_SNS: busUrl, ACTIVATION_BUS_NAME: process.env.ACTIVATION_BUS_NAME ?? 'activation' };

@@ -18,8 +18,9 @@ const FLAGS = {
 const USAGE = [
   'npm start [-- options]',
   ...Object.entries(FLAGS).map(([name, f]) => `  --${name.padEnd(10)} ${f.description}`),
-  'Environment: LOCAL_DATA_DIR (the data folder, default .local-data), PORT (the HTTP API, default 4000),',
-  '  WRITE_KEYS, DECIDE_KEYS, READ_KEYS, ADMIN_KEYS, IDENTITY_SALT (development defaults)',
+  'Environment: LOCAL_DATA_DIR (the data folder, default .local-data), PORT (the HTTP API, default 3000),',
+  '  WRITE_KEYS, DECIDE_KEYS, READ_KEYS, ADMIN_KEYS, IDENTITY_SALT (development defaults),',
+  '  LOCAL_CLOCK=manual and LOCAL_CLOCK_START=<instant> (the campaigns\' clock, moved by POST /local/clock)',
 ].join('\n');
 
 /** The options, or a clear refusal of an unknown one (with the known ones). */
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({ dataDir, quiet: false });
   // Other tools on the same data (npm run train, a second npm start) check this: the emulators hold its files while the stack runs.
   if (dataDir) writeFileSync(join(dataDir, STACK_PID_FILE), String(process.pid));
-  console.log(banner(stack.url, stack.emulators, dataDir));
+  console.log(banner(stack.url, stack.emulators, dataDir, stack.clock));
 
   let stopping = false;
   const stop = async (why: string) => {
@@ -82,7 +83,7 @@ function watchStarter(onGone: () => void): void {
   timer.unref();
 }
 
-function banner(url: string, emulators: { dynamodbEndpoint: string; kinesisEndpoint: string }, dataDir: string | undefined): string {
+function banner(url: string, emulators: { dynamodbEndpoint: string; kinesisEndpoint: string }, dataDir: string | undefined, clock: { mode: string; now(): Date }): string {
   return [
     '',
     'Moment Engine local stack is up',
@@ -92,7 +93,10 @@ function banner(url: string, emulators: { dynamodbEndpoint: string; kinesisEndpo
     `  write key    ${process.env.WRITE_KEYS}              (collect: Segment Basic auth user name)`,
     `  decision key ${process.env.DECIDE_KEYS}                (x-api-key: POST /v1/decisions)`,
     `  read key     ${process.env.READ_KEYS}               (x-api-key: profiles, identities, offer statistics)`,
-    `  admin key    ${process.env.ADMIN_KEYS}              (x-api-key: catalog, model, dead letters, privacy API)`,
+    `  admin key    ${process.env.ADMIN_KEYS}              (x-api-key: catalog, model, campaigns, dead letters, privacy API, /local/*)`,
+    clock.mode === 'manual'
+      ? `  campaigns    manual clock at ${clock.now().toISOString()}  (POST /local/clock {"advance":"PT65M"}; GET /local/outbox)`
+      : `  campaigns    real clock  (LOCAL_CLOCK=manual to move it yourself; GET /local/outbox)`,
     `  data         ${dataDir ?? '(in memory)'}${dataDir ? '  (kept between runs; npm start -- --fresh to wipe)' : ''}`,
     '',
     'Try it:',
