@@ -67,6 +67,7 @@ export class MomentEngineStack extends Stack {
       encryptionKey: this.dataKey,
       collector: this.http.functions.collect,
       privacy: this.http.functions.privacy,
+      campaignsApi: this.http.functions.campaigns,
     });
     // The ingest announces profile changes on the activation bus.
     for (const [k, v] of Object.entries(this.activation.environment())) this.ingestion.ingest.addEnvironment(k, v);

@@ -21,6 +21,9 @@ import { CHANGE_DETAIL_TYPE, CHANGE_SOURCE } from '../lib/store/eventbridge';
  *   keeps what a webhook channel sent; `GET /local/outbox` lists every entry and every delivery.
  */
 
+/** The most deliveries the outbox keeps (the oldest go first). */
+export const MAX_KEPT = 1000;
+
 export type LocalClock = { mode: 'real' | 'manual'; now(): Date; set(at: Date): void };
 
 export function localClock(mode: string | undefined, start?: string): LocalClock {
@@ -109,6 +112,7 @@ export class LocalBus {
       }
     } else {
       const message = detail as { channel?: string; at?: string };
+      if (this.messages.length >= MAX_KEPT) this.messages.shift();
       this.messages.push({ channel: message.channel ?? '?', adapter: 'eventbridge', at: message.at ?? this.now().toISOString(), message });
     }
     return { EventId: id };
@@ -117,6 +121,7 @@ export class LocalBus {
   /** SES v2 SendEmail with a template: kept with the recipient masked and the template's data. */
   private sendEmail(body: { Destination?: { ToAddresses?: string[] }; Content?: { Template?: { TemplateName?: string; TemplateData?: string } }; FromEmailAddress?: string }, res: ServerResponse): void {
     const data = JSON.parse(body.Content?.Template?.TemplateData ?? '{}') as { campaignId?: string };
+    if (this.messages.length >= MAX_KEPT) this.messages.shift();
     this.messages.push({ channel: 'email', adapter: 'ses', to: maskAddress(body.Destination?.ToAddresses?.[0] ?? ''), at: this.now().toISOString(), message: { ...data, template: body.Content?.Template?.TemplateName, from: body.FromEmailAddress } });
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ MessageId: `local-${this.messages.length}` }));
@@ -125,6 +130,7 @@ export class LocalBus {
   /** SNS Publish to a phone number (SMS): kept with the number masked and the text. */
   private publishSms(form: URLSearchParams, res: ServerResponse): void {
     if (form.get('Action') !== 'Publish') throw new Error(`not supported: SNS ${form.get('Action')}`);
+    if (this.messages.length >= MAX_KEPT) this.messages.shift();
     this.messages.push({ channel: 'sms', adapter: 'sns', to: maskAddress(form.get('PhoneNumber') ?? ''), at: this.now().toISOString(), message: { text: form.get('Message') } });
     res.writeHead(200, { 'content-type': 'text/xml' });
     res.end(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>local-${this.messages.length}</MessageId></PublishResult><ResponseMetadata><RequestId>local</RequestId></ResponseMetadata></PublishResponse>`);
@@ -183,19 +189,24 @@ export class LocalScheduler {
   }
 
   /** Moves a manual clock (an ISO 8601 duration, or to an instant) and sends what became due. */
-  async move(request: { advance?: unknown; set?: unknown }): Promise<{ now: string; ran: Array<{ campaignId: string; profileId: string; dueAt: string }> }> {
+  async move(request: unknown): Promise<{ now: string; ran: Array<{ campaignId: string; profileId: string; dueAt: string }> }> {
     if (this.clock.mode !== 'manual') throw new ClockError('the clock is real: start the stack with LOCAL_CLOCK=manual to move it');
-    if (request.set !== undefined) {
-      const at = new Date(String(request.set));
-      if (Number.isNaN(at.getTime())) throw new ClockError(`set: "${String(request.set)}" is not a date`);
-      this.clock.set(at);
+    if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new ClockError('the body must be an object: { "advance": "PT65M" } or { "set": "<instant>" }');
+    const { advance, set } = request as { advance?: unknown; set?: unknown };
+    if (set === undefined && advance === undefined) throw new ClockError('give advance (an ISO 8601 duration such as PT65M) or set (an instant)');
+    let at = this.clock.now().getTime();
+    if (set !== undefined) {
+      at = typeof set === 'string' ? Date.parse(set) : Number.NaN;
+      if (Number.isNaN(at)) throw new ClockError(`set: "${String(set)}" is not a date`);
     }
-    if (request.advance !== undefined) {
-      const ms = typeof request.advance === 'string' ? durationMs(request.advance) : undefined;
-      if (ms === undefined) throw new ClockError(`advance: "${String(request.advance)}" is not an ISO 8601 duration such as PT65M or P1D`);
-      this.clock.set(new Date(this.clock.now().getTime() + ms));
+    if (advance !== undefined) {
+      const ms = typeof advance === 'string' ? durationMs(advance) : undefined;
+      if (ms === undefined) throw new ClockError(`advance: "${String(advance)}" is not an ISO 8601 duration such as PT65M or P1D`);
+      at += ms;
     }
-    if (request.set === undefined && request.advance === undefined) throw new ClockError('give advance (an ISO 8601 duration such as PT65M) or set (an instant)');
+    // Within the years a Date can say (and the clock is left as it was otherwise).
+    if (!(Math.abs(at) <= 8.64e15)) throw new ClockError('that moves the clock beyond the dates it can hold');
+    this.clock.set(new Date(at));
     return { now: this.clock.now().toISOString(), ran: await this.runDue() };
   }
 }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Campaigns } from '../lib/campaign/campaign';
 import type { ActivationStore } from '../lib/store/ports';
-import { ClockError, outboxEntry, signatureValid, type Delivery, type LocalBus, type LocalScheduler } from './activation';
+import { ClockError, MAX_KEPT, outboxEntry, signatureValid, type Delivery, type LocalBus, type LocalScheduler } from './activation';
 
 /**
  * The routes only the embedded stack has, never the CDK app: `POST /local/clock` (move a manual
@@ -26,15 +26,17 @@ export function localRoutes(parts: { scheduler: LocalScheduler; bus: LocalBus; w
       } catch {
         return { statusCode: 400, body: { success: false, message: 'not JSON' } };
       }
-      const valid = signatureValid(text, headers['x-moment-signature'] as string | undefined, process.env.WEBHOOK_SECRET ?? '');
-      parts.webhooks.push({ channel: sink[1] as string, adapter: 'webhook', at: (message as { at?: string }).at ?? new Date().toISOString(), signatureValid: valid, message });
-      return valid ? { statusCode: 200, body: { success: true } } : { statusCode: 401, body: { success: false, message: 'bad signature' } };
+      // As a receiver should: a post whose signature does not verify is refused, and not kept.
+      if (!signatureValid(text, headers['x-moment-signature'] as string | undefined, process.env.WEBHOOK_SECRET ?? '')) return { statusCode: 401, body: { success: false, message: 'bad signature' } };
+      if (parts.webhooks.length >= MAX_KEPT) parts.webhooks.shift();
+      parts.webhooks.push({ channel: sink[1] as string, adapter: 'webhook', at: (message as { at?: string } | null)?.at ?? parts.scheduler.clock.now().toISOString(), signatureValid: true, message });
+      return { statusCode: 200, body: { success: true } };
     }
     if (path === '/local/clock' && method === 'POST') {
       const denied = refused(headers);
       if (denied) return denied;
       try {
-        const request = body.length === 0 ? {} : (JSON.parse(body.toString('utf8')) as { advance?: unknown; set?: unknown });
+        const request: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
         return { statusCode: 200, body: await parts.scheduler.move(request) };
       } catch (e) {
         if (e instanceof ClockError || e instanceof SyntaxError) return { statusCode: 400, body: { success: false, message: e.message } };

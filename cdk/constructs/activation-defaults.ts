@@ -19,7 +19,11 @@ export function sendQueueDefaults(deadLetters: IQueue, key?: IKey): QueueProps {
   };
 }
 
-/** The send queue -> send function mapping: partial batch responses, and the channel's delivery speed as maximum concurrency. */
+/**
+ * The send queue -> send function mapping: one wake-up per invocation (a hung webhook, 4 attempts of 5
+ * s, cannot hold others past the timeout), partial batch responses, and the channel's delivery speed
+ * as maximum concurrency.
+ */
 export function sendEventSourceDefaults(maxConcurrency: number): SqsEventSourceProps {
-  return { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true, maxConcurrency };
+  return { batchSize: 1, reportBatchItemFailures: true, maxConcurrency };
 }

@@ -28,6 +28,8 @@ export interface ActivationProps {
   /** Each webhook channel's URL (`-c webhookUrls='{"push":"https://..."}'`). */
   webhookUrls?: Record<string, string>;
   encryptionKey?: IKey;
+  /** The campaigns API: it may publish campaigns only on the channels deployed. */
+  campaignsApi: EngineFunction;
   /** The collector: it seals the contact addresses messages give (the contact key's data keys) and stores them. */
   collector: EngineFunction;
   /** The privacy function: an erasure removes her sealed addresses. */
@@ -81,6 +83,8 @@ export class Activation extends Construct {
       SCHEDULE_GROUP: this.scheduleGroup.ref,
       SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
       SEND_QUEUE_ARNS: Stack.of(this).toJsonString(Object.fromEntries(Object.entries(this.queues).map(([c, q]) => [c, q.queueArn]))),
+      SEND_QUEUE_URLS: Stack.of(this).toJsonString(Object.fromEntries(Object.entries(this.queues).map(([c, q]) => [c, q.queueUrl]))),
+      CAMPAIGN_CHANNELS: Object.keys(this.queues).sort().join(','),
     };
     this.trigger = new EngineFunction(this, 'Trigger', { entry: FUNCTION_ENTRIES.trigger, serviceName: 'trigger', environment: { ...props.environment, ...scheduling } });
     const webhooks = Object.fromEntries(Object.entries(props.webhookUrls ?? {}).map(([c, url]) => [`WEBHOOK_URL_${c.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, url]));
@@ -102,6 +106,8 @@ export class Activation extends Construct {
         }),
       );
       this.schedulerRole.grantPassRole(fn.grantPrincipal);
+      // A wake-up due within a minute goes straight on its queue.
+      for (const q of Object.values(this.queues)) q.grantSendMessages(fn);
     }
     props.stream.grantWrite(this.send);
     this.bus.grantPutEventsTo(this.send);
@@ -110,6 +116,7 @@ export class Activation extends Construct {
       this.send.addEventSource(new SqsEventSource(queue, sendEventSourceDefaults(props.campaigns.channels[channel]?.maxConcurrency ?? 5)));
     }
 
+    props.campaignsApi.addEnvironment('CAMPAIGN_CHANNELS', scheduling.CAMPAIGN_CHANNELS);
     this.contactKey = new Key(this, 'ContactKey', { description: 'Moment Engine: data keys of sealed contact addresses (envelope encryption)', enableKeyRotation: true, removalPolicy: RemovalPolicy.RETAIN });
     this.grantAddresses(props);
     this.grantMessaging(props.campaigns);

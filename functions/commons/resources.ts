@@ -18,9 +18,10 @@ import type { ChangeBus } from '../../lib/ingest/changes';
 import { busPut, EventBridgeChangeBus } from '../../lib/store/eventbridge';
 import { SchedulerWakeups } from '../../lib/store/scheduler';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { AddressSealer, LocalDataKeys } from '../../lib/campaign/addresses';
+import { AddressSealer, chooseAddress, LocalDataKeys } from '../../lib/campaign/addresses';
 import { KmsDataKeys } from '../../lib/store/kms';
 import { SesChannel, SnsSmsChannel } from '../../lib/store/messaging';
 import type { Profile } from '../../lib/profile/profile';
@@ -124,10 +125,23 @@ export const getCampaignSource = (): CampaignSource =>
     DynamoDBDocumentClient.from(getDynamoClient()),
     tableNamesFromEnv().config,
     Number(process.env.CATALOG_REFRESH_MS ?? 30_000),
-    (input) => (input === undefined ? loadCampaigns(undefined, segmentNames) : loadCampaigns(input, segmentNames)),
+    (input) => deployedChannels(input === undefined ? loadCampaigns(undefined, segmentNames) : loadCampaigns(input, segmentNames)),
     (e) => logger.warn('could not read the published campaigns; serving the last good ones', e),
   ));
 const segmentNames = engineConfig.profileRules.segments.map((s) => s.name);
+
+/**
+ * Campaigns may use only the channels this deployment has a send queue for (CAMPAIGN_CHANNELS, set by
+ * the CDK app): a published document naming another is refused, as its sends would have nowhere to go.
+ */
+function deployedChannels(campaigns: Campaigns): Campaigns {
+  const deployed = process.env.CAMPAIGN_CHANNELS?.split(',').filter(Boolean);
+  if (deployed === undefined) return campaigns;
+  for (const c of campaigns.campaigns) {
+    if (!deployed.includes(c.action.channel)) throw new Error(`Invalid campaigns: campaign "${c.id}" action.channel: "${c.action.channel}" has no send queue in this deployment (it has ${deployed.join(', ')}); add the channel to config/campaigns.json and deploy`);
+  }
+  return campaigns;
+}
 
 let clock: () => Date = () => new Date();
 /** The time the campaign functions go by: the real clock, or the local stack's manual one (LOCAL_CLOCK=manual). */
@@ -153,15 +167,21 @@ export function getWakeups(): Wakeups {
   if (wakeups) return wakeups;
   const group = process.env.SCHEDULE_GROUP;
   const roleArn = process.env.SCHEDULER_ROLE_ARN;
-  const queues = JSON.parse(process.env.SEND_QUEUE_ARNS ?? '{}') as Record<string, string>;
+  const arns = JSON.parse(process.env.SEND_QUEUE_ARNS ?? '{}') as Record<string, string>;
+  const urls = JSON.parse(process.env.SEND_QUEUE_URLS ?? '{}') as Record<string, string>;
   if (!group || !roleArn) return (wakeups = { schedule: async () => undefined, cancel: async () => undefined });
+  const sqs = new SQSClient({ maxAttempts: 5 });
   return (wakeups = new SchedulerWakeups(schedulerClient(), {
     group,
     roleArn,
-    queueArnOf: (i) => {
+    queueOf: (i) => {
       const channel = campaignSource?.peek()?.byId.get(i.campaignId)?.action.channel;
-      return channel === undefined ? undefined : queues[channel];
+      const arn = channel === undefined ? undefined : arns[channel];
+      const url = channel === undefined ? undefined : urls[channel];
+      return arn && url ? { arn, url } : undefined;
     },
+    sendNow: async (QueueUrl, MessageBody, DelaySeconds) => void (await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody, DelaySeconds }))),
+    now: () => getClock()(),
   }));
 }
 
@@ -222,14 +242,10 @@ export function getAddressSealer(): AddressSealer | undefined {
   return sealer ?? undefined;
 }
 
-/** Her address of a kind: the sealed one stored under one of her hashed identifiers, opened. */
+/** Her address of a kind, opened: see `chooseAddress` (lib/campaign/addresses.ts). */
 export async function addressOf(profile: Profile, kind: 'email' | 'phone'): Promise<string | undefined> {
   const opener = getAddressSealer();
-  const keys = (profile.identities[kind] ?? []).map((hash) => `${kind}:${hash}`);
-  if (opener === undefined || keys.length === 0) return undefined;
-  const found = await getStores().contacts.get(keys);
-  const key = keys.find((k) => found.has(k));
-  return key === undefined ? undefined : opener.open(found.get(key) as string, key);
+  return opener === undefined ? undefined : chooseAddress(profile, kind, getStores().contacts, opener);
 }
 
 /** Resets cached resources (tests that switch endpoints between suites). */

@@ -1,4 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Profile } from '../profile/profile';
+import type { ContactStore } from '../store/ports';
 
 /**
  * Contact addresses sealed with envelope encryption: each is encrypted (AES-256-GCM) under a data
@@ -96,4 +98,18 @@ export class LocalDataKeys implements DataKeys {
     decipher.setAuthTag(wrapped.subarray(12, 28));
     return Buffer.concat([decipher.update(wrapped.subarray(28)), decipher.final()]);
   }
+}
+
+/**
+ * The address a message goes to: of the sealed ones kept under her hashed identifiers of that kind,
+ * the one given first, opened. Anyone holding the public write key can add an address to a known
+ * userId (an identify call), so a later one never replaces hers: a planted address is used only for a
+ * customer who gave none herself.
+ */
+export async function chooseAddress(profile: Profile, kind: 'email' | 'phone', contacts: Pick<ContactStore, 'get'>, sealer: AddressSealer): Promise<string | undefined> {
+  const keys = (profile.identities[kind] ?? []).map((hash) => `${kind}:${hash}`);
+  if (keys.length === 0) return undefined;
+  const found = [...(await contacts.get(keys))].sort(([ka, a], [kb, b]) => a.firstAt.localeCompare(b.firstAt) || ka.localeCompare(kb));
+  const first = found[0];
+  return first === undefined ? undefined : sealer.open(first[1].sealed, first[0]);
 }

@@ -48,7 +48,7 @@ const waitSchema = z.strictObject({
   /** Then at the next time of day (HH:MM) in her time zone: "next morning" is a delay and 09:00. */
   at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h)').optional(),
   /** Only between these local hours: a due time outside moves to the next start. */
-  window: z.strictObject({ from: hour, to: hour }).optional(),
+  window: z.strictObject({ from: hour, to: hour }).refine((w) => w.from !== w.to, 'from and to must differ (the window would hold no hour)').optional(),
   /** Until one of these events comes (then send), or the timeout passes (then exit). */
   until: z.strictObject({ event: eventNames, timeout: duration }).optional(),
 });

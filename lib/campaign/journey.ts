@@ -6,7 +6,7 @@ import type { EngineConfig } from '../ingest/config';
 import { factsOf, timezoneOf } from '../profile/facts';
 import type { Profile } from '../profile/profile';
 import { followMerges } from '../profile/read';
-import type { ActivationInstance, ActivationStatus, ActivationStore, Stores } from '../store/ports';
+import { ConflictError, type ActivationInstance, type ActivationStatus, type ActivationStore, type Stores } from '../store/ports';
 import type { Campaign, Campaigns, ChangeEvent } from './campaign';
 import { intoWindow, nextLocalTime } from './time';
 
@@ -135,9 +135,16 @@ async function enter(profile: Profile, { campaign, occurrence, event }: Fired, d
   const facts = factsOf(profile, deps.config.aggregates, deps.config.profileRules, at);
   if (!campaign.inAudience(facts)) return 'not in the audience';
   const since = campaign.reentry === 'once' ? null : new Date(at.getTime() - campaign.reentry.afterDays * 86_400_000).toISOString();
-  if (!(await deps.stores.activations.claimEntry(profile.profileId, campaign.id, occurrence, event.timestamp, since))) {
-    return campaign.reentry === 'once' ? 'entered once already (re-entry: once)' : `entered within ${campaign.reentry.afterDays} day(s) (re-entry rule)`;
+  const refusedReentry = campaign.reentry === 'once' ? 'entered once already (re-entry: once)' : `entered within ${campaign.reentry.afterDays} day(s) (re-entry rule)`;
+  // The profiles merged into hers count as hers: an occurrence one of them entered (a change announced
+  // again under the survivor after a merge), or an entry of theirs within the re-entry period.
+  const members = profile.members.slice(-20);
+  if (members.length > 0) {
+    const held = await deps.stores.activations.lookup(members, campaign.id, occurrence);
+    if (held.entered) return 'this occurrence entered already (under a profile merged into hers since)';
+    if (held.entries.some((e) => e.occurrence !== occurrence && (since === null || e.at > since))) return refusedReentry;
   }
+  if (!(await deps.stores.activations.claimEntry(profile.profileId, campaign.id, occurrence, event.timestamp, since))) return refusedReentry;
   const waiting = campaign.wait.until !== undefined;
   const instance: ActivationInstance = {
     profileId: profile.profileId,
@@ -154,7 +161,12 @@ async function enter(profile: Profile, { campaign, occurrence, event }: Fired, d
     history: [{ at: event.timestamp, status: waiting ? 'waiting' : 'planned', reason: `triggered by ${event.name}` }],
     rev: 1,
   };
-  if (!(await deps.stores.activations.create(instance))) return 'this occurrence entered already';
+  if (!(await deps.stores.activations.create(instance))) {
+    // A retry: the wake-up may be what failed the first time (scheduling is idempotent).
+    const existing = await deps.stores.activations.get(profile.profileId, campaign.id, occurrence);
+    if (existing && (existing.status === 'planned' || existing.status === 'waiting')) await deps.wakeups.schedule(existing);
+    return 'this occurrence entered already';
+  }
   await deps.wakeups.schedule(instance);
   return undefined;
 }
@@ -178,19 +190,20 @@ async function reactToEvents(profileIds: string[], events: ChangeEvent[], deps: 
   const reacting = events.filter((e) => campaigns.campaigns.some((c) => c.exit.events?.includes(e.name) || c.wait.until?.event.includes(e.name) || c.conversion.events.includes(e.name)));
   if (reacting.length === 0) return;
   const instances = (await Promise.all(profileIds.map((id) => deps.stores.activations.ofProfile(id)))).flat();
-  for (const instance of instances) {
-    const campaign = campaigns.byId.get(instance.campaignId);
+  for (const found of instances) {
+    const campaign = campaigns.byId.get(found.campaignId);
     if (campaign === undefined) continue;
-    for (const e of reacting) {
-      // Strictly later: an event of the same instant is not known to come after the trigger.
-      const after = e.messageId !== instance.triggerMessageId && e.timestamp > instance.enteredAt;
-      if (!after) continue;
-      const next = reaction(instance, campaign, e);
-      if (next === undefined) continue;
+    // Changed meanwhile (a deferral, a send, another change): read it again and apply the event to what it is now.
+    let instance: ActivationInstance | undefined = found;
+    for (let attempt = 0; instance !== undefined && attempt < 5; attempt++) {
+      const next = firstReaction(instance, campaign, reacting);
+      if (next === undefined) break;
       try {
         await deps.stores.activations.update(next.instance, instance.rev);
-      } catch {
-        continue; // Changed meanwhile (a send, another change): that change stands; the send re-checks exits.
+      } catch (e) {
+        if (!(e instanceof ConflictError)) throw e;
+        instance = await deps.stores.activations.get(found.profileId, found.campaignId, found.occurrence);
+        continue;
       }
       if (next.kind === 'exited') await deps.wakeups.cancel(instance);
       if (next.kind === 'resumed') await deps.wakeups.schedule(next.instance);
@@ -198,6 +211,16 @@ async function reactToEvents(profileIds: string[], events: ChangeEvent[], deps: 
       break;
     }
   }
+}
+
+/** The first of the events (strictly after the trigger: one of the same instant is not known to come after it) that does something to the instance. */
+function firstReaction(instance: ActivationInstance, campaign: Campaign, events: ChangeEvent[]) {
+  for (const e of events) {
+    if (e.messageId === instance.triggerMessageId || e.timestamp <= instance.enteredAt) continue;
+    const next = reaction(instance, campaign, e);
+    if (next !== undefined) return next;
+  }
+  return undefined;
 }
 
 /** What an event does to an instance, if anything. */

@@ -53,6 +53,8 @@ export type SendOutcome = ActivationInstance['status'] | 'deferred' | 'not due' 
 
 /** Longest a deferral may push a send (quiet hours and windows are hours; a quiet place an hour). */
 const MAX_DEFERRALS = 6;
+/** A claim older than this stopped mid-delivery (the send function's timeout is 40 s). */
+const STALE_CLAIM_MS = 10 * 60_000;
 
 export async function sendDue(ref: InstanceRef, deps: SendDeps): Promise<SendOutcome> {
   const now = deps.now();
@@ -60,9 +62,18 @@ export async function sendDue(ref: InstanceRef, deps: SendDeps): Promise<SendOut
   const instance = await deps.stores.activations.get(ref.profileId, ref.campaignId, ref.occurrence);
   if (instance === undefined) return 'gone';
   if (instance.status === 'sent' && !instance.contactLogged) return logContact(instance, deps);
-  if (instance.status === 'sending') return settle(instance, moved(instance, 'failed', at, 'the send stopped mid-delivery (outcome unknown): not delivered again'), deps);
+  if (instance.status === 'sending') {
+    // Another wake-up is delivering it now; one claimed long ago stopped mid-delivery (its outcome unknown): never delivered again.
+    const claimedAt = Date.parse(instance.history.at(-1)?.at ?? instance.enteredAt);
+    if (now.getTime() - claimedAt < STALE_CLAIM_MS) return 'sending';
+    return settle(instance, moved(instance, 'failed', at, 'the send stopped mid-delivery (outcome unknown): not delivered again'), deps);
+  }
   if (instance.status !== 'planned' && instance.status !== 'waiting') return instance.status;
-  if (instance.dueAt !== undefined && instance.dueAt > at) return 'not due';
+  if (instance.dueAt !== undefined && instance.dueAt > at) {
+    // An early or stale wake-up (a deferral's schedule may be what failed): make sure the due one exists (idempotent).
+    await deps.wakeups.schedule(instance);
+    return 'not due';
+  }
   const campaign = deps.campaigns.byId.get(instance.campaignId);
   if (campaign === undefined || !campaign.enabled) return settle(instance, moved(instance, 'cancelled', at, 'the campaign was removed or disabled'), deps);
   if (instance.status === 'waiting') return settle(instance, moved(instance, 'cancelled', at, `timeout: no ${campaign.wait.until?.event.join(' or ')} within ${campaign.wait.until?.timeout}`), deps);

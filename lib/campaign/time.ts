@@ -29,7 +29,7 @@ function wallClock(at: Date, timezone: string): number {
 /**
  * The first instant at or after `from` whose local time in `timezone` is `hour:minute`. Across a
  * daylight-saving change the local time is matched to the minute on the wall clock (a time skipped by
- * a spring-forward moves to the next existing minute).
+ * a spring-forward moves past the jump, never before it).
  */
 export function nextLocalTime(from: Date, hour: number, minute: number, timezone: string): Date {
   const zone = resolveTimezone(timezone, 'UTC');
@@ -39,8 +39,10 @@ export function nextLocalTime(from: Date, hour: number, minute: number, timezone
   for (let add = 0; add < 3; add++) {
     const target = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + add, hour, minute);
     // The instant whose wall clock is the target: start from today's offset, correct once for a change.
-    let t = target - offset;
-    t += target - wallClock(new Date(t), zone);
+    const first = target - offset;
+    let t = first + (target - wallClock(new Date(first), zone));
+    // A time skipped by a spring-forward has no instant: the correction lands before it; take the first guess, just after the jump.
+    if (wallClock(new Date(t), zone) !== target) t = Math.max(first, t);
     if (t >= from.getTime()) return new Date(t);
   }
   return new Date(from.getTime() + 86_400_000);

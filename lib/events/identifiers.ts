@@ -218,7 +218,8 @@ export function contactAddresses(event: CollectedEvent, rules: IdentityRules, sa
   for (const [ns, raw] of personalTraits(event)) {
     if (HASHED.test(raw)) continue;
     const id = personalIdentifier(ns, raw, salt, rules);
-    if (id !== undefined) out.set(identifierKey(id), { key: identifierKey(id), kind: ns, value: ns === 'email' ? normalise('email', raw) : raw.trim() });
+    // As it is hashed: an e-mail address lower-cased, a phone number its digits and "+" (E.164 as sent).
+    if (id !== undefined) out.set(identifierKey(id), { key: identifierKey(id), kind: ns, value: normalise(ns, raw) });
   }
   return [...out.values()];
 }

@@ -18,6 +18,7 @@ export const MAX_CHANGE_EVENTS = 25;
 export const MAX_MEMBERS = 20;
 const MAX_PROPERTIES = 12;
 const MAX_TEXT = 100;
+const MAX_KEY = 64;
 
 /** The scalar properties of an event, at most 12 of 100 characters: what a trigger's `where` reads. */
 function scalars(properties: unknown): Record<string, unknown> {
@@ -25,6 +26,7 @@ function scalars(properties: unknown): Record<string, unknown> {
   if (typeof properties !== 'object' || properties === null) return out;
   for (const [k, v] of Object.entries(properties)) {
     if (Object.keys(out).length >= MAX_PROPERTIES) break;
+    if (k.length > MAX_KEY) continue;
     if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
     else if (typeof v === 'string') out[k] = v.slice(0, MAX_TEXT);
   }
@@ -40,27 +42,37 @@ function locationOf(context: unknown): { latitude: number; longitude: number } |
   return { latitude: Math.round(lat * 1e4) / 1e4, longitude: Math.round(lon * 1e4) / 1e4 };
 }
 
-/** A profile's change from the events this batch stored for it (the latest 25) and its segment moves; undefined if nothing to say. */
-export function changeOf(profileId: string, fresh: StoredEvent[], segments: { before: string[]; after: string[] }, members: string[] = []): ProfileChange | undefined {
-  const events = fresh
+/**
+ * A profile's changes from the events this batch stored for it and its segment moves: its track
+ * events in order, 25 to a change (so none is dropped, whatever else the batch carried), the segment
+ * moves on the last; none if there is nothing to say.
+ */
+export function changesOf(profileId: string, fresh: StoredEvent[], segments: { before: string[]; after: string[] }, members: string[] = []): ProfileChange[] {
+  const tracks = fresh
     .map((f) => f.event)
     .filter((e) => e.type === 'track')
-    .slice(-MAX_CHANGE_EVENTS)
     .map((e) => {
       const location = locationOf((e as { context?: unknown }).context);
-      return { name: String((e as { event: string }).event), messageId: e.messageId, timestamp: e.timestamp as string, properties: scalars((e as { properties?: unknown }).properties), ...(location ? { location } : {}) };
+      return { name: String((e as { event: string }).event).slice(0, 300), messageId: e.messageId, timestamp: e.timestamp as string, properties: scalars((e as { properties?: unknown }).properties), ...(location ? { location } : {}) };
     });
   const entered = segments.after.filter((s) => !segments.before.includes(s));
   const left = segments.before.filter((s) => !segments.after.includes(s));
   const last = fresh.at(-1)?.event;
-  if (last === undefined || (events.length === 0 && entered.length === 0 && left.length === 0)) return undefined;
-  return {
-    profileId,
-    ...(members.length > 0 ? { members: members.slice(-MAX_MEMBERS) } : {}),
-    cause: { messageId: last.messageId, timestamp: last.timestamp as string },
-    events,
-    ...(entered.length > 0 || left.length > 0 ? { segments: { entered, left } } : {}),
-  };
+  if (last === undefined || (tracks.length === 0 && entered.length === 0 && left.length === 0)) return [];
+  const chunks: Array<typeof tracks> = [];
+  for (let i = 0; i < tracks.length; i += MAX_CHANGE_EVENTS) chunks.push(tracks.slice(i, i + MAX_CHANGE_EVENTS));
+  if (chunks.length === 0) chunks.push([]);
+  return chunks.map((events, n) => {
+    const final = n === chunks.length - 1;
+    const cause = final ? { messageId: last.messageId, timestamp: last.timestamp as string } : { messageId: (events.at(-1) as (typeof tracks)[number]).messageId, timestamp: (events.at(-1) as (typeof tracks)[number]).timestamp };
+    return {
+      profileId,
+      ...(members.length > 0 ? { members: members.slice(-MAX_MEMBERS) } : {}),
+      cause,
+      events,
+      ...(final && (entered.length > 0 || left.length > 0) ? { segments: { entered, left } } : {}),
+    };
+  });
 }
 
 const text = (max: number) => z.string().min(1).max(max);
@@ -75,7 +87,7 @@ export const profileChangeSchema = z.strictObject({
         name: text(300),
         messageId: text(300),
         timestamp: z.iso.datetime({ offset: true }),
-        properties: z.record(z.string().max(300), z.union([z.string().max(MAX_TEXT), z.number(), z.boolean()])).refine((p) => Object.keys(p).length <= MAX_PROPERTIES, 'too many properties'),
+        properties: z.record(z.string().max(MAX_KEY), z.union([z.string().max(MAX_TEXT), z.number(), z.boolean()])).refine((p) => Object.keys(p).length <= MAX_PROPERTIES, 'too many properties'),
         location: z.strictObject({ latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180) }).optional(),
       }),
     )

@@ -17,7 +17,7 @@ import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports'
 import type { EngineConfig } from './config';
 import { claimant, claimFeedback, countableFeedback, countFeedback, feedbackKey, honestFeedback, type Feedback, type FeedbackRecord } from './feedback';
 import { tokenKey } from '../decision/token';
-import { changeOf, type ChangeBus } from './changes';
+import { changesOf, type ChangeBus } from './changes';
 
 /** A stream record as the domain sees it (no Lambda types here). */
 export interface StreamRecord {
@@ -748,7 +748,7 @@ async function countOfferFeedback(run: BatchRun, groups: Map<string, Group>, wri
  */
 async function announceChanges(run: BatchRun, complete: Group[], bus: ChangeBus | undefined): Promise<Group[]> {
   if (bus === undefined) return complete;
-  const changes = complete.flatMap((g) => changeOf(g.root, g.fresh, g.segments ?? { before: [], after: [] }, g.members ?? []) ?? []);
+  const changes = complete.flatMap((g) => changesOf(g.root, g.fresh, g.segments ?? { before: [], after: [] }, g.members ?? []));
   if (changes.length === 0) return complete;
   let failed: Set<string>;
   try {
@@ -759,7 +759,7 @@ async function announceChanges(run: BatchRun, complete: Group[], bus: ChangeBus 
   }
   for (const g of complete) if (failed.has(g.root)) run.failed.add(g.firstSeq);
   run.stats.groupsFailed += failed.size;
-  run.stats.changesAnnounced += changes.length - failed.size;
+  run.stats.changesAnnounced += changes.filter((c) => !failed.has(c.profileId)).length;
   return complete.filter((g) => !failed.has(g.root));
 }
 

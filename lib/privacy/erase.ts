@@ -41,6 +41,8 @@ export async function erasePerson(stores: Stores, profileId: string, salt: strin
       const record = await stores.privacy.erasure(profileId);
       if (record === undefined) throw notFound(`profile ${profileId} not found`);
       removed.events += await removeEvents(stores, record.profileIds);
+      // A trigger in flight during the erasure may have entered her since: swept too.
+      for (const id of record.profileIds) removed.campaignEntries += await stores.activations.removeProfile(id);
       return { profileId, erasedProfileId: record.profileIds[0] ?? profileId, alreadyErased: attempt === 0, removed, suppressedIdentifiers: suppressed };
     }
     const held = await holdingsOf(stores, profile, salt);

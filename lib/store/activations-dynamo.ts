@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, type ActivationInstance, type ActivationStore, type ContactStore } from './ports';
-import { ACTIVATION_RETENTION_DAYS } from './tables';
+import { ACTIVATION_RETENTION_DAYS, CONTACT_RETENTION_DAYS, ENDED_ACTIVATION_RETENTION_DAYS } from './tables';
 
 /**
  * Campaign entries in DynamoDB. Keys: `P#<profileId>` / `I#<campaignId>#<occurrence>` (an instance,
@@ -17,6 +17,8 @@ export class DynamoActivations implements ActivationStore {
 
   private item(i: ActivationInstance): Record<string, unknown> {
     const due = (i.status === 'planned' || i.status === 'waiting') && i.dueAt !== undefined;
+    const ended = i.status === 'sent' || i.status === 'held-out' || i.status === 'cancelled' || i.status === 'failed';
+    const endedAt = Date.parse(i.history.at(-1)?.at ?? i.enteredAt);
     return {
       pk: `P#${i.profileId}`,
       sk: `I#${i.campaignId}#${i.occurrence}`,
@@ -24,7 +26,8 @@ export class DynamoActivations implements ActivationStore {
       rev: i.rev,
       doc: JSON.stringify(i),
       ...(due ? { dueShard: 'due', dueAt: i.dueAt } : {}),
-      expiresAt: Math.floor(Date.parse(i.enteredAt) / 1000) + ACTIVATION_RETENTION_DAYS * 86_400,
+      // Ended entries go sooner (statistics count the last 90 days of them); open ones live as long as a wait may.
+      expiresAt: ended ? Math.floor(endedAt / 1000) + ENDED_ACTIVATION_RETENTION_DAYS * 86_400 : Math.floor(Date.parse(i.enteredAt) / 1000) + ACTIVATION_RETENTION_DAYS * 86_400,
     };
   }
 
@@ -44,6 +47,28 @@ export class DynamoActivations implements ActivationStore {
       if (e instanceof ConditionalCheckFailedException) return false;
       throw e;
     }
+  }
+
+  async lookup(profileIds: string[], campaignId: string, occurrence: string) {
+    const keys = [...new Set(profileIds)].flatMap((id) => [
+      { pk: `P#${id}`, sk: `I#${campaignId}#${occurrence}` },
+      { pk: `P#${id}`, sk: `E#${campaignId}` },
+    ]);
+    const items: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Array<Record<string, unknown>> | undefined = keys.slice(i, i + 100);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt >= 8) throw new Error(`BatchGetItem on ${this.table} left keys unprocessed`);
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+        const res: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        items.push(...(res.Responses?.[this.table] ?? []));
+        pending = res.UnprocessedKeys?.[this.table]?.Keys as Array<Record<string, unknown>> | undefined;
+      }
+    }
+    return {
+      entered: items.some((it) => String(it.sk).startsWith('I#')),
+      entries: items.filter((it) => String(it.sk).startsWith('E#')).map((it) => ({ profileId: String(it.pk).slice(2), occurrence: String(it.occurrence), at: String(it.at) })),
+    };
   }
 
   async create(instance: ActivationInstance): Promise<boolean> {
@@ -105,11 +130,17 @@ export class DynamoActivations implements ActivationStore {
   }
 
   async removeProfile(profileId: string): Promise<number> {
-    const res = await this.doc.send(new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `P#${profileId}` }, ProjectionExpression: 'pk, sk', ConsistentRead: true }));
-    const keys = res.Items ?? [];
-    for (let i = 0; i < keys.length; i += 25) {
-      await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: keys.slice(i, i + 25).map((k) => ({ DeleteRequest: { Key: { pk: k.pk, sk: k.sk } } })) } }));
-    }
+    // Every page of her partition, then every delete (a throttled one retried).
+    const keys: Array<Record<string, unknown>> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({ TableName: this.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `P#${profileId}` }, ProjectionExpression: 'pk, sk', ConsistentRead: true, ExclusiveStartKey: start }),
+      );
+      keys.push(...(res.Items ?? []));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    await batchDelete(this.doc, this.table, keys.map((k) => ({ pk: k.pk, sk: k.sk })));
     return keys.filter((k) => String(k.sk).startsWith('I#')).length;
   }
 }
@@ -123,32 +154,43 @@ export class DynamoContacts implements ContactStore {
     private readonly table: string,
   ) {}
 
+  /** Keeps when each address was first given (the oldest is the one sent to) and expires it 400 days after it was last given. */
   async put(entries: Array<{ key: string; sealed: string; at: string }>): Promise<void> {
-    const unique = [...new Map(entries.map((e) => [e.key, e])).values()];
-    for (let i = 0; i < unique.length; i += 25) {
-      let pending: Array<Record<string, unknown>> | undefined = unique.slice(i, i + 25).map((e) => ({ PutRequest: { Item: { id: e.key, sealed: e.sealed, at: e.at } } }));
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt >= 8) throw new Error(`BatchWriteItem on ${this.table} left items unprocessed`);
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-        const res = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending as never } }));
-        pending = res.UnprocessedItems?.[this.table] as Array<Record<string, unknown>> | undefined;
-      }
+    for (const e of new Map(entries.map((x) => [x.key, x])).values()) {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { id: e.key },
+          UpdateExpression: 'SET sealed = :s, lastAt = :at, firstAt = if_not_exists(firstAt, :at), expiresAt = :ttl',
+          ExpressionAttributeValues: { ':s': e.sealed, ':at': e.at, ':ttl': Math.floor(Date.parse(e.at) / 1000) + CONTACT_RETENTION_DAYS * 86_400 },
+        }),
+      );
     }
   }
 
-  async get(keys: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  async get(keys: string[]): Promise<Map<string, { sealed: string; firstAt: string }>> {
+    const out = new Map<string, { sealed: string; firstAt: string }>();
     for (const key of [...new Set(keys)]) {
       const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: { id: key } }));
-      if (typeof res.Item?.sealed === 'string') out.set(key, res.Item.sealed);
+      if (typeof res.Item?.sealed === 'string') out.set(key, { sealed: res.Item.sealed, firstAt: String(res.Item.firstAt ?? res.Item.lastAt ?? '') });
     }
     return out;
   }
 
   async remove(keys: string[]): Promise<void> {
-    const unique = [...new Set(keys)];
-    for (let i = 0; i < unique.length; i += 25) {
-      await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: unique.slice(i, i + 25).map((id) => ({ DeleteRequest: { Key: { id } } })) } }));
+    await batchDelete(this.doc, this.table, [...new Set(keys)].map((id) => ({ id })));
+  }
+}
+
+/** Deletes items by key, 25 to a request, retrying what DynamoDB leaves unprocessed (throttling). */
+async function batchDelete(doc: DynamoDBDocumentClient, table: string, keys: Array<Record<string, unknown>>): Promise<void> {
+  for (let i = 0; i < keys.length; i += 25) {
+    let pending: Array<Record<string, unknown>> | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; pending && pending.length > 0; attempt++) {
+      if (attempt >= 8) throw new Error(`BatchWriteItem on ${table} left deletes unprocessed`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
+      const res = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } }));
+      pending = res.UnprocessedItems?.[table] as Array<Record<string, unknown>> | undefined;
     }
   }
 }

@@ -16,6 +16,14 @@ export class MemoryActivations implements ActivationStore {
     this.entries.set(key, { occurrence, at });
     return true;
   }
+  async lookup(profileIds: string[], campaignId: string, occurrence: string) {
+    const entered = profileIds.some((profileId) => this.instances.has(keyOf({ profileId, campaignId, occurrence })));
+    const entries = profileIds.flatMap((profileId) => {
+      const e = this.entries.get(`${profileId}|${campaignId}`);
+      return e ? [{ profileId, ...e }] : [];
+    });
+    return { entered, entries };
+  }
   async create(instance: ActivationInstance): Promise<boolean> {
     if (this.instances.has(keyOf(instance))) return false;
     this.instances.set(keyOf(instance), copy(instance));
@@ -56,12 +64,12 @@ export class MemoryActivations implements ActivationStore {
 
 /** Sealed contact addresses in memory. */
 export class MemoryContacts implements ContactStore {
-  readonly items = new Map<string, { sealed: string; at: string }>();
+  readonly items = new Map<string, { sealed: string; firstAt: string; lastAt: string }>();
   async put(entries: Array<{ key: string; sealed: string; at: string }>): Promise<void> {
-    for (const e of entries) this.items.set(e.key, { sealed: e.sealed, at: e.at });
+    for (const e of entries) this.items.set(e.key, { sealed: e.sealed, firstAt: this.items.get(e.key)?.firstAt ?? e.at, lastAt: e.at });
   }
-  async get(keys: string[]): Promise<Map<string, string>> {
-    return new Map(keys.flatMap((k) => (this.items.has(k) ? [[k, this.items.get(k)!.sealed] as [string, string]] : [])));
+  async get(keys: string[]): Promise<Map<string, { sealed: string; firstAt: string }>> {
+    return new Map(keys.flatMap((k) => (this.items.has(k) ? [[k, { sealed: this.items.get(k)!.sealed, firstAt: this.items.get(k)!.firstAt }] as const] : [])));
   }
   async remove(keys: string[]): Promise<void> {
     for (const k of keys) this.items.delete(k);

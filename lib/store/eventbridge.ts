@@ -2,8 +2,9 @@ import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventb
 import type { ProfileChange } from '../campaign/journey';
 import type { ChangeBus } from '../ingest/changes';
 
-/** EventBridge takes at most 10 entries per PutEvents call. */
+/** EventBridge takes at most 10 entries and 256 KB per PutEvents call (the entries' sizes summed). */
 const MAX_ENTRIES = 10;
+const MAX_REQUEST_BYTES = 240 * 1024;
 export const CHANGE_SOURCE = 'moment.ingest';
 export const CHANGE_DETAIL_TYPE = 'Profile Changed';
 export const MESSAGE_SOURCE = 'moment.campaigns';
@@ -20,13 +21,26 @@ export class EventBridgeChangeBus implements ChangeBus {
 
   async publish(changes: ProfileChange[]): Promise<Set<string>> {
     const failed = new Set<string>();
-    for (let i = 0; i < changes.length; i += MAX_ENTRIES) {
-      const chunk = changes.slice(i, i + MAX_ENTRIES);
-      const res = await this.client.send(
-        new PutEventsCommand({ Entries: chunk.map((c) => ({ EventBusName: this.busName, Source: CHANGE_SOURCE, DetailType: CHANGE_DETAIL_TYPE, Detail: JSON.stringify(c) })) }),
-      );
+    const entries = changes.map((c) => ({ change: c, entry: { EventBusName: this.busName, Source: CHANGE_SOURCE, DetailType: CHANGE_DETAIL_TYPE, Detail: JSON.stringify(c) } }));
+    // Requests packed by count and by size (a change is bounded: 25 events of 12 short properties).
+    const requests: Array<typeof entries> = [];
+    let current: typeof entries = [];
+    let bytes = 0;
+    for (const e of entries) {
+      const size = Buffer.byteLength(e.entry.Detail) + 100;
+      if (current.length > 0 && (current.length >= MAX_ENTRIES || bytes + size > MAX_REQUEST_BYTES)) {
+        requests.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(e);
+      bytes += size;
+    }
+    if (current.length > 0) requests.push(current);
+    for (const chunk of requests) {
+      const res = await this.client.send(new PutEventsCommand({ Entries: chunk.map((c) => c.entry) }));
       (res.Entries ?? []).forEach((e, n) => {
-        if (e.ErrorCode) failed.add((chunk[n] as ProfileChange).profileId);
+        if (e.ErrorCode) failed.add((chunk[n] as (typeof entries)[number]).change.profileId);
       });
     }
     return failed;

@@ -34,7 +34,8 @@ export class SesChannel implements Channel {
         }),
       );
     } catch (e) {
-      throw new DeliveryError(`SES refused the e-mail: ${(e as Error).name}: ${(e as Error).message}`.slice(0, 300), permanent(e));
+      // The error's name only: SES's message names the recipient, and a reason is kept and shown.
+      throw new DeliveryError(`SES refused the e-mail: ${(e as Error).name}`.slice(0, 200), permanent(e));
     }
   }
 }
@@ -64,7 +65,8 @@ export class SnsSmsChannel implements Channel {
         }),
       );
     } catch (e) {
-      throw new DeliveryError(`SNS refused the SMS: ${(e as Error).name}: ${(e as Error).message}`.slice(0, 300), permanent(e));
+      // The error's name only: SNS's message names the phone number, and a reason is kept and shown.
+      throw new DeliveryError(`SNS refused the SMS: ${(e as Error).name}`.slice(0, 200), permanent(e));
     }
   }
 }

@@ -247,6 +247,11 @@ export interface ActivationStore {
    * with this occurrence (a retry), or (with `since`) last entered at or before `since`.
    */
   claimEntry(profileId: string, campaignId: string, occurrence: string, at: string, since: string | null): Promise<boolean>;
+  /**
+   * What these profiles (hers and those merged into it) hold for a campaign: whether one of them has
+   * an instance of this occurrence, and their last entries (re-entry across a merge).
+   */
+  lookup(profileIds: string[], campaignId: string, occurrence: string): Promise<{ entered: boolean; entries: Array<{ profileId: string; occurrence: string; at: string }> }>;
   /** Stores a new instance unless its occurrence has one: false if it has. */
   create(instance: ActivationInstance): Promise<boolean>;
   get(profileId: string, campaignId: string, occurrence: string): Promise<ActivationInstance | undefined>;
@@ -267,7 +272,8 @@ export interface ActivationStore {
  * (`email:<salted hash>`, `phone:<salted hash>`): the only place an address is kept, and only sealed.
  */
 export interface ContactStore {
+  /** Stores sealed addresses; each keeps when it was first given. */
   put(entries: Array<{ key: string; sealed: string; at: string }>): Promise<void>;
-  get(keys: string[]): Promise<Map<string, string>>;
+  get(keys: string[]): Promise<Map<string, { sealed: string; firstAt: string }>>;
   remove(keys: string[]): Promise<void>;
 }

@@ -12,7 +12,15 @@ import type { ActivationInstance } from './ports';
 export class SchedulerWakeups implements Wakeups {
   constructor(
     private readonly client: SchedulerClient,
-    private readonly options: { group: string; roleArn: string; queueArnOf: (instance: ActivationInstance) => string | undefined },
+    private readonly options: {
+      group: string;
+      roleArn: string;
+      /** The send queue of the instance's campaign channel: its ARN (the schedule's target) and URL (a wake-up due now). */
+      queueOf: (instance: ActivationInstance) => { arn: string; url: string } | undefined;
+      /** Puts a wake-up due within a minute straight on the queue, delayed by what is left (a one-time schedule wants a time ahead). */
+      sendNow: (queueUrl: string, body: string, delaySeconds: number) => Promise<void>;
+      now?: () => Date;
+    },
   ) {}
 
   /** At most 64 characters: a hash of the instance and its due time. */
@@ -21,8 +29,13 @@ export class SchedulerWakeups implements Wakeups {
   }
 
   async schedule(i: ActivationInstance): Promise<void> {
-    const queue = this.options.queueArnOf(i);
-    if (i.dueAt === undefined || queue === undefined) return;
+    const queue = this.options.queueOf(i);
+    if (i.dueAt === undefined) return;
+    if (queue === undefined) throw new Error(`campaign ${i.campaignId} has no send queue in this deployment (its channel was added after the deploy): deploy again`);
+    const body = JSON.stringify({ profileId: i.profileId, campaignId: i.campaignId, occurrence: i.occurrence });
+    const wait = Date.parse(i.dueAt) - (this.options.now?.() ?? new Date()).getTime();
+    // Due within a minute (or already): straight on the queue. A redelivery of it is harmless (the send step claims the entry).
+    if (wait <= 60_000) return this.options.sendNow(queue.url, body, Math.max(0, Math.ceil(wait / 1000)));
     try {
       await this.client.send(
         new CreateScheduleCommand({
@@ -33,7 +46,7 @@ export class SchedulerWakeups implements Wakeups {
           ScheduleExpressionTimezone: 'UTC',
           FlexibleTimeWindow: { Mode: 'OFF' },
           ActionAfterCompletion: 'DELETE',
-          Target: { Arn: queue, RoleArn: this.options.roleArn, Input: JSON.stringify({ profileId: i.profileId, campaignId: i.campaignId, occurrence: i.occurrence }) },
+          Target: { Arn: queue.arn, RoleArn: this.options.roleArn, Input: body },
         }),
       );
     } catch (e) {

@@ -93,6 +93,7 @@ export const TABLES = {
     envVar: 'CONTACTS_TABLE',
     localName: 'contacts',
     partitionKey: 'id',
+    ttlAttribute: 'expiresAt',
     purpose: 'Contact addresses for the e-mail and SMS channels, sealed (envelope encryption under the contact KMS key), by the hashed identifier they belong to: written by the collector, opened only by the send function.',
   },
 } as const satisfies Record<string, TableDefinition>;
@@ -111,6 +112,10 @@ export const EVENT_RETENTION_DAYS = 400;
 export const DEAD_LETTER_RETENTION_DAYS = 14;
 /** How long campaign entries are kept (statistics, re-entry rules, why she did or did not get a message). */
 export const ACTIVATION_RETENTION_DAYS = 400;
+/** How long an entry is kept once it ended (sent, held out, cancelled, failed): the statistics' reach. */
+export const ENDED_ACTIVATION_RETENTION_DAYS = 90;
+/** How long a sealed contact address is kept after it was last given (one never given again lapses). */
+export const CONTACT_RETENTION_DAYS = 400;
 
 /** Resolves table names from the environment (set by the CDK app or the local stack). */
 export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): Record<TableName, string> {

@@ -190,5 +190,14 @@ describe('the local routes', () => {
     const bad = await fetch(`${stack.url}/local/clock`, { method: 'POST', headers: ADMIN, body: JSON.stringify({ advance: '65 minutes' }) });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/not an ISO 8601 duration/);
+    const before = (await call('GET', '/local/clock')).now;
+    for (const body of ['null', '[]', '{"advance":"P99999999W"}', '{"set":12}']) {
+      expect((await fetch(`${stack.url}/local/clock`, { method: 'POST', headers: ADMIN, body })).status).toBe(400);
+    }
+    expect((await call('GET', '/local/clock')).now).toBe(before);
+    // The webhook sink refuses, and does not keep, what is not signed with the secret.
+    const forged = await fetch(`${stack.url}/local/webhook-sink/push`, { method: 'POST', headers: { 'x-moment-signature': 't=1,v1=00' }, body: JSON.stringify({ campaignId: 'forged' }) });
+    expect(forged.status).toBe(401);
+    expect(await deliveries('forged')).toEqual([]);
   });
 });

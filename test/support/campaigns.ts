@@ -7,7 +7,7 @@ import { loadCatalog, type Catalog } from '../../lib/decision/catalog';
 import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
 import { ingestBatch, type IngestResult } from '../../lib/ingest/pipeline';
 import { MemoryStores } from '../../lib/store/memory';
-import { AddressSealer, LocalDataKeys } from '../../lib/campaign/addresses';
+import { AddressSealer, chooseAddress, LocalDataKeys } from '../../lib/campaign/addresses';
 import { contactAddresses } from '../../lib/events/identifiers';
 import type { CollectedEvent } from '../../lib/events/segment';
 import { defaultIdentityRules } from '../../lib/identity/rules';
@@ -140,12 +140,7 @@ export class CampaignHarness {
       config: this.config,
       wakeups: this.wakeups,
       channelFor: async () => this.channel,
-      addressOf: async (profile: Profile, kind: 'email' | 'phone') => {
-        const keys = (profile.identities[kind] ?? []).map((h) => `${kind}:${h}`);
-        const found = await this.stores.contacts.get(keys);
-        const key = keys.find((k) => found.has(k));
-        return key === undefined ? undefined : this.sealer.open(found.get(key)!, key);
-      },
+      addressOf: (profile: Profile, kind: 'email' | 'phone') => chooseAddress(profile, kind, this.stores.contacts, this.sealer),
       now: () => this.now,
     };
   }

@@ -201,13 +201,84 @@ describe('at most one send per trigger occurrence', () => {
     expect(await h.instances('cart-abandoned')).toEqual([]);
   });
 
+  it('an occurrence announced again under the profile it merged into enters once (a retry after a login)', async () => {
+    const h = new CampaignHarness('2026-11-20T12:00:00Z');
+    const rae = customer('rae', 'Europe/London');
+    // Her customer profile, from her laptop.
+    await h.ingest([{ ...rae.identify, anonymousId: 'rae-laptop' }]);
+    const put = h.stores.events.put.bind(h.stores.events);
+    let failing = true;
+    h.stores.events.put = async (events) => {
+      if (failing) throw new Error('events table throttled');
+      return put(events);
+    };
+    // Anonymous on her phone: the cart is announced, then the batch fails to store its events and is retried later.
+    const cart = h.records([{ event: 'Product Added', anonymousId: 'rae-phone', context: rae.context, properties: { product_id: 'lamp-arc' } }]);
+    expect((await h.ingestRecords(cart)).failedSequenceNumbers).toHaveLength(1);
+    failing = false;
+    // She logs in on the phone: its profile merges into hers; then the stream retries the cart.
+    await h.ingest([{ ...rae.identify, anonymousId: 'rae-phone' }]);
+    expect((await h.stores.profiles.getMany([rae.profileId])).get(rae.profileId)?.members.length).toBe(1);
+    await h.ingestRecords(cart);
+    expect(h.outcomes.at(-1)?.refused).toContainEqual({ campaignId: 'cart-abandoned', reason: 'this occurrence entered already (under a profile merged into hers since)' });
+    expect(await h.instances('cart-abandoned')).toHaveLength(1);
+    await h.advance(HOUR);
+    expect(h.sent.filter((m) => m.campaignId === 'cart-abandoned')).toHaveLength(1);
+  });
+
+  it('applies an exit to an entry changed meanwhile (a deferral), reading it again', async () => {
+    const h = new CampaignHarness('2026-11-20T12:00:00Z');
+    const sid = customer('sid', 'Europe/London');
+    await h.ingest([{ event: 'Store Entered', userId: sid.userId, context: { ...sid.context, location: STORE } }]);
+    const update = h.stores.activations.update.bind(h.stores.activations);
+    let raced = false;
+    h.stores.activations.update = async (instance, rev) => {
+      if (!raced && instance.status === 'cancelled') {
+        raced = true;
+        // A deferral lands first.
+        const now = (await h.stores.activations.get(instance.profileId, instance.campaignId, instance.occurrence))!;
+        await update({ ...now, reason: 'deferred: quiet hours', deferrals: 1, rev: now.rev + 1 }, now.rev);
+      }
+      return update(instance, rev);
+    };
+    h.now = new Date('2026-11-20T12:05:00Z');
+    await h.ingest([{ event: 'Order Completed', userId: sid.userId, context: sid.context, properties: { order_id: 'o-sid', total: 10 } }]);
+    expect(raced).toBe(true);
+    expect((await h.instances('store-visit'))[0]).toMatchObject({ status: 'cancelled', reason: 'exit: Order Completed at 2026-11-20T12:05:00.000Z' });
+  });
+
+  it('announces every event of a busy batch: an order followed by many page views still ends the wait', async () => {
+    const h = new CampaignHarness('2026-11-20T12:00:00Z');
+    const tia = customer('tia', 'Europe/London');
+    await h.ingest([{ event: 'Store Entered', userId: tia.userId, context: { ...tia.context, location: STORE } }]);
+    h.now = new Date('2026-11-20T12:05:00Z');
+    await h.ingest([
+      { event: 'Order Completed', userId: tia.userId, context: tia.context, properties: { order_id: 'o-tia', total: 10 } },
+      ...Array.from({ length: 30 }, (_, i) => ({ event: 'Product Viewed', userId: tia.userId, context: tia.context, properties: { product_id: `p-${i}` } })),
+    ]);
+    expect(h.changes.slice(-2).map((c) => c.events.length)).toEqual([25, 6]);
+    expect((await h.instances('store-visit'))[0]?.status).toBe('cancelled');
+  });
+
+  it('leaves an entry another wake-up is delivering right now alone', async () => {
+    const h = new CampaignHarness('2026-11-20T12:00:00Z');
+    const uma = customer('uma', 'Europe/London');
+    await h.ingest([uma.identify, { event: 'Product Added', userId: uma.userId, context: uma.context, properties: { product_id: 'lamp-arc' } }]);
+    const [planned] = await h.instances();
+    h.now = new Date(Date.parse(planned!.dueAt!));
+    await h.stores.activations.update({ ...planned!, status: 'sending', history: [...planned!.history, { at: h.now.toISOString(), status: 'sending' }], rev: planned!.rev + 1 }, planned!.rev);
+    expect(await sendDue(planned!, h.sendDeps())).toBe('sending');
+    expect((await h.instances())[0]?.status).toBe('sending');
+  });
+
   it('a crash mid-delivery is not sent again: the instance fails with the unknown outcome', async () => {
     const h = new CampaignHarness('2026-11-20T12:00:00Z');
     const hal = customer('hal', 'Europe/London');
     await h.ingest([{ event: 'Product Added', userId: hal.userId, context: hal.context, properties: { product_id: 'lamp-arc' } }]);
     const [planned] = await h.instances();
-    await h.stores.activations.update({ ...planned!, status: 'sending', rev: planned!.rev + 1 }, planned!.rev);
-    h.now = new Date(Date.parse(planned!.dueAt!));
+    await h.stores.activations.update({ ...planned!, status: 'sending', history: [...planned!.history, { at: planned!.dueAt!, status: 'sending' }], rev: planned!.rev + 1 }, planned!.rev);
+    // Its claim is older than any delivery takes.
+    h.now = new Date(Date.parse(planned!.dueAt!) + HOUR);
     expect(await sendDue(planned!, h.sendDeps())).toBe('failed');
     expect(h.sent).toEqual([]);
   });

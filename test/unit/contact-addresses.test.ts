@@ -65,7 +65,8 @@ describe('the collector', () => {
     // The placeholder identifies nobody, the rejected message gives nothing, a client's hash is no address.
     expect([...stores.contacts.items.keys()].sort()).toEqual([emailKey, phoneKey].sort());
     expect(await sealer.open(stores.contacts.items.get(emailKey)!.sealed, emailKey)).toBe('ann@example.com');
-    expect(await sealer.open(stores.contacts.items.get(phoneKey)!.sealed, phoneKey)).toBe('+44 7700 900123');
+    // Normalised as it is hashed (digits and "+"): what the send hands to SMS, whatever text came with it.
+    expect(await sealer.open(stores.contacts.items.get(phoneKey)!.sealed, phoneKey)).toBe('+447700900123');
     for (const text of [...put, JSON.stringify([...stores.contacts.items.values()])]) {
       expect(text.toLowerCase()).not.toContain('ann@example.com');
       expect(text).not.toContain('7700');
@@ -87,6 +88,20 @@ describe('the collector', () => {
 });
 
 describe('sending to a sealed address', () => {
+  it('sends to the address she gave first: one added later to her userId by anyone holding the write key does not replace it', async () => {
+    const h = new CampaignHarness('2026-11-20T12:00:00Z');
+    const zoe = treatedUserId('addr-z', ['cart-abandoned']);
+    const context = { timezone: 'Europe/London', consent: { categoryPreferences: { personalization: true } } };
+    await h.ingest([{ type: 'identify', userId: zoe.userId, traits: { email: 'zoe@example.com' }, context }]);
+    h.now = new Date('2026-11-20T12:05:00Z');
+    await h.ingest([
+      { type: 'identify', userId: zoe.userId, traits: { email: 'attacker@evil.test' } },
+      { event: 'Product Added', userId: zoe.userId, context, properties: { product_id: 'lamp-arc' } },
+    ]);
+    await h.advance(HOUR);
+    expect(h.sentTo).toEqual(['zoe@example.com']);
+  });
+
   it('gives the channel her opened address, and cancels a send with none on file', async () => {
     const h = new CampaignHarness('2026-11-20T12:00:00Z');
     const [withEmail, without] = [treatedUserId('addr-a', ['cart-abandoned']), treatedUserId('addr-b', ['cart-abandoned'])];
