@@ -120,7 +120,7 @@ async function throughStack(): Promise<void> {
     const at = start.toISOString();
     const london = { timezone: 'Europe/London', ...consent };
     const batch = (kind: 'cart' | 'store', n: number) => [
-      { type: 'identify', userId: `${kind}-${n}`, timestamp: at, context: london },
+      { type: 'identify', userId: `${kind}-${n}`, timestamp: at, context: london, traits: { email: `${kind}-${n}@example.com` } },
       { type: 'track', event: 'Product Viewed', userId: `${kind}-${n}`, timestamp: at, context: london, properties: { product_id: 'paint-sage-2l', category: 'paint' } },
       kind === 'cart'
         ? { type: 'track', event: 'Product Added', userId: `${kind}-${n}`, timestamp: at, context: london, properties: { product_id: 'paint-sage-2l' } }
@@ -136,7 +136,7 @@ async function throughStack(): Promise<void> {
     await stack.poller.idle(300_000);
     for (const [what, advance] of [
       ['store visits (push, webhook to the local sink)', 'PT0S'],
-      ['cart reminders (e-mail, EventBridge to the local bus)', 'PT65M'],
+      ['cart reminders (e-mail: the sealed address opened, SES to the local stack)', 'PT65M'],
     ] as const) {
       const started = process.hrtime.bigint();
       const res = await fetch(`${stack.url}/local/clock`, { method: 'POST', headers, body: JSON.stringify({ advance }) });
