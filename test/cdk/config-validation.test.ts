@@ -13,6 +13,7 @@ afterEach(() => {
   jest.dontMock('../../config/identity.json');
   jest.dontMock('../../config/model.json');
   jest.dontMock('../../config/events.json');
+  jest.dontMock('../../config/campaigns.json');
   jest.resetModules();
 });
 
@@ -38,6 +39,16 @@ describe('configuration validated at synth', () => {
     const model = jest.requireActual('../../config/model.json') as Record<string, unknown>;
     const build = await buildWith('model.json', { ...model, targets: { default: { intercept: 0, weights: { nope: 1 } } } });
     expect(build).toThrow('config/model.json: Invalid model: target "default" weights.nope: no feature of that name');
+  });
+
+  it('fails synth on a bad campaign with a message naming the file, the campaign and the field, and on one the catalog cannot serve', async () => {
+    const shipped = jest.requireActual('../../config/campaigns.json') as { campaigns: Array<Record<string, unknown>> };
+    const delay = await buildWith('campaigns.json', { ...shipped, campaigns: [{ ...shipped.campaigns[0], wait: { delay: 'an hour' } }] });
+    expect(delay).toThrow(/^config\/campaigns\.json: Invalid campaigns: campaign "cart-abandoned" wait\.delay: must be an ISO 8601 duration/);
+    const placement = await buildWith('campaigns.json', { ...shipped, campaigns: [{ ...shipped.campaigns[0], action: { placement: 'billboard', channel: 'email' } }] });
+    expect(placement).toThrow('config/campaigns.json: Invalid campaigns: campaign "cart-abandoned" action: no offer of the catalog is for placement "billboard" on channel "email"');
+    const fence = await buildWith('campaigns.json', { ...shipped, campaigns: [{ ...shipped.campaigns[2], trigger: { event: ['Store Entered'], geofence: { kinds: ['stadium'] } } }] });
+    expect(fence).toThrow('campaign "store-visit" trigger.geofence.kinds: the catalog has no place of kind "stadium"');
   });
 
   it('builds the app from the shipped configuration', async () => {
