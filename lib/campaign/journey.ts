@@ -69,9 +69,10 @@ export function moved(i: ActivationInstance, status: ActivationStatus, at: strin
 export const occurrenceOf = (campaignId: string, what: string): string => createHash('sha256').update(`${campaignId}\n${what}`).digest('base64url').slice(0, 22);
 
 /**
- * Reacts to one profile change: exit events end waiting instances, awaited events resume them,
- * conversions are attributed, then each campaign the change triggers is entered. Safe to repeat:
- * an occurrence enters once, an instance changes only from the state it was read in.
+ * Reacts to one profile change: each campaign the change triggers is entered, then its events are
+ * applied to her entries (exit events end waits, awaited events resume them, conversions are
+ * attributed). Safe to repeat: an occurrence enters once, an instance changes only from the state it
+ * was read in.
  */
 export async function onProfileChange(change: ProfileChange, deps: JourneyDeps): Promise<ChangeOutcome> {
   const outcome: ChangeOutcome = { entered: 0, refused: [], exited: 0, resumed: 0, converted: 0 };

@@ -8,13 +8,12 @@ import type { CollectedEvent } from '../events/segment';
 import type { EngineConfig } from '../ingest/config';
 import { factsOf, timezoneOf } from '../profile/facts';
 import { userIdOf, type Profile } from '../profile/profile';
-import { localHour } from '../profile/time';
 import { followMerges } from '../profile/read';
 import { ConflictError, type ActivationInstance, type Stores } from '../store/ports';
 import { ADDRESS_OF, type Campaign, type Campaigns } from './campaign';
 import { DeliveryError, type CampaignMessage, type Channel } from './channels';
 import { moved, type Wakeups } from './journey';
-import { inHours, intoWindow, nextLocalTime } from './time';
+import { intoWindow, nextLocalTime } from './time';
 
 /**
  * The send step, when an instance is due: re-check everything that may have changed while it
@@ -83,9 +82,9 @@ export async function sendDue(ref: InstanceRef, deps: SendDeps): Promise<SendOut
   const exit = campaign.exitReason(factsOf(profile, deps.config.aggregates, deps.config.profileRules, now));
   if (exit !== undefined) return settle(instance, moved(instance, 'cancelled', at, `exit: ${exit}`), deps);
   const timezone = timezoneOf(profile, deps.config.aggregates);
-  if (campaign.wait.window && !inHours(localHour(now, timezone), campaign.wait.window.from, campaign.wait.window.to)) {
-    return defer(instance, intoWindow(now, campaign.wait.window, timezone), `outside the campaign's window (${campaign.wait.window.from}:00-${campaign.wait.window.to}:00 local)`, deps);
-  }
+  const window = campaign.wait.window;
+  const inWindow = window ? intoWindow(now, window, timezone) : now;
+  if (window && inWindow !== now) return defer(instance, inWindow, `outside the campaign's window (${window.from}:00-${window.to}:00 local)`, deps);
 
   const decision = await decideForProfile(profile, { placement: campaign.action.placement, channel: campaign.action.channel, ...(instance.place ? { location: instance.place } : {}) }, deps, now);
   if (!decision.consent.granted) return settle(instance, moved(instance, 'cancelled', at, `consent: ${decision.consent.reason ?? 'not granted'}`), deps);
