@@ -34,10 +34,11 @@ const offerSchema = z.strictObject({
   /** This offer's own caps, where stricter than the contact policy's per-offer caps. */
   caps: z.strictObject({ perDay: z.number().int().min(1).optional(), perWeek: z.number().int().min(1).optional() }).optional(),
   /**
-   * Content filled from the profile: complements of what the customer chose, the cart's items, or a
-   * serendipity pick (a less popular item that association rules tie to what she chose).
+   * Content filled from the profile: complements of what the customer chose, the cart's items, a
+   * serendipity pick (a less popular item that association rules tie to what she chose), or what
+   * customers bought together with what she bought (association rules, else the catalog's complements).
    */
-  dynamic: z.enum(['complements', 'cart', 'serendipity']).optional(),
+  dynamic: z.enum(['complements', 'cart', 'serendipity', 'bought-together']).optional(),
   /** Shown only when a context rule puts it in place of another offer. */
   onlyAsReplacement: z.boolean().optional(),
 });

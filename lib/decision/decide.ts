@@ -3,7 +3,7 @@ import { own } from '../events/json';
 import type { Facts } from '../profile/segments';
 import type { Catalog, Offer } from './catalog';
 import type { DecisionContext } from './context';
-import { serendipityPick, type Associations } from './model';
+import { boughtTogether, serendipityPick, type Associations } from './model';
 
 /**
  * The decision pipeline (DESIGN.md, "Decisions"): candidates for the placement -> validity ->
@@ -231,6 +231,12 @@ function eligibility({ input, catalog, ctx, consent, facts, suppress }: Decision
       if (complements.length === 0) return suppress(o, 'nothing she chose has a complement'), false;
       c.items = complements;
       c.reasons.push(`goes with what she chose: ${complements.join(', ')}`);
+    }
+    if (o.dynamic === 'bought-together') {
+      const together = boughtTogether(input.associations, bought, catalog.complements);
+      if (together === undefined) return suppress(o, 'nothing she bought has an association rule or a complement'), false;
+      c.items = together.items;
+      c.reasons.push(together.reason);
     }
     if (o.dynamic === 'cart') {
       if (cartItems.length === 0) return suppress(o, 'the cart is empty'), false;

@@ -275,6 +275,26 @@ export interface Serendipity {
  * least `minLift` and a consequent that is less popular (item support at most `maxItemSupport`) and
  * not already hers or offered, the one with the highest lift (then confidence, then name).
  */
+/**
+ * What goes with what she bought, for the "bought together" offer (a purchase's cross-sell): the
+ * consequents of the model's association rules whose antecedent she bought in full, strongest lift
+ * first (then confidence), at most `max`, never an item she bought; without such a rule (no model
+ * yet, or nothing mined for her items), the catalog's complements of what she bought.
+ */
+export function boughtTogether(associations: Associations | undefined, bought: ReadonlySet<string>, complements: Record<string, string[]>, max = 3): { items: string[]; reason: string } | undefined {
+  const rules = [...bought]
+    .flatMap((item) => associations?.byItem.get(item) ?? [])
+    .filter((r) => !bought.has(r.then) && r.if.every((i) => bought.has(i)))
+    .sort((a, b) => b.lift - a.lift || b.confidence - a.confidence || (a.then < b.then ? -1 : 1));
+  const items = [...new Set(rules.map((r) => r.then))].slice(0, max);
+  if (items.length > 0) {
+    const best = rules[0] as AssociationRule;
+    return { items, reason: `bought together: customers who bought ${best.if.join(' + ')} also bought ${best.then} (lift ${best.lift}, confidence ${best.confidence})` };
+  }
+  const fallback = [...new Set([...bought].flatMap((p) => (Object.hasOwn(complements, p) ? complements[p] ?? [] : [])))].filter((p) => !bought.has(p)).slice(0, max);
+  return fallback.length > 0 ? { items: fallback, reason: `goes with what she bought: ${fallback.join(', ')}` } : undefined;
+}
+
 export function serendipityPick(
   associations: Associations,
   chosen: ReadonlySet<string>,

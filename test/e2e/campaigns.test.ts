@@ -71,14 +71,14 @@ describe('the cart abandoned, bought in the store, and the cross-sell the next m
     expect(await deliveries('cart-abandoned')).toEqual([]);
   });
 
-  it('sends the cross-sell at 09:00 the next morning in Tokyo, with what goes with the paint', async () => {
+  it('sends the cross-sell at 09:00 the next morning in Tokyo, with what customers bought together with the paint (the model\'s association rules)', async () => {
     expect(await outbox('bought-together', ann.profileId)).toEqual([expect.objectContaining({ status: 'planned', dueAt: at(1, '00:00:00.000') })]);
     await clock({ set: at(0, '23:59:00') });
     expect(await deliveries('bought-together')).toEqual([]);
     const moved = await clock({ advance: 'PT1M' });
     expect(moved.ran).toEqual([expect.objectContaining({ campaignId: 'bought-together', profileId: ann.profileId })]);
     expect(await deliveries('bought-together')).toEqual([
-      expect.objectContaining({ channel: 'email', adapter: 'ses', to: 'a***@example.com', message: expect.objectContaining({ template: 'moment-offer', offerId: 'bought-together', items: ['brush-set-pro', 'roller-set-9in'] }) }),
+      expect.objectContaining({ channel: 'email', adapter: 'ses', to: 'a***@example.com', message: expect.objectContaining({ template: 'moment-offer', offerId: 'bought-together', items: ['dust-sheet-cotton', 'brush-set-pro'] }) }),
     ]);
     expect(await outbox('bought-together', ann.profileId)).toEqual([expect.objectContaining({ status: 'sent', sentAt: at(1, '00:00:00.000'), offerId: 'bought-together' })]);
   });

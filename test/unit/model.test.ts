@@ -1,7 +1,7 @@
 import { loadCatalog, type Offer } from '../../lib/decision/catalog';
 import { decisionContext } from '../../lib/decision/context';
 import { decide, type DecisionFacts } from '../../lib/decision/decide';
-import { loadModel, serendipityPick, type AssociationRule } from '../../lib/decision/model';
+import { boughtTogether, loadModel, serendipityPick, type AssociationRule } from '../../lib/decision/model';
 
 const bundled = require('../../config/model.json') as Record<string, unknown>;
 const catalog = loadCatalog();
@@ -145,5 +145,22 @@ describe('the serendipity slot in a decision', () => {
     let holdout: string | undefined;
     for (let i = 0; holdout === undefined; i++) if (run(ann, 3, `p_${i}`).variant === 'holdout') holdout = `p_${i}`;
     expect(run(ann, 3, holdout).offers.map((o) => o.offerId)).not.toContain('discover-pick');
+  });
+});
+
+describe('bought together (the cross-sell after a purchase)', () => {
+  const { associations } = loadModel();
+
+  it("takes the consequents of the model's rules whose antecedent she bought, strongest lift first, never what she bought", () => {
+    const together = boughtTogether(associations, new Set(['paint-sage-2l']), {});
+    expect(together?.items).toEqual(['dust-sheet-cotton', 'brush-set-pro']);
+    expect(together?.reason).toBe('bought together: customers who bought paint-sage-2l also bought dust-sheet-cotton (lift 6.3, confidence 0.19)');
+    // A rule needs its whole antecedent: with the tape too, the filler knife set (lift 8.1) comes first; the paint itself is never offered back.
+    expect(boughtTogether(associations, new Set(['paint-sage-2l', 'tape-50m']), {})?.items).toEqual(['filler-knife-set', 'dust-sheet-cotton', 'brush-set-pro']);
+  });
+
+  it("falls back to the catalog's complements without a rule (no model yet, or nothing mined for her items), and to nothing without either", () => {
+    expect(boughtTogether(undefined, new Set(['lamp-arc']), { 'lamp-arc': ['bulb-e27', 'lamp-arc'] })).toEqual({ items: ['bulb-e27'], reason: 'goes with what she bought: bulb-e27' });
+    expect(boughtTogether(associations, new Set(['unknown-item']), { constructor: ['x'] })).toBeUndefined();
   });
 });
