@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGetItems, batchWriteItems } from './dynamo-batch';
 import { ConflictError, type ActivationInstance, type ActivationStore, type ContactStore } from './ports';
 import { ACTIVATION_RETENTION_DAYS, CONTACT_RETENTION_DAYS, ENDED_ACTIVATION_RETENTION_DAYS } from './tables';
 
@@ -54,17 +55,7 @@ export class DynamoActivations implements ActivationStore {
       { pk: `P#${id}`, sk: `I#${campaignId}#${occurrence}` },
       { pk: `P#${id}`, sk: `E#${campaignId}` },
     ]);
-    const items: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < keys.length; i += 100) {
-      let pending: Array<Record<string, unknown>> | undefined = keys.slice(i, i + 100);
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt >= 8) throw new Error(`BatchGetItem on ${this.table} left keys unprocessed`);
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-        const res: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
-        items.push(...(res.Responses?.[this.table] ?? []));
-        pending = res.UnprocessedKeys?.[this.table]?.Keys as Array<Record<string, unknown>> | undefined;
-      }
-    }
+    const items = await batchGetItems(this.doc, this.table, keys, { consistent: true });
     return {
       entered: items.some((it) => String(it.sk).startsWith('I#')),
       entries: items.filter((it) => String(it.sk).startsWith('E#')).map((it) => ({ profileId: String(it.pk).slice(2), occurrence: String(it.occurrence), at: String(it.at) })),
@@ -140,7 +131,7 @@ export class DynamoActivations implements ActivationStore {
       keys.push(...(res.Items ?? []));
       start = res.LastEvaluatedKey;
     } while (start);
-    await batchDelete(this.doc, this.table, keys.map((k) => ({ pk: k.pk, sk: k.sk })));
+    await batchWriteItems(this.doc, this.table, keys.map((k) => ({ pk: k.pk, sk: k.sk })), true);
     return keys.filter((k) => String(k.sk).startsWith('I#')).length;
   }
 }
@@ -178,19 +169,7 @@ export class DynamoContacts implements ContactStore {
   }
 
   async remove(keys: string[]): Promise<void> {
-    await batchDelete(this.doc, this.table, [...new Set(keys)].map((id) => ({ id })));
+    await batchWriteItems(this.doc, this.table, [...new Set(keys)].map((id) => ({ id })), true);
   }
 }
 
-/** Deletes items by key, 25 to a request, retrying what DynamoDB leaves unprocessed (throttling). */
-async function batchDelete(doc: DynamoDBDocumentClient, table: string, keys: Array<Record<string, unknown>>): Promise<void> {
-  for (let i = 0; i < keys.length; i += 25) {
-    let pending: Array<Record<string, unknown>> | undefined = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-    for (let attempt = 0; pending && pending.length > 0; attempt++) {
-      if (attempt >= 8) throw new Error(`BatchWriteItem on ${table} left deletes unprocessed`);
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));
-      const res = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending as never } }));
-      pending = res.UnprocessedItems?.[table] as Array<Record<string, unknown>> | undefined;
-    }
-  }
-}

@@ -1,7 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -9,9 +7,6 @@ import {
   QueryCommand,
   ScanCommand,
   UpdateCommand,
-  type BatchGetCommandOutput,
-  type BatchWriteCommandInput,
-  type BatchWriteCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
 import { matchCardOf, profileDocument, type MatchCard, type Profile } from '../profile/profile';
@@ -33,6 +28,7 @@ import {
   type Stores,
 } from './ports';
 import { DynamoActivations, DynamoContacts } from './activations-dynamo';
+import { batchGetItems, batchWriteItems } from './dynamo-batch';
 import { DEAD_LETTER_RETENTION_DAYS, EVENT_RETENTION_DAYS, type TableName } from './tables';
 
 /**
@@ -41,18 +37,6 @@ import { DEAD_LETTER_RETENTION_DAYS, EVENT_RETENTION_DAYS, type TableName } from
  * Graph keys: `ID#<ns>:<value>` / `OWNER` (identifier owner), `NET#<network>` / `<profileId>`
  * (network visit), `LINK#<profileId>` / `<otherProfileId>` (probable link).
  */
-
-const MAX_BATCH_GET = 100;
-const MAX_BATCH_WRITE = 25;
-const MAX_ATTEMPTS = 8;
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-const pause = (attempt: number) => new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt) * Math.random()));
 
 function ttl(days: number, now = Date.now()): number {
   return Math.floor(now / 1000) + days * 86_400;
@@ -76,41 +60,14 @@ export class DynamoStores implements Stores {
   /** Campaign entries (lib/store/activations-dynamo.ts). */
   readonly activations: DynamoActivations;
 
-  /**
-   * BatchGetItem with retry of unprocessed keys (throttling returns them instead of failing).
-   * `consistent` for reads that decide what is written: an eventually consistent read can miss an
-   * item written a moment ago.
-   */
-  private async batchGet(table: string, keys: Array<Record<string, string>>, projection?: string, consistent = false): Promise<Array<Record<string, unknown>>> {
-    const out: Array<Record<string, unknown>> = [];
-    for (const chunk of chunks(keys, MAX_BATCH_GET)) {
-      let pending: Array<Record<string, unknown>> | undefined = chunk;
-      for (let attempt = 0; pending && pending.length > 0; attempt++) {
-        if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchGetItem on ${table} left keys unprocessed after ${MAX_ATTEMPTS} attempts`);
-        if (attempt > 0) await pause(attempt);
-        const res: BatchGetCommandOutput = await this.doc.send(
-          new BatchGetCommand({
-            RequestItems: { [table]: { Keys: pending, ...(projection ? { ProjectionExpression: projection } : {}), ...(consistent ? { ConsistentRead: true } : {}) } },
-          }),
-        );
-        out.push(...(res.Responses?.[table] ?? []));
-        pending = res.UnprocessedKeys?.[table]?.Keys;
-      }
-    }
-    return out;
+  /** BatchGetItem with retry of unprocessed keys (lib/store/dynamo-batch.ts). */
+  private batchGet(table: string, keys: Array<Record<string, string>>, projection?: string, consistent = false): Promise<Array<Record<string, unknown>>> {
+    return batchGetItems(this.doc, table, keys, { ...(projection ? { projection } : {}), consistent });
   }
 
-  /** Puts items (or, with `delete`, deletes the items with these keys), 25 to a request, retrying what DynamoDB leaves unprocessed. */
-  private async batchWrite(table: string, items: Array<Record<string, unknown>>, remove = false): Promise<void> {
-    for (const chunk of chunks(items, MAX_BATCH_WRITE)) {
-      let pending: BatchWriteCommandInput['RequestItems'] | undefined = { [table]: chunk.map((item) => (remove ? { DeleteRequest: { Key: item } } : { PutRequest: { Item: item } })) };
-      for (let attempt = 0; pending && Object.keys(pending).length > 0; attempt++) {
-        if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchWriteItem on ${table} left items unprocessed after ${MAX_ATTEMPTS} attempts`);
-        if (attempt > 0) await pause(attempt);
-        const res: BatchWriteCommandOutput = await this.doc.send(new BatchWriteCommand({ RequestItems: pending }));
-        pending = res.UnprocessedItems;
-      }
-    }
+  /** Puts items (or, with `remove`, deletes the items with these keys), retrying what DynamoDB leaves unprocessed (lib/store/dynamo-batch.ts). */
+  private batchWrite(table: string, items: Array<Record<string, unknown>>, remove = false): Promise<void> {
+    return batchWriteItems(this.doc, table, items, remove);
   }
 
   /** A conditional write; a failed condition becomes a ConflictError (someone else wrote first). */
