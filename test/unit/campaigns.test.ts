@@ -103,6 +103,19 @@ describe('the cart-abandonment reminder and the next-morning cross-sell', () => 
   });
 });
 
+describe('already in the store', () => {
+  it('ends the online cart reminder when she walks into one of our stores', async () => {
+    const h = new CampaignHarness('2026-11-20T12:00:00Z');
+    const vic = customer('vic', 'Europe/London');
+    await h.ingest([vic.identify, { event: 'Product Added', userId: vic.userId, context: vic.context, properties: { product_id: 'lamp-arc' } }]);
+    h.now = new Date('2026-11-20T12:20:00Z');
+    await h.ingest([{ event: 'Store Entered', userId: vic.userId, context: { ...vic.context, location: STORE } }]);
+    expect((await h.instances('cart-abandoned'))[0]).toMatchObject({ status: 'cancelled', reason: 'exit: Store Entered at 2026-11-20T12:20:00.000Z' });
+    await h.advance(HOUR);
+    expect(h.sent.filter((m) => m.campaignId === 'cart-abandoned')).toEqual([]);
+  });
+});
+
 describe('quiet hours, shared caps and consent', () => {
   it('a push that falls in quiet hours waits for the morning instead of being dropped', async () => {
     // 23:10 in London, in a 24-hour store: the catalog's quiet hours are 22:00-06:00.
