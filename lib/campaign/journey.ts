@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { bucketOf } from '../decision/decide';
-import { distanceMeters } from '../decision/context';
+import { placesNear } from '../decision/context';
 import type { Catalog } from '../decision/catalog';
 import type { EngineConfig } from '../ingest/config';
 import { factsOf, timezoneOf } from '../profile/facts';
@@ -93,10 +93,7 @@ export async function onProfileChange(change: ProfileChange, deps: JourneyDeps):
 function placed(e: ProfileChange['events'][number], catalog: Pick<Catalog, 'places'>): ChangeEvent {
   const { location, ...event } = e;
   if (location === undefined) return event;
-  const place = catalog.places
-    .map((p) => ({ p, d: distanceMeters(location, p) }))
-    .filter(({ p, d }) => d <= p.radiusMeters)
-    .sort((a, b) => a.d - b.d)[0]?.p;
+  const place = placesNear(location, catalog.places)[0];
   return place ? { ...event, place: { id: place.id, kind: place.kind, latitude: place.latitude, longitude: place.longitude } } : event;
 }
 

@@ -7,6 +7,7 @@ import { contactAddresses } from '../events/identifiers';
 import type { AddressSealer } from '../campaign/addresses';
 import { completeMessage, MAX_MESSAGE_BYTES, parseMessage, partitionKeyOf, ValidationError, type CollectedEvent } from '../events/segment';
 import type { ContactStore, DeadLetter, DeadLetterStore } from '../store/ports';
+import { packBySize } from '../store/packing';
 import type { CollectRequest, SentMessage } from './request';
 
 /**
@@ -220,19 +221,5 @@ type StreamRecord = { data: string; partitionKey: string };
  * of its messages, so 500 KB sent can be many megabytes on the stream.
  */
 function putRecordsChunks(records: StreamRecord[]): StreamRecord[][] {
-  const chunks: StreamRecord[][] = [];
-  let chunk: StreamRecord[] = [];
-  let bytes = 0;
-  for (const record of records) {
-    const size = Buffer.byteLength(record.data, 'utf8') + Buffer.byteLength(record.partitionKey, 'utf8');
-    if (chunk.length === MAX_PUT_RECORDS || (chunk.length > 0 && bytes + size > MAX_PUT_BYTES)) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(record);
-    bytes += size;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
+  return packBySize(records, (r) => Buffer.byteLength(r.data, 'utf8') + Buffer.byteLength(r.partitionKey, 'utf8'), MAX_PUT_RECORDS, MAX_PUT_BYTES);
 }

@@ -37,6 +37,14 @@ export function distanceMeters(a: { latitude: number; longitude: number }, b: { 
   return 2 * EARTH_RADIUS_M * Math.asin(Math.sqrt(h));
 }
 
+/** Our places whose geofence a location is inside, nearest first (decisions' context, campaigns' geofence triggers). */
+export function placesNear(location: { latitude: number; longitude: number }, places: Place[]): Array<Place & { distanceMeters: number }> {
+  return places
+    .map((p) => ({ ...p, distanceMeters: Math.round(distanceMeters(location, p)) }))
+    .filter((p) => p.distanceMeters <= p.radiusMeters)
+    .sort((a, b) => a.distanceMeters - b.distanceMeters);
+}
+
 const DEVICE_TYPES: Record<string, DecisionContext['device']> = {
   mobile: 'smartphone',
   smartphone: 'smartphone',
@@ -68,12 +76,7 @@ export function decisionContext(request: ContextRequest, catalog: Catalog, fallb
   const now = request.timestamp ? new Date(request.timestamp) : serverNow;
   const timezone = request.timezone ? resolveTimezone(request.timezone, fallbackTimezone) : fallbackTimezone;
   const hour = localHour(now, timezone);
-  const nearby = request.location
-    ? catalog.places
-        .map((p) => ({ ...p, distanceMeters: Math.round(distanceMeters(request.location!, p)) }))
-        .filter((p) => p.distanceMeters <= p.radiusMeters)
-        .sort((a, b) => a.distanceMeters - b.distanceMeters)
-    : [];
+  const nearby = request.location ? placesNear(request.location, catalog.places) : [];
   const quietPlace = nearby.find((p) => catalog.quiet.placeKinds.includes(p.kind));
   const hours = catalog.quiet.hours;
   const quietHour = hours !== undefined && (hours.from <= hours.to ? hour >= hours.from && hour < hours.to : hour >= hours.from || hour < hours.to);

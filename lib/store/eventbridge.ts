@@ -1,6 +1,7 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { ProfileChange } from '../campaign/journey';
 import type { ChangeBus } from '../ingest/changes';
+import { packBySize } from './packing';
 
 /** EventBridge takes at most 10 entries and 256 KB per PutEvents call (the entries' sizes summed). */
 const MAX_ENTRIES = 10;
@@ -23,21 +24,7 @@ export class EventBridgeChangeBus implements ChangeBus {
     const failed = new Set<string>();
     const entries = changes.map((c) => ({ change: c, entry: { EventBusName: this.busName, Source: CHANGE_SOURCE, DetailType: CHANGE_DETAIL_TYPE, Detail: JSON.stringify(c) } }));
     // Requests packed by count and by size (a change is bounded: 25 events of 12 short properties).
-    const requests: Array<typeof entries> = [];
-    let current: typeof entries = [];
-    let bytes = 0;
-    for (const e of entries) {
-      const size = Buffer.byteLength(e.entry.Detail) + 100;
-      if (current.length > 0 && (current.length >= MAX_ENTRIES || bytes + size > MAX_REQUEST_BYTES)) {
-        requests.push(current);
-        current = [];
-        bytes = 0;
-      }
-      current.push(e);
-      bytes += size;
-    }
-    if (current.length > 0) requests.push(current);
-    for (const chunk of requests) {
+    for (const chunk of packBySize(entries, (e) => Buffer.byteLength(e.entry.Detail) + 100, MAX_ENTRIES, MAX_REQUEST_BYTES)) {
       const res = await this.client.send(new PutEventsCommand({ Entries: chunk.map((c) => c.entry) }));
       (res.Entries ?? []).forEach((e, n) => {
         if (e.ErrorCode) failed.add((chunk[n] as (typeof entries)[number]).change.profileId);
