@@ -10,7 +10,8 @@ import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../id
 import { updateSegments } from '../profile/facts';
 import { advanceMark, compareSeq, keepRecent, MARK_RETENTION_MS, messageKey, RedeliveryIndex } from '../profile/marks';
 import { foldEvent, matchCardOf, profileDocument, type Profile } from '../profile/profile';
-import { suppressionHash } from '../privacy/holdings';
+import { suppressionHash, suppressionsAmong } from '../privacy/holdings';
+import { messageMoment, suppressionVerdict, withoutIdentifiers } from '../privacy/suppression';
 import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
 import { MAX_MERGE_HOPS } from '../profile/read';
 import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
@@ -56,6 +57,8 @@ export interface IngestStats extends ResolutionCounters {
   feedbackRefused: number;
   /** Records carrying an identifier erased at the person's request: dead-lettered without their data. */
   erased: number;
+  /** Records of someone else kept without an identifier of an erased person that they named (lib/privacy/suppression.ts). */
+  withoutErased: number;
   /** Profile changes published for campaigns (lib/ingest/changes.ts). */
   changesAnnounced: number;
 }
@@ -146,6 +149,7 @@ class BatchRun {
       offerStatUpdates: 0,
       feedbackRefused: 0,
       erased: 0,
+      withoutErased: 0,
       changesAnnounced: 0,
       merges: 0,
       limitReached: 0,
@@ -304,39 +308,53 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
   return { owners, links, movedFrom, profiles, pending, documents, marked, stored, keys };
 }
 
+/** Records from this long before the batch runs (lib/privacy/suppression.ts `messageMoment`) may be replays (a redrive, a backfill, an app's offline queue): their linked identifiers are looked up for suppressions too. */
+export const REPLAY_AGE_MS = 10 * 60_000;
+
 /**
- * The records that may be applied: not those carrying an identifier erased at the person's request
- * (lib/privacy/erase.ts), which are dead-lettered keeping nothing of them. An erased identifier has
- * no link, so only unlinked identifiers are looked up, and links to profiles that are gone (a write in
- * flight, or an erasure): a returning visitor costs nothing more.
+ * The records as they may be applied, without what belongs to a person erased at her request
+ * (lib/privacy/erase.ts): the rule is lib/privacy/suppression.ts's. A record carrying her userId, or
+ * nothing but her identifiers, is dead-lettered keeping nothing of it; a record of someone else that
+ * names one of her identifiers keeps its other identifiers (or, received after the erasure with that
+ * customer's userId, takes the identifier over). An erased identifier has no link, so only unlinked
+ * identifiers are looked up, and a replayed record's (its device may have been released to someone
+ * since); a returning visitor costs nothing more.
  */
 async function withoutErased(run: BatchRun, parsed: ParsedRecord[], loaded: LoadedState, stores: Stores, config: IngestConfig): Promise<ParsedRecord[]> {
-  const unlinked = loaded.keys.filter((k) => !loaded.owners.has(k));
-  const hashes = new Map(unlinked.map((k) => [k, suppressionHash(k, config.salt)]));
-  const suppressed = unlinked.length === 0 ? new Set<string>() : await stores.privacy.suppressed([...hashes.values()]);
-  const erased = new Set(unlinked.filter((k) => suppressed.has(hashes.get(k) as string)));
+  const now = run.now().getTime();
+  const replayed = parsed.filter((p) => !(now - messageMoment(p.event) <= REPLAY_AGE_MS)).flatMap((p) => p.ids.map(identifierKey));
+  const asked = [...new Set([...loaded.keys.filter((k) => !loaded.owners.has(k)), ...replayed])];
+  const suppressedAt = await suppressionsAmong(stores.privacy, config.salt)(asked);
   // A link to a profile that is gone may be one a batch wrote while she was being erased (its own
-  // profile write then failed): its identifier is suppressed like hers (first, so a crash cannot lose
-  // it), the link removed, and what carries it dead-lettered too.
+  // profile write then failed): its identifier is suppressed like hers, as of her erasure (first, so a
+  // crash cannot lose it), and the link removed.
   const gone = [...new Set(loaded.owners.values())].filter((id) => !loaded.profiles.has(id) && !loaded.pending.has(id));
   for (const id of gone) {
-    if ((await stores.privacy.erasure(id)) === undefined) continue;
+    const erasure = await stores.privacy.erasure(id);
+    if (erasure === undefined) continue;
     for (const [key, owner] of loaded.owners) {
       if (owner !== id) continue;
-      await stores.privacy.suppress([suppressionHash(key, config.salt)], run.now().toISOString());
+      await stores.privacy.suppress([suppressionHash(key, config.salt)], erasure.at);
       await stores.graph.removeOwner(key, id);
-      erased.add(key);
+      suppressedAt.set(key, erasure.at);
       loaded.owners.delete(key);
       loaded.links.delete(key);
     }
   }
-  if (erased.size === 0) return parsed;
-  return parsed.filter((p) => {
-    if (!p.ids.some((id) => erased.has(identifierKey(id)))) return true;
-    run.deadLetter(p.record, 'erased: it carries an identifier of a person erased at her request (suppressed)', true);
-    run.stats.erased += 1;
-    return false;
-  });
+  if (suppressedAt.size === 0) return parsed;
+  const kept: ParsedRecord[] = [];
+  for (const p of parsed) {
+    const verdict = suppressionVerdict(p.ids, suppressedAt, messageMoment(p.event));
+    if (verdict.drop) {
+      run.deadLetter(p.record, 'erased: it carries an identifier of a person erased at her request (suppressed)', true);
+      run.stats.erased += 1;
+    } else if (verdict.strip.length > 0) {
+      const strip = new Set(verdict.strip);
+      kept.push({ ...p, event: withoutIdentifiers(p.event, strip, config.rules, config.salt), ids: p.ids.filter((id) => !strip.has(identifierKey(id))) });
+      run.stats.withoutErased += 1;
+    } else kept.push(p);
+  }
+  return kept;
 }
 
 /**

@@ -42,14 +42,20 @@ export function suppressionHash(key: string, salt: string): string {
   return createHash('sha256').update(`${salt}\u0000suppressed\u0000${key}`).digest('hex');
 }
 
-/** Which of these identifier keys are suppressed (erased at the person's request), by their salted hashes. */
-export function suppressedAmong(privacy: Pick<Stores['privacy'], 'suppressed'>, salt: string) {
-  return async (keys: string[]): Promise<Set<string>> => {
-    if (keys.length === 0) return new Set();
+/** Which of these identifier keys are suppressed (erased at the person's request), each with when, by their salted hashes. */
+export function suppressionsAmong(privacy: Pick<Stores['privacy'], 'suppressed'>, salt: string) {
+  return async (keys: string[]): Promise<Map<string, string>> => {
+    if (keys.length === 0) return new Map();
     const hashes = new Map(keys.map((k) => [suppressionHash(k, salt), k]));
     const found = await privacy.suppressed([...hashes.keys()]);
-    return new Set([...found].map((h) => hashes.get(h) as string));
+    return new Map([...found].map(([h, at]) => [hashes.get(h) as string, at]));
   };
+}
+
+/** Which of these identifier keys are suppressed (erased at the person's request), by their salted hashes. */
+export function suppressedAmong(privacy: Pick<Stores['privacy'], 'suppressed'>, salt: string) {
+  const among = suppressionsAmong(privacy, salt);
+  return async (keys: string[]): Promise<Set<string>> => new Set((await among(keys)).keys());
 }
 
 export async function holdingsOf(stores: Stores, profile: Profile, salt: string): Promise<Holdings & { truncated: boolean }> {

@@ -338,8 +338,8 @@ export class DynamoStores implements Stores {
   /** The privacy table: `SUP#<hash>` / `ID` (suppressed identifier), `ERASED#<profileId>` / `ERASURE`, `AUDIT#<day>` / `<at>#<id>`. */
   readonly privacy: PrivacyStore = {
     suppressed: async (hashes) => {
-      const items = await this.batchGet(this.tables.privacy, [...new Set(hashes)].map((h) => ({ pk: `SUP#${h}`, sk: 'ID' })), 'pk', true);
-      return new Set(items.map((i) => (i.pk as string).slice(4)));
+      const items = await this.batchGet(this.tables.privacy, [...new Set(hashes)].map((h) => ({ pk: `SUP#${h}`, sk: 'ID' })), undefined, true);
+      return new Map(items.map((i) => [(i.pk as string).slice(4), String(i.at)]));
     },
     suppress: async (hashes, at) => {
       await this.batchWrite(this.tables.privacy, [...new Set(hashes)].map((h) => ({ pk: `SUP#${h}`, sk: 'ID', at })));

@@ -283,7 +283,7 @@ export class MemoryStores implements Stores {
   readonly privacy: PrivacyStore = {
     suppressed: async (hashes) => {
       this.counts.reads += 1;
-      return new Set(hashes.filter((h) => this.suppressions.has(h)));
+      return new Map(hashes.flatMap((h): Array<[string, string]> => (this.suppressions.has(h) ? [[h, this.suppressions.get(h) as string]] : [])));
     },
     suppress: async (hashes, at) => {
       this.batchWrite([...new Set(hashes)], 'suppressions');

@@ -187,8 +187,8 @@ export interface AuditEntry {
  * erasure records and the audit log of the privacy API.
  */
 export interface PrivacyStore {
-  /** Which of these suppression hashes are suppressed. */
-  suppressed(hashes: string[]): Promise<Set<string>>;
+  /** Which of these suppression hashes are suppressed, each with when (lib/privacy/suppression.ts: what a suppression holds back depends on it). */
+  suppressed(hashes: string[]): Promise<Map<string, string>>;
   suppress(hashes: string[], at: string): Promise<void>;
   erasure(profileId: string): Promise<ErasureRecord | undefined>;
   recordErasure(record: ErasureRecord): Promise<void>;

@@ -1,0 +1,114 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { TABLES } from '../../lib/store/tables';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+
+/**
+ * What an erasure's suppression holds back, through the doors a client uses (the collector with the
+ * public write key, the privacy API with an admin key): only the erased person's data. Someone else's
+ * message that names one of her identifiers is kept, and an identifier she never proved was hers (an
+ * address somebody else claimed) does not silence its real owner.
+ */
+let stack: LocalStack;
+let dynamo: DynamoDBClient;
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0, quiet: true });
+  dynamo = new DynamoDBClient({ endpoint: stack.emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+});
+afterAll(async () => {
+  dynamo?.destroy();
+  await stack?.stop();
+});
+
+const WRITE = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
+const past = (day: number, hour: number) => new Date(Date.UTC(2026, 10, day, hour)).toISOString();
+/** A moment after the erasures these tests make (the stack runs on the real clock). */
+const now = () => new Date().toISOString();
+
+async function send(batch: Array<Record<string, unknown>>): Promise<void> {
+  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { authorization: WRITE, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
+  expect(res.status).toBe(200);
+  expect(((await res.json()) as { rejected: unknown[] }).rejected).toEqual([]);
+  await stack.poller.idle();
+}
+
+async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'x-api-key': key, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  return { status: res.status, body: await res.json() };
+}
+
+const profileOf = async (namespace: string, value: string): Promise<string | undefined> => {
+  const found = await call('GET', `/v1/identities/${namespace}/${encodeURIComponent(value)}`, 'dev-read-key');
+  return found.status === 200 ? (found.body.profileId as string) : undefined;
+};
+const journeyOf = async (profileId: string): Promise<string[]> => (await call('GET', `/v1/profiles/${profileId}/journey`, 'dev-read-key')).body.events.map((e: any) => e.messageId as string).sort();
+
+/** The ingest's dead letters that say a message was held back by an erasure. */
+async function erasedLetters(): Promise<number> {
+  const res = await dynamo.send(new ScanCommand({ TableName: TABLES.deadLetters.localName }));
+  return (res.Items ?? []).map((i) => unmarshall(i)).filter((l) => String(l.reason).startsWith('erased')).length;
+}
+
+async function erase(namespace: string, value: string): Promise<void> {
+  const id = await profileOf(namespace, value);
+  expect(id).toBeDefined();
+  const erased = await call('DELETE', `/v1/profiles/${id}`, 'dev-admin-key');
+  expect(erased.status).toBe(200);
+}
+
+describe('an erasure suppresses only the erased person', () => {
+  it("keeps Ben's messages from the family tablet Ann used, and gives him the tablet, while her own messages stay held back", async () => {
+    const viewOnTablet = (messageId: string, timestamp: string, extra: Record<string, unknown> = {}) => ({
+      type: 'track',
+      event: 'Product Viewed',
+      anonymousId: 'family-tablet-7',
+      messageId,
+      timestamp,
+      properties: { product_id: 'paint-12' },
+      ...extra,
+    });
+    await send([
+      viewOnTablet('ann-tablet-view-1', past(20, 19)),
+      { type: 'identify', anonymousId: 'family-tablet-7', userId: 'ann-family-1', messageId: 'ann-tablet-login', timestamp: past(20, 20), traits: { email: 'ann.family@example.com' } },
+    ]);
+    await erase('userId', 'ann-family-1');
+    const lettersBefore = await erasedLetters();
+
+    // Ben logs in on the tablet and orders.
+    await send([
+      { type: 'identify', anonymousId: 'family-tablet-7', userId: 'ben-family-2', messageId: 'ben-tablet-login', timestamp: now() },
+      { type: 'track', event: 'Order Completed', anonymousId: 'family-tablet-7', userId: 'ben-family-2', messageId: 'ben-tablet-order', timestamp: now(), properties: { order_id: 'o-1', total: 30 } },
+    ]);
+    const ben = await profileOf('userId', 'ben-family-2');
+    expect(ben).toBeDefined();
+    expect(await journeyOf(ben as string)).toEqual(['ben-tablet-login', 'ben-tablet-order']);
+    expect(await erasedLetters()).toBe(lettersBefore);
+    // The tablet is his now: what it sends next, without a login, is his too.
+    expect(await profileOf('anonymousId', 'family-tablet-7')).toBe(ben);
+    await send([viewOnTablet('ben-tablet-view', now())]);
+    expect(await journeyOf(ben as string)).toEqual(['ben-tablet-login', 'ben-tablet-order', 'ben-tablet-view']);
+
+    // Ann's old tablet events replayed, and a new message under her login: neither reaches anyone.
+    await send([viewOnTablet('ann-tablet-view-1', past(20, 19)), { type: 'track', event: 'Product Viewed', userId: 'ann-family-1', messageId: 'ann-after', timestamp: now(), properties: { product_id: 'x' } }]);
+    expect(await journeyOf(ben as string)).toEqual(['ben-tablet-login', 'ben-tablet-order', 'ben-tablet-view']);
+    expect(await profileOf('userId', 'ann-family-1')).toBeUndefined();
+    expect(await erasedLetters()).toBe(lettersBefore + 2);
+  });
+
+  it('does not let Mallory silence a customer by claiming her address and having herself erased', async () => {
+    await send([{ type: 'identify', anonymousId: 'mallory-laptop', userId: 'mallory-9', messageId: 'mallory-claims', timestamp: now(), traits: { email: 'vera.victim@example.com' } }]);
+    await erase('userId', 'mallory-9');
+    const lettersBefore = await erasedLetters();
+
+    // Vera signs up with her own address.
+    await send([{ type: 'identify', anonymousId: 'vera-phone', userId: 'vera-3', messageId: 'vera-signs-up', timestamp: now(), traits: { email: 'vera.victim@example.com' } }]);
+    const vera = await profileOf('userId', 'vera-3');
+    expect(vera).toBeDefined();
+    expect(await erasedLetters()).toBe(lettersBefore);
+    expect(await journeyOf(vera as string)).toEqual(['vera-signs-up']);
+    // Her address resolves to her, and is kept (sealed) for the e-mail channel.
+    expect(await profileOf('email', 'vera.victim@example.com')).toBe(vera);
+    const exported = await call('GET', `/v1/profiles/${vera}/export`, 'dev-admin-key');
+    expect(exported.body.contactAddresses).toEqual([expect.objectContaining({ namespace: 'email', sealed: true })]);
+  });
+});
