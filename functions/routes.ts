@@ -52,8 +52,14 @@ export function scopeOf(routeKey: string): ApiScope {
   return auth;
 }
 
-/** The kinds of keys each HTTP function checks: the secrets it may read (cdk/constructs/keys.ts). */
+/**
+ * The kinds of keys each HTTP function checks: the secrets it may read (cdk/constructs/keys.ts). The
+ * privacy function reads every kind, though it serves admin keys only: a call refused because its key
+ * is one of ours of another kind (403, not an unknown key's 401) is recorded in the audit log under
+ * that key's fingerprint (lib/privacy/audited.ts). It can already do more than any of those keys.
+ */
 export function keyKindsOf(fn: FunctionName): KeyKind[] {
+  if (fn === 'privacy') return ['admin', 'decide', 'read', 'write'];
   const kinds = new Set(ROUTES.filter((r) => r.fn === fn && r.auth !== 'none').map((r) => (r.auth === 'writeKey' ? 'write' : r.auth)));
   return [...kinds].sort() as KeyKind[];
 }

@@ -78,7 +78,20 @@ export function requireApiKey(keys: Keys, headers: Record<string, string | undef
   const kind = kindOf(keys, key);
   if (kind === undefined) throw unauthorized('invalid API key');
   if (kind !== scope) throw forbidden(`this route needs ${WHAT[scope]}; this is ${WHAT[kind]}`);
-  return `key:${digestOf(key).toString('hex').slice(0, 12)}`;
+  return fingerprintOf(key);
+}
+
+const fingerprintOf = (key: string): string => `key:${digestOf(key).toString('hex').slice(0, 12)}`;
+
+/**
+ * The `x-api-key` a request presents, if it is one of ours (of any kind): its kind and fingerprint.
+ * Lets a route that refuses it (403) still say, in an audit log, which of our keys knocked.
+ */
+export function presentedApiKey(keys: Keys, headers: Record<string, string | undefined>): { kind: KeyKind; fingerprint: string } | undefined {
+  const key = headers['x-api-key'];
+  if (key === undefined || key === '') return undefined;
+  const kind = kindOf(keys, key);
+  return kind === undefined ? undefined : { kind, fingerprint: fingerprintOf(key) };
 }
 
 /** The environment variables each kind's keys come from locally (comma-separated lists). */

@@ -19,6 +19,13 @@ export function deriveProfileId(key: string): string {
   return `p_${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
 }
 
+/**
+ * Whether a value has the shape of every profile id (deriveProfileId: `p_` and 24 hex digits). An API
+ * given anything else was not given a profile id (an e-mail address pasted by mistake, say), and need
+ * not look it up or keep it.
+ */
+export const isProfileId = (value: string): boolean => /^p_[0-9a-f]{24}$/.test(value);
+
 export interface ResolutionCounters {
   merges: number;
   /** Identifiers not linked because a per-namespace limit was reached. */

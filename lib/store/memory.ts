@@ -300,7 +300,10 @@ export class MemoryStores implements Stores {
     },
     audit: async (entry) => {
       this.write(1, 'audit');
-      this.auditEntries.push(structuredClone(entry));
+      // As DynamoDB's put under the same key (the day, `at` and id): an entry with the same id and time replaces it.
+      const same = this.auditEntries.findIndex((e) => e.id === entry.id && e.at === entry.at);
+      if (same >= 0) this.auditEntries[same] = structuredClone(entry);
+      else this.auditEntries.push(structuredClone(entry));
     },
     auditLog: async (day) => {
       this.counts.reads += 1;

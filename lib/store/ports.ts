@@ -172,13 +172,17 @@ export interface ErasureRecord {
   profileIds: string[];
 }
 
-/** One use of the privacy API: who (a key's fingerprint), when, what, and its outcome; never the data itself. */
+/**
+ * One use of the privacy API: who (a key's fingerprint), when, what, and its outcome; never the data
+ * itself. Writing an entry with the `id` and `at` of one already kept replaces it.
+ */
 export interface AuditEntry {
   id: string;
   at: string;
   who: string;
-  action: 'export' | 'erase' | 'split';
-  profileId: string;
+  action: 'export' | 'erase' | 'split' | 'read-audit-log';
+  /** The profile id asked for; absent when the request named none in a profile id's shape, or was refused for its key. */
+  profileId?: string;
   outcome: Record<string, unknown>;
 }
 

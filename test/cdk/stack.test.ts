@@ -261,20 +261,20 @@ describe('the functions', () => {
     expect(JSON.stringify(policyOf('profiles'))).not.toMatch(/DataOfferStats/);
   });
 
-  it('lets each function read the salt and only the secrets of the kinds of keys it checks', () => {
+  it('lets each function read the salt and only the secrets of the kinds of keys it checks (the privacy function every kind, to name a refused key in its audit log)', () => {
     const secretsOf = (fn: keyof typeof functionIds) =>
       [...new Set(statementsOf(policyOf(fn)).flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r).match(/"(Keys[A-Za-z]+?)[0-9A-F]{8}"/)?.[1]).filter(Boolean))].sort();
     expect(secretsOf('collect')).toEqual(['KeysIdentitySalt', 'KeysWriteKeys']);
     expect(secretsOf('profiles')).toEqual(['KeysAdminKeys', 'KeysIdentitySalt', 'KeysReadKeys']);
     expect(secretsOf('decide')).toEqual(['KeysAdminKeys', 'KeysApiKeys', 'KeysIdentitySalt', 'KeysReadKeys']);
     expect(secretsOf('ingest')).toEqual(['KeysIdentitySalt']);
-    expect(secretsOf('privacy')).toEqual(['KeysAdminKeys', 'KeysIdentitySalt']);
+    expect(secretsOf('privacy')).toEqual(['KeysAdminKeys', 'KeysApiKeys', 'KeysIdentitySalt', 'KeysReadKeys', 'KeysWriteKeys']);
     const kinds = (fn: keyof typeof functionIds) => (resources('AWS::Lambda::Function')[functionIds[fn]]!.Properties.Environment.Variables as Record<string, unknown>).KEY_KINDS;
     expect({ collect: kinds('collect'), profiles: kinds('profiles'), decide: kinds('decide'), privacy: kinds('privacy'), ingest: kinds('ingest') }).toEqual({
       collect: 'write',
       profiles: 'admin,read',
       decide: 'admin,decide,read',
-      privacy: 'admin',
+      privacy: 'admin,decide,read,write',
       ingest: '',
     });
   });
