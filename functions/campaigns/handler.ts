@@ -21,9 +21,10 @@ export const handler = httpHandler(async (event) => {
       return json(200, await source.publish(parseJsonBody(boundedBody(bodyText(event), MAX_DOCUMENT_BYTES))));
     case 'GET /v1/campaigns/{campaignId}/stats': {
       const id = event.pathParameters?.campaignId ?? '';
-      const campaign = (await source.get()).byId.get(id);
+      const [campaigns, catalog] = await Promise.all([source.get(), getCatalogSource().get()]);
+      const campaign = campaigns.byId.get(id);
       if (campaign === undefined) throw notFound(`no campaign ${id}`);
-      return json(200, await statsOf(campaign, getStores().activations));
+      return json(200, await statsOf(campaign, getStores().activations, catalog));
     }
     case 'GET /v1/profiles/{profileId}/campaigns': {
       const id = event.pathParameters?.profileId ?? '';

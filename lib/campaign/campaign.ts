@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeIssues } from '../config/issues';
+import { own } from '../events/json';
 import defaults from '../../config/campaigns.json';
 import type { Catalog } from '../decision/catalog';
 import type { CollectedEvent } from '../events/segment';
@@ -15,7 +16,17 @@ import { durationMs } from './time';
  * and hours, consent and arbitration of in-app decisions apply to it too. Validated when loaded (errors
  * name the campaign and the field) and compiled once.
  */
-const duration = z.string().refine((d) => durationMs(d) !== undefined, 'must be an ISO 8601 duration such as PT1H, PT30M or P1D');
+/**
+ * The longest wait a campaign may ask (a delay, an `until`'s timeout): an open entry is kept 400 days
+ * from its entry (ACTIVATION_RETENTION_DAYS), so it is still there when its wait ends, and every due
+ * time the trigger computes is a date (a wait of 10^8 days is not, and would fail every entry).
+ */
+export const MAX_WAIT = 'P365D';
+const MAX_WAIT_MS = 365 * 86_400_000;
+const duration = z
+  .string()
+  .refine((d) => durationMs(d) !== undefined, 'must be an ISO 8601 duration such as PT1H, PT30M or P1D')
+  .refine((d) => (durationMs(d) ?? 0) <= MAX_WAIT_MS, `must be at most ${MAX_WAIT} (a year: an open entry is kept 400 days)`);
 const eventNames = z.array(z.string().min(1).max(200)).min(1).max(20);
 const hour = z.number().int().min(0).max(23);
 
@@ -157,7 +168,7 @@ export function loadCampaigns(input: unknown = defaults, segments?: string[]): C
   const watched = new Set<string>();
   for (const c of config.campaigns) {
     if (byId.has(c.id)) throw fail(`campaign "${c.id}" is declared twice`);
-    if (config.channels[c.action.channel] === undefined) throw fail(`campaign "${c.id}" action.channel: no adapter for channel "${c.action.channel}" in channels`);
+    if (own(config.channels, c.action.channel) === undefined) throw fail(`campaign "${c.id}" action.channel: no adapter for channel "${c.action.channel}" in channels`);
     const segment = c.trigger.segment?.entered ?? c.trigger.segment?.left;
     if (segment !== undefined && segments !== undefined && !segments.includes(segment)) throw fail(`campaign "${c.id}" trigger.segment: no segment "${segment}" in config/profile.json`);
     for (const names of [c.trigger.event, c.wait.until?.event, c.exit.events, c.conversion.events]) for (const n of names ?? []) watched.add(n);
@@ -186,20 +197,38 @@ function compile(c: CampaignConfig): Campaign {
 }
 
 /**
+ * What stops a campaign as things stand, each as the field and what it means: it is disabled, or the
+ * catalog (published apart, so it may change after the campaigns) has no place of a geofence kind it
+ * triggers on (it enters no one) or no offer for its placement on its channel (it sends to no one:
+ * each entry ends "no offer"). Empty when nothing does. Its statistics show these.
+ */
+export function campaignProblems(campaign: CampaignConfig, catalog: Pick<Catalog, 'offers' | 'places'>): string[] {
+  return [...(campaign.enabled ? [] : [{ field: 'enabled', problem: 'false: it enters no one' }]), ...catalogProblems(campaign, catalog)].map((p) => `${p.field}: ${p.problem}`);
+}
+
+function catalogProblems(c: CampaignConfig, catalog: Pick<Catalog, 'offers' | 'places'>): Array<{ field: string; problem: string }> {
+  const problems: Array<{ field: string; problem: string }> = [];
+  const { placement, channel } = c.action;
+  if (!catalog.offers.some((o) => o.placements.includes(placement) && o.channels.includes(channel))) {
+    problems.push({ field: 'action', problem: `no offer of the catalog is for placement "${placement}" on channel "${channel}": it sends to no one (each entry ends "no offer")` });
+  }
+  const kinds = new Set(catalog.places.map((p) => p.kind));
+  for (const kind of c.trigger.geofence?.kinds ?? []) {
+    if (!kinds.has(kind)) problems.push({ field: 'trigger.geofence.kinds', problem: `the catalog has no place of kind "${kind}": it enters no one` });
+  }
+  return problems;
+}
+
+/**
  * What the catalog can say of campaigns that their schema cannot: each action's placement has an
  * offer on its channel, and each geofence names a kind of place the catalog has. Checked when the CDK
- * app synthesises (a published catalog may change later: a send then ends with "no offer" and why).
+ * app synthesises (a published catalog may change later: a send then ends with "no offer" and why,
+ * and the campaign's statistics say what stops it).
  */
 export function checkCampaignsAgainst(campaigns: Campaigns, catalog: Pick<Catalog, 'offers' | 'places'>): Campaigns {
-  const kinds = new Set(catalog.places.map((p) => p.kind));
   for (const c of campaigns.campaigns) {
-    const { placement, channel } = c.action;
-    if (!catalog.offers.some((o) => o.placements.includes(placement) && o.channels.includes(channel))) {
-      throw new Error(`Invalid campaigns: campaign "${c.id}" action: no offer of the catalog is for placement "${placement}" on channel "${channel}"`);
-    }
-    for (const kind of c.trigger.geofence?.kinds ?? []) {
-      if (!kinds.has(kind)) throw new Error(`Invalid campaigns: campaign "${c.id}" trigger.geofence.kinds: the catalog has no place of kind "${kind}"`);
-    }
+    const [first] = catalogProblems(c, catalog);
+    if (first) throw new Error(`Invalid campaigns: campaign "${c.id}" ${first.field}: ${first.problem}`);
   }
   return campaigns;
 }

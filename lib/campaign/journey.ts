@@ -72,7 +72,10 @@ export const occurrenceOf = (campaignId: string, what: string): string => create
  * Reacts to one profile change: each campaign the change triggers is entered, then its events are
  * applied to her entries (exit events end waits, awaited events resume them, conversions are
  * attributed). Safe to repeat: an occurrence enters once, an instance changes only from the state it
- * was read in.
+ * was read in. One campaign failing to enter her (a store or scheduler error) keeps no other from
+ * entering her, nor her events from being applied; the change then fails, naming each campaign that
+ * failed and why, so it is delivered again and the retry completes what failed (entering the others
+ * no second time).
  */
 export async function onProfileChange(change: ProfileChange, deps: JourneyDeps): Promise<ChangeOutcome> {
   const outcome: ChangeOutcome = { entered: 0, refused: [], exited: 0, resumed: 0, converted: 0 };
@@ -80,12 +83,21 @@ export async function onProfileChange(change: ProfileChange, deps: JourneyDeps):
   // Entries first, then what the events do to every entry (an order after a cart in the same batch ends the reminder just planned).
   const fired = triggered(change, events, deps.campaigns);
   const profile = fired.length === 0 ? undefined : await followMerges(deps.stores, change.profileId).catch(() => undefined);
+  const failed: Array<{ campaignId: string; error: unknown }> = [];
   for (const f of fired) {
-    const refusal = profile === undefined ? 'her profile is not stored yet or is gone' : await enter(profile, f, deps);
-    if (refusal === undefined) outcome.entered += 1;
-    else outcome.refused.push({ campaignId: f.campaign.id, reason: refusal });
+    try {
+      const refusal = profile === undefined ? 'her profile is not stored yet or is gone' : await enter(profile, f, deps);
+      if (refusal === undefined) outcome.entered += 1;
+      else outcome.refused.push({ campaignId: f.campaign.id, reason: refusal });
+    } catch (error) {
+      failed.push({ campaignId: f.campaign.id, error });
+    }
   }
   await reactToEvents([change.profileId, ...(change.members ?? [])], events, deps, outcome);
+  if (failed.length > 0) {
+    const what = failed.map((f) => `campaign "${f.campaignId}": ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('; ');
+    throw new AggregateError(failed.map((f) => f.error), `entering failed for ${what}`);
+  }
   return outcome;
 }
 

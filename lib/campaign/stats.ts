@@ -1,5 +1,6 @@
+import type { Catalog } from '../decision/catalog';
 import type { ActivationInstance, ActivationStore } from '../store/ports';
-import type { Campaign } from './campaign';
+import { campaignProblems, type Campaign } from './campaign';
 
 /**
  * A campaign's statistics, counted from its instances (exact, whatever was retried): per step
@@ -21,12 +22,18 @@ export interface CampaignStats {
   /** Treatment conversion rate less the control's (null until both have someone). */
   uplift: number | null;
   conversionWindowHours: number;
+  /**
+   * What stops the campaign now (disabled; a geofence kind or a placement the current catalog lacks),
+   * each as the field and what it means: a campaign that can enter or send to no one says why here,
+   * rather than only counting nobody. Empty when nothing does.
+   */
+  blocked: string[];
 }
 
 /** A reason with its variable part (times, counts) cut, so reasons group: "exit: Order Completed". */
 const reasonKey = (reason = 'unknown'): string => reason.replace(/ at \d{4}-.*$/, '').replace(/, until .*$/, '').slice(0, 120);
 
-export function campaignStats(campaign: Campaign, instances: ActivationInstance[]): CampaignStats {
+export function campaignStats(campaign: Campaign, instances: ActivationInstance[], catalog: Pick<Catalog, 'offers' | 'places'>): CampaignStats {
   const count = (test: (i: ActivationInstance) => boolean) => instances.filter(test).length;
   const tally = (list: ActivationInstance[]) => {
     const reasons: Record<string, number> = {};
@@ -51,9 +58,10 @@ export function campaignStats(campaign: Campaign, instances: ActivationInstance[
     treatment: { sent: sent.length, converted: count((i) => i.status === 'sent' && i.convertedAt !== undefined), rate: treatmentRate },
     uplift: treatmentRate === null || controlRate === null ? null : Math.round((treatmentRate - controlRate) * 10_000) / 10_000,
     conversionWindowHours: campaign.conversion.windowHours,
+    blocked: campaignProblems(campaign, catalog),
   };
 }
 
-export async function statsOf(campaign: Campaign, store: ActivationStore): Promise<CampaignStats> {
-  return campaignStats(campaign, await store.ofCampaign(campaign.id));
+export async function statsOf(campaign: Campaign, store: ActivationStore, catalog: Pick<Catalog, 'offers' | 'places'>): Promise<CampaignStats> {
+  return campaignStats(campaign, await store.ofCampaign(campaign.id), catalog);
 }

@@ -454,8 +454,9 @@ const SCHEMAS: Record<string, object> = {
       treatment: { type: 'object', properties: { sent: { type: 'integer' }, converted: { type: 'integer' }, rate: { type: ['number', 'null'] } }, required: ['sent', 'converted', 'rate'] },
       uplift: { type: ['number', 'null'] },
       conversionWindowHours: { type: 'integer' },
+      blocked: { type: 'array', items: str, description: 'What stops the campaign now (disabled; a geofence kind or a placement the current catalog lacks), each as the field and what it means; empty when nothing does' },
     },
-    required: ['campaignId', 'entered', 'waiting', 'exited', 'sent', 'delivered', 'failed', 'control', 'treatment', 'uplift', 'conversionWindowHours'],
+    required: ['campaignId', 'entered', 'waiting', 'exited', 'sent', 'delivered', 'failed', 'control', 'treatment', 'uplift', 'conversionWindowHours', 'blocked'],
   },
   ProfileCampaigns: {
     type: 'object',

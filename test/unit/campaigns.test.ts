@@ -355,7 +355,7 @@ describe('re-entry, control group and statistics', () => {
       if (n === people.length - 5) await h.advance(4 * HOUR);
       await h.ingest([{ event: 'Order Completed', userId, properties: { order_id: `o-${userId}`, total: 20 } }]);
     }
-    const stats = campaignStats(h.campaigns.byId.get('store-visit')!, await h.instances('store-visit'));
+    const stats = campaignStats(h.campaigns.byId.get('store-visit')!, await h.instances('store-visit'), h.catalog);
     const late = new Set(people.slice(-5).map((u) => profileIdOf(u)));
     const expectConverted = (group: string) => instances.filter((i) => i.group === group && !late.has(i.profileId)).length;
     expect(stats).toMatchObject({ entered: 40, sent: instances.length - held.length, control: { heldOut: held.length, converted: expectConverted('control') }, treatment: { converted: expectConverted('treatment') } });
