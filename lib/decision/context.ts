@@ -1,4 +1,5 @@
 import { UAParser } from 'ua-parser-js';
+import { own } from '../events/json';
 import { localDay, localHour, resolveTimezone } from '../profile/time';
 import type { Catalog, Place } from './catalog';
 
@@ -58,11 +59,11 @@ const DEVICE_TYPES: Record<string, DecisionContext['device']> = {
 
 /** The device class from an explicit type, else from the user agent (ua-parser-js), else desktop. */
 export function deviceClass(device: ContextRequest['device']): DecisionContext['device'] {
-  const explicit = device?.type ? DEVICE_TYPES[device.type.toLowerCase()] : undefined;
+  const explicit = device?.type ? own(DEVICE_TYPES, device.type.toLowerCase()) : undefined;
   if (explicit) return explicit;
   if (device?.userAgent) {
     const type = new UAParser(device.userAgent).getDevice().type;
-    return (type && DEVICE_TYPES[type]) || 'desktop';
+    return (type && own(DEVICE_TYPES, type)) || 'desktop';
   }
   return 'desktop';
 }

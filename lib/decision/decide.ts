@@ -293,15 +293,29 @@ function applyContactPolicy({ catalog, ctx, contacts, suppress }: DecisionRun, c
   });
 }
 
-/** Score: propensity x value x context weight x business lever, less for offers seen often. */
+/** A propensity to rank on: a finite number from 0 to 1, else undefined (the next one in the fallback chain scores). */
+const usable = (p: unknown): number | undefined => (typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 1 ? p : undefined);
+
+/**
+ * A score to rank on: always a finite number (JSON has no NaN or Infinity: they would answer `null`
+ * and sort anyhow). Propensities are in [0, 1] already; this bounds what the catalog's numbers multiply to.
+ */
+const finite = (x: number): number => (Number.isNaN(x) ? 0 : Math.min(Math.max(x, -Number.MAX_VALUE), Number.MAX_VALUE));
+
+/**
+ * Score: propensity x value x context weight x business lever, less for offers seen often. The model's
+ * propensity is used only if it is a number from 0 to 1; otherwise (a model that answers NaN or
+ * Infinity) the offer is scored as when the model has no score for it: the batch propensity, else the
+ * default.
+ */
 function score({ input, catalog, cluster, facts, contacts }: DecisionRun, candidates: Candidate[]): { scored: Scored[]; batchPropensity?: number } {
   const arb = catalog.arbitration;
-  const batchPropensity = typeof facts?.batch[arb.propensityAttribute] === 'number' ? (facts.batch[arb.propensityAttribute] as number) : undefined;
+  const batchPropensity = usable(facts?.batch[arb.propensityAttribute]);
   const ownViews = (input.facts?.aggregates.categoryViews30d as Top | undefined) ?? [];
   const topCategories = (facts?.aggregates.categoryViews30d as Top | undefined) ?? [];
   const views = topCategories.reduce((s, t) => s + t.count, 0);
   const scored = candidates.map((c) => {
-    const propensity = input.propensity?.(c.offer) ?? batchPropensity ?? arb.defaultPropensity;
+    const propensity = usable(input.propensity?.(c.offer)) ?? batchPropensity ?? arb.defaultPropensity;
     const affinity = views > 0 ? 1 + countOf(topCategories, c.offer.category) / views : 1;
     const novelty = (1 - arb.noveltyPenalty) ** countOf(contacts.offerImpressionsWeek, c.offer.id);
     const value = propensity * c.offer.value * c.factor * (c.offer.weight ?? 1) * affinity * novelty;
@@ -313,7 +327,8 @@ function score({ input, catalog, cluster, facts, contacts }: DecisionRun, candid
       );
     }
     if (novelty < 1) c.reasons.push('seen before this week (novelty penalty)');
-    return { ...c, score: Math.round(value * 10_000) / 10_000 };
+    const rounded = Math.round(value * 10_000) / 10_000;
+    return { ...c, score: finite(Number.isFinite(rounded) ? rounded : value) };
   });
   return { scored, ...(batchPropensity !== undefined ? { batchPropensity } : {}) };
 }

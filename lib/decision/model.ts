@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { describeIssues } from '../config/issues';
-import { valueNestedDeeperThan } from '../events/json';
+import { own, valueNestedDeeperThan } from '../events/json';
 import defaults from '../../config/model.json';
 import { lookup, sumKeys, type Facts } from '../profile/segments';
 import type { Offer } from './catalog';
+import { MAX_DOCUMENT_DEPTH } from './published';
 
 /**
  * The model artifact the decision function scores with, in-process (DESIGN.md, "Decisions"): a
@@ -31,6 +32,21 @@ const featureSchema = z.strictObject({
   default: z.number().default(0),
 });
 
+/**
+ * Bounds that keep a logistic target's linear score finite whatever a profile holds: every feature
+ * value is clamped to ±MAX_FEATURE_VALUE when the vector is computed, and every coefficient and
+ * intercept must be within ±MAX_COEFFICIENT, so with at most 500 features the score is at most
+ * about 5e20 in size (far from overflowing; the logistic saturates long before). An artifact with
+ * coefficients of ±1e308 would make every score Infinity - Infinity (NaN): it is refused when
+ * published and when loaded.
+ */
+export const MAX_COEFFICIENT = 1e6;
+export const MAX_FEATURE_VALUE = 1e12;
+const coefficient = z
+  .number()
+  .min(-MAX_COEFFICIENT, `must be between -${MAX_COEFFICIENT} and ${MAX_COEFFICIENT} (so a score cannot overflow)`)
+  .max(MAX_COEFFICIENT, `must be between -${MAX_COEFFICIENT} and ${MAX_COEFFICIENT} (so a score cannot overflow)`);
+
 /** The probability at a node: a leaf's score, or at a split the score of its rows as a whole. */
 const probability = z.number().min(0).max(1);
 
@@ -51,9 +67,9 @@ const treeNodeSchema: z.ZodType<TreeNodeConfig> = z.lazy(() =>
 /** A target: logistic (`intercept` and `weights`) or a tree (`tree`), one or the other. */
 const targetSchema = z
   .strictObject({
-    intercept: z.number().optional(),
+    intercept: coefficient.optional(),
     /** Coefficient per feature name; a feature without one weighs 0. */
-    weights: z.record(z.string(), z.number()).optional(),
+    weights: z.record(z.string(), coefficient).optional(),
     tree: treeNodeSchema.optional(),
   })
   .check((ctx) => {
@@ -67,8 +83,6 @@ type TargetConfig = z.output<typeof targetSchema>;
 /** Bounds on a tree target, so a published artifact cannot make a decision walk far. */
 export const TREE_LIMITS = { depth: 16, nodes: 4096 };
 
-/** A tree of the deepest kind nests two levels a node (the node, its children) under the document, targets and target. */
-const MAX_DOCUMENT_DEPTH = 2 * TREE_LIMITS.depth + 8;
 
 const associationRuleSchema = z.strictObject({
   if: z.array(z.string().min(1)).min(1).max(5),
@@ -180,11 +194,14 @@ function compileFeature(f: z.output<typeof featureSchema>): (facts: Facts & { se
   const numeric = (v: unknown): number => {
     if (f.equals !== undefined) return (Array.isArray(v) ? v.includes(f.equals) : v === f.equals) ? 1 : 0;
     const x = typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? Number(v) : f.default;
-    const capped = f.cap !== undefined ? Math.min(x, f.cap) : x;
+    const capped = bounded(f.cap !== undefined ? Math.min(x, f.cap) : x);
     return f.transform === 'log1p' ? Math.log1p(Math.max(capped, 0)) : capped;
   };
   return (facts) => numeric(raw(facts));
 }
+
+/** A feature value within ±MAX_FEATURE_VALUE (see MAX_COEFFICIENT). */
+const bounded = (x: number): number => Math.min(Math.max(x, -MAX_FEATURE_VALUE), MAX_FEATURE_VALUE);
 
 export type FeatureConfig = z.input<typeof featureSchema>;
 
@@ -196,7 +213,7 @@ export type FeatureConfig = z.input<typeof featureSchema>;
 export function featureVector(input: FeatureConfig[]): (facts: Facts | undefined) => Float64Array {
   const defs = input.map((f) => featureSchema.parse(f));
   const compiled = defs.map(compileFeature);
-  const unknown = Float64Array.from(defs, (f) => (f.equals !== undefined ? 0 : f.transform === 'log1p' ? Math.log1p(Math.max(f.default, 0)) : f.default));
+  const unknown = Float64Array.from(defs, (f) => (f.equals !== undefined ? 0 : f.transform === 'log1p' ? Math.log1p(Math.max(bounded(f.default), 0)) : bounded(f.default)));
   return (facts) => (facts ? Float64Array.from(compiled, (f) => f(facts)) : unknown.slice());
 }
 
@@ -230,7 +247,7 @@ export function loadModel(input: unknown = defaults): Model {
   const byItem = new Map<string, AssociationRule[]>();
   const itemSupport = config.associations?.itemSupport ?? {};
   (config.associations?.rules ?? []).forEach((r, i) => {
-    if (itemSupport[r.then] === undefined) throw fail(`association rule #${i} then: no itemSupport for "${r.then}"`);
+    if (own(itemSupport, r.then) === undefined) throw fail(`association rule #${i} then: no itemSupport for "${r.then}"`);
     if (r.if.includes(r.then)) throw fail(`association rule #${i} then: "${r.then}" is also in its antecedent`);
     for (const item of r.if) {
       const list = byItem.get(item);
@@ -305,7 +322,7 @@ export function serendipityPick(
   for (const item of chosen) {
     for (const rule of associations.byItem.get(item) ?? []) {
       if (rule.lift < options.minLift || exclude.has(rule.then) || chosen.has(rule.then)) continue;
-      if ((associations.itemSupport[rule.then] as number) > options.maxItemSupport) continue;
+      if ((own(associations.itemSupport, rule.then) ?? 1) > options.maxItemSupport) continue;
       if (!rule.if.every((i) => chosen.has(i))) continue;
       const b = best?.rule;
       if (!b || rule.lift > b.lift || (rule.lift === b.lift && (rule.confidence > b.confidence || (rule.confidence === b.confidence && rule.then < b.then)))) {

@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { valueNestedDeeperThan } from '../events/json';
 import { badRequest } from '../http/errors';
 
 /**
@@ -10,6 +11,15 @@ import { badRequest } from '../http/errors';
  */
 /** DynamoDB items hold 400 KB; what is left after the key and version. */
 export const MAX_DOCUMENT_BYTES = 380 * 1024;
+
+/**
+ * How deep a published document may nest objects and arrays (the document itself is level 1): the
+ * deepest one needs is a model's tree (16 levels, two a node, under the document, its targets and the
+ * target), 40. One check, before any document is validated, on every route that publishes one (the
+ * catalog, the model, the campaigns): a value nested thousands deep where a document takes any value
+ * (a condition's value) would overflow the stack of the code that validates or stores it, a 500.
+ */
+export const MAX_DOCUMENT_DEPTH = 40;
 
 export class PublishedDocument<T, Summary extends object> {
   private cached: { value: T; version: string; checkedAt: number } | undefined;
@@ -49,6 +59,7 @@ export class PublishedDocument<T, Summary extends object> {
 
   /** Validates and publishes a document; it serves from the next refresh. A bad one is a 400. */
   async publish(input: unknown, now = new Date()): Promise<{ version: string } & Summary> {
+    if (valueNestedDeeperThan(input, MAX_DOCUMENT_DEPTH)) throw badRequest(`the document is nested deeper than ${MAX_DOCUMENT_DEPTH} levels`);
     let value: T;
     try {
       value = this.load(input);
