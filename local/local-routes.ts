@@ -1,20 +1,36 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Campaigns } from '../lib/campaign/campaign';
+import { HttpError } from '../lib/http/errors';
+import { requireApiKey, type Keys } from '../lib/http/keys';
 import type { ActivationStore } from '../lib/store/ports';
 import { ClockError, MAX_KEPT, outboxEntry, signatureValid, type Delivery, type LocalBus, type LocalScheduler } from './activation';
 
 /**
  * The routes only the embedded stack has, never the CDK app: `POST /local/clock` (move a manual
  * clock: `{ "advance": "PT65M" }` or `{ "set": "<instant>" }`), `GET /local/outbox` (every campaign
- * entry with its status and reason, and every delivery), both with an admin key; and
- * `POST /local/webhook-sink/{channel}`, where webhook channels deliver (it checks their signature).
+ * entry with its status and reason, and every delivery), both with an admin key checked as the API
+ * checks it (lib/http/keys.ts: `sha256:<hex>` entries are digests, 401 for none or an unknown key,
+ * 403 for a key of another kind); and `POST /local/webhook-sink/{channel}`, where webhook channels
+ * deliver (it checks their signature).
  */
-export function localRoutes(parts: { scheduler: LocalScheduler; bus: LocalBus; webhooks: Delivery[]; activations: () => ActivationStore; campaigns: () => Promise<Campaigns> }) {
-  const admin = () => (process.env.ADMIN_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
-  const refused = (headers: IncomingHttpHeaders) => {
+export function localRoutes(parts: {
+  scheduler: LocalScheduler;
+  bus: LocalBus;
+  webhooks: Delivery[];
+  activations: () => ActivationStore;
+  campaigns: () => Promise<Campaigns>;
+  /** The API's keys, as its functions read them. */
+  keys: () => Promise<Keys>;
+}) {
+  const refused = async (headers: IncomingHttpHeaders): Promise<{ statusCode: number; body: unknown } | undefined> => {
     const key = headers['x-api-key'];
-    if (key === undefined) return { statusCode: 401, body: { success: false, message: 'an admin key (x-api-key) is required' } };
-    return admin().includes(String(key)) ? undefined : { statusCode: 403, body: { success: false, message: 'this route takes an admin key' } };
+    try {
+      requireApiKey(await parts.keys(), { 'x-api-key': typeof key === 'string' ? key : undefined }, 'admin');
+      return undefined;
+    } catch (e) {
+      if (e instanceof HttpError) return { statusCode: e.statusCode, body: { success: false, message: e.message } };
+      throw e;
+    }
   };
   return async (method: string, path: string, headers: IncomingHttpHeaders, body: Buffer): Promise<{ statusCode: number; body: unknown } | undefined> => {
     const sink = /^\/local\/webhook-sink\/([a-z][a-z0-9-]{0,31})$/.exec(path);
@@ -33,7 +49,7 @@ export function localRoutes(parts: { scheduler: LocalScheduler; bus: LocalBus; w
       return { statusCode: 200, body: { success: true } };
     }
     if (path === '/local/clock' && method === 'POST') {
-      const denied = refused(headers);
+      const denied = await refused(headers);
       if (denied) return denied;
       try {
         const request: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
@@ -45,7 +61,7 @@ export function localRoutes(parts: { scheduler: LocalScheduler; bus: LocalBus; w
     }
     if (path === '/local/clock' && method === 'GET') return { statusCode: 200, body: { mode: parts.scheduler.clock.mode, now: parts.scheduler.clock.now().toISOString() } };
     if (path === '/local/outbox' && method === 'GET') {
-      const denied = refused(headers);
+      const denied = await refused(headers);
       if (denied) return denied;
       const campaigns = await parts.campaigns();
       const entries = await parts.activations().all(1000);

@@ -191,7 +191,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       {
         port: requestedPort ?? Number(process.env.PORT ?? 3000),
         corsOrigins: parseCorsOrigins(process.env.CORS_ORIGINS),
-        local: localRoutes({ scheduler: activeScheduler, bus, webhooks, activations: () => resources.getStores().activations, campaigns: () => resources.getCampaignSource().get() }),
+        local: localRoutes({
+          scheduler: activeScheduler,
+          bus,
+          webhooks,
+          activations: () => resources.getStores().activations,
+          campaigns: () => resources.getCampaignSource().get(),
+          keys: () => resources.getKeys(),
+        }),
       },
     );
     // Webhook channels deliver to the stack's own sink unless told otherwise.
