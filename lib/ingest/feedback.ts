@@ -8,8 +8,9 @@ import { ConflictError, type OfferCounts, type OfferStatKey, type OfferStatsStor
  * Offer statistics from feedback: the impressions, clicks, dismissals and conversions that client
  * apps report for the offers of a decision (Segment's `Promotion Viewed` / `Promotion Clicked`, and
  * `Promotion Dismissed` / `Promotion Converted`), with `properties.promotion_id` (the offer) and
- * `properties.decision_id`. Counted per offer, UTC day and variant (`properties.variant` as the
- * decision answered it: personalised or holdout; else unknown), exactly once per event.
+ * `properties.decision_id`. Counted per offer, UTC day of the decision and variant (the decision
+ * token's), at most once per decision, offer and kind; a click, dismissal or conversion only beside
+ * the impression of the same decision and offer (countFeedback).
  */
 export const FEEDBACK_EVENTS = {
   'Promotion Viewed': 'impressions',
@@ -25,7 +26,12 @@ export type Variant = (typeof VARIANTS)[number];
 export interface Feedback extends OfferStatKey {
   kind: FeedbackKind;
   variant: Variant;
+  /** The decision it is feedback on (`properties.decision_id`). */
+  decisionId: string;
 }
+
+/** The kinds that count only beside the impression of the same decision and offer: what was not shown was not clicked. */
+export const OUTCOME_KINDS: readonly FeedbackKind[] = ['clicks', 'dismissals', 'conversions'];
 
 const OFFER_ID = /^[a-z0-9][a-z0-9-]{0,99}$/;
 
@@ -41,7 +47,7 @@ export function feedbackOf(event: CollectedEvent): Feedback | undefined {
   const day = new Date(event.timestamp);
   if (Number.isNaN(day.getTime())) return undefined;
   const variant: Variant = p.variant === 'personalised' || p.variant === 'holdout' ? p.variant : 'unknown';
-  return { offerId: p.promotion_id, day: day.toISOString().slice(0, 10), kind, variant };
+  return { offerId: p.promotion_id, day: day.toISOString().slice(0, 10), kind, variant, decisionId: p.decision_id };
 }
 
 /** How long after its decision feedback is counted (by receipt), and how far before it (clocks differ). */
@@ -58,8 +64,9 @@ export interface FeedbackSender {
  * The feedback an event carries, if it may be counted: its `properties.decision_token` verifies
  * (lib/decision/token.ts), is for the `decision_id` it names, names the offer, was issued at most
  * seven days before the event was received, and was issued for this sender (her profile, one merged
- * into it, or an identifier the event carries). The variant is the token's. `refused` says why not;
- * an event that is not feedback at all gives neither.
+ * into it, or an identifier the event carries). The variant and the day are the token's: the UTC day
+ * the decision was made, whatever time the client stamps on the event. `refused` says why not; an
+ * event that is not feedback at all gives neither.
  */
 export function honestFeedback(event: CollectedEvent, sender: FeedbackSender, key: Buffer): { feedback?: Feedback; refused?: string } {
   const claimed = feedbackOf(event);
@@ -74,11 +81,16 @@ export function honestFeedback(event: CollectedEvent, sender: FeedbackSender, ke
   const forSender =
     (claims.p !== null && sender.profileIds.has(claims.p)) || (claims.i !== null && sender.identifierKeys.some((k) => identifierTag(k, key) === claims.i));
   if (!forSender) return { refused: 'the token was issued to someone else' };
-  return { feedback: { ...claimed, variant: claims.v } };
+  const decided = new Date(claims.t * 1000);
+  if (Number.isNaN(decided.getTime())) return { refused: 'the token is out of its time window' };
+  return { feedback: { ...claimed, variant: claims.v, day: decided.toISOString().slice(0, 10) } };
 }
 
 /** The key a piece of feedback is counted once by, across the deployment: its decision, offer and kind. */
-export const feedbackKey = (decisionId: string, f: Feedback): string => createHash('sha256').update(`${decisionId}|${f.offerId}|${f.kind}`).digest('hex').slice(0, 16);
+export const feedbackKey = (decisionId: string, f: Pick<Feedback, 'offerId' | 'kind'>): string => createHash('sha256').update(`${decisionId}|${f.offerId}|${f.kind}`).digest('hex').slice(0, 16);
+
+/** The key of the claim that settles who counts a click, dismissal or conversion: its own message, or its impression's (settleOutcomes). */
+const settleKey = (key: string): string => createHash('sha256').update(`settle|${key}`).digest('hex').slice(0, 16);
 
 /** What a claim holds of the message that made it: a hash, so the offer statistics keep nothing of a person. */
 export const claimant = (messageId: string): string => createHash('sha256').update(`claim|${messageId}`).digest('hex').slice(0, 16);
@@ -100,7 +112,9 @@ export interface FeedbackRecord {
  * Claims each record's feedback for its message, once across the whole deployment (a claim item per
  * decision, offer and kind), so a replay under another messageId, from any profile or device, is not
  * counted; a retry of the message that claimed it is (the counters' marks count it once). Two records of
- * one batch with one key: the first in sequence claims it. A claim that fails fails its group (retried).
+ * one batch with one key: the first in sequence claims it. A claim that fails fails its group (retried),
+ * and the later records on its item wait for the retry too, failing their groups: counting them now
+ * would move the item's mark past the record that failed, and its retry would not count.
  */
 export async function claimFeedback(records: FeedbackRecord[], store: OfferStatsStore, now: Date): Promise<{ records: FeedbackRecord[]; replays: number; failedGroups: Set<string>; errors: Error[] }> {
   const first = new Map<string, string>();
@@ -112,17 +126,27 @@ export async function claimFeedback(records: FeedbackRecord[], store: OfferStats
       outcome.set(key, await store.claim(key, message, expiresAt).catch((e: unknown) => e as Error));
     }),
   );
+  const lowestFailed = new Map<string, string>();
+  for (const r of records) {
+    const low = lowestFailed.get(itemOf(r));
+    if (outcome.get(r.claim.key) instanceof Error && (low === undefined || markOf(r.sequenceNumber) < low)) lowestFailed.set(itemOf(r), markOf(r.sequenceNumber));
+  }
   const out = { records: [] as FeedbackRecord[], replays: 0, failedGroups: new Set<string>(), errors: [] as Error[] };
   for (const r of records) {
     const o = outcome.get(r.claim.key);
+    const low = lowestFailed.get(itemOf(r));
     if (o instanceof Error) {
       out.failedGroups.add(r.group);
       if (!out.errors.includes(o)) out.errors.push(o);
-    } else if (o === true && first.get(r.claim.key) === r.claim.message) out.records.push(r);
+    } else if (low !== undefined && markOf(r.sequenceNumber) > low) out.failedGroups.add(r.group);
+    else if (o === true && first.get(r.claim.key) === r.claim.message) out.records.push(r);
     else out.replays += 1;
   }
   return out;
 }
+
+/** The statistics item a record counts on, per shard (each shard moves its own mark on it). */
+const itemOf = (r: FeedbackRecord): string => `${r.shardId}|${r.feedback.offerId}|${r.feedback.day}`;
 
 /**
  * Which feedback can be counted now. A failed group's records come back from the lowest failed
@@ -131,7 +155,6 @@ export async function claimFeedback(records: FeedbackRecord[], store: OfferStats
  * back with the retry). Everything else counts.
  */
 export function countableFeedback(records: FeedbackRecord[], written: ReadonlySet<string>): { countable: FeedbackRecord[]; deferredGroups: Set<string> } {
-  const itemOf = (r: FeedbackRecord) => `${r.shardId}|${r.feedback.offerId}|${r.feedback.day}`;
   const lowestRetried = new Map<string, string>();
   for (const r of records) {
     if (written.has(r.group)) continue;
@@ -163,6 +186,12 @@ export interface FeedbackResult {
  * conditional update per (offer, day) adding only the records past its mark and moving the mark.
  * A retried batch (Lambda retries from the failed record, possibly with more records) therefore adds
  * each event once. A failed update fails the groups whose records it carried.
+ *
+ * A click, dismissal or conversion counts only beside the impression of the same decision and offer
+ * (settleOutcomes): one whose impression came first (in an earlier batch, or earlier in this one)
+ * counts now; one whose impression has not come yet waits, and counts with its impression when that
+ * arrives, on any shard, in the impression's update (the same item: feedback counts on its decision's
+ * day). A holder of the decision key therefore adds no click without adding its impression.
  */
 export async function countFeedback(records: FeedbackRecord[], store: OfferStatsStore): Promise<FeedbackResult> {
   const result: FeedbackResult = { failedGroups: new Set(), errors: [], updates: 0 };
@@ -177,8 +206,15 @@ export async function countFeedback(records: FeedbackRecord[], store: OfferStats
       items.set(id, item);
     }
     let marks: Map<string, string>;
+    let counted: Map<FeedbackRecord, FeedbackKind[]>;
     try {
       marks = await store.marks([...items.values()].map((i) => i.key), shardId);
+      // Only records past their item's mark settle anything: the others were counted, or waited, before.
+      const past = list.filter((r) => {
+        const previous = marks.get(`${r.feedback.offerId}|${r.feedback.day}`);
+        return previous === undefined || markOf(r.sequenceNumber) > previous;
+      });
+      counted = await settleOutcomes(past, store);
     } catch (e) {
       result.errors.push(e as Error);
       for (const r of list) result.failedGroups.add(r.group);
@@ -192,11 +228,14 @@ export async function countFeedback(records: FeedbackRecord[], store: OfferStats
         for (const r of item.records) {
           const m = markOf(r.sequenceNumber);
           if (previous !== undefined && m <= previous) continue;
-          const name = `${r.feedback.kind}_${r.feedback.variant}`;
-          counts[name] = (counts[name] ?? 0) + 1;
+          for (const kind of counted.get(r) ?? []) {
+            const name = `${kind}_${r.feedback.variant}`;
+            counts[name] = (counts[name] ?? 0) + 1;
+          }
           if (mark === undefined || m > mark) mark = m;
         }
-        if (mark === undefined || mark === previous) return;
+        // Nothing to add (clicks waiting for their impressions): no write; a redelivery settles nothing again.
+        if (mark === undefined || mark === previous || Object.keys(counts).length === 0) return;
         try {
           await store.add(item.key, shardId, previous, mark, counts);
           result.updates += 1;
@@ -208,6 +247,37 @@ export async function countFeedback(records: FeedbackRecord[], store: OfferStats
     );
   }
   return result;
+}
+
+/**
+ * What each record counts, for records about to be added past their item's mark: an impression counts
+ * itself and each click, dismissal or conversion of its decision and offer that was claimed and is
+ * not counted yet; a click, dismissal or conversion counts itself if its impression was claimed. Who
+ * counts an outcome is settled by a claim of its own (the first of the outcome's message and its
+ * impression's message to take it), so when both arrive together on two shards, each sees the other
+ * (each claims before it reads) and exactly one counts it. The claims outlive the decision's window.
+ */
+async function settleOutcomes(records: FeedbackRecord[], store: OfferStatsStore): Promise<Map<FeedbackRecord, FeedbackKind[]>> {
+  const impressionOf = (f: Feedback) => feedbackKey(f.decisionId, { offerId: f.offerId, kind: 'impressions' });
+  const outcomesOf = (f: Feedback) => OUTCOME_KINDS.map((kind) => ({ kind, key: feedbackKey(f.decisionId, { offerId: f.offerId, kind }) }));
+  const lookups = records.flatMap((r) => (r.feedback.kind === 'impressions' ? outcomesOf(r.feedback).map((o) => o.key) : [impressionOf(r.feedback)]));
+  const claimed = lookups.length === 0 ? new Set<string>() : await store.claimed([...new Set(lookups)]);
+  const counted = new Map<FeedbackRecord, FeedbackKind[]>();
+  await Promise.all(
+    records.map(async (r) => {
+      // Claims last as long as feedback on the decision can come: to the end of the day after its window.
+      const expiresAt = Date.parse(`${r.feedback.day}T00:00:00Z`) / 1000 + FEEDBACK_WINDOW_SECONDS + 2 * 86_400;
+      if (r.feedback.kind === 'impressions') {
+        const kinds: FeedbackKind[] = ['impressions'];
+        for (const o of outcomesOf(r.feedback)) if (claimed.has(o.key) && (await store.claim(settleKey(o.key), r.claim.message, expiresAt))) kinds.push(o.kind);
+        counted.set(r, kinds);
+      } else {
+        const shown = claimed.has(impressionOf(r.feedback)) && (await store.claim(settleKey(r.claim.key), r.claim.message, expiresAt));
+        counted.set(r, shown ? [r.feedback.kind] : []);
+      }
+    }),
+  );
+  return counted;
 }
 
 export interface OfferRates {

@@ -366,6 +366,10 @@ export class DynamoStores implements Stores {
    */
   readonly offerStats: OfferStatsStore = {
     // A claim is an item of its own (`CLAIM#<key>` / `CLAIM`), beside the counters; it expires by TTL.
+    claimed: async (keys) => {
+      const items = await this.batchGet(this.tables.offerStats, keys.map((k) => ({ offerId: `CLAIM#${k}`, day: 'CLAIM' })), 'offerId', true);
+      return new Set(items.map((i) => (i.offerId as string).slice(6)));
+    },
     claim: async (key, message, expiresAt) => {
       try {
         await this.doc.send(

@@ -315,6 +315,10 @@ export class MemoryStores implements Stores {
   readonly claims = new Map<string, string>();
 
   readonly offerStats: OfferStatsStore = {
+    claimed: async (keys) => {
+      this.counts.reads += 1;
+      return new Set(keys.filter((k) => this.claims.has(k)));
+    },
     claim: async (key, message) => {
       const current = this.claims.get(key);
       if (current !== undefined && current !== message) return false;

@@ -161,6 +161,8 @@ export interface OfferStatsStore {
    * claimed it (a replay). The claim expires at `expiresAt` (epoch seconds), after its token's window.
    */
   claim(key: string, message: string, expiresAt: number): Promise<boolean>;
+  /** Which of these claims exist (strongly consistent: a claim written before this read is seen). */
+  claimed(keys: string[]): Promise<Set<string>>;
 }
 
 /** What an erasure leaves behind: the ids it erased, so that erasing again sweeps what a batch in flight stored since. */

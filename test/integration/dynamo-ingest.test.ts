@@ -230,13 +230,14 @@ describe('ingest on DynamoDB', () => {
 });
 
 describe('offer statistics on DynamoDB', () => {
-  const feedback = (n: number, event = 'Promotion Viewed') =>
-    signedFeedback(segmentEvent({ userId: `stats-${n % 2}`, event, messageId: `stats-${event}-${n}`, properties: { decision_id: `d-${n}`, promotion_id: 'garden-season', variant: 'personalised' }, timestamp: '2026-12-03T10:00:00.000Z' }));
+  const feedback = (n: number, event = 'Promotion Viewed', decision = n) =>
+    signedFeedback(segmentEvent({ userId: `stats-${n % 2}`, event, messageId: `stats-${event}-${n}`, properties: { decision_id: `d-${decision}`, promotion_id: 'garden-season', variant: 'personalised' }, timestamp: '2026-12-03T10:00:00.000Z' }));
 
   it('adds each event once with conditional updates, through a throttled write and a retry with more records', async () => {
     const stores = new DynamoStores(client, tables);
     const seq = new SequenceFactory();
-    const records = [1, 2, 3].map((n) => toRecord(feedback(n, n === 3 ? 'Promotion Clicked' : 'Promotion Viewed'), seq.take()));
+    // The click is on the first impression's decision (a click counts only beside its impression).
+    const records = [1, 2, 3].map((n) => toRecord(n === 3 ? feedback(n, 'Promotion Clicked', 1) : feedback(n), seq.take()));
     const throttled = throttle((command) => command === 'UpdateCommand' || command === 'UpdateItemCommand', 1);
     const first = await ingestBatch(records, stores, ingestConfig());
     expect(throttled.thrown).toBe(1);

@@ -63,6 +63,29 @@ describe('offer statistics count honest feedback only', () => {
     expect(report?.variants[decision.variant]).toMatchObject({ impressions: 1, clicks: 1 });
   });
 
+  it('counts feedback on the UTC day its decision was made, whatever day the client stamps on it', async () => {
+    const { stores, decision, offer } = await ivy();
+    const props = { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token };
+    await ingest(stores, [segmentEvent({ userId: 'ivy-1', event: 'Promotion Viewed', timestamp: '2001-01-01T00:00:00.000Z', receivedAt: at(10, 1), properties: props })]);
+    expect([...stores.statItems.keys()]).toEqual([`${offer}|${DAY}`]);
+    expect((await counts(stores, offer))?.total.impressions).toBe(1);
+  });
+
+  it('counts a click or a conversion only beside the impression of its decision and offer, once, whichever comes first', async () => {
+    const { stores, decision, offer } = await ivy();
+    const props = { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token };
+    // The click and the conversion come first (another shard, a server-side conversion): they wait.
+    await ingest(stores, [], [toRecord(feedback('ivy-1', 'Promotion Clicked', props, at(10, 2)), seq.take(), 'shardId-000000000007'), toRecord(feedback('ivy-1', 'Promotion Converted', props, at(10, 3)), seq.take(), 'shardId-000000000007')]);
+    expect((await counts(stores, offer))?.total).toMatchObject({ impressions: 0, clicks: 0, conversions: 0 });
+    // Her other offer is clicked without ever being shown: it never counts.
+    const second = decision.offers[1]?.offerId as string;
+    await ingest(stores, [feedback('ivy-1', 'Promotion Clicked', { ...props, promotion_id: second }, at(10, 4))]);
+    // The impression arrives: the click and the conversion count with it.
+    await ingest(stores, [feedback('ivy-1', 'Promotion Viewed', props, at(10, 1))]);
+    expect((await counts(stores, offer))?.total).toMatchObject({ impressions: 1, clicks: 1, conversions: 1 });
+    expect((await counts(stores, second))?.total).toMatchObject({ impressions: 0, clicks: 0 });
+  });
+
   it('does not count forged, borrowed, misdirected or stale feedback, and says how much it refused', async () => {
     const { stores, decision, offer } = await ivy();
     const other = catalog.offers.map((o) => o.id).find((id) => !decision.offers.some((o) => o.offerId === id)) as string;
@@ -118,6 +141,8 @@ describe('offer statistics count honest feedback only', () => {
     const decision = await decideFor(stores, { namespace: 'anonymousId', value: 'mal-phone' });
     const offer = decision.offers[0]?.offerId as string;
     const props = { decision_id: decision.decisionId, promotion_id: offer, decision_token: decision.token };
+    // The offer was shown (a click counts only beside its impression).
+    await ingest(stores, [segmentEvent({ anonymousId: 'mal-phone', event: 'Promotion Viewed', timestamp: at(10, 0), properties: props })]);
     let refused = 0;
     for (let k = 0; k < 20; k++) {
       // Each new userId moves the device to a brand-new profile.
@@ -131,6 +156,7 @@ describe('offer statistics count honest feedback only', () => {
     const stores = new MemoryStores();
     await ingest(stores, [segmentEvent({ anonymousId: 'ivy-phone', timestamp: at(9), properties: { product_id: 'spade-2', category: 'garden' } })]);
     const decision = await decideFor(stores, { namespace: 'anonymousId', value: 'ivy-phone' });
+    await ingest(stores, [segmentEvent({ anonymousId: 'ivy-phone', event: 'Promotion Viewed', timestamp: at(10, 1), properties: { decision_id: decision.decisionId, promotion_id: decision.offers[0]?.offerId, decision_token: decision.token } })]);
     // She logs in on her laptop, then on the phone: the phone's profile merges into hers; the click comes with her userId only.
     await ingest(stores, [segmentEvent({ type: 'identify', anonymousId: 'ivy-laptop', userId: 'ivy-1', timestamp: at(8) }), segmentEvent({ type: 'identify', anonymousId: 'ivy-phone', userId: 'ivy-1', timestamp: at(10, 30) })]);
     const offer = decision.offers[0]?.offerId as string;

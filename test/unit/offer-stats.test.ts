@@ -19,6 +19,7 @@ describe('feedback events', () => {
       day: '2026-12-02',
       kind: 'clicks',
       variant: 'holdout',
+      decisionId: 'd1',
     });
     expect(feedbackOf(track('Promotion Viewed', { decision_id: 'd1', promotion_id: 'garden-season' }))).toMatchObject({ kind: 'impressions', variant: 'unknown' });
     expect(feedbackOf(track('Promotion Viewed', { promotion_id: 'garden-season' }))).toBeUndefined();
@@ -147,14 +148,23 @@ describe('the statistics query', () => {
 });
 
 describe('offer statistics under faults and Lambda retries (property)', () => {
-  it('count every feedback event exactly once, whatever fails and however the retries are cut', async () => {
+  it('count every impression once, and every click or conversion once beside its impression, whatever fails, on whichever shard and however the retries are cut', async () => {
     const spec = fc.record({
-      events: fc.array(fc.record({ user: fc.integer({ min: 0, max: 3 }), offer: fc.constantFrom('garden-season', 'survey-q4'), kind: fc.constantFrom('Promotion Viewed', 'Promotion Clicked'), variant: fc.constantFrom('personalised', 'holdout') }), { minLength: 1, maxLength: 30 }),
+      events: fc.array(
+        fc.record({
+          decision: fc.integer({ min: 0, max: 5 }),
+          offer: fc.constantFrom('garden-season', 'survey-q4'),
+          kind: fc.constantFrom('Promotion Viewed', 'Promotion Clicked', 'Promotion Converted'),
+          shard: fc.integer({ min: 0, max: 1 }),
+        }),
+        { minLength: 1, maxLength: 30 },
+      ),
       batchSize: fc.integer({ min: 1, max: 12 }),
-      faults: fc.array(fc.constantFrom('none', 'profile', 'stats', 'events'), { minLength: 1, maxLength: 20 }),
+      faults: fc.array(fc.constantFrom('none', 'profile', 'stats', 'claims', 'events'), { minLength: 1, maxLength: 20 }),
+      polls: fc.array(fc.integer({ min: 0, max: 1 }), { maxLength: 60 }),
     });
     await fc.assert(
-      fc.asyncProperty(spec, async ({ events, batchSize, faults }) => {
+      fc.asyncProperty(spec, async ({ events, batchSize, faults, polls }) => {
         const stores = new MemoryStores();
         let call = 0;
         // The first calls draw a fault each (then none); the faulty store fails the first matching write of that call.
@@ -169,33 +179,47 @@ describe('offer statistics under faults and Lambda retries (property)', () => {
         const faulty: Stores = {
           ...stores,
           profiles: { ...stores.profiles, put: once('profile', stores.profiles.put) },
-          offerStats: { ...stores.offerStats, add: once('stats', stores.offerStats.add) },
+          offerStats: { ...stores.offerStats, add: once('stats', stores.offerStats.add), claim: once('claims', stores.offerStats.claim) },
           events: { ...stores.events, put: once('events', stores.events.put) },
         };
-        const seq = new SequenceFactory();
-        const records = events.map((e, i) =>
-          toRecord(
-            signedFeedback(segmentEvent({ userId: `u-${e.user}`, event: e.kind, messageId: `p-${i}`, properties: { decision_id: `d-${i}`, promotion_id: e.offer, variant: e.variant }, timestamp: '2026-12-05T10:00:00.000Z' })),
-            seq.take(),
-          ),
+        // A decision's variant is its token's; each person's events go to the shard her key hashes to, here either.
+        const variantOf = (decision: number) => (decision % 2 === 0 ? 'personalised' : 'holdout');
+        const seqs = [new SequenceFactory(), new SequenceFactory()];
+        const streams = [0, 1].map((shard) =>
+          events
+            .map((e, i) => ({ e, i }))
+            .filter(({ e }) => e.shard === shard)
+            .map(({ e, i }) =>
+              toRecord(
+                signedFeedback(segmentEvent({ userId: `u-${e.decision % 4}`, event: e.kind, messageId: `p-${i}`, properties: { decision_id: `d-${e.decision}`, promotion_id: e.offer, variant: variantOf(e.decision) }, timestamp: '2026-12-05T10:00:00.000Z' })),
+                (seqs[shard] as SequenceFactory).take(),
+                `shardId-00000000000${shard}`,
+              ),
+            ),
         );
-        // The event source mapping: from the checkpoint, a batch; on failures, retry from the lowest.
-        let next = 0;
-        for (let guard = 0; next < records.length && guard < 200; guard++) {
+        // The event source mapping, per shard: from the checkpoint, a batch; on failures, retry from the lowest. The shards take turns as `polls` says.
+        const next = [0, 0];
+        for (let step = 0; step < 400 && streams.some((records, s) => (next[s] as number) < records.length); step++) {
+          const wanted = polls[step] ?? step % 2;
+          const shard = (next[wanted] as number) < (streams[wanted] as unknown[]).length ? wanted : 1 - wanted;
+          const records = streams[shard] as ReturnType<typeof toRecord>[];
           fault = faults[call++] ?? 'none';
-          const batch = records.slice(next, next + batchSize);
+          const batch = records.slice(next[shard], (next[shard] as number) + batchSize);
           const result = await ingestBatch(batch, faulty, ingestConfig());
           const lowest = result.failedSequenceNumbers.sort()[0];
-          next = lowest === undefined ? next + batch.length : records.findIndex((r) => r.sequenceNumber === lowest);
+          next[shard] = lowest === undefined ? (next[shard] as number) + batch.length : records.findIndex((r) => r.sequenceNumber === lowest);
         }
-        expect(next).toBe(records.length);
+        expect(next).toEqual(streams.map((r) => r.length));
         const report = await offerStatistics(stores.offerStats, loadCatalog(), { from: '2026-12-05', to: '2026-12-05' });
         for (const offer of ['garden-season', 'survey-q4']) {
           const got = report.offers.find((o) => o.offerId === offer)!;
           for (const variant of ['personalised', 'holdout'] as const) {
-            const mine = events.filter((e) => e.offer === offer && e.variant === variant);
-            expect(got.variants[variant].impressions).toBe(mine.filter((e) => e.kind === 'Promotion Viewed').length);
-            expect(got.variants[variant].clicks).toBe(mine.filter((e) => e.kind === 'Promotion Clicked').length);
+            const decisions = [...new Set(events.filter((e) => e.offer === offer && variantOf(e.decision) === variant).map((e) => e.decision))];
+            const has = (d: number, kind: string) => events.some((e) => e.decision === d && e.offer === offer && e.kind === kind);
+            const shown = decisions.filter((d) => has(d, 'Promotion Viewed'));
+            expect(got.variants[variant].impressions).toBe(shown.length);
+            expect(got.variants[variant].clicks).toBe(shown.filter((d) => has(d, 'Promotion Clicked')).length);
+            expect(got.variants[variant].conversions).toBe(shown.filter((d) => has(d, 'Promotion Converted')).length);
           }
         }
       }),
