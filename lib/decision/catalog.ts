@@ -16,6 +16,9 @@ const eligibilitySchema = conditionSchema.extend({
     .regex(/^(aggregates|derived|traits|batch)\.[A-Za-z0-9_.]+$|^stage$|^segments$/, 'must be stage, segments, or start with aggregates., derived., traits. or batch.'),
 });
 
+/** The most products a catalog lists (the whole catalog must fit a config table item: lib/decision/published.ts). */
+export const MAX_CATALOG_PRODUCTS = 20_000;
+
 const offerSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   content: z.string().min(1),
@@ -92,6 +95,12 @@ export const catalogSchema = z.strictObject({
   places: z.array(placeSchema),
   quiet: z.strictObject({ placeKinds: z.array(z.string()), hours: z.strictObject({ from: z.number().int().min(0).max(23), to: z.number().int().min(0).max(23) }).optional() }),
   complements: z.record(z.string(), z.array(z.string())),
+  /**
+   * The products we sell (their ids as events carry them): the only items a dynamic offer shows
+   * besides the complements' (association rules and carts are learned from what anyone with the
+   * write key sends, and must not carry a word of theirs into a customer's message).
+   */
+  products: z.array(z.string().min(1).max(200)).max(MAX_CATALOG_PRODUCTS).optional(),
   offers: z.array(offerSchema).min(1),
   contextRules: z.array(ruleSchema),
   contactPolicy: z.strictObject({
@@ -139,10 +148,12 @@ export interface ContextRule {
   effect: z.output<typeof ruleSchema>['effect'];
 }
 
-export interface Catalog extends Omit<CatalogConfig, 'offers' | 'contextRules'> {
+export interface Catalog extends Omit<CatalogConfig, 'offers' | 'contextRules' | 'products'> {
   offers: Offer[];
   byId: Map<string, Offer>;
   rules: ContextRule[];
+  /** The catalog's products: those it lists, and those its complements name. No other item is shown in an offer. */
+  products: ReadonlySet<string>;
 }
 
 function compileWhen(w: When): (c: DecisionContext) => boolean {
@@ -196,5 +207,6 @@ export function loadCatalog(input: unknown = defaults): Catalog {
     offers: [...byId.values()],
     byId,
     rules: config.contextRules.map((r) => ({ name: r.name, reason: r.reason, applies: compileWhen(r.when), effect: r.effect })),
+    products: new Set([...(config.products ?? []), ...Object.keys(config.complements), ...Object.values(config.complements).flat()]),
   };
 }

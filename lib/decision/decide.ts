@@ -212,13 +212,18 @@ function applyContextRules({ catalog, ctx, suppress }: DecisionRun, candidates: 
     });
 }
 
-/** Validity, consent, eligibility, and the content of dynamic offers (complements, cart, serendipity), from the profile she consented to. */
+/**
+ * Validity, consent, eligibility, and the content of dynamic offers (complements, cart, serendipity,
+ * bought together), from the profile she consented to. A dynamic offer shows only products of the
+ * catalog (catalog.products): carts and association rules come from what anyone with the write key sends.
+ */
 function eligibility({ input, catalog, ctx, consent, facts, suppress }: DecisionRun): (c: Candidate) => boolean {
   const agg = facts?.aggregates ?? {};
   const bought = new Set((agg.recentlyBought as string[] | undefined) ?? []);
   const viewed = (agg.recentlyViewed as string[] | undefined) ?? [];
   const cartItems = ((agg.cart as Array<{ item: string }> | undefined) ?? []).map((i) => i.item);
   const complements = [...new Set([...bought, ...viewed].flatMap((p) => own(catalog.complements, p) ?? []))].filter((p) => !bought.has(p));
+  const sellable = (item: string) => catalog.products.has(item);
   return (c) => {
     const o = c.offer;
     if (o.validFrom && ctx.now < new Date(o.validFrom)) return suppress(o, `not valid before ${o.validFrom}`), false;
@@ -233,19 +238,21 @@ function eligibility({ input, catalog, ctx, consent, facts, suppress }: Decision
       c.reasons.push(`goes with what she chose: ${complements.join(', ')}`);
     }
     if (o.dynamic === 'bought-together') {
-      const together = boughtTogether(input.associations, bought, catalog.complements);
+      const together = boughtTogether(input.associations, bought, catalog.complements, sellable);
       if (together === undefined) return suppress(o, 'nothing she bought has an association rule or a complement'), false;
       c.items = together.items;
       c.reasons.push(together.reason);
     }
     if (o.dynamic === 'cart') {
       if (cartItems.length === 0) return suppress(o, 'the cart is empty'), false;
-      c.items = cartItems;
-      c.reasons.push(`reminds her of her cart: ${cartItems.join(', ')}`);
+      const shown = cartItems.filter(sellable);
+      if (shown.length === 0) return suppress(o, 'nothing in the cart is a product of the catalog'), false;
+      c.items = shown;
+      c.reasons.push(`reminds her of her cart: ${shown.join(', ')}`);
     }
     if (o.dynamic === 'serendipity') {
       const pick = input.associations
-        ? serendipityPick(input.associations, new Set([...bought, ...viewed, ...cartItems]), new Set(complements), catalog.arbitration.serendipity)
+        ? serendipityPick(input.associations, new Set([...bought, ...viewed, ...cartItems]), new Set(complements), { ...catalog.arbitration.serendipity, sellable })
         : undefined;
       if (!pick) return suppress(o, input.associations ? 'no association rule with enough lift leads to a less popular item' : 'no association rules in the model'), false;
       const { rule } = pick;

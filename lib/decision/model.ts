@@ -289,19 +289,28 @@ export interface Serendipity {
 
 /**
  * The serendipity pick: among rules whose antecedent the customer has fully chosen, with lift of at
- * least `minLift` and a consequent that is less popular (item support at most `maxItemSupport`) and
- * not already hers or offered, the one with the highest lift (then confidence, then name).
+ * least `minLift` and a consequent that is a product of the catalog (`sellable`, when given), less
+ * popular (item support at most `maxItemSupport`) and not already hers or offered, the one with the
+ * highest lift (then confidence, then name).
  */
 /**
  * What goes with what she bought, for the "bought together" offer (a purchase's cross-sell): the
- * consequents of the model's association rules whose antecedent she bought in full, strongest lift
- * first (then confidence), at most `max`, never an item she bought; without such a rule (no model
- * yet, or nothing mined for her items), the catalog's complements of what she bought.
+ * consequents of the model's association rules whose antecedent she bought in full and whose
+ * consequent is a product of the catalog (`sellable`: rules are learned from what anyone with the
+ * write key sends), strongest lift first (then confidence), at most `max`, never an item she bought;
+ * without such a rule (no model yet, or nothing mined for her items), the catalog's complements of
+ * what she bought.
  */
-export function boughtTogether(associations: Associations | undefined, bought: ReadonlySet<string>, complements: Record<string, string[]>, max = 3): { items: string[]; reason: string } | undefined {
+export function boughtTogether(
+  associations: Associations | undefined,
+  bought: ReadonlySet<string>,
+  complements: Record<string, string[]>,
+  sellable: (item: string) => boolean,
+  max = 3,
+): { items: string[]; reason: string } | undefined {
   const rules = [...bought]
     .flatMap((item) => associations?.byItem.get(item) ?? [])
-    .filter((r) => !bought.has(r.then) && r.if.every((i) => bought.has(i)))
+    .filter((r) => !bought.has(r.then) && sellable(r.then) && r.if.every((i) => bought.has(i)))
     .sort((a, b) => b.lift - a.lift || b.confidence - a.confidence || (a.then < b.then ? -1 : 1));
   const items = [...new Set(rules.map((r) => r.then))].slice(0, max);
   if (items.length > 0) {
@@ -316,12 +325,12 @@ export function serendipityPick(
   associations: Associations,
   chosen: ReadonlySet<string>,
   exclude: ReadonlySet<string>,
-  options: { minLift: number; maxItemSupport: number },
+  options: { minLift: number; maxItemSupport: number; sellable?: (item: string) => boolean },
 ): Serendipity | undefined {
   let best: Serendipity | undefined;
   for (const item of chosen) {
     for (const rule of associations.byItem.get(item) ?? []) {
-      if (rule.lift < options.minLift || exclude.has(rule.then) || chosen.has(rule.then)) continue;
+      if (rule.lift < options.minLift || exclude.has(rule.then) || chosen.has(rule.then) || options.sellable?.(rule.then) === false) continue;
       if ((own(associations.itemSupport, rule.then) ?? 1) > options.maxItemSupport) continue;
       if (!rule.if.every((i) => chosen.has(i))) continue;
       const b = best?.rule;

@@ -3,6 +3,13 @@ import { z } from 'zod';
 import { describeIssues } from '../config/issues';
 import defaults from '../../config/nightly.json';
 
+/**
+ * How many distinct customers must have bought a rule's items together for the rule to be used,
+ * unless `rules.minCustomers` says otherwise: orders come with the public write key, so a few invented
+ * customers sending many orders must not make a rule that reaches real customers' messages.
+ */
+export const DEFAULT_MIN_RULE_CUSTOMERS = 10;
+
 const targetSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('purchase') }),
   z.strictObject({ kind: z.literal('category'), category: z.string().min(1) }),
@@ -18,7 +25,13 @@ export const nightlyConfigSchema = z.strictObject({
   targets: z
     .array(z.strictObject({ name: z.string().regex(/^(offer|category):.+$|^default$/, 'must be offer:<id>, category:<name> or default'), target: targetSchema }))
     .min(1),
-  rules: z.strictObject({ minSupport: z.number().gt(0).max(1), minConfidence: z.number().min(0).max(1), maxRules: z.number().int().min(0).max(200_000) }),
+  rules: z.strictObject({
+    minSupport: z.number().gt(0).max(1),
+    minConfidence: z.number().min(0).max(1),
+    maxRules: z.number().int().min(0).max(200_000),
+    /** Distinct customers who bought a rule's items together, at least, for the rule to be used. */
+    minCustomers: z.number().int().min(1).max(1_000_000).default(DEFAULT_MIN_RULE_CUSTOMERS),
+  }),
   value: z.strictObject({ horizonDays: z.number().int().min(1).max(3650), tierQuantiles: z.tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1)]).refine(([a, b]) => a < b, 'must rise: the low/medium cut, then the medium/high one'), clusters: z.number().int().min(1).max(50) }),
   /** EventBridge Scheduler expression and its time zone. */
   schedule: z.strictObject({ cron: z.string().regex(/^cron\(.+\)$|^rate\(.+\)$/, 'must be cron(...) or rate(...)'), timezone: z.string().min(1) }),

@@ -13,7 +13,8 @@ import type { ProfileRules } from '../profile/segments';
 import type { CollectedEvent } from '../events/segment';
 import { artifactTarget, type ArtifactTarget } from './export';
 import { evaluate, type DecileRow } from './metrics';
-import { mineRules } from './rules';
+import { mineRules, type Rule } from './rules';
+import { DEFAULT_MIN_RULE_CUSTOMERS } from './nightly-config';
 import { predict, selectModel } from './train';
 import { selectRows, type Dataset } from './csv';
 import { createHash } from 'node:crypto';
@@ -25,7 +26,13 @@ export interface NightlyConfig {
   targets: Array<{ name: string; target: PropensityTarget }>;
   /** The label's horizon: the training cut-off is this many days before the night. */
   horizonDays: number;
-  rules: { minSupport: number; minConfidence: number; maxRules: number };
+  /**
+   * Association rules: arules' thresholds, how many the artifact carries, and how many distinct
+   * customers must have bought every item of a rule together for it to be used (default
+   * DEFAULT_MIN_RULE_CUSTOMERS): orders come with the public write key, so a few invented customers
+   * sending many orders must not make a rule.
+   */
+  rules: { minSupport: number; minConfidence: number; maxRules: number; minCustomers?: number };
   /** A challenger is published if its top-decile lift is at least the champion's less this share. */
   margin: number;
   /** A target needs this many buyers in its training set to be trained at all. */
@@ -98,17 +105,58 @@ function withinSize(artifact: ModelConfig): ModelConfig {
   return fitted;
 }
 
-/** Each order's products as a basket; rules with something on the left, the strongest first, as many as the artifact should carry. */
+/**
+ * Each order's products as a basket; rules with something on the left that rest on enough distinct
+ * customers, the strongest first, as many as the artifact should carry.
+ */
 function mineAssociations(customers: readonly CustomerHistory[], options: NightlyConfig['rules']) {
-  const baskets = customers.flatMap((c) => c.events.filter(isOrder).map(productsOf)).filter((b) => b.length > 0);
+  const orders = customers.flatMap((c, customer) => c.events.filter(isOrder).map((e) => ({ basket: productsOf(e), customer }))).filter((o) => o.basket.length > 0);
+  const baskets = orders.map((o) => o.basket);
   if (baskets.length === 0) return { baskets: 0, rules: [], itemSupport: {} };
   const mined = mineRules(baskets, { minSupport: options.minSupport, minConfidence: options.minConfidence, minLength: 2, maxLength: 6 });
-  const rules = mined.rules.slice(0, options.maxRules).map((r) => ({ if: r.if, then: r.then, support: r.support, confidence: r.confidence, lift: r.lift }));
+  const rules = restingOnCustomers(mined.rules, orders, options.minCustomers ?? DEFAULT_MIN_RULE_CUSTOMERS, options.maxRules).map((r) => ({
+    if: r.if,
+    then: r.then,
+    support: r.support,
+    confidence: r.confidence,
+    lift: r.lift,
+  }));
   const used = new Set(rules.flatMap((r) => [...r.if, r.then]));
   const itemSupport = Object.fromEntries(Object.entries(mined.itemSupport).filter(([item]) => used.has(item)));
   return { baskets: baskets.length, rules, itemSupport };
 }
 
+/**
+ * The rules (strongest first) whose items at least `min` distinct customers bought together in one
+ * order, at most `max` of them. A rule's count is of orders, and one customer may send many: the
+ * customers are counted by walking the orders that hold the rule's rarest item, stopping at `min`.
+ */
+function restingOnCustomers(rules: readonly Rule[], orders: ReadonlyArray<{ basket: readonly string[]; customer: number }>, min: number, max: number): Rule[] {
+  const holding = new Map<string, number[]>();
+  const sets: Array<ReadonlySet<string>> = [];
+  orders.forEach((o, i) => {
+    sets.push(new Set(o.basket));
+    for (const item of o.basket) {
+      const list = holding.get(item);
+      if (list === undefined) holding.set(item, [i]);
+      else list.push(i);
+    }
+  });
+  const kept: Rule[] = [];
+  for (const rule of rules) {
+    if (kept.length >= max) break;
+    if (rule.count < min) continue;
+    const items = [...rule.if, rule.then];
+    const rarest = items.reduce((a, b) => ((holding.get(a)?.length ?? 0) <= (holding.get(b)?.length ?? 0) ? a : b));
+    const customers = new Set<number>();
+    for (const i of holding.get(rarest) ?? []) {
+      if (items.every((item) => (sets[i] as ReadonlySet<string>).has(item))) customers.add((orders[i] as { customer: number }).customer);
+      if (customers.size >= min) break;
+    }
+    if (customers.size >= min) kept.push(rule);
+  }
+  return kept;
+}
 
 function productsOf(e: CollectedEvent): string[] {
   const products = (e.properties as Record<string, unknown> | undefined)?.products;

@@ -150,17 +150,18 @@ describe('the serendipity slot in a decision', () => {
 
 describe('bought together (the cross-sell after a purchase)', () => {
   const { associations } = loadModel();
+  const sellable = (item: string) => catalog.products.has(item);
 
   it("takes the consequents of the model's rules whose antecedent she bought, strongest lift first, never what she bought", () => {
-    const together = boughtTogether(associations, new Set(['paint-sage-2l']), {});
+    const together = boughtTogether(associations, new Set(['paint-sage-2l']), {}, sellable);
     expect(together?.items).toEqual(['dust-sheet-cotton', 'brush-set-pro']);
     expect(together?.reason).toBe('bought together: customers who bought paint-sage-2l also bought dust-sheet-cotton (lift 6.3, confidence 0.19)');
     // A rule needs its whole antecedent: with the tape too, the filler knife set (lift 8.1) comes first; the paint itself is never offered back.
-    expect(boughtTogether(associations, new Set(['paint-sage-2l', 'tape-50m']), {})?.items).toEqual(['filler-knife-set', 'dust-sheet-cotton', 'brush-set-pro']);
+    expect(boughtTogether(associations, new Set(['paint-sage-2l', 'tape-50m']), {}, sellable)?.items).toEqual(['filler-knife-set', 'dust-sheet-cotton', 'brush-set-pro']);
   });
 
   it("falls back to the catalog's complements without a rule (no model yet, or nothing mined for her items), and to nothing without either", () => {
-    expect(boughtTogether(undefined, new Set(['lamp-arc']), { 'lamp-arc': ['bulb-e27', 'lamp-arc'] })).toEqual({ items: ['bulb-e27'], reason: 'goes with what she bought: bulb-e27' });
-    expect(boughtTogether(associations, new Set(['unknown-item']), { constructor: ['x'] })).toBeUndefined();
+    expect(boughtTogether(undefined, new Set(['lamp-arc']), { 'lamp-arc': ['bulb-e27', 'lamp-arc'] }, sellable)).toEqual({ items: ['bulb-e27'], reason: 'goes with what she bought: bulb-e27' });
+    expect(boughtTogether(associations, new Set(['unknown-item']), { constructor: ['x'] }, sellable)).toBeUndefined();
   });
 });
