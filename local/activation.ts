@@ -148,6 +148,9 @@ export function maskAddress(address: string): string {
   return address.length > 4 ? `${address.slice(0, 3)}${'*'.repeat(address.length - 5)}${address.slice(-2)}` : '***';
 }
 
+/** How many invocations of the send function the local scheduler runs at once (the shipped push channel's `maxConcurrency`). */
+export const SENDS_AT_ONCE = 10;
+
 /** The local scheduler: due entries to the send function, on a timer (real clock) or when the clock is moved (manual). */
 export class LocalScheduler {
   private timer?: NodeJS.Timeout;
@@ -170,7 +173,9 @@ export class LocalScheduler {
 
   /**
    * Sends what is due now, in due order, rounds until nothing is (a deferral to a time already
-   * passed runs again). One run at a time.
+   * passed runs again). One run at a time; within it, as on AWS, one wake-up per invocation of the
+   * send function and up to SENDS_AT_ONCE invocations at once (a send queue's `maxConcurrency`), so
+   * sends due together run concurrently here too.
    */
   runDue(): Promise<Array<{ campaignId: string; profileId: string; dueAt: string }>> {
     const run = this.running.then(async () => {
@@ -178,9 +183,14 @@ export class LocalScheduler {
       for (let round = 0; round < 20; round++) {
         const due = await this.activations().due(this.clock.now().toISOString(), 100);
         if (due.length === 0) break;
-        const result = await this.send(sqsEvent(due), this.context('send'));
+        let failures = 0;
+        const next = [...due];
+        const invoke = async (): Promise<void> => {
+          for (let i = next.shift(); i !== undefined; i = next.shift()) failures += (await this.send(sqsEvent([i]), this.context('send'))).batchItemFailures.length;
+        };
+        await Promise.all(Array.from({ length: Math.min(SENDS_AT_ONCE, due.length) }, invoke));
         ran.push(...due.map((i) => ({ campaignId: i.campaignId, profileId: i.profileId, dueAt: i.dueAt as string })));
-        if (result.batchItemFailures.length === due.length) break; // Nothing moved: try again at the next tick.
+        if (failures === due.length) break; // Nothing moved: try again at the next tick.
       }
       return ran;
     });

@@ -56,9 +56,9 @@ export class EngineHttpApi extends Construct {
 
     const collect = fn('collect');
     props.stream.grantWrite(collect);
-    // DynamoStores writes dead letters with BatchWriteItem only; with a customer managed key (a table
-    // override), the key actions that grantWriteData would give.
-    tables.deadLetters.grant(collect, 'dynamodb:BatchWriteItem');
+    // DynamoStores writes dead letters (and their index entries) with BatchWriteItem only, on the table
+    // and not its indexes; with a customer managed key (a table override), the key actions that grantWriteData would give.
+    collect.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [tables.deadLetters.tableArn] }));
     tables.deadLetters.encryptionKey?.grant(collect, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*');
 
     const profiles = fn('profiles');
@@ -70,6 +70,9 @@ export class EngineHttpApi extends Construct {
       environment: endpoint ? { SAGEMAKER_ENDPOINT: endpoint, SAGEMAKER_BUDGET_MS: '30' } : {},
     });
     for (const name of ['profiles', 'graph', 'offerStats'] as const) tables[name].grantReadData(decide);
+    // Her contact ledger of the day (lib/decision/contact-ledger.ts): one GetItem, and nothing else of the campaigns' table.
+    tables.activations.grant(decide, 'dynamodb:GetItem');
+    tables.activations.encryptionKey?.grant(decide, 'kms:Decrypt', 'kms:DescribeKey');
     tables.config.grantReadWriteData(decide);
     props.stream.grantWrite(decide);
     if (endpoint) {

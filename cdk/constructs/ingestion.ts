@@ -72,6 +72,11 @@ export class Ingestion extends Construct {
       }),
     );
     privacy.encryptionKey?.grant(this.ingest, 'kms:Encrypt', 'kms:GenerateDataKey*');
+    // In-app impressions into her contact ledger (lib/ingest/contacts.ts): one conditional UpdateItem
+    // each, and the read that says why one did not count; nothing else of the campaigns' table.
+    const activations = props.tables.tables.activations;
+    activations.grant(this.ingest, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+    activations.encryptionKey?.grant(this.ingest, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*');
     // The salt only: the ingest checks no keys.
     props.keys.grantRead(this.ingest, []);
     // The event source grants the stream reads and the queue sends to the function's role.

@@ -3,7 +3,8 @@ import { publish, type EventStream } from '../collect/collector';
 import type { Catalog } from '../decision/catalog';
 import type { Decision } from '../decision/decide';
 import type { Model } from '../decision/model';
-import { decideForProfile } from '../decision/service';
+import { decideForProfile, type SendDecision } from '../decision/service';
+import { releaseContact, reserveContact } from '../decision/contact-ledger';
 import type { CollectedEvent } from '../events/segment';
 import type { EngineConfig } from '../ingest/config';
 import { factsOf, timezoneOf } from '../profile/facts';
@@ -27,7 +28,7 @@ import { intoWindow, nextLocalTime } from './time';
  * crash mid-send is unknown: it is marked failed, never sent twice).
  */
 export interface SendDeps {
-  stores: Pick<Stores, 'profiles' | 'activations'>;
+  stores: Pick<Stores, 'profiles' | 'activations' | 'ledger'>;
   stream: EventStream;
   campaigns: Campaigns;
   catalog: Catalog;
@@ -86,7 +87,7 @@ export async function sendDue(ref: InstanceRef, deps: SendDeps): Promise<SendOut
   const inWindow = window ? intoWindow(now, window, timezone) : now;
   if (window && inWindow !== now) return defer(instance, inWindow, `outside the campaign's window (${window.from}:00-${window.to}:00 local)`, deps);
 
-  const decision = await decideForProfile(profile, { placement: campaign.action.placement, channel: campaign.action.channel, ...(instance.place ? { location: instance.place } : {}) }, deps, now);
+  const decision = await decideForProfile(profile, { placement: campaign.action.placement, channel: campaign.action.channel, ...(instance.place ? { location: instance.place } : {}), messageId: messageIdOf(instance) }, { ...deps, ledger: deps.stores.ledger }, now);
   if (!decision.consent.granted) return settle(instance, moved(instance, 'cancelled', at, `consent: ${decision.consent.reason ?? 'not granted'}`), deps);
   if (decision.context.quiet) return defer(instance, quietUntil(decision, deps.catalog, now, timezone), decision.context.quiet, deps, !decision.context.quiet.startsWith('quiet hours'));
   const offer = decision.offers[0];
@@ -140,10 +141,18 @@ async function settle(instance: ActivationInstance, next: ActivationInstance, de
   return next.status;
 }
 
-/** Claims the send, delivers, and records the outcome; a transient failure after the adapter's retries fails it too (dead letter with the reason). */
-async function deliver(instance: ActivationInstance, campaign: Campaign, profile: Profile, decision: Decision, deps: SendDeps, to?: string): Promise<SendOutcome> {
+/**
+ * Reserves the contact in her ledger, claims the send, delivers, and records the outcome; a transient
+ * failure after the adapter's retries fails it too (dead letter with the reason). The reservation
+ * comes first (one conditional write, lib/decision/contact-ledger.ts): sends due together cannot pass
+ * a cap, whatever has been folded, and a retry of this send reserves nothing more. A delivery the
+ * channel refused for good gives it back; one whose outcome is unknown keeps it.
+ */
+async function deliver(instance: ActivationInstance, campaign: Campaign, profile: Profile, decision: SendDecision, deps: SendDeps, to?: string): Promise<SendOutcome> {
   const at = deps.now().toISOString();
   const offer = decision.offers[0] as Decision['offers'][number];
+  const refused = decision.reservation && (await reserveContact(deps.stores.ledger, decision.reservation));
+  if (refused !== undefined) return settle(instance, moved(instance, 'cancelled', at, `contact policy: ${refused}`), deps);
   const claimed = moved(instance, 'sending', at, undefined, { offerId: offer.offerId, decisionId: decision.decisionId });
   try {
     await deps.stores.activations.update(claimed, instance.rev);
@@ -166,6 +175,7 @@ async function deliver(instance: ActivationInstance, campaign: Campaign, profile
     await (await deps.channelFor(campaign.action.channel)).deliver(message, to);
   } catch (e) {
     const reason = e instanceof DeliveryError ? e.message : `delivery failed: ${(e as Error).message}`;
+    if (e instanceof DeliveryError && e.permanent && decision.reservation) await releaseContact(deps.stores.ledger, decision.reservation);
     return settle(claimed, moved(claimed, 'failed', deps.now().toISOString(), reason), deps);
   }
   const sent = moved(claimed, 'sent', deps.now().toISOString(), undefined, { sentAt: at, contactLogged: false });

@@ -3,6 +3,7 @@ import { describeIssues } from '../config/issues';
 import defaults from '../../config/catalog.json';
 import { compileCondition, conditionSchema, type Facts } from '../profile/segments';
 import type { DecisionContext } from './context';
+import { MAX_CONTACTS_PER_DAY } from './contact-ledger';
 
 /**
  * The catalog as data: offers (placements, channels, validity, value, category, eligibility),
@@ -108,7 +109,8 @@ export const catalogSchema = z.strictObject({
     perOfferPerWeek: z.number().int().min(1),
     perChannelPerDay: z.number().int().min(1),
     perChannelPerWeek: z.number().int().min(1),
-    globalPerDay: z.number().int().min(1),
+    /** At most MAX_CONTACTS_PER_DAY: what a day of the contact ledger counts (lib/decision/contact-ledger.ts). */
+    globalPerDay: z.number().int().min(1).max(MAX_CONTACTS_PER_DAY, `must be at most ${MAX_CONTACTS_PER_DAY}: a day of the contact ledger counts no more contacts`),
     globalPerWeek: z.number().int().min(1),
     cooldownHoursAfterConversion: z.number().min(0),
     cooldownHoursAfterDismissal: z.number().min(0),

@@ -4,6 +4,8 @@ import type { Facts } from '../profile/segments';
 import type { Catalog, Offer } from './catalog';
 import type { DecisionContext } from './context';
 import { boughtTogether, serendipityPick, type Associations } from './model';
+import { globalCaps, offerCap } from './contact-ledger';
+import type { LedgerDay } from '../store/ports';
 
 /**
  * The decision pipeline (DESIGN.md, "Decisions"): candidates for the placement -> validity ->
@@ -58,6 +60,11 @@ export interface DecisionInput {
   cluster?: ClusterFacts;
   /** False: no exploration slot (a campaign's one message is not spent on a random offer). Default true. */
   explore?: boolean;
+  /**
+   * Her contacts today as the contact ledger counts them (lib/decision/contact-ledger.ts): what was
+   * reserved or shown but is not folded into her profile yet counts against the caps too.
+   */
+  ledger?: LedgerDay;
 }
 
 /** What an anonymous profile's decisions borrow from the member of its person cluster (never consent, caps or personal traits). */
@@ -266,15 +273,23 @@ function eligibility({ input, catalog, ctx, consent, facts, suppress }: Decision
   };
 }
 
-/** Contact policy: the most restrictive cap wins; cooldowns after a conversion or a dismissal. */
-function applyContactPolicy({ catalog, ctx, contacts, suppress }: DecisionRun, candidates: Candidate[]): Candidate[] {
+/**
+ * Contact policy: the most restrictive cap wins; cooldowns after a conversion or a dismissal. Each cap
+ * counts her profile's folded contacts and the contact ledger's of today, whichever knows more
+ * (lib/decision/contact-ledger.ts capCount): a send reserved or an impression counted a moment ago counts.
+ */
+function applyContactPolicy({ catalog, ctx, contacts, input, suppress }: DecisionRun, candidates: Candidate[]): Candidate[] {
   const policy = catalog.contactPolicy;
-  const onChannel = (top: unknown) => (ctx.channel ? countOf(top, ctx.channel) : 0);
+  const { global, channel } = globalCaps(policy, contacts, input.ledger, ctx.channel);
   const caps: Array<{ count: number; max: number; scope: string; period: string }> = [
-    { count: (contacts.impressionsToday as number | undefined) ?? 0, max: policy.globalPerDay, scope: 'global cap', period: 'today' },
-    { count: (contacts.impressionsWeek as number | undefined) ?? 0, max: policy.globalPerWeek, scope: 'global cap', period: 'this week' },
-    { count: onChannel(contacts.channelImpressionsToday), max: policy.perChannelPerDay, scope: 'channel cap', period: `on ${ctx.channel} today` },
-    { count: onChannel(contacts.channelImpressionsWeek), max: policy.perChannelPerWeek, scope: 'channel cap', period: `on ${ctx.channel} this week` },
+    { count: global.today, max: global.maxDay, scope: 'global cap', period: 'today' },
+    { count: global.week, max: global.maxWeek, scope: 'global cap', period: 'this week' },
+    ...(channel
+      ? [
+          { count: channel.today, max: channel.maxDay, scope: 'channel cap', period: `on ${ctx.channel} today` },
+          { count: channel.week, max: channel.maxWeek, scope: 'channel cap', period: `on ${ctx.channel} this week` },
+        ]
+      : []),
   ];
   // Every cap applies at once (so the most restrictive wins); the first one reached is the reason given.
   const reached = caps.find((c) => c.count >= c.max);
@@ -283,12 +298,9 @@ function applyContactPolicy({ catalog, ctx, contacts, suppress }: DecisionRun, c
   return candidates.filter((c) => {
     const id = c.offer.id;
     if (globalCap) return suppress(c.offer, globalCap), false;
-    const perDay = Math.min(policy.perOfferPerDay, c.offer.caps?.perDay ?? Infinity);
-    const perWeek = Math.min(policy.perOfferPerWeek, c.offer.caps?.perWeek ?? Infinity);
-    const day = countOf(contacts.offerImpressionsToday, id);
-    if (day >= perDay) return suppress(c.offer, `offer cap: shown ${day} times today (max ${perDay})`), false;
-    const thisWeek = countOf(contacts.offerImpressionsWeek, id);
-    if (thisWeek >= perWeek) return suppress(c.offer, `offer cap: shown ${thisWeek} times this week (max ${perWeek})`), false;
+    const cap = offerCap(policy, c.offer, contacts, input.ledger);
+    if (cap.today >= cap.maxDay) return suppress(c.offer, `offer cap: shown ${cap.today} times today (max ${cap.maxDay})`), false;
+    if (cap.week >= cap.maxWeek) return suppress(c.offer, `offer cap: shown ${cap.week} times this week (max ${cap.maxWeek})`), false;
     for (const [set, hours, what] of [
       [contacts.offersConverted, policy.cooldownHoursAfterConversion, 'conversion'],
       [contacts.offersDismissed, policy.cooldownHoursAfterDismissal, 'dismissal'],

@@ -10,7 +10,8 @@ import { factsOf, timezoneOf } from '../profile/facts';
 import { followMerges } from '../profile/read';
 import { resolveTimezone } from '../profile/time';
 import { userIdOf, type Profile } from '../profile/profile';
-import type { Stores } from '../store/ports';
+import type { ContactLedgerStore, LedgerDay, Stores } from '../store/ports';
+import { ledgerContact, ledgerDay, ledgerExpiry, reservationLimits, withoutContact, type ContactReservation } from './contact-ledger';
 import type { Catalog, Offer } from './catalog';
 import { decisionContext } from './context';
 import { consentOf, decide, withCluster, type ClusterFacts, type Decision, type DecisionFacts } from './decide';
@@ -67,7 +68,7 @@ export function checkRequest(request: z.output<typeof decisionRequestSchema>, ca
 }
 
 export interface DecisionDeps {
-  stores: Pick<Stores, 'graph' | 'profiles'>;
+  stores: Pick<Stores, 'graph' | 'profiles' | 'ledger'>;
   stream?: EventStream;
   config: Pick<EngineConfig, 'aggregates' | 'profileRules' | 'rules'>;
   catalog: Catalog;
@@ -103,14 +104,19 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
     : undefined;
   // Without her consent the profile neither chooses nor ranks: no cluster read, and the model scores her as an unknown visitor.
   const consented = consentOf(facts, deps.catalog).granted;
-  const cluster = profile && facts && consented ? await clusterFacts(profile, deps, new Date(request.context.timestamp ?? now)) : undefined;
+  const at = new Date(request.context.timestamp ?? now);
+  // Her contact ledger of the day (one more read, beside the cluster's): contacts not folded yet count against her caps.
+  const [cluster, ledger] = await Promise.all([
+    profile && facts && consented ? clusterFacts(profile, deps, at) : undefined,
+    profile ? todaysLedger(profile, deps, at) : undefined,
+  ]);
   const fallbackTimezone = profile ? timezoneOf(profile, deps.config.aggregates) : deps.config.aggregates.defaultTimezone;
   const context = decisionContext({ placement: request.placement, ...request.context }, deps.catalog, fallbackTimezone, now);
   const scoring = process.hrtime.bigint();
   const { propensity, modelVersion, fallback } = await propensityFor(request.placement, consented && facts ? (cluster ? withCluster(facts, cluster) : facts) : undefined, deps);
   const decided = process.hrtime.bigint();
   const decision = decide(
-    { decisionId: randomUUID(), profileId: profile?.profileId ?? null, facts, context, count: request.count, propensity, modelVersion, associations: deps.model?.associations, ...(cluster ? { cluster } : {}) },
+    { decisionId: randomUUID(), profileId: profile?.profileId ?? null, facts, context, count: request.count, propensity, modelVersion, associations: deps.model?.associations, ...(cluster ? { cluster } : {}), ...(ledger ? { ledger } : {}) },
     deps.catalog,
   );
   const done = process.hrtime.bigint();
@@ -124,25 +130,48 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   };
 }
 
+/** A campaign send's decision, with the reservation of its contact when it chose an offer. */
+export type SendDecision = Decision & { reservation?: ContactReservation };
+
 /**
  * A decision for a profile already loaded, as a campaign's send asks it: her facts at `at`, its
  * placement and channel, and where she is if the trigger said so (a store's geofence). The same
  * pipeline as `answerDecision` (consent, context rules, quiet places and hours, contact policy,
  * scoring, arbitration), for one offer; no exploration (a message is not spent on a random offer),
  * no cluster context (outbound messages go to the profile itself), no token and no log (the send
- * records its own contact).
+ * records its own contact). Her caps count her contact ledger of the day without this send's own
+ * contact (`messageId`: a retry must not be capped by its own reservation); with an offer chosen, it
+ * says what to reserve: the contact and, per counter, the most it may hold before it.
  */
 export async function decideForProfile(
   profile: Profile,
-  ask: { placement: string; channel: string; location?: { latitude: number; longitude: number } },
-  deps: Omit<DecisionDeps, 'stores' | 'owners' | 'stream' | 'salt'>,
+  ask: { placement: string; channel: string; location?: { latitude: number; longitude: number }; messageId: string },
+  deps: Omit<DecisionDeps, 'stores' | 'owners' | 'stream' | 'salt'> & { ledger: Pick<ContactLedgerStore, 'read'> },
   at: Date,
-): Promise<Decision> {
+): Promise<SendDecision> {
   const facts: DecisionFacts = { ...factsOf(profile, deps.config.aggregates, deps.config.profileRules, at), segments: Object.keys(profile.segments ?? {}) };
   const consented = consentOf(facts, deps.catalog).granted;
-  const context = decisionContext({ placement: ask.placement, channel: ask.channel, timestamp: at.toISOString(), ...(ask.location ? { location: ask.location } : {}) }, deps.catalog, timezoneOf(profile, deps.config.aggregates), at);
-  const { propensity, modelVersion } = await propensityFor(ask.placement, consented ? facts : undefined, deps as DecisionDeps);
-  return decide({ decisionId: randomUUID(), profileId: profile.profileId, facts, context, count: 1, propensity, modelVersion, associations: deps.model?.associations, explore: false }, deps.catalog);
+  const timezone = timezoneOf(profile, deps.config.aggregates);
+  const context = decisionContext({ placement: ask.placement, channel: ask.channel, timestamp: at.toISOString(), ...(ask.location ? { location: ask.location } : {}) }, deps.catalog, timezone, at);
+  // Her ledger after her profile (so what the profile counts beyond it is what the ledger cannot know).
+  const day = ledgerDay(at, timezone);
+  const mine = ledgerContact(ask.messageId, ask.channel, undefined);
+  const ledger = withoutContact(await deps.ledger.read(profile.profileId, day), mine.id);
+  const { propensity, modelVersion } = await propensityFor(ask.placement, consented ? facts : undefined, deps);
+  const decision = decide({ decisionId: randomUUID(), profileId: profile.profileId, facts, context, count: 1, propensity, modelVersion, associations: deps.model?.associations, explore: false, ledger }, deps.catalog);
+  const offer = decision.offers[0] && deps.catalog.byId.get(decision.offers[0].offerId);
+  if (offer === undefined) return decision;
+  const contact = ledgerContact(ask.messageId, ask.channel, offer.id);
+  return { ...decision, reservation: { profileId: profile.profileId, day, contact, limits: reservationLimits(deps.catalog.contactPolicy, offer, ask.channel, facts.aggregates, ledger), expiresAt: ledgerExpiry(day) } };
+}
+
+/**
+ * Her contact ledger's day at `at`, read after her profile. An in-app decision does not fail for it
+ * (a decision is not a contact; the impression that follows is counted by the ingest): if it cannot
+ * be read, her caps count her profile alone.
+ */
+async function todaysLedger(profile: Profile, deps: Pick<DecisionDeps, 'stores' | 'config'>, at: Date): Promise<LedgerDay | undefined> {
+  return deps.stores.ledger.read(profile.profileId, ledgerDay(at, timezoneOf(profile, deps.config.aggregates))).catch(() => undefined);
 }
 
 /** The decision's signed token: its id, profile, the identifier asked for (as a keyed tag), offers, variant and time. */
@@ -194,7 +223,7 @@ async function loadProfile(identity: NonNullable<z.output<typeof decisionRequest
  * decide) the nightly batch score, else the configured default (rules-only ranking); which one
  * scored, and why it fell back.
  */
-async function propensityFor(placement: string, facts: DecisionFacts | undefined, deps: DecisionDeps) {
+async function propensityFor(placement: string, facts: DecisionFacts | undefined, deps: Pick<DecisionDeps, 'scorer' | 'catalog' | 'model'>) {
   const remote: Scores = deps.scorer && facts ? await deps.scorer.score(facts, deps.catalog.offers.filter((o) => o.placements.includes(placement))) : { modelVersion: 'in-process' };
   let local: ((offer: Offer) => number | undefined) | undefined;
   let fallback = remote.fallback;

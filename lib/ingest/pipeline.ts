@@ -11,14 +11,17 @@ import { updateSegments } from '../profile/facts';
 import { advanceMark, compareSeq, keepRecent, MARK_RETENTION_MS, messageKey, RedeliveryIndex } from '../profile/marks';
 import { foldEvent, matchCardOf, profileDocument, type Profile } from '../profile/profile';
 import { suppressionHash, suppressionsAmong } from '../privacy/holdings';
+import { indexedLetter } from '../privacy/letters';
 import { messageMoment, suppressionVerdict, withoutIdentifiers } from '../privacy/suppression';
 import { fitBudget, PROFILE_BUDGET_BYTES } from '../profile/size';
+import { attachAddresses, keepHeldAddresses } from '../profile/attached-addresses';
 import { MAX_MERGE_HOPS } from '../profile/read';
-import type { DeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
+import type { IndexedDeadLetter, OwnerLink, StoredEvent, Stores } from '../store/ports';
 import type { EngineConfig } from './config';
 import { claimant, claimFeedback, countableFeedback, countFeedback, feedbackKey, honestFeedback, type Feedback, type FeedbackRecord } from './feedback';
 import { tokenKey } from '../decision/token';
 import { changesOf, type ChangeBus } from './changes';
+import { countContacts, mergeLedgers } from './contacts';
 
 /** A stream record as the domain sees it (no Lambda types here). */
 export interface StreamRecord {
@@ -125,7 +128,7 @@ class BatchRun {
   readonly stats: IngestStats;
   readonly failed = new Set<string>();
   readonly errors: Error[] = [];
-  readonly letters: DeadLetter[] = [];
+  readonly letters: IndexedDeadLetter[] = [];
   readonly now: () => Date;
   private readonly config: IngestConfig;
   /** Per shard, the first record of this batch: every record before it is done (the mapping's contract). */
@@ -158,10 +161,13 @@ class BatchRun {
     };
   }
 
-  /** Dead-letters a record with its reason; the letter keeps the record without its personal data (or, `withoutData`, nothing of it). */
+  /**
+   * Dead-letters a record with its reason; the letter keeps the record without its personal data (or,
+   * `withoutData`, nothing of it), indexed under the hashes of the identifiers it still carries (lib/privacy/letters.ts).
+   */
   deadLetter(record: StreamRecord, reason: string, withoutData = false): void {
     const data = withoutData ? '' : redactRecordData(record.data, this.config.events.personalData, this.config.salt);
-    this.letters.push({ id: `${record.shardId}#${record.sequenceNumber}`, reason, source: 'ingest', data, at: this.now().toISOString() });
+    this.letters.push(indexedLetter({ id: `${record.shardId}#${record.sequenceNumber}`, reason, source: 'ingest', data, at: this.now().toISOString() }, this.config.salt));
   }
 
   result(): IngestResult {
@@ -191,7 +197,7 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
   await writeDeadLetters(run, stores);
   if (await indexNetworks(run, groups, resolution, stores, config)) {
     const written = await writeGroups(run, groups, resolution, loaded, stores, config);
-    const counted = await countOfferFeedback(run, groups, written, stores);
+    const counted = await countOfferFeedback(run, groups, await countLedgerContacts(run, written, stores, config), stores);
     const complete = await announceChanges(run, counted, ports.changes);
     await storeEvents(run, complete, stores);
   }
@@ -476,6 +482,7 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
       if (redelivered) continue;
       try {
         foldEvent(profile, r.event, config.aggregates, config.profileRules.consent);
+        attachAddresses(profile, r.ids, r.event.receivedAt);
       } catch (e) {
         throw new RecordFailure(r, e);
       }
@@ -484,6 +491,7 @@ function foldGroups(run: BatchRun, groups: Map<string, Group>, resolution: Batch
       counters.folded += 1;
     }
     for (const [shardId, seqs] of folded) profile.marks = advanceMark(profile.marks, shardId, run.firstOf.get(shardId) as string, seqs, run.now());
+    keepHeldAddresses(profile);
     if (keys.length > 0) profile.recent = keepRecent([...(profile.recent ?? []), ...keys]);
     updateSegments(profile, config.aggregates, config.profileRules);
     g.segments = { before: segmentsBefore, after: Object.keys(profile.segments ?? {}) };
@@ -659,6 +667,8 @@ function dependencies(groups: Map<string, Group>, resolution: BatchResolution): 
  */
 async function writeGroup(write: GroupWrite, owners: Array<[string, string | undefined]>): Promise<void> {
   const [userIds, others] = partition(owners, ([key]) => key.startsWith('userId:'));
+  // The merged profiles' contact ledger days into hers first (lib/ingest/contacts.ts): a failure fails the merge, and its retry copies again.
+  await mergeLedgers(write.g.root, losersOf(write), write.g.records.map((r) => r.event), write.stores.ledger, write.config.aggregates);
   await tombstoneLosers(write);
   await linkIdentifiers(write, others);
   await writeProfile(write);
@@ -734,7 +744,20 @@ async function writeProfile(write: GroupWrite): Promise<void> {
   await allDone(elsewhere.map((holder) => stores.profiles.settlePendingMerge(holder, settledBy(write, holder))));
 }
 
-// ---- 8. Offer statistics ------------------------------------------------------------------------
+// ---- 8. Her contact ledger and the offer statistics ---------------------------------------------
+
+/**
+ * The written groups' contacts into her contact ledger (lib/ingest/contacts.ts), before their events
+ * are stored: a group whose contacts could not all be counted is retried from its first record (each
+ * counts once, by its messageId). Returns the groups that are counted.
+ */
+async function countLedgerContacts(run: BatchRun, written: Group[], stores: Stores, config: IngestConfig): Promise<Group[]> {
+  const { failed, errors } = await countContacts(written.map((g) => ({ profileId: g.root, events: g.fresh.map((f) => f.event) })), stores.ledger, config.aggregates);
+  run.errors.push(...errors);
+  for (const g of written) if (failed.has(g.root)) run.failed.add(g.firstSeq);
+  run.stats.groupsFailed += failed.size;
+  return written.filter((g) => !failed.has(g.root));
+}
 
 /**
  * Offer statistics from the written groups' feedback, before their events are stored: if this fails,

@@ -155,6 +155,9 @@ function numeric(v: unknown): number | undefined {
   return undefined;
 }
 
+/** The channel an event came through, as the aggregates' `$channel` reads it (the contact ledger counts impressions per channel alike). */
+export const eventChannel = (event: CollectedEvent): string | undefined => derived(event, '$channel') as string | undefined;
+
 /** Values computed from an event: a session key, the device class, the channel, a coarse location. */
 function derived(event: CollectedEvent, field: (typeof DERIVED_FIELDS)[number]): unknown {
   const context = asObject(event.context) ?? {};

@@ -1,4 +1,4 @@
-import { ConflictError, type ActivationInstance, type ActivationStore, type ContactStore } from './ports';
+import { ConflictError, type ActivationInstance, type ActivationStore, type ContactEntry, type ContactStore } from './ports';
 
 const copy = <T>(x: T): T => structuredClone(x);
 const keyOf = (i: Pick<ActivationInstance, 'profileId' | 'campaignId' | 'occurrence'>) => `${i.profileId}|${i.campaignId}|${i.occurrence}`;
@@ -6,6 +6,9 @@ const isDue = (i: ActivationInstance) => i.status === 'planned' || i.status === 
 
 /** Activation instances in memory, with the DynamoDB adapter's semantics (conditional writes, copies). */
 export class MemoryActivations implements ActivationStore {
+  /** `ledger`: the contact ledger kept in the same table on DynamoDB, so a profile's removal removes its days too. */
+  constructor(private readonly ledger?: { removeProfile(profileId: string): void }) {}
+
   readonly instances = new Map<string, ActivationInstance>();
   readonly entries = new Map<string, { occurrence: string; at: string }>();
 
@@ -58,18 +61,19 @@ export class MemoryActivations implements ActivationStore {
     let removed = 0;
     for (const [k, i] of this.instances) if (i.profileId === profileId && this.instances.delete(k)) removed += 1;
     for (const k of this.entries.keys()) if (k.startsWith(`${profileId}|`)) this.entries.delete(k);
+    this.ledger?.removeProfile(profileId);
     return removed;
   }
 }
 
-/** Sealed contact addresses in memory. */
+/** Sealed contact addresses in memory, with the DynamoDB adapter's semantics (a put replaces the item kept under its key). */
 export class MemoryContacts implements ContactStore {
-  readonly items = new Map<string, { sealed: string; firstAt: string; lastAt: string }>();
-  async put(entries: Array<{ key: string; sealed: string; at: string }>): Promise<void> {
-    for (const e of entries) this.items.set(e.key, { sealed: e.sealed, firstAt: this.items.get(e.key)?.firstAt ?? e.at, lastAt: e.at });
+  readonly items = new Map<string, { sealed: string; mask?: string; at: string }>();
+  async put(entries: ContactEntry[]): Promise<void> {
+    for (const e of entries) this.items.set(e.key, { sealed: e.sealed, mask: e.mask, at: e.at });
   }
-  async get(keys: string[]): Promise<Map<string, { sealed: string; firstAt: string }>> {
-    return new Map(keys.flatMap((k) => (this.items.has(k) ? [[k, { sealed: this.items.get(k)!.sealed, firstAt: this.items.get(k)!.firstAt }] as const] : [])));
+  async get(keys: string[]): Promise<Map<string, { sealed: string; mask?: string; at: string }>> {
+    return new Map(keys.flatMap((k) => (this.items.has(k) ? [[k, { ...this.items.get(k)! }] as const] : [])));
   }
   async remove(keys: string[]): Promise<void> {
     for (const k of keys) this.items.delete(k);

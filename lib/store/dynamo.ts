@@ -28,6 +28,7 @@ import {
   type Stores,
 } from './ports';
 import { DynamoActivations, DynamoContacts } from './activations-dynamo';
+import { DynamoContactLedger } from './ledger-dynamo';
 import { batchGetItems, batchWriteItems } from './dynamo-batch';
 import { DEAD_LETTER_RETENTION_DAYS, EVENT_RETENTION_DAYS, type TableName } from './tables';
 
@@ -37,6 +38,19 @@ import { DEAD_LETTER_RETENTION_DAYS, EVENT_RETENTION_DAYS, type TableName } from
  * Graph keys: `ID#<ns>:<value>` / `OWNER` (identifier owner), `NET#<network>` / `<profileId>`
  * (network visit), `LINK#<profileId>` / `<otherProfileId>` (probable link).
  */
+
+/** BatchWriteItem requests in flight at once for dead letters and their index entries, and queries of the index at once for a person's. */
+const DEAD_LETTER_WRITES_IN_FLIGHT = 8;
+const DEAD_LETTER_QUERIES_IN_FLIGHT = 8;
+
+/** A dead letter as the port gives it: without its index hashes and expiry. */
+function letterOf(item: Record<string, unknown>): DeadLetter {
+  const { expiresAt: _e, identifierHashes: _h, ...letter } = item;
+  return letter as unknown as DeadLetter;
+}
+
+/** BatchGetItem requests in flight at once when suppressions are looked up (100 keys each). */
+const SUPPRESSION_READS_IN_FLIGHT = 8;
 
 function ttl(days: number, now = Date.now()): number {
   return Math.floor(now / 1000) + days * 86_400;
@@ -52,7 +66,11 @@ export class DynamoStores implements Stores {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     this.activations = new DynamoActivations(this.doc, tables.activations);
     this.contacts = new DynamoContacts(this.doc, tables.contacts);
+    this.ledger = new DynamoContactLedger(this.doc, tables.activations);
   }
+
+  /** The contact ledger, in the activations table (lib/store/ledger-dynamo.ts). */
+  readonly ledger: DynamoContactLedger;
 
   /** Sealed contact addresses (lib/store/activations-dynamo.ts). */
   readonly contacts: DynamoContacts;
@@ -246,6 +264,14 @@ export class DynamoStores implements Stores {
       );
       return items.map((i): NetworkVisit => ({ network, profileId: i.sk as string, lastSeen: i.lastSeen as string }));
     },
+    linkedTo: async (profileIds) => {
+      const keys: string[] = [];
+      for (const profileId of new Set(profileIds)) {
+        const items = await this.queryAll({ TableName: this.tables.graph, IndexName: 'byOwner', KeyConditionExpression: 'profileId = :p', ExpressionAttributeValues: { ':p': profileId } }, 10_000);
+        keys.push(...items.map((i) => (i.pk as string).slice(3)));
+      }
+      return keys;
+    },
     removeOwner: async (key, profileId) => {
       try {
         await this.doc.send(
@@ -314,31 +340,74 @@ export class DynamoStores implements Stores {
     },
   };
 
+  /**
+   * Dead letters: `id` -> the letter, with its `identifierHashes`; `IDX#<hash>#<letter id>` -> an index
+   * entry (`identifierHash`, `letterId`) per hash, in the `byIdentifier` index (keys only). Entries
+   * expire with their letter.
+   */
   readonly deadLetters: DeadLetterStore = {
     put: async (letters) => {
       const expiresAt = ttl(DEAD_LETTER_RETENTION_DAYS);
-      await this.batchWrite(this.tables.deadLetters, letters.map((l) => ({ ...l, expiresAt })));
+      const items = [...new Map(letters.map((l) => [l.id, l])).values()].flatMap(({ identifierHashes, ...l }) => [
+        { ...l, ...(identifierHashes.length > 0 ? { identifierHashes } : {}), expiresAt },
+        ...[...new Set(identifierHashes)].map((h) => ({ id: `IDX#${h}#${l.id}`, identifierHash: h, letterId: l.id, expiresAt })),
+      ]);
+      // A full batch of letters with their entries is thousands of items: several requests at once keep the collector's answer fast.
+      await batchWriteItems(this.doc, this.tables.deadLetters, items, false, DEAD_LETTER_WRITES_IN_FLIGHT);
     },
     list: async (limit) => {
-      const res = await this.doc.send(new ScanCommand({ TableName: this.tables.deadLetters, Limit: limit }));
-      return (res.Items ?? []).map(({ expiresAt: _e, ...l }) => l as DeadLetter);
+      const out: DeadLetter[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const res = await this.doc.send(new ScanCommand({ TableName: this.tables.deadLetters, FilterExpression: 'attribute_exists(reason)', ExclusiveStartKey: start }));
+        out.push(...(res.Items ?? []).map(letterOf));
+        start = res.LastEvaluatedKey;
+      } while (start && out.length < limit);
+      return out.slice(0, limit);
     },
-    scan: async (cursor, pageSize = 1000) => {
-      const res = await this.doc.send(
-        new ScanCommand({ TableName: this.tables.deadLetters, Limit: pageSize, ...(cursor ? { ExclusiveStartKey: JSON.parse(cursor) as Record<string, unknown> } : {}) }),
-      );
-      const letters = (res.Items ?? []).map(({ expiresAt: _e, ...l }) => l as DeadLetter);
-      return { letters, ...(res.LastEvaluatedKey ? { cursor: JSON.stringify(res.LastEvaluatedKey) } : {}) };
+    carrying: async (hashes, limit) => {
+      const wanted = new Set(hashes);
+      const found = new Map<string, DeadLetter>();
+      const asked = new Set<string>();
+      const lookUp = async (hash: string) => {
+        let start: Record<string, unknown> | undefined;
+        do {
+          const res = await this.doc.send(
+            new QueryCommand({ TableName: this.tables.deadLetters, IndexName: 'byIdentifier', KeyConditionExpression: 'identifierHash = :h', ExpressionAttributeValues: { ':h': hash }, ProjectionExpression: 'letterId', Limit: limit, ExclusiveStartKey: start }),
+          );
+          const ids = (res.Items ?? []).map((i) => i.letterId as string).filter((id) => !asked.has(id));
+          for (const id of ids) asked.add(id);
+          // The letter as it is now: one gone (removed, expired) or rewritten without the hashes asked for is not found by its old entries.
+          for (const item of await this.batchGet(this.tables.deadLetters, ids.map((id) => ({ id })), undefined, true)) {
+            const carries = Array.isArray(item.identifierHashes) && (item.identifierHashes as string[]).some((h) => wanted.has(h));
+            if (carries && found.size < limit) found.set(item.id as string, letterOf(item));
+          }
+          start = res.LastEvaluatedKey;
+        } while (start && found.size < limit);
+      };
+      // One query per hash (DynamoDB has no batched query), several at once.
+      const queue = [...wanted];
+      const worker = async () => {
+        for (let hash = queue.shift(); hash !== undefined && found.size < limit; hash = queue.shift()) await lookUp(hash);
+      };
+      const settled = await Promise.allSettled(Array.from({ length: Math.min(DEAD_LETTER_QUERIES_IN_FLIGHT, queue.length) }, worker));
+      const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure !== undefined) throw failure.reason;
+      return [...found.values()];
     },
     remove: async (ids) => {
-      await this.batchWrite(this.tables.deadLetters, ids.map((id) => ({ id })), true);
+      const unique = [...new Set(ids)];
+      const letters = await this.batchGet(this.tables.deadLetters, unique.map((id) => ({ id })), 'id, identifierHashes', true);
+      const entries = letters.flatMap((l) => ((l.identifierHashes as string[] | undefined) ?? []).map((h) => ({ id: `IDX#${h}#${l.id as string}` })));
+      await batchWriteItems(this.doc, this.tables.deadLetters, [...unique.map((id) => ({ id })), ...entries], true, DEAD_LETTER_WRITES_IN_FLIGHT);
     },
   };
 
   /** The privacy table: `SUP#<hash>` / `ID` (suppressed identifier), `ERASED#<profileId>` / `ERASURE`, `AUDIT#<day>` / `<at>#<id>`. */
   readonly privacy: PrivacyStore = {
     suppressed: async (hashes) => {
-      const items = await this.batchGet(this.tables.privacy, [...new Set(hashes)].map((h) => ({ pk: `SUP#${h}`, sk: 'ID' })), undefined, true);
+      // One wave of reads: the collector asks about every address of a request (up to 5,000 keys) before it answers.
+      const items = await batchGetItems(this.doc, this.tables.privacy, [...new Set(hashes)].map((h) => ({ pk: `SUP#${h}`, sk: 'ID' })), { consistent: true, inFlight: SUPPRESSION_READS_IN_FLIGHT });
       return new Map(items.map((i) => [(i.pk as string).slice(4), String(i.at)]));
     },
     suppress: async (hashes, at) => {

@@ -17,6 +17,7 @@ import {
   type Stores,
 } from './ports';
 import { MemoryActivations, MemoryContacts } from './activations-memory';
+import { MemoryContactLedger } from './ledger-memory';
 
 /** DynamoDB's item size limit: an item (names and values) over it is refused. */
 export const DYNAMODB_ITEM_LIMIT = 400 * 1024;
@@ -54,6 +55,9 @@ export class MemoryStores implements Stores {
   readonly visits = new Map<string, Map<string, NetworkVisit>>();
   readonly eventItems = new Map<string, StoredEvent>();
   readonly letters = new Map<string, DeadLetter>();
+  /** Each letter's identifier hashes, and the index: letter ids by identifier hash (an entry outlives a rewritten letter that no longer carries it, as in DynamoDB). */
+  readonly letterHashes = new Map<string, string[]>();
+  readonly letterIndex = new Map<string, Set<string>>();
   /** Offer statistics by `offerId|day`: counters and each shard's mark. */
   readonly statItems = new Map<string, { counts: OfferCounts; marks: Record<string, string> }>();
   /** The privacy table: suppression hashes with when, erasure records, audit entries. */
@@ -212,6 +216,11 @@ export class MemoryStores implements Stores {
       this.counts.reads += 1;
       return [...(this.visits.get(network)?.values() ?? [])].slice(0, limit).map((v) => ({ ...v }));
     },
+    linkedTo: async (profileIds) => {
+      this.counts.reads += 1;
+      const wanted = new Set(profileIds);
+      return [...this.owners].filter(([, owner]) => wanted.has(owner)).map(([key]) => key);
+    },
     removeOwner: async (key, profileId) => {
       if (this.owners.get(key) !== profileId) return false;
       this.write(1, 'erasure');
@@ -261,22 +270,37 @@ export class MemoryStores implements Stores {
   readonly deadLetters: DeadLetterStore = {
     put: async (letters) => {
       this.fits(letters);
-      this.batchWrite(letters.map((l) => l.id), 'dead letters');
-      for (const l of letters) this.letters.set(l.id, { ...l });
+      this.batchWrite([...letters.map((l) => l.id), ...letters.flatMap((l) => l.identifierHashes.map((h) => `IDX#${h}#${l.id}`))], 'dead letters');
+      for (const { identifierHashes, ...l } of letters) {
+        this.letters.set(l.id, { ...l });
+        this.letterHashes.set(l.id, [...identifierHashes]);
+        for (const h of identifierHashes) this.letterIndex.set(h, (this.letterIndex.get(h) ?? new Set()).add(l.id));
+      }
     },
     list: async (limit) => [...this.letters.values()].slice(0, limit),
-    scan: async (cursor, pageSize = 1000) => {
-      const { items: letters, next } = this.page(this.letters, cursor, pageSize);
-      return { letters, ...next };
+    carrying: async (hashes, limit) => {
+      this.counts.reads += hashes.length;
+      const ids = new Set(hashes.flatMap((h) => [...(this.letterIndex.get(h) ?? [])].filter((id) => this.letterHashes.get(id)?.includes(h))));
+      return [...ids].slice(0, limit).map((id) => structuredClone(this.letters.get(id) as DeadLetter));
     },
     remove: async (ids) => {
-      this.batchWrite(ids, 'erasure');
-      for (const id of ids) this.letters.delete(id);
+      const entries = ids.flatMap((id) => (this.letterHashes.get(id) ?? []).map((h) => ({ id, h })));
+      this.batchWrite([...ids, ...entries.map((e) => `IDX#${e.h}#${e.id}`)], 'erasure');
+      for (const { id, h } of entries) {
+        this.letterIndex.get(h)?.delete(id);
+        if (this.letterIndex.get(h)?.size === 0) this.letterIndex.delete(h);
+      }
+      for (const id of ids) {
+        this.letters.delete(id);
+        this.letterHashes.delete(id);
+      }
     },
   };
 
-  /** Campaign entries (lib/store/activations-memory.ts). */
-  readonly activations = new MemoryActivations();
+  /** The contact ledger (lib/store/ledger-memory.ts): caps per person and day, counted as contacts happen. */
+  readonly ledger = new MemoryContactLedger();
+  /** Campaign entries (lib/store/activations-memory.ts); erasing a profile's erases its ledger days too, as in the DynamoDB table they share. */
+  readonly activations = new MemoryActivations(this.ledger);
   /** Sealed contact addresses. */
   readonly contacts = new MemoryContacts();
 

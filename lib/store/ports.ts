@@ -94,6 +94,8 @@ export interface IdentityGraphStore {
   putVisits(visits: NetworkVisit[]): Promise<void>;
   /** Profiles seen on a network (strongly consistent). */
   visitsOn(network: string, limit: number): Promise<NetworkVisit[]>;
+  /** The identifier keys linked to these profiles (an index by owner, eventually consistent): what an erasure sweeps. */
+  linkedTo(profileIds: string[]): Promise<string[]>;
   /** Deletes an identifier's link if it still names `profileId` (erasure); whether it did. */
   removeOwner(key: string, profileId: string): Promise<boolean>;
   /** Deletes network index entries (erasure). */
@@ -127,11 +129,28 @@ export interface DeadLetter {
   at: string;
 }
 
+/**
+ * A letter as it is written: with the salted hashes of the identifiers it carries
+ * (lib/privacy/letters.ts indexedLetter, at most MAX_LETTER_IDENTIFIERS), under which it is found.
+ */
+export interface IndexedDeadLetter extends DeadLetter {
+  identifierHashes: string[];
+}
+
+/**
+ * Dead letters, each with an index entry per identifier hash it carries (expiring with it), so that
+ * a person's letters are found without reading the table: anyone with the write key can fill it.
+ */
 export interface DeadLetterStore {
-  put(letters: DeadLetter[]): Promise<void>;
+  /** Writes letters and their index entries (an entry left by an earlier version of a letter stays until it expires, and finds nothing). */
+  put(letters: IndexedDeadLetter[]): Promise<void>;
   list(limit: number): Promise<DeadLetter[]>;
-  /** Every letter, a page at a time (erasure looks for a person's). */
-  scan(cursor?: string, pageSize?: number): Promise<{ letters: DeadLetter[]; cursor?: string }>;
+  /**
+   * At most `limit` letters that carry one of these identifier hashes, found through the index (a
+   * letter once, whatever the number of its hashes among them); never a scan of the table.
+   */
+  carrying(identifierHashes: string[], limit: number): Promise<DeadLetter[]>;
+  /** Removes letters and their index entries. */
   remove(ids: string[]): Promise<void>;
 }
 
@@ -212,6 +231,7 @@ export interface Stores {
   privacy: PrivacyStore;
   activations: ActivationStore;
   contacts: ContactStore;
+  ledger: ContactLedgerStore;
 }
 
 /** What became of one trigger occurrence of a campaign for a profile (lib/campaign/instance.ts). */
@@ -278,8 +298,68 @@ export interface ActivationStore {
  * (`email:<salted hash>`, `phone:<salted hash>`): the only place an address is kept, and only sealed.
  */
 export interface ContactStore {
-  /** Stores sealed addresses; each keeps when it was first given. */
-  put(entries: Array<{ key: string; sealed: string; at: string }>): Promise<void>;
-  get(keys: string[]): Promise<Map<string, { sealed: string; firstAt: string }>>;
+  /**
+   * Stores sealed addresses, each replacing the one kept under its key (the same identifier is the
+   * same address), with its coarse mask (lib/campaign/addresses.ts maskAddress): the only part kept in
+   * clear, for the read API to say which address is used without being able to open one.
+   */
+  put(entries: ContactEntry[]): Promise<void>;
+  /** The kept addresses: sealed, the mask (absent for those kept before masks were), and when last sealed (first, for those kept before). */
+  get(keys: string[]): Promise<Map<string, { sealed: string; mask?: string; at: string }>>;
   remove(keys: string[]): Promise<void>;
+}
+
+/** One sealed address to keep, under its identifier key, with its mask and when it was given. */
+export interface ContactEntry {
+  key: string;
+  sealed: string;
+  mask: string;
+  at: string;
+}
+
+/**
+ * One person's contacts on one local day (her profile's time zone), as the contact ledger counts them
+ * (lib/decision/contact-ledger.ts): in all, per channel and per offer, and each contact counted (by
+ * its id: a hash of the campaign message's or the impression's messageId) with what it counted under.
+ */
+export interface LedgerDay {
+  total: number;
+  channels: Record<string, number>;
+  offers: Record<string, number>;
+  counted: Record<string, { channel?: string; offerId?: string }>;
+}
+
+/** One contact to count: its id (the same for every retry of it), and the channel and offer it counts under (if any). */
+export interface LedgerContact {
+  id: string;
+  channel?: string;
+  offerId?: string;
+}
+
+/** The most each counter may hold before this contact: it is counted only if every counter it adds to is below its limit. */
+export interface LedgerLimits {
+  total: number;
+  channel?: number;
+  offer?: number;
+}
+
+/** What a reservation did: counted now, found counted already (a retry), or refused, with the day as it stood. */
+export type LedgerOutcome = { reserved: true; already: boolean } | { reserved: false; day: LedgerDay };
+
+/**
+ * The contact ledger: per person (her live profile id) and local day, what she was contacted with.
+ * A campaign send reserves its contact here before delivering, so caps hold however many sends run
+ * at once; the ingest counts in-app impressions here as it folds them. Kept in the activations table
+ * under her partition (so erasing her campaign entries erases it), each day's item expiring days after.
+ */
+export interface ContactLedgerStore {
+  /** Her day's contacts (all zero for a day with none). */
+  read(profileId: string, day: string): Promise<LedgerDay>;
+  /**
+   * Counts the contact in one atomic conditional write, if it is not counted already and every
+   * counter it adds to is below its limit; `expiresAt` (epoch seconds) is when the day's item may go.
+   */
+  reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number): Promise<LedgerOutcome>;
+  /** Takes a counted contact off again (a delivery refused for good); false if it was not counted. */
+  release(profileId: string, day: string, id: string): Promise<boolean>;
 }

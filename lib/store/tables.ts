@@ -10,7 +10,8 @@ export interface TableDefinition {
   partitionKey: string;
   sortKey?: string;
   ttlAttribute?: string;
-  indexes?: Array<{ name: string; partitionKey: string; sortKey: string }>;
+  /** Global secondary indexes; `projection` is what an index copies of each item (ALL unless said: KEYS_ONLY when its queries read only keys). */
+  indexes?: Array<{ name: string; partitionKey: string; sortKey: string; projection?: 'ALL' | 'KEYS_ONLY' }>;
   /** Why the table exists, for readers of the CDK app. */
   purpose: string;
 }
@@ -31,6 +32,8 @@ export const TABLES = {
     sortKey: 'sk',
     // Only network index entries carry it: an identifier's owner never expires.
     ttlAttribute: 'expiresAt',
+    // Links by the profile they name (only links carry `profileId`): an erasure finds every link to her, also one a batch in flight wrote.
+    indexes: [{ name: 'byOwner', partitionKey: 'profileId', sortKey: 'pk', projection: 'KEYS_ONLY' }],
     purpose: 'The identity graph: identifier -> profile, and the network index (who was seen on which network; entries expire a window after their last listing).',
   },
   events: {
@@ -48,7 +51,9 @@ export const TABLES = {
     localName: 'dead-letters',
     partitionKey: 'id',
     ttlAttribute: 'expiresAt',
-    purpose: 'Messages the collector rejected from a batch and records the ingest could not accept, with the reason and the data without its personal data (at most 8 KB).',
+    // A person's letters by the salted hashes of the identifiers they carry (lib/privacy/letters.ts): one small entry per hash and letter, only its keys projected.
+    indexes: [{ name: 'byIdentifier', partitionKey: 'identifierHash', sortKey: 'letterId', projection: 'KEYS_ONLY' }],
+    purpose: "Messages the collector rejected from a batch and records the ingest could not accept, with the reason and the data without its personal data (at most 8 KB); and an index entry per identifier a letter carries (a salted hash, never the identifier), so a person's letters are found without a scan.",
   },
   config: {
     id: 'Config',
@@ -86,7 +91,8 @@ export const TABLES = {
       { name: 'byCampaign', partitionKey: 'campaignId', sortKey: 'sk' },
       { name: 'due', partitionKey: 'dueShard', sortKey: 'dueAt' },
     ],
-    purpose: 'Triggered campaigns: one item per trigger occurrence and profile (planned, waiting, sent, held out, cancelled or failed, with why), and her last entry per campaign (re-entry rules).',
+    purpose:
+      'Triggered campaigns: one item per trigger occurrence and profile (planned, waiting, sent, held out, cancelled or failed, with why), her last entry per campaign (re-entry rules), and her contact ledger per local day (what the caps count: sends reserved before delivery, in-app impressions; expires 3 days after the day).',
   },
   contacts: {
     id: 'Contacts',

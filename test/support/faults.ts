@@ -67,6 +67,7 @@ export class FaultyStores {
     privacy: this.inner.privacy,
     activations: this.inner.activations,
     contacts: this.inner.contacts,
+    ledger: this.inner.ledger,
   };
 }
 
@@ -110,6 +111,7 @@ export function interleaved(inner: MemoryStores, pause: Pause, fault: (call: str
     privacy: wrap(inner.privacy, 'privacy'),
     activations: inner.activations,
     contacts: inner.contacts,
+    ledger: inner.ledger,
   };
 }
 

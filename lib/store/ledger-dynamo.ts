@@ -1,0 +1,127 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { emptyLedgerDay, limitsOpen } from '../decision/contact-ledger';
+import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, LedgerOutcome } from './ports';
+
+/**
+ * The contact ledger in DynamoDB: one item per person and local day in the activations table, under
+ * her partition (`P#<profileId>` / `L#<day>`), so erasing her campaign entries erases it too (and it
+ * is in none of that table's indexes: it has neither `campaignId` nor `dueShard`). Its attributes:
+ * `n` (contacts in all), `c:<channel>` and `o:<offerId>` (per channel and offer), `r:<contact id>`
+ * (each contact counted, with the channel and offer it counted under) and `expiresAt` (TTL).
+ *
+ * A reservation is ONE UpdateItem: it adds 1 to each counter the contact counts under and records the
+ * contact, on condition that the contact is not recorded yet and each counter is below its limit.
+ * DynamoDB applies it atomically, so concurrent sends (the send queues' `maxConcurrency`, or many
+ * Lambda invocations at once) can never take a counter past its limit. Nothing else is needed of
+ * DynamoDB (no transactions, streams or TTL), so dynalite runs it as AWS does.
+ */
+export class DynamoContactLedger implements ContactLedgerStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  private key(profileId: string, day: string) {
+    return { pk: `P#${profileId}`, sk: `L#${day}` };
+  }
+
+  async read(profileId: string, day: string, consistent = false): Promise<LedgerDay> {
+    const res = await this.doc.send(new GetCommand({ TableName: this.table, Key: this.key(profileId, day), ConsistentRead: consistent }));
+    return res.Item ? dayOf(res.Item) : emptyLedgerDay();
+  }
+
+  async reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number): Promise<LedgerOutcome> {
+    if (!limitsOpen(contact, limits)) return this.refused(profileId, day, contact.id);
+    const names: Record<string, string> = { '#n': 'n', '#r': `r:${contact.id}`, '#x': 'expiresAt' };
+    const values: Record<string, unknown> = { ':one': 1, ':ln': limits.total, ':what': { ...(contact.channel !== undefined ? { c: contact.channel } : {}), ...(contact.offerId !== undefined ? { o: contact.offerId } : {}) }, ':ttl': expiresAt };
+    const adds = ['#n :one'];
+    const conditions = ['attribute_not_exists(#r)', '(attribute_not_exists(#n) OR #n < :ln)'];
+    if (contact.channel !== undefined) {
+      names['#c'] = `c:${contact.channel}`;
+      adds.push('#c :one');
+      if (limits.channel !== undefined) {
+        values[':lc'] = limits.channel;
+        conditions.push('(attribute_not_exists(#c) OR #c < :lc)');
+      }
+    }
+    if (contact.offerId !== undefined) {
+      names['#o'] = `o:${contact.offerId}`;
+      adds.push('#o :one');
+      if (limits.offer !== undefined) {
+        values[':lo'] = limits.offer;
+        conditions.push('(attribute_not_exists(#o) OR #o < :lo)');
+      }
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(profileId, day),
+          UpdateExpression: `ADD ${adds.join(', ')} SET #r = :what, #x = :ttl`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return { reserved: true, already: false };
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+      return this.refused(profileId, day, contact.id);
+    }
+  }
+
+  /** Why a reservation did not count: the contact was counted already (a retry), or a counter is at its limit. */
+  private async refused(profileId: string, day: string, id: string): Promise<LedgerOutcome> {
+    const now = await this.read(profileId, day, true);
+    return now.counted[id] !== undefined ? { reserved: true, already: true } : { reserved: false, day: now };
+  }
+
+  async release(profileId: string, day: string, id: string): Promise<boolean> {
+    const mine = (await this.read(profileId, day, true)).counted[id];
+    if (mine === undefined) return false;
+    const names: Record<string, string> = { '#n': 'n', '#r': `r:${id}` };
+    const adds = ['#n :less'];
+    if (mine.channel !== undefined) {
+      names['#c'] = `c:${mine.channel}`;
+      adds.push('#c :less');
+    }
+    if (mine.offerId !== undefined) {
+      names['#o'] = `o:${mine.offerId}`;
+      adds.push('#o :less');
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(profileId, day),
+          UpdateExpression: `ADD ${adds.join(', ')} REMOVE #r`,
+          ConditionExpression: 'attribute_exists(#r)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':less': -1 },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+}
+
+const isConditionFailure = (e: unknown): boolean => e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException';
+
+/** A day's item as the domain reads it. */
+function dayOf(item: Record<string, unknown>): LedgerDay {
+  const day = emptyLedgerDay();
+  for (const [name, value] of Object.entries(item)) {
+    if (name === 'n') day.total = Number(value);
+    else if (name.startsWith('c:')) day.channels[name.slice(2)] = Number(value);
+    else if (name.startsWith('o:')) day.offers[name.slice(2)] = Number(value);
+    else if (name.startsWith('r:') && typeof value === 'object' && value !== null) {
+      const { c, o } = value as { c?: unknown; o?: unknown };
+      day.counted[name.slice(2)] = { ...(typeof c === 'string' ? { channel: c } : {}), ...(typeof o === 'string' ? { offerId: o } : {}) };
+    }
+  }
+  return day;
+}

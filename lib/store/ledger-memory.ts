@@ -1,0 +1,48 @@
+import { emptyLedgerDay, fitsLimits, limitsOpen } from '../decision/contact-ledger';
+import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, LedgerOutcome } from './ports';
+
+/**
+ * The contact ledger in memory, with the DynamoDB adapter's semantics: a reservation checks and counts
+ * in one step (nothing else runs between), a contact counts once by its id, copies on read.
+ */
+export class MemoryContactLedger implements ContactLedgerStore {
+  /** Days by `profileId|day`. */
+  readonly days = new Map<string, LedgerDay & { expiresAt: number }>();
+
+  async read(profileId: string, day: string): Promise<LedgerDay> {
+    const d = this.days.get(`${profileId}|${day}`);
+    if (d === undefined) return emptyLedgerDay();
+    const { expiresAt: _e, ...rest } = structuredClone(d);
+    return rest;
+  }
+
+  async reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number): Promise<LedgerOutcome> {
+    const key = `${profileId}|${day}`;
+    const d = this.days.get(key) ?? { ...emptyLedgerDay(), expiresAt };
+    if (d.counted[contact.id] !== undefined) return { reserved: true, already: true };
+    if (!limitsOpen(contact, limits) || !fitsLimits(d, contact, limits)) return { reserved: false, day: await this.read(profileId, day) };
+    d.total += 1;
+    if (contact.channel !== undefined) d.channels[contact.channel] = (d.channels[contact.channel] ?? 0) + 1;
+    if (contact.offerId !== undefined) d.offers[contact.offerId] = (d.offers[contact.offerId] ?? 0) + 1;
+    d.counted[contact.id] = { ...(contact.channel !== undefined ? { channel: contact.channel } : {}), ...(contact.offerId !== undefined ? { offerId: contact.offerId } : {}) };
+    d.expiresAt = expiresAt;
+    this.days.set(key, d);
+    return { reserved: true, already: false };
+  }
+
+  async release(profileId: string, day: string, id: string): Promise<boolean> {
+    const d = this.days.get(`${profileId}|${day}`);
+    const mine = d?.counted[id];
+    if (d === undefined || mine === undefined) return false;
+    d.total -= 1;
+    if (mine.channel !== undefined) d.channels[mine.channel] = (d.channels[mine.channel] ?? 1) - 1;
+    if (mine.offerId !== undefined) d.offers[mine.offerId] = (d.offers[mine.offerId] ?? 1) - 1;
+    delete d.counted[id];
+    return true;
+  }
+
+  /** Removes a profile's days (erasure, with her campaign entries). */
+  removeProfile(profileId: string): void {
+    for (const k of this.days.keys()) if (k.startsWith(`${profileId}|`)) this.days.delete(k);
+  }
+}
