@@ -71,7 +71,7 @@ export class EngineHttpApi extends Construct {
     });
     for (const name of ['profiles', 'graph', 'offerStats'] as const) tables[name].grantReadData(decide);
     // Her contact ledger of the day (lib/decision/contact-ledger.ts): one GetItem, and nothing else of the campaigns' table.
-    tables.activations.grant(decide, 'dynamodb:GetItem');
+    decide.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [tables.activations.tableArn] }));
     tables.activations.encryptionKey?.grant(decide, 'kms:Decrypt', 'kms:DescribeKey');
     tables.config.grantReadWriteData(decide);
     props.stream.grantWrite(decide);

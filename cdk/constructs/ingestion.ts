@@ -75,7 +75,7 @@ export class Ingestion extends Construct {
     // In-app impressions into her contact ledger (lib/ingest/contacts.ts): one conditional UpdateItem
     // each, and the read that says why one did not count; nothing else of the campaigns' table.
     const activations = props.tables.tables.activations;
-    activations.grant(this.ingest, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+    this.ingest.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [activations.tableArn] }));
     activations.encryptionKey?.grant(this.ingest, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*');
     // The salt only: the ingest checks no keys.
     props.keys.grantRead(this.ingest, []);

@@ -122,6 +122,14 @@ describe('the tables', () => {
     });
   });
 
+  it("DeadLetters: an index on the salted hashes of the identifiers a letter carries, projecting only keys (a person's letters are found without a scan)", () => {
+    const table = Object.entries(resources('AWS::DynamoDB::GlobalTable')).find(([id]) => id.startsWith('DataDeadLetters'))?.[1];
+    expect(table?.Properties.GlobalSecondaryIndexes).toEqual([
+      { IndexName: 'byIdentifier', KeySchema: [{ AttributeName: 'identifierHash', KeyType: 'HASH' }, { AttributeName: 'letterId', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
+    ]);
+    expect(table?.Properties.AttributeDefinitions).toEqual(expect.arrayContaining([{ AttributeName: 'identifierHash', AttributeType: 'S' }, { AttributeName: 'letterId', AttributeType: 'S' }]));
+  });
+
   it('keeps the logical ids of the stateful resources (a new id would replace the table, stream or secret)', () => {
     // Renaming a construct on their paths changes these ids: CloudFormation would create an empty
     // table (the old one is retained, orphaned), a new stream, or a new salt that orphans every hash.
@@ -259,6 +267,16 @@ describe('the functions', () => {
     expect(decide).toContain('dynamodb:Query');
     expect(decide.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
     expect(JSON.stringify(policyOf('profiles'))).not.toMatch(/DataOfferStats/);
+  });
+
+  it("lets the ingest only count contacts in the activations table's contact ledger (UpdateItem, GetItem), and the decision function only read one day of it", () => {
+    const actionsOn = (fn: keyof typeof functionIds) =>
+      statementsOf(policyOf(fn))
+        .filter((s) => JSON.stringify(s.Resource).includes('DataActivations'))
+        .flatMap((s) => [s.Action].flat())
+        .sort();
+    expect(actionsOn('ingest')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(actionsOn('decide')).toEqual(['dynamodb:GetItem']);
   });
 
   it('lets each function read the salt and only the secrets of the kinds of keys it checks (the privacy function every kind, to name a refused key in its audit log)', () => {
