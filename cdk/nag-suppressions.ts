@@ -79,6 +79,23 @@ export function acknowledgeFindings({ dataKey, tables, keys, ingestion, http, ni
     );
   }
 
+  // A person's dead letters are found through the dead-letter table's byIdentifier index (privacy); the
+  // ingest and the profile API are granted the table, which a TableV2 grant extends to `<table arn>/index/*`.
+  const letterIndexes = `Resource::<${Stack.of(tables).getLogicalId(tables.tables.deadLetters.node.defaultChild as CfnResource)}.Arn>/index/*`;
+  for (const fn of [ingestion.ingest, http.functions.profiles, http.functions.privacy]) {
+    NagSuppressions.addResourceSuppressions(
+      fn.executionRole,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: [letterIndexes],
+          reason: "Queries of the dead-letter table's own byIdentifier index (a person's letters for export and erasure, by the salted hashes of her identifiers); the wildcard covers only that table's indexes.",
+        },
+      ],
+      true,
+    );
+  }
+
   acknowledgeNightly(nightly);
   acknowledgeActivation(activation, tables, [http.functions.campaigns.executionRole, http.functions.privacy.executionRole]);
 

@@ -128,7 +128,7 @@ export function createTableInput(def: TableDefinition, name = def.localName): Cr
         { AttributeName: index.partitionKey, KeyType: 'HASH' },
         { AttributeName: index.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: { ProjectionType: index.projection ?? 'ALL' },
     })),
   };
 }
@@ -156,6 +156,10 @@ export async function provision(emulators: Pick<Emulators, 'dynamodbEndpoint' | 
         async () => (await ddb.send(new DescribeTableCommand({ TableName: def.localName }))).Table?.TableStatus === 'ACTIVE',
         `table ${def.localName}`,
       );
+      // A table kept in a data folder from an older version may lack an index added since (dynalite cannot add one to a table).
+      const indexes = new Set(((await ddb.send(new DescribeTableCommand({ TableName: def.localName }))).Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+      const missing = (def.indexes ?? []).filter((i) => !indexes.has(i.name)).map((i) => i.name);
+      if (missing.length > 0) throw new Error(`the local table ${def.localName} has no index ${missing.join(', ')} (added since the data folder was made): start with a fresh data folder (npm start -- --fresh wipes it)`);
     }
     try {
       await kinesis.send(new CreateStreamCommand({ StreamName: STREAM.localName, ShardCount: STREAM.localShardCount }));

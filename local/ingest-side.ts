@@ -62,15 +62,17 @@ export async function startIngestSide(
     if (!options.attach) await provision(emulators);
     configureEnvironment(emulators);
     // Imported only now, so their clients and configuration see the environment above.
-    const [ingest, { DynamoStores }, { redactRecordData }, { defaultEventPolicy }, resources] = await Promise.all([
+    const [ingest, { DynamoStores }, { redactRecordData }, { defaultEventPolicy }, { indexedLetter }, resources] = await Promise.all([
       import('../functions/ingest/handler.js'),
       import('../lib/store/dynamo.js'),
       import('../lib/events/personal.js'),
       import('../lib/events/policy.js'),
+      import('../lib/privacy/letters.js'),
       import('../functions/commons/resources.js'),
     ]);
     if (options.faults) injectDynamoFaults(resources.getDynamoClient(), options.faults, onFault);
-    const redact = (data: string) => redactRecordData(data, defaultEventPolicy().personalData, process.env.IDENTITY_SALT ?? '');
+    const salt = process.env.IDENTITY_SALT ?? '';
+    const redact = (data: string) => redactRecordData(data, defaultEventPolicy().personalData, salt);
     const deadLetters = new DynamoStores(localDynamo(emulators.dynamodbEndpoint), tableNamesFromEnv()).deadLetters;
     const poller = new KinesisPoller({
       kinesis: localKinesis(emulators.kinesisEndpoint),
@@ -80,7 +82,7 @@ export async function startIngestSide(
       onFailure: async ({ shardId, reason, records }) => {
         const at = new Date().toISOString();
         await deadLetters.put(
-          records.map((r) => ({ id: `${shardId}#${r.kinesis.sequenceNumber}`, reason: `event source mapping: ${reason}`, source: 'ingest-mapping', data: redact(r.kinesis.data), at })),
+          records.map((r) => indexedLetter({ id: `${shardId}#${r.kinesis.sequenceNumber}`, reason: `event source mapping: ${reason}`, source: 'ingest-mapping', data: redact(r.kinesis.data), at }, salt)),
         );
         log?.(`dead-lettered ${records.length} record(s) from ${shardId}: ${reason}`);
       },

@@ -19,6 +19,7 @@ import { localDynamo, localKinesis } from '../../local/emulators';
 import { seededRandom } from '../../local/faults';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { people, personalValues, plan, type Person, type PlannedEvent } from './workload';
+import { checkCaps, publishCampaign, sentMessages, settleSends, type CapsReport } from './campaigns';
 
 /**
  * The reliability run (issue #13): the embedded stack under load, faults and hostile input, then
@@ -34,9 +35,13 @@ import { people, personalValues, plan, type Person, type PlannedEvent } from './
  * - Bad input: random and hostile payloads to the collector, the decision and profile APIs, and raw
  *   records straight onto the stream (oversized, deep, wrong types, invalid UTF-8, prototype keys).
  *
+ * - Campaign sends: every product view e-mails her at once (bench/reliability/campaigns.ts), so sends
+ *   due together race each other, the decisions' impressions and the ingest.
+ *
  * Then: every accepted event is in a profile (stored, and counted once in its person's profile) or
  * in the dead letters with its reason; the profiles equal those of a clean in-memory run of the
- * same stream records; no table, stream record or API answer holds personal data in clear.
+ * same stream records; no table, stream record or API answer holds personal data in clear; no person
+ * is over any cap of the contact policy, and her contact ledger counts each of her contacts once.
  */
 export interface ReliabilityOptions {
   seed: number;
@@ -85,11 +90,14 @@ export interface ReliabilityReport {
   personalDataInClear: string[];
   /** What delivering the whole stream again changed (the first few differences, before and after); empty is right. */
   replayChanges: string[];
+  /** Campaign sends, and the caps and her contact ledger checked against what happened. */
+  campaigns: CapsReport;
 }
 
 const WRITE_KEY = 'dev-write-key';
 const API_KEY = 'dev-api-key';
 const READ_KEY = 'dev-read-key';
+const ADMIN_KEY = 'dev-admin-key';
 const basic = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -112,6 +120,8 @@ export async function runReliability(o: ReliabilityOptions): Promise<Reliability
   const log = o.log ?? (() => undefined);
   // The ingest's warnings (a group failed and will be retried) are what the faults are for: not news here.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  // The run's catalog and campaign are published at its start and read again within a second.
+  process.env.CATALOG_REFRESH_MS ??= '1000';
   const dir = mkdtempSync(join(tmpdir(), 'moment-reliability-'));
   const checkpointFile = join(dir, 'checkpoints.json');
   const stack = await startLocalStack({
@@ -127,9 +137,12 @@ export async function runReliability(o: ReliabilityOptions): Promise<Reliability
   const ledger: Ledger = { sent: 0, accepted: new Map(), refused: 0, fiveXx: 0, inputs: 0, decisions: 0, copies: 0, scoreWrites: 0, errors: [] };
   const dynamo = localDynamo(stack.emulators.dynamodbEndpoint);
   try {
+    await publishCampaign(stack, ADMIN_KEY, Number(process.env.CATALOG_REFRESH_MS));
     const persons = people(o.people, o.seed);
     const kills = await underLoad(stack, persons, o, ledger, log);
     await stack.poller.idle(180_000);
+    const stores = new DynamoStores(dynamo, tableNamesFromEnv());
+    await settleSends(stack, () => stores.activations.all(1_000_000));
     log(`settled after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const replayChanges = await redeliverEverything(stack, dynamo, checkpointFile);
     const checked = await check(stack, dynamo, persons, ledger, log);
@@ -250,11 +263,14 @@ async function check(stack: LocalStack, dynamo: DynamoDBClient, persons: Person[
   const tables = await scanTables(dynamo);
   const records = await readStream(stack);
   const clean = await cleanRun(records);
+  // The campaign's e-mails: her profile counts their `Message Sent` events as hers.
+  const sent = sentMessages(records, persons);
   return {
     sent: ledger.sent,
     accepted: ledger.accepted.size,
     refused: ledger.refused,
-    ...account(persons, ledger, tables),
+    ...account(persons, ledger, tables, sent),
+    campaigns: checkCaps(persons, [...ledger.accepted.values()], sent, tables.all, tables.profiles),
     offerStatisticsMismatches: await checkOfferStatistics(stack, ledger),
     copies: ledger.copies,
     scoreWrites: ledger.scoreWrites,
@@ -474,7 +490,8 @@ async function scanTables(dynamo: DynamoDBClient): Promise<Tables> {
     const e = JSON.parse(i.event as string) as { type: string; event?: string };
     return e.type === 'track' ? (e.event as string) : e.type;
   });
-  return { all, profiles, owners, events, eventKinds, letters: all[TABLES.deadLetters.localName] ?? [] };
+  // The dead-letter table also holds each letter's index entries (no reason): letters are the others.
+  return { all, profiles, owners, events, eventKinds, letters: (all[TABLES.deadLetters.localName] ?? []).filter((i) => typeof i.reason === 'string') };
 }
 
 /** What a replay must not change: every profile's document (less its version and marks), owners and stored events. */
@@ -557,7 +574,7 @@ function expectedCounts(events: PlannedEvent[]): Record<string, number> {
  * (the engine's own aside), so nothing is lost or counted twice anywhere, shared devices and hostile
  * records included.
  */
-function account(persons: Person[], ledger: Ledger, t: Tables) {
+function account(persons: Person[], ledger: Ledger, t: Tables, sent: PlannedEvent[] = []) {
   const ingestLetters = t.letters.filter((l) => l.source === 'ingest');
   const letteredIds = new Set(
     ingestLetters.map((l) => {
@@ -575,7 +592,7 @@ function account(persons: Person[], ledger: Ledger, t: Tables) {
     else if (!letteredIds.has(id)) notStored += 1;
   }
   const byPerson = new Map<number, PlannedEvent[]>();
-  for (const e of ledger.accepted.values()) byPerson.set(e.person, [...(byPerson.get(e.person) ?? []), e]);
+  for (const e of [...ledger.accepted.values(), ...sent]) byPerson.set(e.person, [...(byPerson.get(e.person) ?? []), e]);
   let countedTwice = 0;
   let notCounted = 0;
   const mismatches: string[] = [];

@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, type TablePropsV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, type TablePropsV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey, KeyProps } from 'aws-cdk-lib/aws-kms';
 import type { TableDefinition } from '../../lib/store/tables';
 
@@ -19,6 +19,7 @@ export function tableDefaults(def: TableDefinition, removalPolicy: RemovalPolicy
       indexName: index.name,
       partitionKey: attribute(index.partitionKey),
       sortKey: attribute(index.sortKey),
+      projectionType: index.projection === 'KEYS_ONLY' ? ProjectionType.KEYS_ONLY : ProjectionType.ALL,
     })),
     billing: Billing.onDemand(),
     encryption: key ? TableEncryptionV2.customerManagedKey(key) : TableEncryptionV2.awsManagedKey(),

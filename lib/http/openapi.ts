@@ -350,7 +350,7 @@ const SCHEMAS: Record<string, object> = {
       campaignEntries: { type: 'array', items: map },
       contactAddresses: { type: 'array', items: { type: 'object', properties: { namespace: str, identifier: str, sealed: { const: true } }, required: ['namespace', 'identifier', 'sealed'] } },
       probableOtherDevices: { type: 'array', items: { type: 'object', properties: { profileId: str, probability: { type: 'number' } }, required: ['profileId', 'probability'] } },
-      truncated: { type: 'boolean', description: 'More events than one export holds (50,000): the oldest are given' },
+      truncated: { type: 'boolean', description: 'More events (50,000: the oldest are given) or dead letters (1,000) than one export holds' },
     },
     required: ['exportedAt', 'profileId', 'liveProfileId', 'profile', 'mergedProfiles', 'identifiers', 'consent', 'consentHistory', 'batchAttributes', 'events', 'decisions', 'offerFeedback', 'networkVisits', 'deadLetters', 'campaignEntries', 'contactAddresses', 'probableOtherDevices', 'truncated'],
   },

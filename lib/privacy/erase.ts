@@ -2,6 +2,7 @@ import { conflict, notFound } from '../http/errors';
 import { followMerges } from '../profile/read';
 import { ConflictError, type StoredEvent, type Stores } from '../store/ports';
 import { holdingsOf, MAX_PERSON_EVENTS, suppressionHash, type Holdings } from './holdings';
+import { removeLettersCarrying } from './letters';
 
 /**
  * Erasure (the right to be forgotten): everything held about the person, across every profile merged
@@ -15,8 +16,10 @@ import { holdingsOf, MAX_PERSON_EVENTS, suppressionHash, type Holdings } from '.
  * 3. Her profile goes last, conditional on the version this erasure read. A batch that wrote her
  *    profile meanwhile makes the erasure read and remove again.
  *
- * Erasing again is harmless. For an erased id it sweeps the recorded profile ids once more: events a
- * batch in flight stored after the first pass are removed then.
+ * Last, every link still naming one of her profiles is swept, found by owner: a batch in flight may
+ * have linked a new device of hers after her holdings were read. Erasing again is harmless. For an
+ * erased id it sweeps the recorded profile ids once more: events and links a batch in flight stored
+ * after the first pass are removed then.
  */
 export interface ErasureResult {
   /** The id asked for, and the live profile it led to (the same unless it was merged away). */
@@ -41,6 +44,7 @@ export async function erasePerson(stores: Stores, profileId: string, salt: strin
       const record = await stores.privacy.erasure(profileId);
       if (record === undefined) throw notFound(`profile ${profileId} not found`);
       removed.events += await removeEvents(stores, record.profileIds);
+      removed.identifierLinks += await sweepLinks(stores, record.profileIds, salt, record.at);
       // A trigger in flight during the erasure may have entered her since: swept too.
       for (const id of record.profileIds) removed.campaignEntries += await stores.activations.removeProfile(id);
       return { profileId, erasedProfileId: record.profileIds[0] ?? profileId, alreadyErased: attempt === 0, removed, suppressedIdentifiers: suppressed };
@@ -52,12 +56,13 @@ export async function erasePerson(stores: Stores, profileId: string, salt: strin
     // One record per id, so erasing again through any of her ids (a tombstone's too) is recognised.
     const record = { at, profileIds: [profile.profileId, ...held.profileIds.filter((id) => id !== profile.profileId)] };
     for (const id of new Set([profileId, ...held.profileIds])) await stores.privacy.recordErasure({ profileId: id, ...record });
-    await removeHoldings(stores, held, removed);
+    await removeHoldings(stores, held, removed, salt);
     try {
       for (const t of held.tombstones) await stores.profiles.remove(t.profileId, t.version);
       await stores.profiles.remove(profile.profileId, profile.version);
       removed.profiles += held.profileIds.length;
       removed.events += await removeEvents(stores, held.profileIds, held.events);
+      removed.identifierLinks += await sweepLinks(stores, held.profileIds, salt, at);
       return { profileId, erasedProfileId: profile.profileId, alreadyErased: false, removed, suppressedIdentifiers: suppressed };
     } catch (e) {
       // A batch wrote her profile since it was read: read what it holds now, and remove that too.
@@ -67,7 +72,7 @@ export async function erasePerson(stores: Stores, profileId: string, salt: strin
   }
 }
 
-async function removeHoldings(stores: Stores, held: Holdings, removed: ErasureResult['removed']): Promise<void> {
+async function removeHoldings(stores: Stores, held: Holdings, removed: ErasureResult['removed'], salt: string): Promise<void> {
   const mine = new Set(held.profileIds);
   for (const { key, linkedTo } of held.identifiers) {
     if (linkedTo !== undefined && mine.has(linkedTo) && (await stores.graph.removeOwner(key, linkedTo))) removed.identifierLinks += 1;
@@ -84,8 +89,8 @@ async function removeHoldings(stores: Stores, held: Holdings, removed: ErasureRe
       },
     );
   }
-  if (held.deadLetters.length > 0) await stores.deadLetters.remove(held.deadLetters.map((l) => l.id));
-  removed.deadLetters += held.deadLetters.length;
+  // Her letters with their index entries: those found, then any beyond the export's bound (lib/privacy/letters.ts).
+  removed.deadLetters += await removeLettersCarrying(stores.deadLetters, held.identifiers.map((i) => i.key), salt, held.deadLetters);
   // Her campaign entries and re-entry records: a wake-up still scheduled finds nothing, and sends nothing.
   for (const id of held.profileIds) removed.campaignEntries += await stores.activations.removeProfile(id);
   // Her sealed addresses, by her e-mail and phone identifiers.
@@ -94,6 +99,24 @@ async function removeHoldings(stores: Stores, held: Holdings, removed: ErasureRe
     removed.contactAddresses += (await stores.contacts.get(addresses)).size;
     await stores.contacts.remove(addresses);
   }
+}
+
+/**
+ * Removes every link that still names one of her profiles, found by owner: also those a batch in flight
+ * wrote for a device of hers that her profile never listed (its profile write then failed). Each such
+ * identifier is suppressed as of the erasure first, as the ingest does when it meets one.
+ */
+async function sweepLinks(stores: Stores, profileIds: string[], salt: string, at: string): Promise<number> {
+  const mine = new Set(profileIds);
+  const keys = await stores.graph.linkedTo(profileIds);
+  if (keys.length === 0) return 0;
+  const links = await stores.graph.links(keys);
+  const hers = keys.filter((k) => mine.has(links.get(k)?.profileId ?? ''));
+  if (hers.length === 0) return 0;
+  await stores.privacy.suppress(hers.map((k) => suppressionHash(k, salt)), at);
+  let removed = 0;
+  for (const key of hers) if (await stores.graph.removeOwner(key, links.get(key)?.profileId as string)) removed += 1;
+  return removed;
 }
 
 /**

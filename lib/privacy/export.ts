@@ -35,7 +35,7 @@ export interface PersonalDataExport {
   offerFeedback: Array<CollectedEvent & { storedUnder: string }>;
   /** Her entries in the network index (networks as salted hashes of addresses). */
   networkVisits: Array<{ network: string; profileId: string; lastSeen: string }>;
-  /** Messages of hers the engine could not accept, with the reason (their data without personal data). */
+  /** Messages of hers the engine could not accept, with the reason (their data without personal data), found by the index on her identifiers. */
   deadLetters: Array<{ id: string; reason: string; source: string; at: string; data: unknown }>;
   /** Her campaign entries: what was planned, sent or held back for her, and why. */
   campaignEntries: ActivationInstance[];
@@ -43,7 +43,7 @@ export interface PersonalDataExport {
   contactAddresses: Array<{ namespace: string; identifier: string; sealed: true }>;
   /** Anonymous profiles (probably her other devices) whose decisions use her interests. */
   probableOtherDevices: Array<{ profileId: string; probability: number }>;
-  /** More events than one export holds (lib/privacy/holdings.ts MAX_PERSON_EVENTS): the oldest are given. */
+  /** More events or dead letters than one export holds (MAX_PERSON_EVENTS, the oldest given; lib/privacy/letters.ts MAX_PERSON_LETTERS). */
   truncated: boolean;
 }
 

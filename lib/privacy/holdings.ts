@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { identifierKey, storedIdentifier } from '../events/identifiers';
-import { NAMESPACES, type Namespace } from '../identity/rules';
+import { NAMESPACES } from '../identity/rules';
 import type { Profile } from '../profile/profile';
 import type { ActivationInstance, DeadLetter, StoredEvent, Stores } from '../store/ports';
+import { lettersCarrying, MAX_PERSON_LETTERS } from './letters';
 
 /**
  * Everything held about one person, found from her live profile: one search shared by the export
@@ -22,7 +22,7 @@ export interface Holdings {
   networkVisits: Array<{ network: string; profileId: string; lastSeen: string }>;
   /** Her stored events, oldest first: what she did, the decisions made for her and her feedback on offers. */
   events: StoredEvent[];
-  /** Dead letters that carry one of her identifiers. */
+  /** Dead letters that carry one of her identifiers (at most MAX_PERSON_LETTERS; beyond, `truncated`). */
   deadLetters: DeadLetter[];
   /** Other profiles whose cluster context names one of hers (what their decisions borrow). */
   clusterContexts: Profile[];
@@ -80,7 +80,8 @@ export async function holdingsOf(stores: Stores, profile: Profile, salt: string)
   const clusterContexts = neighbours.size === 0 ? [] : [...(await stores.profiles.getMany([...neighbours])).values()].filter((p) => p.cluster !== undefined && mine.has(p.cluster.profileId));
 
   const events = await stores.events.byProfiles(profileIds, MAX_PERSON_EVENTS + 1);
-  const deadLetters = await lettersCarrying(stores, keys, salt);
+  // Through the index on her identifiers' hashes (lib/privacy/letters.ts), never a read of the whole table.
+  const deadLetters = await lettersCarrying(stores.deadLetters, keys, salt, MAX_PERSON_LETTERS + 1);
   const campaignEntries = (await Promise.all(profileIds.map((id) => stores.activations.ofProfile(id)))).flat();
   const addressKeys = keys.filter((k) => k.startsWith('email:') || k.startsWith('phone:'));
   const contactAddresses = addressKeys.length === 0 ? [] : [...(await stores.contacts.get(addressKeys)).keys()].sort();
@@ -91,68 +92,10 @@ export async function holdingsOf(stores: Stores, profile: Profile, salt: string)
     identifiers,
     networkVisits,
     events: events.slice(0, MAX_PERSON_EVENTS),
-    deadLetters,
+    deadLetters: deadLetters.slice(0, MAX_PERSON_LETTERS),
     clusterContexts,
     campaignEntries,
     contactAddresses,
-    truncated: events.length > MAX_PERSON_EVENTS,
+    truncated: events.length > MAX_PERSON_EVENTS || deadLetters.length > MAX_PERSON_LETTERS,
   };
-}
-
-/**
- * Dead letters that carry one of these identifiers in an identifier's place: a userId, anonymousId,
- * previousId or device id equal to one of hers, or a hashed e-mail or phone (letters keep personal
- * data only hashed) equal to one of hers. Not a substring match: an order number that happens to equal
- * her userId is not hers. The dead letter table is small (letters expire after 14 days), so it is read whole.
- */
-async function lettersCarrying(stores: Stores, keys: string[], salt: string): Promise<DeadLetter[]> {
-  if (keys.length === 0) return [];
-  const mine = new Set(keys);
-  const out: DeadLetter[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await stores.deadLetters.scan(cursor);
-    for (const letter of page.letters) if (identifiersIn(letter.data, salt).some((k) => mine.has(k))) out.push(letter);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-  return out;
-}
-
-const HASH = /^sha256:([0-9a-f]{64})$/;
-
-/**
- * The identifier keys a letter's data holds, wherever it nests them (the ingest keeps base64 of JSON,
- * the collector JSON), in the form the ingest stores them (trimmed, numbers as text, long ones hashed).
- */
-export function identifiersIn(data: string, salt: string): string[] {
-  let value: unknown;
-  for (const text of [Buffer.from(data, 'base64').toString('utf8'), data]) {
-    try {
-      value = JSON.parse(text);
-      break;
-    } catch {
-      // not this encoding
-    }
-  }
-  const out = new Set<string>();
-  const stack: Array<[unknown, string]> = [[value, '']];
-  while (stack.length > 0) {
-    const [v, parent] = stack.pop() as [unknown, string];
-    if (typeof v !== 'object' || v === null) continue;
-    for (const [k, value] of Object.entries(v)) {
-      const child = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
-      if (typeof child !== 'string') {
-        stack.push([child, k]);
-        continue;
-      }
-      const stored = (ns: Namespace) => out.add(identifierKey(storedIdentifier(ns, child.trim(), salt, { trustHashed: true })));
-      if (k === 'userId') stored('userId');
-      if (k === 'anonymousId' || k === 'previousId') stored('anonymousId');
-      if (k === 'id' && parent === 'device') stored('deviceId');
-      // A hashed e-mail or phone, or an id that held an e-mail address (hashed like one).
-      const hashed = HASH.exec(child);
-      if (hashed) for (const ns of ['email', 'phone', 'userId', 'anonymousId', 'deviceId']) out.add(`${ns}:${hashed[1]}`);
-    }
-  }
-  return [...out];
 }
