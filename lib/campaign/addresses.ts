@@ -100,16 +100,67 @@ export class LocalDataKeys implements DataKeys {
   }
 }
 
+/** One of her addresses of a kind, where it ranks and why: see `rankAddresses`. */
+export interface RankedAddress {
+  /** Its identifier key (`email:<hash>`, `phone:<hash>`), under which its sealed value is kept. */
+  key: string;
+  /** When it became hers: given while logged in, else attached to her, else (kept before either was recorded) when it was sealed. */
+  since: string;
+  givenWhileLoggedIn: boolean;
+}
+
 /**
- * The address a message goes to: of the sealed ones kept under her hashed identifiers of that kind,
- * the one given first, opened. Anyone holding the public write key can add an address to a known
- * userId (an identify call), so a later one never replaces hers: a planted address is used only for a
- * customer who gave none herself.
+ * Her addresses of a kind that have a sealed value kept, best first. The write key is public, so
+ * nothing a message says about an address is verified; what counts is when and how the address
+ * became hers (lib/profile/attached-addresses.ts):
+ * 1. given with her userId (while logged in), the earliest first: one named beside her userId later,
+ *    or first sealed anonymously by anyone, never replaces it;
+ * 2. only if she never gave an address of this kind while logged in: attached to her without her
+ *    login (an anonymous call on a device of hers), the earliest first; then, for profiles from before
+ *    attachments were recorded, by the date the contact store keeps.
+ * Ties go to the smaller key, so every reader ranks alike. Once she gave one while logged in, an
+ * address attached without her login is never used, even when the one she gave is not hers any more
+ * (another customer's login took it): she then gets no message of that kind rather than one to
+ * somebody else's address.
  */
+export function rankAddresses(profile: Profile, kind: 'email' | 'phone', kept: ReadonlyMap<string, { at: string }>): RankedAddress[] {
+  const loggedInOnly = profile.addressGivenLoggedIn?.[kind] !== undefined;
+  const ranked = (profile.identities[kind] ?? []).flatMap((hash) => {
+    const key = `${kind}:${hash}`;
+    const attachment = profile.addresses !== undefined && Object.hasOwn(profile.addresses, key) ? profile.addresses[key] : undefined;
+    const sealedAt = kept.get(key)?.at;
+    if (sealedAt === undefined) return [];
+    if (attachment?.loggedInAt !== undefined) return [{ key, tier: 0, since: attachment.loggedInAt, givenWhileLoggedIn: true }];
+    if (loggedInOnly) return [];
+    return [attachment === undefined ? { key, tier: 2, since: sealedAt, givenWhileLoggedIn: false } : { key, tier: 1, since: attachment.at, givenWhileLoggedIn: false }];
+  });
+  ranked.sort((a, b) => a.tier - b.tier || (a.since < b.since ? -1 : a.since > b.since ? 1 : 0) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return ranked.map(({ key, since, givenWhileLoggedIn }) => ({ key, since, givenWhileLoggedIn }));
+}
+
+/** The address a message of a kind goes to: the first of `rankAddresses`, opened; undefined if none is kept. */
 export async function chooseAddress(profile: Profile, kind: 'email' | 'phone', contacts: Pick<ContactStore, 'get'>, sealer: AddressSealer): Promise<string | undefined> {
   const keys = (profile.identities[kind] ?? []).map((hash) => `${kind}:${hash}`);
   if (keys.length === 0) return undefined;
-  const found = [...(await contacts.get(keys))].sort(([ka, a], [kb, b]) => a.firstAt.localeCompare(b.firstAt) || ka.localeCompare(kb));
-  const first = found[0];
-  return first === undefined ? undefined : sealer.open(first[1].sealed, first[0]);
+  const kept = await contacts.get(keys);
+  const first = rankAddresses(profile, kind, kept)[0];
+  return first === undefined ? undefined : sealer.open((kept.get(first.key) as { sealed: string }).sealed, first.key);
+}
+
+/** A top-level domain as registries name them (letters, or punycode): anything else is masked too. */
+const TOP_LEVEL_DOMAIN = /^(?:[a-z]{2,24}|xn--[a-z0-9-]{1,20})$/;
+
+/**
+ * The coarse mask kept in clear beside a sealed address, so the read API can say which address is
+ * used without being able to open one: an e-mail address's first character, the first character of
+ * its domain and its top-level domain (`a***@e***.com`); a phone number's last two digits (`***23`).
+ * The stars do not tell lengths.
+ */
+export function maskAddress(kind: 'email' | 'phone', value: string): string {
+  if (kind === 'phone') return `***${value.replace(/\D/g, '').slice(-2)}`;
+  const at = value.lastIndexOf('@');
+  const local = Array.from(value.slice(0, Math.max(0, at)));
+  const domain = value.slice(at + 1);
+  const tld = domain.includes('.') ? (domain.split('.').at(-1) as string) : '';
+  return `${local[0] ?? ''}***@${Array.from(domain)[0] ?? ''}***${TOP_LEVEL_DOMAIN.test(tld) ? `.${tld}` : ''}`;
 }

@@ -5,6 +5,7 @@ import { factsOf } from '../profile/facts';
 import type { Profile } from '../profile/profile';
 import type { ActivationInstance } from '../store/ports';
 import type { Campaigns } from './campaign';
+import { rankAddresses } from './addresses';
 
 /**
  * Why a customer did or did not get a campaign's message: each of her entries with its status, reason
@@ -39,4 +40,25 @@ export function campaignsOfProfile(profile: Profile, instances: ActivationInstan
       };
     }),
   };
+}
+
+/**
+ * Which of her addresses of a kind a message goes to, so a change of address is visible: the one used,
+ * masked (`a***@e***.com`; null for one kept before masks were), since when it is hers, whether she
+ * gave it while logged in, and how many of her other addresses of that kind are not used. Read from
+ * the masks kept beside the sealed values: whoever calls this cannot open an address.
+ */
+export interface AddressInUse {
+  used?: { address: string | null; since: string; givenWhileLoggedIn: boolean };
+  notUsed: number;
+}
+
+export function addressesInUse(profile: Profile, kept: ReadonlyMap<string, { mask?: string; at: string }>): Record<'email' | 'phone', AddressInUse> {
+  const of = (kind: 'email' | 'phone'): AddressInUse => {
+    const first = rankAddresses(profile, kind, kept)[0];
+    const held = profile.identities[kind]?.length ?? 0;
+    if (first === undefined) return { notUsed: held };
+    return { used: { address: kept.get(first.key)?.mask ?? null, since: first.since, givenWhileLoggedIn: first.givenWhileLoggedIn }, notUsed: held - 1 };
+  };
+  return { email: of('email'), phone: of('phone') };
 }

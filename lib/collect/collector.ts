@@ -4,11 +4,11 @@ import { REDACTED_WITH, redactForDeadLetter, redactionSeal, redactPersonalData }
 import type { EventPolicy } from '../events/policy';
 import { defaultIdentityRules, type IdentityRules } from '../identity/rules';
 import { contactAddresses } from '../events/identifiers';
-import type { AddressSealer } from '../campaign/addresses';
+import { maskAddress, type AddressSealer } from '../campaign/addresses';
 import { completeMessage, MAX_MESSAGE_BYTES, parseMessage, partitionKeyOf, ValidationError, type CollectedEvent } from '../events/segment';
 import type { ContactStore, DeadLetter, DeadLetterStore } from '../store/ports';
 import { packBySize } from '../store/packing';
-import type { CollectRequest, SentMessage } from './request';
+import { MAX_BATCH_MESSAGES, type CollectRequest, type SentMessage } from './request';
 
 /**
  * The collector: validates each message of a request on its own, puts the valid ones on the event
@@ -166,19 +166,32 @@ export interface ContactSink {
 }
 
 /**
- * Seals the addresses (lib/campaign/addresses.ts) and stores them under their identifier keys: the
- * latest given wins; an identifier erased at the person's request keeps none. A failure is a 503, so
- * the SDK retries the request (the ingest skips the messageIds it already has, and sealing again is
- * harmless).
+ * The most distinct addresses one request keeps: one e-mail address and one phone number per message
+ * of the largest batch. A message may name several (traits spelled `email`, `Email`, `e_mail`...),
+ * so without a bound one request of the public write key could ask for tens of thousands of seals
+ * and writes. Past it, the request's further addresses are not kept (its messages still are).
+ */
+export const MAX_ADDRESSES_PER_REQUEST = 2 * MAX_BATCH_MESSAGES;
+
+/**
+ * Seals the addresses (lib/campaign/addresses.ts), each with its coarse mask, and stores them under
+ * their identifier keys: the latest sealing replaces the one kept (the same identifier is the same
+ * address); an identifier erased at the person's request keeps none. One suppression look-up for the
+ * request, one batched write (lib/store: 25 to a request, several in flight), at most
+ * MAX_ADDRESSES_PER_REQUEST addresses. A failure is a 503, so the SDK retries the request (the ingest
+ * skips the messageIds it already has, and sealing again is harmless).
  */
 async function sealAddresses(contacts: ContactSink, addresses: Validation['addresses'], receivedAt: Date): Promise<void> {
   try {
     const at = receivedAt.toISOString();
-    const suppressed = await contacts.suppressed([...new Set(addresses.map((a) => a.key))]);
-    const kept = addresses.filter((a) => !suppressed.has(a.key));
-    if (kept.length === 0) return;
-    const entries = await Promise.all(kept.map(async (a) => ({ key: a.key, sealed: await contacts.sealer.seal(a.value, a.key), at })));
-    await contacts.store.put(entries);
+    const distinct = [...new Map(addresses.map((a) => [a.key, a])).values()].slice(0, MAX_ADDRESSES_PER_REQUEST);
+    // Sealed while the suppressions are looked up (both finished before going on): an erased person's is dropped unstored.
+    const looking = contacts.suppressed(distinct.map((a) => a.key));
+    const sealing = Promise.all(distinct.map(async (a) => ({ key: a.key, sealed: await contacts.sealer.seal(a.value, a.key), mask: maskAddress(a.kind, a.value), at })));
+    await Promise.allSettled([looking, sealing]);
+    const suppressed = await looking;
+    const kept = (await sealing).filter((e) => !suppressed.has(e.key));
+    if (kept.length > 0) await contacts.store.put(kept);
   } catch (e) {
     throw serviceUnavailable(`could not keep ${addresses.length} contact address(es); retry the request`, e);
   }

@@ -6,6 +6,7 @@ import { deriveProfileId } from '../identity/resolver';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import { updateSegments } from '../profile/facts';
 import { foldEvent, keepApart, MAX_KEPT_APART, newProfile, type Profile } from '../profile/profile';
+import { heldAddresses } from '../profile/attached-addresses';
 import { messageKey } from '../profile/marks';
 import { followMerges } from '../profile/read';
 import { fitBudget } from '../profile/size';
@@ -107,6 +108,8 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
   const stayed = rebuild(profile.profileId, stay, config);
   Object.assign(stayed, {
     identities: identitiesWhere(profile.identities, moved, false),
+    ...heldAddresses(profile.addresses, identitiesWhere(profile.identities, moved, false)),
+    ...(profile.addressGivenLoggedIn ? { addressGivenLoggedIn: profile.addressGivenLoggedIn } : {}),
     members: profile.members.filter((m) => !leaving.has(m)),
     mergeLog: profile.mergeLog.filter((m) => !leaving.has(m.from)),
     marks: profile.marks,
@@ -117,6 +120,7 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
   const split = rebuild(splitId, leave, config);
   Object.assign(split, {
     identities: identitiesWhere(profile.identities, moved, true),
+    ...heldAddresses(profile.addresses, identitiesWhere(profile.identities, moved, true)),
     members: [...leaving].filter((m) => m !== splitId && tombstones.has(m)),
     mergeLog: profile.mergeLog.filter((m) => leaving.has(m.from) && m.from !== splitId),
     marks: profile.marks,

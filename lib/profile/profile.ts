@@ -7,6 +7,7 @@ import { stampId } from './aggregates';
 import { keepRecent, mergeMarks, type ShardMarks } from './marks';
 import { localHour, resolveTimezone } from './time';
 import { foldConsent, mergeConsent, shippedConsentConfig, type ConsentChange, type ConsentConfig, type ConsentState } from './consent';
+import { mergeAttachedAddresses, type AttachedAddresses, type GivenLoggedIn } from './attached-addresses';
 
 /** A value with the (event time, messageId) that set it: last writer by event time wins, in any order. */
 export interface Stamped<T = unknown> {
@@ -84,6 +85,10 @@ export interface Profile {
   consentHistory?: ConsentChange[];
   /** Profiles split apart from this one (lib/privacy/split.ts): identity resolution never merges them again (bounded). */
   keptApart?: string[];
+  /** When each of her e-mail and phone identifiers became hers, and whether while logged in (lib/profile/attached-addresses.ts). */
+  addresses?: AttachedAddresses;
+  /** When she first gave an e-mail address (phone number) while logged in, hers now or not. */
+  addressGivenLoggedIn?: GivenLoggedIn;
   /** Set on a tombstone: the profile this one was merged into. The tombstone keeps its state. */
   mergedInto?: string;
 }
@@ -397,6 +402,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
     ...(survivor.batch || loser.batch ? { batch: mergeBatch(survivor.batch ?? {}, loser.batch ?? {}) } : {}),
     ...mergeConsent(survivor, loser),
     ...(survivor.keptApart || loser.keptApart ? { keptApart: keepApart(survivor.keptApart ?? [], loser.keptApart ?? []) } : {}),
+    ...mergeAttachedAddresses(survivor, loser),
   };
 }
 

@@ -7,7 +7,7 @@ import { loadCatalog, type Catalog } from '../../lib/decision/catalog';
 import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
 import { ingestBatch, type IngestResult } from '../../lib/ingest/pipeline';
 import { MemoryStores } from '../../lib/store/memory';
-import { AddressSealer, chooseAddress, LocalDataKeys } from '../../lib/campaign/addresses';
+import { AddressSealer, chooseAddress, LocalDataKeys, maskAddress } from '../../lib/campaign/addresses';
 import { contactAddresses } from '../../lib/events/identifiers';
 import type { CollectedEvent } from '../../lib/events/segment';
 import { defaultIdentityRules } from '../../lib/identity/rules';
@@ -88,7 +88,7 @@ export class CampaignHarness {
     for (const r of records) {
       const event = JSON.parse(Buffer.from(r.data, 'base64').toString()) as CollectedEvent;
       for (const a of contactAddresses(event, defaultIdentityRules(), this.config.salt)) {
-        await this.stores.contacts.put([{ key: a.key, sealed: await this.sealer.seal(a.value, a.key), at: this.now.toISOString() }]);
+        await this.stores.contacts.put([{ key: a.key, sealed: await this.sealer.seal(a.value, a.key), mask: maskAddress(a.kind, a.value), at: this.now.toISOString() }]);
       }
     }
   }

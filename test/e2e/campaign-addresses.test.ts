@@ -1,0 +1,85 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { TABLES, type TableDefinition } from '../../lib/store/tables';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { treatedUserId } from '../support/campaigns';
+
+/**
+ * Which address her campaign e-mails go to, attacked as issue 21 did it: through the collector with
+ * the public write key only, on the local stack with a manual clock. An attacker seals his address
+ * anonymously first; she signs up with her own address; he then names his address beside her userId.
+ * Her cart reminder, with her cart, must go to her address, and the read API says which is used.
+ */
+const day = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
+const START = `${day}T01:00:00.000Z`; // 10:00 in Tokyo
+const ADMIN = { 'x-api-key': 'dev-admin-key' };
+const READ = { 'x-api-key': 'dev-read-key' };
+const WRITE = { authorization: `Basic ${Buffer.from('dev-write-key:').toString('base64')}` };
+const tokyo = { timezone: 'Asia/Tokyo', consent: { categoryPreferences: { personalization: true } } };
+
+let stack: LocalStack;
+beforeAll(async () => {
+  stack = await startLocalStack({ port: 0, quiet: true, clock: 'manual', clockStart: START });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<any> {
+  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** One request of the public write key, stamped with the stack's clock; waits until the ingest has it. */
+async function send(events: Array<Record<string, unknown>>): Promise<void> {
+  const { now } = await call('GET', '/local/clock');
+  await call('POST', '/v1/batch', { batch: events.map((e) => ({ type: 'track', timestamp: now, ...e })) }, WRITE);
+  await stack.poller.idle();
+}
+
+describe('her cart reminder, after an attacker sealed his address first and named it beside her userId', () => {
+  const victim = treatedUserId('e2e-victim', ['cart-abandoned']);
+
+  it('goes to the address she gave while logged in, not to the attacker\'s', async () => {
+    // 1. The attacker, anonymously: his address is sealed now, before she ever gives hers.
+    await send([{ type: 'identify', anonymousId: 'mallory-phone', traits: { email: 'mallory@evil.example' } }]);
+    // 2. She signs up with her own address.
+    await send([{ type: 'identify', userId: victim.userId, traits: { email: 'Victim.E2E@example.com' }, context: tokyo }]);
+    // 3. The attacker names his address beside her userId (the write key is public; nothing is verified).
+    await send([{ type: 'identify', userId: victim.userId, traits: { email: 'mallory@evil.example' } }]);
+    // 4. Her cart; the reminder is due an hour later.
+    await send([{ event: 'Product Added', userId: victim.userId, context: tokyo, properties: { product_id: 'paint-sage-2l' } }]);
+    await call('POST', '/local/clock', { advance: 'PT65M' });
+    const { deliveries } = await call('GET', '/local/outbox');
+    expect(deliveries.filter((d: any) => d.message.campaignId === 'cart-abandoned')).toEqual([expect.objectContaining({ channel: 'email', adapter: 'ses', to: 'v***@example.com' })]);
+  });
+
+  it('says which address is used (masked), since when, that she gave it while logged in, and that one other is not used', async () => {
+    const why = await call('GET', `/v1/profiles/${victim.profileId}/campaigns`, undefined, READ);
+    expect(why.addresses).toEqual({
+      email: { used: { address: 'v***@e***.com', since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), givenWhileLoggedIn: true }, notUsed: 1 },
+      phone: { notUsed: 0 },
+    });
+  });
+
+  it('keeps neither address in clear in any table: only the sealed value and its coarse mask', async () => {
+    const dynamo = new DynamoDBClient({ endpoint: stack.emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const masks: string[] = [];
+    for (const def of Object.values(TABLES) as TableDefinition[]) {
+      let start: Record<string, any> | undefined;
+      do {
+        const res = await dynamo.send(new ScanCommand({ TableName: def.localName, ExclusiveStartKey: start }));
+        for (const raw of res.Items ?? []) {
+          const item = unmarshall(raw);
+          const text = JSON.stringify(item).toLowerCase();
+          for (const clear of ['victim.e2e', 'mallory@', 'evil.example']) expect(text).not.toContain(clear);
+          if (def.localName === TABLES.contacts.localName) masks.push(String(item.mask));
+        }
+        start = res.LastEvaluatedKey;
+      } while (start);
+    }
+    expect(masks.sort()).toEqual(['m***@e***.example', 'v***@e***.com']);
+  });
+});
