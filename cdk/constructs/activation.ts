@@ -133,7 +133,8 @@ export class Activation extends Construct {
   /**
    * Sealed addresses: the collector generates data keys (never decrypts them), stores sealed addresses
    * (BatchWriteItem) and reads suppressions (SUP# items only) so an erased person's address is not kept
-   * again; the send function decrypts data keys and reads addresses; the privacy function removes them.
+   * again; the send function decrypts data keys and reads addresses; the campaigns API reads their
+   * masks (GET /v1/profiles/{id}/campaigns), and cannot open one; the privacy function removes them.
    */
   private grantAddresses(props: ActivationProps): void {
     const { tables } = props.tables;
@@ -146,6 +147,9 @@ export class Activation extends Construct {
     tables.contacts.encryptionKey?.grant(props.collector, 'kms:Encrypt', 'kms:GenerateDataKey*');
     tables.contacts.grant(this.send, 'dynamodb:GetItem');
     tables.contacts.encryptionKey?.grant(this.send, 'kms:Decrypt', 'kms:DescribeKey');
+    // The campaigns API says which address is used from the mask kept beside it: it reads items, never the contact key.
+    tables.contacts.grant(props.campaignsApi, 'dynamodb:GetItem');
+    tables.contacts.encryptionKey?.grant(props.campaignsApi, 'kms:Decrypt', 'kms:DescribeKey');
     tables.contacts.grantReadWriteData(props.privacy);
     props.collector.addToRolePolicy(
       new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [tables.privacy.tableArn], conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SUP#*'] } } }),

@@ -40,7 +40,7 @@ const SUMMARIES: Record<string, string> = {
   'GET /v1/campaigns': 'The triggered campaigns serving now (published, else bundled) and how each channel\'s messages leave',
   'PUT /v1/campaigns': 'Publish new campaigns (validated, errors name the campaign and the field; serve within the refresh interval, no redeploy)',
   'GET /v1/campaigns/{campaignId}/stats': 'A campaign\'s statistics per step: entered, waiting, exited and why, sent, delivered, failed and why, held out; conversions within the window after the send against the control group',
-  'GET /v1/profiles/{profileId}/campaigns': 'Why she did or did not get a campaign\'s message: her entries with status, reason and history, and what would stop each campaign now (audience, exit, consent)',
+  'GET /v1/profiles/{profileId}/campaigns': 'Why she did or did not get a campaign\'s message: her entries with status, reason and history, what would stop each campaign now (audience, exit, consent), and which of her addresses messages go to (masked)',
   'GET /openapi.json': 'This document',
 };
 
@@ -476,7 +476,29 @@ const SCHEMAS: Record<string, object> = {
           required: ['campaignId', 'name', 'enabled', 'entries', 'now'],
         },
       },
+      addresses: {
+        type: 'object',
+        description: 'Per kind, the address her messages go to (masked: the only part kept in clear), since when it is hers, whether she gave it while logged in, and how many of her other addresses are not used',
+        properties: Object.fromEntries(
+          ['email', 'phone'].map((kind) => [
+            kind,
+            {
+              type: 'object',
+              properties: {
+                used: {
+                  type: 'object',
+                  properties: { address: { type: ['string', 'null'], description: 'a***@e***.com, or ***23 for a phone; null if kept before masks were' }, since: str, givenWhileLoggedIn: { type: 'boolean' } },
+                  required: ['address', 'since', 'givenWhileLoggedIn'],
+                },
+                notUsed: { type: 'integer', minimum: 0 },
+              },
+              required: ['notUsed'],
+            },
+          ]),
+        ),
+        required: ['email', 'phone'],
+      },
     },
-    required: ['profileId', 'campaigns'],
+    required: ['profileId', 'campaigns', 'addresses'],
   },
 };

@@ -6,6 +6,7 @@ import { ingestBatch } from '../../lib/ingest/pipeline';
 import { attachAddresses, mergeAttachedAddresses, type AttachedAddresses } from '../../lib/profile/attached-addresses';
 import { newProfile, type Profile } from '../../lib/profile/profile';
 import { followMerges } from '../../lib/profile/read';
+import { splitProfile } from '../../lib/privacy/split';
 import { MemoryStores } from '../../lib/store/memory';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 
@@ -91,6 +92,25 @@ describe('which address is used', () => {
     attachAddresses(p, [email('anon@example.com')], '2026-11-20T09:00:00.000Z');
     attachAddresses(p, [{ ns: 'userId', value: 'ann' }, email('taken@example.com')], '2026-11-20T10:00:00.000Z');
     expect(addressesInUse(p, kept({ 'anon@example.com': '2026-11-20T09:00:00.000Z' }))).toEqual({ email: { notUsed: 1 }, phone: { notUsed: 0 } });
+  });
+});
+
+describe('a change of address', () => {
+  async function hers(stores: MemoryStores): Promise<Profile> {
+    const owner = (await stores.graph.getOwners(['userId:ann'])).get('userId:ann') as string;
+    return (await followMerges(stores, owner)) as Profile;
+  }
+  const used = (p: Profile) => rankAddresses(p, 'email', new Map((p.identities.email ?? []).map((h) => [`email:${h}`, { at: '2026-01-01T00:00:00.000Z' }])))[0]?.key;
+
+  it('given later through the write key is not taken; once an operator splits the old address off, the next one she gives while logged in is', async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    const identify = (address: string, at: string) => toRecord(segmentEvent({ type: 'identify', userId: 'ann', traits: { email: address }, timestamp: at, receivedAt: at }), seq.take());
+    await ingestBatch([identify('old@example.com', '2026-11-20T10:00:00.000Z'), identify('new@example.com', '2026-11-21T10:00:00.000Z')], stores, config);
+    expect(used(await hers(stores))).toBe(keyOf('old@example.com'));
+    await splitProfile(stores, (await hers(stores)).profileId, { identifier: { namespace: 'email', value: 'old@example.com' } }, config);
+    expect(used(await hers(stores))).toBe(keyOf('new@example.com'));
+    expect(Object.keys((await hers(stores)).addresses ?? {})).toEqual([keyOf('new@example.com')]);
   });
 });
 
