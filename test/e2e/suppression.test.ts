@@ -112,3 +112,39 @@ describe('an erasure suppresses only the erased person', () => {
     expect(exported.body.contactAddresses).toEqual([expect.objectContaining({ namespace: 'email', sealed: true })]);
   });
 });
+
+describe('an erasure while her events stream in', () => {
+  it('leaves no link of hers, from the first erasure or the sweep of a second', async () => {
+    const device = (i: number) => `kim-device-${i}`;
+    const message = (i: number) => ({ type: 'track', event: 'Product Viewed', anonymousId: device(i), userId: 'kim-erased-4', messageId: `kim-${i}`, timestamp: now(), properties: { product_id: 'paint-12' } });
+    await send([message(0)]);
+    const kim = await profileOf('userId', 'kim-erased-4');
+    expect(kim).toBeDefined();
+    // Her devices keep sending (one new device per request) while she is erased.
+    let sending = true;
+    let sent = 1;
+    const stream = (async () => {
+      while (sending && sent < 60) {
+        const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { authorization: WRITE, 'content-type': 'application/json' }, body: JSON.stringify({ batch: [message(sent), message(sent + 1)] }) });
+        expect(res.status).toBe(200);
+        sent += 2;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await call('DELETE', `/v1/profiles/${kim}`, 'dev-admin-key')).toMatchObject({ status: 200 });
+    await new Promise((r) => setTimeout(r, 150));
+    sending = false;
+    await stream;
+    await stack.poller.idle();
+    const links = async () => {
+      const res = await dynamo.send(new ScanCommand({ TableName: TABLES.graph.localName }));
+      return (res.Items ?? []).map((i) => unmarshall(i)).filter((l) => String(l.pk).includes('kim-') || String(l.profileId ?? '').length > 0 && l.profileId === kim);
+    };
+    const afterFirst = await links();
+    // The documented remedy, erasing again, sweeps whatever a batch in flight linked to her.
+    expect((await call('DELETE', `/v1/profiles/${kim}`, 'dev-admin-key')).status).toBe(200);
+    expect(await links()).toEqual([]);
+    expect(afterFirst).toEqual([]);
+    expect(await profileOf('userId', 'kim-erased-4')).toBeUndefined();
+  });
+});
