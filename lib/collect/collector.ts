@@ -6,7 +6,8 @@ import { defaultIdentityRules, type IdentityRules } from '../identity/rules';
 import { contactAddresses } from '../events/identifiers';
 import { maskAddress, type AddressSealer } from '../campaign/addresses';
 import { completeMessage, MAX_MESSAGE_BYTES, parseMessage, partitionKeyOf, ValidationError, type CollectedEvent } from '../events/segment';
-import type { ContactStore, DeadLetter, DeadLetterStore } from '../store/ports';
+import { indexedLetter } from '../privacy/letters';
+import type { ContactStore, DeadLetterStore, IndexedDeadLetter } from '../store/ports';
 import { packBySize } from '../store/packing';
 import { MAX_BATCH_MESSAGES, type CollectRequest, type SentMessage } from './request';
 
@@ -114,15 +115,15 @@ export function deadLetterData(message: unknown, privacy: Privacy): string {
   return cutText(JSON.stringify(redactForDeadLetter(message, privacy.personalData, privacy.salt, { identity: privacy.identity })) ?? 'null');
 }
 
-/** One dead letter per rejected message; its id derives from the request's content, so a retried request rewrites it. */
-function deadLettersOf(rejected: Validation['rejected'], receivedAt: Date, privacy: Privacy): DeadLetter[] {
-  return rejected.map((r) => ({
-    id: `collect#${r.contentId}`,
-    reason: r.reason,
-    source: 'collect',
-    data: deadLetterData(r.sent, privacy),
-    at: receivedAt.toISOString(),
-  }));
+/**
+ * One dead letter per rejected message; its id derives from the request's content, so a retried
+ * request rewrites it. Indexed under the hashes of the identifiers it carries (lib/privacy/letters.ts),
+ * so her export and erasure find it without reading the table.
+ */
+function deadLettersOf(rejected: Validation['rejected'], receivedAt: Date, privacy: Privacy): IndexedDeadLetter[] {
+  return rejected.map((r) =>
+    indexedLetter({ id: `collect#${r.contentId}`, reason: r.reason, source: 'collect', data: deadLetterData(r.sent, privacy), at: receivedAt.toISOString() }, privacy.salt),
+  );
 }
 
 /**
@@ -197,7 +198,7 @@ async function sealAddresses(contacts: ContactSink, addresses: Validation['addre
   }
 }
 
-async function deadLetter(store: Pick<DeadLetterStore, 'put'>, letters: DeadLetter[]): Promise<void> {
+async function deadLetter(store: Pick<DeadLetterStore, 'put'>, letters: IndexedDeadLetter[]): Promise<void> {
   if (letters.length === 0) return;
   try {
     await store.put(letters);
