@@ -1,5 +1,5 @@
 import { collect } from '../../lib/collect/collector';
-import { suppressedAmong } from '../../lib/privacy/holdings';
+import { suppressionsAmong } from '../../lib/privacy/holdings';
 import { defaultEventPolicy } from '../../lib/events/policy';
 import { decodeBody, parseRequest, type CollectorPath } from '../../lib/collect/request';
 import { notFound } from '../../lib/http/errors';
@@ -27,8 +27,9 @@ export const handler = httpHandler(async (event) => {
   const privacy = { salt: keys.identitySalt, personalData: defaultEventPolicy().personalData };
   const sealer = getAddressSealer();
   const stores = getStores();
-  const contacts = sealer ? { sealer, store: stores.contacts, suppressed: suppressedAmong(stores.privacy, keys.identitySalt) } : undefined;
-  const result = await collect(request, receivedAt, { stream: getStream(), deadLetters: stores.deadLetters, ...(contacts ? { contacts } : {}) }, privacy);
+  const contacts = sealer ? { sealer, store: stores.contacts } : undefined;
+  const suppressions = suppressionsAmong(stores.privacy, keys.identitySalt);
+  const result = await collect(request, receivedAt, { stream: getStream(), deadLetters: stores.deadLetters, suppressions, ...(contacts ? { contacts } : {}) }, privacy);
   for (const error of result.unexpected) logger.warn('a message could not be validated', { error });
   return json(200, request.batch ? { success: true, accepted: result.accepted, rejected: result.rejected } : { success: true });
 });

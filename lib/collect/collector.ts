@@ -3,10 +3,11 @@ import { cutText, MAX_DEAD_LETTER_DATA_BYTES } from '../events/letters';
 import { REDACTED_WITH, redactForDeadLetter, redactionSeal, redactPersonalData } from '../events/personal';
 import type { EventPolicy } from '../events/policy';
 import { defaultIdentityRules, type IdentityRules } from '../identity/rules';
-import { contactAddresses } from '../events/identifiers';
+import { contactAddresses, extractIdentifiers, identifierKey, parseIdentifierKey, type Identifier } from '../events/identifiers';
+import { messageMoment, suppressionVerdict } from '../privacy/suppression';
 import { maskAddress, type AddressSealer } from '../campaign/addresses';
 import { completeMessage, MAX_MESSAGE_BYTES, parseMessage, partitionKeyOf, ValidationError, type CollectedEvent } from '../events/segment';
-import { indexedLetter } from '../privacy/letters';
+import { identifiersIn, indexedLetter } from '../privacy/letters';
 import type { ContactStore, DeadLetterStore, IndexedDeadLetter } from '../store/ports';
 import { packBySize } from '../store/packing';
 import { MAX_BATCH_MESSAGES, type CollectRequest, type SentMessage } from './request';
@@ -33,10 +34,16 @@ export interface Rejection {
 export interface Validation {
   events: CollectedEvent[];
   /** The contact addresses the accepted messages give about their senders (when asked for), in clear: sealed before they are stored. */
-  addresses: Array<{ key: string; kind: 'email' | 'phone'; value: string }>;
+  addresses: Array<{ key: string; kind: 'email' | 'phone'; value: string; from?: MessageIdentity }>;
   rejected: Array<Rejection & Pick<SentMessage, 'sent' | 'contentId'>>;
   /** Errors other than a ValidationError met while validating a message (each rejected its message): for the log. */
   unexpected: unknown[];
+}
+
+/** Who a message names and when it is from: what a suppression needs to judge it (lib/privacy/suppression.ts). */
+export interface MessageIdentity {
+  ids: Identifier[];
+  moment: number;
 }
 
 export interface CollectResult {
@@ -82,7 +89,10 @@ export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messag
       const valid = validateMessage(sent, where, receivedAt);
       const addresses = withAddresses ? contactAddresses(valid, privacy.identity ?? defaultIdentityRules(), privacy.salt) : [];
       const redacted = redactPersonalData(valid, privacy.personalData, privacy.salt, { identity: privacy.identity });
-      validation.addresses.push(...addresses);
+      if (addresses.length > 0) {
+        const from = { ids: extractIdentifiers(redacted, privacy.identity ?? defaultIdentityRules(), privacy.salt), moment: messageMoment(redacted) };
+        validation.addresses.push(...addresses.map((a) => ({ ...a, from })));
+      }
       validation.events.push({ ...redacted, [REDACTED_WITH]: redactionSeal(redacted.messageId, privacy.personalData, privacy.salt, privacy.identity) });
     } catch (e) {
       validation.rejected.push({ index: sent.index, reason: reasonOf(e, where), sent: sent.sent, contentId: sent.contentId });
@@ -127,6 +137,29 @@ function deadLettersOf(rejected: Validation['rejected'], receivedAt: Date, priva
 }
 
 /**
+ * Dead-letters the rejected messages. A refused message that names an identifier of a person erased at
+ * her request (a replay of hers the collector refuses) keeps no data, only its reason: refused, it is
+ * no accepted event, and its letter must not keep her identifiers (the ingest's letters for her
+ * messages keep nothing either). One suppression look-up for the request's letters.
+ */
+async function deadLetterRejected(sinks: { deadLetters: Pick<DeadLetterStore, 'put'>; suppressions?: Suppressions }, rejected: Validation['rejected'], receivedAt: Date, privacy: Privacy): Promise<void> {
+  let letters = deadLettersOf(rejected, receivedAt, privacy);
+  if (letters.length > 0 && sinks.suppressions) {
+    const carried = letters.map((l) => identifiersIn(l.data, privacy.salt));
+    let found: ReadonlyMap<string, string>;
+    try {
+      found = await sinks.suppressions([...new Set(carried.flat())]);
+    } catch (e) {
+      throw serviceUnavailable(`could not record ${letters.length} rejected message(s); retry the request`, e);
+    }
+    letters = letters.map((l, i) =>
+      carried[i]?.some((k) => found.has(k)) ? { ...l, data: '', identifierHashes: [], reason: `${l.reason} (not kept: it names an identifier of a person erased at her request)` } : l,
+    );
+  }
+  await deadLetter(sinks.deadLetters, letters);
+}
+
+/**
  * Collects a parsed request: validates, then puts the valid messages on the stream and dead-letters
  * the invalid ones, both before answering. Throws 400 for an invalid message on a single-message
  * endpoint, and 503 if the stream or the dead-letter store fails, so the SDK retries the request
@@ -136,7 +169,7 @@ function deadLettersOf(rejected: Validation['rejected'], receivedAt: Date, priva
 export async function collect(
   request: CollectRequest,
   receivedAt: Date,
-  sinks: { stream: EventStream; deadLetters: Pick<DeadLetterStore, 'put'>; contacts?: ContactSink },
+  sinks: { stream: EventStream; deadLetters: Pick<DeadLetterStore, 'put'>; contacts?: ContactSink; suppressions?: Suppressions },
   privacy: Privacy,
 ): Promise<CollectResult> {
   const { events, addresses, rejected, unexpected } = validateMessages(request, receivedAt, privacy, sinks.contacts !== undefined);
@@ -146,8 +179,8 @@ export async function collect(
   }
   await allOrFirstFailure([
     publish(sinks.stream, events),
-    deadLetter(sinks.deadLetters, deadLettersOf(rejected, receivedAt, privacy)),
-    ...(sinks.contacts && addresses.length > 0 ? [sealAddresses(sinks.contacts, addresses, receivedAt)] : []),
+    deadLetterRejected(sinks, rejected, receivedAt, privacy),
+    ...(sinks.contacts && addresses.length > 0 ? [sealAddresses(sinks.contacts, sinks.suppressions, addresses, receivedAt)] : []),
   ]);
   return { accepted: events.length, rejected: rejected.map(({ index, reason }) => ({ index, reason })), unexpected };
 }
@@ -162,8 +195,32 @@ async function allOrFirstFailure(steps: Array<Promise<void>>): Promise<void> {
 export interface ContactSink {
   sealer: AddressSealer;
   store: Pick<ContactStore, 'put'>;
-  /** The suppressed identifiers (lib/privacy/): an erased person's address is not kept again from a replayed message. */
-  suppressed: (keys: string[]) => Promise<Set<string>>;
+}
+
+/**
+ * The suppressed identifiers among these keys, each with when it was suppressed (lib/privacy/): an
+ * erased person's address is not kept again, nor her identifiers in a dead letter, as the ingest
+ * holds back her messages (lib/privacy/suppression.ts).
+ */
+export type Suppressions = (keys: string[]) => Promise<ReadonlyMap<string, string>>;
+
+/**
+ * Which of these messages a suppression holds back what they say of someone: a message whose
+ * identifiers the suppression rule would drop or take out. Looked up in two waves, both small: the
+ * keys asked about first, then, only for messages where one of those is suppressed, the rest of their
+ * identifiers (a userId of hers drops the message, another customer's takes the identifier over).
+ */
+async function heldBack(suppressions: Suppressions, messages: Array<{ keys: string[]; from: MessageIdentity }>): Promise<boolean[]> {
+  const first = await suppressions([...new Set(messages.flatMap((m) => m.keys))]);
+  if (first.size === 0) return messages.map(() => false);
+  const touched = messages.filter((m) => m.keys.some((k) => first.has(k)));
+  const rest = [...new Set(touched.flatMap((m) => m.from.ids.map(identifierKey)))].filter((k) => !first.has(k));
+  const all = new Map([...first, ...(rest.length > 0 ? await suppressions(rest) : [])]);
+  return messages.map((m) => {
+    if (!m.keys.some((k) => all.has(k))) return false;
+    const verdict = suppressionVerdict(m.from.ids, all, m.from.moment);
+    return verdict.drop || verdict.strip.some((k) => m.keys.includes(k));
+  });
 }
 
 /**
@@ -182,16 +239,18 @@ export const MAX_ADDRESSES_PER_REQUEST = 2 * MAX_BATCH_MESSAGES;
  * MAX_ADDRESSES_PER_REQUEST addresses. A failure is a 503, so the SDK retries the request (the ingest
  * skips the messageIds it already has, and sealing again is harmless).
  */
-async function sealAddresses(contacts: ContactSink, addresses: Validation['addresses'], receivedAt: Date): Promise<void> {
+async function sealAddresses(contacts: ContactSink, suppressions: Suppressions | undefined, addresses: Validation['addresses'], receivedAt: Date): Promise<void> {
   try {
     const at = receivedAt.toISOString();
     const distinct = [...new Map(addresses.map((a) => [a.key, a])).values()].slice(0, MAX_ADDRESSES_PER_REQUEST);
-    // Sealed while the suppressions are looked up (both finished before going on): an erased person's is dropped unstored.
-    const looking = contacts.suppressed(distinct.map((a) => a.key));
+    // Sealed while the suppressions are looked up (both finished before going on): an address the
+    // suppression rule holds back (hers, from before her erasure or given by nobody else) is dropped
+    // unstored; one a customer gives with her own userId after the erasure is hers.
+    const looking = suppressions ? heldBack(suppressions, distinct.map((a) => ({ keys: [a.key], from: a.from ?? { ids: [parseIdentifierKey(a.key)], moment: receivedAt.getTime() } }))) : Promise.resolve(distinct.map(() => false));
     const sealing = Promise.all(distinct.map(async (a) => ({ key: a.key, sealed: await contacts.sealer.seal(a.value, a.key), mask: maskAddress(a.kind, a.value), at })));
     await Promise.allSettled([looking, sealing]);
-    const suppressed = await looking;
-    const kept = (await sealing).filter((e) => !suppressed.has(e.key));
+    const held = await looking;
+    const kept = (await sealing).filter((_e, i) => !held[i]);
     if (kept.length > 0) await contacts.store.put(kept);
   } catch (e) {
     throw serviceUnavailable(`could not keep ${addresses.length} contact address(es); retry the request`, e);

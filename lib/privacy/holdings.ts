@@ -52,12 +52,6 @@ export function suppressionsAmong(privacy: Pick<Stores['privacy'], 'suppressed'>
   };
 }
 
-/** Which of these identifier keys are suppressed (erased at the person's request), by their salted hashes. */
-export function suppressedAmong(privacy: Pick<Stores['privacy'], 'suppressed'>, salt: string) {
-  const among = suppressionsAmong(privacy, salt);
-  return async (keys: string[]): Promise<Set<string>> => new Set((await among(keys)).keys());
-}
-
 export async function holdingsOf(stores: Stores, profile: Profile, salt: string): Promise<Holdings & { truncated: boolean }> {
   // Only tombstones merged into hers: a member brought back by a split is someone else's live profile.
   const tombstones = [...(await stores.profiles.getMany(profile.members)).values()].filter((p) => p.mergedInto !== undefined);

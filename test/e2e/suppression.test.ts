@@ -148,3 +148,22 @@ describe('an erasure while her events stream in', () => {
     expect(await profileOf('userId', 'kim-erased-4')).toBeUndefined();
   });
 });
+
+describe('what the collector keeps of an erased person', () => {
+  it('keeps none of her identifiers in the dead letter of a replayed message it refuses', async () => {
+    await send([{ type: 'identify', anonymousId: 'lea-phone', userId: 'lea-erased-5', messageId: 'lea-1', timestamp: past(21, 9), traits: { email: 'lea@example.com' } }]);
+    await erase('userId', 'lea-erased-5');
+    // Her old message replayed, in a shape the collector refuses (a track without an event name).
+    const res = await fetch(`${stack.url}/v1/batch`, {
+      method: 'POST',
+      headers: { authorization: WRITE, 'content-type': 'application/json' },
+      body: JSON.stringify({ batch: [{ type: 'track', anonymousId: 'lea-phone', userId: 'lea-erased-5', messageId: 'lea-bad', timestamp: past(21, 9), properties: {} }] }),
+    });
+    expect(((await res.json()) as { rejected: unknown[] }).rejected).toHaveLength(1);
+    const letters = (await dynamo.send(new ScanCommand({ TableName: TABLES.deadLetters.localName }))).Items?.map((i) => unmarshall(i)) ?? [];
+    const text = JSON.stringify(letters);
+    expect(text).not.toContain('lea-phone');
+    expect(text).not.toContain('lea-erased-5');
+    expect(letters.filter((l) => String(l.reason).includes('not kept: it names an identifier of a person erased'))).toHaveLength(1);
+  });
+});

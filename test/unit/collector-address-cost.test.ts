@@ -48,8 +48,9 @@ async function collectBatch(batch: Array<Record<string, unknown>>, throttled = f
   const db = dynamo(throttled);
   const { keys, calls } = counting(new LocalDataKeys(Buffer.alloc(32, 3)));
   const lookups: number[] = [];
-  const contacts = { sealer: new AddressSealer(keys), store: new DynamoContacts(db.doc, 'contacts'), suppressed: async (k: string[]) => (lookups.push(k.length), new Set<string>()) };
-  const result = await collect(parseRequest('batch', JSON.stringify({ batch }), () => undefined), new Date('2026-11-20T10:00:00Z'), { stream, deadLetters: new MemoryStores().deadLetters, contacts }, privacy);
+  const contacts = { sealer: new AddressSealer(keys), store: new DynamoContacts(db.doc, 'contacts') };
+  const suppressions = async (k: string[]) => (lookups.push(k.length), new Map<string, string>());
+  const result = await collect(parseRequest('batch', JSON.stringify({ batch }), () => undefined), new Date('2026-11-20T10:00:00Z'), { stream, deadLetters: new MemoryStores().deadLetters, contacts, suppressions }, privacy);
   return { ...db, result, lookups, dataKeys: calls.generate };
 }
 

@@ -52,7 +52,7 @@ async function sendThroughCollector(calls: Call[], requestEnds: boolean[], store
   const receivedAt: number[] = [];
   const seq = new SequenceFactory();
   const stream = { putRecords: async (put: Array<{ data: string }>) => (records.push(...put.map((r) => ({ shardId: 'shardId-000000000000', sequenceNumber: seq.take(), data: Buffer.from(r.data).toString('base64') }))), []) };
-  const contacts = { sealer, store: stores.contacts, suppressed: async () => new Set<string>() };
+  const contacts = { sealer, store: stores.contacts };
   let request: Call[] = [];
   let n = 0;
   const flush = async () => {

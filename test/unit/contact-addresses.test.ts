@@ -58,7 +58,7 @@ describe('the collector', () => {
       { type: 'identify', userId: 'u4', traits: { email: `sha256:${'a'.repeat(64)}` } },
     ] }), () => undefined);
     const stream = { putRecords: async (records: Array<{ data: string }>) => (put.push(...records.map((r) => r.data)), []) };
-    const result = await collect(request, new Date('2026-11-20T10:00:00Z'), { stream, deadLetters: stores.deadLetters, contacts: { sealer, store: stores.contacts, suppressed: async () => new Set<string>() } }, { salt: 'salt', personalData: defaultEventPolicy().personalData });
+    const result = await collect(request, new Date('2026-11-20T10:00:00Z'), { stream, deadLetters: stores.deadLetters, contacts: { sealer, store: stores.contacts } }, { salt: 'salt', personalData: defaultEventPolicy().personalData });
     expect(result.accepted).toBe(3);
     const emailKey = `email:${hashPii('email', 'ann@example.com', 'salt')}`;
     const phoneKey = `phone:${hashPii('phone', '+44 7700 900123', 'salt')}`;
@@ -73,17 +73,25 @@ describe('the collector', () => {
     }
   });
 
-  it('keeps no address for an identifier erased at the person\'s request (a replayed message)', async () => {
+  it.each([
+    ['a replayed message of hers (from before her erasure)', '2026-11-20T10:00:00Z', '2026-11-21T00:00:00Z', 'u1', false],
+    ['a message after her erasure under her own, erased userId', '2026-11-20T10:00:00Z', '2026-11-19T00:00:00Z', 'gone-user', false],
+    ['a message after her erasure that names nobody else', '2026-11-20T10:00:00Z', '2026-11-19T00:00:00Z', undefined, false],
+    ["another customer's message after the erasure, with his userId (the address is released to him)", '2026-11-20T10:00:00Z', '2026-11-19T00:00:00Z', 'u1', true],
+  ])('for an identifier erased at the person\'s request, keeps the address of %s: %s', async (_what, timestamp, erasedAt, userId, kept) => {
     const stores = new MemoryStores();
     const sealer = new AddressSealer(new LocalDataKeys(master));
-    const erased = `email:${hashPii('email', 'gone@example.com', 'salt')}`;
+    const gone = `email:${hashPii('email', 'gone@example.com', 'salt')}`;
+    const suppressed = new Map([gone, 'userId:gone-user'].map((k) => [k, erasedAt]));
     const request = parseRequest('batch', JSON.stringify({ batch: [
-      { type: 'identify', userId: 'u1', traits: { email: 'gone@example.com' } },
-      { type: 'identify', userId: 'u2', traits: { email: 'kept@example.com' } },
+      { type: 'identify', ...(userId ? { userId } : { anonymousId: 'a-1' }), timestamp, traits: { email: 'gone@example.com' } },
+      { type: 'identify', userId: 'u2', timestamp, traits: { email: 'kept@example.com' } },
     ] }), () => undefined);
     const stream = { putRecords: async () => [] };
-    await collect(request, new Date('2026-11-20T10:00:00Z'), { stream, deadLetters: stores.deadLetters, contacts: { sealer, store: stores.contacts, suppressed: async (keys) => new Set(keys.filter((k) => k === erased)) } }, { salt: 'salt', personalData: defaultEventPolicy().personalData });
-    expect([...stores.contacts.items.keys()]).toEqual([`email:${hashPii('email', 'kept@example.com', 'salt')}`]);
+    const suppressions = async (keys: string[]) => new Map(keys.flatMap((k): Array<[string, string]> => (suppressed.has(k) ? [[k, suppressed.get(k) as string]] : [])));
+    await collect(request, new Date(timestamp), { stream, deadLetters: stores.deadLetters, contacts: { sealer, store: stores.contacts }, suppressions }, { salt: 'salt', personalData: defaultEventPolicy().personalData });
+    const keptAddress = `email:${hashPii('email', 'kept@example.com', 'salt')}`;
+    expect([...stores.contacts.items.keys()].sort()).toEqual((kept ? [gone, keptAddress] : [keptAddress]).sort());
   });
 });
 
