@@ -96,6 +96,24 @@ export function acknowledgeFindings({ dataKey, tables, keys, ingestion, http, ni
     );
   }
 
+  // An erasure finds every link naming her profiles through the graph table's byOwner index (privacy);
+  // the ingest, the decision function and the profile API are granted the table, which a TableV2 grant
+  // extends to `<table arn>/index/*`.
+  const graphIndexes = `Resource::<${Stack.of(tables).getLogicalId(tables.tables.graph.node.defaultChild as CfnResource)}.Arn>/index/*`;
+  for (const fn of [ingestion.ingest, http.functions.decide, http.functions.profiles, http.functions.privacy]) {
+    NagSuppressions.addResourceSuppressions(
+      fn.executionRole,
+      [
+        {
+          id: 'AwsSolutions-IAM5',
+          appliesTo: [graphIndexes],
+          reason: "Queries of the identity graph's own byOwner index (keys only: the links naming a profile, which an erasure sweeps); the wildcard covers only that table's indexes.",
+        },
+      ],
+      true,
+    );
+  }
+
   acknowledgeNightly(nightly);
   acknowledgeActivation(activation, tables, [http.functions.campaigns.executionRole, http.functions.privacy.executionRole]);
 

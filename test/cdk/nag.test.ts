@@ -74,7 +74,7 @@ describe('acknowledged findings', () => {
     for (const resource of resourcesOf('AwsSolutions-APIG4')) expect(resource).toMatch(/^Http\/Api\/[^/]+\/Resource$/);
   });
 
-  it('acknowledge wildcard IAM resources only in the functions\' and the state machine\'s policies, for X-Ray and logs delivery, the events and dead-letter tables\' indexes, the nightly job\'s bucket objects, its tables\' exports and its own child executions', () => {
+  it('acknowledge wildcard IAM resources only in the functions\' and the state machine\'s policies, for X-Ray and logs delivery, the events, dead-letter and identity graph tables\' indexes, the nightly job\'s bucket objects, its tables\' exports and its own child executions', () => {
     expect([...new Set(resourcesOf('AwsSolutions-IAM5'))]).toEqual(functionPolicies);
     const appliesTo = Object.values(template.toJSON().Resources as Record<string, { Metadata?: any }>).flatMap((r) =>
       ((r.Metadata?.cdk_nag?.rules_to_suppress ?? []) as Array<{ id: string; applies_to?: unknown[] }>)
@@ -87,6 +87,7 @@ describe('acknowledged findings', () => {
       expect.stringMatching(/^Resource::<DataDeadLetters[0-9A-F]{8}\.Arn>\/index\/\*$/),
       expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/export\/\*$/),
       expect.stringMatching(/^Resource::<DataEvents[0-9A-F]{8}\.Arn>\/index\/\*$/),
+      expect.stringMatching(/^Resource::<DataGraph[0-9A-F]{8}\.Arn>\/index\/\*$/),
       expect.stringMatching(/^Resource::<DataProfiles[0-9A-F]{8}\.Arn>\/export\/\*$/),
       expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/executions\/\*$/),
       expect.stringMatching(/^Resource::<NightlyData[0-9A-F]{8}\.Arn>\/registry\/\*$/),

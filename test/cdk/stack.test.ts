@@ -130,6 +130,13 @@ describe('the tables', () => {
     expect(table?.Properties.AttributeDefinitions).toEqual(expect.arrayContaining([{ AttributeName: 'identifierHash', AttributeType: 'S' }, { AttributeName: 'letterId', AttributeType: 'S' }]));
   });
 
+  it('Graph: an index of links by the profile they name, projecting only keys (an erasure sweeps every link to her, also one a batch in flight wrote)', () => {
+    const table = Object.entries(resources('AWS::DynamoDB::GlobalTable')).find(([id]) => id.startsWith('DataGraph'))?.[1];
+    expect(table?.Properties.GlobalSecondaryIndexes).toEqual([
+      { IndexName: 'byOwner', KeySchema: [{ AttributeName: 'profileId', KeyType: 'HASH' }, { AttributeName: 'pk', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } },
+    ]);
+  });
+
   it('keeps the logical ids of the stateful resources (a new id would replace the table, stream or secret)', () => {
     // Renaming a construct on their paths changes these ids: CloudFormation would create an empty
     // table (the old one is retained, orphaned), a new stream, or a new salt that orphans every hash.
