@@ -129,6 +129,8 @@ class BatchRun {
   readonly failed = new Set<string>();
   readonly errors: Error[] = [];
   readonly letters: IndexedDeadLetter[] = [];
+  /** Identifiers of an erased person this batch releases to another customer, with the erasure's time (lib/privacy/suppression.ts). */
+  readonly released = new Map<string, string>();
   readonly now: () => Date;
   private readonly config: IngestConfig;
   /** Per shard, the first record of this batch: every record before it is done (the mapping's contract). */
@@ -314,23 +316,17 @@ async function loadState(parsed: ParsedRecord[], stores: Stores, now: Date): Pro
   return { owners, links, movedFrom, profiles, pending, documents, marked, stored, keys };
 }
 
-/** Records from this long before the batch runs (lib/privacy/suppression.ts `messageMoment`) may be replays (a redrive, a backfill, an app's offline queue): their linked identifiers are looked up for suppressions too. */
-export const REPLAY_AGE_MS = 10 * 60_000;
-
 /**
  * The records as they may be applied, without what belongs to a person erased at her request
  * (lib/privacy/erase.ts): the rule is lib/privacy/suppression.ts's. A record carrying her userId, or
  * nothing but her identifiers, is dead-lettered keeping nothing of it; a record of someone else that
  * names one of her identifiers keeps its other identifiers (or, received after the erasure with that
- * customer's userId, takes the identifier over). An erased identifier has no link, so only unlinked
- * identifiers are looked up, and a replayed record's (its device may have been released to someone
- * since); a returning visitor costs nothing more.
+ * customer's userId, takes the identifier over: its link then says which messages stay hers,
+ * `heldBefore`). An erased identifier has no link, so only unlinked identifiers are looked up: a
+ * returning visitor costs nothing more.
  */
 async function withoutErased(run: BatchRun, parsed: ParsedRecord[], loaded: LoadedState, stores: Stores, config: IngestConfig): Promise<ParsedRecord[]> {
-  const now = run.now().getTime();
-  const replayed = parsed.filter((p) => !(now - messageMoment(p.event) <= REPLAY_AGE_MS)).flatMap((p) => p.ids.map(identifierKey));
-  const asked = [...new Set([...loaded.keys.filter((k) => !loaded.owners.has(k)), ...replayed])];
-  const suppressedAt = await suppressionsAmong(stores.privacy, config.salt)(asked);
+  const suppressedAt = await suppressionsAmong(stores.privacy, config.salt)(loaded.keys.filter((k) => !loaded.owners.has(k)));
   // A link to a profile that is gone may be one a batch wrote while she was being erased (its own
   // profile write then failed): its identifier is suppressed like hers, as of her erasure (first, so a
   // crash cannot lose it), and the link removed.
@@ -347,10 +343,15 @@ async function withoutErased(run: BatchRun, parsed: ParsedRecord[], loaded: Load
       loaded.links.delete(key);
     }
   }
-  if (suppressedAt.size === 0) return parsed;
+  const held = [...loaded.links].filter(([, l]) => l.heldBefore !== undefined);
+  if (suppressedAt.size === 0 && held.length === 0) return parsed;
   const kept: ParsedRecord[] = [];
   for (const p of parsed) {
-    const verdict = suppressionVerdict(p.ids, suppressedAt, messageMoment(p.event));
+    const moment = messageMoment(p.event);
+    // A released identifier's messages from before the erasure are still hers (a replay).
+    const hers = new Map([...suppressedAt, ...held.filter(([, l]) => !(moment > Date.parse(l.heldBefore as string))).map(([k, l]): [string, string] => [k, l.heldBefore as string])]);
+    const verdict = suppressionVerdict(p.ids, hers, moment);
+    for (const key of verdict.release) run.released.set(key, hers.get(key) as string);
     if (verdict.drop) {
       run.deadLetter(p.record, 'erased: it carries an identifier of a person erased at her request (suppressed)', true);
       run.stats.erased += 1;
@@ -690,7 +691,9 @@ interface GroupWrite {
 /** The identifiers that now belong to the group's profile, each conditional on its previous owner, with its move history. */
 async function linkIdentifiers({ run, g, resolution, loaded, stores }: GroupWrite, owners: Array<[string, string | undefined]>): Promise<void> {
   await allDone(
-    owners.map(([key, was]) => stores.graph.putOwner(key, g.root, was, moveHistory(loaded.links.get(key)?.movedFrom, resolution.movedFrom.get(key), run.now()))),
+    owners.map(([key, was]) =>
+      stores.graph.putOwner(key, g.root, was, moveHistory(loaded.links.get(key)?.movedFrom, resolution.movedFrom.get(key), run.now()), loaded.links.get(key)?.heldBefore ?? run.released.get(key)),
+    ),
   );
 }
 

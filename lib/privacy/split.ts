@@ -139,7 +139,7 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
   const links = await stores.graph.links(keys);
   for (const key of keys) {
     const owner = links.get(key)?.profileId;
-    if (owner !== splitId) await stores.graph.putOwner(key, splitId, owner, links.get(key)?.movedFrom);
+    if (owner !== splitId) await stores.graph.putOwner(key, splitId, owner, links.get(key)?.movedFrom, links.get(key)?.heldBefore);
   }
   // 3. The profile that stays, conditional on the version read.
   await stores.profiles.put({ ...stayed, version: profile.version + 1 }, profile.version);

@@ -229,15 +229,19 @@ export class DynamoStores implements Stores {
       return new Map(
         items.map((i): [string, OwnerLink] => [
           (i.pk as string).slice(3),
-          { profileId: i.profileId as string, ...(Array.isArray(i.movedFrom) && i.movedFrom.length > 0 ? { movedFrom: i.movedFrom as OwnerLink['movedFrom'] } : {}) },
+          {
+            profileId: i.profileId as string,
+            ...(Array.isArray(i.movedFrom) && i.movedFrom.length > 0 ? { movedFrom: i.movedFrom as OwnerLink['movedFrom'] } : {}),
+            ...(typeof i.heldBefore === 'string' ? { heldBefore: i.heldBefore } : {}),
+          },
         ]),
       );
     },
-    putOwner: async (key, profileId, expected, movedFrom) => {
+    putOwner: async (key, profileId, expected, movedFrom, heldBefore) => {
       await this.conditional(
         new PutCommand({
           TableName: this.tables.graph,
-          Item: { pk: `ID#${key}`, sk: 'OWNER', profileId, linkedAt: new Date().toISOString(), ...(movedFrom && movedFrom.length > 0 ? { movedFrom } : {}) },
+          Item: { pk: `ID#${key}`, sk: 'OWNER', profileId, linkedAt: new Date().toISOString(), ...(movedFrom && movedFrom.length > 0 ? { movedFrom } : {}), ...(heldBefore ? { heldBefore } : {}) },
           // Exactly the owner it was loaded with: a batch creating the same profile at once (ids are derived) fails here.
           ConditionExpression: expected === undefined ? 'attribute_not_exists(pk)' : 'profileId = :e',
           ...(expected === undefined ? {} : { ExpressionAttributeValues: { ':e': expected } }),

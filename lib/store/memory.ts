@@ -48,6 +48,8 @@ export class MemoryStores implements Stores {
   private readonly documents = new Map<string, string>();
   readonly owners = new Map<string, string>();
   readonly moves = new Map<string, NonNullable<OwnerLink['movedFrom']>>();
+  /** Links released after an erasure: messages from before it never use them (OwnerLink.heldBefore). */
+  readonly heldBefore = new Map<string, string>();
   /** Merges begun into a survivor whose write has not happened yet, by survivor id. */
   readonly pendingMerges = new Map<string, Set<string>>();
   /** How many merges were ever marked pending on each item. */
@@ -189,11 +191,12 @@ export class MemoryStores implements Stores {
       for (const k of keys) {
         const owner = this.owners.get(k);
         const moves = this.moves.get(k);
-        if (owner !== undefined) out.set(k, { profileId: owner, ...(moves ? { movedFrom: structuredClone(moves) } : {}) });
+        const held = this.heldBefore.get(k);
+        if (owner !== undefined) out.set(k, { profileId: owner, ...(moves ? { movedFrom: structuredClone(moves) } : {}), ...(held ? { heldBefore: held } : {}) });
       }
       return out;
     },
-    putOwner: async (key, profileId, expected, movedFrom) => {
+    putOwner: async (key, profileId, expected, movedFrom, heldBefore) => {
       const current = this.owners.get(key);
       if (current !== expected) {
         throw new ConflictError(`identifier ${key} is linked to ${current}`);
@@ -203,6 +206,8 @@ export class MemoryStores implements Stores {
       // A put replaces the link item: its move history is what the caller passes.
       if (movedFrom !== undefined && movedFrom.length > 0) this.moves.set(key, structuredClone(movedFrom));
       else this.moves.delete(key);
+      if (heldBefore !== undefined) this.heldBefore.set(key, heldBefore);
+      else this.heldBefore.delete(key);
     },
     putVisits: async (visits) => {
       this.batchWrite(visits.map((v) => `${v.network}|${v.profileId}`), 'network visits');
@@ -226,6 +231,7 @@ export class MemoryStores implements Stores {
       this.write(1, 'erasure');
       this.owners.delete(key);
       this.moves.delete(key);
+      this.heldBefore.delete(key);
       return true;
     },
     removeVisits: async (visits) => {

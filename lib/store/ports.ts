@@ -77,6 +77,11 @@ export interface ProfileStore {
 export interface OwnerLink {
   profileId: string;
   movedFrom?: Array<{ profileId: string; at: string }>;
+  /**
+   * The identifier was an erased person's, released to this customer (lib/privacy/suppression.ts):
+   * messages from before this moment are hers, and never reach anyone through this link.
+   */
+  heldBefore?: string;
 }
 
 export interface IdentityGraphStore {
@@ -89,7 +94,7 @@ export interface IdentityGraphStore {
    * else ConflictError, even when it is linked to `profileId` already (by another batch at once).
    * `movedFrom`: the link's move history to keep (a device that followed another customer's login).
    */
-  putOwner(key: string, profileId: string, expected: string | undefined, movedFrom?: OwnerLink['movedFrom']): Promise<void>;
+  putOwner(key: string, profileId: string, expected: string | undefined, movedFrom?: OwnerLink['movedFrom'], heldBefore?: string): Promise<void>;
   /** Records profiles seen on a network (the network index). */
   putVisits(visits: NetworkVisit[]): Promise<void>;
   /** Profiles seen on a network (strongly consistent). */
