@@ -28,6 +28,11 @@ export function printReport(r: ReliabilityReport, print: (line: string) => void 
   print(`clean-run profiles   ${r.differentFromCleanRun.length === 0 ? 'equal' : `differ for ${r.differentFromCleanRun.slice(0, 5).join(', ')}`}  ${ok(r.differentFromCleanRun.length === 0)}`);
   print(`redelivery of all    ${r.replayChanges.length === 0 ? 'changed nothing' : 'CHANGED STATE'}  ${ok(r.replayChanges.length === 0)}`);
   for (const change of r.replayChanges) print(`  ${change}`);
+  const c = r.campaigns;
+  print(`campaign e-mails     ${c.sends} to ${c.people} people, ${c.capped} stopped by a cap`);
+  print(`caps                 ${c.overCap.length === 0 ? 'no e-mail took a person past any cap on any day (counting all her contacts before it)' : c.overCap.slice(0, 3).join('; ')}  ${ok(c.overCap.length === 0)}`);
+  print(`                     ${c.overByImpressions} person-days ended over the global cap by in-app impressions counted after it was reached`);
+  print(`contact ledger       ${c.ledgerMismatches.length === 0 ? 'each contact counted once, none lost' : c.ledgerMismatches.slice(0, 3).join('; ')}  ${ok(c.ledgerMismatches.length === 0)}`);
   print(`personal data        ${r.personalDataInClear.length === 0 ? 'none in clear (tables, stream, API answers)' : r.personalDataInClear.slice(0, 5).join('; ')}  ${ok(r.personalDataInClear.length === 0)}`);
   print(`took                 ${r.seconds.toFixed(1)} s`);
 }
@@ -62,6 +67,8 @@ export function passed(r: ReliabilityReport): boolean {
     r.fiveXx === 0 &&
     r.differentFromCleanRun.length === 0 &&
     r.replayChanges.length === 0 &&
+    r.campaigns.overCap.length === 0 &&
+    r.campaigns.ledgerMismatches.length === 0 &&
     r.personalDataInClear.length === 0
   );
 }

@@ -108,7 +108,8 @@ export function plan(persons: Person[], count: number, seed: number): PlannedEve
 }
 
 function context(p: Person): Record<string, unknown> {
-  return { ip: p.ip, locale: 'en-GB', timezone: 'Europe/London', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148' };
+  // With her consent to personalisation, as a consent tool sends it: campaigns send to her (bench/reliability/campaigns.ts).
+  return { ip: p.ip, locale: 'en-GB', timezone: 'Europe/London', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148', consent: { categoryPreferences: { personalization: true } } };
 }
 
 function identify(p: Person, device: string, messageId: string): Record<string, unknown> {

@@ -58,7 +58,9 @@ export async function mergeLedgers(survivorId: string, loserIds: string[], event
   for (const loser of loserIds) {
     for (const day of days) {
       const counted = (await ledger.read(loser, day)).counted;
-      for (const [id, under] of Object.entries(counted)) await ledger.reserve(survivorId, day, { id, ...under }, { total: MAX_CONTACTS_PER_DAY }, ledgerExpiry(day));
+      for (const [id, { channel, offerId }] of Object.entries(counted)) {
+        await ledger.reserve(survivorId, day, { id, ...(channel !== undefined ? { channel } : {}), ...(offerId !== undefined ? { offerId } : {}) }, { total: MAX_CONTACTS_PER_DAY }, ledgerExpiry(day));
+      }
     }
   }
 }

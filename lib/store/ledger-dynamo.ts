@@ -8,10 +8,12 @@ import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, Ledger
  * her partition (`P#<profileId>` / `L#<day>`), so erasing her campaign entries erases it too (and it
  * is in none of that table's indexes: it has neither `campaignId` nor `dueShard`). Its attributes:
  * `n` (contacts in all), `c:<channel>` and `o:<offerId>` (per channel and offer), `r:<contact id>`
- * (each contact counted, with the channel and offer it counted under) and `expiresAt` (TTL).
+ * (each contact counted, with the channel and offer it counted under), `s` (contacts ever counted that
+ * day) and `q:<contact id>` (its place in that order), and `expiresAt` (TTL).
  *
  * A reservation is ONE UpdateItem: it adds 1 to each counter the contact counts under and records the
- * contact, on condition that the contact is not recorded yet and each counter is below its limit.
+ * contact and its place in the day's order (the right-hand side of an update reads the item as it was
+ * before it), on condition that the contact is not recorded yet and each counter is below its limit.
  * DynamoDB applies it atomically, so concurrent sends (the send queues' `maxConcurrency`, or many
  * Lambda invocations at once) can never take a counter past its limit. Nothing else is needed of
  * DynamoDB (no transactions, streams or TTL), so dynalite runs it as AWS does.
@@ -33,9 +35,9 @@ export class DynamoContactLedger implements ContactLedgerStore {
 
   async reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number): Promise<LedgerOutcome> {
     if (!limitsOpen(contact, limits)) return this.refused(profileId, day, contact.id);
-    const names: Record<string, string> = { '#n': 'n', '#r': `r:${contact.id}`, '#x': 'expiresAt' };
-    const values: Record<string, unknown> = { ':one': 1, ':ln': limits.total, ':what': { ...(contact.channel !== undefined ? { c: contact.channel } : {}), ...(contact.offerId !== undefined ? { o: contact.offerId } : {}) }, ':ttl': expiresAt };
-    const adds = ['#n :one'];
+    const names: Record<string, string> = { '#n': 'n', '#s': 's', '#r': `r:${contact.id}`, '#q': `q:${contact.id}`, '#x': 'expiresAt' };
+    const values: Record<string, unknown> = { ':one': 1, ':zero': 0, ':ln': limits.total, ':what': { ...(contact.channel !== undefined ? { c: contact.channel } : {}), ...(contact.offerId !== undefined ? { o: contact.offerId } : {}) }, ':ttl': expiresAt };
+    const adds = ['#n :one', '#s :one'];
     const conditions = ['attribute_not_exists(#r)', '(attribute_not_exists(#n) OR #n < :ln)'];
     if (contact.channel !== undefined) {
       names['#c'] = `c:${contact.channel}`;
@@ -58,7 +60,7 @@ export class DynamoContactLedger implements ContactLedgerStore {
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(profileId, day),
-          UpdateExpression: `ADD ${adds.join(', ')} SET #r = :what, #x = :ttl`,
+          UpdateExpression: `ADD ${adds.join(', ')} SET #r = :what, #q = if_not_exists(#s, :zero) + :one, #x = :ttl`,
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -80,7 +82,7 @@ export class DynamoContactLedger implements ContactLedgerStore {
   async release(profileId: string, day: string, id: string): Promise<boolean> {
     const mine = (await this.read(profileId, day, true)).counted[id];
     if (mine === undefined) return false;
-    const names: Record<string, string> = { '#n': 'n', '#r': `r:${id}` };
+    const names: Record<string, string> = { '#n': 'n', '#r': `r:${id}`, '#q': `q:${id}` };
     const adds = ['#n :less'];
     if (mine.channel !== undefined) {
       names['#c'] = `c:${mine.channel}`;
@@ -95,7 +97,7 @@ export class DynamoContactLedger implements ContactLedgerStore {
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(profileId, day),
-          UpdateExpression: `ADD ${adds.join(', ')} REMOVE #r`,
+          UpdateExpression: `ADD ${adds.join(', ')} REMOVE #r, #q`,
           ConditionExpression: 'attribute_exists(#r)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: { ':less': -1 },
@@ -120,7 +122,8 @@ function dayOf(item: Record<string, unknown>): LedgerDay {
     else if (name.startsWith('o:')) day.offers[name.slice(2)] = Number(value);
     else if (name.startsWith('r:') && typeof value === 'object' && value !== null) {
       const { c, o } = value as { c?: unknown; o?: unknown };
-      day.counted[name.slice(2)] = { ...(typeof c === 'string' ? { channel: c } : {}), ...(typeof o === 'string' ? { offerId: o } : {}) };
+      const seq = item[`q:${name.slice(2)}`];
+      day.counted[name.slice(2)] = { ...(typeof c === 'string' ? { channel: c } : {}), ...(typeof o === 'string' ? { offerId: o } : {}), ...(seq !== undefined ? { seq: Number(seq) } : {}) };
     }
   }
   return day;

@@ -7,24 +7,25 @@ import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, Ledger
  */
 export class MemoryContactLedger implements ContactLedgerStore {
   /** Days by `profileId|day`. */
-  readonly days = new Map<string, LedgerDay & { expiresAt: number }>();
+  readonly days = new Map<string, LedgerDay & { expiresAt: number; seq: number }>();
 
   async read(profileId: string, day: string): Promise<LedgerDay> {
     const d = this.days.get(`${profileId}|${day}`);
     if (d === undefined) return emptyLedgerDay();
-    const { expiresAt: _e, ...rest } = structuredClone(d);
+    const { expiresAt: _e, seq: _s, ...rest } = structuredClone(d);
     return rest;
   }
 
   async reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number): Promise<LedgerOutcome> {
     const key = `${profileId}|${day}`;
-    const d = this.days.get(key) ?? { ...emptyLedgerDay(), expiresAt };
+    const d = this.days.get(key) ?? { ...emptyLedgerDay(), expiresAt, seq: 0 };
     if (d.counted[contact.id] !== undefined) return { reserved: true, already: true };
     if (!limitsOpen(contact, limits) || !fitsLimits(d, contact, limits)) return { reserved: false, day: await this.read(profileId, day) };
     d.total += 1;
     if (contact.channel !== undefined) d.channels[contact.channel] = (d.channels[contact.channel] ?? 0) + 1;
     if (contact.offerId !== undefined) d.offers[contact.offerId] = (d.offers[contact.offerId] ?? 0) + 1;
-    d.counted[contact.id] = { ...(contact.channel !== undefined ? { channel: contact.channel } : {}), ...(contact.offerId !== undefined ? { offerId: contact.offerId } : {}) };
+    d.seq += 1;
+    d.counted[contact.id] = { ...(contact.channel !== undefined ? { channel: contact.channel } : {}), ...(contact.offerId !== undefined ? { offerId: contact.offerId } : {}), seq: d.seq };
     d.expiresAt = expiresAt;
     this.days.set(key, d);
     return { reserved: true, already: false };

@@ -325,13 +325,15 @@ export interface ContactEntry {
 /**
  * One person's contacts on one local day (her profile's time zone), as the contact ledger counts them
  * (lib/decision/contact-ledger.ts): in all, per channel and per offer, and each contact counted (by
- * its id: a hash of the campaign message's or the impression's messageId) with what it counted under.
+ * its id: a hash of the campaign message's or the impression's messageId) with what it counted under
+ * and its place in the day's order (`seq`: 1 for the day's first contact counted, never reused), so
+ * what was counted before any contact can be told.
  */
 export interface LedgerDay {
   total: number;
   channels: Record<string, number>;
   offers: Record<string, number>;
-  counted: Record<string, { channel?: string; offerId?: string }>;
+  counted: Record<string, { channel?: string; offerId?: string; seq?: number }>;
 }
 
 /** One contact to count: its id (the same for every retry of it), and the channel and offer it counts under (if any). */

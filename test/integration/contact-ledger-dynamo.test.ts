@@ -17,7 +17,7 @@ const policy = loadCatalog().contactPolicy;
 const limits = { total: 12, channel: 10, offer: 3 };
 
 describe('the contact ledger in DynamoDB', () => {
-  it('reserves no more than a limit allows when sixteen reserve at once, and a retry counts once', async () => {
+  it('reserves no more than a limit allows when sixteen reserve at once, each in its own place in the day, and a retry counts once', async () => {
     const { ledger } = new DynamoStores(emulators.client(), localTables);
     const outcomes = await Promise.all(Array.from({ length: 16 }, (_, i) => ledger.reserve('p-race', '2026-11-20', ledgerContact(`m-${i}`, 'email', 'newsletter-signup'), limits, 0)));
     expect(outcomes.filter((o) => o.reserved)).toHaveLength(3);
@@ -27,7 +27,10 @@ describe('the contact ledger in DynamoDB', () => {
     // Another offer on the same channel still fits, up to the channel's limit.
     const others = await Promise.all(Array.from({ length: 16 }, (_, i) => ledger.reserve('p-race', '2026-11-20', ledgerContact(`n-${i}`, 'email', `offer-${i}`), limits, 0)));
     expect(others.filter((o) => o.reserved)).toHaveLength(limits.channel - 3);
-    expect((await ledger.read('p-race', '2026-11-20')).total).toBe(limits.channel);
+    const day = await ledger.read('p-race', '2026-11-20');
+    expect(day.total).toBe(limits.channel);
+    // Each contact has its own place in the day's order: the writes were atomic, one after another.
+    expect(new Set(Object.values(day.counted).map((c) => c.seq)).size).toBe(limits.channel);
   });
 
   it('gives a contact back once, and counts in-app impressions without channel or offer names it cannot keep, up to the day\'s most', async () => {
