@@ -1,4 +1,5 @@
 import { statsOf } from '../../lib/campaign/stats';
+import { addressKeys } from '../../lib/campaign/addresses';
 import { addressesInUse, campaignsOfProfile } from '../../lib/campaign/why';
 import { boundedBody, notFound, parseJsonBody } from '../../lib/http/errors';
 import { requireApiKey } from '../../lib/http/keys';
@@ -33,8 +34,8 @@ export const handler = httpHandler(async (event) => {
       if (profile === undefined) throw notFound(`no profile ${id}`);
       const ids = [...new Set([id, profile.profileId, ...profile.members])];
       const instances = (await Promise.all(ids.map((p) => stores.activations.ofProfile(p)))).flat();
-      const addressKeys = (['email', 'phone'] as const).flatMap((kind) => (profile.identities[kind] ?? []).map((hash) => `${kind}:${hash}`));
-      const [campaigns, catalog, kept] = await Promise.all([source.get(), getCatalogSource().get(), addressKeys.length > 0 ? stores.contacts.get(addressKeys) : new Map()]);
+      const keys = (['email', 'phone'] as const).flatMap((kind) => addressKeys(profile, kind));
+      const [campaigns, catalog, kept] = await Promise.all([source.get(), getCatalogSource().get(), keys.length > 0 ? stores.contacts.get(keys) : new Map()]);
       return json(200, { ...campaignsOfProfile(profile, instances, campaigns, catalog, engineConfig, getClock()()), addresses: addressesInUse(profile, kept) });
     }
     default:

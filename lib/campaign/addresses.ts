@@ -118,13 +118,17 @@ export interface RankedAddress {
  * 2. only if she never gave an address of this kind while logged in: attached to her without her
  *    login (an anonymous call on a device of hers), the earliest first; then, for profiles from before
  *    attachments were recorded, by the date the contact store keeps.
- * Ties go to the smaller key, so every reader ranks alike. Once she gave one while logged in, an
- * address attached without her login is never used, even when the one she gave is not hers any more
- * (another customer's login took it): she then gets no message of that kind rather than one to
- * somebody else's address.
+ * Ties go to the smaller key, so every reader ranks alike. Once she gave one while logged in, that one
+ * is the only one used (`addressGivenLoggedIn`), even when its identifier is linked to somebody else
+ * now (another customer's login named it: the write key is public): neither an address named beside
+ * her userId later nor one attached without her login ever replaces it, and nobody can take it from
+ * her. Without its sealed value (erased, or sealed before masks and attachments), she gets no message
+ * of that kind rather than one to somebody else's address.
  */
 export function rankAddresses(profile: Profile, kind: 'email' | 'phone', kept: ReadonlyMap<string, { at: string }>): RankedAddress[] {
-  const loggedInOnly = profile.addressGivenLoggedIn?.[kind] !== undefined;
+  const given = profile.addressGivenLoggedIn?.[kind];
+  if (given !== undefined && typeof given === 'object') return kept.has(given.key) ? [{ key: given.key, since: given.at, givenWhileLoggedIn: true }] : [];
+  const loggedInOnly = given !== undefined;
   const ranked = (profile.identities[kind] ?? []).flatMap((hash) => {
     const key = `${kind}:${hash}`;
     const attachment = profile.addresses !== undefined && Object.hasOwn(profile.addresses, key) ? profile.addresses[key] : undefined;
@@ -138,9 +142,16 @@ export function rankAddresses(profile: Profile, kind: 'email' | 'phone', kept: R
   return ranked.map(({ key, since, givenWhileLoggedIn }) => ({ key, since, givenWhileLoggedIn }));
 }
 
+/** The identifier keys of her addresses of a kind: those she holds, and the first she gave while logged in (held or not). */
+export function addressKeys(profile: Profile, kind: 'email' | 'phone'): string[] {
+  const given = profile.addressGivenLoggedIn?.[kind];
+  const held = (profile.identities[kind] ?? []).map((hash) => `${kind}:${hash}`);
+  return [...new Set([...(given !== undefined && typeof given === 'object' ? [given.key] : []), ...held])];
+}
+
 /** The address a message of a kind goes to: the first of `rankAddresses`, opened; undefined if none is kept. */
 export async function chooseAddress(profile: Profile, kind: 'email' | 'phone', contacts: Pick<ContactStore, 'get'>, sealer: AddressSealer): Promise<string | undefined> {
-  const keys = (profile.identities[kind] ?? []).map((hash) => `${kind}:${hash}`);
+  const keys = addressKeys(profile, kind);
   if (keys.length === 0) return undefined;
   const kept = await contacts.get(keys);
   const first = rankAddresses(profile, kind, kept)[0];

@@ -56,9 +56,9 @@ export interface AddressInUse {
 export function addressesInUse(profile: Profile, kept: ReadonlyMap<string, { mask?: string; at: string }>): Record<'email' | 'phone', AddressInUse> {
   const of = (kind: 'email' | 'phone'): AddressInUse => {
     const first = rankAddresses(profile, kind, kept)[0];
-    const held = profile.identities[kind]?.length ?? 0;
-    if (first === undefined) return { notUsed: held };
-    return { used: { address: kept.get(first.key)?.mask ?? null, since: first.since, givenWhileLoggedIn: first.givenWhileLoggedIn }, notUsed: held - 1 };
+    const others = (profile.identities[kind] ?? []).filter((hash) => `${kind}:${hash}` !== first?.key).length;
+    if (first === undefined) return { notUsed: others };
+    return { used: { address: kept.get(first.key)?.mask ?? null, since: first.since, givenWhileLoggedIn: first.givenWhileLoggedIn }, notUsed: others };
   };
   return { email: of('email'), phone: of('phone') };
 }

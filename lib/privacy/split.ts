@@ -6,7 +6,7 @@ import { deriveProfileId } from '../identity/resolver';
 import { NAMESPACES, type Namespace } from '../identity/rules';
 import { updateSegments } from '../profile/facts';
 import { foldEvent, keepApart, MAX_KEPT_APART, newProfile, type Profile } from '../profile/profile';
-import { heldAddresses } from '../profile/attached-addresses';
+import { givenLoggedInWithout, heldAddresses } from '../profile/attached-addresses';
 import { messageKey } from '../profile/marks';
 import { followMerges } from '../profile/read';
 import { fitBudget } from '../profile/size';
@@ -109,7 +109,7 @@ async function splitOnce(stores: Stores, profileId: string, request: SplitReques
   Object.assign(stayed, {
     identities: identitiesWhere(profile.identities, moved, false),
     ...heldAddresses(profile.addresses, identitiesWhere(profile.identities, moved, false)),
-    ...(profile.addressGivenLoggedIn ? { addressGivenLoggedIn: profile.addressGivenLoggedIn } : {}),
+    ...givenLoggedInWithout(profile.addressGivenLoggedIn, stayed.addressGivenLoggedIn, moved),
     members: profile.members.filter((m) => !leaving.has(m)),
     mergeLog: profile.mergeLog.filter((m) => !leaving.has(m.from)),
     marks: profile.marks,

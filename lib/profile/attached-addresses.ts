@@ -22,11 +22,17 @@ export interface AddressAttachment {
 export type AttachedAddresses = Record<string, AddressAttachment>;
 
 /**
- * Per kind, the earliest receipt time at which a message with her userId carried an address of that
- * kind, whether or not the address is hers now (another customer may hold it): once she gave one
- * while logged in, an address attached to her without her login is never sent to.
+ * Per kind, the first address she gave while logged in: the earliest receipt time at which a message
+ * with her userId carried an address of that kind, and which (its identifier key). Kept whether or not
+ * the identifier is still linked to her: another customer's login may take the link (anyone with the
+ * write key can name her address beside another userId), and her messages still go to the address
+ * she gave, never to one named beside her userId later nor to one attached without her login.
  */
-export type GivenLoggedIn = Partial<Record<'email' | 'phone', string>>;
+export type GivenLoggedIn = Partial<Record<'email' | 'phone', { at: string; key: string }>>;
+
+/** The first of two givings (the earlier; at the same moment the smaller key): a merge in any order agrees. */
+const firstGiven = (a: { at: string; key: string } | undefined, b: { at: string; key: string } | undefined) =>
+  a === undefined || typeof a !== 'object' ? b : b === undefined || typeof b !== 'object' ? a : a.at < b.at || (a.at === b.at && a.key <= b.key) ? a : b;
 
 const ADDRESS_NAMESPACES = new Set(['email', 'phone']);
 
@@ -56,7 +62,7 @@ export function attachAddresses(p: Profile, ids: Identifier[], receivedAt: strin
   const named = ids.filter((id) => ADDRESS_NAMESPACES.has(id.ns));
   if (loggedIn && named.length > 0) {
     const given = { ...p.addressGivenLoggedIn };
-    for (const id of named) given[id.ns as 'email' | 'phone'] = earliest(given[id.ns as 'email' | 'phone'], receivedAt);
+    for (const id of named) given[id.ns as 'email' | 'phone'] = firstGiven(given[id.ns as 'email' | 'phone'], { at: receivedAt, key: identifierKey(id) });
     p.addressGivenLoggedIn = given;
   }
   const carried = named.filter((id) => holds(p, id));
@@ -97,9 +103,24 @@ export function mergeAttachedAddresses(a: Attached, b: Attached): Attached {
     out.addresses = sorted(addresses);
   }
   if (a.addressGivenLoggedIn !== undefined || b.addressGivenLoggedIn !== undefined) {
-    const email = earliest(a.addressGivenLoggedIn?.email, b.addressGivenLoggedIn?.email);
-    const phone = earliest(a.addressGivenLoggedIn?.phone, b.addressGivenLoggedIn?.phone);
+    const email = firstGiven(a.addressGivenLoggedIn?.email, b.addressGivenLoggedIn?.email);
+    const phone = firstGiven(a.addressGivenLoggedIn?.phone, b.addressGivenLoggedIn?.phone);
     out.addressGivenLoggedIn = { ...(email !== undefined ? { email } : {}), ...(phone !== undefined ? { phone } : {}) };
   }
   return out;
+}
+
+/**
+ * What a profile keeps of the first addresses given while logged in when identifiers leave it (a split
+ * by an operator): one that left goes with them, and the first given among what stays (`rebuilt`,
+ * folded again from the events that stayed) takes its place.
+ */
+export function givenLoggedInWithout(given: GivenLoggedIn | undefined, rebuilt: GivenLoggedIn | undefined, leaving: ReadonlySet<string>): Pick<Profile, 'addressGivenLoggedIn'> {
+  const out: GivenLoggedIn = {};
+  for (const kind of ['email', 'phone'] as const) {
+    const was = given?.[kind];
+    const kept = was !== undefined && typeof was === 'object' && !leaving.has(was.key) ? was : rebuilt?.[kind];
+    if (kept !== undefined) out[kind] = kept;
+  }
+  return Object.keys(out).length === 0 ? {} : { addressGivenLoggedIn: out };
 }

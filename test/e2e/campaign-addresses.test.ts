@@ -83,3 +83,22 @@ describe('her cart reminder, after an attacker sealed his address first and name
     expect(masks.sort()).toEqual(['m***@e***.example', 'v***@e***.com']);
   });
 });
+
+describe("her cart reminder, after another customer's login named her address (the hostile review's F1)", () => {
+  const victim = treatedUserId('e2e-victim-f1', ['cart-abandoned']);
+
+  it('still goes to her address, not to one named beside her userId later, and she is not left without one', async () => {
+    await send([{ type: 'identify', userId: victim.userId, traits: { email: 'alice.f1@example.com' }, context: tokyo }]);
+    // His address beside her userId, then his own login claims hers (the identity link moves to him).
+    await send([{ type: 'identify', userId: victim.userId, traits: { email: 'mallory.f1@evil.example' } }]);
+    await send([{ type: 'identify', userId: 'mallory-acct-f1', traits: { email: 'alice.f1@example.com' } }]);
+    const { deliveries: before } = await call('GET', '/local/outbox');
+    await send([{ event: 'Product Added', userId: victim.userId, context: tokyo, properties: { product_id: 'paint-sage-2l' } }]);
+    await call('POST', '/local/clock', { advance: 'PT65M' });
+    const { deliveries } = await call('GET', '/local/outbox');
+    const hers = deliveries.slice(before.length).filter((d: any) => d.message.campaignId === 'cart-abandoned');
+    expect(hers).toEqual([expect.objectContaining({ channel: 'email', adapter: 'ses', to: 'a***@example.com' })]);
+    const why = await call('GET', `/v1/profiles/${victim.profileId}/campaigns`, undefined, READ);
+    expect(why.addresses.email.used).toEqual({ address: 'a***@e***.com', since: expect.any(String), givenWhileLoggedIn: true });
+  });
+});

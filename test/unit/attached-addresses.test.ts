@@ -37,19 +37,20 @@ describe('attaching addresses', () => {
       [keyOf('ann@example.com')]: { at: '2026-11-20T11:00:00.000Z', loggedInAt: '2026-11-20T11:00:00.000Z' },
       [keyOf('old@example.com')]: { at: '2026-11-20T10:00:00.000Z', loggedInAt: '2026-11-20T11:00:00.000Z' },
     });
-    expect(p.addressGivenLoggedIn).toEqual({ email: '2026-11-20T11:00:00.000Z' });
+    // Two given in one message: the smaller key, so every reader agrees.
+    expect(p.addressGivenLoggedIn).toEqual({ email: { at: '2026-11-20T11:00:00.000Z', key: [keyOf('ann@example.com'), keyOf('old@example.com')].sort()[0] } });
   });
 
   it('records nothing for an address she does not hold (another profile has it, or a limit was reached), but notes that she gave one while logged in', () => {
     const p = holding('ann@example.com');
     attachAddresses(p, [{ ns: 'userId', value: 'ann' }, email('elsewhere@example.com')], '2026-11-20T10:00:00.000Z');
     expect(p.addresses).toBeUndefined();
-    expect(p.addressGivenLoggedIn).toEqual({ email: '2026-11-20T10:00:00.000Z' });
+    expect(p.addressGivenLoggedIn).toEqual({ email: { at: '2026-11-20T10:00:00.000Z', key: keyOf('elsewhere@example.com') } });
   });
 
   const time = fc.integer({ min: 0, max: 1000 }).map((m) => new Date(Date.UTC(2026, 10, 20) + m * 60_000).toISOString());
   const attachments = fc.dictionary(fc.constantFrom('email:a', 'email:b', 'phone:c'), fc.record({ at: time, loggedInAt: fc.option(time, { nil: undefined }) }).map(({ at, loggedInAt }) => ({ at, ...(loggedInAt ? { loggedInAt } : {}) })));
-  const side = fc.record({ addresses: fc.option(attachments, { nil: undefined }), addressGivenLoggedIn: fc.option(fc.record({ email: time }), { nil: undefined }) }).map((s) => JSON.parse(JSON.stringify(s)) as { addresses?: AttachedAddresses });
+  const side = fc.record({ addresses: fc.option(attachments, { nil: undefined }), addressGivenLoggedIn: fc.option(fc.record({ email: fc.record({ at: time, key: fc.constantFrom('email:a', 'email:b') }) }), { nil: undefined }) }).map((s) => JSON.parse(JSON.stringify(s)) as { addresses?: AttachedAddresses });
 
   it('merges by the earliest of each time: associative and commutative, as every merge of profiles', () => {
     fc.assert(
@@ -111,6 +112,33 @@ describe('a change of address', () => {
     await splitProfile(stores, (await hers(stores)).profileId, { identifier: { namespace: 'email', value: 'old@example.com' } }, config);
     expect(used(await hers(stores))).toBe(keyOf('new@example.com'));
     expect(Object.keys((await hers(stores)).addresses ?? {})).toEqual([keyOf('new@example.com')]);
+  });
+});
+
+describe('an address taken by another login', () => {
+  const keptAll = (...addresses: string[]) => new Map(addresses.map((a) => [keyOf(a), { at: '2026-01-01T00:00:00.000Z' }]));
+  async function hers(stores: MemoryStores): Promise<Profile> {
+    const owner = (await stores.graph.getOwners(['userId:vera'])).get('userId:vera') as string;
+    return (await followMerges(stores, owner)) as Profile;
+  }
+
+  it("still sends hers, not one named beside her userId later, when another customer's login names her address (the link moves to him)", async () => {
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    const identify = (userId: string, address: string, minute: number) => {
+      const at = new Date(Date.UTC(2026, 10, 20, 10, minute)).toISOString();
+      return toRecord(segmentEvent({ type: 'identify', userId, traits: { email: address }, timestamp: at, receivedAt: at }), seq.take());
+    };
+    const kept = keptAll('vera@example.com', 'mallory@evil.example');
+    await ingestBatch([identify('vera', 'vera@example.com', 0)], stores, config);
+    await ingestBatch([identify('vera', 'mallory@evil.example', 1)], stores, config);
+    await ingestBatch([identify('mallory-acct', 'vera@example.com', 2)], stores, config);
+    // The identity link of her address went to his login, yet her messages still go to her address.
+    expect((await stores.graph.getOwners([keyOf('vera@example.com')])).get(keyOf('vera@example.com'))).not.toBe((await hers(stores)).profileId);
+    expect(rankAddresses(await hers(stores), 'email', kept)[0]?.key).toBe(keyOf('vera@example.com'));
+    // She logs in again with it (the link comes back, dated later): still hers, and still first.
+    await ingestBatch([identify('vera', 'vera@example.com', 3)], stores, config);
+    expect(rankAddresses(await hers(stores), 'email', kept)).toEqual([{ key: keyOf('vera@example.com'), since: '2026-11-20T10:00:00.000Z', givenWhileLoggedIn: true }]);
   });
 });
 
