@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { localDay, shiftDay } from '../profile/time';
-import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits } from '../store/ports';
+import { nextLocalTime } from '../campaign/time';
+import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, LedgerWindow } from '../store/ports';
 import type { Catalog, Offer } from './catalog';
 
 /**
@@ -13,8 +14,9 @@ import type { Catalog, Offer } from './catalog';
  * the ledger cannot know (contacts folded before it existed): each cap counts today as the larger of
  * the two views.
  *
- * Counters are kept per person (her live profile id) and local day (her profile's time zone, as the
- * profile's calendar windows read it), in all, per channel and per offer. Each contact is counted
+ * Counters are kept per person (her live profile id) and local day (the day in force for her:
+ * `ledgerDayAt`, so no sender opens a fresh day by naming another time zone), in all, per channel and
+ * per offer. Each contact is counted
  * once by its id (the hash of the campaign message's or the impression's messageId), so a retried
  * send or a redelivered impression counts once.
  */
@@ -29,8 +31,39 @@ export const CONTACT_EVENTS: readonly string[] = ['Promotion Viewed', 'Message S
 const CHANNEL = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
 const OFFER = /^[a-z0-9][a-z0-9-]{0,99}$/;
 
-/** The ledger's day of a moment in her time zone. */
+/** The ledger's day of a moment in her time zone (the label of a day item). */
 export const ledgerDay = (at: Date, timezone: string): string => localDay(at, timezone);
+
+/** Her local day holding `at`, as UTC instants: from its midnight (inclusive) to the next (exclusive), across daylight saving. */
+export function dayWindow(at: Date, timezone: string): LedgerWindow {
+  // On whole seconds, the wall clock's resolution (nextLocalTime keeps a fraction of a second it is given).
+  const t = Math.floor(at.getTime() / 1000) * 1000;
+  const end = nextLocalTime(new Date(t + 1000), 0, 0, timezone);
+  // The last midnight at or before `at`: a day is at most 25 hours long.
+  let start = nextLocalTime(new Date(t - 26 * 3_600_000), 0, 0, timezone);
+  for (let next = nextLocalTime(new Date(start.getTime() + 1000), 0, 0, timezone); next.getTime() <= t; next = nextLocalTime(new Date(next.getTime() + 1000), 0, 0, timezone)) start = next;
+  return { start: start.toISOString(), end: end.toISOString() };
+}
+
+/**
+ * The ledger day that counts a moment. Her time zone comes from what her devices send (the public
+ * write key), so the day cannot be her local day in whatever zone she names now: Tokyo's 5 December,
+ * then Honolulu's 4th in the same hour, would give every cap twice (the hostile review's F3). A day
+ * item keeps the span it was opened with (its first contact's local day, in that contact's zone); the
+ * day that counts `at` is the one among her local day and its two neighbours whose kept span holds
+ * `at`, and only if none does, her local day in her zone now, opened with that day's span. A change of
+ * zone (hers, or a sender's claim) so takes effect when the day in force ends, never sooner.
+ */
+export async function ledgerDayAt(ledger: Pick<ContactLedgerStore, 'around'>, profileId: string, at: Date, timezone: string): Promise<{ day: string; window: LedgerWindow; counts: LedgerDay }> {
+  const label = ledgerDay(at, timezone);
+  const days = await ledger.around(profileId, shiftDay(label, -1), shiftDay(label, 1));
+  const t = at.getTime();
+  const holding = [...days].filter(([, d]) => d.window !== undefined && Date.parse(d.window.start) <= t && t < Date.parse(d.window.end)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const found = holding[0];
+  if (found !== undefined) return { day: found[0], window: found[1].window as LedgerWindow, counts: found[1] };
+  // Her local day now; an item of it without a span (kept before spans were) counts too.
+  return { day: label, window: days.get(label)?.window ?? dayWindow(at, timezone), counts: days.get(label) ?? emptyLedgerDay() };
+}
 
 /** When a day's ledger item may expire (epoch seconds): LEDGER_RETENTION_DAYS after the day ends anywhere. */
 export const ledgerExpiry = (day: string): number => Math.floor(Date.parse(`${shiftDay(day, 1 + LEDGER_RETENTION_DAYS)}T00:00:00Z`) / 1000);
@@ -135,6 +168,8 @@ export function limitsOpen(contact: LedgerContact, limits: LedgerLimits): boolea
 export interface ContactReservation {
   profileId: string;
   day: string;
+  /** The day's span, kept by its item from the first contact on (`ledgerDayAt`). */
+  window?: LedgerWindow;
   contact: LedgerContact;
   limits: LedgerLimits;
   expiresAt: number;
@@ -146,7 +181,7 @@ export interface ContactReservation {
  * could not reserve does not go (its wake-up is retried).
  */
 export async function reserveContact(ledger: Pick<ContactLedgerStore, 'reserve'>, r: ContactReservation): Promise<string | undefined> {
-  const outcome = await ledger.reserve(r.profileId, r.day, r.contact, r.limits, r.expiresAt);
+  const outcome = await ledger.reserve(r.profileId, r.day, r.contact, r.limits, r.expiresAt, r.window);
   return outcome.reserved ? undefined : refusal(outcome.day, r.contact, r.limits);
 }
 

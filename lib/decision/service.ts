@@ -11,7 +11,7 @@ import { followMerges } from '../profile/read';
 import { resolveTimezone } from '../profile/time';
 import { userIdOf, type Profile } from '../profile/profile';
 import type { ContactLedgerStore, LedgerDay, Stores } from '../store/ports';
-import { ledgerContact, ledgerDay, ledgerExpiry, reservationLimits, withoutContact, type ContactReservation } from './contact-ledger';
+import { ledgerContact, ledgerDayAt, ledgerExpiry, reservationLimits, withoutContact, type ContactReservation } from './contact-ledger';
 import type { Catalog, Offer } from './catalog';
 import { decisionContext } from './context';
 import { consentOf, decide, withCluster, type ClusterFacts, type Decision, type DecisionFacts } from './decide';
@@ -146,7 +146,7 @@ export type SendDecision = Decision & { reservation?: ContactReservation };
 export async function decideForProfile(
   profile: Profile,
   ask: { placement: string; channel: string; location?: { latitude: number; longitude: number }; messageId: string },
-  deps: Omit<DecisionDeps, 'stores' | 'owners' | 'stream' | 'salt'> & { ledger: Pick<ContactLedgerStore, 'read'> },
+  deps: Omit<DecisionDeps, 'stores' | 'owners' | 'stream' | 'salt'> & { ledger: Pick<ContactLedgerStore, 'read' | 'around'> },
   at: Date,
 ): Promise<SendDecision> {
   const facts: DecisionFacts = { ...factsOf(profile, deps.config.aggregates, deps.config.profileRules, at), segments: Object.keys(profile.segments ?? {}) };
@@ -154,15 +154,15 @@ export async function decideForProfile(
   const timezone = timezoneOf(profile, deps.config.aggregates);
   const context = decisionContext({ placement: ask.placement, channel: ask.channel, timestamp: at.toISOString(), ...(ask.location ? { location: ask.location } : {}) }, deps.catalog, timezone, at);
   // Her ledger after her profile (so what the profile counts beyond it is what the ledger cannot know).
-  const day = ledgerDay(at, timezone);
+  const { day, window, counts } = await ledgerDayAt(deps.ledger, profile.profileId, at, timezone);
   const mine = ledgerContact(ask.messageId, ask.channel, undefined);
-  const ledger = withoutContact(await deps.ledger.read(profile.profileId, day), mine.id);
+  const ledger = withoutContact(counts, mine.id);
   const { propensity, modelVersion } = await propensityFor(ask.placement, consented ? facts : undefined, deps);
   const decision = decide({ decisionId: randomUUID(), profileId: profile.profileId, facts, context, count: 1, propensity, modelVersion, associations: deps.model?.associations, explore: false, ledger }, deps.catalog);
   const offer = decision.offers[0] && deps.catalog.byId.get(decision.offers[0].offerId);
   if (offer === undefined) return decision;
   const contact = ledgerContact(ask.messageId, ask.channel, offer.id);
-  return { ...decision, reservation: { profileId: profile.profileId, day, contact, limits: reservationLimits(deps.catalog.contactPolicy, offer, ask.channel, facts.aggregates, ledger), expiresAt: ledgerExpiry(day) } };
+  return { ...decision, reservation: { profileId: profile.profileId, day, window, contact, limits: reservationLimits(deps.catalog.contactPolicy, offer, ask.channel, facts.aggregates, ledger), expiresAt: ledgerExpiry(day) } };
 }
 
 /**
@@ -171,7 +171,10 @@ export async function decideForProfile(
  * be read, her caps count her profile alone.
  */
 async function todaysLedger(profile: Profile, deps: Pick<DecisionDeps, 'stores' | 'config'>, at: Date): Promise<LedgerDay | undefined> {
-  return deps.stores.ledger.read(profile.profileId, ledgerDay(at, timezoneOf(profile, deps.config.aggregates))).catch(() => undefined);
+  return ledgerDayAt(deps.stores.ledger, profile.profileId, at, timezoneOf(profile, deps.config.aggregates)).then(
+    (d) => d.counts,
+    () => undefined,
+  );
 }
 
 /** The decision's signed token: its id, profile, the identifier asked for (as a keyed tag), offers, variant and time. */

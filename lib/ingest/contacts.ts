@@ -1,14 +1,14 @@
-import { CONTACT_EVENTS, ledgerContact, ledgerDay, ledgerExpiry, MAX_CONTACTS_PER_DAY } from '../decision/contact-ledger';
+import { CONTACT_EVENTS, ledgerContact, ledgerDay, ledgerDayAt, ledgerExpiry, MAX_CONTACTS_PER_DAY } from '../decision/contact-ledger';
 import { asObject } from '../events/json';
 import type { CollectedEvent } from '../events/segment';
 import { eventChannel, eventTimezone, type AggregateModel } from '../profile/aggregates';
-import type { ContactLedgerStore } from '../store/ports';
+import type { ContactLedgerStore, LedgerWindow } from '../store/ports';
 
 /**
  * Her contacts into the contact ledger (lib/decision/contact-ledger.ts) as the ingest folds them:
  * each event her profile's impression aggregates count (an in-app `Promotion Viewed`, a campaign's
  * `Message Sent`) counts once, by its messageId, in the ledger of the profile it is folded into, on
- * the local day her calendar aggregates put it, per channel and offer. So the ledger holds every
+ * the day in force for her at its time (ledgerDayAt), per channel and offer. So the ledger holds every
  * contact her profile counts today (a send's `Message Sent` finds its own reservation and adds
  * nothing), and a campaign send right after her 11th impression of the day is her 12th contact
  * whether or not anything else has been folded. A day counts at most MAX_CONTACTS_PER_DAY contacts:
@@ -20,18 +20,23 @@ export interface ContactGroup {
   events: CollectedEvent[];
 }
 
-export async function countContacts(groups: ContactGroup[], ledger: Pick<ContactLedgerStore, 'reserve'>, model: AggregateModel): Promise<{ failed: Set<string>; errors: Error[] }> {
+export async function countContacts(groups: ContactGroup[], ledger: Pick<ContactLedgerStore, 'reserve' | 'around'>, model: AggregateModel): Promise<{ failed: Set<string>; errors: Error[] }> {
   const failed = new Set<string>();
   const errors: Error[] = [];
   await Promise.all(
     groups.map(async (g) => {
       try {
+        // The day in force at each contact (ledgerDayAt: one read per profile, again only for a contact outside that day).
+        let current: { day: string; window: LedgerWindow } | undefined;
         for (const event of g.events) {
           if (event.type !== 'track' || !CONTACT_EVENTS.includes(event.event ?? '')) continue;
-          const day = ledgerDay(new Date(event.timestamp), eventTimezone(event, model));
+          const at = new Date(event.timestamp);
+          if (current === undefined || !(Date.parse(current.window.start) <= at.getTime() && at.getTime() < Date.parse(current.window.end))) {
+            current = await ledgerDayAt(ledger, g.profileId, at, eventTimezone(event, model));
+          }
           const offerId = asObject(event.properties)?.promotion_id;
           const contact = ledgerContact(event.messageId, eventChannel(event), typeof offerId === 'string' ? offerId : undefined);
-          await ledger.reserve(g.profileId, day, contact, { total: MAX_CONTACTS_PER_DAY }, ledgerExpiry(day));
+          await ledger.reserve(g.profileId, current.day, contact, { total: MAX_CONTACTS_PER_DAY }, ledgerExpiry(current.day), current.window);
         }
       } catch (e) {
         failed.add(g.profileId);
@@ -57,9 +62,9 @@ export async function mergeLedgers(survivorId: string, loserIds: string[], event
   const days = [...new Set(events.map((e) => ledgerDay(new Date(e.timestamp), eventTimezone(e, model))))].sort().slice(-MERGED_DAYS);
   for (const loser of loserIds) {
     for (const day of days) {
-      const counted = (await ledger.read(loser, day)).counted;
+      const { counted, window } = await ledger.read(loser, day);
       for (const [id, { channel, offerId }] of Object.entries(counted)) {
-        await ledger.reserve(survivorId, day, { id, ...(channel !== undefined ? { channel } : {}), ...(offerId !== undefined ? { offerId } : {}) }, { total: MAX_CONTACTS_PER_DAY }, ledgerExpiry(day));
+        await ledger.reserve(survivorId, day, { id, ...(channel !== undefined ? { channel } : {}), ...(offerId !== undefined ? { offerId } : {}) }, { total: MAX_CONTACTS_PER_DAY }, ledgerExpiry(day), window);
       }
     }
   }

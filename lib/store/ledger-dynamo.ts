@@ -1,12 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { emptyLedgerDay, limitsOpen } from '../decision/contact-ledger';
-import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, LedgerOutcome } from './ports';
+import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, LedgerOutcome, LedgerWindow } from './ports';
 
 /**
  * The contact ledger in DynamoDB: one item per person and local day in the activations table, under
  * her partition (`P#<profileId>` / `L#<day>`), so erasing her campaign entries erases it too (and it
  * is in none of that table's indexes: it has neither `campaignId` nor `dueShard`). Its attributes:
+ * `ws`/`we` (the day's span in the time zone it was opened in, set by its first contact),
  * `n` (contacts in all), `c:<channel>` and `o:<offerId>` (per channel and offer), `r:<contact id>`
  * (each contact counted, with the channel and offer it counted under), `s` (contacts ever counted that
  * day) and `q:<contact id>` (its place in that order), and `expiresAt` (TTL).
@@ -33,10 +34,27 @@ export class DynamoContactLedger implements ContactLedgerStore {
     return res.Item ? dayOf(res.Item) : emptyLedgerDay();
   }
 
-  async reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number): Promise<LedgerOutcome> {
+  async around(profileId: string, first: string, last: string): Promise<Map<string, LedgerDay>> {
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+        ExpressionAttributeValues: { ':pk': `P#${profileId}`, ':a': `L#${first}`, ':b': `L#${last}` },
+      }),
+    );
+    return new Map((res.Items ?? []).map((item) => [(item.sk as string).slice(2), dayOf(item)]));
+  }
+
+  async reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number, window?: LedgerWindow): Promise<LedgerOutcome> {
     if (!limitsOpen(contact, limits)) return this.refused(profileId, day, contact.id);
     const names: Record<string, string> = { '#n': 'n', '#s': 's', '#r': `r:${contact.id}`, '#q': `q:${contact.id}`, '#x': 'expiresAt' };
     const values: Record<string, unknown> = { ':one': 1, ':zero': 0, ':ln': limits.total, ':what': { ...(contact.channel !== undefined ? { c: contact.channel } : {}), ...(contact.offerId !== undefined ? { o: contact.offerId } : {}) }, ':ttl': expiresAt };
+    const sets = ['#r = :what', '#q = if_not_exists(#s, :zero) + :one', '#x = :ttl'];
+    if (window !== undefined) {
+      Object.assign(names, { '#ws': 'ws', '#we': 'we' });
+      Object.assign(values, { ':ws': window.start, ':we': window.end });
+      sets.push('#ws = if_not_exists(#ws, :ws)', '#we = if_not_exists(#we, :we)');
+    }
     const adds = ['#n :one', '#s :one'];
     const conditions = ['attribute_not_exists(#r)', '(attribute_not_exists(#n) OR #n < :ln)'];
     if (contact.channel !== undefined) {
@@ -60,7 +78,7 @@ export class DynamoContactLedger implements ContactLedgerStore {
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(profileId, day),
-          UpdateExpression: `ADD ${adds.join(', ')} SET #r = :what, #q = if_not_exists(#s, :zero) + :one, #x = :ttl`,
+          UpdateExpression: `ADD ${adds.join(', ')} SET ${sets.join(', ')}`,
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -118,6 +136,7 @@ function dayOf(item: Record<string, unknown>): LedgerDay {
   const day = emptyLedgerDay();
   for (const [name, value] of Object.entries(item)) {
     if (name === 'n') day.total = Number(value);
+    else if (name === 'ws' && typeof item.we === 'string') day.window = { start: String(value), end: item.we };
     else if (name.startsWith('c:')) day.channels[name.slice(2)] = Number(value);
     else if (name.startsWith('o:')) day.offers[name.slice(2)] = Number(value);
     else if (name.startsWith('r:') && typeof value === 'object' && value !== null) {

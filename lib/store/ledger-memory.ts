@@ -1,5 +1,5 @@
 import { emptyLedgerDay, fitsLimits, limitsOpen } from '../decision/contact-ledger';
-import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, LedgerOutcome } from './ports';
+import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, LedgerOutcome, LedgerWindow } from './ports';
 
 /**
  * The contact ledger in memory, with the DynamoDB adapter's semantics: a reservation checks and counts
@@ -16,9 +16,19 @@ export class MemoryContactLedger implements ContactLedgerStore {
     return rest;
   }
 
-  async reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number): Promise<LedgerOutcome> {
+  async around(profileId: string, first: string, last: string): Promise<Map<string, LedgerDay>> {
+    const out = new Map<string, LedgerDay>();
+    for (const key of [...this.days.keys()].sort()) {
+      const day = key.slice(key.indexOf('|') + 1);
+      if (key.startsWith(`${profileId}|`) && day >= first && day <= last) out.set(day, await this.read(profileId, day));
+    }
+    return out;
+  }
+
+  async reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number, window?: LedgerWindow): Promise<LedgerOutcome> {
     const key = `${profileId}|${day}`;
     const d = this.days.get(key) ?? { ...emptyLedgerDay(), expiresAt, seq: 0 };
+    if (d.window === undefined && window !== undefined) d.window = { ...window };
     if (d.counted[contact.id] !== undefined) return { reserved: true, already: true };
     if (!limitsOpen(contact, limits) || !fitsLimits(d, contact, limits)) return { reserved: false, day: await this.read(profileId, day) };
     d.total += 1;

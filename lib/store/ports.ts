@@ -334,6 +334,14 @@ export interface LedgerDay {
   channels: Record<string, number>;
   offers: Record<string, number>;
   counted: Record<string, { channel?: string; offerId?: string; seq?: number }>;
+  /** The day's span (UTC instants, start inclusive) in the time zone it was opened in: set by its first contact, never moved. */
+  window?: LedgerWindow;
+}
+
+/** A local day as UTC instants (ISO), start inclusive, end exclusive. */
+export interface LedgerWindow {
+  start: string;
+  end: string;
 }
 
 /** One contact to count: its id (the same for every retry of it), and the channel and offer it counts under (if any). */
@@ -362,11 +370,14 @@ export type LedgerOutcome = { reserved: true; already: boolean } | { reserved: f
 export interface ContactLedgerStore {
   /** Her day's contacts (all zero for a day with none). */
   read(profileId: string, day: string): Promise<LedgerDay>;
+  /** Her days from `first` to `last` (day labels, inclusive) that have an item, in one read. */
+  around(profileId: string, first: string, last: string): Promise<Map<string, LedgerDay>>;
   /**
    * Counts the contact in one atomic conditional write, if it is not counted already and every
-   * counter it adds to is below its limit; `expiresAt` (epoch seconds) is when the day's item may go.
+   * counter it adds to is below its limit; `expiresAt` (epoch seconds) is when the day's item may go;
+   * `window` is the day's span, kept from the first contact on.
    */
-  reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number): Promise<LedgerOutcome>;
+  reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number, window?: LedgerWindow): Promise<LedgerOutcome>;
   /** Takes a counted contact off again (a delivery refused for good); false if it was not counted. */
   release(profileId: string, day: string, id: string): Promise<boolean>;
 }

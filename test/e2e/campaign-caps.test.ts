@@ -98,6 +98,26 @@ describe('campaign sends due together hold the contact policy', () => {
     for (const e of entries.filter((m: any) => m.status !== 'sent')) expect(e).toMatchObject({ status: 'cancelled', reason: expect.stringMatching(/(offer|channel|global) cap/) });
   });
 
+  it('a change of her time zone opens no fresh day: Tokyo then Honolulu (still the day before there) sends no more than the caps (hostile review F3)', async () => {
+    const cy = treatedUserId('cy-zones', ['every-cart']);
+    const inZone = (timezone: string) => ({ ...tokyo, timezone });
+    const cartsIn = (timezone: string, run: number) => carts(cy.userId, run).map((c) => ({ ...c, context: inZone(timezone) }));
+    await send([{ type: 'identify', userId: cy.userId, traits: { email: `${cy.userId}@example.com` }, context: tokyo }]);
+    await send(cartsIn('Asia/Tokyo', 1));
+    await call('POST', '/local/clock', { advance: 'PT6M' });
+    await stack.poller.idle();
+    const inTokyo = await emailsTo(cy.userId);
+    expect(inTokyo.total).toBeGreaterThan(0);
+    for (const [run, zone] of [[2, 'Pacific/Honolulu'], [3, 'Pacific/Kiritimati'], [4, 'Pacific/Pago_Pago']] as const) {
+      await send([{ type: 'identify', userId: cy.userId, context: inZone(zone) }, ...cartsIn(zone, run)]);
+      await call('POST', '/local/clock', { advance: 'PT6M' });
+      await stack.poller.idle();
+    }
+    const after = await emailsTo(cy.userId);
+    expect(Object.entries(after.byOffer).filter(([, n]) => n > policy.perOfferPerDay)).toEqual([]);
+    expect(after.total).toBe(inTokyo.total);
+  });
+
   it('a burst of sends right after 11 in-app impressions is one contact, the 12th of her day', async () => {
     const ben = treatedUserId('ben-caps', ['every-cart']);
     await send([
