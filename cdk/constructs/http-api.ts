@@ -70,8 +70,9 @@ export class EngineHttpApi extends Construct {
       environment: endpoint ? { SAGEMAKER_ENDPOINT: endpoint, SAGEMAKER_BUDGET_MS: '30' } : {},
     });
     for (const name of ['profiles', 'graph', 'offerStats'] as const) tables[name].grantReadData(decide);
-    // Her contact ledger of the day (lib/decision/contact-ledger.ts): one GetItem, and nothing else of the campaigns' table.
-    decide.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [tables.activations.tableArn] }));
+    // Her contact ledger's day in force (lib/decision/contact-ledger.ts ledgerDayAt): one Query of her
+    // partition's three days around today (GetItem for a day by name), and nothing else of the campaigns' table.
+    decide.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:Query'], resources: [tables.activations.tableArn] }));
     tables.activations.encryptionKey?.grant(decide, 'kms:Decrypt', 'kms:DescribeKey');
     tables.config.grantReadWriteData(decide);
     props.stream.grantWrite(decide);

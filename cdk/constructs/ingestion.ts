@@ -72,10 +72,11 @@ export class Ingestion extends Construct {
       }),
     );
     privacy.encryptionKey?.grant(this.ingest, 'kms:Encrypt', 'kms:GenerateDataKey*');
-    // In-app impressions into her contact ledger (lib/ingest/contacts.ts): one conditional UpdateItem
-    // each, and the read that says why one did not count; nothing else of the campaigns' table.
+    // In-app impressions into her contact ledger (lib/ingest/contacts.ts): the day in force (one Query of
+    // her partition's days around it), one conditional UpdateItem each, and the read that says why one
+    // did not count; nothing else of the campaigns' table.
     const activations = props.tables.tables.activations;
-    this.ingest.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem'], resources: [activations.tableArn] }));
+    this.ingest.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'], resources: [activations.tableArn] }));
     activations.encryptionKey?.grant(this.ingest, 'kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*');
     // The salt only: the ingest checks no keys.
     props.keys.grantRead(this.ingest, []);

@@ -278,14 +278,14 @@ describe('the functions', () => {
     expect(JSON.stringify(policyOf('profiles'))).not.toMatch(/DataOfferStats/);
   });
 
-  it("lets the ingest only count contacts in the activations table's contact ledger (UpdateItem, GetItem), and the decision function only read one day of it", () => {
+  it("lets the ingest only count contacts in the activations table's contact ledger (UpdateItem, GetItem, Query), and the decision function only read the days of it around today", () => {
     const actionsOn = (fn: keyof typeof functionIds) =>
       statementsOf(policyOf(fn))
         .filter((s) => JSON.stringify(s.Resource).includes('DataActivations'))
         .flatMap((s) => [s.Action].flat())
         .sort();
-    expect(actionsOn('ingest')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    expect(actionsOn('decide')).toEqual(['dynamodb:GetItem']);
+    expect(actionsOn('ingest')).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(actionsOn('decide')).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
   it('lets each function read the salt and only the secrets of the kinds of keys it checks (the privacy function every kind, to name a refused key in its audit log)', () => {
