@@ -4,6 +4,7 @@ import { modelSchema } from '../decision/model';
 import { MAX_STATS_DAYS } from '../decision/offer-stats';
 import { decisionRequestSchema, MAX_DECISION_REQUEST_BYTES } from '../decision/service';
 import { MAX_SPLIT_REQUEST_BYTES, splitRequestSchema } from '../privacy/split';
+import { MAX_LETTERS_PER_ERASURE } from '../privacy/letters';
 import { MAX_DOCUMENT_BYTES } from '../decision/published';
 import { ROUTES, type RouteDefinition } from '../../functions/routes';
 import { campaignsSchema } from '../campaign/campaign';
@@ -30,7 +31,7 @@ const SUMMARIES: Record<string, string> = {
   'GET /v1/profiles/{profileId}/cluster': 'The person cluster (profiles probably the same person\'s, along probable links) and the household (the residents of the network the profile lives on, grouped into people), derived from the evidence now; probable links never merge profiles',
   'GET /v1/dead-letters': 'Messages of a batch the collector rejected and records the ingest could not accept, with the reason',
   'GET /v1/profiles/{profileId}/export': 'Everything held about the person (right of access): her profile and every profile merged into it, identifiers, consent, batch attributes, events, decisions, offer feedback, network visits and dead letters, as one JSON document; audited',
-  'DELETE /v1/profiles/{profileId}': 'Erase the person (right to be forgotten): her profile, merged profiles, identifier links, network visits, events, decisions, dead letters and the cluster contexts naming her; her identifiers are suppressed (salted hashes only) so late or replayed events do not bring her back. Idempotent: erasing again sweeps what a batch in flight stored since; audited',
+  'DELETE /v1/profiles/{profileId}': `Erase the person (right to be forgotten): her profile, merged profiles, identifier links, network visits, events, decisions, dead letters and the cluster contexts naming her; her identifiers are suppressed (salted hashes only) so late or replayed events do not bring her back. Dead letters go last, at most ${MAX_LETTERS_PER_ERASURE.toLocaleString('en-US')} a call: deadLettersRemaining says when to erase again. Idempotent: erasing again sweeps what a batch in flight stored since and goes on removing her letters; audited`,
   'POST /v1/profiles/{profileId}/split': 'Undo a wrong merge: take one identifier (a shared device, a mistaken login) or one merged member out of the profile; both profiles are rebuilt from the stored events of each (an event carrying an identifier taken out leaves with it) and are never merged again; audited',
   'GET /v1/privacy/audit': 'The audit log of the privacy API for one UTC day: who (the admin key\'s fingerprint), when, what, for which profile, and the outcome (counts, never data)',
   'POST /v1/decisions': 'Next best offers for a person, a placement and the moment',
@@ -366,8 +367,12 @@ const SCHEMAS: Record<string, object> = {
         required: ['profiles', 'identifierLinks', 'networkVisits', 'events', 'deadLetters', 'clusterContexts', 'campaignEntries', 'contactAddresses'],
       },
       suppressedIdentifiers: { type: 'integer' },
+      deadLettersRemaining: {
+        type: 'boolean',
+        description: `Dead letters of hers remain beyond what one call removes (${MAX_LETTERS_PER_ERASURE.toLocaleString('en-US')}; anyone with the write key can make refused messages name her): erase again, it answers alreadyErased and goes on. Everything else is removed by the first call`,
+      },
     },
-    required: ['profileId', 'erasedProfileId', 'alreadyErased', 'removed', 'suppressedIdentifiers'],
+    required: ['profileId', 'erasedProfileId', 'alreadyErased', 'removed', 'suppressedIdentifiers', 'deadLettersRemaining'],
   },
   Split: {
     type: 'object',

@@ -41,6 +41,8 @@ export async function auditedErasure(profileId: string, r: PrivacyRequest): Prom
     alreadyErased: x.alreadyErased,
     ...x.removed,
     suppressedIdentifiers: x.suppressedIdentifiers,
+    // An erasure that left letters to a later call is found in the log.
+    deadLettersRemaining: x.deadLettersRemaining,
   }));
 }
 

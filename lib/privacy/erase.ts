@@ -2,7 +2,7 @@ import { conflict, notFound } from '../http/errors';
 import { followMerges } from '../profile/read';
 import { ConflictError, type StoredEvent, type Stores } from '../store/ports';
 import { holdingsOf, MAX_PERSON_EVENTS, suppressionHash, type Holdings } from './holdings';
-import { removeLettersCarrying } from './letters';
+import { letterHashesOf, MAX_LETTERS_PER_ERASURE, MAX_RECORDED_LETTER_HASHES, removeLettersIndexedUnder } from './letters';
 
 /**
  * Erasure (the right to be forgotten): everything held about the person, across every profile merged
@@ -13,13 +13,20 @@ import { removeLettersCarrying } from './letters';
  * 1. The identifiers are suppressed first.
  * 2. Then her links are removed, so that a batch resolving her now finds no link and meets the
  *    suppression.
- * 3. Her profile goes last, conditional on the version this erasure read. A batch that wrote her
+ * 3. Then her profile, conditional on the version this erasure read. A batch that wrote her
  *    profile meanwhile makes the erasure read and remove again.
  *
- * Last, every link still naming one of her profiles is swept, found by owner: a batch in flight may
- * have linked a new device of hers after her holdings were read. Erasing again is harmless. For an
- * erased id it sweeps the recorded profile ids once more: events and links a batch in flight stored
- * after the first pass are removed then.
+ * Then every link still naming one of her profiles is swept, found by owner: a batch in flight may
+ * have linked a new device of hers after her holdings were read.
+ *
+ * Her dead letters go last, at most MAX_LETTERS_PER_ERASURE a call (lib/privacy/letters.ts): anyone
+ * with the write key can make thousands of refused messages name her, and they must not make her
+ * erasure run out of time with her profile still there. If more remain the answer says so
+ * (`deadLettersRemaining`), and the erasure record keeps the salted hashes her letters are indexed
+ * under (never her identifiers) so that erasing again goes on.
+ *
+ * Erasing again is harmless. For an erased id it sweeps the recorded profile ids once more (events and
+ * links a batch in flight stored after the first pass are removed then), and removes her letters.
  */
 export interface ErasureResult {
   /** The id asked for, and the live profile it led to (the same unless it was merged away). */
@@ -30,6 +37,8 @@ export interface ErasureResult {
   removed: { profiles: number; identifierLinks: number; networkVisits: number; events: number; deadLetters: number; clusterContexts: number; campaignEntries: number; contactAddresses: number };
   /** Identifiers now suppressed (kept only as salted hashes). */
   suppressedIdentifiers: number;
+  /** True when letters of hers remain beyond what one call removes (MAX_LETTERS_PER_ERASURE): erase again to go on. */
+  deadLettersRemaining: boolean;
 }
 
 const ATTEMPTS = 5;
@@ -38,6 +47,8 @@ export async function erasePerson(stores: Stores, profileId: string, salt: strin
   const at = now.toISOString();
   const removed: ErasureResult['removed'] = { profiles: 0, identifierLinks: 0, networkVisits: 0, events: 0, deadLetters: 0, clusterContexts: 0, campaignEntries: 0, contactAddresses: 0 };
   let suppressed = 0;
+  // Her letters' index hashes, from every attempt's read of her (a batch in flight may add identifiers).
+  const letterHashes = new Set<string>();
   for (let attempt = 0; ; attempt++) {
     const profile = await followMerges(stores, profileId);
     if (profile === undefined) {
@@ -47,28 +58,35 @@ export async function erasePerson(stores: Stores, profileId: string, salt: strin
       removed.identifierLinks += await sweepLinks(stores, record.profileIds, salt, record.at);
       // A trigger in flight during the erasure may have entered her since: swept too.
       for (const id of record.profileIds) removed.campaignEntries += await stores.activations.removeProfile(id);
-      return { profileId, erasedProfileId: record.profileIds[0] ?? profileId, alreadyErased: attempt === 0, removed, suppressedIdentifiers: suppressed };
+      const letters = await removeLettersIndexedUnder(stores.deadLetters, record.letterHashes ?? []);
+      removed.deadLetters += letters.removed;
+      return { profileId, erasedProfileId: record.profileIds[0] ?? profileId, alreadyErased: attempt === 0, removed, suppressedIdentifiers: suppressed, deadLettersRemaining: letters.remaining };
     }
     const held = await holdingsOf(stores, profile, salt);
     const keys = held.identifiers.map((i) => i.key);
     await stores.privacy.suppress(keys.map((k) => suppressionHash(k, salt)), at);
     suppressed = Math.max(suppressed, keys.length);
-    // One record per id, so erasing again through any of her ids (a tombstone's too) is recognised.
-    const record = { at, profileIds: [profile.profileId, ...held.profileIds.filter((id) => id !== profile.profileId)] };
+    for (const h of letterHashesOf(keys, salt)) letterHashes.add(h);
+    // One record per id, so erasing again through any of her ids (a tombstone's too) is recognised, and goes on removing her letters.
+    const record = { at, profileIds: [profile.profileId, ...held.profileIds.filter((id) => id !== profile.profileId)], letterHashes: [...letterHashes].slice(0, MAX_RECORDED_LETTER_HASHES) };
     for (const id of new Set([profileId, ...held.profileIds])) await stores.privacy.recordErasure({ profileId: id, ...record });
     await removeHoldings(stores, held, removed, salt);
     try {
       for (const t of held.tombstones) await stores.profiles.remove(t.profileId, t.version);
       await stores.profiles.remove(profile.profileId, profile.version);
-      removed.profiles += held.profileIds.length;
-      removed.events += await removeEvents(stores, held.profileIds, held.events);
-      removed.identifierLinks += await sweepLinks(stores, held.profileIds, salt, at);
-      return { profileId, erasedProfileId: profile.profileId, alreadyErased: false, removed, suppressedIdentifiers: suppressed };
     } catch (e) {
       // A batch wrote her profile since it was read: read what it holds now, and remove that too.
       if (!(e instanceof ConflictError)) throw e;
       if (attempt + 1 >= ATTEMPTS) throw conflict(`profile ${profileId} kept changing while it was erased (${e.message}); erase again`);
+      continue;
     }
+    removed.profiles += held.profileIds.length;
+    removed.events += await removeEvents(stores, held.profileIds, held.events);
+    removed.identifierLinks += await sweepLinks(stores, held.profileIds, salt, at);
+    // Last, and bounded: whatever anyone sent, the rest of her is gone by now.
+    const letters = await removeLettersIndexedUnder(stores.deadLetters, record.letterHashes, MAX_LETTERS_PER_ERASURE, held.deadLetters);
+    removed.deadLetters += letters.removed;
+    return { profileId, erasedProfileId: profile.profileId, alreadyErased: false, removed, suppressedIdentifiers: suppressed, deadLettersRemaining: letters.remaining };
   }
 }
 
@@ -89,8 +107,6 @@ async function removeHoldings(stores: Stores, held: Holdings, removed: ErasureRe
       },
     );
   }
-  // Her letters with their index entries: those found, then any beyond the export's bound (lib/privacy/letters.ts).
-  removed.deadLetters += await removeLettersCarrying(stores.deadLetters, held.identifiers.map((i) => i.key), salt, held.deadLetters);
   // Her campaign entries and re-entry records: a wake-up still scheduled finds nothing, and sends nothing.
   for (const id of held.profileIds) removed.campaignEntries += await stores.activations.removeProfile(id);
   // Her sealed addresses, by her e-mail and phone identifiers.

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { identifierKey, storedIdentifier } from '../events/identifiers';
-import type { Namespace } from '../identity/rules';
+import { NAMESPACES, type Namespace } from '../identity/rules';
 import type { DeadLetter, DeadLetterStore, IndexedDeadLetter } from '../store/ports';
 
 /**
@@ -26,6 +26,27 @@ export const MAX_LETTER_IDENTIFIERS = 10;
 export const MAX_PERSON_LETTERS = 1_000;
 
 /**
+ * One erasure call removes at most this many of her letters; if more remain it says so
+ * (`deadLettersRemaining`), and erasing again goes on from there. A count, not a timer, so that what
+ * one call costs does not depend on what anyone sent. Why 2,000: removing a letter costs at most
+ * 1 + MAX_LETTER_IDENTIFIERS deletes and its share of a look-up; a hostile review timed 20,000 letters
+ * at 28 s on the embedded stack (about 1.4 ms each), so 2,000 cost about 3 s there, a tenth of the
+ * privacy function's 29 s timeout (cdk/constructs/http-api.ts), the rest left for her profile, events
+ * and links. On AWS they are at most 22,000 deletes, 880 batch writes, 8 at a time. Two searches of
+ * MAX_PERSON_LETTERS, and fewer than one /v1/batch of refused messages (2,500), so a write-key holder
+ * can make her erasure take a few calls, never make one call run out of time.
+ */
+export const MAX_LETTERS_PER_ERASURE = 2 * MAX_PERSON_LETTERS;
+
+/**
+ * An erasure record keeps at most this many letter-index hashes (about 67 KB of its item, which
+ * DynamoDB caps at 400 KB), so that erasing again can go on removing her letters. The shipped identity
+ * rules allow 81 identifiers a person; only limits raised far beyond them reach this one, and then the
+ * identifiers a sender names most (userId, e-mail, phone, then devices) are kept first.
+ */
+export const MAX_RECORDED_LETTER_HASHES = 1_000;
+
+/**
  * The salted hash a letter is indexed under for an identifier key: never the identifier, and not the
  * suppression's hash of it. A hashed value (an e-mail's or phone's, 64 hex digits) is one entry
  * whatever namespace it is read in: a letter's `sha256:<hex>` may stand for an e-mail, a phone or an
@@ -46,6 +67,16 @@ export function indexedLetter(letter: DeadLetter, salt: string): IndexedDeadLett
 }
 
 /**
+ * The hashes her letters are indexed under, one per identifier key (a hashed value once), in the
+ * order of NAMESPACES (userId, e-mail, phone, device, anonymousId), at most `limit`.
+ */
+export function letterHashesOf(keys: string[], salt: string, limit = Number.POSITIVE_INFINITY): string[] {
+  const rank = (key: string) => NAMESPACES.indexOf(key.slice(0, key.indexOf(':')) as Namespace);
+  const ordered = [...keys].sort((a, b) => rank(a) - rank(b));
+  return [...new Set(ordered.map((k) => letterIndexHash(k, salt)))].slice(0, limit);
+}
+
+/**
  * Dead letters that carry one of these identifier keys in an identifier's place: a userId,
  * anonymousId, previousId or device id equal to one of hers, or a hashed e-mail or phone (letters keep
  * personal data only hashed) equal to one of hers. Not a substring match: an order number that happens
@@ -57,18 +88,32 @@ export async function lettersCarrying(store: Pick<DeadLetterStore, 'carrying'>, 
 }
 
 /**
- * Removes every letter that carries one of these keys, with its index entries: those already found
- * (`known`), then what the index still finds, MAX_PERSON_LETTERS at a time, until it finds none.
- * How many were removed.
+ * Removes letters indexed under these hashes (letterHashesOf), with their index entries: at most
+ * `budget` of them (MAX_LETTERS_PER_ERASURE). Those already found (`known`, her holdings') first, then
+ * what the index still finds, MAX_PERSON_LETTERS at a time, each search asking for one more than it
+ * removes so that it knows whether any remain without another look-up. How many were removed, and
+ * whether letters remain beyond the budget (erasing again goes on).
  */
-export async function removeLettersCarrying(store: Pick<DeadLetterStore, 'carrying' | 'remove'>, keys: string[], salt: string, known: DeadLetter[] = []): Promise<number> {
-  let removed = 0;
-  let found = known;
+export async function removeLettersIndexedUnder(
+  store: Pick<DeadLetterStore, 'carrying' | 'remove'>,
+  hashes: string[],
+  budget = MAX_LETTERS_PER_ERASURE,
+  known: DeadLetter[] = [],
+): Promise<{ removed: number; remaining: boolean }> {
+  const first = known.slice(0, Math.max(0, budget));
+  if (first.length > 0) await store.remove(first.map((l) => l.id));
+  let removed = first.length;
+  if (known.length > first.length) return { removed, remaining: true };
+  if (hashes.length === 0) return { removed, remaining: false };
   for (;;) {
-    if (found.length > 0) await store.remove(found.map((l) => l.id));
-    removed += found.length;
-    found = await lettersCarrying(store, keys, salt);
-    if (found.length === 0) return removed;
+    const page = Math.min(MAX_PERSON_LETTERS, budget - removed);
+    if (page <= 0) return { removed, remaining: (await store.carrying(hashes, 1)).length > 0 };
+    const found = await store.carrying(hashes, page + 1);
+    const now = found.slice(0, page);
+    if (now.length > 0) await store.remove(now.map((l) => l.id));
+    removed += now.length;
+    if (found.length <= page) return { removed, remaining: false };
+    if (removed >= budget) return { removed, remaining: true };
   }
 }
 

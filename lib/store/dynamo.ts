@@ -419,10 +419,12 @@ export class DynamoStores implements Stores {
     },
     erasure: async (profileId) => {
       const res = await this.doc.send(new GetCommand({ TableName: this.tables.privacy, Key: { pk: `ERASED#${profileId}`, sk: 'ERASURE' }, ConsistentRead: true }));
-      return res.Item ? ({ profileId, at: res.Item.at as string, profileIds: res.Item.profileIds as string[] } satisfies ErasureRecord) : undefined;
+      if (!res.Item) return undefined;
+      const letterHashes = res.Item.letterHashes as string[] | undefined;
+      return { profileId, at: res.Item.at as string, profileIds: res.Item.profileIds as string[], ...(letterHashes ? { letterHashes } : {}) } satisfies ErasureRecord;
     },
     recordErasure: async (record) => {
-      await this.doc.send(new PutCommand({ TableName: this.tables.privacy, Item: { pk: `ERASED#${record.profileId}`, sk: 'ERASURE', at: record.at, profileIds: record.profileIds } }));
+      await this.doc.send(new PutCommand({ TableName: this.tables.privacy, Item: { pk: `ERASED#${record.profileId}`, sk: 'ERASURE', at: record.at, profileIds: record.profileIds, ...(record.letterHashes ? { letterHashes: record.letterHashes } : {}) } }));
     },
     audit: async (entry) => {
       await this.doc.send(new PutCommand({ TableName: this.tables.privacy, Item: { pk: `AUDIT#${entry.at.slice(0, 10)}`, sk: `${entry.at}#${entry.id}`, entry: JSON.stringify(entry) } }));

@@ -189,13 +189,23 @@ export interface OfferStatsStore {
   claimed(keys: string[]): Promise<Set<string>>;
 }
 
-/** What an erasure leaves behind: the ids it erased, so that erasing again sweeps what a batch in flight stored since. */
+/**
+ * What an erasure leaves behind: the ids it erased, so that erasing again sweeps what a batch in flight
+ * stored since, and the hashes her dead letters are indexed under, so that erasing again goes on
+ * removing letters one call left (lib/privacy/letters.ts MAX_LETTERS_PER_ERASURE).
+ */
 export interface ErasureRecord {
   /** The profile id the erasure was asked for. */
   profileId: string;
   at: string;
   /** Every profile and tombstone id erased. */
   profileIds: string[];
+  /**
+   * The letter-index hashes of her identifiers (lib/privacy/letters.ts letterIndexHash: salted, never
+   * the identifiers), one per identifier her profiles held. Absent in records written before letters
+   * were removed in several calls (those erasures removed all of them).
+   */
+  letterHashes?: string[];
 }
 
 /**
