@@ -349,11 +349,12 @@ const SCHEMAS: Record<string, object> = {
       networkVisits: { type: 'array', items: { type: 'object', properties: { network: str, profileId: str, lastSeen: str }, required: ['network', 'profileId', 'lastSeen'] } },
       deadLetters: { type: 'array', items: map },
       campaignEntries: { type: 'array', items: map },
+      contactLedger: { type: 'array', description: 'Her contact ledger: per profile and day, her contacts in all, per channel and per offer (what the caps count)', items: { type: 'object', properties: { profileId: str, day: str, total: { type: 'integer' }, channels: map, offers: map, counted: map }, required: ['profileId', 'day', 'total', 'channels', 'offers', 'counted'] } },
       contactAddresses: { type: 'array', items: { type: 'object', properties: { namespace: str, identifier: str, sealed: { const: true } }, required: ['namespace', 'identifier', 'sealed'] } },
       probableOtherDevices: { type: 'array', items: { type: 'object', properties: { profileId: str, probability: { type: 'number' } }, required: ['profileId', 'probability'] } },
       truncated: { type: 'boolean', description: 'More events (50,000: the oldest are given) or dead letters (1,000) than one export holds' },
     },
-    required: ['exportedAt', 'profileId', 'liveProfileId', 'profile', 'mergedProfiles', 'identifiers', 'consent', 'consentHistory', 'batchAttributes', 'events', 'decisions', 'offerFeedback', 'networkVisits', 'deadLetters', 'campaignEntries', 'contactAddresses', 'probableOtherDevices', 'truncated'],
+    required: ['exportedAt', 'profileId', 'liveProfileId', 'profile', 'mergedProfiles', 'identifiers', 'consent', 'consentHistory', 'batchAttributes', 'events', 'decisions', 'offerFeedback', 'networkVisits', 'deadLetters', 'campaignEntries', 'contactLedger', 'contactAddresses', 'probableOtherDevices', 'truncated'],
   },
   Erasure: {
     type: 'object',

@@ -6,7 +6,7 @@ import { viewConsent } from '../profile/consent';
 import type { Profile } from '../profile/profile';
 import { followMerges } from '../profile/read';
 import type { ActivationInstance, Stores } from '../store/ports';
-import { holdingsOf } from './holdings';
+import { holdingsOf, type Holdings } from './holdings';
 
 /**
  * The right of access: one JSON document with everything held about the person, across her live
@@ -39,6 +39,8 @@ export interface PersonalDataExport {
   deadLetters: Array<{ id: string; reason: string; source: string; at: string; data: unknown }>;
   /** Her campaign entries: what was planned, sent or held back for her, and why. */
   campaignEntries: ActivationInstance[];
+  /** Her contact ledger: per profile and day, how often she was contacted, per channel and offer (what the caps count). */
+  contactLedger: Holdings['contactLedger'];
   /** Which of her e-mail and phone identifiers have a contact address kept for sending (sealed: the export cannot open it). */
   contactAddresses: Array<{ namespace: string; identifier: string; sealed: true }>;
   /** Anonymous profiles (probably her other devices) whose decisions use her interests. */
@@ -73,6 +75,7 @@ export async function exportPerson(stores: Stores, profileId: string, salt: stri
     networkVisits: held.networkVisits,
     deadLetters: held.deadLetters.map((l) => ({ id: l.id, reason: l.reason, source: l.source, at: l.at, data: readable(l.data) })),
     campaignEntries: held.campaignEntries,
+    contactLedger: held.contactLedger,
     contactAddresses: held.contactAddresses.map((key) => ({ namespace: key.slice(0, key.indexOf(':')), identifier: key.slice(key.indexOf(':') + 1), sealed: true as const })),
     probableOtherDevices: held.clusterContexts.map((p) => ({ profileId: p.profileId, probability: p.cluster?.probability ?? 0 })),
     truncated: held.truncated,

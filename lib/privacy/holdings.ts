@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { NAMESPACES } from '../identity/rules';
 import type { Profile } from '../profile/profile';
-import type { ActivationInstance, DeadLetter, StoredEvent, Stores } from '../store/ports';
+import type { ActivationInstance, DeadLetter, LedgerDay, StoredEvent, Stores } from '../store/ports';
 import { lettersCarrying, MAX_PERSON_LETTERS } from './letters';
 
 /**
@@ -28,6 +28,8 @@ export interface Holdings {
   clusterContexts: Profile[];
   /** Her campaign entries (lib/campaign/): what was planned, sent or held back, and why. */
   campaignEntries: ActivationInstance[];
+  /** Her contact ledger's days (lib/decision/contact-ledger.ts): how often she was contacted, per profile and day. */
+  contactLedger: Array<{ profileId: string; day: string } & LedgerDay>;
   /** The identifier keys under which a sealed contact address of hers is kept (only the send function can open one). */
   contactAddresses: string[];
 }
@@ -77,6 +79,8 @@ export async function holdingsOf(stores: Stores, profile: Profile, salt: string)
   // Through the index on her identifiers' hashes (lib/privacy/letters.ts), never a read of the whole table.
   const deadLetters = await lettersCarrying(stores.deadLetters, keys, salt, MAX_PERSON_LETTERS + 1);
   const campaignEntries = (await Promise.all(profileIds.map((id) => stores.activations.ofProfile(id)))).flat();
+  // Every day item kept (they expire days after the day): the whole of her ledger partition.
+  const contactLedger = (await Promise.all(profileIds.map(async (id) => [...(await stores.ledger.around(id, '0000-01-01', '9999-12-31'))].map(([day, d]) => ({ profileId: id, day, ...d }))))).flat();
   const addressKeys = keys.filter((k) => k.startsWith('email:') || k.startsWith('phone:'));
   const contactAddresses = addressKeys.length === 0 ? [] : [...(await stores.contacts.get(addressKeys)).keys()].sort();
   return {
@@ -89,6 +93,7 @@ export async function holdingsOf(stores: Stores, profile: Profile, salt: string)
     deadLetters: deadLetters.slice(0, MAX_PERSON_LETTERS),
     clusterContexts,
     campaignEntries,
+    contactLedger,
     contactAddresses,
     truncated: events.length > MAX_PERSON_EVENTS || deadLetters.length > MAX_PERSON_LETTERS,
   };

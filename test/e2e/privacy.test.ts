@@ -148,13 +148,17 @@ describe('erasure and export across devices, merges, decisions and feedback', ()
           return !x.deadLetters.some((l: any) => l.id === i.id);
         case 'contacts':
           return !x.contactAddresses.some((a: any) => `${a.namespace}:${a.identifier}` === i.id);
+        case 'activations':
+          // Her contact ledger's days (her impressions count against her caps).
+          return String(i.sk).startsWith('L#') ? !x.contactLedger.some((d: any) => `P#${d.profileId}` === i.pk && `L#${d.day}` === i.sk) : !exportedText.includes(JSON.stringify(i));
         default:
           return !exportedText.includes(JSON.stringify(i));
       }
     });
     expect(unexported.map((s) => `${s.table}: ${JSON.stringify(s.item).slice(0, 200)}`)).toEqual([]);
     // Her e-mail address is kept for the e-mail channel, sealed: the export says so, and cannot open it.
-    expect(new Set(before.map((s) => s.table))).toEqual(new Set(['profiles', 'identity-graph', 'events', 'dead-letters', 'contacts']));
+    expect(new Set(before.map((s) => s.table))).toEqual(new Set(['profiles', 'identity-graph', 'events', 'dead-letters', 'contacts', 'activations']));
+    expect(x.contactLedger).toEqual([expect.objectContaining({ profileId: x.liveProfileId, total: 1 })]);
     expect(x.contactAddresses).toEqual([expect.objectContaining({ namespace: 'email', sealed: true })]);
     expect(exportedText).not.toContain('dora.keller@example.com');
 
