@@ -2,7 +2,8 @@ import shipped from '../../config/campaigns.json';
 import { DeliveryError } from '../../lib/campaign/channels';
 import { sendDue } from '../../lib/campaign/send';
 import { loadCatalog } from '../../lib/decision/catalog';
-import { ledgerContact, MAX_CONTACTS_PER_DAY } from '../../lib/decision/contact-ledger';
+import { CONTACT_EVENTS, ledgerContact, MAX_CONTACTS_PER_DAY } from '../../lib/decision/contact-ledger';
+import aggregates from '../../config/aggregates.json';
 import { MemoryContactLedger } from '../../lib/store/ledger-memory';
 import { CampaignHarness, MINUTE, treatedUserId } from '../support/campaigns';
 
@@ -137,6 +138,14 @@ describe('one reservation per send', () => {
     h.failDelivery = new DeliveryError('webhook failed after 4 attempts: timeout', false);
     await cartsSentAtOnce(h, eva, 1);
     expect((await h.stores.ledger.read(eva.profileId, '2026-11-20')).total).toBe(1);
+  });
+});
+
+describe('what the ledger counts', () => {
+  it('counts the events her profile counts as contacts, so the two views of a cap agree', () => {
+    const impressions = aggregates.aggregates.filter((a) => /^(impressions|channelImpressions|offerImpressions)(Today|Week)$/.test(a.name));
+    expect(impressions).toHaveLength(6);
+    for (const a of impressions) expect({ name: a.name, events: [...(a.on as { event: string[] }).event].sort() }).toEqual({ name: a.name, events: [...CONTACT_EVENTS].sort() });
   });
 });
 
