@@ -34,8 +34,21 @@ const OFFER = /^[a-z0-9][a-z0-9-]{0,99}$/;
 /** The ledger's day of a moment in her time zone (the label of a day item). */
 export const ledgerDay = (at: Date, timezone: string): string => localDay(at, timezone);
 
+/** Days' spans already worked out, by zone and local day (a decision for a day with no item yet needs its span; it is the same all day). */
+const windows = new Map<string, LedgerWindow>();
+
 /** Her local day holding `at`, as UTC instants: from its midnight (inclusive) to the next (exclusive), across daylight saving. */
 export function dayWindow(at: Date, timezone: string): LedgerWindow {
+  const key = `${timezone}|${localDay(at, timezone)}`;
+  let window = windows.get(key);
+  if (window === undefined) {
+    if (windows.size >= 1000) windows.clear();
+    windows.set(key, (window = spanOf(at, timezone)));
+  }
+  return { ...window };
+}
+
+function spanOf(at: Date, timezone: string): LedgerWindow {
   // On whole seconds, the wall clock's resolution (nextLocalTime keeps a fraction of a second it is given).
   const t = Math.floor(at.getTime() / 1000) * 1000;
   const end = nextLocalTime(new Date(t + 1000), 0, 0, timezone);

@@ -1,4 +1,5 @@
 import { emptyLedgerDay, fitsLimits, limitsOpen } from '../decision/contact-ledger';
+import { shiftDay } from '../profile/time';
 import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, LedgerOutcome, LedgerWindow } from './ports';
 
 /**
@@ -18,10 +19,8 @@ export class MemoryContactLedger implements ContactLedgerStore {
 
   async around(profileId: string, first: string, last: string): Promise<Map<string, LedgerDay>> {
     const out = new Map<string, LedgerDay>();
-    for (const key of [...this.days.keys()].sort()) {
-      const day = key.slice(key.indexOf('|') + 1);
-      if (key.startsWith(`${profileId}|`) && day >= first && day <= last) out.set(day, await this.read(profileId, day));
-    }
+    // Day by day from the first to the last (a few), as the DynamoDB adapter's range query finds them.
+    for (let day = first; day <= last; day = shiftDay(day, 1)) if (this.days.has(`${profileId}|${day}`)) out.set(day, await this.read(profileId, day));
     return out;
   }
 
