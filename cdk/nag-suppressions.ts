@@ -1,4 +1,5 @@
 import { Stack, Token, type CfnResource } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
@@ -64,55 +65,28 @@ export function acknowledgeFindings({ dataKey, tables, keys, ingestion, http, ni
   }
 
   // Reading journeys queries the events table's byProfile index: grants on a TableV2 cover `<table arn>/index/*`.
-  const eventIndexes = `Resource::<${Stack.of(tables).getLogicalId(tables.tables.events.node.defaultChild as CfnResource)}.Arn>/index/*`;
-  for (const fn of [ingestion.ingest, http.functions.profiles, http.functions.privacy]) {
-    NagSuppressions.addResourceSuppressions(
-      fn.executionRole,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          appliesTo: [eventIndexes],
-          reason: 'Queries of the events table\'s own byProfile index (journeys, and a person\'s events for export and erasure); the wildcard covers only that table\'s indexes.',
-        },
-      ],
-      true,
-    );
-  }
+  acknowledgeIndexQueries(
+    tables.tables.events,
+    [ingestion.ingest, http.functions.profiles, http.functions.privacy].map((fn) => fn.executionRole),
+    'Queries of the events table\'s own byProfile index (journeys, and a person\'s events for export and erasure); the wildcard covers only that table\'s indexes.',
+  );
 
   // A person's dead letters are found through the dead-letter table's byIdentifier index (privacy); the
   // ingest and the profile API are granted the table, which a TableV2 grant extends to `<table arn>/index/*`.
-  const letterIndexes = `Resource::<${Stack.of(tables).getLogicalId(tables.tables.deadLetters.node.defaultChild as CfnResource)}.Arn>/index/*`;
-  for (const fn of [ingestion.ingest, http.functions.profiles, http.functions.privacy]) {
-    NagSuppressions.addResourceSuppressions(
-      fn.executionRole,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          appliesTo: [letterIndexes],
-          reason: "Queries of the dead-letter table's own byIdentifier index (a person's letters for export and erasure, by the salted hashes of her identifiers); the wildcard covers only that table's indexes.",
-        },
-      ],
-      true,
-    );
-  }
+  acknowledgeIndexQueries(
+    tables.tables.deadLetters,
+    [ingestion.ingest, http.functions.profiles, http.functions.privacy].map((fn) => fn.executionRole),
+    "Queries of the dead-letter table's own byIdentifier index (a person's letters for export and erasure, by the salted hashes of her identifiers); the wildcard covers only that table's indexes.",
+  );
 
   // An erasure finds every link naming her profiles through the graph table's byOwner index (privacy);
   // the ingest, the decision function and the profile API are granted the table, which a TableV2 grant
   // extends to `<table arn>/index/*`.
-  const graphIndexes = `Resource::<${Stack.of(tables).getLogicalId(tables.tables.graph.node.defaultChild as CfnResource)}.Arn>/index/*`;
-  for (const fn of [ingestion.ingest, http.functions.decide, http.functions.profiles, http.functions.privacy]) {
-    NagSuppressions.addResourceSuppressions(
-      fn.executionRole,
-      [
-        {
-          id: 'AwsSolutions-IAM5',
-          appliesTo: [graphIndexes],
-          reason: "Queries of the identity graph's own byOwner index (keys only: the links naming a profile, which an erasure sweeps); the wildcard covers only that table's indexes.",
-        },
-      ],
-      true,
-    );
-  }
+  acknowledgeIndexQueries(
+    tables.tables.graph,
+    [ingestion.ingest, http.functions.decide, http.functions.profiles, http.functions.privacy].map((fn) => fn.executionRole),
+    "Queries of the identity graph's own byOwner index (keys only: the links naming a profile, which an erasure sweeps); the wildcard covers only that table's indexes.",
+  );
 
   acknowledgeNightly(nightly);
   acknowledgeActivation(activation, tables, [http.functions.campaigns.executionRole, http.functions.privacy.executionRole]);
@@ -257,10 +231,18 @@ function acknowledgeDataKey(functions: EngineFunction[], ingestion: Ingestion, a
   ]);
 }
 
+/**
+ * AwsSolutions-IAM5 acknowledged for `<table arn>/index/*` on each role: a grant on a TableV2 extends to
+ * all of that table's indexes, and these readers query only its own; `reason` says which index and why.
+ */
+function acknowledgeIndexQueries(table: TableV2, roles: IConstruct[], reason: string): void {
+  const indexes = `Resource::<${Stack.of(table).getLogicalId(table.node.defaultChild as CfnResource)}.Arn>/index/*`;
+  for (const role of roles) NagSuppressions.addResourceSuppressions(role, [{ id: 'AwsSolutions-IAM5', appliesTo: [indexes], reason }], true);
+}
+
 /** Campaigns' findings: schedules are made by name in one group, queues are their own dead letters, the webhook secret is shared with receivers. */
 function acknowledgeActivation(activation: Activation, tables: EngineTables, campaignReaders: IConstruct[]): void {
   const stack = Stack.of(activation);
-  const activationIndexes = `Resource::<${stack.getLogicalId(tables.tables.activations.node.defaultChild as CfnResource)}.Arn>/index/*`;
   const schedules = `Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<${stack.getLogicalId(activation.scheduleGroup)}>/*`;
   for (const fn of [activation.trigger, activation.send]) {
     NagSuppressions.addResourceSuppressions(
@@ -269,13 +251,11 @@ function acknowledgeActivation(activation: Activation, tables: EngineTables, cam
       true,
     );
   }
-  for (const role of [activation.trigger.executionRole, activation.send.executionRole, ...campaignReaders]) {
-    NagSuppressions.addResourceSuppressions(
-      role,
-      [{ id: 'AwsSolutions-IAM5', appliesTo: [activationIndexes], reason: "Queries of the activations table's own indexes (a campaign's entries for its statistics, due entries); the wildcard covers only that table's indexes." }],
-      true,
-    );
-  }
+  acknowledgeIndexQueries(
+    tables.tables.activations,
+    [activation.trigger.executionRole, activation.send.executionRole, ...campaignReaders],
+    "Queries of the activations table's own indexes (a campaign's entries for its statistics, due entries); the wildcard covers only that table's indexes.",
+  );
   NagSuppressions.addResourceSuppressions(
     activation.send,
     [{ id: 'Serverless-LambdaEventSourceMappingDestination', reason: 'SQS event sources take no on-failure destination: each send queue has a redrive policy instead, to SendFailures after 5 receives.' }],

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { startLocalStack, type LocalStack } from '../../local/stack';
 import campaignsDoc from '../../config/campaigns.json';
 import catalogDoc from '../../config/catalog.json';
 import modelDoc from '../../config/model.json';
+import { useLocalStack } from '../support/local-api';
 
 /**
  * Through HTTP on the embedded stack, with the admin key held only as its SHA-256 digest
@@ -17,24 +17,11 @@ const DIGEST = createHash('sha256').update(ADMIN_KEY).digest('hex');
 const ADMIN = { 'x-api-key': ADMIN_KEY };
 const READ = { 'x-api-key': 'dev-read-key' };
 
-let stack: LocalStack;
-const saved = { ADMIN_KEYS: process.env.ADMIN_KEYS, CATALOG_REFRESH_MS: process.env.CATALOG_REFRESH_MS };
-beforeAll(async () => {
-  process.env.ADMIN_KEYS = `sha256:${DIGEST}`;
-  // Published documents are read again at once, so a published campaign serves at the next request.
-  process.env.CATALOG_REFRESH_MS = '0';
-  stack = await startLocalStack({ port: 0, quiet: true, clock: 'manual' });
-});
-afterAll(async () => {
-  await stack?.stop();
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+// Published documents are read again at once, so a published campaign serves at the next request.
+const local = useLocalStack({ clock: 'manual' }, { ADMIN_KEYS: `sha256:${DIGEST}`, CATALOG_REFRESH_MS: '0' });
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+  const res = await fetch(`${local.stack.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
   return { status: res.status, body: await res.json() };
 }
 

@@ -1,8 +1,6 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TABLES, type TableDefinition } from '../../lib/store/tables';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { TABLES } from '../../lib/store/tables';
 import { treatedUserId } from '../support/campaigns';
+import { READ, useLocalStack } from '../support/local-api';
 
 /**
  * Which address her campaign e-mails go to, attacked as issue 21 did it: through the collector with
@@ -12,32 +10,12 @@ import { treatedUserId } from '../support/campaigns';
  */
 const day = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
 const START = `${day}T01:00:00.000Z`; // 10:00 in Tokyo
-const ADMIN = { 'x-api-key': 'dev-admin-key' };
-const READ = { 'x-api-key': 'dev-read-key' };
-const WRITE = { authorization: `Basic ${Buffer.from('dev-write-key:').toString('base64')}` };
 const tokyo = { timezone: 'Asia/Tokyo', consent: { categoryPreferences: { personalization: true } } };
 
-let stack: LocalStack;
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, quiet: true, clock: 'manual', clockStart: START });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
-
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<any> {
-  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
+const local = useLocalStack({ clock: 'manual', clockStart: START });
+const call = local.json;
 /** One request of the public write key, stamped with the stack's clock; waits until the ingest has it. */
-async function send(events: Array<Record<string, unknown>>): Promise<void> {
-  const { now } = await call('GET', '/local/clock');
-  await call('POST', '/v1/batch', { batch: events.map((e) => ({ type: 'track', timestamp: now, ...e })) }, WRITE);
-  await stack.poller.idle();
-}
+const send = local.sendNow;
 
 describe('her cart reminder, after an attacker sealed his address first and named it beside her userId', () => {
   const victim = treatedUserId('e2e-victim', ['cart-abandoned']);
@@ -65,20 +43,11 @@ describe('her cart reminder, after an attacker sealed his address first and name
   });
 
   it('keeps neither address in clear in any table: only the sealed value and its coarse mask', async () => {
-    const dynamo = new DynamoDBClient({ endpoint: stack.emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     const masks: string[] = [];
-    for (const def of Object.values(TABLES) as TableDefinition[]) {
-      let start: Record<string, any> | undefined;
-      do {
-        const res = await dynamo.send(new ScanCommand({ TableName: def.localName, ExclusiveStartKey: start }));
-        for (const raw of res.Items ?? []) {
-          const item = unmarshall(raw);
-          const text = JSON.stringify(item).toLowerCase();
-          for (const clear of ['victim.e2e', 'mallory@', 'evil.example']) expect(text).not.toContain(clear);
-          if (def.localName === TABLES.contacts.localName) masks.push(String(item.mask));
-        }
-        start = res.LastEvaluatedKey;
-      } while (start);
+    for (const { table, item } of await local.scanAll()) {
+      const text = JSON.stringify(item).toLowerCase();
+      for (const clear of ['victim.e2e', 'mallory@', 'evil.example']) expect(text).not.toContain(clear);
+      if (table === TABLES.contacts.localName) masks.push(String(item.mask));
     }
     expect(masks.sort()).toEqual(['m***@e***.example', 'v***@e***.com']);
   });

@@ -1,6 +1,6 @@
 import { loadCatalog } from '../../lib/decision/catalog';
-import { startLocalStack, type LocalStack } from '../../local/stack';
 import { treatedUserId } from '../support/campaigns';
+import { useLocalStack } from '../support/local-api';
 
 /**
  * The contact policy holds for campaign sends that fall due together (issue 21, item 4), on the
@@ -11,8 +11,6 @@ import { treatedUserId } from '../support/campaigns';
  */
 const day = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
 const START = `${day}T01:00:00.000Z`; // 10:00 in Tokyo
-const ADMIN = { 'x-api-key': 'dev-admin-key' };
-const WRITE = { authorization: `Basic ${Buffer.from('dev-write-key:').toString('base64')}` };
 const tokyo = { timezone: 'Asia/Tokyo', consent: { categoryPreferences: { personalization: true } } };
 const policy = loadCatalog().contactPolicy;
 
@@ -32,32 +30,12 @@ const everyCart = {
   ],
 };
 
-let stack: LocalStack;
-const refresh = process.env.CATALOG_REFRESH_MS;
+const local = useLocalStack({ clock: 'manual', clockStart: START }, { CATALOG_REFRESH_MS: '0' });
+const call = local.json;
+const send = local.sendNow;
 beforeAll(async () => {
-  process.env.CATALOG_REFRESH_MS = '0';
-  stack = await startLocalStack({ port: 0, quiet: true, clock: 'manual', clockStart: START });
   await call('PUT', '/v1/campaigns', everyCart);
 });
-afterAll(async () => {
-  await stack?.stop();
-  if (refresh === undefined) delete process.env.CATALOG_REFRESH_MS;
-  else process.env.CATALOG_REFRESH_MS = refresh;
-});
-
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<any> {
-  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-/** Sends events stamped with the stack's clock, and waits until the ingest (and so the trigger function) has them. */
-async function send(events: Array<Record<string, unknown>>): Promise<void> {
-  const { now } = await call('GET', '/local/clock');
-  await call('POST', '/v1/batch', { batch: events.map((e) => ({ type: 'track', timestamp: now, ...e })) }, WRITE);
-  await stack.poller.idle();
-}
 
 /** Her sixteen carts, one trigger each. */
 const carts = (userId: string, run: number) =>
@@ -79,14 +57,14 @@ describe('campaign sends due together hold the contact policy', () => {
     // First run: 16 triggers, then the clock moves once past their due time.
     await send(carts(ann.userId, 1));
     expect((await call('POST', '/local/clock', { advance: 'PT6M' })).ran).toHaveLength(16);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const first = await emailsTo(ann.userId);
     expect(first.total).toBeGreaterThan(0);
 
     // Second run the same morning: what the first sent counts, folded or not.
     await send(carts(ann.userId, 2));
     await call('POST', '/local/clock', { advance: 'PT6M' });
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const both = await emailsTo(ann.userId);
     // No offer more than its daily cap (3), no more e-mails than the channel's (10) and the global (12) caps.
     expect(Object.entries(both.byOffer).filter(([, n]) => n > policy.perOfferPerDay)).toEqual([]);
@@ -105,13 +83,13 @@ describe('campaign sends due together hold the contact policy', () => {
     await send([{ type: 'identify', userId: cy.userId, traits: { email: `${cy.userId}@example.com` }, context: tokyo }]);
     await send(cartsIn('Asia/Tokyo', 1));
     await call('POST', '/local/clock', { advance: 'PT6M' });
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const inTokyo = await emailsTo(cy.userId);
     expect(inTokyo.total).toBeGreaterThan(0);
     for (const [run, zone] of [[2, 'Pacific/Honolulu'], [3, 'Pacific/Kiritimati'], [4, 'Pacific/Pago_Pago']] as const) {
       await send([{ type: 'identify', userId: cy.userId, context: inZone(zone) }, ...cartsIn(zone, run)]);
       await call('POST', '/local/clock', { advance: 'PT6M' });
-      await stack.poller.idle();
+      await local.stack.poller.idle();
     }
     const after = await emailsTo(cy.userId);
     expect(Object.entries(after.byOffer).filter(([, n]) => n > policy.perOfferPerDay)).toEqual([]);
@@ -126,7 +104,7 @@ describe('campaign sends due together hold the contact policy', () => {
     ]);
     await send(carts(ben.userId, 1));
     await call('POST', '/local/clock', { advance: 'PT6M' });
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     expect((await emailsTo(ben.userId)).total).toBe(policy.globalPerDay - 11);
   });
 });

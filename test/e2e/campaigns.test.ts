@@ -1,8 +1,6 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TABLES, type TableDefinition } from '../../lib/store/tables';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { TABLES } from '../../lib/store/tables';
 import { treatedUserId } from '../support/campaigns';
+import { ADMIN, READ, useLocalStack } from '../support/local-api';
 
 /**
  * Triggered campaigns on the local stack with a controlled clock (LOCAL_CLOCK=manual), through HTTP
@@ -15,37 +13,12 @@ const day = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
 const at = (days: number, utc: string) => new Date(Date.parse(`${day}T${utc}Z`) + days * 86_400_000).toISOString();
 const START = at(0, '01:00:00'); // 10:00 in Tokyo
 const STORE = { latitude: 53.8163, longitude: -1.6028 };
-const ADMIN = { 'x-api-key': 'dev-admin-key' };
-const READ = { 'x-api-key': 'dev-read-key' };
-const WRITE = { authorization: `Basic ${Buffer.from('dev-write-key:').toString('base64')}` };
 const tokyo = { timezone: 'Asia/Tokyo', consent: { categoryPreferences: { personalization: true } } };
 
-let stack: LocalStack;
-const refresh = process.env.CATALOG_REFRESH_MS;
-beforeAll(async () => {
-  // Published documents are read again at once (30 s by default), so a published campaign serves at the next request.
-  process.env.CATALOG_REFRESH_MS = '0';
-  stack = await startLocalStack({ port: 0, quiet: true, clock: 'manual', clockStart: START });
-});
-afterAll(async () => {
-  await stack?.stop();
-  if (refresh === undefined) delete process.env.CATALOG_REFRESH_MS;
-  else process.env.CATALOG_REFRESH_MS = refresh;
-});
-
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<any> {
-  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-/** Sends events stamped with the stack's clock, and waits until the ingest (and so the trigger function) has them. */
-async function send(events: Array<Record<string, unknown>>): Promise<void> {
-  const { now } = await call('GET', '/local/clock');
-  await call('POST', '/v1/batch', { batch: events.map((e) => ({ type: 'track', timestamp: now, ...e })) }, WRITE);
-  await stack.poller.idle();
-}
+// Published documents are read again at once (30 s by default), so a published campaign serves at the next request.
+const local = useLocalStack({ clock: 'manual', clockStart: START }, { CATALOG_REFRESH_MS: '0' });
+const call = local.json;
+const send = local.sendNow;
 const clock = (body: { advance?: string; set?: string }) => call('POST', '/local/clock', body);
 const outbox = async (campaignId: string, profileId: string) => (await call('GET', '/local/outbox')).messages.filter((m: any) => m.campaignId === campaignId && m.profileId === profileId);
 const deliveries = async (campaignId: string) => (await call('GET', '/local/outbox')).deliveries.filter((d: any) => d.message.campaignId === campaignId);
@@ -95,19 +68,11 @@ describe('the cart abandoned, bought in the store, and the cross-sell the next m
   });
 
   it('keeps her e-mail address only sealed: no table holds it in clear, and the outbox shows it masked', async () => {
-    const dynamo = new DynamoDBClient({ endpoint: stack.emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     let contacts = 0;
-    for (const def of Object.values(TABLES) as TableDefinition[]) {
-      let start: Record<string, any> | undefined;
-      do {
-        const res = await dynamo.send(new ScanCommand({ TableName: def.localName, ExclusiveStartKey: start }));
-        for (const raw of res.Items ?? []) {
-          const text = JSON.stringify(unmarshall(raw)).toLowerCase();
-          expect(text).not.toContain('ann.e2e@example.com');
-          if (def.localName === TABLES.contacts.localName) contacts += 1;
-        }
-        start = res.LastEvaluatedKey;
-      } while (start);
+    for (const { table, item } of await local.scanAll()) {
+      const text = JSON.stringify(item).toLowerCase();
+      expect(text).not.toContain('ann.e2e@example.com');
+      if (table === TABLES.contacts.localName) contacts += 1;
     }
     expect(contacts).toBeGreaterThanOrEqual(1);
     expect(JSON.stringify(await call('GET', '/local/outbox')).toLowerCase()).not.toContain('ann.e2e@example.com');
@@ -135,7 +100,7 @@ describe('one contact policy for in-app decisions and campaigns', () => {
     await send([{ event: 'Store Entered', userId: ben.userId, context: { ...tokyo, location: STORE } }]);
     await clock({ advance: 'PT0S' });
     expect(await outbox('store-visit', ben.profileId)).toEqual([expect.objectContaining({ status: 'sent' })]);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const { now } = await call('GET', '/local/clock');
     const decision = await call('POST', '/v1/decisions', { identity: { namespace: 'userId', value: ben.userId }, placement: 'home', context: { timestamp: now, timezone: 'Asia/Tokyo' } }, { 'x-api-key': 'dev-api-key' });
     expect(decision.offers).toEqual([]);
@@ -173,7 +138,7 @@ describe('campaigns published at run time', () => {
     const current = await call('GET', '/v1/campaigns', undefined, READ);
     expect(current.campaigns.map((c: any) => c.id)).toEqual(['cart-abandoned', 'bought-together', 'store-visit', 'win-back']);
     const document = { version: 2, channels: { email: { adapter: 'eventbridge' } }, campaigns: [{ id: 'hello', name: 'Hello', trigger: { event: ['Signed Up'] }, wait: { delay: 'soon' }, action: { placement: 'email', channel: 'email' } }] };
-    const bad = await fetch(`${stack.url}/v1/campaigns`, { method: 'PUT', headers: ADMIN, body: JSON.stringify(document) });
+    const bad = await fetch(`${local.stack.url}/v1/campaigns`, { method: 'PUT', headers: ADMIN, body: JSON.stringify(document) });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/campaign "hello" wait\.delay: must be an ISO 8601 duration/);
     document.campaigns[0]!.wait.delay = 'PT5M';
@@ -185,18 +150,18 @@ describe('campaigns published at run time', () => {
 
 describe('the local routes', () => {
   it('exist only in the embedded stack, take an admin key, and refuse a clock move they cannot read', async () => {
-    expect((await fetch(`${stack.url}/local/outbox`)).status).toBe(401);
-    expect((await fetch(`${stack.url}/local/outbox`, { headers: READ })).status).toBe(403);
-    const bad = await fetch(`${stack.url}/local/clock`, { method: 'POST', headers: ADMIN, body: JSON.stringify({ advance: '65 minutes' }) });
+    expect((await fetch(`${local.stack.url}/local/outbox`)).status).toBe(401);
+    expect((await fetch(`${local.stack.url}/local/outbox`, { headers: READ })).status).toBe(403);
+    const bad = await fetch(`${local.stack.url}/local/clock`, { method: 'POST', headers: ADMIN, body: JSON.stringify({ advance: '65 minutes' }) });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/not an ISO 8601 duration/);
     const before = (await call('GET', '/local/clock')).now;
     for (const body of ['null', '[]', '{"advance":"P99999999W"}', '{"set":12}']) {
-      expect((await fetch(`${stack.url}/local/clock`, { method: 'POST', headers: ADMIN, body })).status).toBe(400);
+      expect((await fetch(`${local.stack.url}/local/clock`, { method: 'POST', headers: ADMIN, body })).status).toBe(400);
     }
     expect((await call('GET', '/local/clock')).now).toBe(before);
     // The webhook sink refuses, and does not keep, what is not signed with the secret.
-    const forged = await fetch(`${stack.url}/local/webhook-sink/push`, { method: 'POST', headers: { 'x-moment-signature': 't=1,v1=00' }, body: JSON.stringify({ campaignId: 'forged' }) });
+    const forged = await fetch(`${local.stack.url}/local/webhook-sink/push`, { method: 'POST', headers: { 'x-moment-signature': 't=1,v1=00' }, body: JSON.stringify({ campaignId: 'forged' }) });
     expect(forged.status).toBe(401);
     expect(await deliveries('forged')).toEqual([]);
   });

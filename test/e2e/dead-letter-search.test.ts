@@ -1,7 +1,5 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLES } from '../../lib/store/tables';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { useLocalStack } from '../support/local-api';
 
 /**
  * A write-key holder fills the dead-letter table through the collector (thousands of invalid messages
@@ -10,13 +8,10 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
  * everyone else's stay, and the privacy API never scans the dead-letter table (every DynamoDB call the
  * API's functions make is recorded).
  */
-let stack: LocalStack;
-let dynamo: DynamoDBClient;
+const local = useLocalStack();
 /** DynamoDB calls of the API's functions (this process), with the tables they name. */
 const calls: Array<{ command: string; tables: string[] }> = [];
 beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, quiet: true });
-  dynamo = new DynamoDBClient({ endpoint: stack.emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const resources = await import('../../functions/commons/resources.js');
   resources.getDynamoClient().middlewareStack.add(
     (next, context) => async (args) => {
@@ -27,36 +22,12 @@ beforeAll(async () => {
     { step: 'initialize', name: 'recordDeadLetterCalls' },
   );
 });
-afterAll(async () => {
-  dynamo?.destroy();
-  await stack?.stop();
-});
-
-const WRITE = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const LETTERS = TABLES.deadLetters.localName;
 
-async function send(batch: Array<Record<string, unknown>>): Promise<{ accepted: number; rejected: unknown[] }> {
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { authorization: WRITE, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { accepted: number; rejected: unknown[] };
-}
-
-async function call(method: string, path: string, key: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'x-api-key': key } });
-  return { status: res.status, body: await res.json() };
-}
-
+const send = local.postBatch;
+const call = local.withKey;
 /** Every item of the dead-letter table (letters and index entries). */
-async function lettersTable(): Promise<Array<Record<string, any>>> {
-  const out: Array<Record<string, any>> = [];
-  let start: Record<string, any> | undefined;
-  do {
-    const res = await dynamo.send(new ScanCommand({ TableName: LETTERS, ExclusiveStartKey: start }));
-    out.push(...(res.Items ?? []).map((i) => unmarshall(i)));
-    start = res.LastEvaluatedKey;
-  } while (start);
-  return out;
-}
+const lettersTable = () => local.scanTable(LETTERS);
 
 /** What the API's functions did to the dead-letter table while `act` ran. */
 async function callsDuring<T>(act: () => Promise<T>): Promise<{ result: T; commands: string[] }> {
@@ -79,7 +50,7 @@ describe('dead letters a write-key holder filled the table with', () => {
     ];
     expect((await send([...others(1_500, 0), hers[0] as Record<string, unknown>, ...others(999, 1_500)])).rejected).toHaveLength(2_500);
     expect((await send([...others(1_501, 2_499), ...hers.slice(1)])).rejected).toHaveLength(1_503);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const noraId = (await call('GET', '/v1/identities/userId/nora-5', 'dev-read-key')).body.profileId as string;
     expect(noraId).toEqual(expect.any(String));
 
@@ -114,7 +85,7 @@ describe('dead letters a write-key holder filled the table with', () => {
     const at = new Date(Date.now() - 3_600_000).toISOString();
     await send([{ type: 'identify', userId: 'pia-3', anonymousId: 'pia-tablet', messageId: 'pia-1', timestamp: at }]);
     expect((await send(Array.from({ length: 1_200 }, (_, i) => ({ type: 'track', userId: 'pia-3', properties: { n: i } })))).rejected).toHaveLength(1_200);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const piaId = (await call('GET', '/v1/identities/userId/pia-3', 'dev-read-key')).body.profileId as string;
     const before = (await lettersTable()).length;
 

@@ -1,8 +1,6 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { MAX_LETTERS_PER_ERASURE } from '../../lib/privacy/letters';
-import { TABLES, type TableDefinition } from '../../lib/store/tables';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { TABLES } from '../../lib/store/tables';
+import { useLocalStack } from '../support/local-api';
 
 /**
  * Issue 21, review finding F2: with the public write key, anyone can aim thousands of refused messages
@@ -11,47 +9,10 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
  * Now one call removes her profile, links and events first, then at most MAX_LETTERS_PER_ERASURE of
  * her letters, and says whether letters remain; erasing again goes on until none is left.
  */
-let stack: LocalStack;
-let dynamo: DynamoDBClient;
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, quiet: true });
-  dynamo = new DynamoDBClient({ endpoint: stack.emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-});
-afterAll(async () => {
-  dynamo?.destroy();
-  await stack?.stop();
-});
-
-const WRITE = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
-
-async function send(batch: Array<Record<string, unknown>>): Promise<{ accepted: number; rejected: unknown[] }> {
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { authorization: WRITE, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { accepted: number; rejected: unknown[] };
-}
-
-async function call(method: string, path: string, key: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'x-api-key': key } });
-  return { status: res.status, body: await res.json() };
-}
-
-/** Every item of every table with its text (each string also read as base64: the ingest's letters keep base64 of JSON). */
-async function scanAll(): Promise<Array<{ table: string; item: Record<string, any>; text: string }>> {
-  const out: Array<{ table: string; item: Record<string, any>; text: string }> = [];
-  for (const def of Object.values(TABLES) as TableDefinition[]) {
-    let start: Record<string, any> | undefined;
-    do {
-      const res = await dynamo.send(new ScanCommand({ TableName: def.localName, ExclusiveStartKey: start }));
-      for (const raw of res.Items ?? []) {
-        const item = unmarshall(raw);
-        const decoded = Object.values(item).filter((v): v is string => typeof v === 'string').map((v) => Buffer.from(v, 'base64').toString('utf8'));
-        out.push({ table: def.localName, item, text: [JSON.stringify(item, (_k, v: unknown) => (v instanceof Set ? [...v] : v)), ...decoded].join('\n') });
-      }
-      start = res.LastEvaluatedKey;
-    } while (start);
-  }
-  return out;
-}
+const local = useLocalStack();
+const send = local.postBatch;
+const call = local.withKey;
+const scanAll = local.scanAll;
 
 /** Refused messages aimed at her, as the review sent them (a track without its event name): her userId and address, a new device each. */
 const aimedAtHer = (n: number) =>
@@ -72,7 +33,7 @@ describe('an erasure of a person a write-key holder aimed thousands of refused m
     const planted = aimedAtHer(MAX_LETTERS_PER_ERASURE + 500);
     for (let i = 0; i < planted.length; i += 2_500) expect((await send(planted.slice(i, i + 2_500))).rejected).toHaveLength(Math.min(2_500, planted.length - i));
     expect((await send([{ type: 'track', userId: 'olaf-2', properties: {} }])).rejected).toHaveLength(1);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const vicId = (await call('GET', '/v1/identities/userId/vic-t', 'dev-read-key')).body.profileId as string;
     expect(vicId).toEqual(expect.any(String));
     const hers = (text: string) => ['vic-t', 'vic-phone', vicId].some((n) => text.includes(n));

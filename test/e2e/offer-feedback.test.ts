@@ -1,4 +1,4 @@
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { useLocalStack } from '../support/local-api';
 
 /**
  * Offer statistics as a hostile client would try to bend them, end to end: with the decision key it
@@ -6,13 +6,7 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
  * with any time. Feedback counts on the day of its decision, and a click or a conversion only beside
  * the impression of the same decision and offer.
  */
-let stack: LocalStack;
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, quiet: true });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const local = useLocalStack();
 
 interface Decision {
   decisionId: string;
@@ -22,7 +16,7 @@ interface Decision {
 }
 
 async function decide(userId: string): Promise<Decision> {
-  const res = await fetch(`${stack.url}/v1/decisions`, {
+  const res = await fetch(`${local.stack.url}/v1/decisions`, {
     method: 'POST',
     headers: { 'x-api-key': 'dev-api-key', 'content-type': 'application/json' },
     body: JSON.stringify({ identity: { namespace: 'userId', value: userId }, placement: 'home', count: 1 }),
@@ -41,19 +35,14 @@ const feedback = (userId: string, d: Decision, event: string, timestamp = new Da
   properties: { decision_id: d.decisionId, promotion_id: d.offers[0]?.offerId, variant: d.variant, decision_token: d.token },
 });
 
-async function send(batch: unknown[]): Promise<void> {
-  const res = await fetch(`${stack.url}/v1/batch`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from('dev-write-key:').toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ batch }),
-  });
-  expect(res.status).toBe(200);
-  await stack.poller.idle();
+async function send(batch: Array<Record<string, unknown>>): Promise<void> {
+  await local.postBatch(batch);
+  await local.stack.poller.idle();
 }
 
 /** Every offer's counts added up over these UTC days. */
 async function totals(from: string, to: string): Promise<{ impressions: number; clicks: number; conversions: number }> {
-  const res = await fetch(`${stack.url}/v1/offers/stats?from=${from}&to=${to}`, { headers: { 'x-api-key': 'dev-read-key' } });
+  const res = await fetch(`${local.stack.url}/v1/offers/stats?from=${from}&to=${to}`, { headers: { 'x-api-key': 'dev-read-key' } });
   expect(res.status).toBe(200);
   const report = (await res.json()) as { offers: Array<{ total: { impressions: number; clicks: number; conversions: number } }> };
   const sum = (k: 'impressions' | 'clicks' | 'conversions') => report.offers.reduce((s, o) => s + o.total[k], 0);

@@ -1,36 +1,20 @@
 import { createHash } from 'node:crypto';
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLES } from '../../lib/store/tables';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { useLocalStack } from '../support/local-api';
 
 /**
  * The privacy API's audit log, end to end, as an admin who pastes the wrong thing and as holders of
  * other keys would use it: whatever is asked, the log records who asked and what became of it, and
  * never a value of the request in clear.
  */
-let stack: LocalStack;
-let dynamo: DynamoDBClient;
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, quiet: true });
-  dynamo = new DynamoDBClient({ endpoint: stack.emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-});
-afterAll(async () => {
-  dynamo?.destroy();
-  await stack?.stop();
-});
+const local = useLocalStack();
+const call = local.withKey;
 
 const fingerprint = (key: string) => `key:${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
 
-async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'x-api-key': key, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  return { status: res.status, body: await res.json() };
-}
-
 /** The privacy table as text, every item. */
 async function privacyTable(): Promise<string> {
-  const res = await dynamo.send(new ScanCommand({ TableName: TABLES.privacy.localName }));
-  return JSON.stringify((res.Items ?? []).map((i) => unmarshall(i)));
+  return JSON.stringify(await local.scanTable(TABLES.privacy.localName));
 }
 
 it('refuses an e-mail address given as the profile id with 400, and the audit log keeps no trace of the address', async () => {

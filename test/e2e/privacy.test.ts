@@ -1,7 +1,5 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { TABLES, type TableDefinition } from '../../lib/store/tables';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { TABLES } from '../../lib/store/tables';
+import { useLocalStack } from '../support/local-api';
 
 /**
  * The privacy API end to end on the local stack: a person's journey across three devices with
@@ -9,49 +7,12 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
  * table finds of her; her erasure leaves nothing of her in any table, and replaying her old events does
  * not bring her back. Also: consent withdrawn through the collector is honoured by the next decision.
  */
-let stack: LocalStack;
-let dynamo: DynamoDBClient;
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, quiet: true });
-  dynamo = new DynamoDBClient({ endpoint: stack.emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-});
-afterAll(async () => {
-  dynamo?.destroy();
-  await stack?.stop();
-});
+const local = useLocalStack();
+const send = local.postBatch;
+const call = local.withKey;
+const scanAll = local.scanAll;
 
-const WRITE = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const at = (day: number, hour: number, minute = 0) => new Date(Date.UTC(2026, 10, day, hour, minute)).toISOString();
-
-async function send(batch: Array<Record<string, unknown>>): Promise<{ accepted: number; rejected: unknown[] }> {
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { authorization: WRITE, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { accepted: number; rejected: unknown[] };
-}
-
-async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'x-api-key': key, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  return { status: res.status, body: await res.json() };
-}
-
-/** Every item of every table, as text to search: each string also read as base64 (the ingest's dead letters keep base64 of JSON). */
-async function scanAll(): Promise<Array<{ table: string; item: Record<string, unknown>; text: string }>> {
-  const out: Array<{ table: string; item: Record<string, unknown>; text: string }> = [];
-  for (const def of Object.values(TABLES) as TableDefinition[]) {
-    let start: Record<string, any> | undefined;
-    do {
-      const res = await dynamo.send(new ScanCommand({ TableName: def.localName, ExclusiveStartKey: start }));
-      for (const raw of res.Items ?? []) {
-        const item = unmarshall(raw);
-        const strings = JSON.stringify(item, (_k, v: unknown) => (v instanceof Set ? [...v] : v));
-        const decoded = Object.values(item).filter((v): v is string => typeof v === 'string').map((v) => Buffer.from(v, 'base64').toString('utf8'));
-        out.push({ table: def.localName, item, text: [strings, ...decoded].join('\n') });
-      }
-      start = res.LastEvaluatedKey;
-    } while (start);
-  }
-  return out;
-}
 
 const view = (anonymousId: string, timestamp: string, product: string, ip: string, extra: Record<string, unknown> = {}) => ({
   type: 'track',
@@ -90,7 +51,7 @@ describe('erasure and export across devices, merges, decisions and feedback', ()
     // Her journey, someone else's, and a message of hers the collector rejects (a track without an event name).
     const sent = await send([...dora, ...eli, { type: 'track', anonymousId: 'dora-phone', messageId: 'dora-bad-1', timestamp: at(12, 10), properties: {} }]);
     expect(sent.rejected).toHaveLength(1);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const found = await call('GET', '/v1/identities/userId/dora-k-77', 'dev-read-key');
     expect(found.status).toBe(200);
     const doraId = found.body.profileId as string;
@@ -99,9 +60,9 @@ describe('erasure and export across devices, merges, decisions and feedback', ()
     const decision = await call('POST', '/v1/decisions', 'dev-api-key', { identity: { namespace: 'userId', value: 'dora-k-77' }, placement: 'home', context: { timestamp: at(14, 12) } });
     expect(decision.status).toBe(200);
     const offer = decision.body.offers[0].offerId as string;
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     await send([{ type: 'track', event: 'Promotion Viewed', userId: 'dora-k-77', messageId: 'dora-fb-1', timestamp: at(14, 12, 1), properties: { decision_id: decision.body.decisionId, promotion_id: offer, variant: decision.body.variant, decision_token: decision.body.token } }]);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
 
     // What the export holds.
     const exported = await call('GET', `/v1/profiles/${doraId}/export`, 'dev-admin-key');
@@ -180,7 +141,7 @@ describe('erasure and export across devices, merges, decisions and feedback', ()
     // Her old events replayed (a producer's retry, a backfill): dead-lettered, keeping nothing; she does not come back.
     const replay = await send([...dora, { type: 'track', event: 'Product Viewed', userId: 'dora-k-77', messageId: 'dora-late-1', timestamp: at(15, 9), properties: { product_id: 'paint-12' } }]);
     expect(replay.accepted).toBe(dora.length + 1);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const replayed = await scanAll();
     expect(replayed.filter((s) => s.table !== privacyTable && hers(s.text)).map((s) => `${s.table}: ${JSON.stringify(s.item).slice(0, 200)}`)).toEqual([]);
     const letters = replayed.filter((s) => s.table === TABLES.deadLetters.localName && String(s.item.reason).startsWith('erased'));
@@ -214,7 +175,7 @@ describe('split through the API', () => {
       view('shared-tablet', at(21, 19), 'spade-3', HOME),
       login('shared-tablet', 'jo-5', at(22, 8), HOME, 'jo.five@example.com'),
     ]);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const jo = (await call('GET', '/v1/identities/userId/jo-5', 'dev-read-key')).body.profileId as string;
     expect((await call('GET', '/v1/identities/anonymousId/shared-tablet', 'dev-read-key')).body.profileId).toBe(jo);
     const split = await call('POST', `/v1/profiles/${jo}/split`, 'dev-admin-key', { identifier: { namespace: 'anonymousId', value: 'shared-tablet' } });
@@ -234,10 +195,10 @@ describe('consent through the collector', () => {
     const ask = () => call('POST', '/v1/decisions', 'dev-api-key', { identity: { namespace: 'anonymousId', value: 'finn-phone' }, placement: 'home', context: { timestamp: at(20, 12) } });
     const consent = (granted: boolean, timestamp: string) => view('finn-phone', timestamp, 'tools-9', '192.0.2.44', { context: { timezone: 'Europe/London', consent: { categoryPreferences: { Personalization: granted } } } });
     await send([consent(true, at(20, 9)), consent(true, at(20, 9, 5))]);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     expect((await ask()).body.consent).toEqual({ category: 'personalization', granted: true });
     await send([consent(false, at(20, 10))]);
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const after = (await ask()).body;
     expect(after.consent).toEqual({ category: 'personalization', granted: false, reason: 'no consent to personalization: generic offers, ranked without her profile' });
     expect(after.offers.flatMap((o: any) => o.reasons).join('; ')).not.toContain('interest in');

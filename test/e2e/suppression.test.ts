@@ -1,7 +1,5 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { TABLES } from '../../lib/store/tables';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { useLocalStack, WRITE } from '../support/local-api';
 
 /**
  * What an erasure's suppression holds back, through the doors a client uses (the collector with the
@@ -9,32 +7,17 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
  * message that names one of her identifiers is kept, and an identifier she never proved was hers (an
  * address somebody else claimed) does not silence its real owner.
  */
-let stack: LocalStack;
-let dynamo: DynamoDBClient;
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, quiet: true });
-  dynamo = new DynamoDBClient({ endpoint: stack.emulators.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-});
-afterAll(async () => {
-  dynamo?.destroy();
-  await stack?.stop();
-});
+const local = useLocalStack();
+const call = local.withKey;
 
-const WRITE = `Basic ${Buffer.from('dev-write-key:').toString('base64')}`;
 const past = (day: number, hour: number) => new Date(Date.UTC(2026, 10, day, hour)).toISOString();
 /** A moment after the erasures these tests make (the stack runs on the real clock). */
 const now = () => new Date().toISOString();
 
+/** One request of the public write key, every message accepted; waits until the ingest has them. */
 async function send(batch: Array<Record<string, unknown>>): Promise<void> {
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { authorization: WRITE, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
-  expect(res.status).toBe(200);
-  expect(((await res.json()) as { rejected: unknown[] }).rejected).toEqual([]);
-  await stack.poller.idle();
-}
-
-async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'x-api-key': key, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  return { status: res.status, body: await res.json() };
+  expect((await local.postBatch(batch)).rejected).toEqual([]);
+  await local.stack.poller.idle();
 }
 
 const profileOf = async (namespace: string, value: string): Promise<string | undefined> => {
@@ -45,8 +28,7 @@ const journeyOf = async (profileId: string): Promise<string[]> => (await call('G
 
 /** The ingest's dead letters that say a message was held back by an erasure. */
 async function erasedLetters(): Promise<number> {
-  const res = await dynamo.send(new ScanCommand({ TableName: TABLES.deadLetters.localName }));
-  return (res.Items ?? []).map((i) => unmarshall(i)).filter((l) => String(l.reason).startsWith('erased')).length;
+  return (await local.scanTable(TABLES.deadLetters.localName)).filter((l) => String(l.reason).startsWith('erased')).length;
 }
 
 async function erase(namespace: string, value: string): Promise<void> {
@@ -125,7 +107,7 @@ describe('an erasure while her events stream in', () => {
     let sent = 1;
     const stream = (async () => {
       while (sending && sent < 60) {
-        const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { authorization: WRITE, 'content-type': 'application/json' }, body: JSON.stringify({ batch: [message(sent), message(sent + 1)] }) });
+        const res = await fetch(`${local.stack.url}/v1/batch`, { method: 'POST', headers: { ...WRITE, 'content-type': 'application/json' }, body: JSON.stringify({ batch: [message(sent), message(sent + 1)] }) });
         expect(res.status).toBe(200);
         sent += 2;
       }
@@ -135,10 +117,9 @@ describe('an erasure while her events stream in', () => {
     await new Promise((r) => setTimeout(r, 150));
     sending = false;
     await stream;
-    await stack.poller.idle();
+    await local.stack.poller.idle();
     const links = async () => {
-      const res = await dynamo.send(new ScanCommand({ TableName: TABLES.graph.localName }));
-      return (res.Items ?? []).map((i) => unmarshall(i)).filter((l) => String(l.pk).includes('kim-') || String(l.profileId ?? '').length > 0 && l.profileId === kim);
+      return (await local.scanTable(TABLES.graph.localName)).filter((l) => String(l.pk).includes('kim-') || String(l.profileId ?? '').length > 0 && l.profileId === kim);
     };
     const afterFirst = await links();
     // The documented remedy, erasing again, sweeps whatever a batch in flight linked to her.
@@ -154,13 +135,13 @@ describe('what the collector keeps of an erased person', () => {
     await send([{ type: 'identify', anonymousId: 'lea-phone', userId: 'lea-erased-5', messageId: 'lea-1', timestamp: past(21, 9), traits: { email: 'lea@example.com' } }]);
     await erase('userId', 'lea-erased-5');
     // Her old message replayed, in a shape the collector refuses (a track without an event name).
-    const res = await fetch(`${stack.url}/v1/batch`, {
+    const res = await fetch(`${local.stack.url}/v1/batch`, {
       method: 'POST',
-      headers: { authorization: WRITE, 'content-type': 'application/json' },
+      headers: { ...WRITE, 'content-type': 'application/json' },
       body: JSON.stringify({ batch: [{ type: 'track', anonymousId: 'lea-phone', userId: 'lea-erased-5', messageId: 'lea-bad', timestamp: past(21, 9), properties: {} }] }),
     });
     expect(((await res.json()) as { rejected: unknown[] }).rejected).toHaveLength(1);
-    const letters = (await dynamo.send(new ScanCommand({ TableName: TABLES.deadLetters.localName }))).Items?.map((i) => unmarshall(i)) ?? [];
+    const letters = await local.scanTable(TABLES.deadLetters.localName);
     const text = JSON.stringify(letters);
     expect(text).not.toContain('lea-phone');
     expect(text).not.toContain('lea-erased-5');
