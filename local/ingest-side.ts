@@ -30,7 +30,8 @@ export function configureEnvironment(endpoints: Pick<Emulators, 'dynamodbEndpoin
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    WRITE_KEYS: 'dev-write-key',
+    // The client key browsers and apps ship, and a server-side key whose messages' context.ip is believed (lib/collect/network.ts).
+    WRITE_KEYS: 'dev-write-key,server:dev-server-key',
     DECIDE_KEYS: 'dev-api-key',
     READ_KEYS: 'dev-read-key',
     ADMIN_KEYS: 'dev-admin-key',

@@ -83,6 +83,12 @@ function watchStarter(onGone: () => void): void {
   timer.unref();
 }
 
+/** The write keys of WRITE_KEYS, client or server-side (`server:<key>`), as a client sends them. */
+function writeKeys(server: boolean): string {
+  const entries = (process.env.WRITE_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  return entries.filter((k) => k.startsWith('server:') === server).map((k) => (server ? k.slice('server:'.length) : k)).join(',') || '(none)';
+}
+
 function banner(url: string, emulators: { dynamodbEndpoint: string; kinesisEndpoint: string }, dataDir: string | undefined, clock: { mode: string; now(): Date }): string {
   return [
     '',
@@ -90,7 +96,8 @@ function banner(url: string, emulators: { dynamodbEndpoint: string; kinesisEndpo
     `  HTTP API     ${url}      (PORT=... to change)`,
     `  DynamoDB     ${emulators.dynamodbEndpoint}    (dynalite)`,
     `  Kinesis      ${emulators.kinesisEndpoint}    (kinesalite)`,
-    `  write key    ${process.env.WRITE_KEYS}              (collect: Segment Basic auth user name)`,
+    `  write key    ${writeKeys(false)}              (collect: Segment Basic auth user name; browsers and apps)`,
+    `  server key   ${writeKeys(true)}             (collect from a back end: its context.ip is believed)`,
     `  decision key ${process.env.DECIDE_KEYS}                (x-api-key: POST /v1/decisions)`,
     `  read key     ${process.env.READ_KEYS}               (x-api-key: profiles, identities, offer statistics)`,
     `  admin key    ${process.env.ADMIN_KEYS}              (x-api-key: catalog, model, campaigns, dead letters, privacy API, /local/*)`,
@@ -100,7 +107,7 @@ function banner(url: string, emulators: { dynamodbEndpoint: string; kinesisEndpo
     `  data         ${dataDir ?? '(in memory)'}${dataDir ? '  (kept between runs; npm start -- --fresh to wipe)' : ''}`,
     '',
     'Try it:',
-    `  curl -u ${process.env.WRITE_KEYS?.split(',')[0]}: -H 'content-type: application/json' \\`,
+    `  curl -u ${writeKeys(false).split(',')[0]}: -H 'content-type: application/json' \\`,
     `    -d '{"anonymousId":"a1","event":"Product Viewed","properties":{"product_id":"paint-sage-2l","category":"Paint"}}' \\`,
     `    ${url}/v1/track`,
     `  curl -H 'x-api-key: ${process.env.READ_KEYS?.split(',')[0]}' ${url}/v1/identities/anonymousId/a1`,

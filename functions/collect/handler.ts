@@ -3,7 +3,7 @@ import { suppressionsAmong } from '../../lib/privacy/holdings';
 import { defaultEventPolicy } from '../../lib/events/policy';
 import { decodeBody, parseRequest, type CollectorPath } from '../../lib/collect/request';
 import { notFound } from '../../lib/http/errors';
-import { requireWriteKey, writeKeyOf } from '../../lib/http/keys';
+import { requireWriteKey, writeKeyOf, type WriteKeySource } from '../../lib/http/keys';
 import { getAddressSealer, getKeys, getStores, getStream } from '../commons/resources';
 import { bodyBytes, headersOf, httpHandler, json } from '../commons/http';
 import { logger } from '../commons/powertools';
@@ -22,7 +22,12 @@ export const handler = httpHandler(async (event) => {
   // A key in the Authorization header is checked before the body is read; else Segment's body `writeKey`,
   // as soon as the body is parsed and before any message is validated.
   if (writeKeyOf(headers) !== undefined) requireWriteKey(keys, headers);
-  const request = parseRequest(path, decodeBody(path, bodyBytes(event), headers['content-encoding']), (bodyWriteKey) => requireWriteKey(keys, headers, bodyWriteKey));
+  let key: WriteKeySource = 'client';
+  const parsed = parseRequest(path, decodeBody(path, bodyBytes(event), headers['content-encoding']), (bodyWriteKey) => {
+    key = requireWriteKey(keys, headers, bodyWriteKey);
+  });
+  // The network its messages may claim: API Gateway's source IP (the TCP peer, never a header) for a client key.
+  const request = { ...parsed, origin: { key, sourceIp: event.requestContext.http.sourceIp } };
   const receivedAt = new Date(event.requestContext.timeEpoch || Date.now());
   const privacy = { salt: keys.identitySalt, personalData: defaultEventPolicy().personalData };
   const sealer = getAddressSealer();

@@ -11,6 +11,7 @@ import { identifiersIn, indexedLetter } from '../privacy/letters';
 import type { ContactStore, DeadLetterStore, IndexedDeadLetter } from '../store/ports';
 import { packBySize } from '../store/packing';
 import { MAX_BATCH_MESSAGES, type CollectRequest, type SentMessage } from './request';
+import { UNKNOWN_ORIGIN, withTrustedNetwork } from './network';
 
 /**
  * The collector: validates each message of a request on its own, puts the valid ones on the event
@@ -76,17 +77,17 @@ const MAX_PUT_ATTEMPTS = 6;
 
 /**
  * Validates every message on its own and completes the valid ones (messageId, receivedAt,
- * skew-corrected timestamp), without their personal data (hashed or removed as the policy says,
+ * skew-corrected timestamp, the network its request's origin vouches for: lib/collect/network.ts), without their personal data (hashed or removed as the policy says,
  * before anything is put on the stream). Nothing one message carries fails the others: a
  * ValidationError is that message's reason, and any other exception is contained the same way (and
  * reported as unexpected).
  */
-export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messages'>, receivedAt: Date, privacy: Privacy, withAddresses = false): Validation {
+export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messages' | 'origin'>, receivedAt: Date, privacy: Privacy, withAddresses = false): Validation {
   const validation: Validation = { events: [], addresses: [], rejected: [], unexpected: [] };
   for (const sent of request.messages) {
     const where = request.batch ? `batch[${sent.index}]` : '';
     try {
-      const valid = validateMessage(sent, where, receivedAt);
+      const valid = withTrustedNetwork(validateMessage(sent, where, receivedAt), request.origin ?? UNKNOWN_ORIGIN);
       const addresses = withAddresses ? contactAddresses(valid, privacy.identity ?? defaultIdentityRules(), privacy.salt) : [];
       const redacted = redactPersonalData(valid, privacy.personalData, privacy.salt, { identity: privacy.identity });
       if (addresses.length > 0) {

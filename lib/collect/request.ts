@@ -3,6 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { badRequest, payloadTooLarge, unsupportedMediaType, EMPTY_BODY } from '../http/errors';
 import { MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, type MessageType } from '../events/segment';
 import { asObject } from '../events/json';
+import type { RequestOrigin } from './network';
 
 /**
  * A Segment HTTP Tracking API request, read as Segment reads it: the body (gzip or not) within the
@@ -55,6 +56,11 @@ export interface CollectRequest {
   messages: SentMessage[];
   /** Segment's body `writeKey` (SDKs send it as the Basic auth user name instead). */
   writeKey?: unknown;
+  /**
+   * The kind of write key it came with and the address it came from (set by the handler): what its
+   * messages' `context.ip` may be (lib/collect/network.ts). None: a client key seen from nowhere.
+   */
+  origin?: RequestOrigin;
 }
 
 export const isBatchPath = (path: CollectorPath): boolean => path === 'batch' || path === 'import';

@@ -7,7 +7,8 @@ import { forbidden, unauthorized } from './errors';
  * deciding, for reading profiles and statistics, and for administering (catalog, model, dead
  * letters). Each kind is a list, so a new key can serve beside the old one before the old one is
  * removed. Keys are held as SHA-256 digests (a secret may hold `sha256:<hex>` entries, so the clear
- * key need be kept nowhere) and compared in constant time. The salt hashes e-mail and phone
+ * key need be kept nowhere) and compared in constant time. A write key written `server:<key>` is
+ * server-side: its messages' `context.ip` is believed (lib/collect/network.ts). The salt hashes e-mail and phone
  * identifiers.
  */
 export const API_SCOPES = ['decide', 'read', 'admin'] as const;
@@ -17,6 +18,12 @@ export type KeyKind = 'write' | ApiScope;
 export interface Keys {
   /** SHA-256 digests of each kind's keys. */
   digests: Record<KeyKind, Buffer[]>;
+  /**
+   * The digests of the write keys marked server-side (`server:<key>` or `server:sha256:<hex>` in the
+   * write keys; also among `digests.write`): only their messages' `context.ip` is believed
+   * (lib/collect/network.ts). Every other write key is a client key, as the public key shipped in apps is.
+   */
+  serverWrite: Buffer[];
   identitySalt: string;
 }
 
@@ -29,13 +36,33 @@ const WHAT: Record<KeyKind, string> = {
 
 const digestOf = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
 
-/** A kind's keys from a comma-separated list: clear keys, or `sha256:<64 hex>` digests of them. */
-export function parseKeyList(text: string | undefined): Buffer[] {
-  return (text ?? '')
+const entriesOf = (text: string | undefined): string[] =>
+  (text ?? '')
     .split(',')
     .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => (/^sha256:[0-9a-f]{64}$/i.test(entry) ? Buffer.from(entry.slice(7), 'hex') : digestOf(entry)));
+    .filter(Boolean);
+
+const entryDigest = (entry: string): Buffer => (/^sha256:[0-9a-f]{64}$/i.test(entry) ? Buffer.from(entry.slice(7), 'hex') : digestOf(entry));
+
+/** The kind of write key a request came with: `client` (browsers, apps) or `server` (marked `server:` in the write keys). */
+export type WriteKeySource = 'client' | 'server';
+
+/** The mark of a server-side write key in the write keys: `server:<key>` or `server:sha256:<hex>` (the key is what follows). */
+export const SERVER_KEY_MARK = 'server:';
+
+/**
+ * A kind's keys from a comma-separated list: clear keys, or `sha256:<64 hex>` digests of them; a write
+ * key marked server-side (`server:...`) is the key after the mark.
+ */
+export function parseKeyList(text: string | undefined): Buffer[] {
+  return entriesOf(text).map((entry) => entryDigest(entry.startsWith(SERVER_KEY_MARK) ? entry.slice(SERVER_KEY_MARK.length) : entry));
+}
+
+/** The write keys marked server-side in a list (`server:<key>` or `server:sha256:<hex>`), as digests. */
+export function parseServerKeys(text: string | undefined): Buffer[] {
+  return entriesOf(text)
+    .filter((entry) => entry.startsWith(SERVER_KEY_MARK))
+    .map((entry) => entryDigest(entry.slice(SERVER_KEY_MARK.length)));
 }
 
 /** Which kind a key is, comparing its digest with every key in constant time (undefined: none). */
@@ -59,12 +86,21 @@ export function writeKeyOf(headers: Record<string, string | undefined>, bodyWrit
   return typeof bodyWriteKey === 'string' && bodyWriteKey !== '' ? bodyWriteKey : undefined;
 }
 
-export function requireWriteKey(keys: Keys, headers: Record<string, string | undefined>, bodyWriteKey?: unknown): void {
+/**
+ * A request's write key: 401 for none or an unknown one, 403 for a key of another kind. Returns
+ * whether it is a server-side key (its messages' `context.ip` is believed) or a client key (the
+ * address the collector saw is used instead), compared in constant time like the kinds.
+ */
+export function requireWriteKey(keys: Keys, headers: Record<string, string | undefined>, bodyWriteKey?: unknown): WriteKeySource {
   const key = writeKeyOf(headers, bodyWriteKey);
   if (key === undefined) throw unauthorized('missing write key: send it as the Basic auth user name');
   const kind = kindOf(keys, key);
   if (kind === undefined) throw unauthorized('invalid write key');
   if (kind !== 'write') throw forbidden(`this is ${WHAT[kind]}, not a write key`);
+  const digest = digestOf(key);
+  let server = false;
+  for (const d of keys.serverWrite) if (timingSafeEqual(d, digest)) server = true;
+  return server ? 'server' : 'client';
 }
 
 /**
@@ -115,6 +151,7 @@ export function keysFromEnv(env: NodeJS.ProcessEnv = process.env): Keys | undefi
 export function keysFromTexts(texts: Partial<Record<KeyKind, string>>, identitySalt: string): Keys {
   return {
     digests: { write: parseKeyList(texts.write), decide: parseKeyList(texts.decide), read: parseKeyList(texts.read), admin: parseKeyList(texts.admin) },
+    serverWrite: parseServerKeys(texts.write),
     identitySalt: identitySalt.trim(),
   };
 }

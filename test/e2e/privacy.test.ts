@@ -12,6 +12,16 @@ const send = local.postBatch;
 const call = local.withKey;
 const scanAll = local.scanAll;
 
+/**
+ * Her devices at home, relayed by a back end with the server-side write key: only a server key's
+ * `context.ip` is a network (lib/collect/network.ts), and her export must show her network visits.
+ */
+async function sendFromServer(batch: Array<Record<string, unknown>>): Promise<{ accepted: number; rejected: unknown[] }> {
+  const res = await fetch(`${local.stack.url}/v1/batch`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from('dev-server-key:').toString('base64')}`, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { accepted: number; rejected: unknown[] };
+}
+
 const at = (day: number, hour: number, minute = 0) => new Date(Date.UTC(2026, 10, day, hour, minute)).toISOString();
 
 const view = (anonymousId: string, timestamp: string, product: string, ip: string, extra: Record<string, unknown> = {}) => ({
@@ -49,7 +59,7 @@ describe('erasure and export across devices, merges, decisions and feedback', ()
 
   it("exports everything a scan finds of her, erases all of it, keeps others' data, and her replayed events do not bring her back", async () => {
     // Her journey, someone else's, and a message of hers the collector rejects (a track without an event name).
-    const sent = await send([...dora, ...eli, { type: 'track', anonymousId: 'dora-phone', messageId: 'dora-bad-1', timestamp: at(12, 10), properties: {} }]);
+    const sent = await sendFromServer([...dora, ...eli, { type: 'track', anonymousId: 'dora-phone', messageId: 'dora-bad-1', timestamp: at(12, 10), properties: {} }]);
     expect(sent.rejected).toHaveLength(1);
     await local.stack.poller.idle();
     const found = await call('GET', '/v1/identities/userId/dora-k-77', 'dev-read-key');
@@ -139,7 +149,7 @@ describe('erasure and export across devices, merges, decisions and feedback', ()
     expect((await call('GET', '/v1/identities/userId/eli-w-12', 'dev-read-key')).status).toBe(200);
 
     // Her old events replayed (a producer's retry, a backfill): dead-lettered, keeping nothing; she does not come back.
-    const replay = await send([...dora, { type: 'track', event: 'Product Viewed', userId: 'dora-k-77', messageId: 'dora-late-1', timestamp: at(15, 9), properties: { product_id: 'paint-12' } }]);
+    const replay = await sendFromServer([...dora, { type: 'track', event: 'Product Viewed', userId: 'dora-k-77', messageId: 'dora-late-1', timestamp: at(15, 9), properties: { product_id: 'paint-12' } }]);
     expect(replay.accepted).toBe(dora.length + 1);
     await local.stack.poller.idle();
     const replayed = await scanAll();

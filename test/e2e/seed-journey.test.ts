@@ -4,7 +4,8 @@ import { SEED } from '../support/journey';
 
 /**
  * The seed scenario end to end, as a user would run it: the official Segment Node SDK pointed at the
- * local stack with the development write key, then the read API.
+ * local stack with the development server-side write key (a Node back end relays each visitor's
+ * address in `context.ip`, which only a server key may do: lib/collect/network.ts), then the read API.
  */
 const { ann, ben } = SEED.people;
 let stack: LocalStack;
@@ -43,7 +44,7 @@ interface ProfileBody {
 
 it('stitches the seed journey sent with @segment/analytics-node into the profiles the scenario describes', async () => {
   // Prepare
-  const analytics = new Analytics({ writeKey: 'dev-write-key', host: stack.url, flushAt: 5, flushInterval: 200 });
+  const analytics = new Analytics({ writeKey: 'dev-server-key', host: stack.url, flushAt: 5, flushInterval: 200 });
   // Act: every message as the SDK would send it, in journey order.
   for (const [i, m] of SEED.messages.entries()) {
     const common = { messageId: `e2e-seed-${i}`, timestamp: m.timestamp, context: m.context } as const;
