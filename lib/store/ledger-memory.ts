@@ -6,6 +6,9 @@ import type { ContactLedgerStore, LedgerContact, LedgerDay, LedgerLimits, Ledger
  * The contact ledger in memory, with the DynamoDB adapter's semantics: a reservation checks and counts
  * in one step (nothing else runs between), a contact counts once by its id, copies on read.
  */
+/** The widest range `around` walks day by day; a wider one (an export of her partition) filters her items instead. */
+const MAX_STEPPED_DAYS = 31;
+
 export class MemoryContactLedger implements ContactLedgerStore {
   /** Days by `profileId|day`. */
   readonly days = new Map<string, LedgerDay & { expiresAt: number; seq: number }>();
@@ -19,9 +22,18 @@ export class MemoryContactLedger implements ContactLedgerStore {
 
   async around(profileId: string, first: string, last: string): Promise<Map<string, LedgerDay>> {
     const out = new Map<string, LedgerDay>();
-    // Day by day from the first to the last (a few), as the DynamoDB adapter's range query finds them.
-    for (let day = first; day <= last; day = shiftDay(day, 1)) if (this.days.has(`${profileId}|${day}`)) out.set(day, await this.read(profileId, day));
-    return out;
+    const span = (Date.parse(last) - Date.parse(first)) / 86_400_000;
+    if (span >= 0 && span <= MAX_STEPPED_DAYS) {
+      // Day by day from the first to the last (a decision's few), as the DynamoDB adapter's range query finds them.
+      for (let day = first; day <= last; day = shiftDay(day, 1)) if (this.days.has(`${profileId}|${day}`)) out.set(day, await this.read(profileId, day));
+      return out;
+    }
+    // A wide range (an export's whole partition): her items, whatever their days.
+    for (const key of this.days.keys()) {
+      const day = key.slice(key.indexOf('|') + 1);
+      if (key.startsWith(`${profileId}|`) && day >= first && day <= last) out.set(day, await this.read(profileId, day));
+    }
+    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   async reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number, window?: LedgerWindow): Promise<LedgerOutcome> {

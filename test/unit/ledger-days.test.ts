@@ -42,3 +42,12 @@ describe('the ledger day in force', () => {
     expect(next.counts.total).toBe(0);
   });
 });
+
+describe("reading her ledger's days", () => {
+  it("finds every day of hers over any range, an export's whole partition included, and no one else's", async () => {
+    const ledger = new MemoryContactLedger();
+    for (const [profile, day] of [['p', '2026-12-04'], ['p', '2026-12-05'], ['q', '2026-12-05']] as const) await ledger.reserve(profile, day, contact(`${profile}${day}`), limits, 0);
+    expect([...(await ledger.around('p', '2026-12-04', '2026-12-06')).keys()]).toEqual(['2026-12-04', '2026-12-05']);
+    expect([...(await ledger.around('p', '0000-01-01', '9999-12-31')).keys()]).toEqual(['2026-12-04', '2026-12-05']);
+  });
+});
