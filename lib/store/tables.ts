@@ -70,7 +70,7 @@ export const TABLES = {
     sortKey: 'day',
     // Only feedback claims carry it: the counters are kept.
     ttlAttribute: 'expiresAt',
-    purpose: 'Impressions, clicks, dismissals and conversions per offer, UTC day and variant, from feedback whose decision token verifies; and each counted feedback\'s claim (decision, offer, kind), so a replay is not counted again.',
+    purpose: 'Impressions, clicks, dismissals and conversions per offer, UTC day of the decision and variant, from feedback whose decision token verifies (a click, dismissal or conversion only beside its impression); and each counted feedback\'s claim (decision, offer, kind), so a replay is not counted again.',
   },
   privacy: {
     id: 'Privacy',
