@@ -7,7 +7,7 @@ import { corsHeaders } from '../lib/http/cors';
 
 /**
  * A local API Gateway HTTP API: turns requests into payload-format-2.0 events for the same routes the
- * CDK app deploys (functions/routes.ts), invokes the handlers in-process and writes their results
+ * CDK app deploys (lib/http/routes.ts), invokes the handlers in-process and writes their results
  * back as API Gateway does.
  */
 export type HttpFunction = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;

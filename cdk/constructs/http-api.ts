@@ -28,7 +28,7 @@ export interface EngineHttpApiProps {
 }
 
 /**
- * The HTTP API (API Gateway v2): one route per entry of ROUTES (functions/routes.ts: collector, profile
+ * The HTTP API (API Gateway v2): one route per entry of ROUTES (lib/http/routes.ts: collector, profile
  * API, decisions), each integrated with the function its `fn` names; a `$default` stage with throttling
  * and JSON access logs. The handlers check the credentials themselves (Segment write keys by Basic auth
  * as the SDKs send them, API keys by `x-api-key`), so the routes carry no API Gateway authorizer.

@@ -6,7 +6,7 @@ import { decisionRequestSchema, MAX_DECISION_REQUEST_BYTES } from '../decision/s
 import { MAX_SPLIT_REQUEST_BYTES, splitRequestSchema } from '../privacy/split';
 import { MAX_LETTERS_PER_ERASURE } from '../privacy/letters';
 import { MAX_DOCUMENT_BYTES } from '../decision/published';
-import { ROUTES, type RouteDefinition } from '../../functions/routes';
+import { ROUTES, type RouteDefinition } from './routes';
 import { campaignsSchema } from '../campaign/campaign';
 import { MAX_BATCH_EXPANDED_BYTES, MAX_BATCH_MESSAGES, MAX_JSON_DEPTH } from '../collect/request';
 import { MAX_DEAD_LETTER_DATA_BYTES } from '../collect/collector';
