@@ -47,31 +47,21 @@ export class DynamoContactLedger implements ContactLedgerStore {
 
   async reserve(profileId: string, day: string, contact: LedgerContact, limits: LedgerLimits, expiresAt: number, window?: LedgerWindow): Promise<LedgerOutcome> {
     if (!limitsOpen(contact, limits)) return this.refused(profileId, day, contact.id);
-    const names: Record<string, string> = { '#n': 'n', '#s': 's', '#r': `r:${contact.id}`, '#q': `q:${contact.id}`, '#x': 'expiresAt' };
-    const values: Record<string, unknown> = { ':one': 1, ':zero': 0, ':ln': limits.total, ':what': { ...(contact.channel !== undefined ? { c: contact.channel } : {}), ...(contact.offerId !== undefined ? { o: contact.offerId } : {}) }, ':ttl': expiresAt };
+    const counters = countersOf(contact, limits);
+    const names: Record<string, string> = { '#s': 's', '#r': `r:${contact.id}`, '#q': `q:${contact.id}`, '#x': 'expiresAt', ...Object.fromEntries(counters.map((c) => [c.ref, c.name])) };
+    const values: Record<string, unknown> = { ':one': 1, ':zero': 0, ':what': { ...(contact.channel !== undefined ? { c: contact.channel } : {}), ...(contact.offerId !== undefined ? { o: contact.offerId } : {}) }, ':ttl': expiresAt };
     const sets = ['#r = :what', '#q = if_not_exists(#s, :zero) + :one', '#x = :ttl'];
     if (window !== undefined) {
       Object.assign(names, { '#ws': 'ws', '#we': 'we' });
       Object.assign(values, { ':ws': window.start, ':we': window.end });
       sets.push('#ws = if_not_exists(#ws, :ws)', '#we = if_not_exists(#we, :we)');
     }
-    const adds = ['#n :one', '#s :one'];
-    const conditions = ['attribute_not_exists(#r)', '(attribute_not_exists(#n) OR #n < :ln)'];
-    if (contact.channel !== undefined) {
-      names['#c'] = `c:${contact.channel}`;
-      adds.push('#c :one');
-      if (limits.channel !== undefined) {
-        values[':lc'] = limits.channel;
-        conditions.push('(attribute_not_exists(#c) OR #c < :lc)');
-      }
-    }
-    if (contact.offerId !== undefined) {
-      names['#o'] = `o:${contact.offerId}`;
-      adds.push('#o :one');
-      if (limits.offer !== undefined) {
-        values[':lo'] = limits.offer;
-        conditions.push('(attribute_not_exists(#o) OR #o < :lo)');
-      }
+    const adds = [...counters.map((c) => `${c.ref} :one`), '#s :one'];
+    const conditions = ['attribute_not_exists(#r)'];
+    for (const c of counters) {
+      if (c.limit === undefined) continue;
+      values[`:l${c.ref.slice(1)}`] = c.limit;
+      conditions.push(`(attribute_not_exists(${c.ref}) OR ${c.ref} < :l${c.ref.slice(1)})`);
     }
     try {
       await this.doc.send(
@@ -100,16 +90,9 @@ export class DynamoContactLedger implements ContactLedgerStore {
   async release(profileId: string, day: string, id: string): Promise<boolean> {
     const mine = (await this.read(profileId, day, true)).counted[id];
     if (mine === undefined) return false;
-    const names: Record<string, string> = { '#n': 'n', '#r': `r:${id}`, '#q': `q:${id}` };
-    const adds = ['#n :less'];
-    if (mine.channel !== undefined) {
-      names['#c'] = `c:${mine.channel}`;
-      adds.push('#c :less');
-    }
-    if (mine.offerId !== undefined) {
-      names['#o'] = `o:${mine.offerId}`;
-      adds.push('#o :less');
-    }
+    const counters = countersOf(mine);
+    const names: Record<string, string> = { '#r': `r:${id}`, '#q': `q:${id}`, ...Object.fromEntries(counters.map((c) => [c.ref, c.name])) };
+    const adds = counters.map((c) => `${c.ref} :less`);
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -127,6 +110,15 @@ export class DynamoContactLedger implements ContactLedgerStore {
       throw e;
     }
   }
+}
+
+/** The day's counters a contact counts under (in all, its channel's, its offer's), each with its attribute and, when reserving, its limit. */
+function countersOf(contact: { channel?: string; offerId?: string }, limits?: LedgerLimits): Array<{ ref: string; name: string; limit?: number }> {
+  return [
+    { ref: '#n', name: 'n', ...(limits ? { limit: limits.total } : {}) },
+    ...(contact.channel !== undefined ? [{ ref: '#c', name: `c:${contact.channel}`, ...(limits?.channel !== undefined ? { limit: limits.channel } : {}) }] : []),
+    ...(contact.offerId !== undefined ? [{ ref: '#o', name: `o:${contact.offerId}`, ...(limits?.offer !== undefined ? { limit: limits.offer } : {}) }] : []),
+  ];
 }
 
 const isConditionFailure = (e: unknown): boolean => e instanceof ConditionalCheckFailedException || (e as Error).name === 'ConditionalCheckFailedException';
