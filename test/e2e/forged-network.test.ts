@@ -1,4 +1,4 @@
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { useLocalStack } from '../support/local-api';
 
 /**
  * Network evidence nobody can forge, end to end through HTTP: anyone holding the public write key
@@ -8,13 +8,7 @@ import { startLocalStack, type LocalStack } from '../../local/stack';
  * evenings and the same research with the client key (`dev-write-key`). Her own devices stay linked;
  * the intruder is linked to nobody and his decisions borrow nothing of hers.
  */
-let stack: LocalStack;
-beforeAll(async () => {
-  stack = await startLocalStack({ port: 0, quiet: true });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const local = useLocalStack();
 
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 const CLIENT = basic('dev-write-key');
@@ -33,12 +27,12 @@ const view = (anonymousId: string, timestamp: string, product: string) => ({
 });
 
 async function send(authorization: string, batch: Array<Record<string, unknown>>): Promise<void> {
-  const res = await fetch(`${stack.url}/v1/batch`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
+  const res = await fetch(`${local.stack.url}/v1/batch`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ batch }) });
   expect(await res.json()).toMatchObject({ success: true, rejected: [] });
 }
 
 async function call(method: string, path: string, key: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${stack.url}${path}`, { method, headers: { 'x-api-key': key, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(`${local.stack.url}${path}`, { method, headers: { 'x-api-key': key, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   expect(res.status).toBe(200);
   return res.json();
 }
@@ -53,7 +47,7 @@ it("places nobody on her home network with the public write key: no link to her,
   // The intruder: her address, her evenings, her research, sent with the key every browser holds.
   const intruder = [2, 4].flatMap((d) => [view('intruder-tab', day(d, 22, 30), 'paint-41'), view('intruder-tab', day(d, 22, 35), 'paint-42')]);
   await send(CLIENT, intruder);
-  await stack.poller.idle();
+  await local.stack.poller.idle();
 
   const [her, herLaptop, him] = await Promise.all([profileOf('mia-phone'), profileOf('mia-laptop'), profileOf('intruder-tab')]);
   // Her own devices: seen at home through the server key, still one probable person.
