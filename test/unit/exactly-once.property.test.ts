@@ -329,6 +329,31 @@ async function runMapping(faulty: FaultyStores, shards: StreamRecord[][], schedu
   }
 }
 
+/** Events on their shards, run through the mapping under the faults of `schedule`; each event's fold count. */
+async function foldUnderFaults(shardCount: number, shared: boolean, specs: EventSpec[], schedule: Array<{ shard: number; size: number; fault: Fault; scores?: number }>, shardOf: number[]) {
+  const events = toEvents(specs, shared);
+  const seqs = Array.from({ length: shardCount }, () => new SequenceFactory());
+  const shards: StreamRecord[][] = Array.from({ length: shardCount }, () => []);
+  for (const { anonymousId, event } of events) {
+    // Records are partitioned by anonymousId, as the collector does; which ids share a shard varies.
+    const [first, second] = anonymousId.slice(1).split('-').map(Number) as [number, number | undefined];
+    const shard = shardOf[second === undefined ? first : first * 2 + second] as number;
+    (shards[shard] as StreamRecord[]).push(toRecord(event, (seqs[shard] as SequenceFactory).take(), `shardId-00000000000${shard}`));
+  }
+  const faulty = new FaultyStores();
+  await runMapping(faulty, shards, schedule);
+  return { events, counts: foldCounts(faulty.inner), stored: faulty.inner.eventItems.size };
+}
+
+/**
+ * How the fault property runs: 300 runs from a fixed seed, so a run of the suite is repeatable;
+ * `EXACTLY_ONCE_SEED=random` (or another seed) explores further, as the interleaving property does.
+ */
+function faultRuns(): { numRuns: number; seed?: number } {
+  const seed = process.env.EXACTLY_ONCE_SEED ?? '20261207';
+  return { numRuns: Number(process.env.EXACTLY_ONCE_RUNS ?? 300), ...(seed === 'random' ? {} : { seed: Number(seed) }) };
+}
+
 describe('exactly-once folding under faults, retries and merges (property)', () => {
   it.each([
     [1, 'own devices', false],
@@ -342,24 +367,36 @@ describe('exactly-once folding under faults, retries and merges (property)', () 
         fc.array(fc.record({ shard: fc.nat(), size: fc.integer({ min: 1, max: 9 }), fault: faultArb, scores: fc.option(fc.nat(99), { nil: undefined }) }), { maxLength: 40 }),
         fc.array(fc.nat(shardCount - 1), { minLength: PEOPLE * 2, maxLength: PEOPLE * 2 }),
         async (specs, schedule, shardOf) => {
-          const events = toEvents(specs, shared);
-          const seqs = Array.from({ length: shardCount }, () => new SequenceFactory());
-          const shards: StreamRecord[][] = Array.from({ length: shardCount }, () => []);
-          for (const { anonymousId, event } of events) {
-            // Records are partitioned by anonymousId, as the collector does; which ids share a shard varies.
-            const [first, second] = anonymousId.slice(1).split('-').map(Number) as [number, number | undefined];
-            const shard = shardOf[second === undefined ? first : first * 2 + second] as number;
-            (shards[shard] as StreamRecord[]).push(toRecord(event, (seqs[shard] as SequenceFactory).take(), `shardId-00000000000${shard}`));
-          }
-          const faulty = new FaultyStores();
-          await runMapping(faulty, shards, schedule);
-          const counts = foldCounts(faulty.inner);
+          const { events, counts, stored } = await foldUnderFaults(shardCount, shared, specs, schedule, shardOf);
           for (const { event } of events) expect([event.messageId, counts.get(event.messageId as string) ?? 0]).toEqual([event.messageId, 1]);
-          expect(faulty.inner.eventItems.size).toBe(events.length);
+          expect(stored).toBe(events.length);
         },
       ),
-      { numRuns: 300 },
+      faultRuns(),
     );
+  });
+
+  /**
+   * A known defect, found by the property above with a random seed (-2143796499) and present before
+   * issue 21's work: a view, a login on another device, an alias back to the first device, another
+   * customer's alias taking that device, and a crash after three writes of the first batch; the first
+   * view is then counted twice. Marked failing so it is seen: when it is fixed, this test fails, and
+   * it becomes an ordinary test.
+   */
+  it.failing('counts the first view once when a crash interrupts an alias that moves a shared device (known defect)', async () => {
+    const specs = [
+      { person: 0, anon: 0, other: 0, kind: 'view' },
+      { person: 0, anon: 1, other: 0, kind: 'login' },
+      { person: 0, anon: 0, other: 0, kind: 'alias' },
+      { person: 1, anon: 0, other: 0, kind: 'alias' },
+      { person: 0, anon: 0, other: 0, kind: 'view' },
+    ] as EventSpec[];
+    const schedule = [
+      { shard: 0, size: 4, fault: { kind: 'crash', writes: 3 } },
+      { shard: 0, size: 1, fault: { kind: 'throttle', on: 'profile', nth: 2 } },
+    ] as Array<{ shard: number; size: number; fault: Fault }>;
+    const { events, counts } = await foldUnderFaults(2, true, specs, schedule, [0, 0, 0, 0]);
+    for (const { event } of events) expect([event.messageId, counts.get(event.messageId as string) ?? 0]).toEqual([event.messageId, 1]);
   });
 });
 
