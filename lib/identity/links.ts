@@ -187,13 +187,18 @@ export class Neighbourhood {
   }
 
   private async deriveLinks(card: MatchCard): Promise<ProbableLink[]> {
+    return (await this.candidatesOf(card)).filter((l) => isProbableMatch(l.score, this.rules));
+  }
+
+  /** Every pair the profile makes with someone on a network it shares, scored (below the threshold too), the most probable first. */
+  async candidatesOf(card: MatchCard): Promise<ProbableLink[]> {
     const views = await this.networksOf(card);
     const candidates = new Map<string, MatchCard>();
     for (const v of views) for (const m of v.members) if (m.profileId !== card.profileId) candidates.set(m.profileId, m);
     const out: ProbableLink[] = [];
     for (const other of candidates.values()) {
       const evidence = scorePair(card, other, views, this.rules.probabilistic, this.weights);
-      if (evidence !== undefined && isProbableMatch(evidence.score, this.rules)) out.push({ profileId: card.profileId, otherProfileId: other.profileId, ...evidence });
+      if (evidence !== undefined) out.push({ profileId: card.profileId, otherProfileId: other.profileId, ...evidence });
     }
     return out.sort((a, b) => b.score - a.score || (a.otherProfileId < b.otherProfileId ? -1 : 1));
   }
