@@ -187,14 +187,14 @@ function tokenOf(decision: Decision, request: z.output<typeof decisionRequestSch
 
 /**
  * An anonymous profile's cluster context, when the ingest found a member of its person cluster at
- * `cluster.contextProbability` or more within `contextDays`: that member's stage and category views,
+ * `cluster.contextProbability` or more within `contextDays` (null: borrowing is off): that member's stage and category views,
  * read now (one more read, or a few to follow a merge). A profile that logged in, or whose member is
  * gone, is itself or has not consented to the catalog's consent category, has none.
  */
 async function clusterFacts(profile: Profile, deps: DecisionDeps, at: Date): Promise<ClusterFacts | undefined> {
   const context = profile.cluster;
   const rules = deps.config.rules.probabilistic.cluster;
-  if (context === undefined || userIdOf(profile) !== undefined || context.probability < rules.contextProbability) return undefined;
+  if (context === undefined || userIdOf(profile) !== undefined || rules.contextProbability === null || context.probability < rules.contextProbability) return undefined;
   // A context not derived again for a while may no longer hold (the device's own activity refreshes it).
   if (at.getTime() - Date.parse(context.at) > rules.contextDays * 86_400_000) return undefined;
   const member = await followMerges(deps.stores, context.profileId).catch(() => undefined);

@@ -326,10 +326,11 @@ export interface ClusterContext {
 /**
  * The member of a person cluster whose non-personal context (interests, stage) an anonymous profile's
  * decisions may use: the customer who logged in if there is one, else the most probable member, when
- * the cluster holds it at `cluster.contextProbability` or more.
+ * the cluster holds it at `cluster.contextProbability` or more; none when that is null (borrowing off).
  */
 export function contextOf(cluster: PersonCluster, rules: IdentityRules, at: string): ClusterContext | undefined {
   const level = rules.probabilistic.cluster.contextProbability;
+  if (level === null) return undefined;
   const eligible = cluster.members.filter((m) => m.probability >= level);
   const anchor = eligible.find((m) => m.authenticated) ?? eligible[0];
   return anchor === undefined ? undefined : { profileId: anchor.profileId, probability: anchor.probability, at };

@@ -77,8 +77,12 @@ export const identityRulesSchema = z.strictObject({
       decayPerHop: z.number().gt(0).max(1),
       maxHops: z.number().int().min(1).max(4),
       maxMembers: z.number().int().min(2).max(50),
-      /** An anonymous profile's decisions use its cluster's context (interests, stage) from this probability. */
-      contextProbability: z.number().gt(0).lt(1),
+      /**
+       * An anonymous profile's decisions use its cluster's context (interests, stage) from this probability;
+       * null (the default): never. Turn it on only at a probability whose measured precision you accept
+       * (docs/identity.md, "Borrowing a cluster's context": no level is yet 0.95 precise on every population).
+       */
+      contextProbability: z.number().gt(0).lt(1).nullable(),
       /** ...and for this many days after the ingest last derived it (the device's own activity refreshes it). */
       contextDays: z.number().int().min(1).max(90),
     }),

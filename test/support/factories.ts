@@ -66,6 +66,16 @@ export function ingestConfig(overrides: Partial<IngestConfig> = {}): IngestConfi
   };
 }
 
+/**
+ * The config with an anonymous device's decisions borrowing its person cluster's context from
+ * `probability` on: off by default (config/identity.json, `cluster.contextProbability` null), on in a
+ * deployment that accepts that precision (docs/identity.md).
+ */
+export function withClusterContext<C extends Pick<IngestConfig, 'rules'>>(config: C, probability = 0.9): C {
+  const probabilistic = config.rules.probabilistic;
+  return { ...config, rules: { ...config.rules, probabilistic: { ...probabilistic, cluster: { ...probabilistic.cluster, contextProbability: probability } } } };
+}
+
 /** An identify call carrying every kind of personal data the default policy names, for the redaction tests. */
 export const annIdentify = {
   type: 'identify',

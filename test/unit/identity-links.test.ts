@@ -9,9 +9,10 @@ import { ingestBatch } from '../../lib/ingest/pipeline';
 import { matchCardOf } from '../../lib/profile/profile';
 import { readCluster, readProfile } from '../../lib/profile/read';
 import { MemoryStores } from '../../lib/store/memory';
-import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { ingestConfig, segmentEvent, SequenceFactory, toRecord, withClusterContext } from '../support/factories';
 
-const config = ingestConfig();
+/** Borrowing a cluster's context is off by default; these tests show what it does where a deployment turns it on. */
+const config = withClusterContext(ingestConfig());
 const day = (d: number, hour: number, minute = 0) => new Date(Date.UTC(2026, 10, d, hour, minute)).toISOString();
 
 async function ingest(stores: MemoryStores, events: Array<Record<string, unknown>>, batch = 50): Promise<void> {
@@ -171,7 +172,7 @@ describe("an anonymous device's decisions and its person cluster", () => {
     const laptop = stores.profileItems.get(ownerOf(stores, 'eve-laptop'))!;
     const customer = ownerOf(stores, 'eve-phone');
     expect(laptop.cluster).toMatchObject({ profileId: customer });
-    expect(laptop.cluster!.probability).toBeGreaterThanOrEqual(config.rules.probabilistic.cluster.contextProbability);
+    expect(laptop.cluster!.probability).toBeGreaterThanOrEqual(config.rules.probabilistic.cluster.contextProbability!);
     const decision = await decideFor(stores, 'eve-laptop');
     expect(decision.profileId).toBe(laptop.profileId);
     expect(decision.context.cluster).toMatch(/^interests and stage from her probable other devices/);
@@ -189,6 +190,25 @@ describe("an anonymous device's decisions and its person cluster", () => {
     expect(decision.context.cluster).toBeUndefined();
     expect(decision.offers.flatMap((o) => o.reasons).join('; ')).not.toMatch(/interest in|probable other devices/);
     expect(decision.suppressed).toContainEqual({ offerId: 'diy-tools-bundle', reason: 'no consent to personalised offers' });
+  });
+
+  it('borrows nothing by default: the shipped rules keep borrowing off until a probability is 0.95 precise', async () => {
+    const shipped = ingestConfig();
+    expect(shipped.rules.probabilistic.cluster.contextProbability).toBeNull();
+    const stores = new MemoryStores();
+    const seq = new SequenceFactory();
+    const events = [...[2, 3].flatMap((d) => [view('eve-phone', 'eve-home', day(d, 20), 'paint-41'), view('eve-phone', 'eve-home', day(d, 20, 10), 'paint-42'), view('eve-phone', 'eve-home', day(d, 20, 20), `garden-5${d}`)]),
+      segmentEvent({ type: 'identify', anonymousId: 'eve-phone', userId: 'user-eve', timestamp: day(3, 21), context: { ip: 'eve-home' } }),
+      ...[2, 4].flatMap((d) => [view('eve-laptop', 'eve-home', day(d, 22), 'paint-41'), view('eve-laptop', 'eve-home', day(d, 22, 5), 'paint-42')])]
+      .sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)));
+    expect((await ingestBatch(events.map((e) => toRecord(e, seq.take())), stores, shipped)).failedSequenceNumbers).toEqual([]);
+    const laptop = ownerOf(stores, 'eve-laptop');
+    // Still her probable other device (the read API says so), but her decisions are the laptop's own.
+    expect((await personCluster(matchCardOf(stores.profileItems.get(laptop)!), new Neighbourhood(stores, shipped.rules))).members.map((m) => m.profileId)).toEqual([ownerOf(stores, 'eve-phone')]);
+    expect(stores.profileItems.get(laptop)?.cluster).toBeUndefined();
+    const decision = await answerDecision(parseDecisionRequest(JSON.stringify({ identity: { namespace: 'anonymousId', value: 'eve-laptop' }, placement: 'home', count: 3, context: { timestamp: day(4, 12) } })), { stores, config: shipped, catalog: loadCatalog(), salt: shipped.salt });
+    expect(decision.context.cluster).toBeUndefined();
+    expect(decision.offers.flatMap((o) => o.reasons).join('; ')).not.toContain('probable other devices');
   });
 
   it('borrows nothing from a customer who withdrew her consent', async () => {

@@ -6,14 +6,15 @@ import { splitProfile } from '../../lib/privacy/split';
 import type { Profile } from '../../lib/profile/profile';
 import { MemoryStores } from '../../lib/store/memory';
 import type { Stores } from '../../lib/store/ports';
-import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { ingestConfig, segmentEvent, SequenceFactory, toRecord, withClusterContext } from '../support/factories';
 
 /**
  * Erasure and export on the in-memory stores: what the end-to-end test (test/e2e/privacy.test.ts)
  * cannot arrange, such as a batch writing her profile in the middle of her erasure, cluster contexts
  * naming her, and audit entries for requests that find nobody.
  */
-const config = ingestConfig();
+/** Borrowing is off by default; these tests show what an erasure does to a device that borrowed from her. */
+const config = withClusterContext(ingestConfig());
 const seq = new SequenceFactory();
 const day = (d: number, hour: number, minute = 0) => new Date(Date.UTC(2026, 10, d, hour, minute)).toISOString();
 const NOW = new Date('2026-11-30T12:00:00Z');
