@@ -22,6 +22,7 @@ const METRICS: Array<[keyof IngestStats, string]> = [
   ['clusterContextsSkipped', 'ClusterContextsSkipped'],
   ['groupsFailed', 'ProfileGroupsFailed'],
   ['changesAnnounced', 'ChangesAnnounced'],
+  ['popularityNotCounted', 'PopularityNotCounted'],
 ];
 
 /**
@@ -43,5 +44,6 @@ export const handler = middy<KinesisStreamEvent, KinesisStreamBatchResponse>()
       if (result.stats[stat] > 0) metrics.addMetric(name, MetricUnit.Count, result.stats[stat]);
     }
     for (const error of result.errors) logger.warn('profile group failed; the batch will be retried from it', error);
+    for (const warning of result.warnings) logger.warn('product popularity not counted for this batch; nothing else failed', warning);
     return { batchItemFailures: result.failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })) };
   });

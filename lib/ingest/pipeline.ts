@@ -5,6 +5,7 @@ import { MAX_MESSAGE_BYTES, MAX_STREAM_RECORD_BYTES, parseCollectedEvent, Valida
 import { Neighbourhood, PublicNetworks } from '../identity/links';
 import { clusterCheckedLately, listVisits, matchSignature, refreshClusterContext } from '../identity/matching';
 import type { NetworkVisit } from '../identity/probabilistic';
+import { countSightings } from '../identity/popularity';
 import type { IdentityWeights } from '../identity/weights';
 import { BatchResolution, deriveProfileId, type ResolutionCounters } from '../identity/resolver';
 import { updateSegments } from '../profile/facts';
@@ -64,6 +65,8 @@ export interface IngestStats extends ResolutionCounters {
   withoutErased: number;
   /** Profile changes published for campaigns (lib/ingest/changes.ts). */
   changesAnnounced: number;
+  /** Batches whose product popularity could not be counted (a statistic: nothing else failed; lib/identity/popularity.ts). */
+  popularityNotCounted: number;
 }
 
 export interface IngestResult {
@@ -72,6 +75,8 @@ export interface IngestResult {
   stats: IngestStats;
   /** Errors behind failed groups, for logging. */
   errors: Error[];
+  /** Errors that failed nothing (a statistic not counted), for logging. */
+  warnings: Error[];
 }
 
 interface ParsedRecord {
@@ -90,8 +95,8 @@ interface Group {
   fresh: StoredEvent[];
   /** Feedback on offers these records carry (offer statistics). */
   feedback: FeedbackRecord[];
-  /** The profile's matching signature and networks before this batch, to tell what changed (lib/identity/matching.ts). */
-  before: { signature: string; networks: Profile['signals']['networks'] };
+  /** The profile's matching signature, networks and products before this batch, to tell what changed (lib/identity/matching.ts, lib/identity/popularity.ts). */
+  before: { signature: string; networks: Profile['signals']['networks']; products: Record<string, string> };
   /** Its segments before and after this batch's fold, and the profiles merged into it (campaign triggers). */
   segments?: { before: string[]; after: string[] };
   members?: string[];
@@ -128,6 +133,7 @@ class BatchRun {
   readonly stats: IngestStats;
   readonly failed = new Set<string>();
   readonly errors: Error[] = [];
+  readonly warnings: Error[] = [];
   readonly letters: IndexedDeadLetter[] = [];
   /** Identifiers of an erased person this batch releases to another customer, with the erasure's time (lib/privacy/suppression.ts). */
   readonly released = new Map<string, string>();
@@ -156,6 +162,7 @@ class BatchRun {
       erased: 0,
       withoutErased: 0,
       changesAnnounced: 0,
+      popularityNotCounted: 0,
       merges: 0,
       limitReached: 0,
       conflicts: 0,
@@ -173,7 +180,7 @@ class BatchRun {
   }
 
   result(): IngestResult {
-    return { failedSequenceNumbers: [...this.failed], stats: this.stats, errors: this.errors };
+    return { failedSequenceNumbers: [...this.failed], stats: this.stats, errors: this.errors, warnings: this.warnings };
   }
 }
 
@@ -196,12 +203,18 @@ export async function ingestBatch(input: StreamRecord[], stores: Stores, config:
   const loaded = await loadState(parsed, stores, run.now());
   const accepted = await withoutErased(run, parsed, loaded, stores, config);
   const { resolution, groups } = resolveAndFold(run, accepted, loaded, config);
-  await writeDeadLetters(run, stores);
-  if (await indexNetworks(run, groups, resolution, stores, config)) {
-    const written = await writeGroups(run, groups, resolution, loaded, stores, config);
-    const counted = await countOfferFeedback(run, groups, await countLedgerContacts(run, written, stores, config), stores);
-    const complete = await announceChanges(run, counted, ports.changes);
-    await storeEvents(run, complete, stores);
+  // Product popularity is counted while the batch goes on; the batch waits for it before it returns.
+  const counting = countPopularity(run, groups, resolution, stores);
+  try {
+    await writeDeadLetters(run, stores);
+    if (await indexNetworks(run, groups, resolution, stores, config)) {
+      const written = await writeGroups(run, groups, resolution, loaded, stores, config);
+      const counted = await countOfferFeedback(run, groups, await countLedgerContacts(run, written, stores, config), stores);
+      const complete = await announceChanges(run, counted, ports.changes);
+      await storeEvents(run, complete, stores);
+    }
+  } finally {
+    await counting;
   }
   return run.result();
 }
@@ -418,7 +431,7 @@ function groupRecords(run: BatchRun, records: ParsedRecord[], targets: string[],
     let g = groups.get(root);
     if (g === undefined) {
       const p = resolution.profile(root);
-      groups.set(root, (g = { root, records: [], firstSeq: '', fresh: [], feedback: [], before: { signature: matchSignature(p, config.rules), networks: { ...p.signals.networks } } }));
+      groups.set(root, (g = { root, records: [], firstSeq: '', fresh: [], feedback: [], before: { signature: matchSignature(p, config.rules), networks: { ...p.signals.networks }, products: { ...p.signals.products } } }));
     }
     return g;
   };
@@ -509,6 +522,21 @@ function countedFeedback(r: ParsedRecord, sender: ReadonlySet<string>, key: Buff
   const { feedback, refused } = honestFeedback(r.event, { profileIds: sender, identifierKeys: r.ids.map(identifierKey) }, key);
   if (feedback === undefined) return refused === undefined ? undefined : 'refused';
   return { feedback, claim: { key: feedbackKey(String(asObject(r.event.properties)?.decision_id), feedback), message: claimant(r.event.messageId) } };
+}
+
+/**
+ * The products the batch's folds added to its profiles, counted in one write (lib/identity/popularity.ts)
+ * and at once for this process's readers. Best effort: a failure is reported and fails nothing. Not
+ * exactly-once: a group retried after this counted it counts again.
+ */
+async function countPopularity(run: BatchRun, groups: Map<string, Group>, resolution: BatchResolution, stores: Stores): Promise<void> {
+  try {
+    const research = [...groups.values()].map((g) => ({ before: g.before.products, after: resolution.profile(g.root).signals.products }));
+    await countSightings(stores, run.records[0]?.shardId ?? '', run.now(), research);
+  } catch (e) {
+    run.stats.popularityNotCounted += 1;
+    run.warnings.push(e as Error);
+  }
 }
 
 // ---- 6. Network index and cluster context -------------------------------------------------------

@@ -9,6 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
+import { addPopularity, NO_POPULARITY, sumDays, WINDOW_DAYS, type PopularityCounts } from '../identity/popularity';
 import { matchCardOf, profileDocument, type MatchCard, type Profile } from '../profile/profile';
 import {
   ConflictError,
@@ -20,6 +21,7 @@ import {
   type OwnerLink,
   type OfferCounts,
   type OfferStatsStore,
+  type ProductPopularityStore,
   type AuditEntry,
   type ErasureRecord,
   type PrivacyStore,
@@ -36,7 +38,8 @@ import { DEAD_LETTER_RETENTION_DAYS, EVENT_RETENTION_DAYS, type TableName } from
  * DynamoDB adapters. Profiles are stored as one item each with the document as a JSON string (fast
  * to marshal, one write per profile); conditional writes on `version` give optimistic locking.
  * Graph keys: `ID#<ns>:<value>` / `OWNER` (identifier owner), `NET#<network>` / `<profileId>`
- * (network visit), `LINK#<profileId>` / `<otherProfileId>` (probable link).
+ * (network visit), `LINK#<profileId>` / `<otherProfileId>` (probable link), `POPULARITY` / `<day>#<shardId>`
+ * (product popularity counted at ingest).
  */
 
 /** BatchWriteItem requests in flight at once for dead letters and their index entries, and queries of the index at once for a person's. */
@@ -510,4 +513,72 @@ export class DynamoStores implements Stores {
       }));
     },
   };
+
+  /**
+   * Product popularity (lib/identity/popularity.ts) in the graph table: `POPULARITY` / `<day>#<shardId>`,
+   * the counts as a number and a map, and a version. An add reads the item (consistent) and puts it
+   * back merged and kept within its bound, on the condition that its version did not move (batches of
+   * one shard rarely race; a lost race reads again, up to POPULARITY_TRIES). A read is one query of
+   * the partition over the days asked (paged by 1 MB). Each item expires POPULARITY_KEPT_DAYS after
+   * the window that reads it.
+   */
+  readonly popularity: ProductPopularityStore = {
+    add: async (shardId, day, counts) => {
+      const Key = { pk: POPULARITY_PK, sk: `${day}#${shardId}` };
+      const expiresAt = Math.floor(Date.parse(`${day}T00:00:00.000Z`) / 1000) + (WINDOW_DAYS + POPULARITY_KEPT_DAYS) * 86_400;
+      for (let attempt = 1; ; attempt++) {
+        const item = (await this.doc.send(new GetCommand({ TableName: this.tables.graph, Key, ConsistentRead: true }))).Item;
+        const version = typeof item?.version === 'number' ? item.version : 0;
+        const merged = addPopularity(item === undefined ? NO_POPULARITY : storedPopularity(item), counts);
+        try {
+          await this.conditional(
+            new PutCommand({
+              TableName: this.tables.graph,
+              Item: { ...Key, profiles: merged.profiles, products: merged.products, version: version + 1, expiresAt },
+              ConditionExpression: item === undefined ? 'attribute_not_exists(pk)' : '#v = :v',
+              ...(item === undefined ? {} : { ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':v': version } }),
+            }),
+            `product popularity ${Key.sk}`,
+          );
+          return;
+        } catch (e) {
+          if (!(e instanceof ConflictError) || attempt >= POPULARITY_TRIES) throw e;
+        }
+      }
+    },
+    read: async (days) => {
+      const sorted = [...days].sort();
+      const [first, last] = [sorted[0], sorted.at(-1)];
+      if (first === undefined || last === undefined) return NO_POPULARITY;
+      const items = await this.queryAll(
+        {
+          TableName: this.tables.graph,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ProjectionExpression: 'sk, #p, #c',
+          ExpressionAttributeNames: { '#p': 'profiles', '#c': 'products' },
+          ExpressionAttributeValues: { ':pk': POPULARITY_PK, ':from': `${first}#`, ':to': `${last}#\uffff` },
+        },
+        MAX_POPULARITY_ITEMS,
+      );
+      const wanted = new Set(days);
+      return sumDays(
+        items.map((i) => ({ day: String(i.sk).slice(0, String(i.sk).indexOf('#')), counts: storedPopularity(i) })).filter((i) => wanted.has(i.day)),
+        last,
+      );
+    },
+  };
+}
+
+const POPULARITY_PK = 'POPULARITY';
+/** Reads of a popularity item before a batch's count is given up (each lost race is a batch of the same shard writing it). */
+const POPULARITY_TRIES = 4;
+/** How long a popularity item outlives the window that reads it. */
+const POPULARITY_KEPT_DAYS = 3;
+/** The most popularity items a read takes (days times shards). */
+const MAX_POPULARITY_ITEMS = 10_000;
+
+/** An item's counts as stored (what is not a number is left out when they are added up: lib/identity/popularity.ts). */
+function storedPopularity(item: Record<string, unknown>): PopularityCounts {
+  const products = item.products;
+  return { profiles: typeof item.profiles === 'number' ? item.profiles : 0, products: typeof products === 'object' && products !== null ? (products as Record<string, number>) : {} };
 }

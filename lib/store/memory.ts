@@ -1,4 +1,5 @@
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
+import { addPopularity, NO_POPULARITY, sumDays, type PopularityCounts } from '../identity/popularity';
 import { matchCardOf, profileDocument, type MatchCard, type Profile } from '../profile/profile';
 import {
   ConflictError,
@@ -8,6 +9,7 @@ import {
   type EventStore,
   type OfferCounts,
   type OfferStatsStore,
+  type ProductPopularityStore,
   type IdentityGraphStore,
   type AuditEntry,
   type ErasureRecord,
@@ -381,6 +383,25 @@ export class MemoryStores implements Stores {
         .filter((x) => x.offerId === offerId && x.day >= from && x.day <= to)
         .sort((a, b) => (a.day < b.day ? -1 : 1))
         .map(({ day, counts }) => ({ day, counts }));
+    },
+  };
+
+  /** Product popularity items by `<day>#<shardId>`, as the DynamoDB adapter keeps them. */
+  readonly popularityItems = new Map<string, PopularityCounts>();
+
+  /** One read and one write per add, as the DynamoDB adapter's read-modify-write; one read (a query) per window read. */
+  readonly popularity: ProductPopularityStore = {
+    add: async (shardId, day, counts) => {
+      const key = `${day}#${shardId}`;
+      this.counts.reads += 1;
+      this.write(1, 'popularity');
+      this.popularityItems.set(key, addPopularity(this.popularityItems.get(key) ?? NO_POPULARITY, counts));
+    },
+    read: async (days) => {
+      this.counts.reads += 1;
+      const wanted = new Set(days);
+      const items = [...this.popularityItems].map(([key, counts]) => ({ day: key.slice(0, key.indexOf('#')), counts })).filter((i) => wanted.has(i.day));
+      return sumDays(items, [...days].sort().at(-1) ?? '');
     },
   };
 }

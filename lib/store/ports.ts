@@ -1,5 +1,6 @@
 import type { CollectedEvent } from '../events/segment';
 import type { NetworkVisit, ProbableLink } from '../identity/probabilistic';
+import type { PopularityCounts } from '../identity/popularity';
 import type { MatchCard, Profile } from '../profile/profile';
 
 /**
@@ -247,6 +248,20 @@ export interface Stores {
   activations: ActivationStore;
   contacts: ContactStore;
   ledger: ContactLedgerStore;
+  /** Product popularity counted at ingest (lib/identity/popularity.ts); absent, nothing is counted and only last night's weights are known. */
+  popularity?: ProductPopularityStore;
+}
+
+/**
+ * Product popularity as the ingest counts it (lib/identity/popularity.ts): one item per processing
+ * day and shard, each batch's counts added into its shard's item of the day (counts relative to that
+ * day), kept within MAX_COUNTED_PRODUCTS products. A statistic: not exactly-once.
+ */
+export interface ProductPopularityStore {
+  /** Adds a batch's counts into the item of `day` (YYYY-MM-DD) and `shardId`, in one write. */
+  add(shardId: string, day: string, counts: PopularityCounts): Promise<void>;
+  /** The items of these days, every shard's, added up on the scale of the last day listed (lib/identity/popularity.ts sumDays). */
+  read(days: string[]): Promise<PopularityCounts>;
 }
 
 /** What became of one trigger occurrence of a campaign for a profile (lib/campaign/instance.ts). */
