@@ -177,21 +177,21 @@ export class Neighbourhood {
   }
 
   /** The profile's probable links, the most probable first. */
-  linksOf(card: MatchCard): Promise<ProbableLink[]> {
-    let links = this.links.get(card.profileId);
-    if (links === undefined) {
-      links = this.deriveLinks(card);
-      this.links.set(card.profileId, links);
-    }
-    return links;
-  }
-
-  private async deriveLinks(card: MatchCard): Promise<ProbableLink[]> {
+  async linksOf(card: MatchCard): Promise<ProbableLink[]> {
     return (await this.candidatesOf(card)).filter((l) => isProbableMatch(l.score, this.rules));
   }
 
-  /** Every pair the profile makes with someone on a network it shares, scored (below the threshold too), the most probable first. */
-  async candidatesOf(card: MatchCard): Promise<ProbableLink[]> {
+  /** Every pair the profile makes with someone on a network it shares, scored (below the threshold too), the most probable first; once per neighbourhood. */
+  candidatesOf(card: MatchCard): Promise<ProbableLink[]> {
+    let scored = this.links.get(card.profileId);
+    if (scored === undefined) {
+      scored = this.scoreCandidates(card);
+      this.links.set(card.profileId, scored);
+    }
+    return scored;
+  }
+
+  private async scoreCandidates(card: MatchCard): Promise<ProbableLink[]> {
     const views = await this.networksOf(card);
     const candidates = new Map<string, MatchCard>();
     for (const v of views) for (const m of v.members) if (m.profileId !== card.profileId) candidates.set(m.profileId, m);
@@ -222,47 +222,75 @@ export interface PersonCluster {
 }
 
 /**
- * The person cluster of a profile: profiles reached along probable links whose chain probability (the
- * product of the links' probabilities, times `decayPerHop` for each hop after the first) stays at least
- * `cluster.minProbability`. Evidence flows through the graph: a laptop linked to a phone that is
- * linked to a customer is hers too, if the chain holds. Never two authenticated profiles: the first
- * one reached (the most probable) is the person's, and the others are left out with what hangs on them.
+ * The person cluster of a profile (docs/identity.md, "Person clusters and households"), grown one profile at a time like
+ * average-linkage clustering, so that one wrong link cannot bring in its whole neighbourhood: a
+ * profile linked to a member (within `maxHops` links of the profile asked about) joins when its
+ * pairs with the members already in, over those it was scored with (they share a network), are on
+ * average at least `minProbability` probable and at least half of them are links. The best such
+ * profile joins first, so the same cluster forms whichever order the links were read in. Never two
+ * authenticated profiles: the most probable one is the person's. A member's probability is that
+ * average when it joined.
  */
 export async function personCluster(card: MatchCard, hood: Neighbourhood): Promise<PersonCluster> {
   const c = hood.rules.probabilistic.cluster;
-  const best = new Map<string, ClusterMember>();
+  const inside: Array<{ card: MatchCard; hops: number; scored: Map<string, ProbableLink> }> = [];
+  const members: ClusterMember[] = [];
+  const ids = new Set<string>();
+  const refused = new Set<string>();
   let authenticated = card.authenticated;
-  let frontier: Array<{ card: MatchCard; probability: number }> = [{ card, probability: 1 }];
-  for (let hop = 1; hop <= c.maxHops && frontier.length > 0; hop++) {
-    const reached: Array<{ member: ClusterMember; card: MatchCard; probability: number }> = [];
-    for (const from of frontier) {
-      // A member whose chain cannot stay probable one hop further is not expanded (no reads for it).
-      if (hop > 1 && from.probability * c.decayPerHop < c.minProbability) continue;
-      for (const link of await hood.linksOf(from.card)) {
-        const id = link.otherProfileId;
-        if (id === card.profileId || best.has(id)) continue;
-        // The chain's probability: the links' (unrounded), the hop's discount once for each hop after the first.
-        const probability = from.probability * probabilityOf(link.score) * (hop > 1 ? c.decayPerHop : 1);
-        if (probability < c.minProbability) continue;
-        const other = (await hood.live([id])).get(id);
-        if (other === undefined) continue;
-        reached.push({ card: other, probability, member: { profileId: id, probability: Math.round(probability * 1000) / 1000, hops: hop, ...(hop > 1 ? { via: from.card.profileId } : {}), authenticated: other.authenticated, reasons: link.reasons } });
+  const enter = async (m: MatchCard, hops: number) => {
+    ids.add(m.profileId);
+    inside.push({ card: m, hops, scored: new Map((await hood.candidatesOf(m)).map((l) => [l.otherProfileId, l])) });
+  };
+  await enter(card, 0);
+  while (members.length < c.maxMembers) {
+    // Profiles linked to a member that may still reach further, each with its fewest hops.
+    const reached = new Map<string, { hops: number; via: string }>();
+    for (const m of inside) {
+      if (m.hops >= c.maxHops) continue;
+      for (const l of m.scored.values()) {
+        if (!isProbableMatch(l.score, hood.rules) || ids.has(l.otherProfileId) || refused.has(l.otherProfileId)) continue;
+        const known = reached.get(l.otherProfileId);
+        if (known === undefined || m.hops + 1 < known.hops) reached.set(l.otherProfileId, { hops: m.hops + 1, via: m.card.profileId });
       }
     }
-    // The most probable first, so the same chains win whichever order the links were read in.
-    reached.sort((a, b) => b.probability - a.probability || (a.member.profileId < b.member.profileId ? -1 : 1));
-    frontier = [];
-    for (const r of reached) {
-      if (best.has(r.member.profileId) || best.size >= c.maxMembers) continue;
-      if (r.card.authenticated) {
-        if (authenticated) continue;
-        authenticated = true;
+    let best: { id: string; probability: number; hops: number; link: ProbableLink } | undefined;
+    for (const [id, { hops }] of reached) {
+      let sum = 0;
+      let scored = 0;
+      let linked = 0;
+      let strongest: ProbableLink | undefined;
+      for (const m of inside) {
+        const l = m.scored.get(id);
+        if (l === undefined) continue;
+        scored += 1;
+        sum += probabilityOf(l.score);
+        if (isProbableMatch(l.score, hood.rules)) linked += 1;
+        if (strongest === undefined || l.score > strongest.score) strongest = l;
       }
-      best.set(r.member.profileId, r.member);
-      frontier.push({ card: r.card, probability: r.probability });
+      const probability = sum / Math.max(1, scored);
+      if (probability < c.minProbability || linked * 2 < inside.length || strongest === undefined) continue;
+      if (best === undefined || probability > best.probability || (probability === best.probability && id < best.id)) best = { id, probability, hops, link: strongest };
     }
+    if (best === undefined) break;
+    const other = (await hood.live([best.id])).get(best.id);
+    if (other === undefined || (other.authenticated && authenticated)) {
+      refused.add(best.id);
+      continue;
+    }
+    authenticated ||= other.authenticated;
+    const via = best.link.profileId;
+    members.push({
+      profileId: best.id,
+      probability: Math.round(best.probability * 1000) / 1000,
+      hops: best.hops,
+      ...(via !== card.profileId ? { via } : {}),
+      authenticated: other.authenticated,
+      reasons: best.link.reasons,
+    });
+    await enter(other, best.hops);
   }
-  return { profileId: card.profileId, members: [...best.values()] };
+  return { profileId: card.profileId, members };
 }
 
 /** The people of a home: its residents, grouped into person clusters by the links between them. */

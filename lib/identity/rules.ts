@@ -71,10 +71,14 @@ export const identityRulesSchema = z.strictObject({
       moreProducts: fieldWeights,
     }),
     uFloor: z.number().gt(0).lt(1),
-    /** Person clusters: linked profiles whose chain of links is at least this probable, each hop discounted. */
+    /**
+     * Person clusters (docs/identity.md, "Person clusters and households"): a profile joins when its pairs
+     * with the members already in, over those it was scored with (they share a network), are on average
+     * at least `minProbability` probable and at least half of them are links; reached through links at
+     * most `maxHops` from the profile asked about.
+     */
     cluster: z.strictObject({
       minProbability: z.number().gt(0).lt(1),
-      decayPerHop: z.number().gt(0).max(1),
       maxHops: z.number().int().min(1).max(4),
       maxMembers: z.number().int().min(2).max(50),
       /**

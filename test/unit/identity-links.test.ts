@@ -230,14 +230,15 @@ describe("an anonymous device's decisions and its person cluster", () => {
 });
 
 describe('evidence flows through the graph, and old evidence fades', () => {
-  it("finds the customer a laptop never shared a product with, through the phone both share products with (two hops)", async () => {
+  const products = (device: string, network: string, d: number, hour: number, ids: string[]) => ids.map((p, k) => view(device, network, day(d, hour, k * 5), p));
+
+  it("finds the customer a laptop never met, through the phone both share things with (two hops), when nothing speaks against her", async () => {
     const stores = new MemoryStores();
     await ingest(stores, [
-      // The phone researches with the customer's tablet (logged in) and, other things, with the laptop.
-      ...[2, 3].flatMap((d) => [view('tab-z', 'home-z', day(d, 19), 'paint-1'), view('tab-z', 'home-z', day(d, 19, 5), 'paint-2')]),
-      ...[2, 3].flatMap((d) => [view('phone-z', 'home-z', day(d, 20), 'paint-1'), view('phone-z', 'home-z', day(d, 20, 5), 'paint-2'), view('phone-z', 'home-z', day(d, 20, 10), 'tools-7'), view('phone-z', 'home-z', day(d, 20, 15), 'tools-8')]),
-      segmentEvent({ type: 'identify', anonymousId: 'tab-z', userId: 'user-z', timestamp: day(3, 22), context: { ip: 'home-z' } }),
-      ...[3, 4].flatMap((d) => [view('laptop-z', 'home-z', day(d, 23), 'tools-7'), view('laptop-z', 'home-z', day(d, 23, 5), 'tools-8')]),
+      // The phone and the laptop at home research tools; the phone and the customer's tablet, at her mother's, paint.
+      ...[2, 3].flatMap((d) => [...products('laptop-z', 'home-z', d, 20, ['tools-7', 'tools-8', 'tools-9']), ...products('phone-z', 'home-z', d, 21, ['tools-7', 'tools-8', 'tools-9'])]),
+      ...[2, 3].flatMap((d) => [...products('tab-z', 'mum-z', d, 10, ['paint-1', 'paint-2', 'paint-3']), ...products('phone-z', 'mum-z', d, 11, ['paint-1', 'paint-2', 'paint-3'])]),
+      segmentEvent({ type: 'identify', anonymousId: 'tab-z', userId: 'user-z', timestamp: day(3, 22), context: { ip: 'mum-z' } }),
     ]);
     const hood = new Neighbourhood(stores, config.rules);
     const [customer, phone, laptop] = ['tab-z', 'phone-z', 'laptop-z'].map((d) => ownerOf(stores, d)) as [string, string, string];
@@ -245,11 +246,29 @@ describe('evidence flows through the graph, and old evidence fades', () => {
     const cluster = await personCluster(matchCardOf(stores.profileItems.get(laptop)!), hood);
     const viaPhone = cluster.members.find((m) => m.profileId === customer);
     expect(viaPhone).toMatchObject({ hops: 2, via: phone, authenticated: true });
-    // The chain's probability: both links', discounted once for the second hop.
-    const [p1, p2] = [(await hood.linksOf(matchCardOf(stores.profileItems.get(laptop)!)))[0]!, (await hood.linksOf(matchCardOf(stores.profileItems.get(phone)!))).find((l) => l.otherProfileId === customer)!];
-    expect(viaPhone!.probability).toBeCloseTo(probabilityOf(p1.score) * probabilityOf(p2.score) * config.rules.probabilistic.cluster.decayPerHop, 3);
-    // The laptop's decisions borrow from the customer, not from the anonymous phone.
+    // Its probability: the average over the members it was scored with (only the phone: the laptop and the tablet never shared a network).
+    const link = (await hood.linksOf(matchCardOf(stores.profileItems.get(phone)!))).find((l) => l.otherProfileId === customer)!;
+    expect(viaPhone!.probability).toBeCloseTo(probabilityOf(link.score), 2);
+    // The laptop's decisions (where borrowing is on) borrow from the customer, not from the anonymous phone.
     expect(stores.profileItems.get(laptop)?.cluster?.profileId).toBe(customer);
+  });
+
+  it('does not chain: a profile linked to one member stays out when its pair with another speaks against it', async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, [
+      // As above, but the tablet is at the same home as the laptop, and the two never researched anything alike.
+      ...[2, 3].flatMap((d) => [...products('laptop-y', 'home-y', d, 20, ['tools-7', 'tools-8', 'tools-9']), ...products('phone-y', 'home-y', d, 21, ['tools-7', 'tools-8', 'tools-9', 'paint-1', 'paint-2', 'paint-3'])]),
+      ...[2, 3].flatMap((d) => products('tab-y', 'home-y', d, 19, ['paint-1', 'paint-2', 'paint-3'])),
+      segmentEvent({ type: 'identify', anonymousId: 'tab-y', userId: 'user-y', timestamp: day(3, 22), context: { ip: 'home-y' } }),
+    ]);
+    const hood = new Neighbourhood(stores, config.rules);
+    const [customer, phone, laptop] = ['tab-y', 'phone-y', 'laptop-y'].map((d) => ownerOf(stores, d)) as [string, string, string];
+    // The phone is linked to both; the laptop and the customer are scored (one home) and improbable.
+    expect((await hood.linksOf(matchCardOf(stores.profileItems.get(phone)!))).map((l) => l.otherProfileId).sort()).toEqual([customer, laptop].sort());
+    const pair = (await hood.candidatesOf(matchCardOf(stores.profileItems.get(laptop)!))).find((l) => l.otherProfileId === customer)!;
+    expect(pair.probability).toBeLessThan(0.5);
+    const cluster = await personCluster(matchCardOf(stores.profileItems.get(laptop)!), hood);
+    expect(cluster.members.map((m) => m.profileId)).toEqual([phone]);
   });
 
   it('does not let profiles that stopped using a home long ago weaken the link of the two that live there now', async () => {
