@@ -155,9 +155,21 @@ export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
   let score = best.logOdds;
   const reasons = [best.reason];
 
+  // Another place they share is one comparison, however many networks: a carrier's pool of addresses
+  // that the same phones rotate through is one piece of evidence, not one per address. Its u is how
+  // often a stranger is there too: at least how crowded the network is, and the share of the best
+  // network's other profiles also seen there (the same crowd); the network that says most is weighed.
+  const others = best.view.members.filter((m) => m.profileId !== a.profileId && m.profileId !== b.profileId);
+  let place: { network: string; u: number } | undefined;
   for (const { view } of priors.slice(1)) {
-    score += agreement(f.extraNetwork, rules);
-    reasons.push(`also both on network ${view.network}`);
+    const crowded = (view.members.length - 2) / rules.publicNetworkProfiles;
+    const sameCrowd = others.length === 0 ? 0 : others.filter((m) => own(m.signals.networks, view.network) !== undefined).length / others.length;
+    const u = Math.max(f.extraNetwork.u, crowded, sameCrowd);
+    if (place === undefined || u < place.u) place = { network: view.network, u };
+  }
+  if (place !== undefined) {
+    score += agreement({ m: f.extraNetwork.m, u: place.u }, rules);
+    reasons.push(`also both on network ${place.network}${place.u >= f.extraNetwork.m ? ' (as are many others: no evidence)' : ''}`);
   }
   const la = a.signals.locale?.v.toLowerCase();
   const lb = b.signals.locale?.v.toLowerCase();

@@ -63,6 +63,7 @@ export const identityRulesSchema = z.strictObject({
      * across everyone (learned each night) when that is higher; no u is below `uFloor`.
      */
     fields: z.strictObject({
+      /** Also seen together on another network (one comparison, the network that says most); its u is at least how crowded that network is, and the share of the first network's crowd seen there too. */
       extraNetwork: fieldWeights,
       locale: fieldWeights,
       timezone: fieldWeights,

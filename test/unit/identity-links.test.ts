@@ -129,6 +129,32 @@ describe('a household of four, three devices each, over three weeks', () => {
   });
 });
 
+describe("a carrier's pool of addresses: the same phones rotate through all of them", () => {
+  /** Thirty phones, each at its own home in the evening, and on the pool's six addresses by day, each on every one of them over two weeks; each researches its own things. */
+  function pool(): Array<Record<string, unknown>> {
+    const events: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 30; i++) {
+      const phone = `pool-phone-${i}`;
+      for (const d of [2, 3, 4]) events.push(view(phone, `pool-home-${i}`, day(d, 20, i % 60), `garden-${500 + i}`));
+      for (let d = 2; d < 16; d++) events.push(view(phone, `pool-addr-${(i + d) % 6}`, day(d, 12, i % 60), `tools-${700 + i}`));
+    }
+    return events;
+  }
+
+  it('counts the pool once: two strangers seen on the same six addresses are not linked', async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, pool());
+    const hood = new Neighbourhood(stores, config.rules);
+    const a = matchCardOf(stores.profileItems.get(ownerOf(stores, 'pool-phone-0'))!);
+    const pairs = await hood.candidatesOf(a);
+    // Every other phone shares several of the pool's addresses with her...
+    expect(pairs.length).toBe(29);
+    expect(pairs.every((p) => p.reasons.filter((r) => r.startsWith('also both on network')).length <= 1)).toBe(true);
+    // ...and none of them is probably hers.
+    expect(await allLinks(stores)).toEqual([]);
+  });
+});
+
 describe('links are a function of the evidence', () => {
   it('follow a merge to the survivor, and go when the network they rested on fills with strangers', async () => {
     const stores = new MemoryStores();
