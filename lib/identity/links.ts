@@ -1,7 +1,8 @@
 import { own } from '../events/json';
 import type { MatchCard } from '../profile/profile';
-import type { IdentityGraphStore, ProfileStore } from '../store/ports';
-import { isProbableMatch, isResident, probabilityOf, scorePair, type NetworkView, type ProbableLink } from './probabilistic';
+import type { IdentityGraphStore, ProductPopularityStore, ProfileStore } from '../store/ports';
+import { popularityOf } from './popularity';
+import { isProbableMatch, isResident, probabilityOf, scorePair, type NetworkView, type ProbableLink, type ScoringWeights } from './probabilistic';
 import type { IdentityRules } from './rules';
 import { NO_WEIGHTS, type IdentityWeights } from './weights';
 
@@ -16,6 +17,8 @@ import { NO_WEIGHTS, type IdentityWeights } from './weights';
 export interface LinkSources {
   graph: Pick<IdentityGraphStore, 'visitsOn'>;
   profiles: Pick<ProfileStore, 'getCards'>;
+  /** Product popularity counted at ingest (lib/identity/popularity.ts), when the stores keep it. */
+  popularity?: ProductPopularityStore;
 }
 
 /** What the ingest knows that the stores do not yet: this batch's profiles and network listings. */
@@ -57,6 +60,9 @@ export class ReadBudgetSpent extends Error {
   }
 }
 
+/** The fewest profiles (decayed) product popularity counted at ingest must be over before the scorer believes it. */
+export const MIN_POPULATION = 100;
+
 /** How many index entries per profile a network is read with before it counts as public whatever they resolve to. */
 const LISTINGS_PER_PROFILE = 4;
 /** How many tombstones a listed id is followed through to its live profile. */
@@ -70,6 +76,9 @@ export class Neighbourhood {
   private readonly cards = new Map<string, MatchCard | null>();
   private readonly views = new Map<string, Promise<NetworkView | undefined>>();
   private readonly links = new Map<string, Promise<ProbableLink[]>>();
+  private scoring: Promise<ScoringWeights> | undefined;
+  /** The time popularity is read as of: the clock the ingest counts it by (a batch's processing time); else now. */
+  private readonly at: Date | undefined;
   /** Store reads made (queries and batch gets), for benchmarks. */
   reads = 0;
 
@@ -81,12 +90,13 @@ export class Neighbourhood {
   constructor(
     private readonly sources: LinkSources,
     readonly rules: IdentityRules,
-    options: { overlay?: Overlay; weights?: IdentityWeights; maxReads?: number; knownPublic?: PublicNetworks } = {},
+    options: { overlay?: Overlay; weights?: IdentityWeights; maxReads?: number; knownPublic?: PublicNetworks; at?: Date } = {},
   ) {
     this.overlay = options.overlay;
     this.knownPublic = options.knownPublic;
     this.weights = options.weights ?? NO_WEIGHTS;
     this.maxReads = options.maxReads ?? Infinity;
+    this.at = options.at;
   }
 
   /** Whether the read budget is spent: the ingest's refresh of cluster contexts stops there (the read API has none). */
@@ -191,13 +201,31 @@ export class Neighbourhood {
     return scored;
   }
 
+  /**
+   * The weights pairs are scored with: last night's, and the shares counted at ingest (`live`), so a
+   * best-seller is known from its first day (read once per neighbourhood; a product's popularity is
+   * the higher of the two). Shares over fewer than MIN_POPULATION profiles are not believed: in a deployment's
+   * first hour, one person's devices are everyone, and every product she looked at would seem common.
+   */
+  scoringWeights(): Promise<ScoringWeights> {
+    this.scoring ??= (async () => {
+      const source = popularityOf(this.sources);
+      if (source === undefined) return this.weights;
+      const shares = await source.shares(this.at ?? new Date());
+      if (source.profiles() < MIN_POPULATION) return this.weights;
+      return { ...this.weights, live: shares };
+    })();
+    return this.scoring;
+  }
+
   private async scoreCandidates(card: MatchCard): Promise<ProbableLink[]> {
+    const weights = await this.scoringWeights();
     const views = await this.networksOf(card);
     const candidates = new Map<string, MatchCard>();
     for (const v of views) for (const m of v.members) if (m.profileId !== card.profileId) candidates.set(m.profileId, m);
     const out: ProbableLink[] = [];
     for (const other of candidates.values()) {
-      const evidence = scorePair(card, other, views, this.rules.probabilistic, this.weights);
+      const evidence = scorePair(card, other, views, this.rules.probabilistic, weights);
       if (evidence !== undefined) out.push({ profileId: card.profileId, otherProfileId: other.profileId, ...evidence });
     }
     return out.sort((a, b) => b.score - a.score || (a.otherProfileId < b.otherProfileId ? -1 : 1));
@@ -314,6 +342,7 @@ export async function householdOf(card: MatchCard, hood: Neighbourhood): Promise
   const home = homes[0]?.v;
   if (home === undefined) return undefined;
   const residents = home.members.filter((m) => isResident(own(m.signals.networks, home.network), rules));
+  const weights = await hood.scoringWeights();
   const parent = new Map(residents.map((r) => [r.profileId, r.profileId]));
   const find = (x: string): string => {
     const p = parent.get(x) as string;
@@ -324,7 +353,7 @@ export async function householdOf(card: MatchCard, hood: Neighbourhood): Promise
   for (let i = 0; i < residents.length; i++) {
     for (let j = i + 1; j < residents.length; j++) {
       const [x, y] = [residents[i] as MatchCard, residents[j] as MatchCard];
-      const evidence = scorePair(x, y, [home], rules, hood.weights);
+      const evidence = scorePair(x, y, [home], rules, weights);
       if (evidence !== undefined && isProbableMatch(evidence.score, hood.rules)) pairs.push({ a: x.profileId, b: y.profileId, score: evidence.score });
     }
   }

@@ -259,6 +259,11 @@ export class PopularitySource {
     return (cache.shares ??= cache.tally.shares());
   }
 
+  /** How many profiles the shares are over (decayed), as last read and counted: a share over a handful of profiles says little. */
+  profiles(): number {
+    return this.cache?.tally.profiles ?? 0;
+  }
+
   /** Counts this process just added to the store (on `day`'s scale), for the shares it serves until its next read. */
   counted(day: string, counts: PopularityCounts): void {
     const cache = this.cache;

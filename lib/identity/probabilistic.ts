@@ -32,6 +32,9 @@ export interface ProbableLink extends PairEvidence {
 
 type Rules = IdentityRules['probabilistic'];
 
+/** What pairs are scored with: last night's weights and, when believed, the product shares counted at ingest (lib/identity/popularity.ts). */
+export type ScoringWeights = IdentityWeights & { live?: Record<string, number> };
+
 const round = (x: number): number => Math.round(x * 100) / 100;
 export const probabilityOf = (logOdds: number): number => 1 / (1 + 2 ** -logOdds);
 
@@ -138,12 +141,12 @@ const MAX_PRODUCTS_WEIGHED = 3;
 /**
  * Scores a pair of profiles on the networks they share (docs/identity.md): the prior of the
  * best network (fewer profiles, and ones that come back in the evening, say more), then each field's
- * Fellegi-Sunter weight, a product's u its popularity across everyone last night: a best-seller many
+ * Fellegi-Sunter weight, a product's u its popularity (last night's, or counted at ingest): a best-seller many
  * researched says little, a niche product much.
  * Two authenticated profiles are never linked: they are different customers by definition. A pure
  * function of the two cards and the networks' members: the same evidence, the same score, in any order.
  */
-export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], rules: Rules, weights: IdentityWeights = NO_WEIGHTS): PairEvidence | undefined {
+export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], rules: Rules, weights: ScoringWeights = NO_WEIGHTS): PairEvidence | undefined {
   if (a.profileId === b.profileId || (a.authenticated && b.authenticated)) return undefined;
   const shared = sharedNetworks(a, b, networks, rules);
   if (shared.length === 0) return undefined;
@@ -196,7 +199,7 @@ export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
     // The rarest first (across everyone last night): they say the most.
     const common = pa
       .filter((p) => pb.has(p))
-      .map((p) => ({ p, popularity: own(weights.products, p) ?? 0 }))
+      .map((p) => ({ p, popularity: Math.max(own(weights.products, p) ?? 0, own(weights.live ?? {}, p) ?? 0) }))
       .sort((x, y) => x.popularity - y.popularity || (x.p < y.p ? -1 : 1))
       .slice(0, MAX_PRODUCTS_WEIGHED);
     if (common.length === 0) score += disagreement(f.product);

@@ -576,6 +576,8 @@ async function indexNetworks(run: BatchRun, groups: Map<string, Group>, resoluti
     ...(config.identityWeights ? { weights: config.identityWeights } : {}),
     maxReads: Math.max(MIN_CLUSTER_READS, CLUSTER_READS_PER_RECORD * run.records.length),
     knownPublic: publicNetworksOf(stores),
+    // Popularity as this ingest counts it: by processing time.
+    at: run.now(),
   });
   // A merge's survivor is derived again whatever its signature says: it is now what both were.
   const survivors = new Set([...resolution.mergedAway].map((loser) => resolution.root(loser)));

@@ -155,6 +155,33 @@ describe("a carrier's pool of addresses: the same phones rotate through all of t
   });
 });
 
+describe("before the first night: a best-seller is known from the events", () => {
+  /** Twelve coworkers' laptops on the office network on weekdays, each looking at two of the shop's three best-sellers (as 450 others do at home) and at something of its own. */
+  function office(): Array<Record<string, unknown>> {
+    const events: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 450; i++) events.push(view(`home-phone-${i}`, `someone-home-${i}`, day(2, 20, i % 60), `paint-best-${i % 3}`), view(`home-phone-${i}`, `someone-home-${i}`, day(2, 21, i % 60), `paint-best-${(i + 1) % 3}`));
+    for (let i = 0; i < 12; i++) {
+      for (const d of [3, 4, 5]) {
+        events.push(view(`desk-laptop-${i}`, 'office-net', day(d, 10, i), `paint-best-${i % 3}`), view(`desk-laptop-${i}`, 'office-net', day(d, 11, i), `paint-best-${(i + 1) % 3}`));
+        events.push(view(`desk-laptop-${i}`, 'office-net', day(d, 12, i), `tools-${900 + i}`));
+      }
+    }
+    return events;
+  }
+
+  it('links no two coworkers for looking at the same best-sellers, with no night behind it', async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, office(), 100);
+    // Read as the ingest counted (the test's clock), with no weights from a night.
+    const hood = new Neighbourhood(stores, config.rules, { weights: NO_WEIGHTS, at: config.now!() });
+    const laptop = matchCardOf(stores.profileItems.get(ownerOf(stores, 'desk-laptop-0'))!);
+    const pairs = await hood.candidatesOf(laptop);
+    expect(pairs).toHaveLength(11);
+    expect(pairs.some((p) => p.reasons.some((r) => r.includes('paint-best')))).toBe(true);
+    expect(await hood.linksOf(laptop)).toEqual([]);
+  });
+});
+
 describe('links are a function of the evidence', () => {
   it('follow a merge to the survivor, and go when the network they rested on fills with strangers', async () => {
     const stores = new MemoryStores();
