@@ -337,11 +337,11 @@ export async function householdOf(card: MatchCard, hood: Neighbourhood): Promise
   const rules = hood.rules.probabilistic;
   const homes = (await hood.networksOf(card))
     .map((v) => ({ v, days: own(card.signals.networks, v.network)?.days?.length ?? 0 }))
-    .filter(({ v }) => isResident(own(card.signals.networks, v.network), rules))
+    .filter(({ v }) => isResident(card.signals.networks, v.network, rules))
     .sort((a, b) => b.days - a.days || (a.v.network < b.v.network ? -1 : 1));
   const home = homes[0]?.v;
   if (home === undefined) return undefined;
-  const residents = home.members.filter((m) => isResident(own(m.signals.networks, home.network), rules));
+  const residents = home.members.filter((m) => isResident(m.signals.networks, home.network, rules));
   const weights = await hood.scoringWeights();
   const parent = new Map(residents.map((r) => [r.profileId, r.profileId]));
   const find = (x: string): string => {

@@ -13,7 +13,7 @@ export function matchSignature(p: Profile, rules: IdentityRules): string {
     topInterests(p),
     Object.keys(p.signals.products ?? {}).sort(),
     Object.entries(p.signals.networks)
-      .map(([n, s]) => [n, isResident(s, rules.probabilistic)])
+      .map(([n]) => [n, isResident(p.signals.networks, n, rules.probabilistic)])
       .sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
   ]);
 }

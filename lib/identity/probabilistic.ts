@@ -58,10 +58,27 @@ function homeMask(rules: Rules): number {
   return mask;
 }
 
-/** Whether a profile lives on a network: seen there on `residentDays` distinct days, at least once in its home hours. */
-export function isResident(sighting: NetworkSighting | undefined, rules: Rules): boolean {
-  if (sighting === undefined || (sighting.days?.length ?? 0) < rules.residentDays) return false;
-  return ((sighting.hours ?? 0) & homeMask(rules)) !== 0;
+/** The distinct days a profile was seen on any network, per networks object. */
+const daysSeen = new WeakMap<Record<string, NetworkSighting>, number>();
+function allDays(networks: Record<string, NetworkSighting>): number {
+  let n = daysSeen.get(networks);
+  if (n === undefined) {
+    n = new Set(Object.values(networks).flatMap((s) => s.days ?? [])).size;
+    daysSeen.set(networks, n);
+  }
+  return n;
+}
+
+/**
+ * Whether a profile lives on a network: seen there on `residentDays` distinct days, at least once in
+ * its home hours, and on at least a third of the days it was seen on any network. A phone that passes
+ * a carrier's address on its way home on a few evenings comes back to it, but lives elsewhere.
+ */
+export function isResident(networks: Record<string, NetworkSighting>, network: string, rules: Rules): boolean {
+  const sighting = own(networks, network);
+  const days = sighting?.days?.length ?? 0;
+  if (sighting === undefined || days < rules.residentDays) return false;
+  return ((sighting.hours ?? 0) & homeMask(rules)) !== 0 && days * 3 >= allDays(networks);
 }
 
 /** A sighting's last time in milliseconds, parsed once per sighting object. */
@@ -82,7 +99,7 @@ function membersOf(view: NetworkView, rules: Rules): { seen: number[]; resident:
   let m = viewMembers.get(view);
   if (m === undefined) {
     const sightings = view.members.map((x) => own(x.signals.networks, view.network));
-    m = { seen: sightings.map(seenAt), resident: sightings.map((x) => isResident(x, rules)) };
+    m = { seen: sightings.map(seenAt), resident: view.members.map((x) => isResident(x.signals.networks, view.network, rules)) };
     viewMembers.set(view, m);
   }
   return m;
@@ -107,7 +124,7 @@ export function sharedNetworks(a: MatchCard, b: MatchCard, networks: NetworkView
 function networkPrior(a: MatchCard, b: MatchCard, view: NetworkView, rules: Rules): { logOdds: number; reason: string } {
   const sa = own(a.signals.networks, view.network);
   const sb = own(b.signals.networks, view.network);
-  const residents = isResident(sa, rules) && isResident(sb, rules);
+  const residents = isResident(a.signals.networks, view.network, rules) && isResident(b.signals.networks, view.network, rules);
   // Who used the network around the pair's time: profiles that stopped coming long ago do not count.
   const at = Math.max(seenAt(sa), seenAt(sb));
   const window = rules.windowDays * 86_400_000;

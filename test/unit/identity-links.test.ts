@@ -6,7 +6,7 @@ import { probabilityOf } from '../../lib/identity/probabilistic';
 import { addCounts, countProducts, MAX_WEIGHTS_BYTES, NO_WEIGHTS, weightsOf, type IdentityWeights } from '../../lib/identity/weights';
 import { derivedPairs, nightlyWeights } from '../../bench/synthetic/links';
 import { ingestBatch } from '../../lib/ingest/pipeline';
-import { matchCardOf } from '../../lib/profile/profile';
+import { matchCardOf, type MatchCard } from '../../lib/profile/profile';
 import { readCluster, readProfile } from '../../lib/profile/read';
 import { MemoryStores } from '../../lib/store/memory';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord, withClusterContext } from '../support/factories';
@@ -152,6 +152,27 @@ describe("a carrier's pool of addresses: the same phones rotate through all of t
     expect(pairs.every((p) => p.reasons.filter((r) => r.startsWith('also both on network')).length <= 1)).toBe(true);
     // ...and none of them is probably hers.
     expect(await allLinks(stores)).toEqual([]);
+  });
+});
+
+describe('a home is where a profile spends its days', () => {
+  it('does not take a carrier address some phones pass through in the evening for their home', async () => {
+    // Thirty phones, each at its own home every evening. On their way back, eight of them pass the same
+    // carrier address on two or three evenings; twenty others pass it once.
+    const events: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 30; i++) {
+      for (let d = 2; d < 16; d++) events.push(view(`commuter-${i}`, `flat-${i}`, day(d, 21, i), `lighting-${800 + i}`));
+      const evenings = i < 8 ? [3, 6, 9].slice(0, 2 + (i % 2)) : [4];
+      for (const d of evenings) events.push(view(`commuter-${i}`, 'carrier-addr', day(d, 18, 30 + i), `tools-${600 + i}`));
+    }
+    const stores = new MemoryStores();
+    await ingest(stores, events);
+    const hood = new Neighbourhood(stores, config.rules, { weights: NO_WEIGHTS });
+    const [a, b] = ['commuter-0', 'commuter-1'].map((d) => matchCardOf(stores.profileItems.get(ownerOf(stores, d))!)) as [MatchCard, MatchCard];
+    const pair = (await hood.candidatesOf(a)).find((l) => l.otherProfileId === b.profileId)!;
+    // They live at their flats (every day), not at the address they pass on a few of their days: it is
+    // weighed by everyone seen on it, not as a home of eight (before: "both live on ... (8 residents)").
+    expect(pair.reasons[0]).toMatch(/^both seen on network .* \(30 profiles\)$/);
   });
 });
 
