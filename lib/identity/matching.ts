@@ -10,6 +10,8 @@ export function matchSignature(p: Profile, rules: IdentityRules): string {
     userIdOf(p) !== undefined,
     p.signals.locale?.v,
     p.signals.timezone?.v,
+    // Its kind, when it is a single device (two of one kind are rarely one person's).
+    Math.max(p.identities.anonymousId?.length ?? 0, p.identities.deviceId?.length ?? 0) === 1 ? p.signals.userAgent?.v : undefined,
     topInterests(p),
     Object.keys(p.signals.products ?? {}).sort(),
     Object.entries(p.signals.networks)

@@ -203,6 +203,15 @@ export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
     score += weigh(f.timezone, ta === tb, rules);
     reasons.push(`time zone ${ta === tb ? 'agrees' : 'differs'}`);
   }
+  // One person rarely carries two phones of one model: two single devices of one kind (a merged
+  // customer's latest user agent is only one of her devices', so only single devices are compared).
+  const ka = a.devices === 1 ? a.signals.userAgent?.v : undefined;
+  const kb = b.devices === 1 ? b.signals.userAgent?.v : undefined;
+  if (ka !== undefined && kb !== undefined && ka !== 'other' && kb !== 'other') {
+    // m and u are of "one kind": log2(m/u) when they are (-2.9), log2((1-m)/(1-u)) when not (+0.45).
+    score += ka === kb ? Math.log2(f.sameKind.m / f.sameKind.u) : disagreement(f.sameKind);
+    reasons.push(ka === kb ? `both single devices of one kind (${ka})` : 'devices of different kinds');
+  }
   const ia = topInterests(a);
   const ib = topInterests(b);
   if (ia.length > 0 && ib.length > 0) {

@@ -66,7 +66,10 @@ export const identityRulesSchema = z.strictObject({
       /** Also seen together on another network (one comparison, the network that says most); its u is at least how crowded that network is, and the share of the first network's crowd seen there too. */
       extraNetwork: fieldWeights,
       locale: fieldWeights,
+      /** m near 1: one person's devices rarely differ on the time zone, so a difference is strong evidence of two people. */
       timezone: fieldWeights,
+      /** Two single devices of one kind (two iPhones): m, how often one person's two devices are (rarely); u, two people's. */
+      sameKind: fieldWeights,
       interest: fieldWeights,
       product: fieldWeights,
       moreProducts: fieldWeights,

@@ -166,6 +166,8 @@ export interface MatchCard {
   profileId: string;
   updatedAt: string;
   authenticated: boolean;
+  /** How many devices the profile holds (its most anonymousIds or deviceIds): only a single device has one kind. */
+  devices?: number;
   signals: Signals;
   mergedInto?: string;
 }
@@ -175,6 +177,7 @@ export function matchCardOf(p: Profile): MatchCard {
     profileId: p.profileId,
     updatedAt: p.updatedAt,
     authenticated: userIdOf(p) !== undefined,
+    devices: Math.max(identityCount(p, 'anonymousId'), identityCount(p, 'deviceId')),
     signals: p.signals,
     ...(p.mergedInto !== undefined ? { mergedInto: p.mergedInto } : {}),
   };

@@ -155,6 +155,39 @@ describe("a carrier's pool of addresses: the same phones rotate through all of t
   });
 });
 
+describe('evidence against one person is strong where it should be', () => {
+  const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148';
+  const laptop = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0';
+  const seen = (anonymousId: string, userAgent: string, timezone: string, d: number, product: string) =>
+    segmentEvent({ anonymousId, timestamp: day(d, 20, product.length), properties: { product_id: product, category: product.split('-')[0] }, context: { ip: 'sisters-flat', locale: 'en-GB', timezone, userAgent } });
+  const pairOf = async (events: Array<Record<string, unknown>>, x: string, y: string) => {
+    const stores = new MemoryStores();
+    await ingest(stores, events);
+    const hood = new Neighbourhood(stores, config.rules);
+    const [a, b] = [x, y].map((d) => matchCardOf(stores.profileItems.get(ownerOf(stores, d))!)) as [MatchCard, MatchCard];
+    return (await hood.candidatesOf(a)).find((l) => l.otherProfileId === b.profileId)!;
+  };
+  /** Two devices at one flat, researching the same two things on three evenings. */
+  const flat = (x: [string, string, string], y: [string, string, string]) =>
+    [2, 3, 4].flatMap((d) => ['paint-31', 'paint-32'].flatMap((p) => [seen(x[0], x[1], x[2], d, p), seen(y[0], y[1], y[2], d, p)]));
+
+  it('weighs two phones of one model as strong evidence of two people (one person rarely carries two)', async () => {
+    const pair = await pairOf(flat(['sister-a', iphone, 'Europe/London'], ['sister-b', iphone, 'Europe/London']), 'sister-a', 'sister-b');
+    expect(pair.reasons).toContain('both single devices of one kind (ios-phone)');
+    // Her phone and her laptop, the same evidence otherwise, are more than four bits likelier one person.
+    const mine = await pairOf(flat(['her-phone', iphone, 'Europe/London'], ['her-laptop', laptop, 'Europe/London']), 'her-phone', 'her-laptop');
+    expect(mine.reasons).toContain('devices of different kinds');
+    expect(pair.score).toBeLessThan(mine.score - 3);
+  });
+
+  it('weighs devices set to different time zones as strong evidence of two people', async () => {
+    const pair = await pairOf(flat(['guest-phone', iphone, 'America/New_York'], ['host-laptop', laptop, 'Europe/London']), 'guest-phone', 'host-laptop');
+    expect(pair.reasons).toContain('time zone differs');
+    const same = await pairOf(flat(['her-phone', iphone, 'Europe/London'], ['her-laptop', laptop, 'Europe/London']), 'her-phone', 'her-laptop');
+    expect(pair.score).toBeLessThan(same.score - 3);
+  });
+});
+
 describe('a home is where a profile spends its days', () => {
   it('does not take a carrier address some phones pass through in the evening for their home', async () => {
     // Thirty phones, each at its own home every evening. On their way back, eight of them pass the same
