@@ -316,6 +316,19 @@ class World {
     this.session(p, d, at, { ip: p.home });
   }
 
+  /** A phone's session at home: mostly in the evening, else before work. */
+  phoneAtHome(p: Person, d: Device, day: number): void {
+    this.session(p, d, this.chance(0.8) ? this.at(p, day, 18, 23.5) : this.at(p, day, 7, 8.5), { ip: p.home });
+  }
+
+  /** A phone's day: its sessions, each at home 55% of the time, else in the day wherever the phone is. */
+  phoneDay(p: Person, d: Device, day: number): void {
+    for (let s = phoneSessions(this); s > 0; s--) {
+      if (this.chance(0.55)) this.phoneAtHome(p, d, day);
+      else this.session(p, d, this.at(p, day, 8, 18), this.away(d));
+    }
+  }
+
   events(): TruthEvent[] {
     return this.out
       .map((e, i) => ({ e, i }))
@@ -371,7 +384,7 @@ function carrier(w: World): void {
         } else if (d.kind === 'phone') {
           for (let s = phoneSessions(w); s > 0; s--) {
             if (w.chance(0.6)) w.session(p, d, w.at(p, day, 7, 23), { ip: w.pick(pool), ...(d.app ? { cellular: true } : {}) });
-            else w.session(p, d, w.chance(0.8) ? w.at(p, day, 18, 23.5) : w.at(p, day, 7, 8.5), { ip: p.home });
+            else w.phoneAtHome(p, d, day);
           }
         } else if (d.kind === 'laptop' && p.office !== undefined) {
           if (w.weekday(day) && w.chance(0.8)) for (let s = w.int(1, 2); s > 0; s--) w.session(p, d, w.at(p, day, 9, 17), { ip: p.office });
@@ -454,10 +467,7 @@ function households(w: World): void {
       for (const p of people) {
         for (const d of p.devices) {
           if (d.kind === 'phone') {
-            for (let s = phoneSessions(w); s > 0; s--) {
-              if (w.chance(0.55)) w.session(p, d, w.chance(0.8) ? w.at(p, day, 18, 23.5) : w.at(p, day, 7, 8.5), { ip: p.home });
-              else w.session(p, d, w.at(p, day, 8, 18), w.away(d));
-            }
+            w.phoneDay(p, d, day);
           } else {
             w.atHome(p, d, day, d.kind === 'laptop' ? 0.45 : 0.35);
           }
@@ -560,10 +570,7 @@ function shops(w: World): void {
     for (const p of people) {
       for (const d of p.devices) {
         if (d.kind === 'phone') {
-          for (let s = phoneSessions(w); s > 0; s--) {
-            if (w.chance(0.55)) w.session(p, d, w.chance(0.8) ? w.at(p, day, 18, 23.5) : w.at(p, day, 7, 8.5), { ip: p.home });
-            else w.session(p, d, w.at(p, day, 8, 18), w.away(d));
-          }
+          w.phoneDay(p, d, day);
         } else {
           w.atHome(p, d, day, 0.4);
         }
