@@ -28,7 +28,8 @@ export interface LinkQuality {
   memberCalibration: Calibration;
 }
 
-export interface QualityReport {
+/** The population's resolution, and its links and clusters with the weights asked for (after one night when both were). */
+export interface QualityReport extends Omit<LinkQuality, 'weights' | 'candidateCalibration' | 'memberCalibration'> {
   events: number;
   people: number;
   profiles: number;
@@ -36,15 +37,6 @@ export interface QualityReport {
   precision: number;
   /** Pairwise over events: of the event pairs from one person, the share put in one profile. */
   recall: number;
-  /** The figures below, with the weights asked for (after one night when both were). */
-  probableLinks: number;
-  probablePrecision: number;
-  probableRecall: number;
-  probableF05: number;
-  clusterPairs: number;
-  clusterPrecision: number;
-  clusterRecall: number;
-  clusterF05: number;
   /** Recall with probable links counted as joins. */
   recallWithProbable: number;
   /** Before any night (NO_WEIGHTS), when measured. */
