@@ -60,9 +60,6 @@ export class ReadBudgetSpent extends Error {
   }
 }
 
-/** The fewest profiles (decayed) product popularity counted at ingest must be over before the scorer believes it. */
-export const MIN_POPULATION = 100;
-
 /** How many index entries per profile a network is read with before it counts as public whatever they resolve to. */
 const LISTINGS_PER_PROFILE = 4;
 /** How many tombstones a listed id is followed through to its live profile. */
@@ -203,17 +200,17 @@ export class Neighbourhood {
 
   /**
    * The weights pairs are scored with: last night's, and the shares counted at ingest (`live`), so a
-   * best-seller is known from its first day (read once per neighbourhood; a product's popularity is
-   * the higher of the two). Shares over fewer than MIN_POPULATION profiles are not believed: in a deployment's
-   * first hour, one person's devices are everyone, and every product she looked at would seem common.
+   * best-seller is known from its first day (read once per neighbourhood). A product's popularity is the
+   * higher of the two; a share counted at ingest is believed only for a product at least
+   * MIN_RESEARCHERS profiles researched (lib/identity/probabilistic.ts): in a deployment's first hour one
+   * person's devices are everyone, and every product she looked at would seem common.
    */
   scoringWeights(): Promise<ScoringWeights> {
     this.scoring ??= (async () => {
       const source = popularityOf(this.sources);
       if (source === undefined) return this.weights;
       const shares = await source.shares(this.at ?? new Date());
-      if (source.profiles() < MIN_POPULATION) return this.weights;
-      return { ...this.weights, live: shares };
+      return { ...this.weights, live: shares, liveProfiles: source.profiles() };
     })();
     return this.scoring;
   }

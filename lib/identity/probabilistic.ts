@@ -32,8 +32,21 @@ export interface ProbableLink extends PairEvidence {
 
 type Rules = IdentityRules['probabilistic'];
 
-/** What pairs are scored with: last night's weights and, when believed, the product shares counted at ingest (lib/identity/popularity.ts). */
-export type ScoringWeights = IdentityWeights & { live?: Record<string, number> };
+/** What pairs are scored with: last night's weights and the product shares counted at ingest (lib/identity/popularity.ts), over `liveProfiles` profiles. */
+export type ScoringWeights = IdentityWeights & { live?: Record<string, number>; liveProfiles?: number };
+
+/**
+ * The fewest profiles (decayed) that must have researched a product before its share counted at ingest
+ * is believed: her own two devices in a deployment's first hour are not a best-seller's crowd.
+ */
+export const MIN_RESEARCHERS = 5;
+
+/** A product's popularity: the higher of last night's share and the ingest's, the latter if enough profiles researched it. */
+function popularityOf(weights: ScoringWeights, product: string): number {
+  const night = own(weights.products, product) ?? 0;
+  const live = weights.live === undefined ? undefined : own(weights.live, product);
+  return live !== undefined && live * (weights.liveProfiles ?? 0) >= MIN_RESEARCHERS ? Math.max(night, live) : night;
+}
 
 const round = (x: number): number => Math.round(x * 100) / 100;
 export const probabilityOf = (logOdds: number): number => 1 / (1 + 2 ** -logOdds);
@@ -225,7 +238,7 @@ export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
     // The rarest first (across everyone last night): they say the most.
     const common = pa
       .filter((p) => pb.has(p))
-      .map((p) => ({ p, popularity: Math.max(own(weights.products, p) ?? 0, own(weights.live ?? {}, p) ?? 0) }))
+      .map((p) => ({ p, popularity: popularityOf(weights, p) }))
       .sort((x, y) => x.popularity - y.popularity || (x.p < y.p ? -1 : 1))
       .slice(0, MAX_PRODUCTS_WEIGHED);
     if (common.length === 0) score += disagreement(f.product);
