@@ -42,7 +42,7 @@ export type ScoringWeights = IdentityWeights & { live?: Record<string, number>; 
 export const MIN_RESEARCHERS = 5;
 
 /** A product's popularity: the higher of last night's share and the ingest's, the latter if enough profiles researched it. */
-function popularityOf(weights: ScoringWeights, product: string): number {
+function productPopularity(weights: ScoringWeights, product: string): number {
   const night = own(weights.products, product) ?? 0;
   const live = weights.live === undefined ? undefined : own(weights.live, product);
   return live !== undefined && live * (weights.liveProfiles ?? 0) >= MIN_RESEARCHERS ? Math.max(night, live) : night;
@@ -238,7 +238,7 @@ export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
     // The rarest first (across everyone last night): they say the most.
     const common = pa
       .filter((p) => pb.has(p))
-      .map((p) => ({ p, popularity: popularityOf(weights, p) }))
+      .map((p) => ({ p, popularity: productPopularity(weights, p) }))
       .sort((x, y) => x.popularity - y.popularity || (x.p < y.p ? -1 : 1))
       .slice(0, MAX_PRODUCTS_WEIGHED);
     if (common.length === 0) score += disagreement(f.product);
