@@ -270,17 +270,16 @@ export async function personCluster(card: MatchCard, hood: Neighbourhood): Promi
   await enter(card, 0);
   while (members.length < c.maxMembers) {
     // Profiles linked to a member that may still reach further, each with its fewest hops.
-    const reached = new Map<string, { hops: number; via: string }>();
+    const reached = new Map<string, number>();
     for (const m of inside) {
       if (m.hops >= c.maxHops) continue;
       for (const l of m.scored.values()) {
         if (!isProbableMatch(l.score, hood.rules) || ids.has(l.otherProfileId) || refused.has(l.otherProfileId)) continue;
-        const known = reached.get(l.otherProfileId);
-        if (known === undefined || m.hops + 1 < known.hops) reached.set(l.otherProfileId, { hops: m.hops + 1, via: m.card.profileId });
+        reached.set(l.otherProfileId, Math.min(reached.get(l.otherProfileId) ?? Infinity, m.hops + 1));
       }
     }
     let best: { id: string; probability: number; hops: number; link: ProbableLink } | undefined;
-    for (const [id, { hops }] of reached) {
+    for (const [id, hops] of reached) {
       let sum = 0;
       let scored = 0;
       let linked = 0;

@@ -1,5 +1,5 @@
 import { own, setOwn } from '../events/json';
-import { matchCardOf, userIdOf, type Profile } from '../profile/profile';
+import { deviceCount, matchCardOf, userIdOf, type Profile } from '../profile/profile';
 import { contextOf, personCluster, type Neighbourhood } from './links';
 import { isResident, topInterests, type NetworkVisit } from './probabilistic';
 import type { IdentityRules } from './rules';
@@ -11,7 +11,7 @@ export function matchSignature(p: Profile, rules: IdentityRules): string {
     p.signals.locale?.v,
     p.signals.timezone?.v,
     // Its kind, when it is a single device (two of one kind are rarely one person's).
-    Math.max(p.identities.anonymousId?.length ?? 0, p.identities.deviceId?.length ?? 0) === 1 ? p.signals.userAgent?.v : undefined,
+    deviceCount(p) === 1 ? p.signals.userAgent?.v : undefined,
     topInterests(p),
     Object.keys(p.signals.products ?? {}).sort(),
     Object.entries(p.signals.networks)

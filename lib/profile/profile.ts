@@ -177,13 +177,16 @@ export function matchCardOf(p: Profile): MatchCard {
     profileId: p.profileId,
     updatedAt: p.updatedAt,
     authenticated: userIdOf(p) !== undefined,
-    devices: Math.max(identityCount(p, 'anonymousId'), identityCount(p, 'deviceId')),
+    devices: deviceCount(p),
     signals: p.signals,
     ...(p.mergedInto !== undefined ? { mergedInto: p.mergedInto } : {}),
   };
 }
 
 export const identityCount = (p: Profile, ns: Namespace): number => p.identities[ns]?.length ?? 0;
+
+/** How many devices a profile holds: its most anonymousIds or deviceIds (an app's device has one of each). */
+export const deviceCount = (p: Profile): number => Math.max(identityCount(p, 'anonymousId'), identityCount(p, 'deviceId'));
 
 export function hasIdentifier(p: Profile, id: Identifier): boolean {
   return p.identities[id.ns]?.includes(id.value) ?? false;
