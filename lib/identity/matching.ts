@@ -14,6 +14,7 @@ export function matchSignature(p: Profile, rules: IdentityRules): string {
     deviceCount(p) === 1 ? p.signals.userAgent?.v : undefined,
     topInterests(p),
     Object.keys(p.signals.products ?? {}).sort(),
+    Object.keys(p.signals.views ?? {}).sort(),
     Object.entries(p.signals.networks)
       .map(([n]) => [n, isResident(p.signals.networks, n, rules.probabilistic)])
       .sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),

@@ -48,6 +48,19 @@ function productPopularity(weights: ScoringWeights, product: string): number {
   return live !== undefined && live * (weights.liveProfiles ?? 0) >= MIN_RESEARCHERS ? Math.max(night, live) : night;
 }
 
+/**
+ * The most a product's share of profiles can be, as far as the counts tell: a share below what too few
+ * researchers make (MIN_RESEARCHERS of the profiles counted) cannot be told apart from it, so a product
+ * is known to be rare only once enough profiles were counted. 1 (it may be anything) before any count.
+ */
+function shareBound(weights: ScoringWeights, product: string): number {
+  let bound = 1;
+  if (weights.profiles > 0) bound = Math.max(own(weights.products, product) ?? 0, MIN_RESEARCHERS / weights.profiles);
+  const live = weights.liveProfiles ?? 0;
+  if (live > 0) bound = Math.min(bound, Math.max((weights.live === undefined ? undefined : own(weights.live, product)) ?? 0, MIN_RESEARCHERS / live));
+  return bound;
+}
+
 const round = (x: number): number => Math.round(x * 100) / 100;
 export const probabilityOf = (logOdds: number): number => 1 / (1 + 2 ** -logOdds);
 
@@ -134,7 +147,7 @@ export function sharedNetworks(a: MatchCard, b: MatchCard, networks: NetworkView
  * (d - 1) / (c - 1). A shop's Wi-Fi or an office has many profiles, or profiles that come in the day
  * and not back: the same formula over everyone seen there makes it small.
  */
-function networkPrior(a: MatchCard, b: MatchCard, view: NetworkView, rules: Rules): { logOdds: number; reason: string } {
+function networkPrior(a: MatchCard, b: MatchCard, view: NetworkView, rules: Rules): { logOdds: number; reason: string; home: boolean } {
   const sa = own(a.signals.networks, view.network);
   const sb = own(b.signals.networks, view.network);
   const residents = isResident(a.signals.networks, view.network, rules) && isResident(b.signals.networks, view.network, rules);
@@ -142,12 +155,22 @@ function networkPrior(a: MatchCard, b: MatchCard, view: NetworkView, rules: Rule
   const at = Math.max(seenAt(sa), seenAt(sb));
   const window = rules.windowDays * 86_400_000;
   const { seen, resident } = membersOf(view, rules);
-  let count = 0;
-  for (let i = 0; i < seen.length; i++) if (Math.abs((seen[i] as number) - at) <= window && (!residents || resident[i])) count += 1;
+  let everyone = 0;
+  let living = 0;
+  for (let i = 0; i < seen.length; i++) {
+    if (Math.abs((seen[i] as number) - at) > window) continue;
+    everyone += 1;
+    if (resident[i]) living += 1;
+  }
+  // A home is a network most of whose profiles live there: on a carrier's address that 23 phones pass
+  // through, the 5 that happen to come back on enough evenings are not a household.
+  const home = residents && living * 2 >= everyone;
+  const count = home ? living : everyone;
   const p = Math.min(rules.maxNetworkProbability, (rules.devicesPerPerson - 1) / Math.max(1, count - 1));
   return {
+    home,
     logOdds: Math.log2(p / (1 - p)),
-    reason: residents ? `both live on network ${view.network} (${count} residents)` : `both seen on network ${view.network} (${count} profiles)`,
+    reason: home ? `both live on network ${view.network} (${count} residents)` : `both seen on network ${view.network} (${count} profiles)`,
   };
 }
 
@@ -165,8 +188,94 @@ const disagreement = (field: { m: number; u: number }): number => Math.log2((1 -
 
 const weigh = (field: { m: number; u: number }, agrees: boolean, rules: Rules): number => (agrees ? agreement(field, rules) : disagreement(field));
 
-/** How many products in common are weighed (each further one says less that is new). */
-const MAX_PRODUCTS_WEIGHED = 3;
+/** The first level (descending) a value reaches, or levels.length when it reaches none. */
+function levelOf(levels: readonly number[], x: number): number {
+  const k = levels.findIndex((l) => x >= l);
+  return k === -1 ? levels.length : k;
+}
+
+/**
+ * The Fellegi-Sunter cell a research similarity falls in (the index of its m and u): its level, then
+ * whether the two share a product known to be rare (a share of profiles surely below `rare`) or not. In a DIY retailer's catalog
+ * of thousands, two people rarely view one product at all; in a hobby shop's 300, everyone does.
+ */
+export function researchCell(research: Rules['research'], similarity: { cosine: number; rarest: number }): number {
+  return levelOf(research.levels, similarity.cosine) * 2 + (similarity.rarest < research.rare ? 0 : 1);
+}
+
+/** How many products in common a reason names. */
+const NAMED_PRODUCTS = 3;
+
+/** A crowd this large says how alike its strangers' research looks. */
+const CROWD_FOR_RESEARCH = 8;
+
+/** Each crowded network's research u per level, worked out once per view and weights. */
+const crowdLevels = new WeakMap<NetworkView, { weights: ScoringWeights; u: number[] }>();
+
+/**
+ * How often two profiles on a crowd's network (not a home) reach each level of research similarity:
+ * of the pairs of its members, the share at each level, counting one more pair at every level (so a
+ * crowd is never taken to have no stranger alike: add-one smoothing). Where everyone researches the
+ * same few products (one town's anglers on a carrier's pool), looking alike is common and says little;
+ * the configured u stays a floor. A crowd's own people are among its pairs, so this errs towards more
+ * common (less evidence), never less. Empty below CROWD_FOR_RESEARCH members.
+ */
+function crowdResearch(view: NetworkView, rules: Rules, weights: ScoringWeights): number[] {
+  const c = view.members.length;
+  if (c < CROWD_FOR_RESEARCH) return [];
+  const cached = crowdLevels.get(view);
+  if (cached !== undefined && cached.weights === weights) return cached.u;
+  const r = rules.research;
+  const counts = new Array<number>(r.m.length).fill(1);
+  let pairs = r.m.length;
+  for (let i = 0; i < c; i++) {
+    for (let j = i + 1; j < c; j++) {
+      const s = researchSimilarity(view.members[i] as MatchCard, view.members[j] as MatchCard, rules, weights);
+      if (s === undefined) continue;
+      pairs += 1;
+      (counts[researchCell(r, s)] as number) += 1;
+    }
+  }
+  const u = counts.map((n) => n / pairs);
+  crowdLevels.set(view, { weights, u });
+  return u;
+}
+
+/**
+ * How alike two profiles' research is: the cosine of their product view counts (`signals.views`), each
+ * product weighted by 1 + log2(1 / popularity) (last night's or counted at ingest, never below `uFloor`;
+ * the 1 keeps what everyone views in the comparison, as scikit-learn's smoothed idf does),
+ * so a best-seller everyone viewed says little and a product few viewed much; with the products in
+ * common that weigh most. Undefined when either viewed nothing.
+ */
+export function researchSimilarity(a: MatchCard, b: MatchCard, rules: Rules, weights: ScoringWeights = NO_WEIGHTS): { cosine: number; top: string[]; rarest: number } | undefined {
+  const va = a.signals.views;
+  const vb = b.signals.views;
+  if (va === undefined || vb === undefined) return undefined;
+  const idf = (p: string) => 1 + Math.log2(1 / Math.max(rules.uFloor, productPopularity(weights, p)));
+  let rarest = 1;
+  let na = 0;
+  let nb = 0;
+  let dot = 0;
+  const common: Array<{ p: string; w: number }> = [];
+  for (const [p, n] of Object.entries(va)) {
+    const w = idf(p);
+    na += (n * w) ** 2;
+    const m = own(vb, p);
+    if (m !== undefined) {
+      dot += n * m * w * w;
+      common.push({ p, w: n * m * w * w });
+      rarest = Math.min(rarest, shareBound(weights, p));
+    }
+  }
+  for (const [p, n] of Object.entries(vb)) nb += (n * idf(p)) ** 2;
+  if (na === 0 || nb === 0) return undefined;
+  const top = common
+    .sort((x, y) => y.w - x.w || (x.p < y.p ? -1 : 1))
+    .slice(0, NAMED_PRODUCTS)
+    .map((c) => c.p);
+  return { cosine: Math.min(1, dot / Math.sqrt(na * nb)), top, rarest };
+}
 
 /**
  * Scores a pair of profiles on the networks they share (docs/identity.md): the prior of the
@@ -225,29 +334,22 @@ export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
     score += ka === kb ? Math.log2(f.sameKind.m / f.sameKind.u) : disagreement(f.sameKind);
     reasons.push(ka === kb ? `both single devices of one kind (${ka})` : 'devices of different kinds');
   }
-  const ia = topInterests(a);
-  const ib = topInterests(b);
-  if (ia.length > 0 && ib.length > 0) {
-    const common = ia.filter((i) => ib.includes(i)).sort();
-    score += weigh(f.interest, common.length > 0, rules);
-    reasons.push(common.length > 0 ? `shared interests: ${common.join(', ')}` : 'no shared interests');
+  const similarity = researchSimilarity(a, b, rules, weights);
+  if (similarity !== undefined) {
+    const r = rules.research;
+    const level = researchCell(r, similarity);
+    // On a home, the configured u; on a crowd's network (a carrier's address, an office), at least how
+    // often its own strangers look this alike.
+    const u = Math.max(r.u[level] as number, best.home ? 0 : (crowdResearch(best.view, rules, weights)[level] ?? 0));
+    score += Math.log2((r.m[level] as number) / u);
+    reasons.push(
+      similarity.top.length > 0
+        ? `research alike (${similarity.cosine.toFixed(2)}): ${similarity.top.join(', ')}`
+        : 'no product researched in common',
+    );
   }
-  const pa = Object.keys(a.signals.products ?? {});
-  const pb = new Set(Object.keys(b.signals.products ?? {}));
-  if (pa.length > 0 && pb.size > 0) {
-    // The rarest first (across everyone last night): they say the most.
-    const common = pa
-      .filter((p) => pb.has(p))
-      .map((p) => ({ p, popularity: productPopularity(weights, p) }))
-      .sort((x, y) => x.popularity - y.popularity || (x.p < y.p ? -1 : 1))
-      .slice(0, MAX_PRODUCTS_WEIGHED);
-    if (common.length === 0) score += disagreement(f.product);
-    common.forEach(({ p, popularity }, i) => {
-      score += agreement(i === 0 ? f.product : f.moreProducts, rules, popularity);
-    });
-    reasons.push(common.length > 0 ? `researched the same products: ${common.map((c) => c.p).join(', ')}` : 'no product in common');
-  }
-  return { score: round(score), probability: round(probabilityOf(score)), reasons };
+  const stated = rules.calibration.intercept + rules.calibration.slope * score;
+  return { score: round(stated), probability: round(probabilityOf(stated)), reasons };
 }
 
 /** True when the pair's score reaches the configured threshold. */

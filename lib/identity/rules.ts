@@ -70,11 +70,33 @@ export const identityRulesSchema = z.strictObject({
       timezone: fieldWeights,
       /** Two single devices of one kind (two iPhones): m, how often one person's two devices are (rarely); u, two people's. */
       sameKind: fieldWeights,
-      interest: fieldWeights,
-      product: fieldWeights,
-      moreProducts: fieldWeights,
     }),
+    /**
+     * How alike two profiles' research is (docs/identity.md): the cosine of their product view counts,
+     * each product weighted by how rare it is (log2 of one over its popularity). One person comes back
+     * to the same few products from every device; two people with one hobby view its products in other
+     * proportions. Fellegi-Sunter with levels: the pair's similarity reaches `levels[k]` (descending,
+     * the first it reaches), or none of them; and the two share a product rarer than `rare` (a share of
+     * profiles), or not. m and u per cell, in that order: [level 0 rare, level 0 not, level 1 rare, ...,
+     * below every level rare, below every level not].
+     */
+    research: z
+      .strictObject({
+        levels: z.array(z.number().gt(0).lt(1)).min(1).max(10),
+        rare: z.number().gt(0).lt(1),
+        m: z.array(z.number().gt(0).lt(1)),
+        u: z.array(z.number().gt(0).lt(1)),
+      })
+      .refine((r) => r.m.length === 2 * (r.levels.length + 1) && r.u.length === r.m.length, 'm and u need two entries per level and two below every level')
+      .refine((r) => r.levels.every((l, i) => i === 0 || l < (r.levels[i - 1] as number)), 'levels must descend'),
     uFloor: z.number().gt(0).lt(1),
+    /**
+     * The naive sum of log2 odds above treats the evidence as independent, which it is not (a home's
+     * residents share its locale, its time zone and often its interests). The stated log2 odds are
+     * `intercept + slope * sum` (Platt scaling), fitted on labelled pairs by bench/identity-fit.ts, so a
+     * stated probability means what it says.
+     */
+    calibration: z.strictObject({ intercept: z.number().min(-20).max(20), slope: z.number().gt(0).max(5) }),
     /**
      * Person clusters (docs/identity.md, "Person clusters and households"): a profile joins when its pairs
      * with the members already in, over those it was scored with (they share a network), are on average

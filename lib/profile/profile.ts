@@ -36,6 +36,8 @@ export interface Signals {
   interests: Record<string, number>;
   /** Products viewed, carted or bought, with the last time (bounded, most recent kept). */
   products?: Record<string, string>;
+  /** How often each product was viewed, carted or bought (bounded, the most viewed kept): what a person keeps coming back to, from every device. */
+  views?: Record<string, number>;
   /** Networks (public IP) the profile was seen on, with times (bounded, most recent kept). */
   networks: Record<string, NetworkSighting>;
 }
@@ -107,6 +109,9 @@ export interface BatchAttribute {
 export const MAX_INTERESTS = 30;
 export const MAX_NETWORKS = 10;
 export const MAX_PRODUCTS = 20;
+export const MAX_VIEWS = 20;
+/** A view count stops here: a bot's millions say no more than this. */
+const MAX_VIEW_COUNT = 1_000_000;
 /** Distinct days kept per network sighting. */
 export const MAX_NETWORK_DAYS = 14;
 export const MAX_TRAITS = 50;
@@ -324,6 +329,9 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
     const next = { ...s.products };
     for (const id of products) setOwn(next, id, maxTime(own(next, id) ?? '', t));
     s.products = boundedRecent(next, MAX_PRODUCTS);
+    const views = { ...s.views };
+    for (const id of products) setOwn(views, id, Math.min(MAX_VIEW_COUNT, (own(views, id) ?? 0) + 1));
+    s.views = boundedTop(views, MAX_VIEWS);
   }
   const network = networkOf(event);
   if (network !== undefined) {
@@ -368,6 +376,8 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
   for (const [k, v] of Object.entries(loser.signals.interests)) setOwn(interests, k, (own(interests, k) ?? 0) + v);
   const products = { ...survivor.signals.products };
   for (const [k, v] of Object.entries(loser.signals.products ?? {})) setOwn(products, k, maxTime(own(products, k) ?? '', v));
+  const views = { ...survivor.signals.views };
+  for (const [k, v] of Object.entries(loser.signals.views ?? {})) setOwn(views, k, Math.min(MAX_VIEW_COUNT, (own(views, k) ?? 0) + v));
   const networks = { ...survivor.signals.networks };
   for (const [k, v] of Object.entries(loser.signals.networks)) {
     const mine = own(networks, k);
@@ -398,6 +408,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
       userAgent: newer(survivor.signals.userAgent, loser.signals.userAgent) as Stamped<string> | undefined,
       interests: boundedTop(interests, MAX_INTERESTS),
       ...(Object.keys(products).length > 0 ? { products: boundedRecent(products, MAX_PRODUCTS) } : {}),
+      ...(Object.keys(views).length > 0 ? { views: boundedTop(views, MAX_VIEWS) } : {}),
       networks: boundedNetworks(networks),
     },
     members: [...new Set([...survivor.members, ...loser.members, loser.profileId])].sort(),

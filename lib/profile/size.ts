@@ -58,6 +58,7 @@ function partsOf(p: Profile, model: AggregateModel): Part[] {
     { name: 'traits', size: () => bytes(p.traits), halve: () => halveRecord(p.traits, (k) => (p.traits = k)) },
     { name: 'batch', size: () => bytes(p.batch), halve: () => halveRecord(p.batch, (k) => (p.batch = k)) },
     { name: 'signals.products', size: () => bytes(p.signals.products), halve: () => halveRecord(p.signals.products, (k) => (p.signals.products = k)) },
+    { name: 'signals.views', size: () => bytes(p.signals.views), halve: () => halveRecord(p.signals.views, (k) => (p.signals.views = k)) },
     { name: 'signals.interests', size: () => bytes(p.signals.interests), halve: () => halveRecord(p.signals.interests, (k) => (p.signals.interests = k)) },
   ];
   for (const def of model.definitions) {

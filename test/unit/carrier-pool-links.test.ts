@@ -59,10 +59,9 @@ describe.each([7, 23])('30 strangers on a carrier pool of 6 addresses researchin
       expect({ members: wrong.length, examples: wrong.slice(0, 2).map(({ m }) => `${m.probability} (${m.hops} hops): ${m.reasons.join('; ')}`) }).toEqual({ members: 0, examples: [] });
     });
 
-    // Not met yet (issue 27 stays open): her home holds only her two devices (a prior of 0.5, which the
-    // benchmark's tuning populations put at 0.76) and the 20 products are everyone's, so nothing else
-    // speaks for the pair. Marked failing so that it turns red, and is made a normal test, once it holds.
-    it.failing('still links her phone and laptop, seen at her home, both ways, as links and in her clusters', () => {
+    // Her home holds only her two devices (a prior of 0.5) and the 20 products are everyone's; what
+    // speaks for the pair is that both come back to the same few of them (research similarity).
+    it('still links her phone and laptop, seen at her home, both ways, as links and in her clusters', () => {
       const hers = [...served.keys()].filter((id) => truth.get(id) === POOL_HER);
       expect(hers).toHaveLength(2);
       const [a, b] = hers as [string, string];
