@@ -11,7 +11,7 @@
  */
 import { loadIngestConfig } from '../lib/ingest/config';
 import { Neighbourhood } from '../lib/identity/links';
-import { researchCell, researchSimilarity } from '../lib/identity/probabilistic';
+import { kindOf, researchCell, researchSimilarity, weighPair, type NetworkView } from '../lib/identity/probabilistic';
 import { NO_WEIGHTS } from '../lib/identity/weights';
 import { matchCardOf, type MatchCard } from '../lib/profile/profile';
 import { nightlyWeights } from './synthetic/links';
@@ -42,8 +42,7 @@ async function main(): Promise<void> {
   const research = tally(rules.research.m.length);
   const fields = { locale: tally(2), timezone: tally(2), sameKind: tally(2) };
   let pairs = 0;
-  const scored: Array<{ raw: number; same: boolean }> = [];
-  const { intercept, slope } = rules.calibration;
+  const scored: Array<{ prior: number; evidence: number; same: boolean }> = [];
   const cases = [
     ...PHENOMENA.filter((p) => p !== 'pool').map((name) => ({ name, make: (seed: number) => generatePhenomenon(name, seed) })),
     ...POPULATIONS.map(([name, options]) => ({ name: `population:${name}`, make: (seed: number) => generatePopulation({ ...DEFAULT_POPULATION, ...options, seed }) })),
@@ -69,7 +68,8 @@ async function main(): Promise<void> {
               const side = same ? t.same : t.other;
               side[k] = (side[k] ?? 0) + 1;
             };
-            scored.push({ raw: (c.score - intercept) / slope, same });
+            const parts = weighPair(card, other, await hood.networksOf(card), rules, scoring);
+            if (parts !== undefined) scored.push({ prior: parts.prior, evidence: parts.evidence, same });
             const s = researchSimilarity(card, other, rules, scoring);
             if (s !== undefined) count(research, researchCell(rules.research, s));
             const la = card.signals.locale?.v.toLowerCase();
@@ -78,9 +78,9 @@ async function main(): Promise<void> {
             const ta = card.signals.timezone?.v;
             const tb = other.signals.timezone?.v;
             if (ta !== undefined && tb !== undefined) count(fields.timezone, ta === tb ? 0 : 1);
-            const ka = card.devices === 1 ? card.signals.userAgent?.v : undefined;
-            const kb = other.devices === 1 ? other.signals.userAgent?.v : undefined;
-            if (ka !== undefined && kb !== undefined && ka !== 'other' && kb !== 'other') count(fields.sameKind, ka === kb ? 0 : 1);
+            const ka = kindOf(card);
+            const kb = kindOf(other);
+            if (ka !== undefined && kb !== undefined && (/-(phone|tablet)$/.test(ka) || /-(phone|tablet)$/.test(kb))) count(fields.sameKind, ka === kb ? 0 : 1);
           }
         }
       }
@@ -106,37 +106,52 @@ async function main(): Promise<void> {
   const r3 = (x: number) => Number(x.toPrecision(2));
   console.log(`  as configured (u at least ${U_FLOOR}): "m": ${JSON.stringify(cells.map((c) => r3(c.m)))}, "u": ${JSON.stringify(cells.map((c) => r3(c.u)))}`);
   const platt = plattScaling(scored);
-  console.log(`calibration (Platt scaling of the summed log2 odds): intercept ${platt.intercept.toFixed(2)} slope ${platt.slope.toFixed(3)} (configured ${intercept} / ${slope})`);
+  const c = rules.calibration;
+  console.log(`calibration (Platt scaling, the prior apart): intercept ${platt.intercept.toFixed(2)} priorSlope ${platt.priorSlope.toFixed(2)} slope ${platt.slope.toFixed(2)} (configured ${c.intercept} / ${c.priorSlope} / ${c.slope})`);
   for (const [name, t] of Object.entries(fields)) {
     const configured = rules.fields[name as keyof typeof rules.fields];
     console.log(`${name}: m ${f(share(t.same, 0))} u ${f(share(t.other, 0))} (configured m ${configured.m} u ${configured.u}; ${sum(t.same)} same-person pairs, ${sum(t.other)} others)`);
   }
 }
 
-/** The log2 odds `intercept + slope * raw` that fit the pairs best (maximum likelihood, Newton's method). */
-function plattScaling(pairs: Array<{ raw: number; same: boolean }>): { intercept: number; slope: number } {
-  let a = 0;
-  let b = 1;
-  for (let it = 0; it < 50; it++) {
-    let ga = 0, gb = 0, haa = 0, hab = 0, hbb = 0;
-    for (const { raw, same } of pairs) {
-      const p = 1 / (1 + 2 ** -(a + b * raw));
-      const y = same ? 1 : 0;
-      const w = p * (1 - p) * Math.LN2;
-      ga += (y - p);
-      gb += (y - p) * raw;
-      haa += w;
-      hab += w * raw;
-      hbb += w * raw * raw;
+/**
+ * The log2 odds `intercept + priorSlope * prior + slope * evidence` that fit the labelled pairs best
+ * (logistic regression by maximum likelihood, Newton's method on three parameters).
+ */
+function plattScaling(pairs: Array<{ prior: number; evidence: number; same: boolean }>): { intercept: number; priorSlope: number; slope: number } {
+  let w = [0, 1, 1];
+  for (let it = 0; it < 100; it++) {
+    const g = [0, 0, 0];
+    const h = [
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ];
+    for (const { prior, evidence, same } of pairs) {
+      const x = [1, prior, evidence];
+      const z = (w[0] as number) + (w[1] as number) * prior + (w[2] as number) * evidence;
+      const p = 1 / (1 + 2 ** -z);
+      const r = (same ? 1 : 0) - p;
+      const v = p * (1 - p) * Math.LN2;
+      for (let i = 0; i < 3; i++) {
+        g[i] = (g[i] as number) + r * (x[i] as number);
+        for (let j = 0; j < 3; j++) (h[i] as number[])[j] = ((h[i] as number[])[j] as number) + v * (x[i] as number) * (x[j] as number);
+      }
     }
-    const det = haa * hbb - hab * hab;
-    const da = (hbb * ga - hab * gb) / det;
-    const db = (haa * gb - hab * ga) / det;
-    a += da;
-    b += db;
-    if (Math.abs(da) + Math.abs(db) < 1e-9) break;
+    const step = solve3(h, g);
+    w = w.map((wi, i) => wi + (step[i] as number));
+    if (step.reduce((s, d) => s + Math.abs(d), 0) < 1e-9) break;
   }
-  return { intercept: a, slope: b };
+  return { intercept: w[0] as number, priorSlope: w[1] as number, slope: w[2] as number };
+}
+
+/** x with A x = b, for a 3x3 A (Cramer's rule). */
+function solve3(a: number[][], b: number[]): number[] {
+  const at = (i: number, j: number) => (a[i] as number[])[j] as number;
+  const det = (m: (i: number, j: number) => number) =>
+    m(0, 0) * (m(1, 1) * m(2, 2) - m(1, 2) * m(2, 1)) - m(0, 1) * (m(1, 0) * m(2, 2) - m(1, 2) * m(2, 0)) + m(0, 2) * (m(1, 0) * m(2, 1) - m(1, 1) * m(2, 0));
+  const d = det(at);
+  return [0, 1, 2].map((k) => det((i, j) => (j === k ? (b[i] as number) : at(i, j))) / d);
 }
 
 main().catch((e) => {

@@ -188,6 +188,15 @@ const disagreement = (field: { m: number; u: number }): number => Math.log2((1 -
 
 const weigh = (field: { m: number; u: number }, agrees: boolean, rules: Rules): number => (agrees ? agreement(field, rules) : disagreement(field));
 
+/** Phones and tablets: one person rarely has two of one kind. */
+const HANDHELD = /-(phone|tablet)$/;
+
+/** A single device's kind (its user agent's family), if the profile is one device and the family is known. */
+export function kindOf(card: MatchCard): string | undefined {
+  const k = card.devices === 1 ? card.signals.userAgent?.v : undefined;
+  return k === 'other' ? undefined : k;
+}
+
 /** The first level (descending) a value reaches, or levels.length when it reaches none. */
 function levelOf(levels: readonly number[], x: number): number {
   const k = levels.findIndex((l) => x >= l);
@@ -286,6 +295,19 @@ export function researchSimilarity(a: MatchCard, b: MatchCard, rules: Rules, wei
  * function of the two cards and the networks' members: the same evidence, the same score, in any order.
  */
 export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], rules: Rules, weights: ScoringWeights = NO_WEIGHTS): PairEvidence | undefined {
+  const weighed = weighPair(a, b, networks, rules, weights);
+  if (weighed === undefined) return undefined;
+  const c = rules.calibration;
+  const stated = c.intercept + c.priorSlope * weighed.prior + c.slope * weighed.evidence;
+  return { score: round(stated), probability: round(probabilityOf(stated)), reasons: weighed.reasons };
+}
+
+/**
+ * The parts of a pair's score before calibration: the prior log2 odds of the best network they share,
+ * and the sum of the fields' Fellegi-Sunter weights, with the reasons (bench/identity-fit.ts fits the
+ * calibration on them).
+ */
+export function weighPair(a: MatchCard, b: MatchCard, networks: NetworkView[], rules: Rules, weights: ScoringWeights = NO_WEIGHTS): { prior: number; evidence: number; reasons: string[] } | undefined {
   if (a.profileId === b.profileId || (a.authenticated && b.authenticated)) return undefined;
   const shared = sharedNetworks(a, b, networks, rules);
   if (shared.length === 0) return undefined;
@@ -294,7 +316,7 @@ export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
     .sort((x, y) => y.logOdds - x.logOdds || (x.view.network < y.view.network ? -1 : 1));
   const best = priors[0] as (typeof priors)[number];
   const f = rules.fields;
-  let score = best.logOdds;
+  let score = 0;
   const reasons = [best.reason];
 
   // Another place they share is one comparison, however many networks: a carrier's pool of addresses
@@ -327,10 +349,11 @@ export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
   }
   // One person rarely carries two phones of one model: two single devices of one kind (a merged
   // customer's latest user agent is only one of her devices', so only single devices are compared).
-  const ka = a.devices === 1 ? a.signals.userAgent?.v : undefined;
-  const kb = b.devices === 1 ? b.signals.userAgent?.v : undefined;
-  if (ka !== undefined && kb !== undefined && ka !== 'other' && kb !== 'other') {
-    // m and u are of "one kind": log2(m/u) when they are (-2.9), log2((1-m)/(1-u)) when not (+0.45).
+  // Computers are not compared: one person's laptop and desktop are often both Windows.
+  const ka = kindOf(a);
+  const kb = kindOf(b);
+  if (ka !== undefined && kb !== undefined && (HANDHELD.test(ka) || HANDHELD.test(kb))) {
+    // m and u are of "one kind": log2(m/u) when they are, log2((1-m)/(1-u)) when not.
     score += ka === kb ? Math.log2(f.sameKind.m / f.sameKind.u) : disagreement(f.sameKind);
     reasons.push(ka === kb ? `both single devices of one kind (${ka})` : 'devices of different kinds');
   }
@@ -348,8 +371,7 @@ export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
         : 'no product researched in common',
     );
   }
-  const stated = rules.calibration.intercept + rules.calibration.slope * score;
-  return { score: round(stated), probability: round(probabilityOf(stated)), reasons };
+  return { prior: best.logOdds, evidence: score, reasons };
 }
 
 /** True when the pair's score reaches the configured threshold. */

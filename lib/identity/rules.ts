@@ -92,11 +92,12 @@ export const identityRulesSchema = z.strictObject({
     uFloor: z.number().gt(0).lt(1),
     /**
      * The naive sum of log2 odds above treats the evidence as independent, which it is not (a home's
-     * residents share its locale, its time zone and often its interests). The stated log2 odds are
-     * `intercept + slope * sum` (Platt scaling), fitted on labelled pairs by bench/identity-fit.ts, so a
-     * stated probability means what it says.
+     * residents share its locale, its time zone and often their interests), and the network's prior as
+     * exact. The stated log2 odds are `intercept + priorSlope * prior + slope * evidence` (Platt scaling
+     * with the prior apart), fitted on labelled pairs by bench/identity-fit.ts, so that a stated
+     * probability means what it says.
      */
-    calibration: z.strictObject({ intercept: z.number().min(-20).max(20), slope: z.number().gt(0).max(5) }),
+    calibration: z.strictObject({ intercept: z.number().min(-20).max(20), priorSlope: z.number().gt(0).max(5), slope: z.number().gt(0).max(5) }),
     /**
      * Person clusters (docs/identity.md, "Person clusters and households"): a profile joins when its pairs
      * with the members already in, over those it was scored with (they share a network), are on average
