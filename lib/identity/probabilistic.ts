@@ -215,8 +215,11 @@ export function researchCell(research: Rules['research'], similarity: { cosine: 
 /** How many products in common a reason names. */
 const NAMED_PRODUCTS = 3;
 
-/** A crowd this large says how alike its strangers' research looks. */
-const CROWD_FOR_RESEARCH = 8;
+/**
+ * A crowd this large says how alike its strangers' research looks: with two devices a person, at most
+ * one of its pairs in 19 is one person's (1 / (members - 1)); in an office of ten, one in nine.
+ */
+const CROWD_FOR_RESEARCH = 20;
 
 /** Each crowded network's research u per level, worked out once per view and weights. */
 const crowdLevels = new WeakMap<NetworkView, { weights: ScoringWeights; u: number[] }>();
@@ -361,9 +364,11 @@ export function weighPair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
   if (similarity !== undefined) {
     const r = rules.research;
     const level = researchCell(r, similarity);
-    // On a home, the configured u; on a crowd's network (a carrier's address, an office), at least how
-    // often its own strangers look this alike.
-    const u = Math.max(r.u[level] as number, best.home ? 0 : (crowdResearch(best.view, rules, weights)[level] ?? 0));
+    // The configured u, and at least how often the strangers of a crowd both are part of (a carrier's
+    // address, an office, a club) look this alike: two anglers who share a flat also meet the town's
+    // other anglers at the club, and look as alike as any two of them.
+    let u = r.u[level] as number;
+    for (const p of priors) if (!p.home) u = Math.max(u, crowdResearch(p.view, rules, weights)[level] ?? 0);
     score += Math.log2((r.m[level] as number) / u);
     reasons.push(
       similarity.top.length > 0
