@@ -14,7 +14,7 @@ import { Neighbourhood } from '../lib/identity/links';
 import { kindOf, researchCell, researchSimilarity, weighPair, type NetworkView } from '../lib/identity/probabilistic';
 import { NO_WEIGHTS } from '../lib/identity/weights';
 import { matchCardOf, type MatchCard } from '../lib/profile/profile';
-import { nightlyWeights } from './synthetic/links';
+import { dataEnd, nightlyWeights } from './synthetic/links';
 import { generatePhenomenon, PHENOMENA, TUNE_SEEDS } from './synthetic/phenomena';
 import { DEFAULT_POPULATION, generatePopulation, type PopulationOptions } from './synthetic/population';
 import { ingestPopulation, truthOfProfiles } from './synthetic/quality';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
       const live = [...stores.profileItems.values()].filter((p) => p.mergedInto === undefined);
       const cards = new Map<string, MatchCard>(live.map((p) => [p.profileId, matchCardOf(p)]));
       for (const weights of [NO_WEIGHTS, nightlyWeights(stores)]) {
-        const hood = new Neighbourhood(stores, config.rules, { weights });
+        const hood = new Neighbourhood(stores, config.rules, { weights, at: dataEnd(stores) });
         const scoring = await hood.scoringWeights();
         for (const card of cards.values()) {
           for (const c of await hood.candidatesOf(card)) {

@@ -10,6 +10,14 @@ const liveProfiles = (stores: MemoryStores) => [...stores.profileItems.values()]
 export const nightlyWeights = (stores: MemoryStores): IdentityWeights =>
   weightsOf(countProducts(liveProfiles(stores).map((p) => Object.keys(p.signals.products ?? {}))), 'nightly');
 
+/**
+ * When the population's data ends (its profiles' latest update): pairs are read as of then, so the
+ * popularity counted at ingest is decayed as a read right after the last event would see it, whatever
+ * day the benchmark runs.
+ */
+export const dataEnd = (stores: MemoryStores): Date =>
+  new Date(Math.max(0, ...liveProfiles(stores).map((p) => Date.parse(p.updatedAt)).filter(Number.isFinite)));
+
 /** A pair the read API states a probability for. */
 export interface StatedPair {
   profileId: string;
@@ -34,17 +42,17 @@ export interface DerivedPairs {
 /**
  * Every live profile's probable links and person cluster as the read API derives them (`GET
  * /v1/profiles/{id}/links` and `/cluster`), with the given identity weights (by default, the
- * popularity a night would learn), and, with `stated`, every scored pair and cluster member with the
+ * popularity a night would learn; pairs read at `at`, by default when the data ends), and, with `stated`, every scored pair and cluster member with the
  * probability the API states for it (for calibration tables).
  */
 export async function derivedPairs(
   stores: MemoryStores,
   rules: IdentityRules,
   weights: IdentityWeights = nightlyWeights(stores),
-  options: { stated?: boolean } = {},
+  options: { stated?: boolean; at?: Date } = {},
 ): Promise<DerivedPairs> {
   const live = liveProfiles(stores);
-  const hood = new Neighbourhood(stores, rules, { weights });
+  const hood = new Neighbourhood(stores, rules, { weights, at: options.at ?? dataEnd(stores) });
   const links = new Map<string, [string, string]>();
   const clustered = new Map<string, [string, string]>();
   const candidates = new Map<string, StatedPair>();
