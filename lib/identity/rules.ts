@@ -59,8 +59,7 @@ export const identityRulesSchema = z.strictObject({
       .refine((h) => h.from !== h.to, 'from and to must differ (from 18 to 9 is the evening and the night)'),
     /**
      * Fellegi-Sunter weights: m, how often one person's two profiles agree on a field; u, how often two
-     * people's seen on one network do (a household shares its locale). A product's u is its popularity
-     * across everyone (learned each night) when that is higher; no u is below `uFloor`.
+     * people's seen on one network do (a household shares its locale); no u is below `uFloor`.
      */
     fields: z.strictObject({
       /** Also seen together on another network (one comparison, the network that says most); its u is at least how crowded that network is, and the share of the first network's crowd seen there too. */
@@ -73,11 +72,11 @@ export const identityRulesSchema = z.strictObject({
     }),
     /**
      * How alike two profiles' research is (docs/identity.md): the cosine of their product view counts,
-     * each product weighted by how rare it is (log2 of one over its popularity). One person comes back
+     * each product weighted by how rare it is (1 + log2 of one over its popularity, taken as at least `uFloor`). One person comes back
      * to the same few products from every device; two people with one hobby view its products in other
      * proportions. Fellegi-Sunter with levels: the pair's similarity reaches `levels[k]` (descending,
-     * the first it reaches), or none of them; and the two share a product rarer than `rare` (a share of
-     * profiles), or not. m and u per cell, in that order: [level 0 rare, level 0 not, level 1 rare, ...,
+     * the first it reaches), or none of them; and the two share a product known to be rarer than `rare`
+     * (a share of profiles, which enough profiles must have been counted to tell), or not. m and u per cell, in that order: [level 0 rare, level 0 not, level 1 rare, ...,
      * below every level rare, below every level not].
      */
     research: z
