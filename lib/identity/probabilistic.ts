@@ -176,12 +176,10 @@ function networkPrior(a: MatchCard, b: MatchCard, view: NetworkView, rules: Rule
 
 /**
  * Fellegi-Sunter weight of a field that agrees: log2(m/u). u is the configured chance that two people
- * on one network agree (a household shares its locale), or for a product its popularity across
- * everyone last night when that is higher (a best-seller), never below `uFloor`. Agreeing never
- * counts against a pair (a product more popular than m says nothing, not less than nothing).
+ * on one network agree (a household shares its locale), never below `uFloor`. Agreeing never counts
+ * against a pair (a field where strangers agree more often than m says nothing, not less than nothing).
  */
-const agreement = (field: { m: number; u: number }, rules: Rules, popularity = 0): number =>
-  Math.max(0, Math.log2(field.m / Math.min(0.99, Math.max(rules.uFloor, field.u, popularity))));
+const agreement = (field: { m: number; u: number }, rules: Rules): number => Math.max(0, Math.log2(field.m / Math.min(0.99, Math.max(rules.uFloor, field.u))));
 
 /** Fellegi-Sunter weight of a field that disagrees: log2((1-m)/(1-u)). */
 const disagreement = (field: { m: number; u: number }): number => Math.log2((1 - field.m) / (1 - field.u));
