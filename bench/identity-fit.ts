@@ -11,7 +11,7 @@
  */
 import { loadIngestConfig } from '../lib/ingest/config';
 import { Neighbourhood } from '../lib/identity/links';
-import { kindOf, researchCell, researchSimilarity, weighPair, type NetworkView } from '../lib/identity/probabilistic';
+import { comparedKinds, researchCell, researchSimilarity, weighPair, type NetworkView } from '../lib/identity/probabilistic';
 import { NO_WEIGHTS } from '../lib/identity/weights';
 import { matchCardOf, type MatchCard } from '../lib/profile/profile';
 import { dataEnd, nightlyWeights } from './synthetic/links';
@@ -78,9 +78,8 @@ async function main(): Promise<void> {
             const ta = card.signals.timezone?.v;
             const tb = other.signals.timezone?.v;
             if (ta !== undefined && tb !== undefined) count(fields.timezone, ta === tb ? 0 : 1);
-            const ka = kindOf(card);
-            const kb = kindOf(other);
-            if (ka !== undefined && kb !== undefined && (/-(phone|tablet)$/.test(ka) || /-(phone|tablet)$/.test(kb))) count(fields.sameKind, ka === kb ? 0 : 1);
+            const kinds = comparedKinds(card, other);
+            if (kinds !== undefined) count(fields.sameKind, kinds[0] === kinds[1] ? 0 : 1);
           }
         }
       }

@@ -190,9 +190,19 @@ const weigh = (field: { m: number; u: number }, agrees: boolean, rules: Rules): 
 const HANDHELD = /-(phone|tablet)$/;
 
 /** A single device's kind (its user agent's family), if the profile is one device and the family is known. */
-export function kindOf(card: MatchCard): string | undefined {
+function kindOf(card: MatchCard): string | undefined {
   const k = card.devices === 1 ? card.signals.userAgent?.v : undefined;
   return k === 'other' ? undefined : k;
+}
+
+/**
+ * The two kinds sameKind compares, when it does: both profiles single devices of a known kind, and at
+ * least one a phone or tablet (one person's laptop and desktop are often both Windows).
+ */
+export function comparedKinds(a: MatchCard, b: MatchCard): [string, string] | undefined {
+  const ka = kindOf(a);
+  const kb = kindOf(b);
+  return ka !== undefined && kb !== undefined && (HANDHELD.test(ka) || HANDHELD.test(kb)) ? [ka, kb] : undefined;
 }
 
 /** The first level (descending) a value reaches, or levels.length when it reaches none. */
@@ -351,9 +361,9 @@ export function weighPair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
   // One person rarely carries two phones of one model: two single devices of one kind (a merged
   // customer's latest user agent is only one of her devices', so only single devices are compared).
   // Computers are not compared: one person's laptop and desktop are often both Windows.
-  const ka = kindOf(a);
-  const kb = kindOf(b);
-  if (ka !== undefined && kb !== undefined && (HANDHELD.test(ka) || HANDHELD.test(kb))) {
+  const kinds = comparedKinds(a, b);
+  if (kinds !== undefined) {
+    const [ka, kb] = kinds;
     // m and u are of "one kind": log2(m/u) when they are, log2((1-m)/(1-u)) when not.
     score += ka === kb ? Math.log2(f.sameKind.m / f.sameKind.u) : disagreement(f.sameKind);
     reasons.push(ka === kb ? `both single devices of one kind (${ka})` : 'devices of different kinds');
