@@ -11,7 +11,7 @@
  */
 import { loadIngestConfig } from '../lib/ingest/config';
 import { Neighbourhood } from '../lib/identity/links';
-import { comparedKinds, researchCell, researchSimilarity, weighPair, type NetworkView } from '../lib/identity/probabilistic';
+import { compareKinds, researchCell, researchSimilarity, weighPair, type NetworkView } from '../lib/identity/probabilistic';
 import { NO_WEIGHTS } from '../lib/identity/weights';
 import { matchCardOf, type MatchCard } from '../lib/profile/profile';
 import { dataEnd, nightlyWeights } from './synthetic/links';
@@ -40,7 +40,9 @@ async function main(): Promise<void> {
   const rules = config.rules.probabilistic;
   const levels = rules.research.levels;
   const research = tally(rules.research.m.length);
-  const fields = { locale: tally(2), timezone: tally(2), sameKind: tally(2) };
+  const fields = { locale: tally(2), timezone: tally(2) };
+  // Devices compared: a handheld of one kind on both sides, of one class (two phones of different kinds), or neither.
+  const kinds = tally(3);
   let pairs = 0;
   const scored: Array<{ prior: number; evidence: number; same: boolean }> = [];
   const cases = [
@@ -78,8 +80,8 @@ async function main(): Promise<void> {
             const ta = card.signals.timezone?.v;
             const tb = other.signals.timezone?.v;
             if (ta !== undefined && tb !== undefined) count(fields.timezone, ta === tb ? 0 : 1);
-            const kinds = comparedKinds(card, other);
-            if (kinds !== undefined) count(fields.sameKind, kinds[0] === kinds[1] ? 0 : 1);
+            const compared = compareKinds(card, other);
+            if (compared !== undefined) count(kinds, compared.cell);
           }
         }
       }
@@ -107,6 +109,10 @@ async function main(): Promise<void> {
   const platt = plattScaling(scored);
   const c = rules.calibration;
   console.log(`calibration (Platt scaling, the prior apart): intercept ${platt.intercept.toFixed(2)} priorSlope ${platt.priorSlope.toFixed(2)} slope ${platt.slope.toFixed(2)} (configured ${c.intercept} / ${c.priorSlope} / ${c.slope})`);
+  for (const [k, name] of (['sameKind', 'sameClass'] as const).entries()) {
+    const configured = rules.fields[name];
+    console.log(`${name}: m ${f(share(kinds.same, k))} u ${f(share(kinds.other, k))} (configured m ${configured.m} u ${configured.u}; ${sum(kinds.same)} same-person pairs, ${sum(kinds.other)} others compared)`);
+  }
   for (const [name, t] of Object.entries(fields)) {
     const configured = rules.fields[name as keyof typeof rules.fields];
     console.log(`${name}: m ${f(share(t.same, 0))} u ${f(share(t.other, 0))} (configured m ${configured.m} u ${configured.u}; ${sum(t.same)} same-person pairs, ${sum(t.other)} others)`);

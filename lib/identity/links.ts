@@ -292,8 +292,10 @@ export async function personCluster(card: MatchCard, hood: Neighbourhood): Promi
         if (isProbableMatch(l.score, hood.rules)) linked += 1;
         if (strongest === undefined || l.score > strongest.score) strongest = l;
       }
-      const probability = sum / Math.max(1, scored);
-      if (probability < c.minProbability || linked * 2 < inside.length || strongest === undefined) continue;
+      const together = sum / Math.max(1, scored);
+      if (together < c.minProbability || linked * 2 < inside.length || strongest === undefined) continue;
+      const probability = await exclusive(id, together, inside, hood);
+      if (probability < c.minProbability) continue;
       if (best === undefined || probability > best.probability || (probability === best.probability && id < best.id)) best = { id, probability, hops, link: strongest };
     }
     if (best === undefined) break;
@@ -315,6 +317,35 @@ export async function personCluster(card: MatchCard, hood: Neighbourhood): Promi
     await enter(other, best.hops);
   }
   return { profileId: card.profileId, members };
+}
+
+/**
+ * A candidate's probability of being the cluster's person when it is also linked to profiles that are
+ * someone else's (their pairs with the cluster's members are on average less probable than not): one
+ * device is one person's, so the alternatives are exclusive, and the odds are shared among them,
+ * o / (1 + o + the rivals' odds). A laptop in a flat of two anglers is linked to both their phones; it
+ * goes with neither unless one link is much the stronger.
+ */
+async function exclusive(id: string, probability: number, inside: Array<{ card: MatchCard; scored: Map<string, ProbableLink> }>, hood: Neighbourhood): Promise<number> {
+  const card = (await hood.live([id])).get(id);
+  if (card === undefined) return probability;
+  const members = new Set(inside.map((m) => m.card.profileId));
+  let rivals = 0;
+  for (const l of await hood.linksOf(card)) {
+    if (members.has(l.otherProfileId)) continue;
+    let sum = 0;
+    let scored = 0;
+    for (const m of inside) {
+      const pair = m.scored.get(l.otherProfileId);
+      if (pair === undefined) continue;
+      scored += 1;
+      sum += probabilityOf(pair.score);
+    }
+    if (scored > 0 && sum / scored < 0.5) rivals += 2 ** l.score;
+  }
+  if (rivals === 0) return probability;
+  const odds = probability / (1 - probability);
+  return odds / (1 + odds + rivals);
 }
 
 /** The people of a home: its residents, grouped into person clusters by the links between them. */

@@ -10,8 +10,8 @@ export function matchSignature(p: Profile, rules: IdentityRules): string {
     userIdOf(p) !== undefined,
     p.signals.locale?.v,
     p.signals.timezone?.v,
-    // Its kind, when it is a single device (two of one kind are rarely one person's).
-    deviceCount(p) === 1 ? p.signals.userAgent?.v : undefined,
+    // Its kind when it is a single device, else the kinds of its devices (two phones are rarely one person's).
+    deviceCount(p) === 1 ? p.signals.userAgent?.v : p.signals.kinds,
     topInterests(p),
     Object.keys(p.signals.products ?? {}).sort(),
     Object.keys(p.signals.views ?? {}).sort(),

@@ -186,23 +186,44 @@ const disagreement = (field: { m: number; u: number }): number => Math.log2((1 -
 
 const weigh = (field: { m: number; u: number }, agrees: boolean, rules: Rules): number => (agrees ? agreement(field, rules) : disagreement(field));
 
-/** Phones and tablets: one person rarely has two of one kind. */
+/** Phones and tablets: one person rarely has two of one kind, or two phones at all. */
 const HANDHELD = /-(phone|tablet)$/;
 
-/** A single device's kind (its user agent's family), if the profile is one device and the family is known. */
-function kindOf(card: MatchCard): string | undefined {
-  const k = card.devices === 1 ? card.signals.userAgent?.v : undefined;
-  return k === 'other' ? undefined : k;
+/** A device kind's class: phone or tablet for handhelds (ios-phone, android-phone), else the kind itself. */
+export const classOf = (kind: string): string => HANDHELD.exec(kind)?.[1] ?? kind;
+
+/**
+ * The device kinds (user-agent families) a profile stands for: a single device's latest, a merged
+ * customer's every device's (as far as it was counted: profiles from before `kinds` have none); the
+ * unknown family left out.
+ */
+function kindsOf(card: MatchCard): string[] | undefined {
+  const kinds = card.devices === 1 ? (card.signals.userAgent === undefined ? [] : [card.signals.userAgent.v]) : (card.signals.kinds ?? []);
+  const known = kinds.filter((k) => k !== 'other');
+  return known.length > 0 ? known : undefined;
+}
+
+/** How two profiles' devices compare: a handheld of one kind on both sides (0), of one class only (1: two phones of different kinds), or neither (2). */
+export interface KindComparison {
+  cell: 0 | 1 | 2;
+  /** The kind or class in common, for the reason. */
+  shared?: string;
 }
 
 /**
- * The two kinds sameKind compares, when it does: both profiles single devices of a known kind, and at
- * least one a phone or tablet (one person's laptop and desktop are often both Windows).
+ * How sameKind and sameClass compare two profiles' devices, when they do: both of known kinds, and a
+ * phone or tablet on at least one side (one person's laptop and desktop are often both Windows).
+ * One person rarely carries two phones of one model, or two phones at all.
  */
-export function comparedKinds(a: MatchCard, b: MatchCard): [string, string] | undefined {
-  const ka = kindOf(a);
-  const kb = kindOf(b);
-  return ka !== undefined && kb !== undefined && (HANDHELD.test(ka) || HANDHELD.test(kb)) ? [ka, kb] : undefined;
+export function compareKinds(a: MatchCard, b: MatchCard): KindComparison | undefined {
+  const ka = kindsOf(a);
+  const kb = kindsOf(b);
+  if (ka === undefined || kb === undefined || ![...ka, ...kb].some((k) => HANDHELD.test(k))) return undefined;
+  const kind = ka.find((k) => HANDHELD.test(k) && kb.includes(k));
+  if (kind !== undefined) return { cell: 0, shared: kind };
+  const classes = new Set(ka.filter((k) => HANDHELD.test(k)).map(classOf));
+  const shared = kb.filter((k) => HANDHELD.test(k)).map(classOf).find((c) => classes.has(c));
+  return shared !== undefined ? { cell: 1, shared } : { cell: 2 };
 }
 
 /** The first level (descending) a value reaches, or levels.length when it reaches none. */
@@ -358,15 +379,13 @@ export function weighPair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
     score += weigh(f.timezone, ta === tb, rules);
     reasons.push(`time zone ${ta === tb ? 'agrees' : 'differs'}`);
   }
-  // One person rarely carries two phones of one model: two single devices of one kind (a merged
-  // customer's latest user agent is only one of her devices', so only single devices are compared).
-  // Computers are not compared: one person's laptop and desktop are often both Windows.
-  const kinds = comparedKinds(a, b);
+  // One person rarely carries two phones of one model, or two phones at all (a work phone is the
+  // exception). Three cells of one comparison: one kind, one class, different classes.
+  const kinds = compareKinds(a, b);
   if (kinds !== undefined) {
-    const [ka, kb] = kinds;
-    // m and u are of "one kind": log2(m/u) when they are, log2((1-m)/(1-u)) when not.
-    score += ka === kb ? Math.log2(f.sameKind.m / f.sameKind.u) : disagreement(f.sameKind);
-    reasons.push(ka === kb ? `both single devices of one kind (${ka})` : 'devices of different kinds');
+    const cell = kinds.cell === 0 ? f.sameKind : kinds.cell === 1 ? f.sameClass : undefined;
+    score += cell !== undefined ? Math.log2(cell.m / cell.u) : Math.log2((1 - f.sameKind.m - f.sameClass.m) / (1 - f.sameKind.u - f.sameClass.u));
+    reasons.push(kinds.cell === 0 ? `both have a device of one kind (${kinds.shared})` : kinds.cell === 1 ? `both have a ${kinds.shared}, of different kinds` : 'devices of different kinds');
   }
   const similarity = researchSimilarity(a, b, rules, weights);
   if (similarity !== undefined) {

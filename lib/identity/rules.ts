@@ -69,7 +69,9 @@ export const identityRulesSchema = z.strictObject({
       timezone: fieldWeights,
       /** Two single devices of one kind (two iPhones): m, how often one person's two devices are (rarely); u, two people's. */
       sameKind: fieldWeights,
-    }),
+      /** Two single phones (or two tablets) of different kinds (an iPhone and an Android phone): one person's are rarely, two people's often. The rest of the handheld comparisons are devices of different classes (a phone and a laptop). */
+      sameClass: fieldWeights,
+    }).refine((f) => f.sameKind.m + f.sameClass.m < 1 && f.sameKind.u + f.sameClass.u < 1, 'sameKind and sameClass are two cells of one comparison: their m (and their u) must sum below 1'),
     /**
      * How alike two profiles' research is (docs/identity.md): the cosine of their product view counts,
      * each product weighted by how rare it is (1 + log2 of one over its popularity, taken as at least `uFloor`). One person comes back

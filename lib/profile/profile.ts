@@ -32,6 +32,8 @@ export interface Signals {
   locale?: Stamped<string>;
   timezone?: Stamped<string>;
   userAgent?: Stamped<string>;
+  /** Every device kind (user-agent family) the profile was seen with, sorted: a few at most, since userAgentFamily knows eight. */
+  kinds?: string[];
   /** Product categories viewed, with counts (bounded). */
   interests: Record<string, number>;
   /** Products viewed, carted or bought, with the last time (bounded, most recent kept). */
@@ -225,6 +227,9 @@ const minTime = (a: string, b: string): string => (a === '' ? b : b === '' ? a :
 const maxTime = (a: string, b: string): string => (a > b ? a : b);
 
 
+/** The sorted union of two lists of device kinds (user-agent families: a closed set, so bounded). */
+const unionSorted = (a: readonly string[] | undefined, b: readonly string[] | undefined): string[] => [...new Set([...(a ?? []), ...(b ?? [])])].sort();
+
 /** A coarse user-agent family (device class and OS): enough to compare devices, nothing identifying. */
 export function userAgentFamily(ua: string): string {
   const os = /iPhone/.test(ua)
@@ -320,7 +325,9 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
     s.timezone = newer(s.timezone, stamp(timezone)) as Stamped<string>;
   }
   if (typeof context?.userAgent === 'string') {
-    s.userAgent = newer(s.userAgent, stamp(userAgentFamily(context.userAgent))) as Stamped<string>;
+    const family = userAgentFamily(context.userAgent);
+    s.userAgent = newer(s.userAgent, stamp(family)) as Stamped<string>;
+    if (!(s.kinds ?? []).includes(family)) s.kinds = unionSorted(s.kinds, [family]);
   }
   const interest = interestOf(event);
   if (interest !== undefined) s.interests = boundedTop({ ...s.interests, [interest]: (own(s.interests, interest) ?? 0) + 1 }, MAX_INTERESTS);
@@ -406,6 +413,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
       locale: newer(survivor.signals.locale, loser.signals.locale) as Stamped<string> | undefined,
       timezone: newer(survivor.signals.timezone, loser.signals.timezone) as Stamped<string> | undefined,
       userAgent: newer(survivor.signals.userAgent, loser.signals.userAgent) as Stamped<string> | undefined,
+      ...(survivor.signals.kinds || loser.signals.kinds ? { kinds: unionSorted(survivor.signals.kinds, loser.signals.kinds) } : {}),
       interests: boundedTop(interests, MAX_INTERESTS),
       ...(Object.keys(products).length > 0 ? { products: boundedRecent(products, MAX_PRODUCTS) } : {}),
       ...(Object.keys(views).length > 0 ? { views: boundedTop(views, MAX_VIEWS) } : {}),

@@ -158,6 +158,7 @@ describe("a carrier's pool of addresses: the same phones rotate through all of t
 describe('evidence against one person is strong where it should be', () => {
   const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148';
   const laptop = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0';
+  const android = 'Mozilla/5.0 (Linux; Android 14; SM-S918B) Chrome/131.0.0.0 Mobile Safari/537.36';
   const seen = (anonymousId: string, userAgent: string, timezone: string, d: number, product: string) =>
     segmentEvent({ anonymousId, timestamp: day(d, 20, product.length), properties: { product_id: product, category: product.split('-')[0] }, context: { ip: 'sisters-flat', locale: 'en-GB', timezone, userAgent } });
   const pairOf = async (events: Array<Record<string, unknown>>, x: string, y: string) => {
@@ -173,11 +174,33 @@ describe('evidence against one person is strong where it should be', () => {
 
   it('weighs two phones of one model as strong evidence of two people (one person rarely carries two)', async () => {
     const pair = await pairOf(flat(['sister-a', iphone, 'Europe/London'], ['sister-b', iphone, 'Europe/London']), 'sister-a', 'sister-b');
-    expect(pair.reasons).toContain('both single devices of one kind (ios-phone)');
+    expect(pair.reasons).toContain('both have a device of one kind (ios-phone)');
     // Her phone and her laptop, the same evidence otherwise, are more than four bits likelier one person.
     const mine = await pairOf(flat(['her-phone', iphone, 'Europe/London'], ['her-laptop', laptop, 'Europe/London']), 'her-phone', 'her-laptop');
     expect(mine.reasons).toContain('devices of different kinds');
     expect(pair.score).toBeLessThan(mine.score - 3);
+  });
+
+  it('weighs two phones of different makes as evidence of two people too (a work phone is the exception)', async () => {
+    const pair = await pairOf(flat(['sister-a', iphone, 'Europe/London'], ['sister-b', android, 'Europe/London']), 'sister-a', 'sister-b');
+    expect(pair.reasons).toContain('both have a phone, of different kinds');
+    const mine = await pairOf(flat(['her-phone', iphone, 'Europe/London'], ['her-laptop', laptop, 'Europe/London']), 'her-phone', 'her-laptop');
+    expect(pair.score).toBeLessThan(mine.score - 3);
+  });
+
+  it("compares a signed-in customer's devices too: her phone and laptop, merged, against her sister's phone", async () => {
+    const events = [
+      ...flat(['sister-a', iphone, 'Europe/London'], ['sister-b', android, 'Europe/London']),
+      ...[2, 3, 4].flatMap((d) => ['paint-31', 'paint-32'].map((p) => seen('laptop-a', laptop, 'Europe/London', d, p))),
+      segmentEvent({ type: 'identify', anonymousId: 'sister-a', userId: 'user-a', timestamp: day(4, 22), context: { ip: 'sisters-flat', userAgent: iphone } }),
+      segmentEvent({ type: 'identify', anonymousId: 'laptop-a', userId: 'user-a', timestamp: day(4, 22, 1), context: { ip: 'sisters-flat', userAgent: laptop } }),
+    ];
+    const stores = new MemoryStores();
+    await ingest(stores, events);
+    const merged = stores.profileItems.get(ownerOf(stores, 'laptop-a'))!;
+    expect(merged.signals.kinds).toEqual(['ios-phone', 'windows']);
+    const pair = await pairOf(events, 'sister-b', 'laptop-a');
+    expect(pair.reasons).toContain('both have a phone, of different kinds');
   });
 
   it('weighs devices set to different time zones as strong evidence of two people', async () => {
@@ -375,7 +398,36 @@ describe('evidence flows through the graph, and old evidence fades', () => {
     const pair = (await hood.candidatesOf(matchCardOf(stores.profileItems.get(laptop)!))).find((l) => l.otherProfileId === customer)!;
     expect(pair.probability).toBeLessThan(0.5);
     const cluster = await personCluster(matchCardOf(stores.profileItems.get(laptop)!), hood);
-    expect(cluster.members.map((m) => m.profileId)).toEqual([phone]);
+    expect(cluster.members.map((m) => m.profileId)).not.toContain(customer);
+    // And the phone, as much the customer's as the laptop's, goes with neither: one device is one person's.
+    expect(cluster.members).toEqual([]);
+  });
+
+  it("keeps one person's device out of her flatmate's cluster when it is as much her own phone's", async () => {
+    // Two anglers share a flat; one has a phone and a laptop, the other a phone of the same model.
+    const on = (anonymousId: string, userAgent: string, timestamp: string, product: string) =>
+      segmentEvent({ anonymousId, timestamp, properties: { product_id: product, category: 'angling' }, context: { ip: 'flat-x', locale: 'en-GB', timezone: 'Europe/London', userAgent } });
+    const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148';
+    const events = [2, 3, 4, 5].flatMap((d) => [
+      ...['angling-1', 'angling-2', 'angling-3'].map((p, k) => on('her-phone', iphone, day(d, 20, k), p)),
+      ...['angling-1', 'angling-2', 'angling-3', 'angling-4'].map((p, k) => on('her-laptop', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0', day(d, 21, k), p)),
+      ...['angling-3', 'angling-4', 'angling-5', 'angling-6'].map((p, k) => on('his-phone', iphone, day(d, 22, k), p)),
+    ]);
+    const stores = new MemoryStores();
+    await ingest(stores, events);
+    const hood = new Neighbourhood(stores, config.rules);
+    const [herPhone, herLaptop, hisPhone] = ['her-phone', 'her-laptop', 'his-phone'].map((d) => ownerOf(stores, d)) as [string, string, string];
+    // She and her laptop come back to the same three products; he shares two of them with the laptop.
+    // The laptop is probably linked to both phones (research alike at the same flat)...
+    expect((await hood.linksOf(matchCardOf(stores.profileItems.get(herLaptop)!))).map((l) => l.otherProfileId).sort()).toEqual([herPhone, hisPhone].sort());
+    // ...but the two phones are two people (one model, research apart), and the laptop is far more
+    // probably hers: his phone's cluster does not take it.
+    expect((await hood.candidatesOf(matchCardOf(stores.profileItems.get(hisPhone)!))).find((l) => l.otherProfileId === herPhone)!.probability).toBeLessThan(0.5);
+    const his = await personCluster(matchCardOf(stores.profileItems.get(hisPhone)!), hood);
+    expect(his.members.map((m) => m.profileId)).not.toContain(herLaptop);
+    // Hers does.
+    const hers = await personCluster(matchCardOf(stores.profileItems.get(herPhone)!), hood);
+    expect(hers.members.map((m) => m.profileId)).toEqual([herLaptop]);
   });
 
   it('does not let profiles that stopped using a home long ago weaken the link of the two that live there now', async () => {
