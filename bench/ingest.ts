@@ -2,7 +2,8 @@
  * Ingest benchmark (not a test): events per second, DynamoDB requests per event and CPU per event for
  * a realistic batch mix (the synthetic population's sessions in time order, batches of 100 as one
  * shard delivers them), against an in-memory store and against DynamoDB on the embedded local stack,
- * next to a naive one-write-per-event baseline measured in the same run. `npm run bench:ingest`.
+ * next to a naive one-write-per-event baseline measured in the same run. `npm run bench:ingest`
+ * (`npm run bench:ingest -- --borrow 0.95` with the cluster context on).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ingestBatch, type IngestConfig, type StreamRecord } from '../lib/ingest/pipeline';
@@ -13,7 +14,19 @@ import type { Stores } from '../lib/store/ports';
 import { generatePopulation } from './synthetic/population';
 import { naiveIngest } from './naive';
 
-const config: IngestConfig = loadIngestConfig('bench');
+/**
+ * The shipped rules; `--borrow <probability>` turns on the cluster context (decisions borrowing from a
+ * probable other device, off by default), to price what deriving it at ingest costs.
+ */
+const borrow = process.argv.indexOf('--borrow');
+const shipped: IngestConfig = loadIngestConfig('bench');
+const config: IngestConfig =
+  borrow === -1
+    ? shipped
+    : {
+        ...shipped,
+        rules: { ...shipped.rules, probabilistic: { ...shipped.rules.probabilistic, cluster: { ...shipped.rules.probabilistic.cluster, contextProbability: Number(process.argv[borrow + 1]) } } },
+      };
 
 /** The population's events as the collector puts them on the stream: personal data redacted, and marked so. */
 function records(households: number, seed: number): StreamRecord[] {
@@ -108,7 +121,7 @@ export function dynamoCounts(client: DynamoDBClient, profilesTable: string): () 
 async function main(): Promise<void> {
   const households = Number(process.env.BENCH_HOUSEHOLDS ?? 150);
   const input = records(households, 7);
-  console.log(`Ingest benchmark: ${input.length} events from ${households} synthetic households over 14 days, batches of 100 in time order\n`);
+  console.log(`Ingest benchmark: ${input.length} events from ${households} synthetic households over 14 days, batches of 100 in time order; cluster context ${config.rules.probabilistic.cluster.contextProbability === null ? "off (shipped)" : `on at ${config.rules.probabilistic.cluster.contextProbability}`}\n`);
 
   // Warm up the JIT on another seed so both runs start hot.
   // No item-size check in the in-memory store: DynamoDB does it on its side (and the earlier figures had none).

@@ -50,11 +50,14 @@ export const clusterCheckedLately = (p: Profile): boolean =>
 
 /**
  * Refreshes an anonymous profile's cluster context (whose interests and stage its decisions may use)
- * from its person cluster as the evidence stands now; a profile that logged in has its own and none.
+ * from its person cluster as the evidence stands now; a profile that logged in has its own and none,
+ * and none is derived while borrowing is off.
  * Mutates the profile; whether the cluster was derived (reads were made).
  */
 export async function refreshClusterContext(profile: Profile, hood: Neighbourhood, now: Date): Promise<boolean> {
-  if (userIdOf(profile) !== undefined) {
+  // Nothing to derive when decisions borrow nothing (`contextProbability` null, the shipped default),
+  // or when the profile logged in (it has its own context).
+  if (userIdOf(profile) !== undefined || hood.rules.probabilistic.cluster.contextProbability === null) {
     delete profile.cluster;
     delete profile.clusterCheckedAt;
     return false;

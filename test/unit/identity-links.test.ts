@@ -331,8 +331,12 @@ describe("an anonymous device's decisions and its person cluster", () => {
       segmentEvent({ type: 'identify', anonymousId: 'eve-phone', userId: 'user-eve', timestamp: day(3, 21), context: { ip: 'eve-home' } }),
       ...[2, 4].flatMap((d) => [view('eve-laptop', 'eve-home', day(d, 22), 'paint-41'), view('eve-laptop', 'eve-home', day(d, 22, 5), 'paint-42')])]
       .sort((a, b) => String(a.timestamp).localeCompare(String(b.timestamp)));
-    expect((await ingestBatch(events.map((e) => toRecord(e, seq.take())), stores, shipped)).failedSequenceNumbers).toEqual([]);
+    const result = await ingestBatch(events.map((e) => toRecord(e, seq.take())), stores, shipped);
+    expect(result.failedSequenceNumbers).toEqual([]);
+    // The ingest spends nothing on clusters no decision will read.
+    expect(result.stats).toMatchObject({ clusterContexts: 0, clusterContextsSkipped: 0 });
     const laptop = ownerOf(stores, 'eve-laptop');
+    expect(stores.profileItems.get(laptop)?.clusterCheckedAt).toBeUndefined();
     // Still her probable other device (the read API says so), but her decisions are the laptop's own.
     expect((await personCluster(matchCardOf(stores.profileItems.get(laptop)!), new Neighbourhood(stores, shipped.rules))).members.map((m) => m.profileId)).toEqual([ownerOf(stores, 'eve-phone')]);
     expect(stores.profileItems.get(laptop)?.cluster).toBeUndefined();
