@@ -7,7 +7,7 @@
  * here. `npm run bench:identity-fit`.
  *
  * The research similarity is measured with the popularity the ingest counted (before any night) and
- * with the popularity one night learns; the two are pooled.
+ * with the popularity one night learns; the two are pooled for m and u, and calibrated apart.
  */
 import { loadIngestConfig } from '../lib/ingest/config';
 import { Neighbourhood } from '../lib/identity/links';
@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   // Devices compared: a handheld of one kind on both sides, of one class (two phones of different kinds), or neither.
   const kinds = tally(3);
   let pairs = 0;
-  const scored: Array<{ prior: number; evidence: number; same: boolean }> = [];
+  // Scored pairs, before any night and after one: each stage has its own calibration.
+  const scored = { beforeNight: [] as Array<{ prior: number; evidence: number; same: boolean }>, night: [] as Array<{ prior: number; evidence: number; same: boolean }> };
   const cases = [
     ...PHENOMENA.filter((p) => p !== 'pool').map((name) => ({ name, make: (seed: number) => generatePhenomenon(name, seed) })),
     ...POPULATIONS.map(([name, options]) => ({ name: `population:${name}`, make: (seed: number) => generatePopulation({ ...DEFAULT_POPULATION, ...options, seed }) })),
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
               side[k] = (side[k] ?? 0) + 1;
             };
             const parts = weighPair(card, other, await hood.networksOf(card), rules, scoring);
-            if (parts !== undefined) scored.push({ prior: parts.prior, evidence: parts.evidence, same });
+            if (parts !== undefined) scored[weights === NO_WEIGHTS ? 'beforeNight' : 'night'].push({ prior: parts.prior, evidence: parts.evidence, same });
             const s = researchSimilarity(card, other, rules, scoring);
             if (s !== undefined) count(research, researchCell(rules.research, s));
             const la = card.signals.locale?.v.toLowerCase();
@@ -106,9 +107,10 @@ async function main(): Promise<void> {
   const cells = research.same.map((_, k) => ({ m: share(research.same, k), u: Math.max(U_FLOOR, share(research.other, k)) }));
   const r3 = (x: number) => Number(x.toPrecision(2));
   console.log(`  as configured (u at least ${U_FLOOR}): "m": ${JSON.stringify(cells.map((c) => r3(c.m)))}, "u": ${JSON.stringify(cells.map((c) => r3(c.u)))}`);
-  const platt = plattScaling(scored);
-  const c = rules.calibration;
-  console.log(`calibration (Platt scaling, the prior apart): intercept ${platt.intercept.toFixed(2)} priorSlope ${platt.priorSlope.toFixed(2)} slope ${platt.slope.toFixed(2)} (configured ${c.intercept} / ${c.priorSlope} / ${c.slope})`);
+  for (const [stage, c] of [['after a night', rules.calibration], ['before any night', rules.calibration.beforeNight]] as const) {
+    const platt = plattScaling(stage === 'after a night' ? scored.night : scored.beforeNight);
+    console.log(`calibration ${stage} (Platt scaling, the prior apart): intercept ${platt.intercept.toFixed(2)} priorSlope ${platt.priorSlope.toFixed(2)} slope ${platt.slope.toFixed(2)} (configured ${c.intercept} / ${c.priorSlope} / ${c.slope})`);
+  }
   for (const [k, name] of (['sameKind', 'sameClass'] as const).entries()) {
     const configured = rules.fields[name];
     console.log(`${name}: m ${f(share(kinds.same, k))} u ${f(share(kinds.other, k))} (configured m ${configured.m} u ${configured.u}; ${sum(kinds.same)} same-person pairs, ${sum(kinds.other)} others compared)`);

@@ -329,10 +329,14 @@ export function researchSimilarity(a: MatchCard, b: MatchCard, rules: Rules, wei
 export function scorePair(a: MatchCard, b: MatchCard, networks: NetworkView[], rules: Rules, weights: ScoringWeights = NO_WEIGHTS): PairEvidence | undefined {
   const weighed = weighPair(a, b, networks, rules, weights);
   if (weighed === undefined) return undefined;
-  const c = rules.calibration;
+  const c = calibrationFor(rules, weights);
   const stated = c.intercept + c.priorSlope * weighed.prior + c.slope * weighed.evidence;
   return { score: round(stated), probability: round(probabilityOf(stated)), reasons: weighed.reasons };
 }
+
+/** The calibration that applies: the night's once a night has counted popularity, else the one fitted before any night. */
+export const calibrationFor = (rules: Rules, weights: ScoringWeights): { intercept: number; priorSlope: number; slope: number } =>
+  weights.profiles > 0 ? rules.calibration : rules.calibration.beforeNight;
 
 /**
  * The parts of a pair's score before calibration: the prior log2 odds of the best network they share,

@@ -15,6 +15,8 @@ const namespaceRule = z.strictObject({
   priority: z.number().int().min(1),
 });
 
+/** Platt scaling of a pair's log2 odds: intercept + priorSlope × prior + slope × evidence. */
+const platt = z.strictObject({ intercept: z.number().min(-20).max(20), priorSlope: z.number().gt(0).max(5), slope: z.number().gt(0).max(5) });
 const fieldWeights = z.strictObject({ m: z.number().gt(0).lt(1), u: z.number().gt(0).lt(1) });
 
 export const identityRulesSchema = z.strictObject({
@@ -98,7 +100,10 @@ export const identityRulesSchema = z.strictObject({
      * with the prior apart), fitted on labelled pairs by bench/identity-fit.ts, so that a stated
      * probability means what it says.
      */
-    calibration: z.strictObject({ intercept: z.number().min(-20).max(20), priorSlope: z.number().gt(0).max(5), slope: z.number().gt(0).max(5) }),
+    calibration: platt.extend({
+      /** Before the first night (popularity only as the ingest counted it, nothing known to be rare from a night) the evidence reads differently: its own fit. */
+      beforeNight: platt,
+    }),
     /**
      * Person clusters (docs/identity.md, "Person clusters and households"): a profile joins when its pairs
      * with the members already in, over those it was scored with (they share a network), are on average

@@ -2,7 +2,7 @@ import { loadCatalog } from '../../lib/decision/catalog';
 import { answerDecision, parseDecisionRequest } from '../../lib/decision/service';
 import { hashedNetwork } from '../../lib/events/personal';
 import { householdOf, Neighbourhood, personCluster } from '../../lib/identity/links';
-import { probabilityOf } from '../../lib/identity/probabilistic';
+import { probabilityOf, scorePair, weighPair } from '../../lib/identity/probabilistic';
 import { addCounts, countProducts, MAX_WEIGHTS_BYTES, NO_WEIGHTS, weightsOf, type IdentityWeights } from '../../lib/identity/weights';
 import { derivedPairs, nightlyWeights } from '../../bench/synthetic/links';
 import { ingestBatch } from '../../lib/ingest/pipeline';
@@ -201,6 +201,19 @@ describe('evidence against one person is strong where it should be', () => {
     expect(merged.signals.kinds).toEqual(['ios-phone', 'windows']);
     const pair = await pairOf(events, 'sister-b', 'laptop-a');
     expect(pair.reasons).toContain('both have a phone, of different kinds');
+  });
+
+  it('states odds with the calibration of its stage: before any night, and after one', async () => {
+    const stores = new MemoryStores();
+    await ingest(stores, flat(['her-phone', iphone, 'Europe/London'], ['her-laptop', laptop, 'Europe/London']));
+    const rules = config.rules.probabilistic;
+    expect(rules.calibration.beforeNight).not.toEqual({ intercept: rules.calibration.intercept, priorSlope: rules.calibration.priorSlope, slope: rules.calibration.slope });
+    const [a, b] = ['her-phone', 'her-laptop'].map((d) => matchCardOf(stores.profileItems.get(ownerOf(stores, d))!)) as [MatchCard, MatchCard];
+    const networks = await new Neighbourhood(stores, config.rules).networksOf(a);
+    for (const [weights, c] of [[NO_WEIGHTS, rules.calibration.beforeNight], [nightlyWeights(stores), rules.calibration]] as const) {
+      const parts = weighPair(a, b, networks, rules, weights)!;
+      expect(scorePair(a, b, networks, rules, weights)!.score).toBeCloseTo(c.intercept + c.priorSlope * parts.prior + c.slope * parts.evidence, 1);
+    }
   });
 
   it('weighs devices set to different time zones as strong evidence of two people', async () => {
