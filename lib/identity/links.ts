@@ -324,15 +324,23 @@ export async function personCluster(card: MatchCard, hood: Neighbourhood): Promi
  * someone else's (their pairs with the cluster's members are on average less probable than not): one
  * device is one person's, so the alternatives are exclusive, and the odds are shared among them,
  * o / (1 + o + the rivals' odds). A laptop in a flat of two anglers is linked to both their phones; it
- * goes with neither unless one link is much the stronger.
+ * goes with neither unless one link is much the stronger. Another customer who logged in is someone
+ * else's by definition when the cluster holds one.
  */
 async function exclusive(id: string, probability: number, inside: Array<{ card: MatchCard; scored: Map<string, ProbableLink> }>, hood: Neighbourhood): Promise<number> {
   const card = (await hood.live([id])).get(id);
   if (card === undefined) return probability;
   const members = new Set(inside.map((m) => m.card.profileId));
+  const customer = inside.some((m) => m.card.authenticated);
+  const links = (await hood.linksOf(card)).filter((l) => !members.has(l.otherProfileId));
+  const others = customer ? await hood.live(links.map((l) => l.otherProfileId)) : undefined;
   let rivals = 0;
-  for (const l of await hood.linksOf(card)) {
-    if (members.has(l.otherProfileId)) continue;
+  for (const l of links) {
+    // Another customer who logged in is someone else by definition.
+    if (others?.get(l.otherProfileId)?.authenticated) {
+      rivals += 2 ** l.score;
+      continue;
+    }
     let sum = 0;
     let scored = 0;
     for (const m of inside) {

@@ -447,6 +447,23 @@ describe('evidence flows through the graph, and old evidence fades', () => {
     expect(hers.members.map((m) => m.profileId)).toEqual([herLaptop]);
   });
 
+  it('gives a device as probably one signed-in sister\'s as the other\'s to neither', async () => {
+    const on = (anonymousId: string, timestamp: string, product: string) =>
+      segmentEvent({ anonymousId, timestamp, properties: { product_id: product, category: 'paint' }, context: { ip: 'flat-s', locale: 'en-GB', timezone: 'Europe/London' } });
+    const events = [
+      ...[2, 3, 4, 5].flatMap((d) => ['paint-1', 'paint-2', 'paint-3'].flatMap((p, k) => [on('ann-phone', day(d, 19, k), p), on('bea-phone', day(d, 20, k), p), on('the-laptop', day(d, 21, k), p)])),
+      segmentEvent({ type: 'identify', anonymousId: 'ann-phone', userId: 'user-ann', timestamp: day(5, 22), context: { ip: 'flat-s' } }),
+      segmentEvent({ type: 'identify', anonymousId: 'bea-phone', userId: 'user-bea', timestamp: day(5, 22, 1), context: { ip: 'flat-s' } }),
+    ];
+    const stores = new MemoryStores();
+    await ingest(stores, events);
+    const hood = new Neighbourhood(stores, config.rules);
+    const [ann, bea, laptop] = ['ann-phone', 'bea-phone', 'the-laptop'].map((d) => ownerOf(stores, d)) as [string, string, string];
+    // The laptop is as probably Ann's as Bea's (both links strong); Ann and Bea are two customers.
+    expect((await hood.linksOf(matchCardOf(stores.profileItems.get(laptop)!))).map((l) => l.otherProfileId).sort()).toEqual([ann, bea].sort());
+    for (const sister of [ann, bea]) expect((await personCluster(matchCardOf(stores.profileItems.get(sister)!), hood)).members).toEqual([]);
+  });
+
   it('does not let profiles that stopped using a home long ago weaken the link of the two that live there now', async () => {
     const fresh = [2, 3].flatMap((d) => ['phone-w', 'laptop-w'].map((dev) => view(dev, 'home-w', day(d, 20), 'lighting-3')));
     const linkNow = async (events: Array<Record<string, unknown>>, listed: number) => {
