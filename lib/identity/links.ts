@@ -320,27 +320,30 @@ export async function personCluster(card: MatchCard, hood: Neighbourhood): Promi
 }
 
 /**
- * A candidate's probability of being the cluster's person when it is also linked to profiles that are
- * someone else's (their pairs with the cluster's members are on average less probable than not): one
- * device is one person's, so the alternatives are exclusive, and the odds are shared among them,
- * o / (1 + o + the rivals' odds). A laptop in a flat of two anglers is linked to both their phones; it
- * goes with neither unless one link is much the stronger. Another customer who logged in is someone
- * else's by definition when the cluster holds one.
+ * A candidate's probability of being the cluster's person, one device being one person's: the odds o
+ * of its average with the members are shared with its rivals, o / (1 + o + the rivals' odds). A rival
+ * is a profile linked to one side and someone else's than the other side's person:
+ * - linked to the candidate, and its pairs with the members are on average less probable than not
+ *   (or it is another signed-in customer, when the cluster holds one): a laptop in a flat of two
+ *   anglers is linked to both their phones, and goes with neither unless one link is much the stronger;
+ * - linked to a member, and its pair with the candidate is less probable than not (or both are
+ *   signed-in customers): the laptop's own cluster takes neither sister.
+ * Each rival counts once, at its strongest link.
  */
 async function exclusive(id: string, probability: number, inside: Array<{ card: MatchCard; scored: Map<string, ProbableLink> }>, hood: Neighbourhood): Promise<number> {
   const card = (await hood.live([id])).get(id);
   if (card === undefined) return probability;
   const members = new Set(inside.map((m) => m.card.profileId));
   const customer = inside.some((m) => m.card.authenticated);
-  const links = (await hood.linksOf(card)).filter((l) => !members.has(l.otherProfileId));
-  const others = customer ? await hood.live(links.map((l) => l.otherProfileId)) : undefined;
-  let rivals = 0;
-  for (const l of links) {
-    // Another customer who logged in is someone else by definition.
-    if (others?.get(l.otherProfileId)?.authenticated) {
-      rivals += 2 ** l.score;
-      continue;
-    }
+  const outside = (l: ProbableLink) => isProbableMatch(l.score, hood.rules) && l.otherProfileId !== id && !members.has(l.otherProfileId);
+  const candidate = new Map((await hood.candidatesOf(card)).map((l) => [l.otherProfileId, l]));
+  const fromCandidate = [...candidate.values()].filter(outside);
+  const fromCluster = inside.flatMap((m) => [...m.scored.values()].filter(outside));
+  const cards = await hood.live([...new Set([...fromCandidate, ...fromCluster].map((l) => l.otherProfileId))]);
+  const signedIn = (other: string) => cards.get(other)?.authenticated === true;
+  const rivals = new Map<string, number>();
+  const rival = (l: ProbableLink) => rivals.set(l.otherProfileId, Math.max(rivals.get(l.otherProfileId) ?? 0, 2 ** l.score));
+  for (const l of fromCandidate) {
     let sum = 0;
     let scored = 0;
     for (const m of inside) {
@@ -349,11 +352,15 @@ async function exclusive(id: string, probability: number, inside: Array<{ card: 
       scored += 1;
       sum += probabilityOf(pair.score);
     }
-    if (scored > 0 && sum / scored < 0.5) rivals += 2 ** l.score;
+    if ((customer && signedIn(l.otherProfileId)) || (scored > 0 && sum / scored < 0.5)) rival(l);
   }
-  if (rivals === 0) return probability;
+  for (const l of fromCluster) {
+    const pair = candidate.get(l.otherProfileId);
+    if ((card.authenticated && signedIn(l.otherProfileId)) || (pair !== undefined && probabilityOf(pair.score) < 0.5)) rival(l);
+  }
+  if (rivals.size === 0) return probability;
   const odds = probability / (1 - probability);
-  return odds / (1 + odds + rivals);
+  return odds / (1 + odds + [...rivals.values()].reduce((s, o) => s + o, 0));
 }
 
 /** The people of a home: its residents, grouped into person clusters by the links between them. */

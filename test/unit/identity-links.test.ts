@@ -462,6 +462,9 @@ describe('evidence flows through the graph, and old evidence fades', () => {
     // The laptop is as probably Ann's as Bea's (both links strong); Ann and Bea are two customers.
     expect((await hood.linksOf(matchCardOf(stores.profileItems.get(laptop)!))).map((l) => l.otherProfileId).sort()).toEqual([ann, bea].sort());
     for (const sister of [ann, bea]) expect((await personCluster(matchCardOf(stores.profileItems.get(sister)!), hood)).members).toEqual([]);
+    // Nor does the laptop's own cluster take either sister (where borrowing is on, it borrows from neither).
+    expect((await personCluster(matchCardOf(stores.profileItems.get(laptop)!), hood)).members).toEqual([]);
+    expect(stores.profileItems.get(laptop)?.cluster).toBeUndefined();
   });
 
   it('does not let profiles that stopped using a home long ago weaken the link of the two that live there now', async () => {
