@@ -19,14 +19,13 @@ import { naiveIngest } from './naive';
  * probable other device, off by default), to price what deriving it at ingest costs.
  */
 const borrow = process.argv.indexOf('--borrow');
+const contextProbability = borrow === -1 ? null : Number(process.argv[borrow + 1]);
+if (contextProbability !== null && !(contextProbability > 0 && contextProbability < 1)) throw new Error('--borrow takes a probability between 0 and 1 (exclusive), e.g. --borrow 0.95');
 const shipped: IngestConfig = loadIngestConfig('bench');
 const config: IngestConfig =
-  borrow === -1
+  contextProbability === null
     ? shipped
-    : {
-        ...shipped,
-        rules: { ...shipped.rules, probabilistic: { ...shipped.rules.probabilistic, cluster: { ...shipped.rules.probabilistic.cluster, contextProbability: Number(process.argv[borrow + 1]) } } },
-      };
+    : { ...shipped, rules: { ...shipped.rules, probabilistic: { ...shipped.rules.probabilistic, cluster: { ...shipped.rules.probabilistic.cluster, contextProbability } } } };
 
 /** The population's events as the collector puts them on the stream: personal data redacted, and marked so. */
 function records(households: number, seed: number): StreamRecord[] {

@@ -251,10 +251,11 @@ export interface PersonCluster {
  * average-linkage clustering, so that one wrong link cannot bring in its whole neighbourhood: a
  * profile linked to a member (within `maxHops` links of the profile asked about) joins when its
  * pairs with the members already in, over those it was scored with (they share a network), are on
- * average at least `minProbability` probable and at least half of them are links. The best such
- * profile joins first, so the same cluster forms whichever order the links were read in. Never two
- * authenticated profiles: the most probable one is the person's. A member's probability is that
- * average when it joined.
+ * average at least `minProbability` probable and at least half of them are links, and that average,
+ * shared with its rivals (`exclusive`: one device is one person's), still is. The best such profile
+ * joins first, so the same cluster forms whichever order the links were read in. Never two
+ * authenticated profiles: the most probable one is the person's. A member's probability is its
+ * shared probability when it joined.
  */
 export async function personCluster(card: MatchCard, hood: Neighbourhood): Promise<PersonCluster> {
   const c = hood.rules.probabilistic.cluster;

@@ -69,9 +69,9 @@ export const identityRulesSchema = z.strictObject({
       locale: fieldWeights,
       /** m near 1: one person's devices rarely differ on the time zone, so a difference is strong evidence of two people. */
       timezone: fieldWeights,
-      /** Two single devices of one kind (two iPhones): m, how often one person's two devices are (rarely); u, two people's. */
+      /** A phone or tablet of one kind on both sides (two iPhones; a merged customer's every device counts): m, how often one person's two profiles show it (rarely); u, two people's. */
       sameKind: fieldWeights,
-      /** Two single phones (or two tablets) of different kinds (an iPhone and an Android phone): one person's are rarely, two people's often. The rest of the handheld comparisons are devices of different classes (a phone and a laptop). */
+      /** A phone on both sides, or a tablet, of different kinds (an iPhone and an Android phone): one person's rarely, two people's often. The rest of the comparisons with a handheld are of different classes (a phone and a laptop). */
       sameClass: fieldWeights,
     }).refine((f) => f.sameKind.m + f.sameClass.m < 1 && f.sameKind.u + f.sameClass.u < 1, 'sameKind and sameClass are two cells of one comparison: their m (and their u) must sum below 1'),
     /**

@@ -228,7 +228,29 @@ const maxTime = (a: string, b: string): string => (a > b ? a : b);
 
 
 /** The sorted union of two lists of device kinds (user-agent families: a closed set, so bounded). */
-const unionSorted = (a: readonly string[] | undefined, b: readonly string[] | undefined): string[] => [...new Set([...(a ?? []), ...(b ?? [])])].sort();
+const unionSorted = (a: readonly string[], b: readonly string[]): string[] => [...new Set([...a, ...b])].sort();
+
+/**
+ * The device kinds a profile was seen with, as far as they are known: `signals.kinds`; for a profile
+ * stored before kinds were kept, a single device's user-agent family; for such a profile merged from
+ * several devices, unknown (its latest user agent is one device's).
+ */
+function kindsSeen(p: Profile): string[] | undefined {
+  if (p.signals.kinds !== undefined) return p.signals.kinds;
+  if (deviceCount(p) > 1) return undefined;
+  return p.signals.userAgent === undefined ? [] : [p.signals.userAgent.v];
+}
+
+/**
+ * The kinds of a merged profile: both sides', unknown when either side's is. Known even when empty (two
+ * profiles merged in the batch that created them, before any of their events is folded): the merged
+ * profile then counts the kinds of the events folded next.
+ */
+function mergedKinds(survivor: Profile, loser: Profile): { kinds?: string[] } {
+  const a = kindsSeen(survivor);
+  const b = kindsSeen(loser);
+  return a === undefined || b === undefined ? {} : { kinds: unionSorted(a, b) };
+}
 
 /** A coarse user-agent family (device class and OS): enough to compare devices, nothing identifying. */
 export function userAgentFamily(ua: string): string {
@@ -325,9 +347,10 @@ export function foldEvent(p: Profile, event: CollectedEvent, defs: AggregateMode
     s.timezone = newer(s.timezone, stamp(timezone)) as Stamped<string>;
   }
   if (typeof context?.userAgent === 'string') {
+    const known = kindsSeen(p);
     const family = userAgentFamily(context.userAgent);
     s.userAgent = newer(s.userAgent, stamp(family)) as Stamped<string>;
-    if (!(s.kinds ?? []).includes(family)) s.kinds = unionSorted(s.kinds, [family]);
+    if (known !== undefined) s.kinds = unionSorted(known, [family]);
   }
   const interest = interestOf(event);
   if (interest !== undefined) s.interests = boundedTop({ ...s.interests, [interest]: (own(s.interests, interest) ?? 0) + 1 }, MAX_INTERESTS);
@@ -413,7 +436,7 @@ export function mergeProfiles(survivor: Profile, loser: Profile, defs: Aggregate
       locale: newer(survivor.signals.locale, loser.signals.locale) as Stamped<string> | undefined,
       timezone: newer(survivor.signals.timezone, loser.signals.timezone) as Stamped<string> | undefined,
       userAgent: newer(survivor.signals.userAgent, loser.signals.userAgent) as Stamped<string> | undefined,
-      ...(survivor.signals.kinds || loser.signals.kinds ? { kinds: unionSorted(survivor.signals.kinds, loser.signals.kinds) } : {}),
+      ...mergedKinds(survivor, loser),
       interests: boundedTop(interests, MAX_INTERESTS),
       ...(Object.keys(products).length > 0 ? { products: boundedRecent(products, MAX_PRODUCTS) } : {}),
       ...(Object.keys(views).length > 0 ? { views: boundedTop(views, MAX_VIEWS) } : {}),

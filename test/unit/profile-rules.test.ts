@@ -141,3 +141,39 @@ describe('writing batch attributes', () => {
     expect(stores.profileItems.get('p_survivor')?.version).toBe(4);
   });
 });
+
+describe('device kinds', () => {
+  const seen = (timestamp: string, userAgent: string): CollectedEvent =>
+    ({ ...ev(timestamp, 'Product Viewed', { product_id: 'x1', category: 'Paint' }), context: { timezone: 'Europe/London', userAgent } }) as CollectedEvent;
+  const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148';
+  const windows = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0';
+  /** A profile stored before kinds were kept: its user agent's family only. */
+  const legacy = (id: string, anonymousIds: string[], family: string): Profile => {
+    const p = { ...newProfile(id), identities: { anonymousId: anonymousIds } };
+    p.signals.userAgent = { v: family, t: '2026-11-01T10:00:00Z', id: 'old' };
+    return p;
+  };
+
+  it('keeps every kind a profile was seen with, in any order, and a merge keeps both sides\'', () => {
+    const a = profileOf([seen('2026-12-01T10:00:00Z', iphone), seen('2026-12-01T11:00:00Z', windows), seen('2026-12-01T12:00:00Z', iphone)]);
+    const b = profileOf([seen('2026-12-01T12:00:00Z', windows), seen('2026-12-01T10:00:00Z', iphone)]);
+    expect(a.signals.kinds).toEqual(['ios-phone', 'windows']);
+    expect(b.signals.kinds).toEqual(['ios-phone', 'windows']);
+  });
+
+  it("takes a single device's kind from its user agent when it was stored before kinds were kept", () => {
+    const old = legacy('p_old', ['phone-1'], 'ios-phone');
+    foldEvent(old, seen('2026-12-02T10:00:00Z', iphone), model);
+    expect(old.signals.kinds).toEqual(['ios-phone']);
+    const laptop = profileOf([seen('2026-12-02T11:00:00Z', windows)]);
+    expect(mergeProfiles(legacy('p_old', ['phone-1'], 'ios-phone'), { ...laptop, profileId: 'p_laptop' }, model, 'userId:x', '2026-12-03T00:00:00Z').signals.kinds).toEqual(['ios-phone', 'windows']);
+  });
+
+  it("leaves the kinds unknown for a customer merged from several devices before kinds were kept (her latest user agent is one device's)", () => {
+    const old = legacy('p_old', ['phone-1', 'laptop-1'], 'windows');
+    foldEvent(old, seen('2026-12-02T10:00:00Z', windows), model);
+    expect(old.signals.kinds).toBeUndefined();
+    const tablet = profileOf([seen('2026-12-02T11:00:00Z', 'Mozilla/5.0 (iPad; CPU OS 18_1 like Mac OS X) Mobile/15E148')]);
+    expect(mergeProfiles(legacy('p_old', ['phone-1', 'laptop-1'], 'windows'), { ...tablet, profileId: 'p_tablet' }, model, 'userId:x', '2026-12-03T00:00:00Z').signals.kinds).toBeUndefined();
+  });
+});
