@@ -190,7 +190,7 @@ const weigh = (field: { m: number; u: number }, agrees: boolean, rules: Rules): 
 const HANDHELD = /-(phone|tablet)$/;
 
 /** A device kind's class: phone or tablet for handhelds (ios-phone, android-phone), else the kind itself. */
-export const classOf = (kind: string): string => HANDHELD.exec(kind)?.[1] ?? kind;
+const classOf = (kind: string): string => HANDHELD.exec(kind)?.[1] ?? kind;
 
 /**
  * The device kinds (user-agent families) a profile stands for: a single device's latest, a merged
