@@ -246,6 +246,30 @@ export interface PersonCluster {
   members: ClusterMember[];
 }
 
+/** A profile in a growing person cluster: its card, its hops from the profile asked about, and every pair it was scored in, by the other profile. */
+interface Inside {
+  card: MatchCard;
+  hops: number;
+  scored: Map<string, ProbableLink>;
+}
+
+/** A profile's pairs with the cluster's members: how many were scored (they share a network), their mean probability, how many are links, and the strongest. */
+function pairsWith(inside: Inside[], id: string, rules: IdentityRules): { scored: number; mean: number; linked: number; strongest: ProbableLink | undefined } {
+  let sum = 0;
+  let scored = 0;
+  let linked = 0;
+  let strongest: ProbableLink | undefined;
+  for (const m of inside) {
+    const l = m.scored.get(id);
+    if (l === undefined) continue;
+    scored += 1;
+    sum += probabilityOf(l.score);
+    if (isProbableMatch(l.score, rules)) linked += 1;
+    if (strongest === undefined || l.score > strongest.score) strongest = l;
+  }
+  return { scored, mean: sum / Math.max(1, scored), linked, strongest };
+}
+
 /**
  * The person cluster of a profile (docs/identity.md, "Person clusters and households"), grown one profile at a time like
  * average-linkage clustering, so that one wrong link cannot bring in its whole neighbourhood: a
@@ -259,7 +283,7 @@ export interface PersonCluster {
  */
 export async function personCluster(card: MatchCard, hood: Neighbourhood): Promise<PersonCluster> {
   const c = hood.rules.probabilistic.cluster;
-  const inside: Array<{ card: MatchCard; hops: number; scored: Map<string, ProbableLink> }> = [];
+  const inside: Inside[] = [];
   const members: ClusterMember[] = [];
   const ids = new Set<string>();
   const refused = new Set<string>();
@@ -281,19 +305,7 @@ export async function personCluster(card: MatchCard, hood: Neighbourhood): Promi
     }
     let best: { id: string; probability: number; hops: number; link: ProbableLink } | undefined;
     for (const [id, hops] of reached) {
-      let sum = 0;
-      let scored = 0;
-      let linked = 0;
-      let strongest: ProbableLink | undefined;
-      for (const m of inside) {
-        const l = m.scored.get(id);
-        if (l === undefined) continue;
-        scored += 1;
-        sum += probabilityOf(l.score);
-        if (isProbableMatch(l.score, hood.rules)) linked += 1;
-        if (strongest === undefined || l.score > strongest.score) strongest = l;
-      }
-      const together = sum / Math.max(1, scored);
+      const { mean: together, linked, strongest } = pairsWith(inside, id, hood.rules);
       if (together < c.minProbability || linked * 2 < inside.length || strongest === undefined) continue;
       const probability = await exclusive(id, together, inside, hood);
       if (probability < c.minProbability) continue;
@@ -331,7 +343,7 @@ export async function personCluster(card: MatchCard, hood: Neighbourhood): Promi
  *   signed-in customers): the laptop's own cluster takes neither sister.
  * Each rival counts once, at its strongest link.
  */
-async function exclusive(id: string, probability: number, inside: Array<{ card: MatchCard; scored: Map<string, ProbableLink> }>, hood: Neighbourhood): Promise<number> {
+async function exclusive(id: string, probability: number, inside: Inside[], hood: Neighbourhood): Promise<number> {
   const card = (await hood.live([id])).get(id);
   if (card === undefined) return probability;
   const members = new Set(inside.map((m) => m.card.profileId));
@@ -345,15 +357,8 @@ async function exclusive(id: string, probability: number, inside: Array<{ card: 
   const rivals = new Map<string, number>();
   const rival = (l: ProbableLink) => rivals.set(l.otherProfileId, Math.max(rivals.get(l.otherProfileId) ?? 0, 2 ** l.score));
   for (const l of fromCandidate) {
-    let sum = 0;
-    let scored = 0;
-    for (const m of inside) {
-      const pair = m.scored.get(l.otherProfileId);
-      if (pair === undefined) continue;
-      scored += 1;
-      sum += probabilityOf(pair.score);
-    }
-    if ((customer && signedIn(l.otherProfileId)) || (scored > 0 && sum / scored < 0.5)) rival(l);
+    const { scored, mean } = pairsWith(inside, l.otherProfileId, hood.rules);
+    if ((customer && signedIn(l.otherProfileId)) || (scored > 0 && mean < 0.5)) rival(l);
   }
   for (const l of fromCluster) {
     const pair = candidate.get(l.otherProfileId);
