@@ -30,10 +30,16 @@ const MAIL_OFFERS = Array.from({ length: 5 }, (_, i) => ({
   ...(i === 0 ? { caps: { perDay: 2 } } : {}),
 }));
 
-/** The shipped catalog with the run's e-mail offers, and no other offer for e-mail (so in-app impressions and e-mails share only the channel-free caps). */
+/**
+ * The shipped catalog with the run's e-mail offers, and no other offer for e-mail (so in-app impressions
+ * and e-mails share only the channel-free caps), and without quiet hours: the e-mails are sent as their
+ * views arrive, on the wall clock, and the run must send them whatever hour it runs at (the shipped
+ * 22:00-6:00 held every e-mail back in a run after 22:00 UTC).
+ */
 export const RUN_CATALOG = {
   ...shippedCatalog,
   version: shippedCatalog.version + 1,
+  quiet: { placeKinds: shippedCatalog.quiet.placeKinds },
   offers: [...shippedCatalog.offers.map((o) => ({ ...o, placements: o.placements.filter((p) => p !== 'email') })).filter((o) => o.placements.length > 0), ...MAIL_OFFERS],
 };
 
