@@ -11,7 +11,8 @@
  */
 import { loadIngestConfig } from '../lib/ingest/config';
 import { Neighbourhood } from '../lib/identity/links';
-import { compareKinds, researchCell, researchSimilarity, weighPair, type NetworkView } from '../lib/identity/probabilistic';
+import { otherInterests, otherInterestsCell, researchCell, researchSimilarity, type NetworkView } from '../lib/identity/likeness';
+import { compareKinds, weighPair } from '../lib/identity/probabilistic';
 import { NO_WEIGHTS } from '../lib/identity/weights';
 import { matchCardOf, type MatchCard } from '../lib/profile/profile';
 import { dataEnd, nightlyWeights } from './synthetic/links';
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   const fields = { locale: tally(2), timezone: tally(2) };
   // Devices compared: a handheld of one kind on both sides, of one class (two phones of different kinds), or neither.
   const kinds = tally(3);
+  const interests = tally(rules.fields.otherInterests.m.length);
   let pairs = 0;
   // Scored pairs, before any night and after one: each stage has its own calibration.
   const scored = { beforeNight: [] as Array<{ prior: number; evidence: number; same: boolean }>, night: [] as Array<{ prior: number; evidence: number; same: boolean }> };
@@ -81,6 +83,8 @@ async function main(): Promise<void> {
             const ta = card.signals.timezone?.v;
             const tb = other.signals.timezone?.v;
             if (ta !== undefined && tb !== undefined) count(fields.timezone, ta === tb ? 0 : 1);
+            const o = otherInterests(card, other);
+            if (o !== undefined) count(interests, otherInterestsCell(rules.fields.otherInterests.levels, o.cosine));
             const compared = compareKinds(card, other);
             if (compared !== undefined) count(kinds, compared.cell);
           }
@@ -114,6 +118,13 @@ async function main(): Promise<void> {
   for (const [k, name] of (['sameKind', 'sameClass'] as const).entries()) {
     const configured = rules.fields[name];
     console.log(`${name}: m ${f(share(kinds.same, k))} u ${f(share(kinds.other, k))} (configured m ${configured.m} u ${configured.u}; ${sum(kinds.same)} same-person pairs, ${sum(kinds.other)} others compared)`);
+  }
+  {
+    const o = rules.fields.otherInterests;
+    const cells = interests.same.map((_, k) => ({ m: Math.max(U_FLOOR, share(interests.same, k)), u: Math.max(U_FLOOR, share(interests.other, k)) }));
+    console.log(`otherInterests (cosine of category counts beside the one most looked at; levels ${o.levels.join(', ')}; ${sum(interests.same)} same-person pairs, ${sum(interests.other)} others compared):`);
+    console.log(`  m ${cells.map((c) => f(c.m)).join(' ')}  u ${cells.map((c) => f(c.u)).join(' ')}  log2(m/u) ${cells.map((c) => Math.log2(c.m / c.u).toFixed(2)).join(' ')}`);
+    console.log(`  as configured (m and u at least ${U_FLOOR}): "m": ${JSON.stringify(cells.map((c) => r3(c.m)))}, "u": ${JSON.stringify(cells.map((c) => r3(c.u)))} (configured m ${JSON.stringify(o.m)} u ${JSON.stringify(o.u)})`);
   }
   for (const [name, t] of Object.entries(fields)) {
     const configured = rules.fields[name as keyof typeof rules.fields];

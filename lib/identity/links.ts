@@ -2,7 +2,8 @@ import { own } from '../events/json';
 import type { MatchCard } from '../profile/profile';
 import type { IdentityGraphStore, ProductPopularityStore, ProfileStore } from '../store/ports';
 import { popularityOf } from './popularity';
-import { isProbableMatch, isResident, probabilityOf, scorePair, type NetworkView, type ProbableLink, type ScoringWeights } from './probabilistic';
+import type { NetworkView, ScoringWeights } from './likeness';
+import { isProbableMatch, isResident, probabilityOf, scorePair, type ProbableLink } from './probabilistic';
 import type { IdentityRules } from './rules';
 import { NO_WEIGHTS, type IdentityWeights } from './weights';
 

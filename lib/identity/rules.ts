@@ -73,6 +73,18 @@ export const identityRulesSchema = z.strictObject({
       sameKind: fieldWeights,
       /** A phone on both sides, or a tablet, of different kinds (an iPhone and an Android phone): one person's rarely, two people's often. The rest of the comparisons with a handheld are of different classes (a phone and a laptop). */
       sameClass: fieldWeights,
+      /**
+       * Their other interests (docs/identity.md): the cosine of the two profiles' category counts once the
+       * category they both look at most is set aside. Flatmates who share a hobby, and coworkers, differ
+       * in what else they look at; one person's devices do not. Fellegi-Sunter with levels, as research:
+       * the cosine reaches `levels[k]` (descending, the first it reaches), or none (nothing else in common).
+       * m and u per cell: [level 0, level 1, ..., below every level]. No evidence when either side has
+       * looked at nothing beside that category.
+       */
+      otherInterests: z
+        .strictObject({ levels: z.array(z.number().gt(0).lt(1)).min(1).max(10), m: z.array(z.number().gt(0).lt(1)), u: z.array(z.number().gt(0).lt(1)) })
+        .refine((r) => r.m.length === r.levels.length + 1 && r.u.length === r.m.length, 'm and u need one entry per level and one below every level')
+        .refine((r) => r.levels.every((l, i) => i === 0 || l < (r.levels[i - 1] as number)), 'levels must descend'),
     }).refine((f) => f.sameKind.m + f.sameClass.m < 1 && f.sameKind.u + f.sameClass.u < 1, 'sameKind and sameClass are two cells of one comparison: their m (and their u) must sum below 1'),
     /**
      * How alike two profiles' research is (docs/identity.md): the cosine of their product view counts,
