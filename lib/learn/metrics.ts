@@ -12,11 +12,13 @@
 /** A seeded pseudo-random generator (mulberry32): uniform in [0, 1), the same sequence per seed. */
 export function createRandom(seed: number): () => number {
   let state = seed >>> 0;
+  // Held here: a global's lookup on every draw is slow where the code runs in a VM context (jest).
+  const imul = Math.imul;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

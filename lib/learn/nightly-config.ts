@@ -19,8 +19,17 @@ const targetSchema = z.discriminatedUnion('kind', [
 export const nightlyConfigSchema = z.strictObject({
   $comment: z.string().optional(),
   horizonDays: z.number().int().min(1).max(365),
-  /** A challenger is published if its top-decile lift is at least the champion's less this share. */
-  margin: z.number().min(0).max(1),
+  /**
+   * When a challenger replaces the champion (lib/learn/challenge.ts): only if its top-decile lift on the
+   * holdout is higher with this confidence (the difference's interval at this level, from a paired
+   * bootstrap of `resamples` draws, is above 0), and only on a holdout with at least `minHoldoutBuyers`
+   * buyers; a first model must beat a random order (lift 1) the same way.
+   */
+  challenge: z.strictObject({
+    confidence: z.number().gt(0).lt(1),
+    resamples: z.number().int().min(100).max(100_000),
+    minHoldoutBuyers: z.number().int().min(1),
+  }),
   minPositives: z.number().int().min(2),
   targets: z
     .array(z.strictObject({ name: z.string().regex(/^(offer|category):.+$|^default$/, 'must be offer:<id>, category:<name> or default'), target: targetSchema }))

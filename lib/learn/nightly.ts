@@ -18,6 +18,7 @@ import { DEFAULT_MIN_RULE_CUSTOMERS } from './nightly-config';
 import { predict, selectModel } from './train';
 import { selectRows, type Dataset } from './csv';
 import { createHash } from 'node:crypto';
+import { challenge } from './challenge';
 import { DAY_MS, isOrder, trainingSets, type CustomerHistory, type PropensityTarget, type TrainingSet } from './training-set';
 
 export interface NightlyConfig {
@@ -33,8 +34,8 @@ export interface NightlyConfig {
    * sending many orders must not make a rule.
    */
   rules: { minSupport: number; minConfidence: number; maxRules: number; minCustomers?: number };
-  /** A challenger is published if its top-decile lift is at least the champion's less this share. */
-  margin: number;
+  /** A challenger is published only if it ranks better with stated confidence, on a holdout with enough buyers (lib/learn/challenge.ts). */
+  challenge: { confidence: number; resamples: number; minHoldoutBuyers: number };
   /** A target needs this many buyers in its training set to be trained at all. */
   minPositives: number;
   aggregates: AggregateModel;
@@ -50,6 +51,8 @@ export interface TargetReport {
   reason: string;
   challenger?: { model: 'logistic' | 'tree'; auc: number; topDecileLift: number; deciles: DecileRow[] };
   champion?: { auc: number; topDecileLift: number };
+  /** How the two were compared: the holdout, and the difference in top-decile lift with its interval (the champion's lift is 1, a random order, when there is none). */
+  comparison?: { holdoutRows: number; holdoutBuyers: number; difference: number; low: number; high: number; confidence: number; resamples: number };
 }
 
 export interface NightlyResult {
@@ -185,20 +188,29 @@ function judgeTarget(set: TrainingSet, champion: ModelConfig, t: NightlyConfig['
     return { report: { ...base, outcome: 'not trained', reason: `${set.positives} buyers of ${set.rows} customers; at least ${config.minPositives} of each are needed to train, and a quarter as many in the holdout` } };
   }
   const selection = selectModel(training, { folds: 5, seed: 1 });
-  const challenger = { model: selection.chosen, ...judged(predict(selection.model, holdout), holdout.y) };
+  const scores = predict(selection.model, holdout);
+  const challenger = { model: selection.chosen, ...judged(scores, holdout.y) };
   const scoreChampion = loadModel(champion).target(t.name);
-  if (scoreChampion === undefined) return { report: { ...base, outcome: 'published', reason: 'no champion for this target', challenger }, target: artifactTarget(selection.model) };
-  const incumbent = judged(
-    held.filter(([, h]) => h).map(([row]) => scoreChampion(set.facts[row] as (typeof set.facts)[number])),
-    holdout.y,
-  );
-  const good = challenger.topDecileLift >= incumbent.topDecileLift * (1 - config.margin);
-  const reason = `top-decile lift on the holdout: challenger ${challenger.topDecileLift.toFixed(2)}, champion ${incumbent.topDecileLift.toFixed(2)}; margin ${(config.margin * 100).toFixed(0)}%`;
-  const champ = { auc: incumbent.auc, topDecileLift: incumbent.topDecileLift };
-  return good
-    ? { report: { ...base, outcome: 'published', reason, challenger, champion: champ }, target: artifactTarget(selection.model) }
-    : { report: { ...base, outcome: 'champion kept', reason, challenger, champion: champ } };
+  const incumbentScores = scoreChampion === undefined ? undefined : held.filter(([, h]) => h).map(([row]) => scoreChampion(set.facts[row] as (typeof set.facts)[number]));
+  const incumbent = incumbentScores === undefined ? undefined : judged(incumbentScores, holdout.y);
+  const champ = incumbent === undefined ? {} : { champion: { auc: incumbent.auc, topDecileLift: incumbent.topDecileLift } };
+  const against = incumbent === undefined ? 'no champion: against a random order (lift 1)' : `champion ${incumbent.topDecileLift.toFixed(2)}`;
+  const size = `${holdout.rows} customers, ${holdout.positives} buyers`;
+  const c = config.challenge;
+  if (holdout.positives < c.minHoldoutBuyers) {
+    const reason = `holdout of ${size}: at least ${c.minHoldoutBuyers} buyers are needed to tell a better model (top-decile lift: challenger ${challenger.topDecileLift.toFixed(2)}, ${against})`;
+    return { report: { ...base, outcome: incumbent === undefined ? 'not trained' : 'champion kept', reason, challenger, ...champ } };
+  }
+  const verdict = challenge(scores, incumbentScores, holdout.y, { confidence: c.confidence, resamples: c.resamples, seed: 1 });
+  const interval = `${Math.round(c.confidence * 100)}% interval ${signed(verdict.low)} to ${signed(verdict.high)}`;
+  const reason = `top-decile lift on the holdout (${size}): challenger ${challenger.topDecileLift.toFixed(2)}, ${against}; difference ${signed(verdict.difference)}, ${interval}: ${verdict.better ? 'better' : 'not better'} with ${Math.round(c.confidence * 100)}% confidence`;
+  const comparison = { holdoutRows: holdout.rows, holdoutBuyers: holdout.positives, difference: verdict.difference, low: verdict.low, high: verdict.high, confidence: c.confidence, resamples: verdict.resamples };
+  return verdict.better
+    ? { report: { ...base, outcome: 'published', reason, challenger, ...champ, comparison }, target: artifactTarget(selection.model) }
+    : { report: { ...base, outcome: 'champion kept', reason, challenger, ...champ, comparison } };
 }
+
+const signed = (x: number): string => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(2)}`;
 
 function judged(scores: ArrayLike<number>, y: Uint8Array) {
   const { auc, deciles } = evaluate(scores, y);

@@ -70,7 +70,7 @@ it('reads the events and profiles (tombstones included) from the items DynamoSto
     exporter,
     champion: async () => ({ version: 'champion-1' }) as never,
     publish: async () => undefined,
-    config: { features: [], targets: [], horizonDays: 7, rules: { minSupport: 0.5, minConfidence: 0.5, maxRules: 10 }, margin: 0.05, minPositives: 10, aggregates, profileRules: loadProfileRules(aggregates) },
+    config: { features: [], targets: [], horizonDays: 7, rules: { minSupport: 0.5, minConfidence: 0.5, maxRules: 10 }, challenge: { confidence: 0.95, resamples: 1000, minHoldoutBuyers: 30 }, minPositives: 10, aggregates, profileRules: loadProfileRules(aggregates) },
     shards: 2,
   });
   const { grouped } = (await throughGroup(tasks, night)) as { grouped: Array<{ customers: number }> };

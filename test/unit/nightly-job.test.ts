@@ -56,7 +56,7 @@ function ports(stores: MemoryStores, blobs: BlobStore, published: { artifact: Mo
       targets: [{ name: 'category:paint', target: { kind: 'category', category: 'Paint' } }],
       horizonDays: 7,
       rules: { minSupport: 0.05, minConfidence: 0.5, maxRules: 100 },
-      margin: 0.05,
+      challenge: { confidence: 0.95, resamples: 1000, minHoldoutBuyers: 30 },
       minPositives: 10,
       aggregates,
       profileRules: loadProfileRules(aggregates),
