@@ -9,13 +9,13 @@ import type { ModelConfig } from '../decision/model';
 import { writeBatchAttributes } from '../profile/batch';
 import type { BatchAttribute } from '../profile/profile';
 import { addCounts, countProducts, weightsOf, type IdentityWeights, type ProductCounts } from '../identity/weights';
-import { exportedEvent, exportedFiles, exportedItems, exportedProducts, exportedProfile, type ExportedTable, type TableExporter } from '../store/exports';
+import { exportedEvent, exportedFiles, exportedItems, exportedMergeLog, exportedProducts, exportedProfile, type ExportedTable, type TableExporter } from '../store/exports';
 import type { StoredEvent, Stores } from '../store/ports';
 import { customerAttributes, fitValue, type ValueAttributeOptions, type ValueModel } from './attributes';
 import { liftChartSvg } from './chart';
 import { learnNightly, type NightlyConfig, type NightlyResult, type TargetReport } from './nightly';
 import type { NightlyTask } from './state-machine';
-import type { CustomerHistory } from './training-set';
+import { DAY_MS, type CustomerHistory } from './training-set';
 
 /** Where the job keeps its data: S3 on AWS, a directory locally. */
 export interface BlobStore {
@@ -92,8 +92,12 @@ const keys = (night: string) => ({
   live: (shard: number, file: number) => `work/${night}/live/${shard}/${file}.json`,
   /** Per exported profiles file: how many of its live profiles researched each product (identity weights). */
   products: (file: number) => `work/${night}/products/${file}.json`,
+  /** Per exported profiles file: when each profile merged into another, from the merge logs it holds. */
+  mergeTimes: (file: number) => `work/${night}/merge-times/${file}.json`,
   /** Every merged-away profile and the live profile at the end of its chain. */
   roots: `work/${night}/roots.json`,
+  /** Every profile merged after the training cut-off and where its chain ended at the cut-off (the identity graph as it stood then). */
+  cutoffRoots: `work/${night}/cutoff-roots.json`,
   /** Per exported events file and shard: its events, each under the live profile it belongs to. */
   part: (shard: number, file: number) => `work/${night}/parts/${shard}/${file}.json`,
   customers: (shard: number) => `work/${night}/customers/${shard}.json`,
@@ -218,6 +222,9 @@ async function exportFiles(ports: NightlyPorts, night: string): Promise<Record<E
   return files;
 }
 
+/** An event of a part: under the live profile it belongs to now, and the profile it belonged to at the training cut-off when that differs. */
+type PartEvent = StoredEvent & { atCutoff?: string };
+
 /** A piece an earlier task of the night wrote: missing, the night fails (a piece silently left out would drop customers). */
 async function piece<T>(ports: NightlyPorts, key: string): Promise<T> {
   const value = await ports.blobs.get<T>(key);
@@ -231,11 +238,13 @@ async function readProfiles(ports: NightlyPorts, night: string, file: number) {
   const key = files.profiles[file];
   if (key === undefined) throw new Error(`no exported profiles file ${file} for ${night}`);
   const merged: Record<string, string> = {};
+  const times: Record<string, string> = {};
   const live: string[][] = Array.from({ length: files.shards }, () => []);
   const researched: string[][] = [];
   for (const item of await exportedItems(ports.blobs, key)) {
     const p = exportedProfile(item);
     if (p === undefined) continue;
+    for (const m of exportedMergeLog(item)) if (!(m.from in times) || m.at < (times[m.from] as string)) times[m.from] = m.at;
     if (p.mergedInto !== undefined) merged[p.profileId] = p.mergedInto;
     else {
       live[shardOf(p.profileId, live.length)]?.push(p.profileId);
@@ -243,6 +252,7 @@ async function readProfiles(ports: NightlyPorts, night: string, file: number) {
     }
   }
   await ports.blobs.put(keys(night).merges(file), merged);
+  await ports.blobs.put(keys(night).mergeTimes(file), times);
   await ports.blobs.put(keys(night).products(file), countProducts(researched));
   for (const [shard, ids] of live.entries()) await ports.blobs.put(keys(night).live(shard, file), ids);
   return { file, merged: Object.keys(merged).length, live: live.reduce((n, ids) => n + ids.length, 0) };
@@ -253,17 +263,29 @@ async function resolveRoots(ports: NightlyPorts, night: string) {
   const merged = new Map<string, string>();
   const files = (await exportFiles(ports, night)).profiles;
   for (let file = 0; file < files.length; file++) for (const [from, into] of Object.entries(await piece<Record<string, string>>(ports, keys(night).merges(file)))) merged.set(from, into);
+  const times = new Map<string, string>();
+  for (let file = 0; file < files.length; file++) {
+    for (const [from, at] of Object.entries(await piece<Record<string, string>>(ports, keys(night).mergeTimes(file)))) if (!times.has(from) || at < (times.get(from) as string)) times.set(from, at);
+  }
+  // The training cut-off (lib/learn/nightly.ts): a merge after it was not known then. A merge whose
+  // time no log kept any more (a merge log keeps the latest 100) is old: taken as before.
+  const cutoff = new Date(Date.parse(`${night}T00:00:00Z`) - ports.config.horizonDays * DAY_MS).toISOString();
   const roots: Record<string, string> = {};
+  const cutoffRoots: Record<string, string> = {};
   for (const from of merged.keys()) {
     let at = from;
+    let then: string | undefined;
     for (let hops = 0; merged.has(at); hops++) {
       if (hops >= MAX_MERGE_HOPS) throw new Error(`merge chain from ${from} is too long`);
+      if (then === undefined && (times.get(at) ?? '') > cutoff) then = at;
       at = merged.get(at) as string;
     }
     roots[from] = at;
+    if (then !== undefined) cutoffRoots[from] = then;
   }
   await ports.blobs.put(keys(night).roots, roots);
-  return { merged: merged.size };
+  await ports.blobs.put(keys(night).cutoffRoots, cutoffRoots);
+  return { merged: merged.size, afterCutoff: Object.keys(cutoffRoots).length };
 }
 
 /** One exported events file, split by shard, each event under the live profile it belongs to now. */
@@ -272,13 +294,15 @@ async function splitEvents(ports: NightlyPorts, night: string, file: number) {
   const key = files.events[file];
   if (key === undefined) throw new Error(`no exported events file ${file} for ${night}`);
   const roots = await piece<Record<string, string>>(ports, keys(night).roots);
-  const parts: StoredEvent[][] = Array.from({ length: files.shards }, () => []);
+  const cutoffRoots = await piece<Record<string, string>>(ports, keys(night).cutoffRoots);
+  const parts: PartEvent[][] = Array.from({ length: files.shards }, () => []);
   let events = 0;
   for (const item of await exportedItems(ports.blobs, key)) {
     const e = exportedEvent(item);
     if (e === undefined) continue;
     const profileId = roots[e.profileId] ?? e.profileId;
-    parts[shardOf(profileId, parts.length)]?.push({ profileId, event: e.event });
+    const then = cutoffRoots[e.profileId];
+    parts[shardOf(profileId, parts.length)]?.push({ profileId, event: e.event, ...(then !== undefined ? { atCutoff: then } : {}) });
     events += 1;
   }
   for (const [shard, part] of parts.entries()) await ports.blobs.put(keys(night).part(shard, file), part);
@@ -297,10 +321,11 @@ async function groupShard(ports: NightlyPorts, night: string, shard: number) {
   const byProfile = new Map<string, CustomerHistory>();
   let events = 0;
   for (let file = 0; file < files.events.length; file++) {
-    for (const e of await piece<StoredEvent[]>(ports, keys(night).part(shard, file))) {
+    for (const e of await piece<PartEvent[]>(ports, keys(night).part(shard, file))) {
       if (!live.has(e.profileId)) continue;
       const customer = byProfile.get(e.profileId) ?? { profileId: e.profileId, events: [] };
       customer.events.push(e.event);
+      if (e.atCutoff !== undefined) customer.atCutoff = { ...customer.atCutoff, [e.event.messageId]: e.atCutoff };
       byProfile.set(e.profileId, customer);
       events += 1;
     }

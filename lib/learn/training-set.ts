@@ -12,6 +12,7 @@ import { factsOf, updateSegments } from '../profile/facts';
 import { foldEvent, newProfile } from '../profile/profile';
 import type { Facts, ProfileRules } from '../profile/segments';
 import type { Dataset } from './csv';
+import { own } from '../events/json';
 
 /** What the label says happened in the horizon. */
 export type PropensityTarget =
@@ -35,6 +36,11 @@ export interface CustomerHistory {
   profileId: string;
   /** Her events, in any order. */
   events: CollectedEvent[];
+  /**
+   * The profile an event belonged to at the training cut-off, by messageId, where that was not this
+   * one: a device merged into her after the cut-off (she logged in at checkout) was someone else then.
+   */
+  atCutoff?: Record<string, string>;
 }
 
 export interface TrainingSet extends Dataset {
@@ -50,7 +56,11 @@ export const DAY_MS = 86_400_000;
 /** Whether an event is an order (Segment's `Order Completed`). */
 export const isOrder = (e: CollectedEvent): boolean => e.type === 'track' && e.event === 'Order Completed';
 
-/** One row per customer with an event at or before the cut-off; columns named as the artifact's features. */
+/**
+ * One row per profile as the identity graph stood at the cut-off (a customer whose devices merged
+ * after it is a row per device then), with an event at or before it; columns named as the artifact's
+ * features. The label follows the person: her orders from any device in the horizon.
+ */
 export function trainingSet(customers: readonly CustomerHistory[], options: TrainingSetOptions): TrainingSet {
   return trainingSets(customers, options, [options.target])[0] as TrainingSet;
 }
@@ -66,18 +76,29 @@ export function trainingSets(customers: readonly CustomerHistory[], options: Omi
   const facts: Facts[] = [];
   for (const customer of customers) {
     const sorted = [...customer.events].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
-    const before = sorted.filter((e) => Date.parse(e.timestamp) <= until);
-    if (before.length === 0) continue;
-    const profile = newProfile(customer.profileId);
-    for (const e of before) foldEvent(profile, e, options.aggregates);
-    updateSegments(profile, options.aggregates, options.profileRules);
-    // As a decision sees her: her facts and the segments she is in (lib/decision/service.ts).
-    const atCutoff = { ...factsOf(profile, options.aggregates, options.profileRules, options.cutoff), segments: Object.keys(profile.segments ?? {}) };
-    facts.push(atCutoff);
-    rows.push(vectorOf(atCutoff));
     const horizon = sorted.filter((e) => Date.parse(e.timestamp) > until && Date.parse(e.timestamp) <= horizonEnd);
-    targets.forEach((target, t) => labels[t]?.push(horizon.some((e) => hits(e, target)) ? 1 : 0));
-    profileIds.push(customer.profileId);
+    const label = targets.map((target) => (horizon.some((e) => hits(e, target)) ? 1 : 0));
+    // Her events up to the cut-off, under the profile each belonged to then.
+    const then = new Map<string, CollectedEvent[]>();
+    for (const e of sorted) {
+      if (Date.parse(e.timestamp) > until) break;
+      const id = (customer.atCutoff === undefined ? undefined : own(customer.atCutoff, e.messageId)) ?? customer.profileId;
+      const list = then.get(id);
+      if (list === undefined) then.set(id, [e]);
+      else list.push(e);
+    }
+    for (const [id, before] of [...then].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const profile = newProfile(id);
+      for (const e of before) foldEvent(profile, e, options.aggregates);
+      updateSegments(profile, options.aggregates, options.profileRules);
+      // As a decision saw the profile: its facts and the segments it was in (lib/decision/service.ts).
+      const atCutoff = { ...factsOf(profile, options.aggregates, options.profileRules, options.cutoff), segments: Object.keys(profile.segments ?? {}) };
+      facts.push(atCutoff);
+      rows.push(vectorOf(atCutoff));
+      targets.forEach((_, t) => labels[t]?.push(label[t] as number));
+      // The person's id: her rows stay on one side of the holdout.
+      profileIds.push(customer.profileId);
+    }
   }
   return targets.map((target, t) => ({ ...asDataset(rows, labels[t] as number[], { ...options, target }), profileIds, facts }));
 }

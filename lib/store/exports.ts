@@ -152,6 +152,14 @@ export function exportedProfile(item: Record<string, unknown>): { profileId: str
   return { profileId: item.profileId, ...(typeof item.mergedInto === 'string' ? { mergedInto: item.mergedInto } : {}) };
 }
 
+/** The merges a profiles table item's document logged (who merged into it, and when), for the identity graph as it stood at a time. */
+export function exportedMergeLog(item: Record<string, unknown>): Array<{ from: string; at: string }> {
+  if (typeof item.doc !== 'string') return [];
+  const log = (JSON.parse(item.doc) as { mergeLog?: unknown }).mergeLog;
+  if (!Array.isArray(log)) return [];
+  return log.filter((m): m is { from: string; at: string } => typeof m === 'object' && m !== null && typeof (m as { from?: unknown }).from === 'string' && typeof (m as { at?: unknown }).at === 'string').map((m) => ({ from: m.from, at: m.at }));
+}
+
 /** The products a profiles table item's document researched (its signals), for the identity weights. */
 export function exportedProducts(item: Record<string, unknown>): string[] {
   if (typeof item.doc !== 'string') return [];

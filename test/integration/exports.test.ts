@@ -76,7 +76,11 @@ it('reads the events and profiles (tombstones included) from the items DynamoSto
   const { grouped } = (await throughGroup(tasks, night)) as { grouped: Array<{ customers: number }> };
   expect(grouped.reduce((n, g) => n + g.customers, 0)).toBe(1);
   const survivor = scanned.find((p) => p.mergedInto === undefined && p.identities.userId !== undefined)?.profileId ?? deriveProfileId('userId:bea');
-  const customers = [0, 1].flatMap((shard) => blobs.items.get(`work/${night}/customers/${shard}.json`) as Array<{ profileId: string; events: unknown[] }>);
-  expect(customers).toEqual([{ profileId: survivor, events: expect.any(Array) }]);
+  const customers = [0, 1].flatMap((shard) => blobs.items.get(`work/${night}/customers/${shard}.json`) as Array<{ profileId: string; events: Array<{ messageId: string }>; atCutoff?: Record<string, string> }>);
+  expect(customers).toEqual([{ profileId: survivor, events: expect.any(Array), atCutoff: expect.any(Object) }]);
   expect(customers[0]?.events).toHaveLength(4);
+  // Her laptop merged into her at noon on 20 November, after the training cut-off (the night less 7
+  // days), as the merge log in the exported documents says: its event was another profile's then.
+  const laptop = scanned.find((p) => p.mergedInto !== undefined && JSON.stringify(p.identities).includes('laptop'))?.profileId;
+  expect(Object.values(customers[0]?.atCutoff ?? {})).toEqual([laptop]);
 });
