@@ -9,7 +9,9 @@
  *   order - gap) / gap), 1 while she is not late. A first-time buyer's gap is the population's
  *   median gap. This is an RFM projection, not a fitted BG/NBD model.
  * - Tier: low / medium / high by her average order value against configurable quantiles of the
- *   average order values of the customers who ordered (default the thirds).
+ *   average order values of the customers who ordered (default the thirds). Customers with one value
+ *   stay in one tier: the tier where the middle of their ranks falls (so where half of the buyers
+ *   spend exactly 45, they are the medium tier, not a cut that leaves none).
  */
 
 export interface OrderHistory {
@@ -41,7 +43,7 @@ export interface ValueScale {
   horizonDays: number;
   /** A first-time buyer's gap, in days: the median gap of the customers with more than one order. */
   medianGap: number;
-  /** Average order values at the low/medium and medium/high cuts. */
+  /** The highest average order value of the low tier and of the medium one (lower than every buyer's when a tier is empty). */
   cuts: [number, number];
 }
 
@@ -54,8 +56,26 @@ export function valueScale(histories: readonly OrderHistory[], options: ValueOpt
   return {
     horizonDays: options.horizonDays ?? DAYS,
     medianGap: median(buyers.filter((h) => h.orders > 1).map(gapOf)) ?? DAYS / 2,
-    cuts: [quantile(values, lowCut), quantile(values, highCut)],
+    cuts: [tierTop(values, lowCut), tierTop(values, highCut)],
   };
+}
+
+/**
+ * The highest value whose customers' middle rank is within the lowest q of the sorted values: each
+ * run of equal values goes whole to one tier, the one the middle of its ranks falls in. Lower than
+ * every value when none is (finite, so a scale stored as JSON keeps it); NaN without values.
+ */
+function tierTop(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  let top = -Number.MAX_VALUE;
+  for (let start = 0; start < sorted.length; ) {
+    let end = start;
+    while (end < sorted.length && sorted[end] === sorted[start]) end++;
+    if ((start + end) / 2 / sorted.length > q) break;
+    top = sorted[start] as number;
+    start = end;
+  }
+  return top;
 }
 
 /** One customer's expected value and tier on a scale. */

@@ -37,6 +37,17 @@ describe('expected customer value from RFM history', () => {
     expect(() => customerValues(histories, { tierQuantiles: [0.8, 0.2] })).toThrow(RangeError);
   });
 
+  it('keeps customers who spend the same in one tier, so tied cuts leave no tier empty', () => {
+    // Half the buyers spend exactly 45 (a best-selling kit): both thirds fall on 45.
+    const aovs = [...[12, 18, 25, 30, 38], ...Array(10).fill(45), ...[60, 75, 90, 120, 200]];
+    const tiers = customerValues(aovs.map((aov) => ({ orders: 1, revenue: aov, tenureDays: 30, daysSinceLastOrder: 3 }))).map((v) => v.tier);
+    expect(tiers).toEqual([...Array(5).fill('low'), ...Array(10).fill('medium'), ...Array(5).fill('high')]);
+    // Everyone alike: all medium, as stored and read back.
+    const same = Array.from({ length: 4 }, () => ({ orders: 2, revenue: 90, tenureDays: 60, daysSinceLastOrder: 3 }));
+    const scale = JSON.parse(JSON.stringify(valueScale(same))) as ValueScale;
+    expect(same.map((h) => customerValue(h, scale).tier)).toEqual(Array(4).fill('medium'));
+  });
+
   it('gives no tier on a scale fitted without buyers (a sample of visitors), as stored and read back', () => {
     const scale = JSON.parse(JSON.stringify(valueScale([{ orders: 0, revenue: 0, tenureDays: 10 }]))) as ValueScale;
     expect(scale.cuts).toEqual([null, null]);
