@@ -18,6 +18,12 @@ export interface ChallengeOptions {
   resamples: number;
   /** The random numbers' seed: the same holdout and scores give the same verdict. */
   seed: number;
+  /**
+   * Who each row is, when a person can be several rows (her devices as they stood at the training
+   * cut-off, each labelled with what she did): a resample draws people, with all their rows, so that
+   * one buyer's copies do not pass for independent evidence. Absent: each row is its own person.
+   */
+  people?: ArrayLike<string>;
 }
 
 export interface Challenge {
@@ -50,8 +56,8 @@ function rank(scores: ArrayLike<number>): Ranking {
 
 /**
  * The top-decile lift of one ranking on a resample: each row counted `weight[row]` times, the top
- * round(n / 10) of the n drawn rows against the base rate, a tie block at the cut counted pro rata
- * (as lib/learn/metrics.ts's decile table does: with every weight 1 they agree).
+ * round(n / 10) of the n rows drawn (the weights' sum) against the base rate, a tie block at the cut
+ * counted pro rata (as lib/learn/metrics.ts's decile table does: with every weight 1 they agree).
  */
 function topDecileLift(r: Ranking, y: ArrayLike<number>, weight: Int32Array, n: number, positives: number): number {
   const k = round(n / 10);
@@ -72,6 +78,19 @@ function topDecileLift(r: Ranking, y: ArrayLike<number>, weight: Int32Array, n: 
     taken += share;
   }
   return k === 0 || positives === 0 ? NaN : found / k / (positives / n);
+}
+
+/** The rows of each person (each row its own when no people are given). */
+function peopleRows(n: number, people: ArrayLike<string> | undefined): number[][] {
+  if (people === undefined) return Array.from({ length: n }, (_, i) => [i]);
+  if (people.length !== n) throw new RangeError('people and outcomes differ in length');
+  const index = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) {
+    const rows = index.get(people[i] as string);
+    if (rows === undefined) index.set(people[i] as string, [i]);
+    else rows.push(i);
+  }
+  return [...index.values()];
 }
 
 /** The q quantile of sorted values (linear between neighbours). */
@@ -99,20 +118,25 @@ export function challenge(challenger: ArrayLike<number>, champion: ArrayLike<num
   if (positives === 0) throw new RangeError('no buyer in the holdout: nothing to compare');
   const liftA = topDecileLift(a, y, ones, n, positives);
   const liftB = b === undefined ? 1 : topDecileLift(b, y, ones, n, positives);
+  // Each person's rows, people numbered in order of their first row.
+  const rowsOf = peopleRows(n, options.people);
   const random = createRandom(options.seed);
   const weight = new Int32Array(n);
   const differences = new Float64Array(options.resamples);
   for (let s = 0; s < options.resamples; ) {
     weight.fill(0);
+    let drawn = 0;
     let drawnPositives = 0;
-    for (let i = 0; i < n; i++) {
-      const row = floor(random() * n);
-      (weight[row] as number)++;
-      if (y[row] === 1) drawnPositives++;
+    for (let p = 0; p < rowsOf.length; p++) {
+      for (const row of rowsOf[floor(random() * rowsOf.length)] as number[]) {
+        (weight[row] as number)++;
+        drawn++;
+        if (y[row] === 1) drawnPositives++;
+      }
     }
     if (drawnPositives === 0) continue;
-    const da = topDecileLift(a, y, weight, n, drawnPositives);
-    const db = b === undefined ? 1 : topDecileLift(b, y, weight, n, drawnPositives);
+    const da = topDecileLift(a, y, weight, drawn, drawnPositives);
+    const db = b === undefined ? 1 : topDecileLift(b, y, weight, drawn, drawnPositives);
     differences[s++] = da - db;
   }
   differences.sort();

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ModelConfig } from '../decision/model';
+import { setOwn } from '../events/json';
 import { writeBatchAttributes } from '../profile/batch';
 import type { BatchAttribute } from '../profile/profile';
 import { addCounts, countProducts, weightsOf, type IdentityWeights, type ProductCounts } from '../identity/weights';
@@ -244,7 +245,9 @@ async function readProfiles(ports: NightlyPorts, night: string, file: number) {
   for (const item of await exportedItems(ports.blobs, key)) {
     const p = exportedProfile(item);
     if (p === undefined) continue;
-    for (const m of exportedMergeLog(item)) if (!(m.from in times) || m.at < (times[m.from] as string)) times[m.from] = m.at;
+    // The latest time logged for a profile's merge: a tombstone keeps the log it had, and a profile
+    // split off and merged again later was merged when it last was.
+    for (const m of exportedMergeLog(item)) if (!(m.from in times) || m.at > (times[m.from] as string)) times[m.from] = m.at;
     if (p.mergedInto !== undefined) merged[p.profileId] = p.mergedInto;
     else {
       live[shardOf(p.profileId, live.length)]?.push(p.profileId);
@@ -265,7 +268,7 @@ async function resolveRoots(ports: NightlyPorts, night: string) {
   for (let file = 0; file < files.length; file++) for (const [from, into] of Object.entries(await piece<Record<string, string>>(ports, keys(night).merges(file)))) merged.set(from, into);
   const times = new Map<string, string>();
   for (let file = 0; file < files.length; file++) {
-    for (const [from, at] of Object.entries(await piece<Record<string, string>>(ports, keys(night).mergeTimes(file)))) if (!times.has(from) || at < (times.get(from) as string)) times.set(from, at);
+    for (const [from, at] of Object.entries(await piece<Record<string, string>>(ports, keys(night).mergeTimes(file)))) if (!times.has(from) || at > (times.get(from) as string)) times.set(from, at);
   }
   // The training cut-off (lib/learn/nightly.ts): a merge after it was not known then. A merge whose
   // time no log kept any more (a merge log keeps the latest 100) is old: taken as before.
@@ -325,7 +328,8 @@ async function groupShard(ports: NightlyPorts, night: string, shard: number) {
       if (!live.has(e.profileId)) continue;
       const customer = byProfile.get(e.profileId) ?? { profileId: e.profileId, events: [] };
       customer.events.push(e.event);
-      if (e.atCutoff !== undefined) customer.atCutoff = { ...customer.atCutoff, [e.event.messageId]: e.atCutoff };
+      // A message id is the sender's: set as an own property, whatever it says (`__proto__` too).
+      if (e.atCutoff !== undefined) setOwn((customer.atCutoff ??= {}), e.event.messageId, e.atCutoff);
       byProfile.set(e.profileId, customer);
       events += 1;
     }

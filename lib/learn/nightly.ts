@@ -52,7 +52,7 @@ export interface TargetReport {
   challenger?: { model: 'logistic' | 'tree'; auc: number; topDecileLift: number; deciles: DecileRow[] };
   champion?: { auc: number; topDecileLift: number };
   /** How the two were compared: the holdout, and the difference in top-decile lift with its interval (the champion's lift is 1, a random order, when there is none). */
-  comparison?: { holdoutRows: number; holdoutBuyers: number; difference: number; low: number; high: number; confidence: number; resamples: number };
+  comparison?: { holdoutRows: number; holdoutCustomers: number; holdoutBuyers: number; difference: number; low: number; high: number; confidence: number; resamples: number };
 }
 
 export interface NightlyResult {
@@ -195,22 +195,26 @@ function judgeTarget(set: TrainingSet, champion: ModelConfig, t: NightlyConfig['
   const incumbent = incumbentScores === undefined ? undefined : judged(incumbentScores, holdout.y);
   const champ = incumbent === undefined ? {} : { champion: { auc: incumbent.auc, topDecileLift: incumbent.topDecileLift } };
   const against = incumbent === undefined ? 'no champion: against a random order (lift 1)' : `champion ${incumbent.topDecileLift.toFixed(2)}`;
-  const size = `${holdout.rows} customers, ${holdout.positives} buyers`;
+  // People, not rows: a customer whose devices merged after the cut-off is a row per device, each with her label.
+  const people = held.filter(([, h]) => h).map(([row]) => set.profileIds[row] as string);
+  const buyers = new Set(people.filter((_, i) => holdout.y[i] === 1)).size;
+  const size = `${new Set(people).size} customers (${holdout.rows} rows), ${buyers} buyers`;
   const c = config.challenge;
-  if (holdout.positives < c.minHoldoutBuyers) {
+  if (buyers < c.minHoldoutBuyers) {
     const reason = `holdout of ${size}: at least ${c.minHoldoutBuyers} buyers are needed to tell a better model (top-decile lift: challenger ${challenger.topDecileLift.toFixed(2)}, ${against})`;
     return { report: { ...base, outcome: incumbent === undefined ? 'not trained' : 'champion kept', reason, challenger, ...champ } };
   }
-  const verdict = challenge(scores, incumbentScores, holdout.y, { confidence: c.confidence, resamples: c.resamples, seed: 1 });
+  const verdict = challenge(scores, incumbentScores, holdout.y, { confidence: c.confidence, resamples: c.resamples, seed: 1, people });
   const interval = `${Math.round(c.confidence * 100)}% interval ${signed(verdict.low)} to ${signed(verdict.high)}`;
   const reason = `top-decile lift on the holdout (${size}): challenger ${challenger.topDecileLift.toFixed(2)}, ${against}; difference ${signed(verdict.difference)}, ${interval}: ${verdict.better ? 'better' : 'not better'} with ${Math.round(c.confidence * 100)}% confidence`;
-  const comparison = { holdoutRows: holdout.rows, holdoutBuyers: holdout.positives, difference: verdict.difference, low: verdict.low, high: verdict.high, confidence: c.confidence, resamples: verdict.resamples };
+  const comparison = { holdoutRows: holdout.rows, holdoutCustomers: new Set(people).size, holdoutBuyers: buyers, difference: verdict.difference, low: verdict.low, high: verdict.high, confidence: c.confidence, resamples: verdict.resamples };
   return verdict.better
     ? { report: { ...base, outcome: 'published', reason, challenger, ...champ, comparison }, target: artifactTarget(selection.model) }
     : { report: { ...base, outcome: 'champion kept', reason, challenger, ...champ, comparison } };
 }
 
-const signed = (x: number): string => `${x >= 0 ? '+' : '-'}${Math.abs(x).toFixed(2)}`;
+/** A difference with its sign, two decimals ("+0.00", never "-0.00"). */
+const signed = (x: number): string => (Math.abs(x) < 0.005 ? '+0.00' : `${x > 0 ? '+' : '-'}${Math.abs(x).toFixed(2)}`);
 
 function judged(scores: ArrayLike<number>, y: Uint8Array) {
   const { auc, deciles } = evaluate(scores, y);

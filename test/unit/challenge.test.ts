@@ -56,6 +56,21 @@ describe('a challenger against the champion: a paired bootstrap of the top-decil
     expect(challenge(noise, undefined, h.y, options).better).toBe(false);
   });
 
+  it("draws people, not rows: a person's copies are not independent evidence", () => {
+    // Every customer twice (her two devices as they stood at the cut-off, each with her label).
+    const h = holdout(600, 13, [1, 1]);
+    const twice = <T>(xs: T[]) => xs.flatMap((x) => [x, x]);
+    const people = twice(h.y.map((_, i) => `person-${i}`));
+    const once = challenge(h.challenger, h.champion, h.y, options);
+    const asRows = challenge(twice(h.challenger), twice(h.champion), twice(h.y), options);
+    const asPeople = challenge(twice(h.challenger), twice(h.champion), twice(h.y), { ...options, people });
+    const width = (c: { low: number; high: number }) => c.high - c.low;
+    // Rows as if independent: an interval about 1/sqrt(2) as wide, too sure; people: as wide as the customers once.
+    expect(width(asRows)).toBeLessThan(0.85 * width(once));
+    expect(width(asPeople)).toBeGreaterThan(0.85 * width(once));
+    expect(width(asPeople)).toBeLessThan(1.15 * width(once));
+  });
+
   it('gives the same verdict for the same holdout and seed, and refuses what cannot be compared', () => {
     const h = holdout(300, 11, [1, 1]);
     expect(challenge(h.challenger, h.champion, h.y, options)).toEqual(challenge(h.challenger, h.champion, h.y, options));

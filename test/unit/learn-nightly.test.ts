@@ -71,7 +71,7 @@ describe("one night's learning", () => {
     const result = learnNightly(people, champion({ intercept: -3, weights: { paintViews30d: 1.5 } }), config([gardenViews]), night);
     const paint = result.report.targets[0];
     expect(paint?.outcome).toBe('champion kept');
-    expect(paint?.reason).toMatch(/^top-decile lift on the holdout \(\d+ customers, \d+ buyers\): challenger [\d.]+, champion [\d.]+; difference -[\d.]+, 95% interval [-+][\d.]+ to [-+][\d.]+: not better with 95% confidence$/);
+    expect(paint?.reason).toMatch(/^top-decile lift on the holdout \(\d+ customers \(\d+ rows\), \d+ buyers\): challenger [\d.]+, champion [\d.]+; difference -[\d.]+, 95% interval [-+][\d.]+ to [-+][\d.]+: not better with 95% confidence$/);
     expect(paint?.comparison).toMatchObject({ confidence: 0.95, resamples: 1000 });
     expect(result.artifact.targets['category:paint']).toEqual({ intercept: -3, weights: { paintViews30d: 1.5 } });
   });
@@ -95,7 +95,7 @@ describe("one night's learning", () => {
 
   it('keeps the champion when the holdout has too few buyers to tell, and says so', () => {
     const small = learnNightly(customers(240, 31), champion({ intercept: -3, weights: { gardenViews30d: 0.1 } }), config(), night).report.targets[0];
-    expect(small).toMatchObject({ outcome: 'champion kept', reason: expect.stringMatching(/^holdout of \d+ customers, \d+ buyers: at least 30 buyers are needed to tell a better model/) });
+    expect(small).toMatchObject({ outcome: 'champion kept', reason: expect.stringMatching(/^holdout of \d+ customers \(\d+ rows\), \d+ buyers: at least 30 buyers are needed to tell a better model/) });
     expect(small?.comparison).toBeUndefined();
   });
 
