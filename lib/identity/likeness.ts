@@ -141,17 +141,20 @@ export function researchSimilarity(a: MatchCard, b: MatchCard, rules: Rules, wei
 
 /**
  * How alike two profiles' other interests are: the cosine of their category counts (`signals.interests`)
- * once the category the two look at most together is set aside (ties: the first by name), with that
- * category. Flatmates who share a hobby, or coworkers who share a trade, differ in what else they look
- * at; one person's devices do not. Undefined when either looked at nothing beside it.
+ * once the category both looked at and the two look at most together is set aside (ties: the first by
+ * name), with that category. Flatmates who share a hobby, or coworkers who share a trade, differ in
+ * what else they look at; one person's devices do not. Undefined when they share no category, or
+ * either looked at nothing beside the one they share.
  */
 export function otherInterests(a: MatchCard, b: MatchCard): { cosine: number; shared: string } | undefined {
   const ia = a.signals.interests;
   const ib = b.signals.interests;
   let shared: string | undefined;
   let most = 0;
-  for (const k of new Set([...Object.keys(ia), ...Object.keys(ib)])) {
-    const n = (own(ia, k) ?? 0) + (own(ib, k) ?? 0);
+  for (const [k, x] of Object.entries(ia)) {
+    const y = own(ib, k);
+    if (y === undefined) continue;
+    const n = x + y;
     if (n > most || (n === most && shared !== undefined && k < shared)) {
       most = n;
       shared = k;
@@ -186,7 +189,7 @@ const interestLevels = new WeakMap<NetworkView, { rules: Rules; weights: Scoring
 /**
  * How often two people on a network (a home too) reach each cell of `otherInterests`: of the pairs of
  * its members whose research differs (below the second research level: pairs that look like one
- * person's are left out, as far as research tells), the share in each cell, counting one more pair in
+ * person's are left out, as far as research tells: pairs without views to compare are kept), the share in each cell, counting one more pair in
  * every cell (add-one smoothing). Where a family renovating a house all look at paint, tools and the
  * garden, looking alike beside the paint is common there and says little. Empty below
  * CROWD_FOR_INTERESTS members, or when fewer than that many pairs differ in research.
@@ -206,8 +209,9 @@ export function crowdInterests(view: NetworkView, rules: Rules, weights: Scoring
       const b = view.members[j] as MatchCard;
       const alike = otherInterests(a, b);
       if (alike === undefined) continue;
+      // Pairs that look like one person's by their research are left out; without research to tell, kept.
       const research = researchSimilarity(a, b, rules, weights);
-      if (research === undefined || research.cosine >= apart) continue;
+      if (research !== undefined && research.cosine >= apart) continue;
       pairs += 1;
       (counts[otherInterestsCell(o.levels, alike.cosine)] as number) += 1;
     }

@@ -17,6 +17,14 @@ describe('other interests: what two profiles look at beside the interest they sh
     expect(otherInterests(card({ angling: 10, baking: 3 }), card({ angling: 1, baking: 6 }))?.shared).toBe('angling');
   });
 
+  it('sets aside only a category both looked at, the same whichever side is asked', () => {
+    // Only one of them looked at paint: what they share is garden, and b looked at nothing else.
+    expect(otherInterests(card({ paint: 100, garden: 10 }), card({ garden: 10 }))).toBeUndefined();
+    expect(otherInterests(card({ garden: 10 }), card({ paint: 100, garden: 10 }))).toBeUndefined();
+    expect(otherInterests(card({ paint: 100, garden: 10 }), card({ garden: 10, tools: 3 }))).toEqual({ cosine: 0, shared: 'garden' });
+    expect(otherInterests(card({ paint: 2 }), card({ garden: 3 }))).toBeUndefined();
+  });
+
   it('says nothing when either side looked at nothing else', () => {
     expect(otherInterests(card({ angling: 10 }), card({ angling: 8, baking: 2 }))).toBeUndefined();
     expect(otherInterests(card({}), card({ angling: 8, baking: 2 }))).toBeUndefined();
