@@ -1,6 +1,7 @@
 /** `moment train`: a propensity model on any CSV with a 0/1 target, cross-validated, and test scores. */
 import { writeFileSync } from 'node:fs';
 import { liftChartSvg } from '../learn/chart';
+import { describeModel, type ModelDescription } from '../learn/describe';
 import { dataset, encode, parseCsv, type ColumnType, type Dataset, type EncodedFile } from '../learn/csv';
 import { evaluate, type Evaluation } from '../learn/metrics';
 import { crossValidate, fitModel, predict, selectModel, type CrossValidation, type FittedModel, type ModelKind } from '../learn/train';
@@ -10,7 +11,9 @@ export const TRAIN_USAGE = `moment train --train FILE --target COLUMN [options]
 
 Trains a purchase-propensity model on a CSV with a header and a 0/1 target column (every other column
 a predictor: numeric when all its values are numbers, else categorical), reports cross-validated AUC,
-the decile lift table and the positives found in the top k, and scores a test file.
+the decile lift table and the positives found in the top k, shows the model (a logistic regression's
+coefficients with odds ratios, a tree's segments with their size, rate and lift), and scores a test
+file.
 
   --train FILE          the training set
   --target COLUMN       the 0/1 column to predict
@@ -27,7 +30,7 @@ the decile lift table and the positives found in the top k, and scores a test fi
   --scores FILE         with --test: writes a CSV with a "score" column, one row per test row, in order
   --chart FILE          writes the decile lift chart as an SVG (test lift when the test has the target,
                         else the cross-validated lift)
-  --json                prints one JSON object instead of the readable report
+  --json                prints one JSON object instead of the readable report (the model under "fitted")
 `;
 
 const KINDS = ['logistic', 'tree', 'auto'] as const;
@@ -148,6 +151,7 @@ function asJson({ data, trained, crossValidated, folds, seed, test }: Report) {
     train: { file: data.file, rows: data.rows, positives: data.positives, target: data.schema.target, predictors: data.schema.columns.map((c) => ({ name: c.name, type: c.type })) },
     model: trained.chosen,
     reason: trained.reason,
+    fitted: describeModel(trained.model),
     crossValidation: {
       folds,
       seed,
@@ -170,6 +174,8 @@ function readable({ data, trained, crossValidated, folds, seed, test }: Report):
     `model: ${trained.chosen} (${trained.reason})`,
     '',
     ...evaluationLines(`Cross-validated, ${trained.chosen}`, crossValidated),
+    '',
+    ...modelLines(describeModel(trained.model)),
   ];
   if (test !== undefined) {
     lines.push('', `${test.file}: ${test.scores.length} rows scored`);
@@ -187,6 +193,27 @@ function evaluationLines(title: string, e: Evaluation): string[] {
       (d) =>
         `  ${String(d.decile).padStart(6)} ${String(d.count).padStart(6)} ${formatCount(d.positives).padStart(10)} ${(d.rate * 100).toFixed(1).padStart(5)}% ${d.lift.toFixed(2).padStart(6)} ${d.cumulativeLift.toFixed(2).padStart(10)} ${(d.captured * 100).toFixed(1).padStart(8)}%`,
     ),
+  ];
+}
+
+/** How many coefficients or segments the readable report shows (all of them are in --json). */
+const SHOWN = 20;
+
+function modelLines(d: ModelDescription): string[] {
+  if (d.kind === 'logistic') {
+    const rows = d.coefficients.slice(0, SHOWN).map((c) => `  ${(c.level === undefined ? c.column : `${c.column} = ${c.level}`).slice(0, 40).padEnd(40)} ${c.weight.toPrecision(4).padStart(11)} ${c.oddsRatio.toPrecision(4).padStart(10)} ${c.oddsRatioPerSd.toPrecision(4).padStart(13)}`);
+    return [
+      `Model (fitted on every row): logistic regression, intercept ${d.intercept.toPrecision(4)} (log-odds where every number is 0 and no level matches); the largest effects first`,
+      `  ${'predictor'.padEnd(40)} ${'coefficient'.padStart(11)} ${'odds ratio'.padStart(10)} ${'per std. dev.'.padStart(13)}`,
+      ...rows,
+      ...(d.coefficients.length > SHOWN ? [`  ... ${d.coefficients.length - SHOWN} more in --json`] : []),
+    ];
+  }
+  return [
+    `Model (fitted on every row): CHAID tree, ${d.segments.length} segments, the highest lift first`,
+    '    rows   rate   lift  segment',
+    ...d.segments.slice(0, SHOWN).map((g) => `  ${String(g.rows).padStart(6)} ${(g.rate * 100).toFixed(1).padStart(5)}% ${g.lift.toFixed(2).padStart(6)}  ${g.conditions.length === 0 ? 'everyone' : g.conditions.join(' and ')}`),
+    ...(d.segments.length > SHOWN ? [`  ... ${d.segments.length - SHOWN} more in --json`] : []),
   ];
 }
 
