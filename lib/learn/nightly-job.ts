@@ -14,9 +14,9 @@ import { exportedEvent, exportedFiles, exportedItems, exportedMergeLog, exported
 import type { StoredEvent, Stores } from '../store/ports';
 import { customerAttributes, fitValue, type ValueAttributeOptions, type ValueModel } from './attributes';
 import { liftChartSvg } from './chart';
-import { learnNightly, type NightlyConfig, type NightlyResult, type TargetReport } from './nightly';
+import { learnNightly, trainingCutoff, type NightlyConfig, type NightlyResult, type TargetReport } from './nightly';
 import type { NightlyTask } from './state-machine';
-import { DAY_MS, type CustomerHistory } from './training-set';
+import type { CustomerHistory } from './training-set';
 
 /** Where the job keeps its data: S3 on AWS, a directory locally. */
 export interface BlobStore {
@@ -272,7 +272,7 @@ async function resolveRoots(ports: NightlyPorts, night: string) {
   }
   // The training cut-off (lib/learn/nightly.ts): a merge after it was not known then. A merge whose
   // time no log kept any more (a merge log keeps the latest 100) is old: taken as before.
-  const cutoff = new Date(Date.parse(`${night}T00:00:00Z`) - ports.config.horizonDays * DAY_MS).toISOString();
+  const cutoff = trainingCutoff(new Date(`${night}T00:00:00Z`), ports.config.horizonDays).toISOString();
   const roots: Record<string, string> = {};
   const cutoffRoots: Record<string, string> = {};
   for (const from of merged.keys()) {

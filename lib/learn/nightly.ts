@@ -68,7 +68,7 @@ export interface NightlyResult {
 export function learnNightly(customers: readonly CustomerHistory[], champion: ModelConfig, config: NightlyConfig, night: Date): NightlyResult {
   const version = `nightly-${night.toISOString().slice(0, 10)}`;
   const features = mergeFeatures(champion.features, config.features);
-  const cutoff = new Date(night.getTime() - config.horizonDays * DAY_MS);
+  const cutoff = trainingCutoff(night, config.horizonDays);
   const associations = mineAssociations(customers, config.rules);
   const sets = trainingSets(customers, { cutoff, horizonDays: config.horizonDays, features: config.features, aggregates: config.aggregates, profileRules: config.profileRules }, config.targets.map((t) => t.target));
   const reports = config.targets.map((t, i) => judgeTarget(sets[i] as TrainingSet, champion, t, config));
@@ -168,6 +168,9 @@ function productsOf(e: CollectedEvent): string[] {
   return [...new Set(ids.filter((id): id is string => typeof id === 'string' && id !== ''))];
 }
 
+/** The training cut-off of a night: one label horizon before it (features from what was known then, labels after). */
+export const trainingCutoff = (night: Date, horizonDays: number): Date => new Date(night.getTime() - horizonDays * DAY_MS);
+
 /** The share of customers, fixed by a hash of their id, that no nightly model trains on: challenger and champion are both judged on them. */
 export const HOLDOUT_SHARE = 0.2;
 
@@ -179,9 +182,11 @@ export const inHoldout = (profileId: string): boolean => (createHash('sha256').u
  * customers no nightly model has trained on, so neither is judged on what it learned from.
  */
 function judgeTarget(set: TrainingSet, champion: ModelConfig, t: NightlyConfig['targets'][number], config: NightlyConfig): { report: TargetReport; target?: ArtifactTarget } {
-  const held = set.profileIds.map((id, row) => [row, inHoldout(id)] as const);
-  const training = subset(set, held.filter(([, h]) => !h).map(([row]) => row));
-  const holdout = subset(set, held.filter(([, h]) => h).map(([row]) => row));
+  const heldRows: number[] = [];
+  const trainingRows: number[] = [];
+  set.profileIds.forEach((id, row) => (inHoldout(id) ? heldRows : trainingRows).push(row));
+  const training = subset(set, trainingRows);
+  const holdout = subset(set, heldRows);
   const base = { name: t.name, rows: set.rows, positives: set.positives };
   const enough = (d: Dataset, min: number) => d.positives >= min && d.rows - d.positives >= min;
   if (!enough(training, config.minPositives) || !enough(holdout, Math.ceil(config.minPositives / 4))) {
@@ -191,14 +196,15 @@ function judgeTarget(set: TrainingSet, champion: ModelConfig, t: NightlyConfig['
   const scores = predict(selection.model, holdout);
   const challenger = { model: selection.chosen, ...judged(scores, holdout.y) };
   const scoreChampion = loadModel(champion).target(t.name);
-  const incumbentScores = scoreChampion === undefined ? undefined : held.filter(([, h]) => h).map(([row]) => scoreChampion(set.facts[row] as (typeof set.facts)[number]));
+  const incumbentScores = scoreChampion === undefined ? undefined : heldRows.map((row) => scoreChampion(set.facts[row] as (typeof set.facts)[number]));
   const incumbent = incumbentScores === undefined ? undefined : judged(incumbentScores, holdout.y);
   const champ = incumbent === undefined ? {} : { champion: { auc: incumbent.auc, topDecileLift: incumbent.topDecileLift } };
   const against = incumbent === undefined ? 'no champion: against a random order (lift 1)' : `champion ${incumbent.topDecileLift.toFixed(2)}`;
   // People, not rows: a customer whose devices merged after the cut-off is a row per device, each with her label.
-  const people = held.filter(([, h]) => h).map(([row]) => set.profileIds[row] as string);
+  const people = heldRows.map((row) => set.profileIds[row] as string);
+  const customers = new Set(people).size;
   const buyers = new Set(people.filter((_, i) => holdout.y[i] === 1)).size;
-  const size = `${new Set(people).size} customers (${holdout.rows} rows), ${buyers} buyers`;
+  const size = `${customers} customers (${holdout.rows} rows), ${buyers} buyers`;
   const c = config.challenge;
   if (buyers < c.minHoldoutBuyers) {
     const reason = `holdout of ${size}: at least ${c.minHoldoutBuyers} buyers are needed to tell a better model (top-decile lift: challenger ${challenger.topDecileLift.toFixed(2)}, ${against})`;
@@ -207,7 +213,7 @@ function judgeTarget(set: TrainingSet, champion: ModelConfig, t: NightlyConfig['
   const verdict = challenge(scores, incumbentScores, holdout.y, { confidence: c.confidence, resamples: c.resamples, seed: 1, people });
   const interval = `${Math.round(c.confidence * 100)}% interval ${signed(verdict.low)} to ${signed(verdict.high)}`;
   const reason = `top-decile lift on the holdout (${size}): challenger ${challenger.topDecileLift.toFixed(2)}, ${against}; difference ${signed(verdict.difference)}, ${interval}: ${verdict.better ? 'better' : 'not better'} with ${Math.round(c.confidence * 100)}% confidence`;
-  const comparison = { holdoutRows: holdout.rows, holdoutCustomers: new Set(people).size, holdoutBuyers: buyers, difference: verdict.difference, low: verdict.low, high: verdict.high, confidence: c.confidence, resamples: verdict.resamples };
+  const comparison = { holdoutRows: holdout.rows, holdoutCustomers: customers, holdoutBuyers: buyers, difference: verdict.difference, low: verdict.low, high: verdict.high, confidence: c.confidence, resamples: verdict.resamples };
   return verdict.better
     ? { report: { ...base, outcome: 'published', reason, challenger, ...champ, comparison }, target: artifactTarget(selection.model) }
     : { report: { ...base, outcome: 'champion kept', reason, challenger, ...champ, comparison } };
