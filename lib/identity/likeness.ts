@@ -66,44 +66,6 @@ export function researchCell(research: Rules['research'], similarity: { cosine: 
 const NAMED_PRODUCTS = 3;
 
 /**
- * A crowd this large says how alike its strangers' research looks: with two devices a person, at most
- * one of its pairs in 19 is one person's (1 / (members - 1)); in an office of ten, one in nine.
- */
-const CROWD_FOR_RESEARCH = 20;
-
-/** Each crowded network's research u per level, worked out once per view and weights. */
-const crowdLevels = new WeakMap<NetworkView, { weights: ScoringWeights; u: number[] }>();
-
-/**
- * How often two profiles on a crowd's network (not a home) reach each level of research similarity:
- * of the pairs of its members, the share at each level, counting one more pair at every level (so a
- * crowd is never taken to have no stranger alike: add-one smoothing). Where everyone researches the
- * same few products (one town's anglers on a carrier's pool), looking alike is common and says little;
- * the configured u stays a floor. A crowd's own people are among its pairs, so this errs towards more
- * common (less evidence), never less. Empty below CROWD_FOR_RESEARCH members.
- */
-export function crowdResearch(view: NetworkView, rules: Rules, weights: ScoringWeights): number[] {
-  const c = view.members.length;
-  if (c < CROWD_FOR_RESEARCH) return [];
-  const cached = crowdLevels.get(view);
-  if (cached !== undefined && cached.weights === weights) return cached.u;
-  const r = rules.research;
-  const counts = new Array<number>(r.m.length).fill(1);
-  let pairs = r.m.length;
-  for (let i = 0; i < c; i++) {
-    for (let j = i + 1; j < c; j++) {
-      const s = researchSimilarity(view.members[i] as MatchCard, view.members[j] as MatchCard, rules, weights);
-      if (s === undefined) continue;
-      pairs += 1;
-      (counts[researchCell(r, s)] as number) += 1;
-    }
-  }
-  const u = counts.map((n) => n / pairs);
-  crowdLevels.set(view, { weights, u });
-  return u;
-}
-
-/**
  * How alike two profiles' research is: the cosine of their product view counts (`signals.views`), each
  * product weighted by 1 + log2(1 / popularity) (last night's or counted at ingest, never below `uFloor`;
  * the 1 keeps what everyone views in the comparison, as scikit-learn's smoothed idf does),
@@ -178,45 +140,72 @@ export function otherInterests(a: MatchCard, b: MatchCard): { cosine: number; sh
 export const otherInterestsCell = (levels: readonly number[], cosine: number): number => levelOf(levels, cosine);
 
 /**
+ * A crowd this large says how alike its strangers' research looks: with two devices a person, at most
+ * one of its pairs in 19 is one person's (1 / (members - 1)); in an office of ten, one in nine.
+ */
+const CROWD_FOR_RESEARCH = 20;
+
+/**
  * A network this large says how alike its people's other interests are: with two devices a person, at
  * most one of its pairs in five is one person's.
  */
 const CROWD_FOR_INTERESTS = 6;
 
-/** Each network's other-interests u per cell, worked out once per view, rules and weights. */
-const interestLevels = new WeakMap<NetworkView, { rules: Rules; weights: ScoringWeights; u: number[] }>();
+/** How alike a network's people look: the u per cell of research and of other interests (empty where it is too small to say). */
+export interface Crowd {
+  research: number[];
+  interests: number[];
+}
+
+/** Each network's crowd, worked out once per view, rules and weights. */
+const crowds = new WeakMap<NetworkView, { rules: Rules; weights: ScoringWeights; crowd: Crowd }>();
 
 /**
- * How often two people on a network (a home too) reach each cell of `otherInterests`: of the pairs of
- * its members whose research differs (below the second research level: pairs that look like one
- * person's are left out, as far as research tells: pairs without views to compare are kept), the share in each cell, counting one more pair in
- * every cell (add-one smoothing). Where a family renovating a house all look at paint, tools and the
- * garden, looking alike beside the paint is common there and says little. Empty below
- * CROWD_FOR_INTERESTS members, or when fewer than that many pairs differ in research.
+ * How often two profiles on a network reach each cell, in one pass over its pairs, each share counting
+ * one more pair in every cell (add-one smoothing); a network's own people are among its pairs, so each
+ * errs towards more common (less evidence), never less.
+ * - Research, on a network of at least CROWD_FOR_RESEARCH profiles (applied where it is not the pair's
+ *   home): where everyone researches the same few products (one town's anglers on a carrier's pool),
+ *   looking alike is common and says little; the configured u stays a floor.
+ * - Other interests, on a network of at least CROWD_FOR_INTERESTS (a home too), over the pairs whose
+ *   research differs (below the second research level: pairs that look like one person's are left
+ *   out, as far as research tells; pairs without views to compare are kept), once at least that many
+ *   were compared. Where a family renovating a house all look at paint, tools and the garden, looking
+ *   alike beside the paint is common there and says little.
  */
-export function crowdInterests(view: NetworkView, rules: Rules, weights: ScoringWeights): number[] {
+export function crowdOf(view: NetworkView, rules: Rules, weights: ScoringWeights): Crowd {
   const c = view.members.length;
-  if (c < CROWD_FOR_INTERESTS) return [];
-  const cached = interestLevels.get(view);
-  if (cached !== undefined && cached.rules === rules && cached.weights === weights) return cached.u;
+  if (c < CROWD_FOR_INTERESTS) return { research: [], interests: [] };
+  const cached = crowds.get(view);
+  if (cached !== undefined && cached.rules === rules && cached.weights === weights) return cached.crowd;
+  const r = rules.research;
   const o = rules.fields.otherInterests;
-  const apart = rules.research.levels[Math.min(1, rules.research.levels.length - 1)] as number;
-  const counts = new Array<number>(o.m.length).fill(1);
-  let pairs = 0;
+  const apart = r.levels[Math.min(1, r.levels.length - 1)] as number;
+  const crowded = c >= CROWD_FOR_RESEARCH;
+  const research = new Array<number>(r.m.length).fill(1);
+  const interests = new Array<number>(o.m.length).fill(1);
+  let researchPairs = 0;
+  let interestPairs = 0;
   for (let i = 0; i < c; i++) {
     for (let j = i + 1; j < c; j++) {
       const a = view.members[i] as MatchCard;
       const b = view.members[j] as MatchCard;
       const alike = otherInterests(a, b);
-      if (alike === undefined) continue;
-      // Pairs that look like one person's by their research are left out; without research to tell, kept.
-      const research = researchSimilarity(a, b, rules, weights);
-      if (research !== undefined && research.cosine >= apart) continue;
-      pairs += 1;
-      (counts[otherInterestsCell(o.levels, alike.cosine)] as number) += 1;
+      const s = crowded || alike !== undefined ? researchSimilarity(a, b, rules, weights) : undefined;
+      if (crowded && s !== undefined) {
+        researchPairs += 1;
+        (research[researchCell(r, s)] as number) += 1;
+      }
+      if (alike !== undefined && (s === undefined || s.cosine < apart)) {
+        interestPairs += 1;
+        (interests[otherInterestsCell(o.levels, alike.cosine)] as number) += 1;
+      }
     }
   }
-  const u = pairs < CROWD_FOR_INTERESTS ? [] : counts.map((n) => n / (pairs + o.m.length));
-  interestLevels.set(view, { rules, weights, u });
-  return u;
+  const crowd = {
+    research: crowded ? research.map((n) => n / (researchPairs + r.m.length)) : [],
+    interests: interestPairs < CROWD_FOR_INTERESTS ? [] : interests.map((n) => n / (interestPairs + o.m.length)),
+  };
+  crowds.set(view, { rules, weights, crowd });
+  return crowd;
 }

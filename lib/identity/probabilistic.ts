@@ -1,7 +1,7 @@
 import { own } from '../events/json';
 import type { MatchCard, NetworkSighting } from '../profile/profile';
 import type { IdentityRules } from './rules';
-import { crowdInterests, crowdResearch, otherInterests, otherInterestsCell, researchCell, researchSimilarity, type NetworkView, type ScoringWeights } from './likeness';
+import { crowdOf, otherInterests, otherInterestsCell, researchCell, researchSimilarity, type NetworkView, type ScoringWeights } from './likeness';
 import { NO_WEIGHTS } from './weights';
 
 /** An entry of the network index: this profile was seen on this network (written once per profile and network). */
@@ -271,7 +271,7 @@ export function weighPair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
     const cell = otherInterestsCell(o.levels, interests.cosine);
     // The configured u, and at least how often the people of a network both use look this alike.
     let u = o.u[cell] as number;
-    for (const p of priors) u = Math.max(u, crowdInterests(p.view, rules, weights)[cell] ?? 0);
+    for (const p of priors) u = Math.max(u, crowdOf(p.view, rules, weights).interests[cell] ?? 0);
     score += Math.log2((o.m[cell] as number) / u);
     reasons.push(`${cell === o.levels.length ? 'other interests differ' : `other interests alike (${interests.cosine.toFixed(2)})`} beside ${interests.shared}`);
   }
@@ -283,7 +283,7 @@ export function weighPair(a: MatchCard, b: MatchCard, networks: NetworkView[], r
     // address, an office, a club) look this alike: two anglers who share a flat also meet the town's
     // other anglers at the club, and look as alike as any two of them.
     let u = r.u[level] as number;
-    for (const p of priors) if (!p.home) u = Math.max(u, crowdResearch(p.view, rules, weights)[level] ?? 0);
+    for (const p of priors) if (!p.home) u = Math.max(u, crowdOf(p.view, rules, weights).research[level] ?? 0);
     score += Math.log2((r.m[level] as number) / u);
     reasons.push(
       similarity.top.length > 0
