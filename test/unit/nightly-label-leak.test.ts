@@ -49,10 +49,11 @@ async function shop(stores: MemoryStores, buys: (views: number, random: () => nu
 
 async function purchaseReport(stores: MemoryStores): Promise<TargetReport> {
   let artifact = { version: 'champion-1', kind: 'logistic', features: [paintViews, views30d].map((f) => ({ default: 0, ...f })), targets: { default: { intercept: -1, weights: {} } } } as unknown as ModelConfig;
+  const blobs = memoryBlobs();
   const ports: NightlyPorts = {
     stores,
-    blobs: memoryBlobs(),
-    exporter: new ScanExporter(stores, memoryBlobs(), 2000),
+    blobs,
+    exporter: new ScanExporter(stores, blobs, 2000),
     champion: async () => artifact,
     publish: async (a) => void (artifact = a),
     config: {
@@ -67,7 +68,6 @@ async function purchaseReport(stores: MemoryStores): Promise<TargetReport> {
     },
     shards: 2,
   };
-  ports.exporter = new ScanExporter(stores, ports.blobs, 2000);
   const run = await runNightlyLocally(ports, night);
   expect(run.succeeded).toBe(true);
   return (run.output as { targets: TargetReport[] }).targets[0] as TargetReport;
