@@ -78,7 +78,9 @@ const DEFAULT_TRAINING_SAMPLE = 200_000;
 const WRITE_CONCURRENCY = 16;
 const MAX_MERGE_HOPS = 64;
 
-const nightOf = (state: State): Date => new Date(`${dayOf(state)}T00:00:00Z`);
+/** The night's date, midnight UTC, from its YYYY-MM-DD. */
+const dateOf = (night: string): Date => new Date(`${night}T00:00:00Z`);
+const nightOf = (state: State): Date => dateOf(dayOf(state));
 /**
  * Where each night's data goes: its working data (the exports, their pieces, the candidate) under
  * `work/`, kept a few days; the reports, the execution markers and the registry apart (the bucket's
@@ -272,7 +274,7 @@ async function resolveRoots(ports: NightlyPorts, night: string) {
   }
   // The training cut-off (lib/learn/nightly.ts): a merge after it was not known then. A merge whose
   // time no log kept any more (a merge log keeps the latest 100) is old: taken as before.
-  const cutoff = trainingCutoff(new Date(`${night}T00:00:00Z`), ports.config.horizonDays).toISOString();
+  const cutoff = trainingCutoff(dateOf(night), ports.config.horizonDays).toISOString();
   const roots: Record<string, string> = {};
   const cutoffRoots: Record<string, string> = {};
   for (const from of merged.keys()) {
