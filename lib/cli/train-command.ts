@@ -24,6 +24,11 @@ file.
   --seed N              seeds the folds (default 1)
   --categorical A,B     columns to read as categories (a numeric code that names a category, say)
   --numeric A,B         columns to read as numbers
+  --na TOKENS           cells that mean "missing", comma-separated (an empty cell always does); default
+                        pandas' list: NA, N/A, n/a, #N/A, NaN, nan, NULL, null, None, <NA>, ... A missing
+                        number is filled by the logistic regression with its training rows' mean and
+                        flagged by a "<column> (missing)" indicator; CHAID gives it a branch of its own
+                        or joins it to the bin it resembles; a missing category is the level (missing)
   --top K               positives found in the top K rows by score (default: a tenth of the rows)
   --test FILE           scores this file (same columns; the target may be absent); with the target
                         present, reports test metrics too
@@ -44,6 +49,7 @@ export function trainCommand(args: string[], io: Streams): void {
     seed: { type: 'string' },
     categorical: { type: 'string' },
     numeric: { type: 'string' },
+    na: { type: 'string' },
     top: { type: 'string' },
     test: { type: 'string' },
     scores: { type: 'string' },
@@ -58,7 +64,7 @@ export function trainCommand(args: string[], io: Streams): void {
   const seed = numberOption(v.seed, 'seed', { min: 0, max: 2 ** 31 - 1, integer: true }, 1);
   const top = v.top === undefined ? undefined : numberOption(v.top, 'top', { min: 1, max: 1e9, integer: true });
   const topK = (rows: number) => Math.min(rows, top ?? Math.round(rows / 10));
-  const data = dataset(parseCsv(readText(trainFile), trainFile), { target, types: columnTypes(v.categorical, v.numeric) });
+  const data = dataset(parseCsv(readText(trainFile), trainFile), { target, types: columnTypes(v.categorical, v.numeric), ...(v.na === undefined ? {} : { missing: missingTokens(v.na) }) });
   // The test file is read before training, so a mistake in it is reported at once.
   const testFile = v.test === undefined ? undefined : encode(parseCsv(readText(v.test), v.test), data.schema);
 
@@ -78,6 +84,9 @@ function modelKind(value: string | undefined): (typeof KINDS)[number] {
   if (!(KINDS as readonly string[]).includes(kind)) throw new UsageError(`--model must be one of ${KINDS.join(', ')}, not "${kind}"`);
   return kind as (typeof KINDS)[number];
 }
+
+/** The tokens given with --na, and the empty cell. */
+export const missingTokens = (list: string): string[] => ['', ...list.split(',').map((t) => t.trim()).filter((t) => t !== '')];
 
 function columnTypes(categorical: string | undefined, numeric: string | undefined): Record<string, ColumnType> {
   const list = (s: string | undefined) => (s ?? '').split(',').map((c) => c.trim()).filter((c) => c !== '');

@@ -12,7 +12,12 @@
  *   Merged groups are not split again (Kass's optional step, off by default in SPSS too).
  * - The predictor's p-value is the Pearson chi-square of its groups × target table, multiplied by
  *   Kass's Bonferroni factor — the number of ways c categories can be reduced to r groups: C(c-1,
- *   r-1) for an ordinal predictor, the Stirling number S(c, r) for a nominal one.
+ *   r-1) for an ordinal predictor, the Stirling number S(c, r) for a nominal one, and
+ *   C(c-2, r-2) + r·C(c-2, r-1) for an ordinal one with a floating category.
+ * - Missing numbers are CHAID's floating category (Kass 1980; SPSS does the same): a category of
+ *   its own that may merge with any bin, so a branch is an interval, the missing values, or an
+ *   interval and the missing values. A categorical column's missing cells are its `(missing)` level,
+ *   nominal like the others.
  * - The node splits on the predictor with the smallest adjusted p if it is below `alphaSplit`,
  *   unless it is at `maxDepth` or holds fewer than `minNodeSize` rows.
  * - A node scores its positive rate shrunk towards its parent's score by `smoothing` pseudo-rows
@@ -49,11 +54,16 @@ interface SplitStatistics {
   adjustedP: number;
 }
 
-/** Child i takes x <= thresholds[i] (and above the threshold before it); the last child takes the rest. */
+/**
+ * Child i takes x <= thresholds[i] (and above the threshold before it); child thresholds.length
+ * takes the rest. A missing value goes to child `missing`: one of those, or one more child after
+ * them holding the missing values alone; without `missing` (the node saw none) it stops here.
+ */
 export interface NumericSplit extends SplitStatistics {
   type: 'numeric';
   thresholds: number[];
   children: TreeNode[];
+  missing?: number;
 }
 
 /** Child i takes the levels in groups[i]; any other level stops at this node. */
@@ -159,12 +169,17 @@ export function chiSquareStatistic(groups: ReadonlyArray<{ rows: number; positiv
   return chi;
 }
 
-/** Kass's Bonferroni factor: the ways `c` categories reduce to `r` groups (ordinal: intervals only). */
-export function bonferroniFactor(c: number, r: number, ordinal: boolean): number {
+/**
+ * Kass's Bonferroni factor: the ways `c` categories reduce to `r` groups (ordinal: intervals only;
+ * floating: `c` counts the floating category, which may join any interval or stay alone).
+ */
+export function bonferroniFactor(c: number, r: number, ordinal: boolean, floating = false): number {
+  if (ordinal && floating) return (r >= 2 ? binomial(c - 2, r - 2) : 0) + r * binomial(c - 2, r - 1);
   return ordinal ? binomial(c - 1, r - 1) : stirling2(c, r);
 }
 
 function binomial(n: number, k: number): number {
+  if (k < 0 || k > n) return 0;
   let result = 1;
   for (let i = 1; i <= k; i++) result = (result * (n - k + i)) / i;
   return Math.round(result);
@@ -193,12 +208,16 @@ interface Predictor {
   /** Numeric: bin b holds values in (cuts[b-1], cuts[b]]; the last bin, values above the last cut. */
   cuts: number[];
   levels: readonly string[];
+  /** Numeric with missing values: the code of the floating category (the missing values), after the bins. */
+  floating?: number;
 }
 
-/** Upper bounds of up to `bins` quantile bins: the distinct k/bins quantiles below the maximum. */
+/** Upper bounds of up to `bins` quantile bins: the distinct k/bins quantiles below the maximum (missing values, NaN, aside). */
 export function quantileCuts(values: ArrayLike<number>, bins: number): number[] {
   const sorted = Float64Array.from(values).sort();
-  const n = sorted.length;
+  let n = sorted.length;
+  while (n > 0 && Number.isNaN(sorted[n - 1] as number)) n--; // a typed array sorts NaN last
+  if (n === 0) return [];
   const max = sorted[n - 1] as number;
   const cuts: number[] = [];
   for (let k = 1; k < bins; k++) {
@@ -224,8 +243,10 @@ function predictors(data: Features, bins: number): Predictor[] {
   return data.columns.map((c) => {
     if (c.type === 'categorical') return { name: c.name, ordinal: false, codes: c.codes, categories: c.levels.length, cuts: [], levels: c.levels };
     const cuts = quantileCuts(c.values, bins);
-    const codes = Int32Array.from(c.values, (x) => intervalOf(x, cuts));
-    return { name: c.name, ordinal: true, codes, categories: cuts.length + 1, cuts, levels: [] };
+    const floating = cuts.length + 1;
+    let missing = false;
+    const codes = Int32Array.from(c.values, (x) => (Number.isNaN(x) ? ((missing = true), floating) : intervalOf(x, cuts)));
+    return { name: c.name, ordinal: true, codes, categories: cuts.length + (missing ? 2 : 1), cuts, levels: [], ...(missing ? { floating } : {}) };
   });
 }
 
@@ -258,10 +279,13 @@ function categoryCounts(p: Predictor, y: Uint8Array, rows: Int32Array): Group[] 
  * holding that group. With one degree of freedom the p-value falls as the statistic rises, so the
  * pairs are compared by statistic and only the chosen one's p-value is computed.
  */
-function mostSimilarPair(groups: Group[], ordinal: boolean, only?: number): { i: number; j: number; p: number } | undefined {
+function mostSimilarPair(groups: Group[], ordinal: boolean, floating: number | undefined, only?: number): { i: number; j: number; p: number } | undefined {
   let best: { i: number; j: number; statistic: number } | undefined;
+  // The floating category, while it is a group of its own (the last one: codes sort it after the bins), pairs with any group.
+  const alone = floating !== undefined && groups.length > 0 && (groups[groups.length - 1] as Group).categories.length === 1 && (groups[groups.length - 1] as Group).categories[0] === floating ? groups.length - 1 : -1;
   for (let i = 0; i < groups.length; i++) {
-    for (let j = i + 1; j < (ordinal ? Math.min(i + 2, groups.length) : groups.length); j++) {
+    for (let j = i + 1; j < groups.length; j++) {
+      if (ordinal && j > i + 1 && j !== alone) continue;
       if (only !== undefined && i !== only && j !== only) continue;
       const statistic = chiSquareStatistic([groups[i] as Group, groups[j] as Group]);
       if (!best || statistic < best.statistic) best = { i, j, statistic };
@@ -278,14 +302,14 @@ function merged(groups: Group[], i: number, j: number): Group[] {
 }
 
 /** CHAID's merge step, then merges of groups below the minimum child size into their most similar neighbour. */
-function mergeCategories(groups: Group[], ordinal: boolean, options: Required<TreeOptions>): Group[] {
-  for (let pair = mostSimilarPair(groups, ordinal); pair && pair.p > options.alphaMerge; pair = mostSimilarPair(groups, ordinal)) {
+function mergeCategories(groups: Group[], ordinal: boolean, floating: number | undefined, options: Required<TreeOptions>): Group[] {
+  for (let pair = mostSimilarPair(groups, ordinal, floating); pair && pair.p > options.alphaMerge; pair = mostSimilarPair(groups, ordinal, floating)) {
     groups = merged(groups, pair.i, pair.j);
   }
   while (groups.length > 1) {
     const smallest = groups.reduce((s, g, k) => (g.rows < (groups[s] as Group).rows ? k : s), 0);
     if ((groups[smallest] as Group).rows >= options.minChildSize) break;
-    const pair = mostSimilarPair(groups, ordinal, smallest) as { i: number; j: number };
+    const pair = mostSimilarPair(groups, ordinal, floating, smallest) as { i: number; j: number };
     groups = merged(groups, pair.i, pair.j);
   }
   return groups;
@@ -301,11 +325,13 @@ interface Candidate {
 function candidate(p: Predictor, y: Uint8Array, rows: Int32Array, options: Required<TreeOptions>): Candidate | undefined {
   const counts = categoryCounts(p, y, rows);
   if (counts.length < 2) return undefined;
-  const groups = mergeCategories(counts, p.ordinal, options);
+  // The floating category counts only at a node that has missing values.
+  const floating = p.floating !== undefined && counts.some((g) => g.categories[0] === p.floating) ? p.floating : undefined;
+  const groups = mergeCategories(counts, p.ordinal, floating, options);
   if (groups.length < 2) return undefined;
   const chiSquare = chiSquareStatistic(groups);
   const pValue = chiSquareSurvival(chiSquare, groups.length - 1);
-  const factor = bonferroniFactor(counts.length, groups.length, p.ordinal);
+  const factor = bonferroniFactor(counts.length, groups.length, p.ordinal, floating !== undefined);
   return { predictor: p, groups, chiSquare, adjustedP: pValue === 0 ? 0 : Math.min(1, pValue * factor) };
 }
 
@@ -332,8 +358,10 @@ function describeSplit(best: Candidate, children: TreeNode[]): NumericSplit | Ca
   const p = best.predictor;
   const statistics = { column: p.name, chiSquare: best.chiSquare, df: best.groups.length - 1, adjustedP: best.adjustedP };
   if (p.ordinal) {
-    const thresholds = best.groups.slice(0, -1).map((g) => p.cuts[g.categories[g.categories.length - 1] as number] as number);
-    return { type: 'numeric', ...statistics, thresholds, children };
+    const missing = best.groups.findIndex((g) => g.categories.includes(p.floating ?? -1));
+    const bins = best.groups.filter((g) => g.categories.some((c) => c !== p.floating));
+    const thresholds = bins.slice(0, -1).map((g) => p.cuts[Math.max(...g.categories.filter((c) => c !== p.floating))] as number);
+    return { type: 'numeric', ...statistics, thresholds, children, ...(missing >= 0 ? { missing } : {}) };
   }
   const groups = best.groups.map((g) => g.categories.map((c) => p.levels[c] as string));
   return { type: 'categorical', ...statistics, groups, children };
@@ -370,7 +398,8 @@ function childIndex(split: NumericSplit | CategoricalSplit, data: Features, byNa
   if (!c) throw new Error(`no column "${split.column}" to score the tree with`);
   if (split.type === 'numeric') {
     if (c.type !== 'numeric') throw new Error(`column "${split.column}" is categorical here but was numeric when the tree was grown`);
-    return intervalOf(c.values[row] as number, split.thresholds);
+    const x = c.values[row] as number;
+    return Number.isNaN(x) ? split.missing : intervalOf(x, split.thresholds);
   }
   if (c.type !== 'categorical') throw new Error(`column "${split.column}" is numeric here but was categorical when the tree was grown`);
   let groups = levelGroups.get(split);

@@ -149,7 +149,7 @@ export type ColumnType = 'numeric' | 'categorical';
 /** The level a categorical column takes where its cell is empty. */
 export const MISSING_LEVEL = '(missing)';
 
-/** A numeric predictor; missing cells hold the training mean. */
+/** A numeric predictor; a missing cell is NaN (each model fills it from its own training rows: lib/learn/impute.ts, CHAID's floating category). */
 export interface NumericColumn {
   name: string;
   type: 'numeric';
@@ -166,12 +166,14 @@ export interface CategoricalColumn {
 
 export type Column = NumericColumn | CategoricalColumn;
 
-/** What training learned about a column, so that a second file is encoded the same way. */
+/** What training learned about a column, so that a second file is encoded the same way (`mean`: of the training file's values, for reports). */
 export type ColumnSchema = { name: string; type: 'numeric'; mean: number } | { name: string; type: 'categorical'; levels: string[] };
 
 export interface Schema {
   target: string;
   columns: ColumnSchema[];
+  /** The cells read as missing (trimmed, exact case); default MISSING_TOKENS. */
+  missing?: readonly string[];
 }
 
 /** Predictors, column by column, in the order of the schema. What the models fit and score. */
@@ -201,10 +203,23 @@ export interface DatasetOptions {
   types?: Record<string, ColumnType>;
   /** The file named in errors. Default: the table's. */
   file?: string;
+  /** The cells read as missing, trimmed, exact case. Default MISSING_TOKENS. */
+  missing?: readonly string[];
 }
 
+/**
+ * What a cell says when a value is missing, by default: the empty cell and pandas' default NA
+ * strings (what `read_csv` reads as NaN), so `NA` in an age column leaves it numeric.
+ */
+export const MISSING_TOKENS: readonly string[] = ['', 'NA', 'N/A', 'n/a', '#N/A', '#N/A N/A', '#NA', '<NA>', 'NaN', 'nan', '-NaN', '-nan', 'NULL', 'null', 'None', '1.#IND', '-1.#IND', '1.#QNAN', '-1.#QNAN'];
+
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const isMissing = (cell: string) => cell.trim() === '';
+/** Whether a cell is missing, for a set of tokens. */
+type Missing = (cell: string) => boolean;
+const missingTest = (tokens: readonly string[] = MISSING_TOKENS): Missing => {
+  const set = new Set(tokens.map((t) => t.trim()));
+  return (cell) => set.has(cell.trim());
+};
 const asNumber = (cell: string): number | undefined => {
   const x = NUMBER.test(cell.trim()) ? Number(cell.trim()) : Number.NaN;
   return Number.isFinite(x) ? x : undefined;
@@ -242,7 +257,7 @@ function readTarget(table: CsvTable, field: number): Uint8Array {
 }
 
 /** Numeric when every non-empty cell is a finite number and there is at least one. */
-function detectType(table: CsvTable, field: number): ColumnType {
+function detectType(table: CsvTable, field: number, isMissing: Missing): ColumnType {
   let values = 0;
   for (const row of table.rows) {
     const cell = row[field] as string;
@@ -264,13 +279,13 @@ function compareLevels(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-const levelOf = (cell: string) => (isMissing(cell) ? MISSING_LEVEL : cell.trim());
+const levelOf = (cell: string, isMissing: Missing) => (isMissing(cell) ? MISSING_LEVEL : cell.trim());
 
 /** The mean of a numeric column, or the levels of a categorical one, from the training rows. */
-function learnColumn(table: CsvTable, field: number, type: ColumnType): ColumnSchema {
+function learnColumn(table: CsvTable, field: number, type: ColumnType, isMissing: Missing): ColumnSchema {
   const name = table.header[field] as string;
   if (type === 'categorical') {
-    const levels = [...new Set(table.rows.map((row) => levelOf(row[field] as string)))].sort(compareLevels);
+    const levels = [...new Set(table.rows.map((row) => levelOf(row[field] as string, isMissing)))].sort(compareLevels);
     if (levels.length > MAX_LEVELS) {
       throw new LearnInputError(table.file, 1, `column "${name}" has ${levels.length} categories (at most ${MAX_LEVELS}): an id, or a number read as text? Remove it, or give it --numeric`, 1);
     }
@@ -295,17 +310,17 @@ function numberAt(table: CsvTable, row: number, field: number): number {
   return x;
 }
 
-/** One column of `table` encoded as `schema` says: missing numbers take the mean, missing levels `(missing)`. */
-function encodeColumn(table: CsvTable, field: number, schema: ColumnSchema): Column {
+/** One column of `table` encoded as `schema` says: missing numbers NaN, missing levels `(missing)`. */
+function encodeColumn(table: CsvTable, field: number, schema: ColumnSchema, isMissing: Missing): Column {
   const n = table.rows.length;
   if (schema.type === 'numeric') {
     const values = new Float64Array(n);
-    for (let r = 0; r < n; r++) values[r] = isMissing((table.rows[r] as string[])[field] as string) ? schema.mean : numberAt(table, r, field);
+    for (let r = 0; r < n; r++) values[r] = isMissing((table.rows[r] as string[])[field] as string) ? Number.NaN : numberAt(table, r, field);
     return { name: schema.name, type: 'numeric', values };
   }
   const index = new Map(schema.levels.map((level, i) => [level, i]));
   const codes = new Int32Array(n);
-  for (let r = 0; r < n; r++) codes[r] = index.get(levelOf((table.rows[r] as string[])[field] as string)) ?? -1;
+  for (let r = 0; r < n; r++) codes[r] = index.get(levelOf((table.rows[r] as string[])[field] as string, isMissing)) ?? -1;
   return { name: schema.name, type: 'categorical', levels: schema.levels, codes };
 }
 
@@ -325,11 +340,12 @@ export function dataset(table: CsvTable, options: DatasetOptions = {}): Dataset 
   if (positives === 0 || positives === y.length) {
     throw new LearnInputError(named.file, 1, `the target "${target}" is ${positives === 0 ? 0 : 1} on every row; a model needs both 0s and 1s`, 1);
   }
+  const isMissing = missingTest(options.missing);
   const columns: ColumnSchema[] = [];
   named.header.forEach((name, field) => {
-    if (field !== targetField) columns.push(learnColumn(named, field, options.types?.[name] ?? detectType(named, field)));
+    if (field !== targetField) columns.push(learnColumn(named, field, options.types?.[name] ?? detectType(named, field, isMissing), isMissing));
   });
-  const schema: Schema = { target, columns };
+  const schema: Schema = { target, columns, ...(options.missing ? { missing: [...options.missing] } : {}) };
   return { ...encode(named, schema), file: named.file, schema, y, positives };
 }
 
@@ -338,8 +354,9 @@ export function dataset(table: CsvTable, options: DatasetOptions = {}): Dataset 
  * found by name, in any order; extra columns are ignored; the target column may be absent.
  */
 export function encode(table: CsvTable, schema: Schema): EncodedFile {
-  const columns = schema.columns.map((c) => encodeColumn(table, columnIndex(table, c.name, 'the model was trained on it'), c));
-  // A target column left empty on every row (customers to score) counts as absent.
+  const isMissing = missingTest(schema.missing);
+  const columns = schema.columns.map((c) => encodeColumn(table, columnIndex(table, c.name, 'the model was trained on it'), c, isMissing));
+  // A target column left empty (or missing) on every row (customers to score) counts as absent.
   const targetField = table.header.indexOf(schema.target);
   const present = targetField >= 0 && table.rows.some((row) => !isMissing(row[targetField] as string));
   const y = present ? readTarget(table, targetField) : undefined;

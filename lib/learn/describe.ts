@@ -62,10 +62,12 @@ function segments(root: TreeNode): Segment[] {
     split.children.forEach((child, i) => {
       let condition: string;
       if (split.type === 'categorical') condition = `${split.column} in {${(split.groups[i] ?? []).join(', ')}}`;
+      else if (i > split.thresholds.length) condition = `${split.column} is missing`;
       else {
         const lo = split.thresholds[i - 1];
         const hi = split.thresholds[i];
         condition = hi === undefined ? `${split.column} > ${lo}` : lo === undefined ? `${split.column} <= ${hi}` : `${lo} < ${split.column} <= ${hi}`;
+        if (split.missing === i) condition = `${condition} or ${split.column} is missing`;
       }
       walk(child, [...conditions, condition]);
     });

@@ -24,5 +24,6 @@ function treeNode(node: TreeNode): TreeNodeConfig {
   const split = node.split;
   if (split === undefined) return { p: node.score };
   if (split.type !== 'numeric') throw new Error(`column "${split.column}" is categorical: the artifact's features are numbers (give each level a 0/1 feature)`);
+  if (split.children.length !== split.thresholds.length + 1) throw new Error(`column "${split.column}" has missing values: the nightly artifact's features always have a value`);
   return { p: node.score, feature: split.column, thresholds: split.thresholds, children: split.children.map(treeNode) };
 }

@@ -2,17 +2,19 @@
  * Supervised training for `moment train`: cross-validation of a propensity model on a training
  * set, and the choice between the logistic regression and the CHAID tree when asked for `auto`.
  * Every score that judges a model is out-of-fold: made by a model that never saw that row.
- *
- * (Missing numeric cells were filled with the whole file's mean before the folds were drawn; that
- * mean is the one piece of the held-out rows a fold's model sees.)
+ * Missing numbers are filled inside each model from its own training rows (lib/learn/impute.ts for
+ * the logistic regression, the floating category for CHAID), so no fold sees its held-out rows.
  */
 import { selectRows, type Dataset, type Features } from './csv';
 import { fitLogistic, predictProba, type LogisticModel, type LogisticOptions } from './logistic';
 import { fitTree, predictTree, type TreeModel, type TreeOptions } from './chaid';
+import { impute, learnImputation, type Imputation } from './impute';
 import { evaluate, rocAuc, stratifiedFolds, type DecileRow } from './metrics';
 
 export type ModelKind = 'logistic' | 'tree';
-export type FittedModel = LogisticModel | TreeModel;
+/** A logistic regression with how it fills missing numbers (its weights include the indicators'). */
+export type ImputedLogistic = LogisticModel & { imputation: Imputation[] };
+export type FittedModel = ImputedLogistic | TreeModel;
 
 export interface ModelOptions {
   logistic?: LogisticOptions;
@@ -47,12 +49,14 @@ export interface CrossValidation {
 }
 
 export function fitModel(kind: ModelKind, data: Features, y: Uint8Array, options: ModelOptions = {}): FittedModel {
-  return kind === 'logistic' ? fitLogistic(data, y, options.logistic) : fitTree(data, y, options.tree);
+  if (kind === 'tree') return fitTree(data, y, options.tree);
+  const imputation = learnImputation(data);
+  return { ...fitLogistic(impute(data, imputation), y, options.logistic), imputation };
 }
 
 /** The probability of a 1 for each row, by either kind of model. */
 export function predict(model: FittedModel, data: Features): Float64Array {
-  return model.kind === 'logistic' ? predictProba(model, data) : predictTree(model, data);
+  return model.kind === 'logistic' ? predictProba(model, impute(data, model.imputation)) : predictTree(model, data);
 }
 
 function rowsWhere(fold: Int32Array, keep: (f: number) => boolean): Int32Array {

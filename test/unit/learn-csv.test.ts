@@ -91,10 +91,11 @@ describe('a training set from a table', () => {
     expect(data.positives).toBe(2);
   });
 
-  it('fills a missing number with the training mean and a missing level with "(missing)"', () => {
+  it('leaves a missing number missing (NaN: each model fills it from its own training rows) and reads a missing level as "(missing)"', () => {
     const data = dataset(table);
-    expect(Array.from(numeric(data.columns[0]).values)).toEqual([30, 40, 45, 50, 60]);
-    expect(Array.from(numeric(data.columns[2]).values)).toEqual([1000, 2500, 3000, 2000, 4000]);
+    expect(Array.from(numeric(data.columns[0]).values)).toEqual([30, 40, NaN, 50, 60]);
+    expect(data.schema.columns[0]).toEqual({ name: 'age', type: 'numeric', mean: 45 });
+    expect(Array.from(numeric(data.columns[2]).values)).toEqual([1000, NaN, 3000, 2000, 4000]);
     const region = categorical(data.columns[1]);
     expect(region.levels).toEqual(['east', 'north', 'south', MISSING_LEVEL]);
     expect(Array.from(region.codes)).toEqual([1, 2, 1, 3, 0]);
@@ -127,14 +128,33 @@ describe('a training set from a table', () => {
     expect(inputError(() => dataset(parseCsv('age,bought\n1,0\n2,0\n', 'zeros.csv'))).message).toMatch(/0 on every row/);
   });
 
-  it('encodes a second file the same way: columns by name, target absent, unseen levels -1, missing numbers the training mean', () => {
+  it('encodes a second file the same way: columns by name, target absent, unseen levels -1, missing numbers NaN', () => {
     const data = dataset(table);
     const scoring = encode(parseCsv('income,region,age,customer\n,west,20,c1\n5000,(missing),,c2\n', 'score.csv'), data.schema);
     expect(scoring.y).toBeUndefined();
     expect(scoring.columns.map((c) => c.name)).toEqual(['age', 'region', 'income']);
-    expect(Array.from(numeric(scoring.columns[0]).values)).toEqual([20, 45]);
+    expect(Array.from(numeric(scoring.columns[0]).values)).toEqual([20, NaN]);
     expect(Array.from(categorical(scoring.columns[1]).codes)).toEqual([-1, 3]);
-    expect(Array.from(numeric(scoring.columns[2]).values)).toEqual([2500, 5000]);
+    expect(Array.from(numeric(scoring.columns[2]).values)).toEqual([NaN, 5000]);
+  });
+
+  it('reads NA-style cells as missing, so an age column with "NA" stays numeric (pandas\' default tokens)', () => {
+    const ages = parseCsv('age,region,bought\n30,north,0\nNA,south,1\n50, N/A ,0\nnull,?,1\n', 'na.csv');
+    const data = dataset(ages);
+    expect(data.schema.columns.map((c) => c.type)).toEqual(['numeric', 'categorical']);
+    expect(Array.from(numeric(data.columns[0]).values)).toEqual([30, NaN, 50, NaN]);
+    // "?" is not one of the default tokens: a level of its own.
+    expect(categorical(data.columns[1]).levels).toEqual(['?', 'north', 'south', MISSING_LEVEL]);
+  });
+
+  it('takes the missing tokens it is given instead of the defaults, and encodes a second file with them', () => {
+    const ages = parseCsv('age,region,bought\n30,north,0\n?,?,1\n50,NA,0\n', 'q.csv');
+    const data = dataset(ages, { missing: ['', '?'] });
+    expect(Array.from(numeric(data.columns[0]).values)).toEqual([30, NaN, 50]);
+    expect(categorical(data.columns[1]).levels).toEqual(['NA', 'north', MISSING_LEVEL]);
+    const scored = encode(parseCsv('age,region\n?,?\n20,north\n', 's.csv'), data.schema);
+    expect(Array.from(categorical(scored.columns[1]).codes)).toEqual([2, 1]);
+    expect(() => encode(parseCsv('age,region\nNA,north\n', 's.csv'), data.schema)).toThrow(/"NA" in numeric column "age"/);
   });
 
   it('reads the target of a second file when it has one, and rejects one missing a predictor', () => {
