@@ -7,9 +7,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { LearnInputError } from '../learn/errors';
-import { rollbackCommand, ROLLBACK_USAGE } from './rollback-command';
-import { rulesCommand, RULES_USAGE } from './rules-command';
-import { trainCommand, TRAIN_USAGE } from './train-command';
 
 export interface Streams {
   out: { write(text: string): unknown };
@@ -30,10 +27,19 @@ const USAGE = `moment: the nightly job's methods, on your own files
 Run \`moment <command> --help\` for a command's options.
 `;
 
-const COMMANDS: Record<string, { usage: string; run: (args: string[], io: Streams) => Promise<void> | void }> = {
-  rules: { usage: RULES_USAGE, run: rulesCommand },
-  train: { usage: TRAIN_USAGE, run: trainCommand },
-  rollback: { usage: ROLLBACK_USAGE, run: rollbackCommand },
+interface Command {
+  usage: string;
+  run: (args: string[], io: Streams) => Promise<void> | void;
+}
+
+/**
+ * Each command's module is loaded only when that command is asked for: `moment --help` loads none of
+ * them, and only `rollback` loads the AWS SDK (a third of a second at every start otherwise).
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  rules: async () => import('./rules-command.js').then((m) => ({ usage: m.RULES_USAGE, run: m.rulesCommand })),
+  train: async () => import('./train-command.js').then((m) => ({ usage: m.TRAIN_USAGE, run: m.trainCommand })),
+  rollback: async () => import('./rollback-command.js').then((m) => ({ usage: m.ROLLBACK_USAGE, run: m.rollbackCommand })),
 };
 
 export async function main(argv: string[], io: Streams): Promise<number> {
@@ -42,11 +48,12 @@ export async function main(argv: string[], io: Streams): Promise<number> {
     io.out.write(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
-  if (command === undefined) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (load === undefined) {
     io.err.write(`moment: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
+  const command = await load();
   if (args.includes('--help') || args.includes('-h')) {
     io.out.write(command.usage);
     return 0;

@@ -89,13 +89,20 @@ describe('moment rules', () => {
   });
 });
 
-describe('the moment command as installed (bin/moment.js)', () => {
+// Compiled is how it runs (dist/cli/moment.js, built at `npm ci` or by the bin when lib/ changed);
+// from the sources through tsx when it cannot be built. test/unit/cli-bin.test.ts shows which, when.
+describe.each([
+  ['compiled', '0'],
+  ['from its TypeScript sources', '1'],
+])('the moment command as installed (bin/moment.js), %s', (_, fromSource) => {
+  const env = { ...process.env, MOMENT_FROM_SOURCE: fromSource };
+
   it('runs from a shell and exits with the command’s code', () => {
-    const out = execFileSync(process.execPath, [join(ROOT, 'bin/moment.js'), 'rules', '--baskets', GROCERIES, '--min-support', '0.01', '--min-confidence', '0.5', '--json'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(ROOT, 'bin/moment.js'), 'rules', '--baskets', GROCERIES, '--min-support', '0.01', '--min-confidence', '0.5', '--json'], { encoding: 'utf8', env });
     expect((JSON.parse(out) as { rules: unknown[] }).rules).toHaveLength(15);
     let code = 0;
     try {
-      execFileSync(process.execPath, [join(ROOT, 'bin/moment.js'), 'rules'], { stdio: 'pipe' });
+      execFileSync(process.execPath, [join(ROOT, 'bin/moment.js'), 'rules'], { stdio: 'pipe', env });
     } catch (e) {
       code = (e as { status: number }).status;
     }
