@@ -20,6 +20,7 @@ import { selectRows, type Dataset } from './csv';
 import { createHash } from 'node:crypto';
 import { challenge } from './challenge';
 import { DAY_MS, isOrder, trainingSets, type CustomerHistory, type PropensityTarget, type TrainingSet } from './training-set';
+import { upliftReport, type UpliftReport } from './uplift-report';
 
 export interface NightlyConfig {
   features: FeatureConfig[];
@@ -53,6 +54,12 @@ export interface TargetReport {
   champion?: { auc: number; topDecileLift: number };
   /** How the two were compared: the holdout, and the difference in top-decile lift with its interval (the champion's lift is 1, a random order, when there is none). */
   comparison?: { holdoutRows: number; holdoutCustomers: number; holdoutBuyers: number; difference: number; low: number; high: number; confidence: number; resamples: number };
+  /**
+   * An offer's target: its rows are the customers offered it (response given exposure); this is its
+   * uplift against those held out from it (decision holdout, campaign control): both arms' sizes and
+   * response rates, and a two-model uplift's Qini table and coefficient on the holdout.
+   */
+  uplift?: UpliftReport;
 }
 
 export interface NightlyResult {
@@ -187,7 +194,8 @@ function judgeTarget(set: TrainingSet, champion: ModelConfig, t: NightlyConfig['
   set.profileIds.forEach((id, row) => (inHoldout(id) ? heldRows : trainingRows).push(row));
   const training = subset(set, trainingRows);
   const holdout = subset(set, heldRows);
-  const base = { name: t.name, rows: set.rows, positives: set.positives };
+  const uplift = set.uplift === undefined ? undefined : upliftReport(set.uplift, { minResponders: config.minPositives, inHoldout });
+  const base = { name: t.name, rows: set.rows, positives: set.positives, ...(uplift === undefined ? {} : { uplift }) };
   const enough = (d: Dataset, min: number) => d.positives >= min && d.rows - d.positives >= min;
   if (!enough(training, config.minPositives) || !enough(holdout, Math.ceil(config.minPositives / 4))) {
     return { report: { ...base, outcome: 'not trained', reason: `${set.positives} buyers of ${set.rows} customers; at least ${config.minPositives} of each are needed to train, and a quarter as many in the holdout` } };
