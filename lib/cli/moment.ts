@@ -21,6 +21,8 @@ const USAGE = `moment: the nightly job's methods, on your own files
       association rules (FP-Growth; one item on the right, as arules generates them)
   moment train --train FILE --target COLUMN [--test FILE] [--model logistic|tree|auto] [--folds K] [--scores FILE] [--chart FILE] [--json]
       a purchase-propensity model: cross-validated AUC, decile lift, positives in the top k; test scores
+  moment score --model FILE --data FILE [--out FILE]
+      scores a file with a model saved by moment train --save-model, as the decision function does
   moment rollback --version VERSION --bucket NAME --config-table NAME
       publishes an earlier model version from the nightly job's registry on AWS again
 
@@ -39,6 +41,7 @@ interface Command {
 const COMMANDS: Record<string, () => Promise<Command>> = {
   rules: async () => import('./rules-command.js').then((m) => ({ usage: m.RULES_USAGE, run: m.rulesCommand })),
   train: async () => import('./train-command.js').then((m) => ({ usage: m.TRAIN_USAGE, run: m.trainCommand })),
+  score: async () => import('./score-command.js').then((m) => ({ usage: m.SCORE_USAGE, run: m.scoreCommand })),
   rollback: async () => import('./rollback-command.js').then((m) => ({ usage: m.ROLLBACK_USAGE, run: m.rollbackCommand })),
 };
 

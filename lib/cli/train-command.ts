@@ -4,7 +4,11 @@ import { liftChartSvg } from '../learn/chart';
 import { describeModel, type ModelDescription } from '../learn/describe';
 import { dataset, encode, parseCsv, type ColumnType, type Dataset, type EncodedFile } from '../learn/csv';
 import { evaluate, type Evaluation } from '../learn/metrics';
-import { crossValidate, fitModel, predict, selectModel, type CrossValidation, type FittedModel, type ModelKind } from '../learn/train';
+import { crossValidate, fitModel, predict, selectModel, type CrossValidation, type FittedModel, type ModelKind, type ModelOptions } from '../learn/train';
+import { basename } from 'node:path';
+import { loadModel } from '../decision/model';
+import { LearnInputError } from '../learn/errors';
+import { modelArtifact } from '../learn/model-file';
 import { numberOption, options, readText, required, UsageError, type Streams } from './moment';
 
 export const TRAIN_USAGE = `moment train --train FILE --target COLUMN [options]
@@ -35,6 +39,14 @@ file.
   --scores FILE         with --test: writes a CSV with a "score" column, one row per test row, in order
   --chart FILE          writes the decile lift chart as an SVG (test lift when the test has the target,
                         else the cross-validated lift)
+  --save-model FILE     writes the model fitted on every row as the decision function's artifact (JSON;
+                        its target "default", each column a trait); \`moment score\` scores files with it
+  --C C                 logistic: inverse regularisation strength, as scikit-learn's (default 1)
+  --alpha-split P       tree: split while the Bonferroni-adjusted chi-square p is below P (default 0.05)
+  --alpha-merge P       tree: merge categories while their chi-square p is above P (default 0.05)
+  --max-depth D         tree: depth of the deepest split's children (default 4)
+  --min-node-size N     tree: a node with fewer rows is not split (default 50)
+  --min-child-size N    tree: every child of a split has at least N rows (default 20)
   --json                prints one JSON object instead of the readable report (the model under "fitted")
 `;
 
@@ -54,6 +66,13 @@ export function trainCommand(args: string[], io: Streams): void {
     test: { type: 'string' },
     scores: { type: 'string' },
     chart: { type: 'string' },
+    'save-model': { type: 'string' },
+    C: { type: 'string' },
+    'alpha-split': { type: 'string' },
+    'alpha-merge': { type: 'string' },
+    'max-depth': { type: 'string' },
+    'min-node-size': { type: 'string' },
+    'min-child-size': { type: 'string' },
     json: { type: 'boolean' },
   });
   const trainFile = required(v.train, 'train');
@@ -68,11 +87,12 @@ export function trainCommand(args: string[], io: Streams): void {
   // The test file is read before training, so a mistake in it is reported at once.
   const testFile = v.test === undefined ? undefined : encode(parseCsv(readText(v.test), v.test), data.schema);
 
-  const trained = train(data, kind, { folds, seed });
+  const trained = train(data, kind, { folds, seed, ...hyperParameters(v) });
   const cv = trained.candidates[trained.chosen] as CrossValidation;
   const crossValidated = evaluation(cv.scores, data.y, topK(data.rows)) as Evaluation;
   const test = testFile === undefined ? undefined : scoreTest(testFile, trained.model, topK);
   if (v.scores !== undefined && test !== undefined) writeFileSync(v.scores, `score\n${Array.from(test.scores, (s) => String(s)).join('\n')}\n`);
+  if (v['save-model'] !== undefined) writeFileSync(v['save-model'], `${JSON.stringify(savedModel(trained.model, data, trainFile), null, 1)}\n`);
   if (v.chart !== undefined) writeFileSync(v.chart, chart(data, trained.chosen, test?.evaluation ?? crossValidated, test?.evaluation !== undefined, folds));
 
   const report = { data, trained, crossValidated, folds, seed, test };
@@ -99,11 +119,38 @@ function columnTypes(categorical: string | undefined, numeric: string | undefine
   return types;
 }
 
+/** The models' hyper-parameters given on the command line (the defaults where not). */
+function hyperParameters(v: Record<string, string | boolean | undefined>): ModelOptions {
+  const n = (name: string, bounds: { min: number; max: number; integer?: boolean }) => (v[name] === undefined ? undefined : numberOption(v[name] as string, name, bounds));
+  const tree = {
+    alphaSplit: n('alpha-split', { min: 1e-12, max: 1 }),
+    alphaMerge: n('alpha-merge', { min: 1e-12, max: 1 }),
+    maxDepth: n('max-depth', { min: 1, max: 16, integer: true }),
+    minNodeSize: n('min-node-size', { min: 2, max: 1e9, integer: true }),
+    minChildSize: n('min-child-size', { min: 1, max: 1e9, integer: true }),
+  };
+  const C = n('C', { min: 1e-9, max: 1e9 });
+  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as Partial<T>;
+  return { tree: defined(tree), ...(C === undefined ? {} : { logistic: { C } }) };
+}
+
 /** The chosen model: both kinds cross-validated for auto, else the one asked for; then fitted on every row. */
-function train(data: Dataset, kind: (typeof KINDS)[number], cv: { folds: number; seed: number }) {
+function train(data: Dataset, kind: (typeof KINDS)[number], cv: { folds: number; seed: number } & ModelOptions) {
   if (kind === 'auto') return selectModel(data, cv);
   const only = crossValidate(data, { ...cv, model: kind });
-  return { chosen: kind as ModelKind, reason: 'asked for', candidates: { [kind]: only } as Partial<Record<ModelKind, CrossValidation>>, model: fitModel(kind, data, data.y) };
+  return { chosen: kind as ModelKind, reason: 'asked for', candidates: { [kind]: only } as Partial<Record<ModelKind, CrossValidation>>, model: fitModel(kind, data, data.y, cv) };
+}
+
+/** The decision function's artifact of the model, checked by its loader before it is written. */
+function savedModel(model: FittedModel, data: Dataset, file: string) {
+  const trainedAt = new Date().toISOString();
+  const artifact = modelArtifact(model, data.schema, { version: `moment-train-${trainedAt.slice(0, 10)}`, trainedAt, trainedOn: basename(file) });
+  try {
+    loadModel(artifact);
+  } catch (e) {
+    throw new LearnInputError(file, 1, `the model cannot be saved as an artifact: ${(e as Error).message}${model.kind === 'tree' ? ' (a smaller tree: lower --max-depth)' : ''}`, 1);
+  }
+  return artifact;
 }
 
 /** How well scores rank a labelled file; undefined when its target holds one class only (no ranking to judge). */

@@ -25,6 +25,10 @@ const featureSchema = z.strictObject({
   keys: z.array(z.string().min(1)).min(1).optional(),
   /** 1 when the value equals this (for a list such as segments: contains it), else 0. */
   equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  /** 1 when the value is one of these (for a list: contains one of them), else 0 (a tree's split on a group of categories). */
+  oneOf: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).max(200).optional(),
+  /** 1 when the fact is absent or not a finite number, else 0 (a model's missing-value indicator). */
+  missing: z.literal(true).optional(),
   /** Upper bound applied before the transform (outliers). */
   cap: z.number().optional(),
   transform: z.enum(['none', 'log1p']).default('none'),
@@ -131,6 +135,10 @@ export interface Model {
   associations: Associations;
 }
 
+const exp = Math.exp;
+/** The logistic function as lib/learn/logistic.ts computes it (without overflow, and to the same last bit). */
+const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)));
+
 /** A target compiled against the feature vector: its propensity for one customer's features. */
 type CompiledTarget = (x: Float64Array) => number;
 
@@ -145,7 +153,7 @@ function compileLogistic(name: string, t: TargetConfig, index: Map<string, numbe
   return (x) => {
     let z = intercept;
     for (let i = 0; i < x.length; i++) z += (weights[i] as number) * (x[i] as number);
-    return 1 / (1 + Math.exp(-z));
+    return sigmoid(z);
   };
 }
 
@@ -184,6 +192,9 @@ function compileTree(name: string, root: TreeNodeConfig, index: Map<string, numb
   };
 }
 
+/** Whether a feature is a 0/1 test of the value (equals, oneOf, missing) rather than the value. */
+const isIndicator = (f: z.output<typeof featureSchema>): boolean => f.equals !== undefined || f.oneOf !== undefined || f.missing === true;
+
 function compileFeature(f: z.output<typeof featureSchema>): (facts: Facts & { segments?: string[] }) => number {
   const raw =
     f.path === 'segments'
@@ -191,8 +202,11 @@ function compileFeature(f: z.output<typeof featureSchema>): (facts: Facts & { se
       : f.keys
         ? (facts: Facts) => sumKeys(lookup(facts, f.path), f.keys as string[])
         : (facts: Facts) => lookup(facts, f.path);
+  const oneOf = f.oneOf === undefined ? undefined : new Set<unknown>(f.oneOf);
   const numeric = (v: unknown): number => {
     if (f.equals !== undefined) return (Array.isArray(v) ? v.includes(f.equals) : v === f.equals) ? 1 : 0;
+    if (oneOf !== undefined) return (Array.isArray(v) ? v.some((x) => oneOf.has(x)) : oneOf.has(v)) ? 1 : 0;
+    if (f.missing === true) return typeof v === 'number' && Number.isFinite(v) ? 0 : 1;
     const x = typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? Number(v) : f.default;
     const capped = bounded(f.cap !== undefined ? Math.min(x, f.cap) : x);
     return f.transform === 'log1p' ? Math.log1p(Math.max(capped, 0)) : capped;
@@ -213,7 +227,7 @@ export type FeatureConfig = z.input<typeof featureSchema>;
 export function featureVector(input: FeatureConfig[]): (facts: Facts | undefined) => Float64Array {
   const defs = input.map((f) => featureSchema.parse(f));
   const compiled = defs.map(compileFeature);
-  const unknown = Float64Array.from(defs, (f) => (f.equals !== undefined ? 0 : f.transform === 'log1p' ? Math.log1p(Math.max(bounded(f.default), 0)) : bounded(f.default)));
+  const unknown = Float64Array.from(defs, (f) => (f.missing === true ? 1 : isIndicator(f) ? 0 : f.transform === 'log1p' ? Math.log1p(Math.max(bounded(f.default), 0)) : bounded(f.default)));
   return (facts) => (facts ? Float64Array.from(compiled, (f) => f(facts)) : unknown.slice());
 }
 

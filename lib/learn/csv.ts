@@ -220,6 +220,10 @@ const missingTest = (tokens: readonly string[] = MISSING_TOKENS): Missing => {
   const set = new Set(tokens.map((t) => t.trim()));
   return (cell) => set.has(cell.trim());
 };
+/** Whether a cell is missing for these tokens (default MISSING_TOKENS). */
+export const isMissingCell = (cell: string, tokens?: readonly string[]): boolean => (tokens === undefined ? defaultMissing(cell) : missingTest(tokens)(cell));
+const defaultMissing = missingTest();
+
 const asNumber = (cell: string): number | undefined => {
   const x = NUMBER.test(cell.trim()) ? Number(cell.trim()) : Number.NaN;
   return Number.isFinite(x) ? x : undefined;
@@ -238,7 +242,7 @@ function someColumns(header: string[]): string {
   return header.length > 8 ? `${shown} and ${header.length - 8} more` : shown;
 }
 
-function columnIndex(table: CsvTable, name: string, what: string): number {
+export function columnIndex(table: CsvTable, name: string, what: string): number {
   const i = table.header.indexOf(name);
   if (i < 0) throw new LearnInputError(table.file, 1, `no column "${name}" (${what}); the header has ${someColumns(table.header)}`, 1);
   return i;
@@ -303,7 +307,7 @@ function learnColumn(table: CsvTable, field: number, type: ColumnType, isMissing
   return { name, type, mean: sum / count };
 }
 
-function numberAt(table: CsvTable, row: number, field: number): number {
+export function numberAt(table: CsvTable, row: number, field: number): number {
   const cell = (table.rows[row] as string[])[field] as string;
   const x = asNumber(cell);
   if (x === undefined || !Number.isFinite(x)) fail(table, row, field, `"${cell.trim()}" in numeric column "${table.header[field]}" (column ${field + 1}) is not a number`);

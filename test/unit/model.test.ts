@@ -53,6 +53,26 @@ describe('the model artifact', () => {
     expect(score(offer('black-friday-paint'))).toBeCloseTo(sigmoid(-1 - 3.65), 12);
   });
 
+  it('has 0/1 features for one of several values (a list: contains one) and for a missing or non-numeric fact', () => {
+    const tested = loadModel({
+      version: 't-3',
+      kind: 'logistic',
+      features: [
+        { name: 'south', path: 'traits.region', oneOf: ['south', 'south-west'] },
+        { name: 'loyal', path: 'segments', oneOf: ['vip', 'regulars'] },
+        { name: 'noAge', path: 'traits.age', missing: true },
+      ],
+      targets: { default: { intercept: 0, weights: { south: 1, loyal: 2, noAge: 4 } } },
+    });
+    const score = (traits: Record<string, unknown>, segments: string[] = []) => tested.scorer({ ...facts({}, { segments }), traits } as never)(offer('garden-season'));
+    expect(score({ region: 'south-west', age: 40 }, ['regulars'])).toBeCloseTo(sigmoid(3), 12);
+    expect(score({ region: 'north', age: 40 })).toBeCloseTo(sigmoid(0), 12);
+    expect(score({ region: 'north', age: 'forty' })).toBeCloseTo(sigmoid(4), 12);
+    expect(score({ region: 'north' })).toBeCloseTo(sigmoid(4), 12);
+    // An unknown visitor: no fact, so the missing indicator is 1.
+    expect(tested.scorer(undefined)(offer('garden-season'))).toBeCloseTo(sigmoid(4), 12);
+  });
+
   it('has no score for an offer no target covers, so the decision falls back', () => {
     const partial = loadModel({ version: 't-2', kind: 'logistic', features: [], targets: { 'offer:garden-season': { intercept: 1, weights: {} } } });
     expect(partial.scorer(undefined)(offer('survey-q4'))).toBeUndefined();

@@ -1,0 +1,99 @@
+/**
+ * `moment train --save-model` writes the decision function's artifact, and `moment score` scores a
+ * file with it through the decision function's code: the same numbers as `--scores`, to the bit,
+ * for both kinds of model, with categories, missing values and levels training never saw.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../lib/cli/moment';
+import { loadModel, type ModelConfig } from '../../lib/decision/model';
+import { createRandom } from '../../lib/learn/metrics';
+
+const dir = mkdtempSync(join(tmpdir(), 'moment-score-'));
+
+async function moment(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: { write: (t: string) => (out += t) }, err: { write: (t: string) => (err += t) } });
+  return { code, out, err };
+}
+
+const RATE: Record<string, number> = { north: 0.4, south: 0.35, east: 0.08, west: 0.1, 'the centre': 0.2, NA: 0.3 };
+
+/** Customers with a region (some NA), an age (some NA: they buy more) and visits. */
+function customers(file: string, rows: number, seed: number, extraRegion?: string): string {
+  const random = createRandom(seed);
+  const regions = Object.keys(RATE);
+  const lines = ['visits,age,home region,bought'];
+  for (let i = 0; i < rows; i++) {
+    const region = extraRegion !== undefined && i % 10 === 0 ? extraRegion : (regions[Math.floor(random() * regions.length)] as string);
+    const ageMissing = random() < 0.2;
+    const age = 20 + Math.floor(random() * 50);
+    const visits = Math.floor(random() * 10);
+    const p = Math.min(0.95, (RATE[region] ?? 0.2) + (ageMissing ? 0.25 : 0) + 0.02 * visits);
+    lines.push(`${visits},${ageMissing ? 'NA' : age},${region},${random() < p ? 1 : 0}`);
+  }
+  const path = join(dir, file);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+const train = customers('train.csv', 3000, 5);
+const test = customers('test.csv', 600, 6, 'arctic');
+
+describe.each(['logistic', 'tree'])('a %s model saved with --save-model', (kind) => {
+  const scores = join(dir, `${kind}-train-scores.csv`);
+  const saved = join(dir, `${kind}.json`);
+  const rescored = join(dir, `${kind}-score-scores.csv`);
+
+  it('is an artifact the decision function loads, and moment score reproduces --scores exactly', async () => {
+    const trained = await moment('train', '--train', train, '--target', 'bought', '--model', kind, '--test', test, '--scores', scores, '--save-model', saved, '--json');
+    expect(trained.err).toBe('');
+    expect(trained.code).toBe(0);
+    const artifact = JSON.parse(readFileSync(saved, 'utf8')) as ModelConfig;
+    expect(() => loadModel(artifact)).not.toThrow();
+    expect(Object.keys(artifact.targets)).toEqual(['default']);
+    // The model uses every kind of input: a category, a number and a missing value.
+    expect(artifact.features.some((f) => f.equals !== undefined || f.oneOf !== undefined)).toBe(true);
+    expect(artifact.features.some((f) => f.missing === true)).toBe(true);
+    expect(artifact.features.map((f) => f.path)).toContain('traits.home_region');
+
+    const scored = await moment('score', '--model', saved, '--data', test, '--out', rescored);
+    expect(scored.code).toBe(0);
+    const ours = readFileSync(rescored, 'utf8');
+    expect(ours).toBe(readFileSync(scores, 'utf8'));
+    expect(ours.split('\n').length).toBe(602);
+  });
+
+  it('scores rows with their columns in another order, and says which column a file lacks', async () => {
+    const lines = readFileSync(test, 'utf8').trim().split('\n').map((l) => l.split(','));
+    const reordered = join(dir, `${kind}-reordered.csv`);
+    writeFileSync(reordered, `${lines.map((f) => [f[2], f[0], f[1]].join(',')).join('\n')}\n`);
+    const a = await moment('score', '--model', saved, '--data', reordered);
+    expect(a.out).toBe(readFileSync(scores, 'utf8'));
+    const lacking = join(dir, `${kind}-lacking.csv`);
+    writeFileSync(lacking, 'visits,bought\n1,0\n');
+    const b = await moment('score', '--model', saved, '--data', lacking);
+    expect(b.code).toBe(1);
+    expect(b.err).toMatch(/no column "(home_region|age)"/);
+  });
+});
+
+describe('hyper-parameters on the command line', () => {
+  it("takes the tree's significance and depth, and the logistic regression's C", async () => {
+    const deep = JSON.parse((await moment('train', '--train', train, '--target', 'bought', '--model', 'tree', '--json')).out) as { fitted: { segments: unknown[] } };
+    const stump = JSON.parse((await moment('train', '--train', train, '--target', 'bought', '--model', 'tree', '--max-depth', '1', '--json')).out) as { fitted: { segments: unknown[] } };
+    const strict = JSON.parse((await moment('train', '--train', train, '--target', 'bought', '--model', 'tree', '--alpha-split', '1e-12', '--json')).out) as { fitted: { segments: unknown[] } };
+    expect(stump.fitted.segments.length).toBeLessThan(deep.fitted.segments.length);
+    expect(strict.fitted.segments.length).toBeLessThanOrEqual(stump.fitted.segments.length);
+    type Fit = { fitted: { coefficients: Array<{ weight: number }> } };
+    const size = (f: Fit) => f.fitted.coefficients.reduce((s, c) => s + Math.abs(c.weight), 0);
+    const loose = JSON.parse((await moment('train', '--train', train, '--target', 'bought', '--model', 'logistic', '--json')).out) as Fit;
+    const tight = JSON.parse((await moment('train', '--train', train, '--target', 'bought', '--model', 'logistic', '--C', '0.001', '--json')).out) as Fit;
+    expect(size(tight)).toBeLessThan(size(loose) / 2);
+    const bad = await moment('train', '--train', train, '--target', 'bought', '--alpha-split', '2');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--alpha-split must be a number from/);
+  });
+});
