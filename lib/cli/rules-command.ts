@@ -1,7 +1,7 @@
 /** `moment rules`: association rules from a basket file, as JSON or as a readable summary. */
 import { readBaskets } from '../learn/baskets';
-import { mineRules, ruleText, type MinedRules } from '../learn/rules';
-import { DEFAULT_MAX_LENGTH } from '../learn/fpgrowth';
+import { MAX_RULES, mineRules, ruleText, type MinedRules } from '../learn/rules';
+import { DEFAULT_MAX_LENGTH, MAX_ITEMSETS } from '../learn/fpgrowth';
 import { numberOption, options, readText, required, UsageError, type Streams } from './moment';
 
 export const RULES_USAGE = `moment rules --baskets FILE --min-support S --min-confidence C [options]
@@ -16,6 +16,9 @@ rules with one item on the right whose confidence reaches C (as R's arules gener
   --min-length K        shortest rule, both sides counted (default 1, as arules: a rule with nothing on
                         the left appears when an item alone is that common)
   --top N               rules shown in the summary, by lift (default 20)
+  --max-itemsets N      stop with an error past N frequent itemsets (default 1,000,000): a support too low
+                        for the data fails at once instead of mining for minutes
+  --max-rules N         stop with an error past N rules (default 1,000,000)
   --json                print one JSON object: { baskets, items, frequentItemsets, rules: [{ if, then,
                         support, confidence, lift }] }, rules by lift
 `;
@@ -28,6 +31,8 @@ export function rulesCommand(args: string[], io: Streams): void {
     'max-length': { type: 'string' },
     'min-length': { type: 'string' },
     top: { type: 'string' },
+    'max-itemsets': { type: 'string' },
+    'max-rules': { type: 'string' },
     json: { type: 'boolean' },
   });
   const file = required(v.baskets, 'baskets');
@@ -39,6 +44,8 @@ export function rulesCommand(args: string[], io: Streams): void {
     minConfidence: numberOption(v['min-confidence'], 'min-confidence', { min: 0, max: 1 }),
     maxLength,
     minLength,
+    maxItemsets: numberOption(v['max-itemsets'], 'max-itemsets', { min: 1, max: 100_000_000, integer: true }, MAX_ITEMSETS),
+    maxRules: numberOption(v['max-rules'], 'max-rules', { min: 1, max: 100_000_000, integer: true }, MAX_RULES),
   });
   const top = numberOption(v.top, 'top', { min: 0, max: 1_000_000, integer: true }, 20);
   io.out.write(v.json === true ? `${JSON.stringify(asJson(mined))}\n` : summary(mined, top));

@@ -24,7 +24,12 @@ export interface RuleOptions extends MiningOptions {
   minConfidence: number;
   /** Shortest rule kept, counting both sides (1 when absent, as in arules). */
   minLength?: number;
+  /** More rules than this and generation stops with an error (default MAX_RULES). */
+  maxRules?: number;
 }
+
+/** More rules than this and generation stops at once, with an error: no one reads them, and memory runs out first. */
+export const MAX_RULES = 1_000_000;
 
 export interface MinedRules {
   baskets: number;
@@ -43,13 +48,13 @@ export function mineRules(baskets: readonly (readonly string[])[], options: Rule
     baskets: mined.baskets,
     items: mined.distinctItems,
     frequentItemsets: mined.itemsets.length,
-    rules: rulesOf(mined, options.minConfidence, options.minLength ?? 1),
+    rules: rulesOf(mined, options.minConfidence, options.minLength ?? 1, options.maxRules ?? MAX_RULES),
     itemSupport: Object.fromEntries(mined.itemsets.filter((s) => s.items.length === 1).map((s) => [mined.items[s.items[0] ?? 0] ?? '', s.count / mined.baskets])),
   };
 }
 
 /** The rules of every frequent itemset at least `minLength` long, by lift then confidence then support, descending; left-hand sides by name. */
-export function rulesOf(mined: FrequentItemsets, minConfidence: number, minLength: number): Rule[] {
+export function rulesOf(mined: FrequentItemsets, minConfidence: number, minLength: number, maxRules = MAX_RULES): Rule[] {
   const counts = new ItemsetCounts(mined);
   const single = new Array<number>(mined.items.length).fill(Number.NaN);
   for (const s of mined.itemsets) if (s.items.length === 1) single[s.items[0] as number] = s.count;
@@ -62,6 +67,7 @@ export function rulesOf(mined: FrequentItemsets, minConfidence: number, minLengt
       const confidence = count / (items.length === 1 ? n : counts.without(items, k));
       if (!(confidence >= minConfidence)) continue;
       const then = items[k] as number;
+      if (rules.length >= maxRules) throw new RangeError(`more than ${maxRules} rules: raise the minimum support or confidence, or lower the maximum length (or raise the limit)`);
       rules.push({
         if: items.filter((i) => i !== then).map((i) => mined.items[i] ?? '').sort(byName),
         then: mined.items[then] ?? '',

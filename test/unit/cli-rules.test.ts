@@ -22,6 +22,21 @@ const file = (name: string, text: string): string => {
 };
 
 describe('moment rules', () => {
+  it('stops a rule explosion at once with an error that says what to change, instead of mining for minutes', async () => {
+    // Groceries at support 0.0002 has millions of itemsets (3.4 M rules); the limit stops it at the 20,001st.
+    const itemsets = await moment('rules', '--baskets', GROCERIES, '--min-support', '0.0002', '--min-confidence', '0.1', '--max-itemsets', '20000');
+    expect(itemsets.code).toBe(1);
+    expect(itemsets.err).toBe('moment rules: more than 20000 frequent itemsets: raise the minimum support or lower the maximum length (or raise the limit)\n');
+    expect(itemsets.out).toBe('');
+    const rules = await moment('rules', '--baskets', GROCERIES, '--min-support', '0.001', '--min-confidence', '0.1', '--max-rules', '500');
+    expect(rules.code).toBe(1);
+    expect(rules.err).toMatch(/^moment rules: more than 500 rules: raise the minimum support or confidence/);
+    // Within the limits, the same file mines as before.
+    const fine = await moment('rules', '--baskets', GROCERIES, '--min-support', '0.01', '--min-confidence', '0.5', '--max-itemsets', '333', '--max-rules', '15', '--json');
+    expect(fine.code).toBe(0);
+    expect((JSON.parse(fine.out) as { rules: unknown[] }).rules).toHaveLength(15);
+  });
+
   it('prints one JSON object with the rules by lift', async () => {
     const { code, out } = await moment('rules', '--baskets', GROCERIES, '--min-support', '0.01', '--min-confidence', '0.5', '--json');
     const parsed = JSON.parse(out) as { baskets: number; items: number; frequentItemsets: number; rules: Array<{ if: string[]; then: string; support: number; confidence: number; lift: number }> };
