@@ -96,7 +96,12 @@ export async function sendDue(ref: InstanceRef, deps: SendDeps): Promise<SendOut
   const kind = addressKindOf(campaign, deps.campaigns);
   const to = kind === undefined ? undefined : await deps.addressOf?.(profile, kind);
   if (kind !== undefined && to === undefined) return settle(instance, moved(instance, 'cancelled', at, `no ${kind === 'email' ? 'e-mail address' : 'phone number'} on file`), deps);
-  if (instance.group === 'control') return settle(instance, moved(instance, 'held-out', at, 'control group: held out', { sentAt: at, offerId: offer.offerId, decisionId: decision.decisionId }), deps);
+  if (instance.group === 'control') {
+    const held = moved(instance, 'held-out', at, 'control group: held out', { sentAt: at, offerId: offer.offerId, decisionId: decision.decisionId });
+    // On the stream before it is settled (a retry sends it again under the same messageId, a duplicate the ingest drops): the nightly job's control arm.
+    await logHeldOut(held, profile, deps);
+    return settle(instance, held, deps);
+  }
   return deliver(instance, campaign, profile, decision, deps, to);
 }
 
@@ -209,6 +214,27 @@ async function logContact(sent: ActivationInstance, deps: SendDeps, loaded?: Pro
   }
   await deps.stores.activations.update({ ...sent, contactLogged: true, rev: sent.rev + 1 }, sent.rev);
   return 'sent';
+}
+
+/**
+ * Puts a control-group hold-out on the stream as a `Message Held Out` event (the offer she would have
+ * been sent, `promotion_id`): not a contact, so no cap counts it; what the nightly job measures an
+ * offer's uplift against (lib/learn/training-set.ts).
+ */
+async function logHeldOut(held: ActivationInstance, profile: Profile, deps: SendDeps): Promise<void> {
+  const ids = identityOf(profile);
+  if (ids === undefined) return;
+  const event = {
+    type: 'track',
+    event: 'Message Held Out',
+    ...ids,
+    messageId: messageIdOf(held),
+    timestamp: held.sentAt,
+    receivedAt: held.sentAt,
+    properties: { campaign_id: held.campaignId, promotion_id: held.offerId, decision_id: held.decisionId },
+    context: { channel: deps.campaigns.byId.get(held.campaignId)?.action.channel },
+  } as unknown as CollectedEvent;
+  await publish(deps.stream, [event]);
 }
 
 /** The identifier a contact event goes under: her userId, else a device's. */

@@ -39,6 +39,12 @@ export interface Decision {
   context: { localTime: string; timezone: string; device: string; nearby: string[]; quiet?: string; cluster?: string };
   /** Whether the profile could be used to choose and rank offers, and if not, why. */
   consent: { category: string; granted: boolean; reason?: string };
+  /**
+   * A holdout decision's: the offers the personalised experience would have returned and the control
+   * group was not shown. Logged with the decision (`Decision Made`), so the nightly job can measure an
+   * offer's uplift against those held out from it (lib/learn/training-set.ts); not in the response.
+   */
+  withheld?: string[];
 }
 
 export interface DecisionInput {
@@ -163,7 +169,7 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
   }
   candidates = applyContactPolicy(run, candidates);
   const { scored, batchPropensity } = score(run, candidates);
-  const { chosen, holdout, explored } = arbitrate(run, scored);
+  const { chosen, holdout, explored, withheld } = arbitrate(run, scored);
   return {
     decisionId: input.decisionId,
     profileId: input.profileId,
@@ -180,6 +186,7 @@ export function decide(input: DecisionInput, catalog: Catalog): Decision {
     modelVersion: input.modelVersion ?? (batchPropensity !== undefined ? 'batch-propensity' : 'rules-only'),
     context: contextOf(run),
     consent,
+    ...(withheld.length > 0 ? { withheld } : {}),
   };
 }
 
@@ -353,23 +360,14 @@ function score({ input, catalog, cluster, facts, contacts }: DecisionRun, candid
 }
 
 /** Holdout, arbitration with diversity, the serendipity slot and exploration: which offers, in which order. */
-function arbitrate({ input, catalog }: DecisionRun, scored: Scored[]): { chosen: Scored[]; holdout: boolean; explored?: Scored } {
+function arbitrate({ input, catalog }: DecisionRun, scored: Scored[]): { chosen: Scored[]; holdout: boolean; explored?: Scored; withheld: string[] } {
   const arb = catalog.arbitration;
   // Holdout: a stable share of profiles gets the control experience (generic offers by value).
   const holdout = input.profileId !== null && bucketOf(`holdout:${input.profileId}`) < arb.holdoutPercent;
   const pool = holdout ? scored.filter((c) => !c.offer.personalised).map((c) => ({ ...c, score: c.offer.value, reasons: ['control group'] })) : scored;
-
-  // Arbitrate with diversity: required offers first, then by score, no two of one category while others remain.
-  pool.sort((a, b) => Number(b.required) - Number(a.required) || b.score - a.score || (a.offer.id < b.offer.id ? -1 : 1));
-  const chosen: Scored[] = [];
-  for (const pass of [true, false]) {
-    for (const c of pool) {
-      if (chosen.length >= input.count) break;
-      if (chosen.includes(c)) continue;
-      if (pass && chosen.some((x) => x.offer.category === c.offer.category)) continue;
-      chosen.push(c);
-    }
-  }
+  const chosen = withDiversity(pool, input.count);
+  // What the personalised experience would have returned and the control group does not see: its control arm.
+  const withheld = holdout ? withDiversity([...scored], input.count).filter((c) => !chosen.some((x) => x.offer.id === c.offer.id)).map((c) => c.offer.id) : [];
 
   // Serendipity: with two or more slots, the last one goes to the serendipity pick if it is eligible.
   const serendipitous = pool.find((c) => c.serendipity);
@@ -387,7 +385,22 @@ function arbitrate({ input, catalog }: DecisionRun, scored: Scored[]): { chosen:
       chosen[chosen.length - 1] = explored as Scored;
     }
   }
-  return { chosen, holdout, ...(explored ? { explored } : {}) };
+  return { chosen, holdout, withheld, ...(explored ? { explored } : {}) };
+}
+
+/** Arbitration with diversity: required offers first, then by score, no two of one category while others remain (sorts the pool). */
+function withDiversity(pool: Scored[], count: number): Scored[] {
+  pool.sort((a, b) => Number(b.required) - Number(a.required) || b.score - a.score || (a.offer.id < b.offer.id ? -1 : 1));
+  const chosen: Scored[] = [];
+  for (const pass of [true, false]) {
+    for (const c of pool) {
+      if (chosen.length >= count) break;
+      if (chosen.includes(c)) continue;
+      if (pass && chosen.some((x) => x.offer.category === c.offer.category)) continue;
+      chosen.push(c);
+    }
+  }
+  return chosen;
 }
 
 /** The moment as the decision read it; for a cluster context, that one was used, never whose it is. */

@@ -122,8 +122,10 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   const done = process.hrtime.bigint();
   // A visitor exists once she sends an event: a decision for one never seen logs nothing (it would make her an empty profile).
   if (deps.stream && request.identity && profile) await logDecision(deps.stream, request, decision, deps.salt, now);
+  // What a holdout decision withheld is for the log only: the app is told what to show.
+  const { withheld: _withheld, ...shown } = decision;
   return {
-    ...decision,
+    ...shown,
     ...(fallback ? { modelVersion: `${decision.modelVersion} (fallback: ${fallback})` } : {}),
     token: tokenOf(decision, request, deps.salt, now),
     timings: { profileMs: Number(loaded - started) / 1e6, scoringMs: Number(decided - scoring) / 1e6, decideMs: Number(done - decided) / 1e6, totalMs: ms(started) },
@@ -258,7 +260,15 @@ async function logDecision(stream: EventStream, request: z.output<typeof decisio
     messageId: `decision-${decision.decisionId}`,
     timestamp: at,
     receivedAt: at,
-    properties: { decision_id: decision.decisionId, placement: request.placement, variant: decision.variant, offers: decision.offers.map((o) => o.offerId), model_version: decision.modelVersion },
+    properties: {
+      decision_id: decision.decisionId,
+      placement: request.placement,
+      variant: decision.variant,
+      offers: decision.offers.map((o) => o.offerId),
+      // A holdout decision's control arm: what the personalised experience would have returned.
+      ...(decision.withheld ? { withheld: decision.withheld } : {}),
+      model_version: decision.modelVersion,
+    },
     context: { channel: request.context.channel },
   } as unknown as CollectedEvent;
   await publish(stream, [event]);
