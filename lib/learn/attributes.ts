@@ -1,34 +1,55 @@
 /**
- * The nightly job's value attributes for each customer, from her stored events: `clv` (expected
- * value over the horizon), `valueTier` (low / medium / high basket value; none without an order)
- * and `cluster` (her audience cluster by behaviour), each stamped with the night, ready for
- * lib/profile/batch.ts's merge-safe writer. Segments and offer eligibility read them as
- * `batch.clv`, `batch.valueTier`, `batch.cluster`.
+ * The nightly job's value attributes for each customer, from her stored events: `clv` (her
+ * expected value over the horizon, lib/learn/clv.ts: BG/NBD purchases x Gamma-Gamma value x margin,
+ * discounted), `valueTier` (low / medium / high basket value; none without an order) and `cluster`
+ * (her audience cluster by behaviour), each stamped with the night, ready for lib/profile/batch.ts's
+ * merge-safe writer. Segments and offer eligibility read them as `batch.clv`, `batch.valueTier`,
+ * `batch.cluster`.
+ *
+ * Her orders are read in days: a day with orders is one purchase (their totals summed); frequency is
+ * her days with an order after her first, recency her last such day since her first, T the last day
+ * before the night since her first. When the population cannot carry the models (too few buyers or
+ * repeat buyers: the purchase rate and the drop-out cannot be told apart without repeats) no `clv` is
+ * written that night, rather than a number no model stands behind; the report says why, and a
+ * profile keeps the `clv` of the last night that had one, stamped with that night.
  */
 import type { CollectedEvent } from '../events/segment';
 import type { BatchAttribute } from '../profile/profile';
+import { backtestValue, clvDefaults, fitValueModels, lifetimeValue, summarize, type BacktestResult, type ClvOptions, type Purchase, type ValueFit } from './clv';
 import { kMeans, nearestCluster, type Clustering } from './kmeans';
 import { DAY_MS, isOrder, type CustomerHistory } from './training-set';
-import { customerValue, valueScale, type OrderHistory, type ValueOptions, type ValueScale } from './value';
+import { tierOf, tierScale, type OrderHistory, type TierOptions, type TierScale } from './value';
 
-export interface ValueAttributeOptions extends ValueOptions {
+export interface ValueAttributeOptions extends TierOptions, ClvOptions {
   /** How many audience clusters (default 4). */
   clusters?: number;
   seed?: number;
+  /** The last days of the history the nightly back-test forecasts, the models fitted on the days before (default 90). */
+  backtestDays?: number;
 }
 
 const YEAR_MS = 365 * DAY_MS;
 
 /**
  * What the night's value attributes are computed against, fitted on a population (every customer,
- * or on AWS a sample of them): the value scale (median gap, tier cuts) and the audience clusters.
- * Applied to each customer on her own (`customerAttributes`), so scoring fans out.
+ * or on AWS a sample of them): the value models (or why there are none tonight) and how `clv` reads
+ * them, the back-test, the tier cuts and the audience clusters. Applied to each customer on her own
+ * (`customerAttributes`), so scoring fans out.
  */
 export interface ValueModel {
   asOf: string;
-  scale: ValueScale;
+  /** The last day (days since 1970-01-01, UTC) of the history the models read. */
+  lastDay: number;
+  /** Customers seen, with a purchase, with a repeat purchase. */
+  customers: { seen: number; buyers: number; repeatBuyers: number };
+  clv: ValueFit & { horizonDays: number; margin: number; annualDiscountRate: number };
+  backtest: BacktestResult;
+  tiers: TierScale;
   clusters: Pick<Clustering, 'centroids' | 'means' | 'scales'>;
 }
+
+/** The last whole day of the history as of `now` (the night's midnight: the day before). */
+const lastDayOf = (now: Date): number => Math.ceil(now.getTime() / DAY_MS) - 1;
 
 export function fitValue(customers: readonly CustomerHistory[], now: Date, options: ValueAttributeOptions = {}): ValueModel {
   const known = customers.map((c) => seenBy(c, now)).filter((events) => events.length > 0);
@@ -37,23 +58,50 @@ export function fitValue(customers: readonly CustomerHistory[], now: Date, optio
     known.map((events, i) => behaviour(events, histories[i] as OrderHistory, now)),
     { k: options.clusters ?? 4, seed: options.seed ?? 1 },
   );
-  return { asOf: now.toISOString(), scale: valueScale(histories, options), clusters: { centroids: clustering.centroids, means: clustering.means, scales: clustering.scales } };
+  const lastDay = lastDayOf(now);
+  const purchases = known.map(purchasesOf);
+  const summaries = purchases.flatMap((p) => summarize(p, lastDay) ?? []);
+  const { horizonDays, margin, annualDiscountRate } = clvDefaults(options);
+  return {
+    asOf: now.toISOString(),
+    lastDay,
+    customers: { seen: known.length, buyers: summaries.length, repeatBuyers: summaries.filter((s) => s.frequency > 0).length },
+    clv: { ...fitValueModels(summaries, options), horizonDays, margin, annualDiscountRate },
+    backtest: backtestValue(purchases, lastDay, options.backtestDays ?? 90, options),
+    tiers: tierScale(histories, options),
+    clusters: { centroids: clustering.centroids, means: clustering.means, scales: clustering.scales },
+  };
 }
 
-/** A customer's value attributes on the night's model; undefined if she had no event by then. */
+/** A customer's value attributes on the night's model; undefined if she had no event by then. `clv` is 0 before her first order (BG/NBD is of customers already acquired). */
 export function customerAttributes(model: ValueModel, customer: CustomerHistory, now: Date): Record<string, BatchAttribute> | undefined {
   const events = seenBy(customer, now);
   if (events.length === 0) return undefined;
   const history = orderHistory(events, now);
-  const value = customerValue(history, model.scale);
+  const tier = tierOf(history, model.tiers);
   const asOf = model.asOf;
-  return {
-    clv: { value: value.expectedValue, asOf },
+  const out: Record<string, BatchAttribute> = {
     cluster: { value: model.clusters.centroids.length === 0 ? 0 : nearestCluster(model.clusters, behaviour(events, history, now)), asOf },
-    ...(value.tier === undefined ? {} : { valueTier: { value: value.tier, asOf } }),
+    ...(tier === undefined ? {} : { valueTier: { value: tier, asOf } }),
   };
+  if (model.clv.fitted) {
+    const summary = summarize(purchasesOf(events), model.lastDay);
+    out.clv = { value: summary === undefined ? 0 : round2(lifetimeValue(model.clv.models, summary, model.clv)), asOf };
+  }
+  return out;
 }
 
+/** What the night's report shows of the value model: the models' parameters (or why there are none), the customers they read and the back-test. */
+export function valueReport(model: ValueModel): Record<string, unknown> {
+  const { clv } = model;
+  return {
+    customers: model.customers,
+    clv: clv.fitted
+      ? { purchases: clv.models.purchases, spend: clv.models.spend ?? `not fitted: each purchase is worth the buyers' mean, ${round2(clv.models.meanPurchaseValue)}`, horizonDays: clv.horizonDays, margin: clv.margin, annualDiscountRate: clv.annualDiscountRate }
+      : { notFitted: clv.reason },
+    backtest: model.backtest,
+  };
+}
 /** Every customer's value attributes, the model fitted on them all. */
 export function valueAttributes(customers: readonly CustomerHistory[], now: Date, options: ValueAttributeOptions = {}): Map<string, Record<string, BatchAttribute>> {
   const model = fitValue(customers, now, options);
@@ -73,17 +121,15 @@ const totalOf = (e: CollectedEvent): number => {
   return typeof total === 'number' && Number.isFinite(total) ? total : 0;
 };
 
-/** Her orders and revenue in the last year, tenure and days since her last order (loops, not spreads: a bot's profile may hold a great many events). */
+/** Her orders as purchases by day, with their totals. */
+const purchasesOf = (events: readonly CollectedEvent[]): Purchase[] => events.filter(isOrder).map((e) => ({ day: Math.floor(Date.parse(e.timestamp) / DAY_MS), value: totalOf(e) }));
+
+const round2 = (v: number): number => Math.round(v * 100) / 100;
+
+/** Her orders and revenue in the last year (for her tier and cluster). */
 function orderHistory(events: readonly CollectedEvent[], now: Date): OrderHistory {
-  const first = events.reduce((t, e) => Math.min(t, Date.parse(e.timestamp)), Number.POSITIVE_INFINITY);
   const orders = events.filter((e) => isOrder(e) && now.getTime() - Date.parse(e.timestamp) <= YEAR_MS);
-  const lastOrder = events.filter(isOrder).reduce((t, e) => Math.max(t, Date.parse(e.timestamp)), Number.NEGATIVE_INFINITY);
-  return {
-    orders: orders.length,
-    revenue: orders.reduce((s, e) => s + totalOf(e), 0),
-    tenureDays: (now.getTime() - first) / DAY_MS,
-    ...(Number.isFinite(lastOrder) ? { daysSinceLastOrder: (now.getTime() - lastOrder) / DAY_MS } : {}),
-  };
+  return { orders: orders.length, revenue: orders.reduce((s, e) => s + totalOf(e), 0) };
 }
 
 /** What the clusters are found on: orders and revenue in the year, product views, and days since she was last seen. */

@@ -41,7 +41,23 @@ export const nightlyConfigSchema = z.strictObject({
     /** Distinct customers who bought a rule's items together, at least, for the rule to be used. */
     minCustomers: z.number().int().min(1).max(1_000_000).default(DEFAULT_MIN_RULE_CUSTOMERS),
   }),
-  value: z.strictObject({ horizonDays: z.number().int().min(1).max(3650), tierQuantiles: z.tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1)]).refine(([a, b]) => a < b, 'must rise: the low/medium cut, then the medium/high one'), clusters: z.number().int().min(1).max(50) }),
+  /**
+   * Customer value (lib/learn/attributes.ts, lib/learn/clv.ts): `clv` is the BG/NBD x Gamma-Gamma
+   * expected value over `horizonDays`, x `margin` (the share of revenue that is profit; 1 keeps it
+   * revenue), discounted month by month at `annualDiscountRate`; fitted only with at least
+   * `minBuyers` buyers and `minRepeatBuyers` repeat buyers. Each night back-tests the purchase model
+   * on its last `backtestDays` days.
+   */
+  value: z.strictObject({
+    horizonDays: z.number().int().min(1).max(3650),
+    margin: z.number().gt(0).max(1).default(1),
+    annualDiscountRate: z.number().min(0).max(1).default(0.1),
+    minBuyers: z.number().int().min(2).default(50),
+    minRepeatBuyers: z.number().int().min(1).default(10),
+    backtestDays: z.number().int().min(1).max(3650).default(90),
+    tierQuantiles: z.tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1)]).refine(([a, b]) => a < b, 'must rise: the low/medium cut, then the medium/high one'),
+    clusters: z.number().int().min(1).max(50),
+  }),
   /** EventBridge Scheduler expression and its time zone. */
   schedule: z.strictObject({ cron: z.string().regex(/^cron\(.+\)$|^rate\(.+\)$/, 'must be cron(...) or rate(...)'), timezone: z.string().min(1) }),
   /** Customers are split into this many shards, each grouped and scored by one task (keep a shard's customers' events within one function's memory). */

@@ -12,7 +12,7 @@ import type { BatchAttribute } from '../profile/profile';
 import { addCounts, countProducts, weightsOf, type IdentityWeights, type ProductCounts } from '../identity/weights';
 import { exportedEvent, exportedFiles, exportedItems, exportedMergeLog, exportedProducts, exportedProfile, type ExportedTable, type TableExporter } from '../store/exports';
 import type { StoredEvent, Stores } from '../store/ports';
-import { customerAttributes, fitValue, type ValueAttributeOptions, type ValueModel } from './attributes';
+import { customerAttributes, fitValue, valueReport, type ValueAttributeOptions, type ValueModel } from './attributes';
 import { liftChartSvg } from './chart';
 import { learnNightly, trainingCutoff, type NightlyConfig, type NightlyResult, type TargetReport } from './nightly';
 import type { NightlyTask } from './state-machine';
@@ -153,8 +153,9 @@ export function nightlyTasks(ports: NightlyPorts): Record<NightlyTask, (input: S
     },
     Value: async (state) => {
       const customers = await readSample(ports, dayOf(state));
-      await ports.blobs.put(keys(dayOf(state)).value, fitValue(customers, nightOf(state), ports.value));
-      return { customers: customers.length };
+      const model = fitValue(customers, nightOf(state), ports.value);
+      await ports.blobs.put(keys(dayOf(state)).value, model);
+      return { customers: customers.length, clv: model.clv.fitted ? 'fitted' : model.clv.reason };
     },
     WriteAttributes: (state) => writeAttributes(ports, state, Number(state.item)),
     Publish: (state) => publish(ports, dayOf(state)),
@@ -429,6 +430,7 @@ async function report(ports: NightlyPorts, state: State) {
     if (t.challenger === undefined) continue;
     await ports.blobs.put(keys(night).chart(t.name), liftChartSvg(t.challenger.deciles, { title: `Lift by decile: ${t.name}`, subtitle: `${t.challenger.model}, cross-validated: ${t.rows} customers, ${t.positives} buyers; ${t.outcome}` }));
   }
+  const valueModel = await ports.blobs.get<ValueModel>(keys(night).value);
   const summary = {
     night,
     outcome: failure ? 'failed: the champion stays published' : (state.published as { published?: boolean } | undefined)?.published ? 'published' : 'champion kept',
@@ -436,6 +438,8 @@ async function report(ports: NightlyPorts, state: State) {
     ...(state.grouped ? { snapshot: { customers: sum(state.grouped, 'customers'), events: sum(state.grouped, 'events'), shards: state.grouped.length } } : {}),
     published: state.published,
     targets: candidate?.report.targets.map(brief),
+    // Customer value: its models (or why none tonight) and the back-test on the night's own history.
+    ...(valueModel ? { value: valueReport(valueModel) } : {}),
   };
   await ports.blobs.put(keys(night).report, summary);
   return summary;

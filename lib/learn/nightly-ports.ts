@@ -35,7 +35,7 @@ export function nightlyPorts(parts: NightlyParts): NightlyPorts {
     ...modelPorts(parts),
     publishIdentityWeights: async (weights) => void (await new IdentityWeightsSource(parts.doc, parts.configTable, 0).publish(weights)),
     config: { ...settings, features: bundledModel.features as ModelConfig['features'], aggregates: parts.engine.aggregates, profileRules: parts.engine.profileRules },
-    value: { horizonDays: settings.value.horizonDays, tierQuantiles: settings.value.tierQuantiles, clusters: settings.value.clusters },
+    value: settings.value,
     shards: settings.shards,
     trainingSample: settings.trainingSample,
   };

@@ -1,5 +1,10 @@
 import { ingestBatch } from '../../lib/ingest/pipeline';
-import { valueAttributes } from '../../lib/learn/attributes';
+import type { CollectedEvent } from '../../lib/events/segment';
+import { fitValue, valueAttributes, valueReport } from '../../lib/learn/attributes';
+import type { BacktestResult } from '../../lib/learn/clv';
+import { createRandom } from '../../lib/learn/metrics';
+import { nightlyTasks, type NightlyPorts } from '../../lib/learn/nightly-job';
+import { DAY_MS, type CustomerHistory } from '../../lib/learn/training-set';
 import { writeBatchAttributes } from '../../lib/profile/batch';
 import { factsOf } from '../../lib/profile/facts';
 import { loadAggregates } from '../../lib/profile/aggregates';
@@ -7,28 +12,44 @@ import { compileCondition, loadProfileRules } from '../../lib/profile/segments';
 import { deriveProfileId } from '../../lib/identity/resolver';
 import { MemoryStores } from '../../lib/store/memory';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
+import { simulateBgNbd } from '../support/purchases';
+import { memoryBlobs } from '../support/stores';
 
 const night = new Date('2026-11-27T02:00:00Z');
 const day = (d: number, h = 12) => new Date(Date.UTC(2026, 10, d, h)).toISOString();
 const order = (userId: string, d: number, total: number) => segmentEvent({ userId, event: 'Order Completed', properties: { total }, timestamp: day(d) });
 const view = (userId: string, d: number) => segmentEvent({ userId, event: 'Product Viewed', properties: { product_id: 'p1', category: 'Paint' }, timestamp: day(d) });
 
+/** Customers through the ingest, as the nightly job reads them: each profile's stored events. */
+async function throughIngest(users: string[], events: ReturnType<typeof segmentEvent>[]) {
+  const stores = new MemoryStores();
+  const seq = new SequenceFactory();
+  for (let i = 0; i < events.length; i += 200) {
+    const result = await ingestBatch(events.slice(i, i + 200).map((e) => toRecord(e, seq.take())), stores, ingestConfig({ now: () => night }));
+    expect(result.failedSequenceNumbers).toEqual([]);
+  }
+  const ids = users.map((u) => deriveProfileId(`userId:${u}`));
+  const stored = await stores.events.byProfiles(ids, 100_000);
+  const customers = ids.map((profileId) => ({ profileId, events: stored.filter((e) => e.profileId === profileId).map((e) => e.event) }));
+  return { stores, ids, customers };
+}
+
+/** Four customers to follow: a big spender ordering weekly, a regular, a one-time small buyer, a browser who never ordered. */
+const followed = ['big', 'regular', 'small', 'browser'];
+const followedEvents = [
+  ...[3, 10, 17, 24].map((d) => order('big', d, 400)),
+  ...[5, 12, 19].map((d) => order('regular', d, 40)),
+  order('small', 6, 10),
+  ...[1, 2, 3, 4, 5, 6, 7, 8].map((d) => view('browser', d)),
+];
+/** A crowd of 60 buyers in November for the value models to be fitted on: every third comes back once or twice. */
+const crowd = Array.from({ length: 60 }, (_, i) => `crowd-${i}`);
+const crowdEvents = crowd.flatMap((u, i) => [1 + (i % 20), ...(i % 3 === 0 ? [22] : []), ...(i % 6 === 0 ? [25] : [])].map((d) => order(u, d, 30 + (i % 7) * 5)));
+
 describe("the nightly job's value attributes on real profiles", () => {
   it('writes clv, valueTier and cluster onto each profile, where segments read them', async () => {
-    // Prepare: three customers through the ingest: a big spender, a regular, a browser who never ordered.
-    const stores = new MemoryStores();
-    const seq = new SequenceFactory();
-    const events = [
-      ...[3, 10, 17, 24].map((d) => order('big', d, 400)),
-      ...[5, 12, 19].map((d) => order('regular', d, 40)),
-      order('small', 6, 10),
-      ...[1, 2, 3, 4, 5, 6, 7, 8].map((d) => view('browser', d)),
-    ];
-    const result = await ingestBatch(events.map((e) => toRecord(e, seq.take())), stores, ingestConfig({ now: () => night }));
-    expect(result.failedSequenceNumbers).toEqual([]);
-    const ids = ['big', 'regular', 'small', 'browser'].map((u) => deriveProfileId(`userId:${u}`));
-    const stored = await stores.events.byProfiles(ids, 1000);
-    const customers = ids.map((profileId) => ({ profileId, events: stored.filter((e) => e.profileId === profileId).map((e) => e.event) }));
+    // Prepare: the four customers among the crowd, through the ingest.
+    const { stores, ids, customers } = await throughIngest([...followed, ...crowd], [...followedEvents, ...crowdEvents]);
 
     // Act
     const attributes = valueAttributes(customers, night, { clusters: 2 });
@@ -39,8 +60,12 @@ describe("the nightly job's value attributes on real profiles", () => {
     expect(batchOf(0).valueTier?.value).toBe('high');
     expect(batchOf(2).valueTier?.value).toBe('low');
     expect(batchOf(3).valueTier).toBeUndefined();
+    // clv: the big spender's expected value over the year above the regular's, above the one-time
+    // small buyer's; nothing expected of a browser before her first order.
     expect(batchOf(3).clv?.value).toBe(0);
     expect(batchOf(0).clv?.value as number).toBeGreaterThan(batchOf(1).clv?.value as number);
+    expect(batchOf(1).clv?.value as number).toBeGreaterThan(batchOf(2).clv?.value as number);
+    expect(batchOf(2).clv?.value as number).toBeGreaterThan(0);
     expect(batchOf(0).clv?.asOf).toBe(night.toISOString());
     expect(new Set(ids.map((_, i) => batchOf(i).cluster?.value)).size).toBe(2);
     const aggregates = loadAggregates();
@@ -49,8 +74,54 @@ describe("the nightly job's value attributes on real profiles", () => {
     expect([highValue(facts(0)), highValue(facts(1))]).toEqual([true, false]);
   });
 
+  it('writes no clv where too few customers came back to fit the models, says why, and still writes tiers and clusters', async () => {
+    const { customers } = await throughIngest(followed, followedEvents);
+    const model = fitValue(customers, night);
+    expect(model.clv).toMatchObject({ fitted: false, reason: '3 customers with a purchase; at least 50 are needed' });
+    expect(valueReport(model)).toMatchObject({ customers: { seen: 4, buyers: 3, repeatBuyers: 2 }, clv: { notFitted: '3 customers with a purchase; at least 50 are needed' }, backtest: { done: false } });
+    const written = valueAttributes(customers, night);
+    expect([...written.values()].every((a) => a.clv === undefined && a.cluster !== undefined)).toBe(true);
+    expect(written.get(customers[0]?.profileId as string)?.valueTier?.value).toBe('high');
+  });
+
   it('leaves out customers with no event before the night', () => {
     const later = { profileId: 'p', events: [segmentEvent({ userId: 'x', timestamp: day(28) }) as never] };
     expect(valueAttributes([later], night).size).toBe(0);
+  });
+});
+
+describe("the night's report of customer value", () => {
+  it('carries the back-test on the night’s own history: the purchases forecast for its last 90 days against those made', async () => {
+    // Prepare: 1,500 customers who buy as BG/NBD says (in days), acquired over the 540 days before the night.
+    const random = createRandom(5);
+    const nightDay = Date.parse('2026-11-27T00:00:00Z') / DAY_MS;
+    const acquired = Array.from({ length: 1500 }, () => 1 + Math.floor(random() * 540));
+    const simulated = simulateBgNbd({ r: 0.5, alpha: 20, a: 0.8, b: 3 }, acquired, 0, random);
+    const customers: CustomerHistory[] = simulated.map(({ T, times }, i) => ({
+      profileId: `p${String(i).padStart(4, '0')}`,
+      events: times.map((t, k) => ({ type: 'track', event: 'Order Completed', userId: `u${i}`, messageId: `m${i}-${k}`, properties: { total: 20 + Math.round(random() * 40) }, timestamp: new Date((nightDay - T + t) * DAY_MS).toISOString(), receivedAt: new Date(nightDay * DAY_MS).toISOString() }) as CollectedEvent),
+    }));
+    const blobs = memoryBlobs();
+    const night = '2026-11-27';
+    await blobs.put(`work/${night}/files.json`, { shards: 1, events: [], profiles: [] });
+    await blobs.put(`work/${night}/sample/0.json`, customers);
+    const tasks = nightlyTasks({ blobs, value: { backtestDays: 90 } } as unknown as NightlyPorts);
+
+    // Act: the night's Value task, then its Report.
+    await tasks.Value({ night });
+    const report = (await tasks.Report({ night })) as { value: ReturnType<typeof valueReport> & { backtest: BacktestResult; clv: { purchases: { params: Record<string, number> } } } };
+
+    // Assess: the models are fitted, and the back-test foresaw the holdout's purchases in total and by customer.
+    const { backtest, clv } = report.value;
+    if (!backtest.done) throw new Error(backtest.reason);
+    expect(backtest.holdoutDays).toBe(90);
+    expect(backtest.customers).toBeGreaterThan(1000);
+    expect(Math.abs(backtest.predicted / backtest.actual - 1)).toBeLessThan(0.15);
+    expect(backtest.pearson).toBeGreaterThan(0.3);
+    expect(backtest.spearman).toBeGreaterThan(0.3);
+    expect(backtest.meanAbsoluteError).toBeGreaterThan(0);
+    expect(clv.purchases.params.r).toBeGreaterThan(0.3);
+    expect(clv.purchases.params.r).toBeLessThan(0.8);
+    expect(blobs.items.get(`reports/${night}.json`)).toMatchObject({ value: { backtest: { done: true } } });
   });
 });

@@ -1,57 +1,60 @@
+import { expectedPurchases, probabilityAlive } from '../../lib/learn/bgnbd';
 import { kMeans } from '../../lib/learn/kmeans';
 import { createRandom } from '../../lib/learn/metrics';
-import { customerValue, customerValues, valueScale, type ValueScale } from '../../lib/learn/value';
+import { tierOf, tierScale, valueTiers, type TierScale } from '../../lib/learn/value';
 
-describe('expected customer value from RFM history', () => {
-  it('projects her order rate and average order value over the horizon while she keeps her rhythm', () => {
-    // 12 orders worth 600 over a full year, last one 10 days ago: a gap of about 30 days, not late.
-    const [steady] = customerValues([{ orders: 12, revenue: 600, tenureDays: 400, daysSinceLastOrder: 10 }], { horizonDays: 365 });
-    expect(steady?.expectedValue).toBeCloseTo(50 * (12 / 365) * 365, 6);
+// CDNOW's published BG/NBD parameters, α turned from weeks into days: a population of occasional buyers.
+const cdnowInDays = { r: 0.243, alpha: 4.414 * 7, a: 0.793, b: 2.426 };
+
+describe('expected purchases from her history (BG/NBD), where the RFM projection used to be', () => {
+  it('expects a regular who keeps her rhythm to go on buying, fewer than her past year as she may still stop', () => {
+    // 12 orders over a year, the last 10 days ago. The RFM projection said 12 more, as if she could never stop.
+    const steady = { frequency: 11, recency: 355, T: 365 };
+    const next = expectedPurchases(cdnowInDays, steady, 365);
+    expect(next).toBeGreaterThan(5);
+    expect(next).toBeLessThan(11);
+    expect(probabilityAlive(cdnowInDays, steady)).toBeGreaterThan(0.9);
   });
 
-  it('discounts a customer who is late against her own rhythm, the later the less', () => {
-    const [onTime, late, lapsed] = customerValues([
-      { orders: 12, revenue: 600, tenureDays: 365, daysSinceLastOrder: 20 },
-      { orders: 12, revenue: 600, tenureDays: 365, daysSinceLastOrder: 60 },
-      { orders: 12, revenue: 600, tenureDays: 365, daysSinceLastOrder: 200 },
-    ]);
-    expect(late?.expectedValue).toBeCloseTo((onTime?.expectedValue ?? 0) * Math.exp(-(60 - 365 / 12) / (365 / 12)), 1);
-    expect(lapsed?.expectedValue).toBeLessThan((onTime?.expectedValue ?? 0) / 100);
+  it('expects less of a customer who is late against her own rhythm, the later the less', () => {
+    const [onTime, late, lapsed] = [355, 315, 165].map((recency) => expectedPurchases(cdnowInDays, { frequency: 11, recency, T: 365 }, 365));
+    expect(late).toBeLessThan(onTime as number);
+    expect(lapsed).toBeLessThan((onTime as number) / 100);
   });
 
-  it('gives a first-time buyer the population’s typical gap, and a visitor who never ordered nothing', () => {
-    const values = customerValues([
-      { orders: 1, revenue: 80, tenureDays: 5, daysSinceLastOrder: 5 },
-      { orders: 4, revenue: 200, tenureDays: 365, daysSinceLastOrder: 10 },
-      { orders: 0, revenue: 0, tenureDays: 30 },
-    ]);
-    // The one repeat buyer's gap is 365 / 4 days, so the first-timer is expected to order every ~91 days.
-    expect(values[0]?.expectedValue).toBeCloseTo(80 * (1 / (365 / 4)) * 365, 6);
-    expect(values[2]).toEqual({ expectedValue: 0 });
+  it('gives a first-time buyer the population’s expectation for her time since her first order, whatever other customers’ gaps', () => {
+    // The RFM projection gave her the repeat buyers' median gap (182.5 days with none, 14.8 with one);
+    // BG/NBD gives her the fitted population's expectation, which falls the longer she has not come back.
+    const [fresh, month, year] = [0, 30, 365].map((T) => expectedPurchases(cdnowInDays, { frequency: 0, recency: 0, T }, 365));
+    expect(fresh).toBeGreaterThan(month as number);
+    expect(month).toBeGreaterThan(year as number);
+    expect(year).toBeGreaterThan(0);
   });
+});
 
+describe('basket-value tiers', () => {
   it('puts basket values into low, medium and high by the thirds of the buyers, or by configured quantiles', () => {
-    const histories = [10, 20, 30, 40, 50, 60].map((aov) => ({ orders: 2, revenue: 2 * aov, tenureDays: 100, daysSinceLastOrder: 5 }));
-    expect(customerValues(histories).map((v) => v.tier)).toEqual(['low', 'low', 'medium', 'medium', 'high', 'high']);
-    expect(customerValues(histories, { tierQuantiles: [0.5, 0.9] }).map((v) => v.tier)).toEqual(['low', 'low', 'low', 'medium', 'medium', 'high']);
-    expect(() => customerValues(histories, { tierQuantiles: [0.8, 0.2] })).toThrow(RangeError);
+    const histories = [10, 20, 30, 40, 50, 60].map((aov) => ({ orders: 2, revenue: 2 * aov }));
+    expect(valueTiers(histories)).toEqual(['low', 'low', 'medium', 'medium', 'high', 'high']);
+    expect(valueTiers(histories, { tierQuantiles: [0.5, 0.9] })).toEqual(['low', 'low', 'low', 'medium', 'medium', 'high']);
+    expect(() => valueTiers(histories, { tierQuantiles: [0.8, 0.2] })).toThrow(RangeError);
   });
 
   it('keeps customers who spend the same in one tier, so tied cuts leave no tier empty', () => {
     // Half the buyers spend exactly 45 (a best-selling kit): both thirds fall on 45.
     const aovs = [...[12, 18, 25, 30, 38], ...Array(10).fill(45), ...[60, 75, 90, 120, 200]];
-    const tiers = customerValues(aovs.map((aov) => ({ orders: 1, revenue: aov, tenureDays: 30, daysSinceLastOrder: 3 }))).map((v) => v.tier);
+    const tiers = valueTiers(aovs.map((aov) => ({ orders: 1, revenue: aov })));
     expect(tiers).toEqual([...Array(5).fill('low'), ...Array(10).fill('medium'), ...Array(5).fill('high')]);
     // Everyone alike: all medium, as stored and read back.
-    const same = Array.from({ length: 4 }, () => ({ orders: 2, revenue: 90, tenureDays: 60, daysSinceLastOrder: 3 }));
-    const scale = JSON.parse(JSON.stringify(valueScale(same))) as ValueScale;
-    expect(same.map((h) => customerValue(h, scale).tier)).toEqual(Array(4).fill('medium'));
+    const same = Array.from({ length: 4 }, () => ({ orders: 2, revenue: 90 }));
+    const scale = JSON.parse(JSON.stringify(tierScale(same))) as TierScale;
+    expect(same.map((h) => tierOf(h, scale))).toEqual(Array(4).fill('medium'));
   });
 
   it('gives no tier on a scale fitted without buyers (a sample of visitors), as stored and read back', () => {
-    const scale = JSON.parse(JSON.stringify(valueScale([{ orders: 0, revenue: 0, tenureDays: 10 }]))) as ValueScale;
+    const scale = JSON.parse(JSON.stringify(tierScale([{ orders: 0, revenue: 0 }]))) as TierScale;
     expect(scale.cuts).toEqual([null, null]);
-    expect(customerValue({ orders: 2, revenue: 80, tenureDays: 100, daysSinceLastOrder: 5 }, scale)).toEqual({ expectedValue: expect.any(Number) });
+    expect(tierOf({ orders: 2, revenue: 80 }, scale)).toBeUndefined();
   });
 });
 

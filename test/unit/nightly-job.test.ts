@@ -86,11 +86,13 @@ describe('the nightly state machine, run locally on real profiles', () => {
     expect(published.artifact.targets.default).toEqual({ intercept: -3, weights: {} });
     expect(loadModel(published.artifact).associations.byItem.get('brush-set')?.[0]?.then).toBe('paint-sage');
     expect(blobs.items.get(`registry/nightly-${night}.json`)).toMatchObject({ replaces: 'champion-1' });
-    // Every customer has her value attributes, as of the night.
+    // Every customer has her value attributes, as of the night; no clv, as nobody has come back to
+    // buy again yet (BG/NBD cannot tell a purchase rate from drop-out without repeats), which the report says.
     const profile = stores.profileItems.get(deriveProfileId('userId:c7'));
-    expect(profile?.batch?.clv?.asOf).toBe(`${night}T00:00:00.000Z`);
-    expect(profile?.batch?.cluster).toBeDefined();
+    expect(profile?.batch?.cluster?.asOf).toBe(`${night}T00:00:00.000Z`);
+    expect(profile?.batch?.clv).toBeUndefined();
     expect(blobs.items.get(`reports/${night}.json`)).toMatchObject({ outcome: 'published', snapshot: { customers: 300 } });
+    expect(blobs.items.get(`reports/${night}.json`)).toMatchObject({ value: { customers: { seen: 300, repeatBuyers: 0 }, clv: { notFitted: expect.stringMatching(/^0 customers with a repeat purchase/) }, backtest: { done: false } } });
     expect(String(blobs.items.get(`reports/${night}-category_paint.svg`))).toMatch(/^<svg/);
     // A second start the same night is refused.
     await expect(runNightlyLocally(ports(stores, blobs, published), night)).rejects.toThrow(AlreadyRan);
