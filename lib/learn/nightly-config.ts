@@ -13,7 +13,8 @@ export const DEFAULT_MIN_RULE_CUSTOMERS = 10;
 const targetSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('purchase') }),
   z.strictObject({ kind: z.literal('category'), category: z.string().min(1) }),
-  z.strictObject({ kind: z.literal('offer'), offerId: z.string().min(1) }),
+  // An offer's uplift counts `outcome` in both arms (default an order): a held-out customer cannot convert the offer itself.
+  z.strictObject({ kind: z.literal('offer'), offerId: z.string().min(1), outcome: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('purchase') }), z.strictObject({ kind: z.literal('category'), category: z.string().min(1) })]).optional() }),
 ]);
 
 export const nightlyConfigSchema = z.strictObject({

@@ -45,7 +45,7 @@ function arm(set: UpliftSet, rows: readonly number[]): UpliftArm {
   return { rows: rows.length, customers: new Set(rows.map((r) => set.profileIds[r])).size, responders, rate: rows.length === 0 ? NaN : responders / rows.length };
 }
 
-const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const percent = (x: number): string => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)}%`);
 
 /** The arms, and the two-model uplift's Qini on the holdout where both arms have enough responders. */
 export function upliftReport(set: UpliftSet, options: UpliftReportOptions): UpliftReport {
