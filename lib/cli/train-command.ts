@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { loadModel } from '../decision/model';
 import { LearnInputError } from '../learn/errors';
 import { modelArtifact } from '../learn/model-file';
+import { calibrate, calibratedModel, fitPlatt, reliability, type Platt, type Reliability } from '../learn/calibration';
 import { numberOption, options, readText, required, UsageError, type Streams } from './moment';
 
 export const TRAIN_USAGE = `moment train --train FILE --target COLUMN [options]
@@ -39,6 +40,9 @@ file.
   --scores FILE         with --test: writes a CSV with a "score" column, one row per test row, in order
   --chart FILE          writes the decile lift chart as an SVG (test lift when the test has the target,
                         else the cross-validated lift)
+  --calibrate           Platt-scales the model on its cross-validated scores (scikit-learn's
+                        CalibratedClassifierCV(method="sigmoid")), so a score of 0.2 means one buyer in
+                        five; the ranking does not change. The report always shows calibration tables
   --save-model FILE     writes the model fitted on every row as the decision function's artifact (JSON;
                         its target "default", each column a trait); \`moment score\` scores files with it
   --C C                 logistic: inverse regularisation strength, as scikit-learn's (default 1)
@@ -67,6 +71,7 @@ export function trainCommand(args: string[], io: Streams): void {
     scores: { type: 'string' },
     chart: { type: 'string' },
     'save-model': { type: 'string' },
+    calibrate: { type: 'boolean' },
     C: { type: 'string' },
     'alpha-split': { type: 'string' },
     'alpha-merge': { type: 'string' },
@@ -90,12 +95,19 @@ export function trainCommand(args: string[], io: Streams): void {
   const trained = train(data, kind, { folds, seed, ...hyperParameters(v) });
   const cv = trained.candidates[trained.chosen] as CrossValidation;
   const crossValidated = evaluation(cv.scores, data.y, topK(data.rows)) as Evaluation;
-  const test = testFile === undefined ? undefined : scoreTest(testFile, trained.model, topK);
+  const platt = v.calibrate === true ? fitPlatt(cv.scores, data.y) : undefined;
+  const model = platt === undefined ? trained.model : calibratedModel(trained.model, platt);
+  const test = testFile === undefined ? undefined : scoreTest(testFile, model, topK);
   if (v.scores !== undefined && test !== undefined) writeFileSync(v.scores, `score\n${Array.from(test.scores, (s) => String(s)).join('\n')}\n`);
-  if (v['save-model'] !== undefined) writeFileSync(v['save-model'], `${JSON.stringify(savedModel(trained.model, data, trainFile), null, 1)}\n`);
+  if (v['save-model'] !== undefined) writeFileSync(v['save-model'], `${JSON.stringify(savedModel(model, data, trainFile), null, 1)}\n`);
   if (v.chart !== undefined) writeFileSync(v.chart, chart(data, trained.chosen, test?.evaluation ?? crossValidated, test?.evaluation !== undefined, folds));
 
-  const report = { data, trained, crossValidated, folds, seed, test };
+  const calibration = {
+    crossValidated: reliability(cv.scores, data.y),
+    ...(platt === undefined ? {} : { platt, afterPlatt: reliability(Array.from(cv.scores, (x) => calibrate(x, platt)), data.y) }),
+    ...(test?.evaluation === undefined || testFile?.y === undefined ? {} : { test: reliability(test.scores, testFile.y) }),
+  };
+  const report = { data, trained: { ...trained, model }, crossValidated, folds, seed, test, calibration };
   io.out.write(v.json === true ? `${JSON.stringify(asJson(report))}\n` : readable(report));
 }
 
@@ -188,7 +200,14 @@ interface Report {
   folds: number;
   seed: number;
   test?: TestScores;
+  calibration: { crossValidated: Reliability; platt?: Platt; afterPlatt?: Reliability; test?: Reliability };
 }
+
+const reliabilityJson = (r: Reliability) => ({
+  calibrationError: round(r.calibrationError),
+  brier: round(r.brier),
+  bins: r.bins.map((b) => ({ rows: b.rows, predicted: round(b.predicted), observed: round(b.observed) })),
+});
 
 const round = (v: number, digits = 4) => Number(v.toFixed(digits));
 
@@ -202,7 +221,7 @@ const evaluationJson = (e: Evaluation) => ({
   deciles: e.deciles.map((d) => ({ decile: d.decile, rows: d.count, positives: round(d.positives, 2), lift: round(d.lift), cumulativeLift: round(d.cumulativeLift), captured: round(d.captured) })),
 });
 
-function asJson({ data, trained, crossValidated, folds, seed, test }: Report) {
+function asJson({ data, trained, crossValidated, folds, seed, test, calibration }: Report) {
   return {
     train: { file: data.file, rows: data.rows, positives: data.positives, target: data.schema.target, predictors: data.schema.columns.map((c) => ({ name: c.name, type: c.type })) },
     model: trained.chosen,
@@ -213,12 +232,14 @@ function asJson({ data, trained, crossValidated, folds, seed, test }: Report) {
       seed,
       candidates: Object.fromEntries(Object.entries(trained.candidates).map(([k, cv]) => [k, { meanAuc: round(cv.meanAuc), foldAuc: cv.foldAuc.map((a) => round(a)), topDecileLift: round(cv.topDecileLift) }])),
       ...evaluationJson(crossValidated),
+      calibration: reliabilityJson(calibration.crossValidated),
     },
-    ...(test === undefined ? {} : { test: { file: test.file, rows: test.scores.length, ...(test.evaluation ? evaluationJson(test.evaluation) : {}) } }),
+    ...(calibration.platt === undefined ? {} : { calibrated: { a: calibration.platt.a, b: calibration.platt.b, crossValidated: reliabilityJson(calibration.afterPlatt as Reliability) } }),
+    ...(test === undefined ? {} : { test: { file: test.file, rows: test.scores.length, ...(test.evaluation ? evaluationJson(test.evaluation) : {}), ...(calibration.test ? { calibration: reliabilityJson(calibration.test) } : {}) } }),
   };
 }
 
-function readable({ data, trained, crossValidated, folds, seed, test }: Report): string {
+function readable({ data, trained, crossValidated, folds, seed, test, calibration }: Report): string {
   const numeric = data.schema.columns.filter((c) => c.type === 'numeric').length;
   const lines = [
     `${data.file}: ${data.rows} rows, ${data.schema.columns.length} predictors (${numeric} numeric, ${data.schema.columns.length - numeric} categorical), target ${data.schema.target}: ${data.positives} positives (${((100 * data.positives) / data.rows).toFixed(2)}%)`,
@@ -231,11 +252,17 @@ function readable({ data, trained, crossValidated, folds, seed, test }: Report):
     '',
     ...evaluationLines(`Cross-validated, ${trained.chosen}`, crossValidated),
     '',
+    ...reliabilityLines('Calibration of the cross-validated scores', calibration.crossValidated),
+    ...(calibration.platt === undefined
+      ? []
+      : ['', ...reliabilityLines(`After Platt scaling (a ${calibration.platt.a.toPrecision(4)}, b ${calibration.platt.b.toPrecision(4)}; fitted on these scores, so a little flattering)`, calibration.afterPlatt as Reliability)]),
+    '',
     ...modelLines(describeModel(trained.model)),
   ];
   if (test !== undefined) {
     lines.push('', `${test.file}: ${test.scores.length} rows scored`);
     if (test.evaluation !== undefined) lines.push('', ...evaluationLines('Test', test.evaluation));
+    if (calibration.test !== undefined) lines.push('', ...reliabilityLines('Calibration on the test file', calibration.test));
     else if (test.labelled) lines.push(`  (no test metrics: its target holds one class only)`);
   }
   return `${lines.join('\n')}\n`;
@@ -249,6 +276,14 @@ function evaluationLines(title: string, e: Evaluation): string[] {
       (d) =>
         `  ${String(d.decile).padStart(6)} ${String(d.count).padStart(6)} ${formatCount(d.positives).padStart(10)} ${(d.rate * 100).toFixed(1).padStart(5)}% ${d.lift.toFixed(2).padStart(6)} ${d.cumulativeLift.toFixed(2).padStart(10)} ${(d.captured * 100).toFixed(1).padStart(8)}%`,
     ),
+  ];
+}
+
+function reliabilityLines(title: string, r: Reliability): string[] {
+  return [
+    `${title}: expected calibration error ${r.calibrationError.toFixed(4)}, Brier score ${r.brier.toFixed(4)}`,
+    '     rows  mean score  buyer rate',
+    ...r.bins.map((b) => `  ${String(b.rows).padStart(7)} ${b.predicted.toFixed(4).padStart(11)} ${b.observed.toFixed(4).padStart(11)}`),
   ];
 }
 

@@ -97,3 +97,20 @@ describe('hyper-parameters on the command line', () => {
     expect(bad.err).toMatch(/--alpha-split must be a number from/);
   });
 });
+
+describe('moment train --calibrate', () => {
+  it('Platt-scales an under-confident model so its test scores mean what they say, and saves the calibrated model', async () => {
+    type Report = { test: { auc: number; calibration: { calibrationError: number } }; calibrated?: { a: number; b: number } };
+    const holdout = customers('calibration-test.csv', 3000, 8);
+    const args = ['train', '--train', train, '--target', 'bought', '--model', 'logistic', '--C', '0.0002', '--test', holdout, '--json'];
+    const raw = JSON.parse((await moment(...args)).out) as Report;
+    const scores = join(dir, 'calibrated-scores.csv');
+    const saved = join(dir, 'calibrated.json');
+    const calibrated = JSON.parse((await moment(...args, '--calibrate', '--scores', scores, '--save-model', saved)).out) as Report;
+    // Strong regularisation squeezes every score towards the base rate; calibration stretches them back.
+    expect(calibrated.calibrated?.a).toBeGreaterThan(2);
+    expect(calibrated.test.calibration.calibrationError).toBeLessThan(raw.test.calibration.calibrationError * 0.6);
+    expect(calibrated.test.auc).toBeCloseTo(raw.test.auc, 10);
+    expect((await moment('score', '--model', saved, '--data', holdout)).out).toBe(readFileSync(scores, 'utf8'));
+  });
+});
