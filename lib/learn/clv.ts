@@ -59,6 +59,7 @@ export interface ClvOptions {
   minRepeatBuyers?: number;
 }
 
+/** The options with their documented defaults filled in (the nightly configuration sets them all). */
 export const clvDefaults = (options: ClvOptions = {}): Required<ClvOptions> => ({ horizonDays: 365, margin: 1, annualDiscountRate: 0.1, minBuyers: 50, minRepeatBuyers: 10, ...options });
 
 /**
@@ -72,6 +73,7 @@ export interface ValueModels {
   meanPurchaseValue: number;
 }
 
+/** The fitted models, or why the customers could not carry them. */
 export type ValueFit = { fitted: true; models: ValueModels } | { fitted: false; reason: string };
 
 /** Fits BG/NBD and Gamma-Gamma on the customers' summaries (in days), or says why not. */
@@ -128,12 +130,13 @@ export interface ValueBacktest {
   /** Purchases expected in the holdout days, in total, and made. */
   predicted: number;
   actual: number;
-  /** Per customer, predicted against made: correlations (Spearman's on ranks, ties at their mean rank) and mean absolute error. */
+  /** Per customer, predicted against made: correlations (Spearman's on ranks, ties at their mean rank; NaN, null in JSON, where either side is constant) and mean absolute error. */
   pearson: number;
   spearman: number;
   meanAbsoluteError: number;
 }
 
+/** The back-test, or why it could not be done (a history shorter than the holdout, too few buyers before it). */
 export type BacktestResult = ({ done: true } & ValueBacktest) | { done: false; holdoutDays: number; reason: string };
 
 /**
