@@ -12,6 +12,7 @@ import type { BatchAttribute } from '../profile/profile';
 import { addCounts, countProducts, weightsOf, type IdentityWeights, type ProductCounts } from '../identity/weights';
 import { exportedEvent, exportedFiles, exportedItems, exportedMergeLog, exportedProducts, exportedProfile, type ExportedTable, type TableExporter } from '../store/exports';
 import type { StoredEvent, Stores } from '../store/ports';
+import { mergeRoots } from './merge-roots';
 import { customerAttributes, fitValue, valueReport, type ValueAttributeOptions, type ValueModel } from './attributes';
 import { liftChartSvg } from './chart';
 import { learnNightly, trainingCutoff, type NightlyConfig, type NightlyResult, type TargetReport } from './nightly';
@@ -76,7 +77,6 @@ const DEFAULT_SHARDS = 4;
 const DEFAULT_TRAINING_SAMPLE = 200_000;
 /** Customers whose attributes are written at once by a scoring task. */
 const WRITE_CONCURRENCY = 16;
-const MAX_MERGE_HOPS = 64;
 
 /** The night's date, midnight UTC, from its YYYY-MM-DD. */
 const dateOf = (night: string): Date => new Date(`${night}T00:00:00Z`);
@@ -275,20 +275,7 @@ async function resolveRoots(ports: NightlyPorts, night: string) {
   }
   // The training cut-off (lib/learn/nightly.ts): a merge after it was not known then. A merge whose
   // time no log kept any more (a merge log keeps the latest 100) is old: taken as before.
-  const cutoff = trainingCutoff(dateOf(night), ports.config.horizonDays).toISOString();
-  const roots: Record<string, string> = {};
-  const cutoffRoots: Record<string, string> = {};
-  for (const from of merged.keys()) {
-    let at = from;
-    let then: string | undefined;
-    for (let hops = 0; merged.has(at); hops++) {
-      if (hops >= MAX_MERGE_HOPS) throw new Error(`merge chain from ${from} is too long`);
-      if (then === undefined && (times.get(at) ?? '') > cutoff) then = at;
-      at = merged.get(at) as string;
-    }
-    roots[from] = at;
-    if (then !== undefined) cutoffRoots[from] = then;
-  }
+  const { roots, cutoffRoots } = mergeRoots(merged, times, trainingCutoff(dateOf(night), ports.config.horizonDays));
   await ports.blobs.put(keys(night).roots, roots);
   await ports.blobs.put(keys(night).cutoffRoots, cutoffRoots);
   return { merged: merged.size, afterCutoff: Object.keys(cutoffRoots).length };
