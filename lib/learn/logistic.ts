@@ -14,14 +14,17 @@
  *   one level the baseline. Indicators are not rescaled. A level training never saw scores 0.
  * - The intercept is not penalised.
  * - Fitted by Newton's method (iteratively reweighted least squares) with a backtracking line
- *   search, from a start at the base rate: deterministic, and converged when the Newton decrement
- *   (the decrease a further step would bring) falls below `tolerance`.
+ *   search, from zero as scikit-learn's `newton-cholesky` starts: deterministic, and converged when
+ *   the Newton decrement (the decrease a further step would bring) falls below `tolerance`. The
+ *   Hessian X'WX is most of the time; linalg.ts computes it in blocks, in WebAssembly SIMD. On
+ *   CoIL 2000 a fit takes about 1.3 times scikit-learn's (`npm run bench:logistic`).
  *
  * The fitted weights are given back on the original scale (per unit of the column as it is in the
  * file), which is what the model artifact holds, and on the standardised scale, to compare with
  * other tools.
  */
-import type { Features } from './csv';
+import type { Column, Features } from './csv';
+import { blockedMatrix, choleskySolve, multiply, multiplyTransposed, setColumn, weightedGram, type BlockedMatrix } from './linalg';
 
 export interface LogisticOptions {
   /** Inverse regularisation strength, as scikit-learn's C. Default 1. */
@@ -62,16 +65,9 @@ interface Term {
   scale: number;
 }
 
-/** Rows × (1 + terms), row-major; input 0 is the intercept's constant 1. */
-interface Design {
-  n: number;
-  p: number;
-  x: Float64Array;
-}
+const { abs, exp, log1p } = Math; // module-level: a global's lookup in a hot loop is slow under jest's VM context
 
-const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
-/** log(1 + e^z) without overflow. */
-const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
+const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)));
 
 function learnTerms(data: Features): Term[] {
   const terms: Term[] = [];
@@ -80,129 +76,144 @@ function learnTerms(data: Features): Term[] {
       c.levels.forEach((_, level) => terms.push({ column, level, center: 0, scale: 1 }));
       return;
     }
+    const values = c.values;
     let mean = 0;
-    for (const v of c.values) mean += v;
+    for (let i = 0; i < data.rows; i++) mean += values[i] as number;
     mean /= data.rows;
     let variance = 0;
-    for (const v of c.values) variance += (v - mean) ** 2;
+    for (let i = 0; i < data.rows; i++) {
+      const d = (values[i] as number) - mean;
+      variance += d * d;
+    }
     const scale = Math.sqrt(variance / data.rows);
     if (scale > 1e-12 * Math.max(1, Math.abs(mean))) terms.push({ column, center: mean, scale });
   });
   return terms;
 }
 
-function designMatrix(data: Features, terms: Term[]): Design {
+/** Rows × (1 + terms); input 0 is the intercept's constant 1. */
+function designMatrix(data: Features, terms: Term[]): BlockedMatrix {
   const n = data.rows;
-  const p = terms.length + 1;
-  const x = new Float64Array(n * p);
-  for (let i = 0; i < n; i++) x[i * p] = 1;
+  const x = blockedMatrix(n, terms.length + 1);
+  const values = new Float64Array(n);
+  setColumn(x, 0, values.fill(1));
   terms.forEach((t, j) => {
-    const c = data.columns[t.column];
-    for (let i = 0; i < n; i++) {
-      x[i * p + j + 1] = c?.type === 'numeric' ? ((c.values[i] as number) - t.center) / t.scale : c?.codes[i] === t.level ? 1 : 0;
+    const c = data.columns[t.column] as Column;
+    const { center, scale, level } = t;
+    if (c.type === 'numeric') {
+      const column = c.values;
+      for (let i = 0; i < n; i++) values[i] = ((column[i] as number) - center) / scale;
+    } else {
+      const codes = c.codes;
+      for (let i = 0; i < n; i++) values[i] = codes[i] === level ? 1 : 0;
     }
+    setColumn(x, j + 1, values);
   });
-  return { n, p, x };
+  return x;
 }
 
-function linearPredictor(d: Design, beta: Float64Array): Float64Array {
-  const eta = new Float64Array(d.n);
-  for (let i = 0; i < d.n; i++) {
-    let z = 0;
-    for (let j = 0, o = i * d.p; j < d.p; j++) z += (d.x[o + j] as number) * (beta[j] as number);
-    eta[i] = z;
-  }
-  return eta;
-}
-
-/** The penalised objective: summed log-loss plus ||w||²/(2C), the intercept (beta[0]) unpenalised. */
-function objective(d: Design, y: Uint8Array, beta: Float64Array, C: number): number {
-  const eta = linearPredictor(d, beta);
+/**
+ * The penalised objective where X beta = eta: summed log-loss plus ||w||²/(2C), the intercept
+ * (beta[0]) unpenalised. The log-loss is softplus(z) - y z, softplus(z) = log(1 + e^z) computed as
+ * max(z, 0) + log(1 + e^-|z|) so that it cannot overflow; e^-|z| is kept in `decay` for the sigmoid
+ * at the same point (one exponential per row and point).
+ */
+function objective(eta: Float64Array, y: Uint8Array, beta: Float64Array, C: number, decay: Float64Array): number {
   let loss = 0;
-  for (let i = 0; i < d.n; i++) loss += softplus(eta[i] as number) - (y[i] as number) * (eta[i] as number);
+  for (let i = 0; i < eta.length; i++) {
+    const z = eta[i] as number;
+    const e = exp(-abs(z));
+    decay[i] = e;
+    loss += (z > 0 ? z + log1p(e) : log1p(e)) - (y[i] as number) * z;
+  }
   let penalty = 0;
-  for (let j = 1; j < d.p; j++) penalty += (beta[j] as number) ** 2;
+  for (let j = 1; j < beta.length; j++) penalty += (beta[j] as number) ** 2;
   return loss + penalty / (2 * C);
 }
 
-/** Gradient and Hessian (lower triangle filled, then mirrored) of the objective at beta. */
-function gradientAndHessian(d: Design, y: Uint8Array, beta: Float64Array, C: number): { g: Float64Array; h: Float64Array } {
-  const { n, p, x } = d;
-  const g = new Float64Array(p);
-  const h = new Float64Array(p * p);
-  const eta = linearPredictor(d, beta);
-  for (let i = 0; i < n; i++) {
-    const mu = sigmoid(eta[i] as number);
-    const r = mu - (y[i] as number);
-    const w = mu * (1 - mu);
-    const o = i * p;
-    for (let j = 0; j < p; j++) {
-      const xj = x[o + j] as number;
-      if (xj === 0) continue;
-      g[j] = (g[j] as number) + r * xj;
-      const wx = w * xj;
-      for (let k = 0; k <= j; k++) h[j * p + k] = (h[j * p + k] as number) + wx * (x[o + k] as number);
-    }
+/** What the Newton iterations work in, allocated once per fit. */
+function workspace(x: BlockedMatrix) {
+  const { rows: n, columns: p } = x;
+  return {
+    /** X beta at the current point. */
+    eta: new Float64Array(n),
+    /** e^-|X beta| at the current point (see objective). */
+    decay: new Float64Array(n),
+    /** X beta and e^-|X beta| at the point the line search tries. */
+    trialEta: new Float64Array(n),
+    trialDecay: new Float64Array(n),
+    trialBeta: new Float64Array(p),
+    /** mu - y for the gradient, then X step for the line search. */
+    residual: new Float64Array(n),
+    weight: new Float64Array(n),
+    gradient: new Float64Array(p),
+    hessian: new Float64Array(p * p),
+    step: new Float64Array(p),
+  };
+}
+type Workspace = ReturnType<typeof workspace>;
+
+/** Gradient and Hessian of the objective at beta (where X beta = ws.eta), into ws.gradient and ws.hessian. */
+function gradientAndHessian(x: BlockedMatrix, y: Uint8Array, beta: Float64Array, C: number, ws: Workspace): void {
+  const { eta, decay, residual, weight, gradient: g, hessian: h } = ws;
+  for (let i = 0; i < x.rows; i++) {
+    // The sigmoid without overflow: 1 / (1 + e^-z) for z >= 0, e^z / (1 + e^z) below.
+    const e = decay[i] as number;
+    const mu = (eta[i] as number) >= 0 ? 1 / (1 + e) : e / (1 + e);
+    residual[i] = mu - (y[i] as number);
+    weight[i] = mu * (1 - mu);
   }
+  multiplyTransposed(x, residual, g);
+  weightedGram(x, weight, h);
+  const p = x.columns;
   for (let j = 1; j < p; j++) {
     g[j] = (g[j] as number) + (beta[j] as number) / C;
     h[j * p + j] = (h[j * p + j] as number) + 1 / C;
   }
-  for (let j = 0; j < p; j++) for (let k = 0; k < j; k++) h[k * p + j] = h[j * p + k] as number;
-  return { g, h };
 }
 
-/** Solves A s = b for a symmetric positive definite A (p × p) by Cholesky; A is overwritten. */
-export function choleskySolve(a: Float64Array, b: Float64Array, p: number): Float64Array {
-  for (let j = 0; j < p; j++) {
-    let d = a[j * p + j] as number;
-    for (let k = 0; k < j; k++) d -= (a[j * p + k] as number) ** 2;
-    if (!(d > 0)) throw new Error(`the matrix is not positive definite (pivot ${j})`);
-    const l = Math.sqrt(d);
-    a[j * p + j] = l;
-    for (let i = j + 1; i < p; i++) {
-      let s = a[i * p + j] as number;
-      for (let k = 0; k < j; k++) s -= (a[i * p + k] as number) * (a[j * p + k] as number);
-      a[i * p + j] = s / l;
+/**
+ * Halves the Newton step until the objective decreases enough (Armijo). The trial points' linear
+ * predictors are eta - t X step, X step computed once (as scikit-learn does). On success beta and
+ * ws.eta move to the new point; returns the objective there.
+ */
+function lineSearch(x: BlockedMatrix, y: Uint8Array, beta: Float64Array, slope: number, current: number, C: number, ws: Workspace): number {
+  const { eta, decay, trialEta, trialDecay, trialBeta, step } = ws;
+  const direction = multiply(x, step, ws.residual);
+  for (let t = 1, tries = 0; tries < 40; t /= 2, tries++) {
+    for (let j = 0; j < beta.length; j++) trialBeta[j] = (beta[j] as number) - t * (step[j] as number);
+    for (let i = 0; i < eta.length; i++) trialEta[i] = (eta[i] as number) - t * (direction[i] as number);
+    const value = objective(trialEta, y, trialBeta, C, trialDecay);
+    if (value <= current - 1e-4 * t * slope) {
+      beta.set(trialBeta);
+      eta.set(trialEta);
+      decay.set(trialDecay);
+      return value;
     }
   }
-  const z = new Float64Array(p);
-  for (let i = 0; i < p; i++) {
-    let s = b[i] as number;
-    for (let k = 0; k < i; k++) s -= (a[i * p + k] as number) * (z[k] as number);
-    z[i] = s / (a[i * p + i] as number);
-  }
-  for (let i = p - 1; i >= 0; i--) {
-    let s = z[i] as number;
-    for (let k = i + 1; k < p; k++) s -= (a[k * p + i] as number) * (z[k] as number);
-    z[i] = s / (a[i * p + i] as number);
-  }
-  return z;
+  return current;
 }
 
-/** Halves the Newton step until the objective decreases enough (Armijo); returns the new point. */
-function lineSearch(d: Design, y: Uint8Array, beta: Float64Array, step: Float64Array, slope: number, current: number, C: number) {
-  for (let t = 1, tries = 0; tries < 40; t /= 2, tries++) {
-    const next = beta.map((b, j) => b - t * (step[j] as number));
-    const value = objective(d, y, next, C);
-    if (value <= current - 1e-4 * t * slope) return { beta: next, value };
-  }
-  return { beta, value: current };
-}
-
-/** Newton iterations from the base rate until the decrement is below tolerance. */
-function newton(d: Design, y: Uint8Array, C: number, maxIterations: number, tolerance: number) {
-  let beta: Float64Array = new Float64Array(d.p);
-  const rate = y.reduce((s, v) => s + v, 0) / d.n;
-  beta[0] = Math.log(rate / (1 - rate));
-  let value = objective(d, y, beta, C);
+/**
+ * Newton iterations from zero, as scikit-learn starts (from the base rate's intercept, CoIL took 18
+ * iterations instead of 11), until the decrement is below tolerance.
+ */
+function newton(x: BlockedMatrix, y: Uint8Array, C: number, maxIterations: number, tolerance: number) {
+  const ws = workspace(x);
+  const p = x.columns;
+  const beta = new Float64Array(p);
+  let value = objective(ws.eta, y, beta, C, ws.decay);
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
-    const { g, h } = gradientAndHessian(d, y, beta, C);
-    const step = choleskySolve(h, g, d.p);
-    const decrement = g.reduce((s, gj, j) => s + gj * (step[j] as number), 0);
-    // So close that the full step is safe; it brings the error down quadratically once more.
-    if (decrement / 2 < tolerance) return { beta: beta.map((b, j) => b - (step[j] as number)), iterations: iteration, converged: true };
-    ({ beta, value } = lineSearch(d, y, beta, step, decrement, value, C));
+    gradientAndHessian(x, y, beta, C, ws);
+    const step = choleskySolve(ws.hessian, ws.gradient, p, ws.step);
+    let decrement = 0;
+    for (let j = 0; j < p; j++) decrement += (ws.gradient[j] as number) * (step[j] as number);
+    if (decrement / 2 < tolerance) {
+      // So close that the full step is safe; it brings the error down quadratically once more.
+      for (let j = 0; j < p; j++) beta[j] = (beta[j] as number) - (step[j] as number);
+      return { beta, iterations: iteration, converged: true };
+    }
+    value = lineSearch(x, y, beta, decrement, value, C, ws);
   }
   return { beta, iterations: maxIterations, converged: false };
 }

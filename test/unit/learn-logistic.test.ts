@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataset, parseCsv, type Column, type Features } from '../../lib/learn/csv';
+import { choleskySolve, blockedMatrix, multiply, multiplyTransposed, setColumn, weightedGram } from '../../lib/learn/linalg';
 import { fitLogistic, predictProba, type LogisticModel } from '../../lib/learn/logistic';
 import { createRandom } from '../../lib/learn/metrics';
 
@@ -94,5 +95,59 @@ describe('logistic regression on CoIL 2000 (5,822 customers, 85 features)', () =
     expect(standardized('ATRACTOR')).toBeCloseTo(-0.4702043803836802, 9);
     expect(standardized('MKOOPKLA')).toBeCloseTo(0.12986329995569612, 9);
     expect(standardized('APERSAUT')).toBeCloseTo(-0.013921769110387847, 9);
+  });
+});
+
+describe('the linear algebra under the fit (lib/learn/linalg.ts)', () => {
+  // Row counts either side of a block (256 rows) and column counts that are not a multiple of 4,
+  // so that the padding of both is exercised; compared with the sums written out.
+  const random = createRandom(7);
+  describe.each([
+    [1, 1],
+    [255, 3],
+    [256, 4],
+    [600, 7],
+    [1030, 10],
+  ])('%i rows × %i columns', (rows, columns) => {
+    const values = Array.from({ length: columns }, () => Float64Array.from({ length: rows }, () => normal(random)));
+    const m = blockedMatrix(rows, columns);
+    values.forEach((column, j) => setColumn(m, j, column));
+    const at = (i: number, j: number) => (values[j] as Float64Array)[i] as number;
+    const w = Float64Array.from({ length: rows }, () => random() / 4);
+    const v = Float64Array.from({ length: columns }, () => normal(random));
+    const r = Float64Array.from({ length: rows }, () => normal(random));
+
+    it("X'WX, X v and X'r equal their sums", () => {
+      const gram = weightedGram(m, w, new Float64Array(columns * columns));
+      const product = multiply(m, v, new Float64Array(rows));
+      const transposed = multiplyTransposed(m, r, new Float64Array(columns));
+      for (let j = 0; j < columns; j++) {
+        for (let k = 0; k < columns; k++) {
+          let s = 0;
+          for (let i = 0; i < rows; i++) s += (w[i] as number) * at(i, j) * at(i, k);
+          expect(gram[j * columns + k]).toBeCloseTo(s, 11);
+        }
+        let s = 0;
+        for (let i = 0; i < rows; i++) s += at(i, j) * (r[i] as number);
+        expect(transposed[j]).toBeCloseTo(s, 11);
+      }
+      for (let i = 0; i < rows; i++) {
+        let s = 0;
+        for (let j = 0; j < columns; j++) s += at(i, j) * (v[j] as number);
+        expect(product[i]).toBe(s); // summed in the same order
+      }
+    });
+
+    it('the Cholesky solve of (X\'WX + I) s = b gives back b when multiplied out', () => {
+      const a = weightedGram(m, w, new Float64Array(columns * columns));
+      for (let j = 0; j < columns; j++) a[j * columns + j] = (a[j * columns + j] as number) + 1;
+      const copy = Float64Array.from(a);
+      const s = choleskySolve(a, v, columns);
+      for (let j = 0; j < columns; j++) {
+        let b = 0;
+        for (let k = 0; k < columns; k++) b += (copy[j * columns + k] as number) * (s[k] as number);
+        expect(b).toBeCloseTo(v[j] as number, 10);
+      }
+    });
   });
 });
