@@ -18,7 +18,7 @@ import type { BatchAttribute } from '../profile/profile';
 import { backtestValue, clvDefaults, fitValueModels, lifetimeValue, summarize, type BacktestResult, type ClvOptions, type Purchase, type ValueFit } from './clv';
 import { kMeans, nearestCluster, type Clustering } from './kmeans';
 import { DAY_MS, isOrder, type CustomerHistory } from './training-set';
-import { tierOf, tierScale, type OrderHistory, type TierOptions, type TierScale } from './value';
+import { tierOf, tierScale, type OrderHistory, type Tier, type TierOptions, type TierScale } from './value';
 
 export interface ValueAttributeOptions extends TierOptions, ClvOptions {
   /** How many audience clusters (default 4). */
@@ -46,6 +46,18 @@ export interface ValueModel {
   backtest: BacktestResult;
   tiers: TierScale;
   clusters: Pick<Clustering, 'centroids' | 'means' | 'scales'>;
+  /** For the report: customers per value tier, and each audience cluster's size and typical customer. */
+  summary: { tiers: Record<Tier, number>; clusters: ClusterSummary[] };
+}
+
+/** An audience cluster as a marketer reads it: how many, and its centre in plain units. */
+export interface ClusterSummary {
+  cluster: number;
+  customers: number;
+  ordersInYear: number;
+  revenueInYear: number;
+  productViews: number;
+  daysSinceSeen: number;
 }
 
 /** The last whole day of the history as of `now` (the night's midnight: the day before). */
@@ -62,14 +74,30 @@ export function fitValue(customers: readonly CustomerHistory[], now: Date, optio
   const purchases = known.map(purchasesOf);
   const summaries = purchases.flatMap((p) => summarize(p, lastDay) ?? []);
   const { horizonDays, margin, annualDiscountRate } = clvDefaults(options);
+  const tiers = tierScale(histories, options);
+  const tierCounts: Record<Tier, number> = { low: 0, medium: 0, high: 0 };
+  for (const h of histories) {
+    const tier = tierOf(h, tiers);
+    if (tier !== undefined) tierCounts[tier] += 1;
+  }
+  // The behaviour features are orders, log1p(revenue), log1p(views) and days since seen (see behaviour()).
+  const clusters = clustering.centroids.map((c, cluster) => ({
+    cluster,
+    customers: clustering.sizes[cluster] ?? 0,
+    ordersInYear: round2(c[0] ?? 0),
+    revenueInYear: round2(Math.expm1(c[1] ?? 0)),
+    productViews: round2(Math.expm1(c[2] ?? 0)),
+    daysSinceSeen: round2(c[3] ?? 0),
+  }));
   return {
     asOf: now.toISOString(),
     lastDay,
     customers: { seen: known.length, buyers: summaries.length, repeatBuyers: summaries.filter((s) => s.frequency > 0).length },
     clv: { ...fitValueModels(summaries, options), horizonDays, margin, annualDiscountRate },
     backtest: backtestValue(purchases, lastDay, options.backtestDays ?? 90, options),
-    tiers: tierScale(histories, options),
+    tiers,
     clusters: { centroids: clustering.centroids, means: clustering.means, scales: clustering.scales },
+    summary: { tiers: tierCounts, clusters },
   };
 }
 
@@ -100,6 +128,8 @@ export function valueReport(model: ValueModel): Record<string, unknown> {
       ? { purchases: clv.models.purchases, spend: clv.models.spend ?? `not fitted: each purchase is worth the buyers' mean, ${round2(clv.models.meanPurchaseValue)}`, horizonDays: clv.horizonDays, margin: clv.margin, annualDiscountRate: clv.annualDiscountRate }
       : { notFitted: clv.reason },
     backtest: model.backtest,
+    tiers: { cuts: model.tiers, customers: model.summary.tiers },
+    clusters: model.summary.clusters,
   };
 }
 /** Every customer's value attributes, the model fitted on them all. */

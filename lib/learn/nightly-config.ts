@@ -32,6 +32,27 @@ export const nightlyConfigSchema = z.strictObject({
     minHoldoutBuyers: z.number().int().min(1),
   }),
   minPositives: z.number().int().min(2),
+  /**
+   * The learners' hyper-parameters (lib/learn/logistic.ts, lib/learn/chaid.ts; absent ones take their
+   * defaults) and whether a challenger's scores are Platt-scaled on its cross-validated scores before
+   * it is judged and published (lib/learn/calibration.ts): decisions compare propensities across
+   * targets, so each must mean what it says.
+   */
+  models: z
+    .strictObject({
+      logistic: z.strictObject({ C: z.number().gt(0).max(1e9).optional() }).default({}),
+      tree: z
+        .strictObject({
+          alphaSplit: z.number().gt(0).max(1).optional(),
+          alphaMerge: z.number().gt(0).max(1).optional(),
+          maxDepth: z.number().int().min(1).max(8).optional(),
+          minNodeSize: z.number().int().min(2).optional(),
+          minChildSize: z.number().int().min(1).optional(),
+        })
+        .default({}),
+      calibrate: z.boolean().default(true),
+    })
+    .default({ logistic: {}, tree: {}, calibrate: true }),
   targets: z
     .array(z.strictObject({ name: z.string().regex(/^(offer|category):.+$|^default$/, 'must be offer:<id>, category:<name> or default'), target: targetSchema }))
     .min(1),

@@ -15,7 +15,8 @@ import { artifactTarget, type ArtifactTarget } from './export';
 import { evaluate, type DecileRow } from './metrics';
 import { mineRules, type Rule } from './rules';
 import { DEFAULT_MIN_RULE_CUSTOMERS } from './nightly-config';
-import { predict, selectModel } from './train';
+import { predict, selectModel, type ModelOptions } from './train';
+import { calibratedModel, fitPlatt, reliability, type Platt, type Reliability } from './calibration';
 import { selectRows, type Dataset } from './csv';
 import { createHash } from 'node:crypto';
 import { challenge } from './challenge';
@@ -39,6 +40,8 @@ export interface NightlyConfig {
   challenge: { confidence: number; resamples: number; minHoldoutBuyers: number };
   /** A target needs this many buyers in its training set to be trained at all. */
   minPositives: number;
+  /** The learners' hyper-parameters, and whether a challenger is Platt-scaled on its cross-validated scores (default true). */
+  models?: ModelOptions & { calibrate?: boolean };
   aggregates: AggregateModel;
   profileRules: ProfileRules;
 }
@@ -47,11 +50,12 @@ export interface TargetReport {
   name: string;
   rows: number;
   positives: number;
-  /** What happened: published, champion kept (and why), or not trained (and why). */
-  outcome: 'published' | 'champion kept' | 'not trained';
+  /** What happened: published, champion kept (and why), not published (trained, no champion, and a holdout too small to show it beats a random order), or not trained (and why). */
+  outcome: 'published' | 'champion kept' | 'not published' | 'not trained';
   reason: string;
-  challenger?: { model: 'logistic' | 'tree'; auc: number; topDecileLift: number; deciles: DecileRow[] };
-  champion?: { auc: number; topDecileLift: number };
+  /** On the holdout; `calibration` is its reliability table there, `platt` the scaling fitted on its cross-validated scores. */
+  challenger?: { model: 'logistic' | 'tree'; auc: number; topDecileLift: number; deciles: DecileRow[]; calibration: Reliability; platt?: Platt };
+  champion?: { auc: number; topDecileLift: number; calibration: Reliability };
   /** How the two were compared: the holdout, and the difference in top-decile lift with its interval (the champion's lift is 1, a random order, when there is none). */
   comparison?: { holdoutRows: number; holdoutCustomers: number; holdoutBuyers: number; difference: number; low: number; high: number; confidence: number; resamples: number };
   /**
@@ -200,13 +204,16 @@ function judgeTarget(set: TrainingSet, champion: ModelConfig, t: NightlyConfig['
   if (!enough(training, config.minPositives) || !enough(holdout, Math.ceil(config.minPositives / 4))) {
     return { report: { ...base, outcome: 'not trained', reason: `${set.positives} buyers of ${set.rows} customers; at least ${config.minPositives} of each are needed to train, and a quarter as many in the holdout` } };
   }
-  const selection = selectModel(training, { folds: 5, seed: 1 });
-  const scores = predict(selection.model, holdout);
-  const challenger = { model: selection.chosen, ...judged(scores, holdout.y) };
+  const selection = selectModel(training, { folds: 5, seed: 1, ...(config.models?.logistic ? { logistic: config.models.logistic } : {}), ...(config.models?.tree ? { tree: config.models.tree } : {}) });
+  // Platt scaling on the chosen kind's out-of-fold scores: a propensity that means what it says (the ranking is unchanged).
+  const platt = config.models?.calibrate === false ? undefined : fitPlatt(selection.candidates[selection.chosen].scores, training.y);
+  const model = platt === undefined ? selection.model : calibratedModel(selection.model, platt);
+  const scores = predict(model, holdout);
+  const challenger = { model: selection.chosen, ...judged(scores, holdout.y), ...(platt === undefined ? {} : { platt }) };
   const scoreChampion = loadModel(champion).target(t.name);
   const incumbentScores = scoreChampion === undefined ? undefined : heldRows.map((row) => scoreChampion(set.facts[row] as (typeof set.facts)[number]));
   const incumbent = incumbentScores === undefined ? undefined : judged(incumbentScores, holdout.y);
-  const champ = incumbent === undefined ? {} : { champion: { auc: incumbent.auc, topDecileLift: incumbent.topDecileLift } };
+  const champ = incumbent === undefined ? {} : { champion: { auc: incumbent.auc, topDecileLift: incumbent.topDecileLift, calibration: incumbent.calibration } };
   const against = incumbent === undefined ? 'no champion: against a random order (lift 1)' : `champion ${incumbent.topDecileLift.toFixed(2)}`;
   // People, not rows: a customer whose devices merged after the cut-off is a row per device, each with her label.
   const people = heldRows.map((row) => set.profileIds[row] as string);
@@ -216,14 +223,14 @@ function judgeTarget(set: TrainingSet, champion: ModelConfig, t: NightlyConfig['
   const c = config.challenge;
   if (buyers < c.minHoldoutBuyers) {
     const reason = `holdout of ${size}: at least ${c.minHoldoutBuyers} buyers are needed to tell a better model (top-decile lift: challenger ${challenger.topDecileLift.toFixed(2)}, ${against})`;
-    return { report: { ...base, outcome: incumbent === undefined ? 'not trained' : 'champion kept', reason, challenger, ...champ } };
+    return { report: { ...base, outcome: incumbent === undefined ? 'not published' : 'champion kept', reason, challenger, ...champ } };
   }
   const verdict = challenge(scores, incumbentScores, holdout.y, { confidence: c.confidence, resamples: c.resamples, seed: 1, people });
   const interval = `${Math.round(c.confidence * 100)}% interval ${signed(verdict.low)} to ${signed(verdict.high)}`;
   const reason = `top-decile lift on the holdout (${size}): challenger ${challenger.topDecileLift.toFixed(2)}, ${against}; difference ${signed(verdict.difference)}, ${interval}: ${verdict.better ? 'better' : 'not better'} with ${Math.round(c.confidence * 100)}% confidence`;
   const comparison = { holdoutRows: holdout.rows, holdoutCustomers: customers, holdoutBuyers: buyers, difference: verdict.difference, low: verdict.low, high: verdict.high, confidence: c.confidence, resamples: verdict.resamples };
   return verdict.better
-    ? { report: { ...base, outcome: 'published', reason, challenger, ...champ, comparison }, target: artifactTarget(selection.model) }
+    ? { report: { ...base, outcome: 'published', reason, challenger, ...champ, comparison }, target: artifactTarget(model) }
     : { report: { ...base, outcome: 'champion kept', reason, challenger, ...champ, comparison } };
 }
 
@@ -232,7 +239,7 @@ const signed = (x: number): string => (Math.abs(x) < 0.005 ? '+0.00' : `${x > 0 
 
 function judged(scores: ArrayLike<number>, y: Uint8Array) {
   const { auc, deciles } = evaluate(scores, y);
-  return { auc, topDecileLift: (deciles[0] as DecileRow).cumulativeLift, deciles };
+  return { auc, topDecileLift: (deciles[0] as DecileRow).cumulativeLift, deciles, calibration: reliability(scores, y) };
 }
 
 /** Some rows of a training set, as a data set of their own. */

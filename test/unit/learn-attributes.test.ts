@@ -82,6 +82,12 @@ describe("the nightly job's value attributes on real profiles", () => {
     const written = valueAttributes(customers, night);
     expect([...written.values()].every((a) => a.clv === undefined && a.cluster !== undefined)).toBe(true);
     expect(written.get(customers[0]?.profileId as string)?.valueTier?.value).toBe('high');
+    // The report sums up the tiers and the clusters as the attributes written say.
+    const report = valueReport(model) as { tiers: { customers: Record<string, number> }; clusters: Array<{ customers: number; ordersInYear: number }> };
+    const tiers = [...written.values()].map((a) => a.valueTier?.value).filter((t) => t !== undefined);
+    expect(report.tiers.customers).toEqual({ low: tiers.filter((t) => t === 'low').length, medium: tiers.filter((t) => t === 'medium').length, high: tiers.filter((t) => t === 'high').length });
+    expect(report.clusters.reduce((n, c) => n + c.customers, 0)).toBe(4);
+    expect(report.clusters.every((c) => c.ordersInYear >= 0)).toBe(true);
   });
 
   it('leaves out customers with no event before the night', () => {

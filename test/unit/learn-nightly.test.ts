@@ -66,6 +66,24 @@ describe("one night's learning", () => {
     expect(score?.(facts(7))).toBeGreaterThan(score?.(facts(0)) as number);
   });
 
+  it("calibrates the challenger on its cross-validated scores and reports reliability on the holdout, its own and the champion's", () => {
+    // A champion that ranks as well but says 0.6 where about one in five buys.
+    const result = learnNightly(people, champion({ intercept: -0.5, weights: { paintViews30d: 0.3 } }), config(), night);
+    const paint = result.report.targets[0] as TargetReport;
+    const challenger = paint.challenger as NonNullable<TargetReport['challenger']>;
+    expect(challenger.platt).toBeDefined();
+    expect(challenger.calibration.bins.reduce((s, b) => s + b.rows, 0)).toBe(paint.comparison?.holdoutRows);
+    // About 16 holdout rows a bin: the challenger's error is the bins' noise; the champion's is its bias.
+    expect(challenger.calibration.calibrationError).toBeLessThan(0.1);
+    expect(paint.champion?.calibration.calibrationError).toBeGreaterThan(3 * challenger.calibration.calibrationError);
+    // Off, no scaling is fitted; the learners' hyper-parameters come from the configuration.
+    const raw = learnNightly(people, champion({ intercept: -2, weights: {} }), config([paintViews], { models: { calibrate: false, logistic: { C: 0.001 }, tree: { maxDepth: 1 } } }), night);
+    expect(raw.report.targets[0]?.challenger?.platt).toBeUndefined();
+    const squeezed = raw.report.targets[0]?.challenger?.calibration as NonNullable<TargetReport['challenger']>['calibration'];
+    const spread = (c: typeof squeezed) => (c.bins.at(-1)?.predicted ?? 0) - (c.bins[0]?.predicted ?? 0);
+    expect(spread(squeezed)).toBeLessThan(spread(challenger.calibration));
+  });
+
   it('keeps the champion where the challenger ranks the buyers worse, and says why', () => {
     // Tonight's features miss what drives the orders (paint views); the champion reads them.
     const result = learnNightly(people, champion({ intercept: -3, weights: { paintViews30d: 1.5 } }), config([gardenViews]), night);
@@ -97,6 +115,10 @@ describe("one night's learning", () => {
     const small = learnNightly(customers(240, 31), champion({ intercept: -3, weights: { gardenViews30d: 0.1 } }), config(), night).report.targets[0];
     expect(small).toMatchObject({ outcome: 'champion kept', reason: expect.stringMatching(/^holdout of \d+ customers \(\d+ rows\), \d+ buyers: at least 30 buyers are needed to tell a better model/) });
     expect(small?.comparison).toBeUndefined();
+    // Without a champion for the target, the trained challenger is not published, and the report says it was trained.
+    const first = learnNightly(customers(240, 31), { ...champion({ intercept: -3, weights: {} }), targets: { default: { intercept: -3, weights: {} } } }, config(), night).report.targets[0];
+    expect(first).toMatchObject({ outcome: 'not published', reason: expect.stringMatching(/no champion: against a random order/) });
+    expect(first?.challenger).toBeDefined();
   });
 
   it('does not train a target with too few buyers, and changes nothing without rules or a better model', () => {
