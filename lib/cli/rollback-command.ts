@@ -3,13 +3,6 @@
  * bucket) to the config table, as `npm run train -- --rollback` does on the local stack. The SDK's
  * own configuration applies (credentials, region, AWS_ENDPOINT_URL_* for an emulator).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ModelSource } from '../decision/catalog-source';
-import { rollback } from '../learn/nightly-job';
-import { modelPorts } from '../learn/nightly-ports';
-import { S3BlobStore } from '../store/blobs';
 import { options, required, type Streams } from './moment';
 
 export const ROLLBACK_USAGE = `moment rollback --version VERSION --bucket NAME --config-table NAME
@@ -28,6 +21,16 @@ export async function rollbackCommand(args: string[], io: Streams): Promise<void
   const version = required(v.version, 'version');
   const bucket = required(v.bucket, 'bucket');
   const configTable = required(v['config-table'], 'config-table');
+  // Loaded here, not with the module: `moment rollback --help` (and a usage error) need no AWS SDK.
+  const [{ DynamoDBClient }, { S3Client }, { DynamoDBDocumentClient }, { ModelSource }, { rollback }, { modelPorts }, { S3BlobStore }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-sdk/client-s3'),
+    import('@aws-sdk/lib-dynamodb'),
+    import('../decision/catalog-source.js'),
+    import('../learn/nightly-job.js'),
+    import('../learn/nightly-ports.js'),
+    import('../store/blobs.js'),
+  ]);
   const dynamo = new DynamoDBClient({});
   const s3 = new S3Client({});
   try {
