@@ -366,8 +366,24 @@ async function writeAttributes(ports: NightlyPorts, state: State, shard: number)
   return { shard, written };
 }
 
-/** A target's outcome for the registry and the report: the challenger's figures without its decile table. */
-const brief = ({ challenger, ...t }: TargetReport) => ({ ...t, ...(challenger ? { challenger: { model: challenger.model, auc: challenger.auc, topDecileLift: challenger.topDecileLift } } : {}) });
+const round4 = (v: number): number => Math.round(v * 10_000) / 10_000;
+
+/** A target's outcome for the registry and the report: the challenger's figures with its decile table on the holdout and its calibration, rounded to what a person reads. */
+const brief = ({ challenger, ...t }: TargetReport) => ({
+  ...t,
+  ...(challenger
+    ? {
+        challenger: {
+          model: challenger.model,
+          auc: challenger.auc,
+          topDecileLift: challenger.topDecileLift,
+          deciles: challenger.deciles.map((d) => ({ decile: d.decile, rows: d.count, positives: round4(d.positives), rate: round4(d.rate), lift: round4(d.lift), cumulativeLift: round4(d.cumulativeLift), captured: round4(d.captured) })),
+          calibration: challenger.calibration,
+          ...(challenger.platt ? { platt: challenger.platt } : {}),
+        },
+      }
+    : {}),
+});
 
 /** Publishes the night's artifact if it changed, with its registry entry (metrics, data window, lineage). */
 async function publish(ports: NightlyPorts, night: string) {
@@ -415,7 +431,7 @@ async function report(ports: NightlyPorts, state: State) {
   const failure = state.failure === undefined ? undefined : { error: state.failure.Error ?? 'unknown', cause: String(state.failure.Cause ?? '').slice(0, 2000) };
   for (const t of candidate?.report.targets ?? []) {
     if (t.challenger === undefined) continue;
-    await ports.blobs.put(keys(night).chart(t.name), liftChartSvg(t.challenger.deciles, { title: `Lift by decile: ${t.name}`, subtitle: `${t.challenger.model}, cross-validated: ${t.rows} customers, ${t.positives} buyers; ${t.outcome}` }));
+    await ports.blobs.put(keys(night).chart(t.name), liftChartSvg(t.challenger.deciles, { title: `Lift by decile: ${t.name}`, subtitle: `${t.challenger.model}, on the holdout (customers no nightly model trains on); trained on ${t.rows} rows, ${t.positives} buyers; ${t.outcome}` }));
   }
   const valueModel = await ports.blobs.get<ValueModel>(keys(night).value);
   const summary = {

@@ -94,6 +94,11 @@ describe('the nightly state machine, run locally on real profiles', () => {
     expect(blobs.items.get(`reports/${night}.json`)).toMatchObject({ outcome: 'published', snapshot: { customers: 300 } });
     expect(blobs.items.get(`reports/${night}.json`)).toMatchObject({ value: { customers: { seen: 300, repeatBuyers: 0 }, clv: { notFitted: expect.stringMatching(/^0 customers with a repeat purchase/) }, backtest: { done: false } } });
     expect(String(blobs.items.get(`reports/${night}-category_paint.svg`))).toMatch(/^<svg/);
+    // Each trained target's report has its decile table and its calibration on the holdout.
+    const paint = (blobs.items.get(`reports/${night}.json`) as { targets: Array<{ name: string; challenger?: { deciles: Array<{ rows: number }>; calibration: { bins: unknown[] }; platt?: unknown } }> }).targets.find((t) => t.name === 'category:paint');
+    expect(paint?.challenger?.deciles).toHaveLength(10);
+    expect(paint?.challenger?.calibration.bins.length).toBeGreaterThan(0);
+    expect(paint?.challenger?.platt).toBeDefined();
     // A second start the same night is refused.
     await expect(runNightlyLocally(ports(stores, blobs, published), night)).rejects.toThrow(AlreadyRan);
     // The registry keeps the champion it replaced: a rollback publishes it again.
