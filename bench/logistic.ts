@@ -3,8 +3,9 @@
  * CoIL 2000 (5,822 customers, 85 numeric columns, target CARAVAN, C = 1) against scikit-learn's
  * `LogisticRegression(solver='newton-cholesky')` on the same standardised columns, in the same run.
  * scikit-learn runs in a Python process of its own (bench/support/logistic_sklearn.py) that answers
- * "fit" with one fit's time, so the two take turns, one fit each per round, after a warm-up: a
- * change in the machine's load hits both alike. The data are read and encoded once, outside the
+ * "fit" with one fit's time. Each is timed in a block of its own after its own warm-up, then the
+ * two in turn, one fit of each per round (a change in the machine's load hits both alike, and
+ * each fit starts after the other's, its caches and BLAS threads cold, as a fit in a session does). The data are read and encoded once, outside the
  * timings, on both sides. `npm run bench:logistic` (BENCH_RUNS rounds, default 15; PYTHON, default
  * /usr/bin/python3, needs scikit-learn).
  *
@@ -90,35 +91,47 @@ async function main(): Promise<void> {
   const readMs = Number(process.hrtime.bigint() - read) / 1e6;
   const theirs = [await startTheirs(1e-12), await startTheirs(1e-4)];
   const converged = theirs[0] as Theirs;
-  console.log(`Logistic regression (L2, C = ${C}) on CoIL 2000: ${coil.rows} rows, ${coil.columns.length} columns, target ${target}; ${runs} rounds, one fit of each per round, after a warm-up`);
+  console.log(`Logistic regression (L2, C = ${C}) on CoIL 2000: ${coil.rows} rows, ${coil.columns.length} columns, target ${target}; ${runs} fits of each, after a warm-up`);
   console.log(`scikit-learn ${converged.fit.version}, newton-cholesky, BLAS ${converged.fit.blas}; ours in process (CSV read and encoded once: ${readMs.toFixed(0)} ms, not timed)\n`);
 
-  let model = timeOurs(coil).model;
+  const model = timeOurs(coil).model;
   for (let i = 0; i < 2; i++) timeOurs(coil);
   for (const t of theirs) await t.time();
+  for (const alternating of [false, true]) {
+    const { ours, theirTimes } = await measure(coil, theirs, alternating);
+    console.log(alternating ? '\nIn turn, one fit of each per round:' : 'Each in a block of its own, after its own warm-up fit:');
+    console.log(`  ours                            ${spread(ours)}, ${model.iterations} Newton iterations`);
+    for (const [k, t] of theirs.entries()) console.log(`  scikit-learn, tol ${t.tol.toExponential(0).padEnd(6)}            ${spread(theirTimes[k] ?? [])}, ${t.fit.iterations} iterations`);
+    for (const [k, t] of theirs.entries()) {
+      const times = theirTimes[k] ?? [];
+      const ratio = `  ours / scikit-learn at tol ${t.tol.toExponential(0).padEnd(6)}  ${(median(ours) / median(times)).toFixed(2)}x (of the medians)`;
+      const perRound = ours.map((o, i) => o / (times[i] as number));
+      console.log(alternating ? `${ratio}; per round median ${median(perRound).toFixed(2)}x, from ${Math.min(...perRound).toFixed(2)} to ${Math.max(...perRound).toFixed(2)}` : ratio);
+    }
+  }
+  console.log('');
+  for (const t of theirs) console.log(`coefficients (standardised, and the intercept) against scikit-learn at tol ${t.tol.toExponential(0)}: agree to ${disagreement(model, t.fit).toExponential(1)}`);
+  for (const t of theirs) t.close();
+}
+
+/** `runs` timings of ours and of each of theirs: in turn, one of each per round, or each in a block of its own after a warm-up fit. */
+async function measure(coil: ReturnType<typeof dataset>, theirs: Theirs[], alternating: boolean): Promise<{ ours: number[]; theirTimes: number[][] }> {
   const ours: number[] = [];
   const theirTimes: number[][] = theirs.map(() => []);
-  for (let round = 0; round < runs; round++) {
-    const fit = timeOurs(coil);
-    ours.push(fit.ms);
-    model = fit.model;
-    for (const [k, t] of theirs.entries()) theirTimes[k]?.push(await t.time());
+  if (alternating) {
+    for (let round = 0; round < runs; round++) {
+      ours.push(timeOurs(coil).ms);
+      for (const [k, t] of theirs.entries()) theirTimes[k]?.push(await t.time());
+    }
+    return { ours, theirTimes };
   }
-  for (const t of theirs) t.close();
-
-  console.log(`ours                            ${spread(ours)}, ${model.iterations} Newton iterations`);
+  timeOurs(coil);
+  for (let round = 0; round < runs; round++) ours.push(timeOurs(coil).ms);
   for (const [k, t] of theirs.entries()) {
-    const times = theirTimes[k] ?? [];
-    console.log(`scikit-learn, tol ${t.tol.toExponential(0).padEnd(6)}            ${spread(times)}, ${t.fit.iterations} iterations`);
+    await t.time();
+    for (let round = 0; round < runs; round++) theirTimes[k]?.push(await t.time());
   }
-  for (const [k, t] of theirs.entries()) {
-    const times = theirTimes[k] ?? [];
-    const perRound = ours.map((o, i) => o / (times[i] as number));
-    console.log(
-      `ours / scikit-learn at tol ${t.tol.toExponential(0).padEnd(6)}  ${(median(ours) / median(times)).toFixed(2)}x (of the medians; per round median ${median(perRound).toFixed(2)}x, ` +
-        `from ${Math.min(...perRound).toFixed(2)} to ${Math.max(...perRound).toFixed(2)}); coefficients agree to ${disagreement(model, t.fit).toExponential(1)}`,
-    );
-  }
+  return { ours, theirTimes };
 }
 
 main().catch((error: unknown) => {

@@ -202,7 +202,10 @@ export interface Kernels {
   product(block: number, coefficients: number, out: number, columns: number): void;
 }
 
-/** A zeroed memory of at least `bytes` bytes, and the kernel working in it. */
+/** A WebAssembly memory (32-bit addresses) holds at most 4 GiB: about 500 million values. */
+export const MAX_BYTES = 2 ** 32;
+
+/** A zeroed memory of at least `bytes` bytes (at most MAX_BYTES), and the kernels working in it. */
 export function kernelMemory(bytes: number): { buffer: ArrayBuffer; kernels: Kernels } {
   compiled ??= new WebAssembly.Module(kernelModule());
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });

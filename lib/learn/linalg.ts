@@ -12,7 +12,7 @@
  * only the lower triangle, in WebAssembly SIMD (linalg-simd.ts), which is why the matrix lives in a
  * WebAssembly memory.
  */
-import { kernelMemory, type Kernels } from './linalg-simd';
+import { kernelMemory, MAX_BYTES, type Kernels } from './linalg-simd';
 
 /** Rows per block. */
 export const BLOCK_ROWS = 256;
@@ -25,7 +25,10 @@ export interface BlockedMatrix {
   blocks: number;
   /** Block b, column j, row r of the block at b·BLOCK_ROWS·stride + j·BLOCK_ROWS + r. */
   data: Float64Array;
-  /** Working space beside `data` in the kernels' memory: one value per row (blocks·BLOCK_ROWS), one block of W X, and sums (stride × stride). */
+  /**
+   * Working space beside `data` in the kernels' memory, for one product at a time: a value per row
+   * (the weights, X'v's v, or X v), one block of W X, and stride × stride sums (X'WX, X'v, or X v's v).
+   */
   perRow: Float64Array;
   weighted: Float64Array;
   sums: Float64Array;
@@ -37,18 +40,19 @@ export function blockedMatrix(rows: number, columns: number): BlockedMatrix {
   const stride = Math.ceil(columns / 4) * 4;
   const blocks = Math.ceil(rows / BLOCK_ROWS);
   const lengths = [stride * stride, BLOCK_ROWS * stride, blocks * BLOCK_ROWS, blocks * BLOCK_ROWS * stride];
-  const { buffer, kernels } = kernelMemory(8 * lengths.reduce((sum, n) => sum + n, 0));
+  const bytes = 8 * lengths.reduce((sum, n) => sum + n, 0);
+  if (bytes > MAX_BYTES) throw new RangeError(`${rows} rows × ${columns} inputs are too many to fit at once (${(bytes / 2 ** 30).toFixed(1)} GiB, at most ${MAX_BYTES / 2 ** 30}): sample the rows`);
+  const { buffer, kernels } = kernelMemory(bytes);
   let offset = 0;
   const [sums, weighted, perRow, data] = lengths.map((n) => new Float64Array(buffer, 8 * (offset += n) - 8 * n, n)) as [Float64Array, Float64Array, Float64Array, Float64Array];
   return { rows, columns, stride, blocks, data, perRow, weighted, sums, kernels };
 }
 
 /** Sets column `column` to `values` (one per row). */
-export function setColumn(m: BlockedMatrix, column: number, values: ArrayLike<number>): void {
+export function setColumn(m: BlockedMatrix, column: number, values: Float64Array): void {
   for (let b = 0; b < m.blocks; b++) {
     const first = b * BLOCK_ROWS;
-    const o = (b * m.stride + column) * BLOCK_ROWS;
-    for (let r = 0; r < BLOCK_ROWS && first + r < m.rows; r++) m.data[o + r] = values[first + r] as number;
+    m.data.set(values.subarray(first, Math.min(first + BLOCK_ROWS, m.rows)), (b * m.stride + column) * BLOCK_ROWS);
   }
 }
 

@@ -99,6 +99,10 @@ describe('logistic regression on CoIL 2000 (5,822 customers, 85 features)', () =
 });
 
 describe('the linear algebra under the fit (lib/learn/linalg.ts)', () => {
+  it('refuses a matrix larger than a WebAssembly memory holds (4 GiB), naming its size', () => {
+    expect(() => blockedMatrix(6_000_000, 100)).toThrow('6000000 rows × 100 inputs are too many to fit at once (4.5 GiB, at most 4): sample the rows');
+  });
+
   // Row counts either side of a block (256 rows) and column counts that are not a multiple of 4,
   // so that the padding of both is exercised; compared with the sums written out.
   const random = createRandom(7);
