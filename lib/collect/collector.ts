@@ -103,10 +103,23 @@ export function validateMessages(request: Pick<CollectRequest, 'batch' | 'messag
   return validation;
 }
 
+/**
+ * Events only the engine writes, straight onto the stream (`publish`): a decision's `Decision Made`
+ * (with the offers a holdout decision withheld), a campaign's `Message Sent` and `Message Held Out`.
+ * The nightly job reads them as who was offered what and who was held out (the uplift's arms), and the
+ * contact ledger counts a send; the write key is public, so a message sent with it under one of these
+ * names would forge them. The collector refuses them, from any write key.
+ */
+export const ENGINE_RECORDS: ReadonlySet<string> = new Set(['Decision Made', 'Message Sent', 'Message Held Out']);
+
 function validateMessage(sent: SentMessage, where: string, receivedAt: Date): CollectedEvent {
   const size = Buffer.byteLength(JSON.stringify(sent.message) ?? '', 'utf8');
   if (size > MAX_MESSAGE_BYTES) throw new ValidationError(`${where || 'message'} is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES} bytes per message`);
-  return completeMessage(parseMessage(sent.message, where), receivedAt, () => sent.contentId);
+  const event = completeMessage(parseMessage(sent.message, where), receivedAt, () => sent.contentId);
+  if (event.type === 'track' && ENGINE_RECORDS.has(event.event ?? '')) {
+    throw new ValidationError(`${where ? `${where}.` : ''}event: "${event.event}" is the engine's own record (decisions and campaigns write it); a write key cannot send it`);
+  }
+  return event;
 }
 
 /** The reason a message was rejected, always naming its position in a batch (completeMessage's errors do not know it). */

@@ -365,6 +365,26 @@ describe('collecting a request: valid messages to the stream, invalid ones to th
     ]);
   });
 
+  it("refuses the engine's own records from a write key: a forged holdout decision or campaign hold-out would make a control arm", async () => {
+    const { stream, deadLetters } = sinks();
+    const forged = {
+      batch: [
+        { type: 'track', anonymousId: 'x', event: 'Decision Made', properties: { variant: 'holdout', offers: [], withheld: ['cart-reminder'] } },
+        { type: 'track', anonymousId: 'x', event: 'Message Held Out', properties: { promotion_id: 'cart-reminder' } },
+        { type: 'track', anonymousId: 'x', event: 'Message Sent', properties: { promotion_id: 'cart-reminder' } },
+        { type: 'track', anonymousId: 'x', event: 'Promotion Viewed', properties: { promotion_id: 'cart-reminder' } },
+      ],
+    };
+    const result = await collect(parseRequest('batch', JSON.stringify(forged)), received, { stream, deadLetters }, privacy);
+    expect(result.accepted).toBe(1);
+    expect(result.rejected).toEqual([0, 1, 2].map((index) => ({ index, reason: `batch[${index}].event: "${forged.batch[index]?.event}" is the engine's own record (decisions and campaigns write it); a write key cannot send it` })));
+    expect(stream.data.map((d) => JSON.parse(d).event)).toEqual(['Promotion Viewed']);
+    await expect(collect(parseRequest('track', JSON.stringify(forged.batch[0])), received, { stream, deadLetters }, privacy)).rejects.toMatchObject({ statusCode: 400 });
+    // The engine itself puts them on the stream.
+    await publish(stream, [{ ...(forged.batch[0] as object), messageId: 'd-1', timestamp: received.toISOString(), receivedAt: received.toISOString(), context: {} } as never]);
+    expect(JSON.parse(stream.data.at(-1) as string).event).toBe('Decision Made');
+  });
+
   it('writes the same dead letter again for a retry of the request, not a second one', async () => {
     const { stream, deadLetters } = sinks();
     await collect(parseRequest('batch', JSON.stringify(mixed)), received, { stream, deadLetters }, privacy);
