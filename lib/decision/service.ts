@@ -123,7 +123,7 @@ export async function answerDecision(request: z.output<typeof decisionRequestSch
   // A visitor exists once she sends an event: a decision for one never seen logs nothing (it would make her an empty profile).
   if (deps.stream && request.identity && profile) await logDecision(deps.stream, request, decision, deps.salt, now);
   // What a holdout decision withheld is for the log only: the app is told what to show.
-  const { withheld: _withheld, ...shown } = decision;
+  const shown = decision.withheld === undefined ? decision : withoutWithheld(decision);
   return {
     ...shown,
     ...(fallback ? { modelVersion: `${decision.modelVersion} (fallback: ${fallback})` } : {}),
@@ -272,4 +272,9 @@ async function logDecision(stream: EventStream, request: z.output<typeof decisio
     context: { channel: request.context.channel },
   } as unknown as CollectedEvent;
   await publish(stream, [event]);
+}
+
+/** A holdout decision without the offers it withheld (copied only for the holdout: the rest answer as decided). */
+function withoutWithheld({ withheld: _withheld, ...shown }: Decision): Omit<Decision, 'withheld'> {
+  return shown;
 }
