@@ -1,8 +1,11 @@
 /**
  * Shoppers for trying the nightly job locally (`npm run train -- --simulate N`): each browses paint
- * and garden products over the weeks before the night, some leave a cart, some are shown the cart
- * reminder and convert, and orders hold products, paint with brushes and tape, garden with gloves,
- * more likely for those who looked more. Seeded, so a run is repeatable.
+ * and garden products over the weeks before the night, some leave a cart, and orders hold products,
+ * paint with brushes and tape, garden with gloves, more likely for those who looked more. A decision
+ * for each cart (its `Decision Made`, as the decision service logs it) either offers the cart
+ * reminder or, for a fifth of them, is a holdout that withholds it: those shown it convert (and
+ * order) more the more paint they looked at, so the nightly job's uplift has a control arm and an
+ * effect to find. Seeded, so a run is repeatable.
  */
 import { createRandom } from '../lib/learn/metrics';
 
@@ -25,9 +28,20 @@ export function simulateShoppers(count: number, night: Date, seed = 7): Array<Re
     if (random() < 0.3) emit(userId, day(25, 12), { event: 'Order Completed', properties: { total: 45, products: basket(paint >= garden ? 'Paint' : 'Garden', random) } });
     const carted = random() < 0.25;
     if (carted) emit(userId, day(16, 20), { event: 'Product Added', properties: { product_id: pick(PAINT), category: 'Paint' } });
-    if (carted && random() < 0.6) {
-      emit(userId, day(12, 9), { event: 'Promotion Viewed', properties: { promotion_id: 'cart-reminder' } });
-      if (random() < 0.5) emit(userId, day(10, 9), { event: 'Promotion Converted', properties: { promotion_id: 'cart-reminder' } });
+    if (carted) {
+      const held = random() < 0.2;
+      const decision = { decision_id: `sim-decision-${i}`, placement: 'cart' };
+      emit(userId, day(12, 8), {
+        event: 'Decision Made',
+        properties: held ? { ...decision, variant: 'holdout', offers: [], withheld: ['cart-reminder'] } : { ...decision, variant: 'personalised', offers: ['cart-reminder'] },
+      });
+      if (!held && random() < 0.8) {
+        emit(userId, day(12, 9), { event: 'Promotion Viewed', properties: { promotion_id: 'cart-reminder' } });
+        if (random() < 0.15 + 0.1 * paint) {
+          emit(userId, day(10, 9), { event: 'Promotion Converted', properties: { promotion_id: 'cart-reminder' } });
+          emit(userId, day(10, 10), { event: 'Order Completed', properties: { total: 60, products: basket('Paint', random) } });
+        }
+      }
     }
     const likes = (views: number) => 1 / (1 + Math.exp(-(-3 + 0.6 * views)));
     if (random() < likes(paint)) emit(userId, day(5 + (i % 7), 12), { event: 'Order Completed', properties: { total: 60, products: basket('Paint', random) } });
