@@ -260,16 +260,39 @@ function readTarget(table: CsvTable, field: number): Uint8Array {
   return y;
 }
 
-/** Numeric when every non-empty cell is a finite number and there is at least one. */
-function detectType(table: CsvTable, field: number, isMissing: Missing): ColumnType {
-  let values = 0;
-  for (const row of table.rows) {
-    const cell = row[field] as string;
-    if (isMissing(cell)) continue;
-    if (asNumber(cell) === undefined) return 'categorical';
-    values++;
+/** A column's cells read as numbers once: NaN where missing; `bad`, the first row that is neither (-1 when none). */
+interface NumberCells {
+  values: Float64Array;
+  bad: number;
+  present: number;
+}
+
+function numberCells(table: CsvTable, field: number, isMissing: Missing): NumberCells {
+  const n = table.rows.length;
+  const values = new Float64Array(n);
+  let bad = -1;
+  let present = 0;
+  for (let r = 0; r < n; r++) {
+    const cell = (table.rows[r] as string[])[field] as string;
+    if (isMissing(cell)) {
+      values[r] = Number.NaN;
+      continue;
+    }
+    const x = asNumber(cell);
+    if (x === undefined) {
+      if (bad < 0) bad = r;
+      values[r] = Number.NaN;
+      continue;
+    }
+    values[r] = x;
+    present++;
   }
-  return values > 0 ? 'numeric' : 'categorical';
+  return { values, bad, present };
+}
+
+/** Numeric when every non-empty cell is a finite number and there is at least one. */
+function detectType(cells: NumberCells): ColumnType {
+  return cells.bad < 0 && cells.present > 0 ? 'numeric' : 'categorical';
 }
 
 /** Numbers in numeric order first, then other levels alphabetically, `(missing)` last. */
@@ -286,7 +309,7 @@ function compareLevels(a: string, b: string): number {
 const levelOf = (cell: string, isMissing: Missing) => (isMissing(cell) ? MISSING_LEVEL : cell.trim());
 
 /** The mean of a numeric column, or the levels of a categorical one, from the training rows. */
-function learnColumn(table: CsvTable, field: number, type: ColumnType, isMissing: Missing): ColumnSchema {
+function learnColumn(table: CsvTable, field: number, type: ColumnType, isMissing: Missing, cells: () => NumberCells): ColumnSchema {
   const name = table.header[field] as string;
   if (type === 'categorical') {
     const levels = [...new Set(table.rows.map((row) => levelOf(row[field] as string, isMissing)))].sort(compareLevels);
@@ -295,16 +318,12 @@ function learnColumn(table: CsvTable, field: number, type: ColumnType, isMissing
     }
     return { name, type, levels };
   }
+  const { values, bad, present } = cells();
+  if (bad >= 0) numberAt(table, bad, field);
+  if (present === 0) throw new LearnInputError(table.file, 1, `column "${name}" is declared numeric but has no values`, 1);
   let sum = 0;
-  let count = 0;
-  table.rows.forEach((row, r) => {
-    const cell = row[field] as string;
-    if (isMissing(cell)) return;
-    sum += numberAt(table, r, field);
-    count++;
-  });
-  if (count === 0) throw new LearnInputError(table.file, 1, `column "${name}" is declared numeric but has no values`, 1);
-  return { name, type, mean: sum / count };
+  for (const x of values) if (!Number.isNaN(x)) sum += x;
+  return { name, type, mean: sum / present };
 }
 
 export function numberAt(table: CsvTable, row: number, field: number): number {
@@ -315,11 +334,11 @@ export function numberAt(table: CsvTable, row: number, field: number): number {
 }
 
 /** One column of `table` encoded as `schema` says: missing numbers NaN, missing levels `(missing)`. */
-function encodeColumn(table: CsvTable, field: number, schema: ColumnSchema, isMissing: Missing): Column {
+function encodeColumn(table: CsvTable, field: number, schema: ColumnSchema, isMissing: Missing, cells?: NumberCells): Column {
   const n = table.rows.length;
   if (schema.type === 'numeric') {
-    const values = new Float64Array(n);
-    for (let r = 0; r < n; r++) values[r] = isMissing((table.rows[r] as string[])[field] as string) ? Number.NaN : numberAt(table, r, field);
+    const { values, bad } = cells ?? numberCells(table, field, isMissing);
+    if (bad >= 0) numberAt(table, bad, field);
     return { name: schema.name, type: 'numeric', values };
   }
   const index = new Map(schema.levels.map((level, i) => [level, i]));
@@ -345,12 +364,15 @@ export function dataset(table: CsvTable, options: DatasetOptions = {}): Dataset 
     throw new LearnInputError(named.file, 1, `the target "${target}" is ${positives === 0 ? 0 : 1} on every row; a model needs both 0s and 1s`, 1);
   }
   const isMissing = missingTest(options.missing);
+  // Each column's cells are read as numbers once, for its type, its mean and its values.
+  const parsed = new Map<number, NumberCells>();
+  const cellsOf = (field: number) => parsed.get(field) ?? (parsed.set(field, numberCells(named, field, isMissing)), parsed.get(field) as NumberCells);
   const columns: ColumnSchema[] = [];
   named.header.forEach((name, field) => {
-    if (field !== targetField) columns.push(learnColumn(named, field, options.types?.[name] ?? detectType(named, field, isMissing), isMissing));
+    if (field !== targetField) columns.push(learnColumn(named, field, options.types?.[name] ?? detectType(cellsOf(field)), isMissing, () => cellsOf(field)));
   });
   const schema: Schema = { target, columns, ...(options.missing ? { missing: [...options.missing] } : {}) };
-  return { ...encode(named, schema), file: named.file, schema, y, positives };
+  return { ...encodeWith(named, schema, (field) => parsed.get(field)), file: named.file, schema, y, positives };
 }
 
 /**
@@ -358,8 +380,15 @@ export function dataset(table: CsvTable, options: DatasetOptions = {}): Dataset 
  * found by name, in any order; extra columns are ignored; the target column may be absent.
  */
 export function encode(table: CsvTable, schema: Schema): EncodedFile {
+  return encodeWith(table, schema, () => undefined);
+}
+
+function encodeWith(table: CsvTable, schema: Schema, parsed: (field: number) => NumberCells | undefined): EncodedFile {
   const isMissing = missingTest(schema.missing);
-  const columns = schema.columns.map((c) => encodeColumn(table, columnIndex(table, c.name, 'the model was trained on it'), c, isMissing));
+  const columns = schema.columns.map((c) => {
+    const field = columnIndex(table, c.name, 'the model was trained on it');
+    return encodeColumn(table, field, c, isMissing, parsed(field));
+  });
   // A target column left empty (or missing) on every row (customers to score) counts as absent.
   const targetField = table.header.indexOf(schema.target);
   const present = targetField >= 0 && table.rows.some((row) => !isMissing(row[targetField] as string));
