@@ -6,12 +6,16 @@
  *
  * - `reliability`: rows sorted by score, cut into bins of equal size (scikit-learn's
  *   `calibration_curve(strategy="quantile")`; equal-width bins would put nearly every row of a
- *   6%-buyer population in the first), each with its mean score and its observed rate; with the
- *   expected calibration error (the row-weighted mean gap) and the Brier score.
+ *   6%-buyer population in the first), equal scores kept in one bin (so a tree's few values give
+ *   fewer, larger bins), each with its mean score and its observed rate; with the expected
+ *   calibration error (the row-weighted mean gap) and the Brier score.
  * - `fitPlatt`: the logistic regression of the outcome on the score's log-odds, with Platt's (1999)
- *   smoothed targets as scikit-learn's `CalibratedClassifierCV(method="sigmoid")`; fitted on
- *   out-of-fold scores, never on the scores of the rows a model was fitted on. A monotone map:
- *   ranking, AUC and lift are unchanged.
+ *   smoothed targets, as scikit-learn's `CalibratedClassifierCV(method="sigmoid")` fits a model
+ *   with a decision function (our logistic regression's log-odds are its linear score; for a tree
+ *   we take the log-odds of its leaf score, where scikit-learn would take the probability itself);
+ *   fitted on out-of-fold scores, never on the scores of the rows a model was fitted on. A rising
+ *   map (a fitted slope that is not above 0 is refused: the identity is kept), so ranking, AUC and
+ *   lift are unchanged.
  */
 import type { TreeNode } from './chaid';
 import type { FittedModel } from './train';
@@ -44,9 +48,13 @@ export function reliability(scores: ArrayLike<number>, y: ArrayLike<number>, bin
   const k = Math.max(1, Math.min(bins, n));
   const table: ReliabilityBin[] = [];
   let brier = 0;
-  for (let b = 0; b < k && n > 0; b++) {
-    const from = Math.floor((b * n) / k);
-    const to = Math.floor(((b + 1) * n) / k);
+  // Equal scores stay in one bin (a tree gives a few values): a cut inside a run of ties moves to its end.
+  let to = 0;
+  for (let b = 0; b < k && to < n; b++) {
+    const from = to;
+    to = Math.max(from + 1, Math.floor(((b + 1) * n) / k));
+    if (b === k - 1) to = n;
+    while (to < n && scores[order[to] as number] === scores[order[to - 1] as number]) to++;
     let predicted = 0;
     let observed = 0;
     for (let j = from; j < to; j++) {
@@ -120,7 +128,9 @@ export function fitPlatt(scores: ArrayLike<number>, y: ArrayLike<number>): Platt
     if (abs(previous - loss) < 1e-12 * (1 + abs(loss)) && abs(dA) + abs(dB) < 1e-10) break;
     previous = loss;
   }
-  return { a, b };
+  // A slope at or below 0 (scores that rank buyers no better than chance, or worse) would flatten or
+  // reverse the ranking: no scaling then.
+  return a > 0 && Number.isFinite(a) && Number.isFinite(b) ? { a, b } : { a: 1, b: 0 };
 }
 
 /** A score through Platt scaling. */

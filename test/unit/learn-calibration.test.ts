@@ -45,6 +45,23 @@ describe('calibration', () => {
     expect(after.brier).toBeLessThan(reliability(s, y, 10).brier);
   });
 
+  it("keeps equal scores in one bin (a tree's leaves), as the quantile curve's edges do", () => {
+    // Three leaf values over 10 rows: 4 at 0.1, 3 at 0.5, 3 at 0.9.
+    const scores = [0.1, 0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.9, 0.9, 0.9];
+    const outcomes = [0, 0, 0, 1, 0, 1, 1, 1, 1, 1];
+    const table = reliability(scores, outcomes, 5);
+    expect(table.bins).toEqual([
+      { rows: 4, predicted: 0.1, observed: 0.25 },
+      { rows: 3, predicted: 0.5, observed: 2 / 3 },
+      { rows: 3, predicted: 0.9, observed: 1 },
+    ]);
+  });
+
+  it('keeps the identity rather than flatten or reverse a ranking (scores that rank buyers last)', () => {
+    const reversed = s.map((v) => 1 - v);
+    expect(fitPlatt(reversed, y)).toEqual({ a: 1, b: 0 });
+  });
+
   it('leaves scores as they are without both outcomes, and keeps the order of any scores', () => {
     expect(fitPlatt([0.2, 0.3], [0, 0])).toEqual({ a: 1, b: 0 });
     const platt = fitPlatt(s, y);
