@@ -2,13 +2,14 @@
 import { writeFileSync } from 'node:fs';
 import { liftChartSvg } from '../learn/chart';
 import { describeModel, type ModelDescription } from '../learn/describe';
-import { dataset, encode, parseCsv, type ColumnType, type Dataset, type EncodedFile } from '../learn/csv';
+import { dataset, encode, parseCsv, type ColumnType, type CsvTable, type Dataset, type EncodedFile } from '../learn/csv';
 import { evaluate, type Evaluation } from '../learn/metrics';
 import { crossValidate, fitModel, predict, selectModel, type CrossValidation, type FittedModel, type ModelKind, type ModelOptions } from '../learn/train';
 import { basename } from 'node:path';
 import { loadModel } from '../decision/model';
 import { LearnInputError } from '../learn/errors';
-import { modelArtifact } from '../learn/model-file';
+import { modelArtifact, scoreFile } from '../learn/model-file';
+import { MAX_FEATURE_VALUE } from '../decision/model';
 import { calibrate, calibratedModel, fitPlatt, reliability, type Platt, type Reliability } from '../learn/calibration';
 import { numberOption, options, readText, required, UsageError, type Streams } from './moment';
 
@@ -48,7 +49,7 @@ file.
   --C C                 logistic: inverse regularisation strength, as scikit-learn's (default 1)
   --alpha-split P       tree: split while the Bonferroni-adjusted chi-square p is below P (default 0.05)
   --alpha-merge P       tree: merge categories while their chi-square p is above P (default 0.05)
-  --max-depth D         tree: depth of the deepest split's children (default 4)
+  --max-depth D         tree: depth of the deepest split's children (default 4, at most 8)
   --min-node-size N     tree: a node with fewer rows is not split (default 50)
   --min-child-size N    tree: every child of a split has at least N rows (default 20)
   --json                prints one JSON object instead of the readable report (the model under "fitted")
@@ -88,7 +89,8 @@ export function trainCommand(args: string[], io: Streams): void {
   const seed = numberOption(v.seed, 'seed', { min: 0, max: 2 ** 31 - 1, integer: true }, 1);
   const top = v.top === undefined ? undefined : numberOption(v.top, 'top', { min: 1, max: 1e9, integer: true });
   const topK = (rows: number) => Math.min(rows, top ?? Math.round(rows / 10));
-  const data = dataset(parseCsv(readText(trainFile), trainFile), { target, types: columnTypes(v.categorical, v.numeric), ...(v.na === undefined ? {} : { missing: missingTokens(v.na) }) });
+  const table = parseCsv(readText(trainFile), trainFile);
+  const data = dataset(table, { target, types: columnTypes(v.categorical, v.numeric), ...(v.na === undefined ? {} : { missing: missingTokens(v.na) }) });
   // The test file is read before training, so a mistake in it is reported at once.
   const testFile = v.test === undefined ? undefined : encode(parseCsv(readText(v.test), v.test), data.schema);
 
@@ -99,7 +101,7 @@ export function trainCommand(args: string[], io: Streams): void {
   const model = platt === undefined ? trained.model : calibratedModel(trained.model, platt);
   const test = testFile === undefined ? undefined : scoreTest(testFile, model, topK);
   if (v.scores !== undefined && test !== undefined) writeFileSync(v.scores, `score\n${Array.from(test.scores, (s) => String(s)).join('\n')}\n`);
-  if (v['save-model'] !== undefined) writeFileSync(v['save-model'], `${JSON.stringify(savedModel(model, data, trainFile), null, 1)}\n`);
+  if (v['save-model'] !== undefined) writeFileSync(v['save-model'], `${JSON.stringify(savedModel(model, data, table), null, 1)}\n`);
   if (v.chart !== undefined) writeFileSync(v.chart, chart(data, trained.chosen, test?.evaluation ?? crossValidated, test?.evaluation !== undefined, folds));
 
   const calibration = {
@@ -137,7 +139,8 @@ function hyperParameters(v: Record<string, string | boolean | undefined>): Model
   const tree = {
     alphaSplit: n('alpha-split', { min: 1e-12, max: 1 }),
     alphaMerge: n('alpha-merge', { min: 1e-12, max: 1 }),
-    maxDepth: n('max-depth', { min: 1, max: 16, integer: true }),
+    // A saved tree puts a missing-value split before each numeric one: 8 levels fit the artifact's 16.
+    maxDepth: n('max-depth', { min: 1, max: 8, integer: true }),
     minNodeSize: n('min-node-size', { min: 2, max: 1e9, integer: true }),
     minChildSize: n('min-child-size', { min: 1, max: 1e9, integer: true }),
   };
@@ -153,8 +156,18 @@ function train(data: Dataset, kind: (typeof KINDS)[number], cv: { folds: number;
   return { chosen: kind as ModelKind, reason: 'asked for', candidates: { [kind]: only } as Partial<Record<ModelKind, CrossValidation>>, model: fitModel(kind, data, data.y, cv) };
 }
 
-/** The decision function's artifact of the model, checked by its loader before it is written. */
-function savedModel(model: FittedModel, data: Dataset, file: string) {
+/**
+ * The decision function's artifact of the model, checked before it is written: its loader accepts
+ * it, and scored through it (as `moment score` does) the training file's rows get exactly the
+ * model's own scores.
+ */
+function savedModel(model: FittedModel, data: Dataset, table: CsvTable) {
+  const file = data.file;
+  for (const c of data.columns) {
+    if (c.type === 'numeric' && c.values.some((x) => Math.abs(x) > MAX_FEATURE_VALUE)) {
+      throw new LearnInputError(file, 1, `the model cannot be saved as an artifact: column "${c.name}" holds values beyond ±${MAX_FEATURE_VALUE}, which the decision function clamps; rescale it (days rather than milliseconds, say)`, 1);
+    }
+  }
   const trainedAt = new Date().toISOString();
   const artifact = modelArtifact(model, data.schema, { version: `moment-train-${trainedAt.slice(0, 10)}`, trainedAt, trainedOn: basename(file) });
   try {
@@ -162,6 +175,10 @@ function savedModel(model: FittedModel, data: Dataset, file: string) {
   } catch (e) {
     throw new LearnInputError(file, 1, `the model cannot be saved as an artifact: ${(e as Error).message}${model.kind === 'tree' ? ' (a smaller tree: lower --max-depth)' : ''}`, 1);
   }
+  const own = predict(model, data);
+  const through = scoreFile(artifact, table);
+  const row = own.findIndex((p, i) => !Object.is(p, through[i]));
+  if (row >= 0) throw new LearnInputError(file, table.locate(row, 0).line, `the model cannot be saved as an artifact: through it this row scores ${through[row]}, not ${own[row]}`, 1);
   return artifact;
 }
 

@@ -27,7 +27,7 @@ const featureSchema = z.strictObject({
   equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
   /** 1 when the value is one of these (for a list: contains one of them), else 0 (a tree's split on a group of categories). */
   oneOf: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).max(200).optional(),
-  /** 1 when the fact is absent or not a finite number, else 0 (a model's missing-value indicator). */
+  /** 1 when the fact is absent or neither a finite number nor a boolean (what the value reads as 0/1), else 0: a model's missing-value indicator. */
   missing: z.literal(true).optional(),
   /** Upper bound applied before the transform (outliers). */
   cap: z.number().optional(),
@@ -103,6 +103,8 @@ export const modelSchema = z.strictObject({
   /** `logistic` (every target logistic, as the first artifacts were) or `propensity` (targets may be trees). */
   kind: z.enum(['logistic', 'propensity']),
   features: z.array(featureSchema).max(500),
+  /** For a model saved by `moment train`: the cells that meant "missing" in its training file, so `moment score` reads a file alike. Decisions do not read it. */
+  missing: z.array(z.string().max(100)).max(100).optional(),
   /** `offer:<id>`, `category:<name>` or `default`: the most specific one present scores an offer. */
   targets: z.record(z.string(), targetSchema),
   associations: z
@@ -206,7 +208,7 @@ function compileFeature(f: z.output<typeof featureSchema>): (facts: Facts & { se
   const numeric = (v: unknown): number => {
     if (f.equals !== undefined) return (Array.isArray(v) ? v.includes(f.equals) : v === f.equals) ? 1 : 0;
     if (oneOf !== undefined) return (Array.isArray(v) ? v.some((x) => oneOf.has(x)) : oneOf.has(v)) ? 1 : 0;
-    if (f.missing === true) return typeof v === 'number' && Number.isFinite(v) ? 0 : 1;
+    if (f.missing === true) return (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean' ? 0 : 1;
     const x = typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? Number(v) : f.default;
     const capped = bounded(f.cap !== undefined ? Math.min(x, f.cap) : x);
     return f.transform === 'log1p' ? Math.log1p(Math.max(capped, 0)) : capped;

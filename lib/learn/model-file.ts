@@ -16,7 +16,7 @@
  */
 import { loadModel, type ModelConfig, type TreeNodeConfig } from '../decision/model';
 import type { CategoricalSplit, NumericSplit, TreeNode } from './chaid';
-import { columnIndex as columnIndexOf, isMissingCell, MISSING_LEVEL, numberAt as numberCell, type CsvTable, type Schema } from './csv';
+import { columnIndex as columnIndexOf, isMissingCell, MISSING_LEVEL, MISSING_TOKENS, numberAt as numberCell, type CsvTable, type Schema } from './csv';
 import { LearnInputError } from './errors';
 import { indicatorOf } from './impute';
 import type { FittedModel } from './train';
@@ -63,7 +63,7 @@ export function modelArtifact(model: FittedModel, schema: Schema, meta: SavedMod
     return name;
   };
   const comment = `moment train on ${meta.trainedOn}, target ${schema.target}: traits.<column> holds a row's value (a missing category the text "${MISSING_LEVEL}")`;
-  const head = { $comment: comment, version: meta.version, trainedAt: meta.trainedAt, kind: 'propensity' as const };
+  const head = { $comment: comment, version: meta.version, trainedAt: meta.trainedAt, kind: 'propensity' as const, missing: [...(schema.missing ?? MISSING_TOKENS)] };
   if (model.kind === 'logistic') {
     const weights: Record<string, number> = {};
     const indicators = new Map(model.imputation.filter((m) => m.indicator).map((m) => [indicatorOf(m.column), m.column]));
@@ -117,7 +117,7 @@ function columnsOf(artifact: ModelConfig): Map<string, { categorical: boolean }>
 }
 
 export interface ScoreOptions {
-  /** The cells read as missing (as in training). */
+  /** The cells read as missing. Default: the artifact's own (`missing`, the training file's), else MISSING_TOKENS. */
   missing?: readonly string[];
 }
 
@@ -127,10 +127,15 @@ export function scoreFile(document: unknown, table: CsvTable, options: ScoreOpti
   const target = model.target('default');
   if (target === undefined) throw new Error('the artifact has no "default" target (a model saved by moment train has one)');
   const columns = columnsOf(document as ModelConfig);
+  const missing = options.missing ?? (document as ModelConfig).missing;
   const fields = new Map<string, number>();
   table.header.forEach((name, field) => {
     const key = traitKey(name);
-    if (columns.has(key) && !fields.has(key)) fields.set(key, field);
+    if (!columns.has(key)) return;
+    const other = fields.get(key);
+    // Two columns that are one trait (`home region` and `home_region`): which one the model read is not known, so neither is guessed.
+    if (other !== undefined) throw new LearnInputError(table.file, 1, `columns "${table.header[other]}" and "${name}" are both the model's trait "${key}"; remove or rename one`, 1);
+    fields.set(key, field);
   });
   for (const key of columns.keys()) if (!fields.has(key)) columnIndexOf(table, key, 'the model reads it');
   const scores = new Float64Array(table.rows.length);
@@ -139,7 +144,7 @@ export function scoreFile(document: unknown, table: CsvTable, options: ScoreOpti
     for (const [key, { categorical }] of columns) {
       const field = fields.get(key) as number;
       const cell = (table.rows[r] as string[])[field] as string;
-      if (isMissingCell(cell, options.missing)) {
+      if (isMissingCell(cell, missing)) {
         if (categorical) traits[key] = MISSING_LEVEL;
         continue;
       }

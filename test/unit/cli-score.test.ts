@@ -80,6 +80,40 @@ describe.each(['logistic', 'tree'])('a %s model saved with --save-model', (kind)
   });
 });
 
+describe('what a saved model refuses to get wrong', () => {
+  it('keeps the missing tokens it was trained with, so moment score reads "?" as missing without being told', async () => {
+    const lines = readFileSync(train, 'utf8').replace(/,NA,/g, ',?,');
+    const questioned = join(dir, 'questioned.csv');
+    writeFileSync(questioned, lines);
+    const saved = join(dir, 'questioned.json');
+    const scores = join(dir, 'questioned-scores.csv');
+    const trained = await moment('train', '--train', questioned, '--target', 'bought', '--model', 'tree', '--na', '?', '--test', questioned, '--scores', scores, '--save-model', saved);
+    expect(trained.code).toBe(0);
+    expect((JSON.parse(readFileSync(saved, 'utf8')) as ModelConfig).missing).toEqual(['', '?']);
+    expect((await moment('score', '--model', saved, '--data', questioned)).out).toBe(readFileSync(scores, 'utf8'));
+  });
+
+  it('refuses a scoring file with two columns that are one trait, rather than guess which the model read', async () => {
+    const saved = join(dir, 'logistic.json');
+    await moment('train', '--train', train, '--target', 'bought', '--model', 'logistic', '--save-model', saved);
+    const both = join(dir, 'both.csv');
+    writeFileSync(both, 'home_region,visits,age,home region\nnorth,1,30,south\n');
+    const scored = await moment('score', '--model', saved, '--data', both);
+    expect(scored.code).toBe(1);
+    expect(scored.err).toMatch(/columns "home_region" and "home region" are both the model's trait "home_region"/);
+  });
+
+  it('refuses to save a model whose column the decision function would clamp (values beyond 1e12, such as times in milliseconds)', async () => {
+    const random = createRandom(3);
+    const rows = ['seenAt,bought', ...Array.from({ length: 400 }, (_, i) => `${1.7e12 + i * 1e9},${random() < (i > 200 ? 0.6 : 0.2) ? 1 : 0}`)];
+    const timed = join(dir, 'timed.csv');
+    writeFileSync(timed, `${rows.join('\n')}\n`);
+    const result = await moment('train', '--train', timed, '--target', 'bought', '--model', 'logistic', '--save-model', join(dir, 'timed.json'));
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/column "seenAt" holds values beyond ±1000000000000, which the decision function clamps/);
+  });
+});
+
 describe('hyper-parameters on the command line', () => {
   it("takes the tree's significance and depth, and the logistic regression's C", async () => {
     const deep = JSON.parse((await moment('train', '--train', train, '--target', 'bought', '--model', 'tree', '--json')).out) as { fitted: { segments: unknown[] } };

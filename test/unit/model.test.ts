@@ -69,6 +69,8 @@ describe('the model artifact', () => {
     expect(score({ region: 'north', age: 40 })).toBeCloseTo(sigmoid(0), 12);
     expect(score({ region: 'north', age: 'forty' })).toBeCloseTo(sigmoid(4), 12);
     expect(score({ region: 'north' })).toBeCloseTo(sigmoid(4), 12);
+    // A boolean is a value (read as 0/1), not a missing one.
+    expect(score({ region: 'north', age: true })).toBeCloseTo(sigmoid(0), 12);
     // An unknown visitor: no fact, so the missing indicator is 1.
     expect(tested.scorer(undefined)(offer('garden-season'))).toBeCloseTo(sigmoid(4), 12);
   });
