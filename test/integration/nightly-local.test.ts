@@ -37,5 +37,6 @@ describe('the nightly job on the local stack', () => {
     await expect(trainLocally({ dataDir, night: '2026-11-27' })).rejects.toThrow(AlreadyRan);
     // A rollback publishes the bundled demo model again, which the first night replaced.
     expect(await rollbackLocally(dataDir, 'demo-1')).toEqual({ version: 'demo-1', replaced: 'nightly-2026-11-27' });
-  });
+    // A whole night on real emulators: 30 s on two busy cores, so the limit is a hang's, not a speed test's.
+  }, 180_000);
 });
