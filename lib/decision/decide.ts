@@ -364,28 +364,41 @@ function arbitrate({ input, catalog }: DecisionRun, scored: Scored[]): { chosen:
   const arb = catalog.arbitration;
   // Holdout: a stable share of profiles gets the control experience (generic offers by value).
   const holdout = input.profileId !== null && bucketOf(`holdout:${input.profileId}`) < arb.holdoutPercent;
-  const pool = holdout ? scored.filter((c) => !c.offer.personalised).map((c) => ({ ...c, score: c.offer.value, reasons: ['control group'] })) : scored;
+  if (!holdout) return { ...personalised(input, arb.explorePercent, scored), holdout, withheld: [] };
+  const pool = scored.filter((c) => !c.offer.personalised).map((c) => ({ ...c, score: c.offer.value, reasons: ['control group'] }));
   const chosen = withDiversity(pool, input.count);
-  // What the personalised experience would have returned and the control group does not see: its control arm.
-  const withheld = holdout ? withDiversity([...scored], input.count).filter((c) => !chosen.some((x) => x.offer.id === c.offer.id)).map((c) => c.offer.id) : [];
+  // Its control arm: exactly what the personalised experience would have returned her (serendipity
+  // and exploration with the same draws), less what the control experience shows anyway. Only a
+  // holdout decision pays for this second arbitration.
+  const shown = new Set(chosen.map((c) => c.offer.id));
+  const withheld = personalised(input, arb.explorePercent, [...scored]).chosen.map((c) => c.offer.id).filter((id) => !shown.has(id));
+  return { chosen, holdout, withheld };
+}
+
+/**
+ * The personalised experience: arbitration with diversity, then the serendipity slot, then, for a
+ * small deterministic share of decisions, exploration. Sorts `pool`.
+ */
+function personalised(input: DecisionInput, explorePercent: number, pool: Scored[]): { chosen: Scored[]; explored?: Scored } {
+  const chosen = withDiversity(pool, input.count);
 
   // Serendipity: with two or more slots, the last one goes to the serendipity pick if it is eligible.
   const serendipitous = pool.find((c) => c.serendipity);
-  if (serendipitous && !holdout && input.count >= 2 && !chosen.includes(serendipitous)) {
+  if (serendipitous && input.count >= 2 && !chosen.includes(serendipitous)) {
     if (chosen.length >= input.count) chosen[chosen.length - 1] = serendipitous;
     else chosen.push(serendipitous);
   }
 
   // Exploration: a small, deterministic share of decisions puts a random eligible offer in the last slot.
-  let explored: Scored | undefined;
-  if (!holdout && input.explore !== false && chosen.length > 0 && bucketOf(`explore:${input.decisionId}`) < arb.explorePercent) {
+  if (input.explore !== false && chosen.length > 0 && bucketOf(`explore:${input.decisionId}`) < explorePercent) {
     const others = pool.filter((c) => !chosen.includes(c));
     if (others.length > 0) {
-      explored = others[bucketOf(`pick:${input.decisionId}`) % others.length];
-      chosen[chosen.length - 1] = explored as Scored;
+      const explored = others[bucketOf(`pick:${input.decisionId}`) % others.length] as Scored;
+      chosen[chosen.length - 1] = explored;
+      return { chosen, explored };
     }
   }
-  return { chosen, holdout, withheld, ...(explored ? { explored } : {}) };
+  return { chosen };
 }
 
 /** Arbitration with diversity: required offers first, then by score, no two of one category while others remain (sorts the pool). */

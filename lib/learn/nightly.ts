@@ -21,7 +21,7 @@ import { selectRows, type Dataset } from './csv';
 import { createHash } from 'node:crypto';
 import { challenge } from './challenge';
 import { DAY_MS, isOrder, trainingSets, type CustomerHistory, type PropensityTarget, type TrainingSet } from './training-set';
-import { upliftReport, type UpliftReport } from './uplift-report';
+import { upliftReports, type UpliftReport } from './uplift-report';
 
 export interface NightlyConfig {
   features: FeatureConfig[];
@@ -60,10 +60,11 @@ export interface TargetReport {
   comparison?: { holdoutRows: number; holdoutCustomers: number; holdoutBuyers: number; difference: number; low: number; high: number; confidence: number; resamples: number };
   /**
    * An offer's target: its rows are the customers offered it (response given exposure); this is its
-   * uplift against those held out from it (decision holdout, campaign control): both arms' sizes and
-   * response rates, and a two-model uplift's Qini table and coefficient on the holdout.
+   * uplift against those held out from it, one entry per source of assignment (the decision holdout,
+   * each campaign's control; never pooled): both arms' sizes and response rates, and a two-model
+   * uplift's Qini table and coefficient on the holdout.
    */
-  uplift?: UpliftReport;
+  uplift?: UpliftReport[];
 }
 
 export interface NightlyResult {
@@ -198,7 +199,7 @@ function judgeTarget(set: TrainingSet, champion: ModelConfig, t: NightlyConfig['
   set.profileIds.forEach((id, row) => (inHoldout(id) ? heldRows : trainingRows).push(row));
   const training = subset(set, trainingRows);
   const holdout = subset(set, heldRows);
-  const uplift = set.uplift === undefined ? undefined : upliftReport(set.uplift, { minResponders: config.minPositives, inHoldout });
+  const uplift = set.uplift === undefined ? undefined : upliftReports(set.uplift, { minResponders: config.minPositives, inHoldout });
   const base = { name: t.name, rows: set.rows, positives: set.positives, ...(uplift === undefined ? {} : { uplift }) };
   const enough = (d: Dataset, min: number) => d.positives >= min && d.rows - d.positives >= min;
   if (!enough(training, config.minPositives) || !enough(holdout, Math.ceil(config.minPositives / 4))) {

@@ -9,7 +9,8 @@
  * it to in the horizon (treated), labelled by whether they converted after; a customer never offered
  * it is no row, not a 0. Beside it, for uplift, the same offer's treated and control customers (held
  * out from it by the decision holdout or a campaign's control) with an outcome both can have, an
- * order after the moment they were assigned (`assignmentOf`).
+ * order after the moment they were assigned (`assignmentOf`), each with the source that drew her arm:
+ * a customer in both arms of one source is left out of it.
  */
 import type { CollectedEvent } from '../events/segment';
 import { featureVector, type FeatureConfig } from '../decision/model';
@@ -68,12 +69,15 @@ export interface TrainingSet extends Dataset {
 
 /**
  * An offer's customers in both arms: each row's features at the cut-off, `treated` (1: offered it
- * in the horizon; 0: held out from it), and `y` the uplift outcome after the assignment.
+ * in the horizon; 0: held out from it), `y` the uplift outcome after the assignment, and the source
+ * that assigned her (`sources`).
  */
 export interface UpliftSet extends Dataset {
   profileIds: string[];
   facts: Facts[];
   treated: Uint8Array;
+  /** Each row's source of assignment (a customer assigned by two sources is a row in each). */
+  sources: AssignmentSource[];
 }
 
 /** A day in milliseconds, for cut-offs and horizons. */
@@ -98,19 +102,19 @@ export function trainingSets(customers: readonly CustomerHistory[], options: Omi
   const horizonEnd = until + options.horizonDays * DAY_MS;
   const rows: Float64Array[] = [];
   const labels: number[][] = targets.map(() => []);
-  // Per target and row: an offer's arm (undefined: never offered nor held out) and its uplift outcome.
-  const armsOf: Array<Array<Assignment | undefined>> = targets.map(() => []);
-  const outcomes: number[][] = targets.map(() => []);
+  // Per target and row: an offer's uplift entries (one per source that assigned her to one arm only).
+  const entriesOf: UpliftEntry[][][] = targets.map(() => []);
+  // Per target and row: whether the engine offered it to her in the horizon (an offer's response rows).
+  const exposedOf: boolean[][] = targets.map(() => []);
   const profileIds: string[] = [];
   const facts: Facts[] = [];
   for (const customer of customers) {
     const sorted = [...customer.events].sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
     const horizon = sorted.filter((e) => Date.parse(e.timestamp) > until && Date.parse(e.timestamp) <= horizonEnd);
-    // An offer: her first assignment in the horizon, and what happened from it on (the label follows the person).
-    const assigned = targets.map((target) => (target.kind === 'offer' ? firstAssignment(horizon, target.offerId) : undefined));
-    const after = (t: number) => horizon.slice(assigned[t]?.index ?? 0);
-    const label = targets.map((target, t) => (after(t).some((e) => hits(e, target)) ? 1 : 0));
-    const outcome = targets.map((target, t) => (target.kind === 'offer' && after(t).some((e) => hits(e, target.outcome ?? { kind: 'purchase' })) ? 1 : 0));
+    // An offer: her first exposure in the horizon (the response model's row), and what happened from it on (the label follows the person).
+    const exposure = targets.map((target) => (target.kind === 'offer' ? firstExposure(horizon, target.offerId) : undefined));
+    const label = targets.map((target, t) => (horizon.slice(exposure[t] ?? 0).some((e) => hits(e, target)) ? 1 : 0));
+    const entries = targets.map((target) => (target.kind === 'offer' ? upliftEntries(horizon, target.offerId, target.outcome ?? { kind: 'purchase' }) : []));
     // Her events up to the cut-off, under the profile each belonged to then.
     const then = new Map<string, CollectedEvent[]>();
     for (const e of sorted) {
@@ -130,8 +134,8 @@ export function trainingSets(customers: readonly CustomerHistory[], options: Omi
       rows.push(vectorOf(atCutoff));
       targets.forEach((_, t) => {
         labels[t]?.push(label[t] as number);
-        armsOf[t]?.push(assigned[t]?.arm);
-        outcomes[t]?.push(outcome[t] as number);
+        exposedOf[t]?.push(exposure[t] !== undefined);
+        entriesOf[t]?.push(entries[t] as UpliftEntry[]);
       });
       // The person's id: her rows stay on one side of the holdout.
       profileIds.push(customer.profileId);
@@ -139,16 +143,18 @@ export function trainingSets(customers: readonly CustomerHistory[], options: Omi
   }
   return targets.map((target, t) => {
     if (target.kind !== 'offer') return { ...asDataset(rows, labels[t] as number[], { ...options, target }), profileIds, facts };
-    const arm = armsOf[t] as Array<Assignment | undefined>;
-    const exposed = arm.flatMap((a, row) => (a === 'treated' ? [row] : []));
-    const assigned = arm.flatMap((a, row) => (a === undefined ? [] : [row]));
+    const exposed = (exposedOf[t] as boolean[]).flatMap((e, row) => (e ? [row] : []));
+    // A row of the uplift set per customer row and source that assigned her.
+    const assigned = (entriesOf[t] as UpliftEntry[][]).flatMap((list, row) => list.map((entry) => ({ row, ...entry })));
     const pick = <T>(values: readonly T[], which: number[]) => which.map((row) => values[row] as T);
     const outcome = target.outcome ?? { kind: 'purchase' };
+    const upliftRows = assigned.map((a) => a.row);
     const uplift: UpliftSet = {
-      ...asDataset(pick(rows, assigned), pick(outcomes[t] as number[], assigned), { ...options, target: outcome }),
-      profileIds: pick(profileIds, assigned),
-      facts: pick(facts, assigned),
-      treated: Uint8Array.from(assigned, (row) => (arm[row] === 'treated' ? 1 : 0)),
+      ...asDataset(pick(rows, upliftRows), assigned.map((a) => a.outcome), { ...options, target: outcome }),
+      profileIds: pick(profileIds, upliftRows),
+      facts: pick(facts, upliftRows),
+      treated: Uint8Array.from(assigned, (a) => (a.arm === 'treated' ? 1 : 0)),
+      sources: assigned.map((a) => a.source),
     };
     return { ...asDataset(pick(rows, exposed), pick(labels[t] as number[], exposed), { ...options, target }), profileIds: pick(profileIds, exposed), facts: pick(facts, exposed), uplift };
   });
@@ -158,38 +164,74 @@ export function trainingSets(customers: readonly CustomerHistory[], options: Omi
 export type Assignment = 'treated' | 'control';
 
 /**
- * What an event says of an offer, as the engine records it:
- * - treated: a `Decision Made` listing it among the offers returned (`properties.offers`), a campaign's
- *   `Message Sent` with it (`promotion_id`), or an app's `Promotion Viewed` of it;
- * - control: a decision-holdout `Decision Made` (`variant` 'holdout') listing it among the offers the
+ * Who drew the arm: `decision` for the decision holdout (a stable 5% of profiles), `campaign:<id>`
+ * for a campaign's control group (its own share of its own audience). Each is an experiment of its
+ * own, with its own assignment probability and customers: their arms are never pooled.
+ */
+export type AssignmentSource = 'decision' | `campaign:${string}`;
+
+/**
+ * What one of the engine's own records says of an offer, and which experiment drew it:
+ * - treated: a personalised `Decision Made` (`variant` 'personalised') listing it among the offers
+ *   returned (`properties.offers`), or a campaign's `Message Sent` with it (`promotion_id`);
+ * - control: a holdout `Decision Made` (`variant` 'holdout') listing it among the offers the
  *   personalised experience would have returned (`properties.withheld`), or a campaign control's
  *   `Message Held Out` with it (`promotion_id`).
- * A conversion is not an exposure: without one of these, she was not offered it.
+ * The collector refuses these records from a write key (lib/collect/collector.ts), so neither arm can
+ * be forged; a client event (`Promotion Viewed`, `Promotion Converted`) is never an assignment. A
+ * holdout decision whose generic offers happened to include it is neither arm: it was not chosen for her.
  */
-export function assignmentOf(e: CollectedEvent, offerId: string): Assignment | undefined {
+export function assignmentOf(e: CollectedEvent, offerId: string): { arm: Assignment; source: AssignmentSource } | undefined {
   if (e.type !== 'track') return undefined;
   const p = (e.properties ?? {}) as Record<string, unknown>;
   const lists = (v: unknown) => Array.isArray(v) && v.includes(offerId);
+  const campaign = (): AssignmentSource => `campaign:${typeof p.campaign_id === 'string' ? p.campaign_id : ''}`;
   switch (e.event) {
     case 'Decision Made':
-      return lists(p.offers) ? 'treated' : p.variant === 'holdout' && lists(p.withheld) ? 'control' : undefined;
+      if (p.variant === 'personalised' && lists(p.offers)) return { arm: 'treated', source: 'decision' };
+      return p.variant === 'holdout' && lists(p.withheld) ? { arm: 'control', source: 'decision' } : undefined;
     case 'Message Sent':
-    case 'Promotion Viewed':
-      return p.promotion_id === offerId ? 'treated' : undefined;
+      return p.promotion_id === offerId ? { arm: 'treated', source: campaign() } : undefined;
     case 'Message Held Out':
-      return p.promotion_id === offerId ? 'control' : undefined;
+      return p.promotion_id === offerId ? { arm: 'control', source: campaign() } : undefined;
     default:
       return undefined;
   }
 }
 
-/** Her first assignment to an offer among events in time order, and its index: the arm she is in from then. */
-function firstAssignment(events: readonly CollectedEvent[], offerId: string): { arm: Assignment; index: number } | undefined {
-  for (let index = 0; index < events.length; index++) {
-    const arm = assignmentOf(events[index] as CollectedEvent, offerId);
-    if (arm !== undefined) return { arm, index };
-  }
-  return undefined;
+/** One source's assignment of her to an offer: her arm and the uplift outcome after her first record of it. */
+interface UpliftEntry {
+  source: AssignmentSource;
+  arm: Assignment;
+  outcome: number;
+}
+
+/** The index of her first exposure to an offer among events in time order (a treated record of any source). */
+function firstExposure(events: readonly CollectedEvent[], offerId: string): number | undefined {
+  const index = events.findIndex((e) => assignmentOf(e, offerId)?.arm === 'treated');
+  return index < 0 ? undefined : index;
+}
+
+/**
+ * Her uplift entries, one per source that assigned her in the horizon: the arm of its records and
+ * whether the outcome happened from the first of them on. A source with records in both arms (held
+ * out, then treated by a later decision or send) is left out: her outcome would count a treatment
+ * her arm says she never had, and no cut of it is clean.
+ */
+function upliftEntries(events: readonly CollectedEvent[], offerId: string, outcome: UpliftOutcome): UpliftEntry[] {
+  const first = new Map<AssignmentSource, { arm: Assignment; index: number; mixed: boolean }>();
+  events.forEach((e, index) => {
+    const a = assignmentOf(e, offerId);
+    if (a === undefined) return;
+    const seen = first.get(a.source);
+    if (seen === undefined) first.set(a.source, { arm: a.arm, index, mixed: false });
+    else if (seen.arm !== a.arm) seen.mixed = true;
+  });
+  const order = (s: AssignmentSource) => (s === 'decision' ? '' : s);
+  return [...first]
+    .filter(([, a]) => !a.mixed)
+    .sort(([a], [b]) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0))
+    .map(([source, a]) => ({ source, arm: a.arm, outcome: events.slice(a.index).some((e) => hits(e, outcome)) ? 1 : 0 }));
 }
 
 /** Whether an event is the purchase the target asks about. */

@@ -3,11 +3,13 @@
  * rates), and where both arms have enough responders, a two-model uplift (lib/learn/uplift.ts) fitted
  * on the customers outside the nightly holdout and judged by its Qini curve on the holdout's
  * (lib/learn/qini.ts), so "who to send it to" is answered by who it changes, measured on customers
- * the models never saw.
+ * the models never saw. One report per source of assignment (the decision holdout, each campaign's
+ * control): each is its own experiment, with its own share held out and its own customers, so their
+ * arms are compared within it and never pooled.
  */
 import { selectRows } from './csv';
 import { qini, type QiniDecile } from './qini';
-import type { UpliftSet } from './training-set';
+import type { AssignmentSource, UpliftSet } from './training-set';
 import { fitTwoModel, predictUplift } from './uplift';
 
 export interface UpliftArm {
@@ -21,6 +23,8 @@ export interface UpliftArm {
 
 export interface UpliftReport {
   method: 'two-model';
+  /** The experiment whose arms these are: the decision holdout, or a campaign's control (`campaign:<id>`). */
+  source: AssignmentSource;
   /** What counts as a response in both arms (an order, or an order in a category). */
   outcome: string;
   treated: UpliftArm;
@@ -47,16 +51,23 @@ function arm(set: UpliftSet, rows: readonly number[]): UpliftArm {
 
 const percent = (x: number): string => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(1)}%`);
 
-/** The arms, and the two-model uplift's Qini on the holdout where both arms have enough responders. */
-export function upliftReport(set: UpliftSet, options: UpliftReportOptions): UpliftReport {
-  const all = Array.from({ length: set.rows }, (_, r) => r);
+/** A report per source of assignment, in the set's order of sources (the decision holdout first). */
+export function upliftReports(set: UpliftSet, options: UpliftReportOptions): UpliftReport[] {
+  const sources = [...new Set(set.sources)];
+  return sources.map((source) => upliftReport(set, source, options));
+}
+
+/** One source's arms, and the two-model uplift's Qini on the holdout where both arms have enough responders. */
+export function upliftReport(set: UpliftSet, source: AssignmentSource, options: UpliftReportOptions): UpliftReport {
+  const all = Array.from({ length: set.rows }, (_, r) => r).filter((r) => set.sources[r] === source);
   const treatedRows = all.filter((r) => set.treated[r] === 1);
   const controlRows = all.filter((r) => set.treated[r] === 0);
   const treated = arm(set, treatedRows);
   const control = arm(set, controlRows);
-  const base = { method: 'two-model' as const, outcome: set.schema.target, treated, control, averageUplift: treated.rate - control.rate };
+  const base = { method: 'two-model' as const, source, outcome: set.schema.target, treated, control, averageUplift: treated.rate - control.rate };
   const arms = `treated ${treated.responders} of ${treated.rows} (${percent(treated.rate)}), control ${control.responders} of ${control.rows} (${percent(control.rate)})`;
   if (control.rows === 0) return { ...base, reason: `no control group: nobody eligible for the offer was held out in the horizon (${arms})` };
+  if (treated.rows === 0) return { ...base, reason: `nobody was offered it in the horizon (${arms})` };
   const held = all.filter((r) => options.inHoldout(set.profileIds[r] as string));
   const training = all.filter((r) => !options.inHoldout(set.profileIds[r] as string));
   const min = options.minResponders;

@@ -2,6 +2,7 @@ import shipped from '../../config/campaigns.json';
 import { loadCatalog } from '../../lib/decision/catalog';
 import { decisionContext } from '../../lib/decision/context';
 import { bucketOf, decide, type DecisionFacts } from '../../lib/decision/decide';
+import { loadModel } from '../../lib/decision/model';
 import { deriveProfileId } from '../../lib/identity/resolver';
 import { identifierKey } from '../../lib/events/identifiers';
 import type { CollectedEvent } from '../../lib/events/segment';
@@ -17,16 +18,18 @@ import { CampaignHarness } from '../support/campaigns';
  * against them: a holdout decision logs the offers it withheld, a campaign's control its hold-out.
  */
 const catalog = loadCatalog();
+const model = loadModel();
 const aggregates = loadAggregates();
 const profileRules = loadProfileRules(aggregates);
 const at = '2026-12-01T12:00:00Z';
 
 /** A consenting customer with a paint cart: the cart reminder is hers to be offered. */
-function withCart(profileId: string): DecisionFacts {
+function withCart(profileId: string, more: string[] = []): DecisionFacts {
   const p = newProfile(profileId);
   const fold = (e: Record<string, unknown>) => foldEvent(p, { messageId: `m-${Math.random()}`, userId: 'c1', timestamp: '2026-11-30T10:00:00Z', receivedAt: '2026-11-30T10:00:00Z', context: { timezone: 'Europe/London' }, ...e } as unknown as CollectedEvent, aggregates);
   fold({ type: 'identify', traits: { consentPersonalisation: true } });
   fold({ type: 'track', event: 'Product Added', properties: { product_id: 'paint-sage-2l', category: 'paint', price: 20 } });
+  for (const product_id of more) fold({ type: 'track', event: 'Product Added', properties: { product_id, category: 'paint', price: 5 } });
   return { ...factsOf(p, aggregates, profileRules, new Date(at)), segments: [] };
 }
 
@@ -53,6 +56,27 @@ describe('the control arms the engine records', () => {
     expect(control.withheld).toEqual(personalised);
     expect(control.offers.some((o) => control.withheld?.includes(o.offerId))).toBe(false);
     expect(treated.withheld).toBeUndefined();
+  });
+
+  it('withholds exactly what she would have been shown, the serendipity slot and exploration included (same decision, same draws)', () => {
+    // Prepare: two slots, the model's association rules (a serendipity pick for her cart of paint and tape), exploration on.
+    const ids = Array.from({ length: 400 }, (_, i) => `p_${i}`);
+    const held = ids.find((id) => bucketOf(`holdout:${id}`) < catalog.arbitration.holdoutPercent) as string;
+    const shown = ids.find((id) => bucketOf(`holdout:${id}`) >= catalog.arbitration.holdoutPercent) as string;
+    const context = decisionContext({ placement: 'home', timezone: 'Europe/London', timestamp: at }, catalog, 'Europe/London');
+    const facts = (profileId: string) => withCart(profileId, ['tape-50m']);
+    const decideFor = (profileId: string, decisionId: string) => decide({ decisionId, profileId, facts: facts(profileId), context, count: 2, associations: model.associations }, catalog);
+
+    // Act: the same decisions for a customer in the holdout and one outside it.
+    const pairs = Array.from({ length: 60 }, (_, k) => ({ control: decideFor(held, `d-${k}`), treated: decideFor(shown, `d-${k}`) }));
+
+    // Assess: what the personalised decision returned and the holdout did not show, for every decision.
+    expect(pairs.some(({ treated }) => treated.offers.some((o) => o.explored))).toBe(true);
+    expect(pairs.some(({ treated }) => treated.offers.some((o) => o.reasons.some((r) => r.startsWith('serendipity'))))).toBe(true);
+    for (const { control, treated } of pairs) {
+      const shownToHer = control.offers.map((o) => o.offerId);
+      expect(control.withheld ?? []).toEqual(treated.offers.map((o) => o.offerId).filter((id) => !shownToHer.includes(id)));
+    }
   });
 
   it("a campaign's control group is on the stream as a Message Held Out of the offer it would have been sent", async () => {
@@ -82,7 +106,7 @@ describe('the control arms the engine records', () => {
     for (const e of events) {
       const offer = (e.properties as Record<string, unknown>).promotion_id as string;
       expect(held.map((i) => i.offerId)).toContain(offer);
-      expect(assignmentOf(e, offer)).toBe('control');
+      expect(assignmentOf(e, offer)).toEqual({ arm: 'control', source: 'campaign:store-visit' });
     }
     // Held out is not a contact: the channel delivered only to the others.
     expect(h.sent).toHaveLength((await h.instances('store-visit')).length - held.length);
