@@ -15,7 +15,7 @@
 import { minimize, type MinimizeOptions } from './optimize';
 
 /** Held as constants: the fit's loops call them millions of times, and a global's lookup is slow under a VM context (jest). */
-const { log, exp, expm1, log1p, max, abs } = Math;
+const { log, exp, log1p, max, abs } = Math;
 
 /** A customer's purchase history, in one time unit. */
 export interface PurchaseSummary {
@@ -154,43 +154,71 @@ function logDeadOdds({ r, alpha, a, b }: BgNbdParams, c: PurchaseSummary): numbe
 /**
  * Her expected number of purchases in the next `t` time units, given her history (the paper's
  * equation 10). A customer seen only at her first purchase, just now ({0, 0, 0}), gives the
- * population's E[X(t)] for a new customer.
+ * population's E[X(t)] for a new customer. Throws a RangeError where the parameters or the history
+ * give no finite expectation: a non-finite value is an error, never a value.
  *
- * Evaluated stably: with z = t / (α + T + t), Euler's transformation turns the paper's
- * ((α+T)/(α+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z) into (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z),
- * whose terms do not grow with x (a frequent buyer's would overflow), and the factor 1/(a-1) is
- * divided out of the series term by term, so a = 1 is not a singularity.
+ * Evaluated as a sum of terms of one sign (positive where a + b + x > 1), so nothing cancels: with
+ * k = r + x, z = t / (α + T + t) and c = a + b + x - 1, the paper's
+ * c/(a-1) (1 - (1-z)^k 2F1(k, b+x; c; z)) equals c Σ_n P(N = n) D_n, where N is negative binomial
+ * (k, z) (the expansion of 1 = (1-z)^k (1-z)^-k) and D_n = (1 - (b+x)_n/(c)_n)/(a-1) =
+ * Σ_{j<n} (b+x)_j / ((c)_j (c+j)) (the divided difference of the rising factorial; no division by
+ * a - 1, so a = 1 is no singularity). The probabilities never exceed 1 (the Euler-transformed series
+ * used before grew to about (1-z)^-(a-1) and overflowed past a ≈ 200), and the first ones are
+ * carried on the log scale where (1-z)^k underflows (a frequent buyer). As a and b grow with
+ * a/(a+b) = p fixed, D_n tends to (1 - (1-p)^n)/(p c), and the sum to (1 - (1 + p t/(α+T))^-k)/p:
+ * the expectation of a population with one drop-out chance p, reached without a special case.
  */
 export function expectedPurchases(params: BgNbdParams, c: PurchaseSummary, t: number): number {
-  if (!(t > 0)) return 0;
   const { r, alpha, a, b } = params;
-  const x = c.frequency;
-  const z = t / (alpha + c.T + t);
-  const lnRest = log1p(-z);
-  const am1 = a - 1;
-  // (1 - (1-z)^(a-1)) / (a-1), and the series (2F1(A, a-1; C; z) - 1) / (a-1).
-  const head = am1 === 0 ? -lnRest : -expm1(am1 * lnRest) / am1;
-  const tail = exp(am1 * lnRest) * hyp2f1Tail(a + b - 1 - r, a, a + b + x - 1, z);
-  const bracket = (a + b + x - 1) * (head - tail);
-  const deadOdds = logDeadOdds(params, c);
-  return max(0, bracket / (1 + exp(deadOdds)));
-}
-
-/** (2F1(A, a-1; C; z) - 1) / (a-1) = Σ_{n≥1} (A)_n (a)_{n-1} z^n / ((C)_n n!), summed until the terms no longer count. */
-function hyp2f1Tail(A: number, a: number, C: number, z: number): number {
-  let term = (A / C) * z;
-  let sum = term;
-  for (let n = 1; n < MAX_TERMS; n++) {
-    const ratio = (((A + n) * (a + n - 1)) / ((C + n) * (n + 1))) * z;
-    term *= ratio;
-    sum += term;
-    // Done once the terms are negligible and shrinking (the rest is then about term / (1 - ratio)).
-    if (abs(term) <= 1e-16 * (1 - abs(ratio)) * abs(sum) && abs(ratio) < 1) return sum;
+  if (!(r > 0 && alpha > 0 && a > 0 && b > 0 && r < Infinity && alpha < Infinity && a < Infinity && b < Infinity)) throw new RangeError(`BG/NBD parameters must be positive and finite, not r ${r}, α ${alpha}, a ${a}, b ${b}`);
+  if (!(c.frequency >= 0 && c.recency >= 0 && c.T >= c.recency && c.T < Infinity)) throw new RangeError(`a history must satisfy 0 <= recency <= T, frequency >= 0, not ${c.frequency}, ${c.recency}, ${c.T}`);
+  if (!(t > 0)) {
+    if (Number.isNaN(t)) throw new RangeError('the period ahead must be a number of time units, not NaN');
+    return 0;
   }
-  return sum;
+  const x = c.frequency;
+  const k = r + x;
+  const z = t / (alpha + c.T + t);
+  const sum = negativeBinomialMean(k, z, b + x, a + b + x - 1);
+  const expected = ((a + b + x - 1) * sum) / (1 + exp(logDeadOdds(params, c)));
+  if (!Number.isFinite(expected)) throw new RangeError(`BG/NBD gives no finite expectation for r ${r}, α ${alpha}, a ${a}, b ${b}, x ${x}, t_x ${c.recency}, T ${c.T}, t ${t}`);
+  return max(0, expected);
 }
 
-/** Terms at most in a hypergeometric series: reached only when t is some 10^5 times α + T. */
+/** exp(v) is 0 in doubles below this: terms are carried on the log scale until they rise above it. */
+const LOG_TINY = -700;
+
+/**
+ * Σ_n P(N = n) D_n for N negative binomial (k, z) (P(N = n) = (1-z)^k (k)_n z^n / n!) and
+ * D_n = Σ_{j<n} (B)_j / ((C)_j (C+j)), summed until the terms no longer count.
+ */
+function negativeBinomialMean(k: number, z: number, B: number, C: number): number {
+  // P(N = n), on the log scale while it would underflow (only at the start: once above, it is carried as is).
+  let logP = k * log1p(-z);
+  let onLogScale = logP <= LOG_TINY;
+  let prob = onLogScale ? 0 : exp(logP);
+  let ratioBC = 1; // (B)_n / (C)_n
+  let D = 0;
+  let sum = 0;
+  for (let n = 0; n < MAX_TERMS; n++) {
+    // From n to n + 1.
+    D += ratioBC / (C + n);
+    ratioBC *= (B + n) / (C + n);
+    const step = ((k + n) * z) / (n + 1);
+    if (onLogScale) {
+      logP += log(step);
+      onLogScale = logP <= LOG_TINY;
+      if (!onLogScale) prob = exp(logP);
+    } else prob *= step;
+    const term = prob * D;
+    sum += term;
+    // Done past the mode once the terms are negligible (the rest is then about term / (1 - step), D growing slower than the terms fall).
+    if (step < 1 && prob > 0 && abs(term) <= 1e-17 * (1 - step) * abs(sum)) return sum;
+  }
+  throw new RangeError(`the expected purchases' series did not settle in ${MAX_TERMS} terms (t is some 10^4 times α + T)`);
+}
+
+/** Terms at most in a series: reached only when t is some 10^4 times α + T. */
 const MAX_TERMS = 1_000_000;
 
 /**

@@ -63,32 +63,56 @@ export interface ClvOptions {
 export const clvDefaults = (options: ClvOptions = {}): Required<ClvOptions> => ({ horizonDays: 365, margin: 1, annualDiscountRate: 0.1, minBuyers: 50, minRepeatBuyers: 10, ...options });
 
 /**
- * The value models fitted on a population, in days. `spend` is absent where Gamma-Gamma could not be
- * fitted to a finite mean (too few repeat buyers with a value, or q <= 1): each purchase is then
- * worth the buyers' mean purchase value, `meanPurchaseValue`.
+ * The value models fitted on a population, in days. `spend` is absent where Gamma-Gamma is not used
+ * (too few repeat buyers with a value, a fit that did not converge, or q <= 1: no finite mean), and
+ * `spendNotUsed` says why: each purchase is then worth `purchaseValue`, the median of the repeat
+ * buyers' mean purchase values (a median, so one absurd buyer cannot decide everyone's value).
  */
 export interface ValueModels {
   purchases: Pick<BgNbdFit, 'params' | 'logLikelihood' | 'customers' | 'converged'>;
   spend?: Pick<GammaGammaFit, 'params' | 'logLikelihood' | 'customers' | 'converged'>;
-  meanPurchaseValue: number;
+  spendNotUsed?: string;
+  purchaseValue: number;
 }
 
 /** The fitted models, or why the customers could not carry them. */
 export type ValueFit = { fitted: true; models: ValueModels } | { fitted: false; reason: string };
 
-/** Fits BG/NBD and Gamma-Gamma on the customers' summaries (in days), or says why not. */
+/**
+ * Fits BG/NBD and Gamma-Gamma on the customers' summaries (in days), or says why not. A fit that did
+ * not converge is not used (BG/NBD's: no model; Gamma-Gamma's: the median value per purchase), and a
+ * fit that throws (a history no model can read) is a reason, never the caller's failure.
+ */
 export function fitValueModels(customers: readonly CustomerSummary[], options: ClvOptions = {}): ValueFit {
   const { minRepeatBuyers } = clvDefaults(options);
   const tooFew = tooFewFor(customers, options);
   if (tooFew !== undefined) return { fitted: false, reason: tooFew };
-  const repeat = customers.filter((c) => c.frequency > 0);
-  const { params, logLikelihood, converged } = fitBgNbd(customers);
-  const valued = repeat.filter((c) => c.meanRepeatValue > 0).map((c) => ({ frequency: c.frequency, meanValue: c.meanRepeatValue }));
-  const spendFit = valued.length >= minRepeatBuyers ? fitGammaGamma(valued) : undefined;
-  const spend = spendFit && populationMeanValue(spendFit.params) !== undefined ? { params: spendFit.params, logLikelihood: spendFit.logLikelihood, customers: spendFit.customers, converged: spendFit.converged } : undefined;
-  const values = valued.map((c) => c.meanValue);
-  const meanPurchaseValue = values.length === 0 ? 0 : values.reduce((s, v) => s + v, 0) / values.length;
-  return { fitted: true, models: { purchases: { params, logLikelihood, customers: customers.length, converged }, ...(spend ? { spend } : {}), meanPurchaseValue } };
+  try {
+    const { params, logLikelihood, converged } = fitBgNbd(customers);
+    if (!converged) return { fitted: false, reason: 'the purchase model (BG/NBD) did not converge' };
+    const valued = customers.filter((c) => c.frequency > 0 && c.meanRepeatValue > 0).map((c) => ({ frequency: c.frequency, meanValue: c.meanRepeatValue }));
+    const purchaseValue = median(valued.map((c) => c.meanValue));
+    const purchases = { params, logLikelihood, customers: customers.length, converged };
+    const spendOf = (): Pick<ValueModels, 'spend' | 'spendNotUsed'> => {
+      if (valued.length < minRepeatBuyers) return { spendNotUsed: `${valued.length} repeat buyers with a value; at least ${minRepeatBuyers} are needed` };
+      const fit = fitGammaGamma(valued);
+      if (!fit.converged) return { spendNotUsed: 'the spend model (Gamma-Gamma) did not converge' };
+      const mean = populationMeanValue(fit.params);
+      if (mean === undefined || !Number.isFinite(mean)) return { spendNotUsed: `the spend model (Gamma-Gamma) has no finite mean (q = ${fit.params.q})` };
+      return { spend: { params: fit.params, logLikelihood: fit.logLikelihood, customers: fit.customers, converged: fit.converged } };
+    };
+    return { fitted: true, models: { purchases, ...spendOf(), purchaseValue } };
+  } catch (e) {
+    return { fitted: false, reason: `the value models failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** The median (the mean of the middle two of an even count); 0 without values. */
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Why the customers cannot carry the models, if they cannot. */
@@ -106,10 +130,11 @@ const MONTH_DAYS = 365 / 12;
 /**
  * Her expected value over the horizon: for each month, the purchases BG/NBD expects in it x the value
  * Gamma-Gamma expects per purchase x the margin, discounted at the annual rate to the month's end.
+ * Throws a RangeError rather than return a value that is not finite.
  */
 export function lifetimeValue(models: ValueModels, c: CustomerSummary, options: ClvOptions = {}): number {
   const { horizonDays, margin, annualDiscountRate } = clvDefaults(options);
-  const perPurchase = (models.spend && expectedAverageValue(models.spend.params, { frequency: c.frequency, meanValue: c.meanRepeatValue })) ?? models.meanPurchaseValue;
+  const perPurchase = (models.spend && expectedAverageValue(models.spend.params, { frequency: c.frequency, meanValue: c.meanRepeatValue })) ?? models.purchaseValue;
   let value = 0;
   let before = 0;
   for (let k = 1; (k - 1) * MONTH_DAYS < horizonDays; k++) {
@@ -118,7 +143,9 @@ export function lifetimeValue(models: ValueModels, c: CustomerSummary, options: 
     value += (upTo - before) / (1 + annualDiscountRate) ** (t / 365);
     before = upTo;
   }
-  return value * perPurchase * margin;
+  const total = value * perPurchase * margin;
+  if (!Number.isFinite(total)) throw new RangeError(`no finite lifetime value: ${value} purchases (discounted) x ${perPurchase} per purchase x margin ${margin}`);
+  return total;
 }
 
 /** How well the purchase model, fitted on all but the last `holdoutDays` days, foresaw the purchases made in them. */
@@ -142,7 +169,8 @@ export type BacktestResult = ({ done: true } & ValueBacktest) | { done: false; h
 /**
  * Fits BG/NBD on the histories up to `lastDay - holdoutDays`, forecasts each customer's purchases in
  * the following `holdoutDays` days and compares them with her purchases then (customers first seen
- * in the holdout are not forecast: the model is of customers already acquired).
+ * in the holdout are not forecast: the model is of customers already acquired). A fit that did not
+ * converge, or that throws, is a reason, not a back-test.
  */
 export function backtestValue(histories: readonly (readonly Purchase[])[], lastDay: number, holdoutDays: number, options: ClvOptions = {}): BacktestResult {
   const calibrationEnd = lastDay - holdoutDays;
@@ -152,8 +180,14 @@ export function backtestValue(histories: readonly (readonly Purchase[])[], lastD
   });
   const tooFew = tooFewFor(rows.map((r) => r.summary), options);
   if (tooFew !== undefined) return { done: false, holdoutDays, reason: `calibration on all but the last ${holdoutDays} days: ${tooFew}` };
-  const { params } = fitBgNbd(rows.map((r) => r.summary));
-  const predicted = rows.map((r) => expectedPurchases(params, r.summary, holdoutDays));
+  let predicted: number[];
+  try {
+    const { params, converged } = fitBgNbd(rows.map((r) => r.summary));
+    if (!converged) return { done: false, holdoutDays, reason: `calibration on all but the last ${holdoutDays} days: the purchase model (BG/NBD) did not converge` };
+    predicted = rows.map((r) => expectedPurchases(params, r.summary, holdoutDays));
+  } catch (e) {
+    return { done: false, holdoutDays, reason: `calibration on all but the last ${holdoutDays} days: the value models failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
   const actual = rows.map((r) => r.actual);
   return {
     done: true,

@@ -68,7 +68,7 @@ export const nightlyConfigSchema = z.strictObject({
    * expected value over `horizonDays`, x `margin` (the share of revenue that is profit; 1 keeps it
    * revenue), discounted month by month at `annualDiscountRate`; fitted only with at least
    * `minBuyers` buyers and `minRepeatBuyers` repeat buyers. Each night back-tests the purchase model
-   * on its last `backtestDays` days.
+   * on its last `backtestDays` days. Order totals count for at most `maxOrderValue`.
    */
   value: z.strictObject({
     horizonDays: z.number().int().min(1).max(3650),
@@ -79,6 +79,8 @@ export const nightlyConfigSchema = z.strictObject({
     backtestDays: z.number().int().min(1).max(3650).default(90),
     tierQuantiles: z.tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1)]).refine(([a, b]) => a < b, 'must rise: the low/medium cut, then the medium/high one'),
     clusters: z.number().int().min(1).max(50),
+    /** The most an order's total counts for in tiers, clusters and clv (default: 100 times the night's median order total). */
+    maxOrderValue: z.number().gt(0).finite().optional(),
   }),
   /** EventBridge Scheduler expression and its time zone. */
   schedule: z.strictObject({ cron: z.string().regex(/^cron\(.+\)$|^rate\(.+\)$/, 'must be cron(...) or rate(...)'), timezone: z.string().min(1) }),

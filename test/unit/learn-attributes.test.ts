@@ -1,10 +1,15 @@
 import { ingestBatch } from '../../lib/ingest/pipeline';
 import type { CollectedEvent } from '../../lib/events/segment';
-import { fitValue, valueAttributes, valueReport } from '../../lib/learn/attributes';
-import type { BacktestResult } from '../../lib/learn/clv';
+import { customerAttributes, fitValue, valueAttributes, valueReport } from '../../lib/learn/attributes';
+import { backtestValue, type BacktestResult } from '../../lib/learn/clv';
+import { populationMeanValue } from '../../lib/learn/gamma-gamma';
 import { createRandom } from '../../lib/learn/metrics';
 import { nightlyTasks, type NightlyPorts } from '../../lib/learn/nightly-job';
 import { DAY_MS, type CustomerHistory } from '../../lib/learn/training-set';
+import { loadModel, type ModelConfig } from '../../lib/decision/model';
+import * as bgnbd from '../../lib/learn/bgnbd';
+import { ScanExporter } from '../../lib/store/exports';
+import { runNightlyLocally } from '../../local/nightly-runner';
 import { writeBatchAttributes } from '../../lib/profile/batch';
 import { factsOf } from '../../lib/profile/facts';
 import { loadAggregates } from '../../lib/profile/aggregates';
@@ -14,6 +19,16 @@ import { MemoryStores } from '../../lib/store/memory';
 import { ingestConfig, segmentEvent, SequenceFactory, toRecord } from '../support/factories';
 import { simulateBgNbd } from '../support/purchases';
 import { memoryBlobs } from '../support/stores';
+
+// BG/NBD's fit, made to throw on demand (standing in for any failure inside the value models).
+jest.mock('../../lib/learn/bgnbd', () => {
+  const real = jest.requireActual('../../lib/learn/bgnbd');
+  const control: { fail?: string } = {};
+  return { ...real, control, fitBgNbd: (...args: unknown[]) => {
+    if (control.fail !== undefined) throw new RangeError(control.fail);
+    return real.fitBgNbd(...args);
+  } };
+});
 
 const night = new Date('2026-11-27T02:00:00Z');
 const day = (d: number, h = 12) => new Date(Date.UTC(2026, 10, d, h)).toISOString();
@@ -129,5 +144,109 @@ describe("the night's report of customer value", () => {
     expect(clv.purchases.params.r).toBeGreaterThan(0.3);
     expect(clv.purchases.params.r).toBeLessThan(0.8);
     expect(blobs.items.get(`reports/${night}.json`)).toMatchObject({ value: { backtest: { done: true } } });
+  });
+});
+
+describe('a hostile order total', () => {
+  /** The crowd and the four followed customers, plus one who sends two orders of 1e308 on a repeat day (a public write key can send any total). */
+  const hostileEvents = [order('hostile', 2, 20), order('hostile', 9, 1e308), order('hostile', 9, 1e308)];
+
+  it('fails neither the night nor its value model: every customer gets clv, tier and cluster, and the report says how many totals were capped', async () => {
+    // Prepare: everyone through the ingest, then the whole night on the local state machine.
+    const { stores, ids } = await throughIngest([...followed, ...crowd, 'hostile'], [...followedEvents, ...crowdEvents, ...hostileEvents]);
+    const blobs = memoryBlobs();
+    const aggregates = loadAggregates();
+    let published = { version: 'champion-1', kind: 'logistic', features: [], targets: { default: { intercept: -3, weights: {} } } } as unknown as ModelConfig;
+    const ports: NightlyPorts = {
+      stores,
+      blobs,
+      exporter: new ScanExporter(stores, blobs, 400),
+      champion: async () => published,
+      publish: async (artifact) => void (published = artifact),
+      config: { features: [], targets: [], horizonDays: 7, rules: { minSupport: 0.05, minConfidence: 0.5, maxRules: 100 }, challenge: { confidence: 0.95, resamples: 200, minHoldoutBuyers: 30 }, minPositives: 10, aggregates, profileRules: loadProfileRules(aggregates) },
+      value: { clusters: 2 },
+      shards: 2,
+    };
+    const nightName = night.toISOString().slice(0, 10);
+
+    // Act
+    const run = await runNightlyLocally(ports, nightName);
+
+    // Assess: the night succeeded; the hostile customer's clv is finite and no larger than the big spender's order rhythm allows.
+    expect(run.succeeded).toBe(true);
+    loadModel(published);
+    const batchOf = (i: number) => stores.profileItems.get(ids[i] as string)?.batch ?? {};
+    const hostile = batchOf(ids.length - 1);
+    expect(Number.isFinite(hostile.clv?.value as number)).toBe(true);
+    expect(hostile.valueTier?.value).toBe('high');
+    expect(hostile.cluster).toBeDefined();
+    expect(batchOf(0).clv?.value as number).toBeGreaterThan(batchOf(1).clv?.value as number);
+    for (let i = 0; i < ids.length; i++) expect(Number.isFinite(batchOf(i).clv?.value as number)).toBe(true);
+    const report = blobs.items.get(`reports/${nightName}.json`) as { value: { orderValues: { capped: number; cap: number }; clv: { spend: { params: Record<string, number> } } } };
+    expect(report.value.orderValues.capped).toBe(2);
+    expect(report.value.orderValues.cap).toBeLessThan(10_000);
+    expect(Number.isFinite(report.value.clv.spend.params.p)).toBe(true);
+  });
+
+  it('writes no clv when the value model fails, says why in the report, and still writes tiers and clusters', async () => {
+    // Prepare: the crowd, and a fit that throws (standing in for any failure inside the value models).
+    const { customers } = await throughIngest([...followed, ...crowd], [...followedEvents, ...crowdEvents]);
+    const blobs = memoryBlobs();
+    const nightName = night.toISOString().slice(0, 10);
+    await blobs.put(`work/${nightName}/files.json`, { shards: 1, events: [], profiles: [] });
+    await blobs.put(`work/${nightName}/sample/0.json`, customers);
+    const tasks = nightlyTasks({ blobs, value: { clusters: 2 } } as unknown as NightlyPorts);
+    const control = (bgnbd as unknown as { control: { fail?: string } }).control;
+    control.fail = 'customer 7: something no model can read';
+
+    // Act
+    let value: Record<string, unknown>;
+    let backtest: BacktestResult;
+    try {
+      value = await tasks.Value({ night: nightName });
+      backtest = backtestValue(Array.from({ length: 60 }, (_, i) => [{ day: i, value: 30 }, ...(i % 3 === 0 ? [{ day: 100 + i, value: 30 }] : [])]), 300, 90);
+    } finally {
+      control.fail = undefined;
+    }
+    const report = (await tasks.Report({ night: nightName })) as { value: { clv: { notFitted: string }; tiers: { customers: Record<string, number> } } };
+    const model = blobs.items.get(`work/${nightName}/value.json`) as Parameters<typeof customerAttributes>[0];
+
+    // Assess: no clv tonight, the reason in the report; tiers and clusters as ever.
+    expect(value).toMatchObject({ clv: expect.stringContaining('the value models failed: customer 7: something no model can read') });
+    expect(report.value.clv.notFitted).toContain('customer 7: something no model can read');
+    expect(backtest).toMatchObject({ done: false, reason: expect.stringContaining('the value models failed: customer 7: something no model can read') });
+    expect(Object.values(report.value.tiers.customers).reduce((a, b) => a + b, 0)).toBe(63);
+    const attributes = customers.map((c) => customerAttributes(model, c, night));
+    expect(attributes.every((a) => a !== undefined && a.clv === undefined && a.cluster !== undefined)).toBe(true);
+  });
+
+  it('caps one buyer’s absurd totals before the value models read them, so her 1e12 does not decide everyone’s value', async () => {
+    const whale = [order('whale', 2, 1e12), order('whale', 9, 1e12), order('whale', 16, 1e12)];
+    const { customers } = await throughIngest([...crowd, 'whale'], [...crowdEvents, ...whale]);
+    const model = fitValue(customers, night, { clusters: 2 });
+    if (!model.clv.fitted) throw new Error(model.clv.reason);
+    expect(model.orderValues).toEqual({ cap: 100 * 45, orders: 93, capped: 3, unreadable: 0 });
+    expect(model.clv.models.spend?.converged).toBe(true);
+    expect(populationMeanValue(model.clv.models.spend!.params)).toBeLessThan(100);
+    // A configured maximum takes the place of the median's multiple.
+    expect(fitValue(customers, night, { clusters: 2, maxOrderValue: 500 }).orderValues).toMatchObject({ cap: 500, capped: 3 });
+  });
+
+  it.each([
+    ['negative', -50],
+    ['NaN', Number.NaN],
+    ['a string', '49.99'],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['an object', { amount: 3 }],
+  ])('reads a total that is %s as no value, and breaks nothing', async (_, total) => {
+    const odd = [order('odd', 3, 30), segmentEvent({ userId: 'odd', event: 'Order Completed', properties: { total }, timestamp: day(12) }), order('odd', 20, 30)];
+    const { customers, ids } = await throughIngest([...crowd, 'odd'], [...crowdEvents, ...odd]);
+    const model = fitValue(customers, night, { clusters: 2 });
+    expect(model.clv.fitted).toBe(true);
+    const attributes = valueAttributes(customers, night, { clusters: 2 }).get(ids[ids.length - 1] as string);
+    expect(Number.isFinite(attributes?.clv?.value as number)).toBe(true);
+    expect((attributes?.clv?.value as number) >= 0).toBe(true);
+    expect(attributes?.valueTier).toBeDefined();
+    expect(attributes?.cluster).toBeDefined();
   });
 });

@@ -125,7 +125,7 @@ describe('BG/NBD on customers simulated from it', () => {
 });
 
 describe('lifetime value over a horizon', () => {
-  const models: ValueModels = { purchases: { params: { r: 0.5, alpha: 10, a: 0.8, b: 3 }, logLikelihood: 0, customers: 100, converged: true }, spend: { params: { p: 6, q: 4, gamma: 15 }, logLikelihood: 0, customers: 50, converged: true }, meanPurchaseValue: 30 };
+  const models: ValueModels = { purchases: { params: { r: 0.5, alpha: 10, a: 0.8, b: 3 }, logLikelihood: 0, customers: 100, converged: true }, spend: { params: { p: 6, q: 4, gamma: 15 }, logLikelihood: 0, customers: 50, converged: true }, purchaseValue: 30 };
   const regular: CustomerSummary = { frequency: 8, recency: 170, T: 180, meanRepeatValue: 40 };
 
   it('is the expected purchases x the expected value per purchase x the margin, undiscounted at rate 0', () => {
@@ -143,7 +143,7 @@ describe('lifetime value over a horizon', () => {
     expect(lifetimeValue(models, regular, { horizonDays: 730 })).toBeGreaterThan(discounted);
   });
 
-  it('falls back to the buyers’ mean purchase value where Gamma-Gamma could not be fitted', () => {
+  it('falls back to the repeat buyers’ median purchase value where Gamma-Gamma could not be fitted', () => {
     const { spend: _, ...withoutSpend } = models;
     expect(lifetimeValue(withoutSpend, regular, { annualDiscountRate: 0 })).toBeCloseTo(expectedPurchases(models.purchases.params, regular, 365) * 30, 9);
   });
@@ -171,5 +171,83 @@ describe('the pieces', () => {
     expect(found.converged).toBe(true);
     expect(found.x[0]).toBeCloseTo(1, 4);
     expect(found.x[1]).toBeCloseTo(1, 4);
+  });
+});
+
+describe('expected purchases where the drop-out fit runs off to large a and b (one p for everyone)', () => {
+  /** (r, α, a, b, x, t_x, T, t) and E[X(t) | x, t_x, T] from mpmath at 60 digits, by the paper's 2F1 formula and, independently, by integrating (1 - (1 + p t/(α+T))^-(r+x)) / p over p ~ Beta(a, b+x) (the two agree to every digit shown; a = 1 by the integral only). */
+  const reference: Array<[number, number, number, number, number, number, number, number, number]> = [
+    [0.243, 4.414, 0.793, 2.426, 2, 30.43, 38.86, 39, 1.2260281747671445],
+    [0.243, 4.414, 0.793, 2.426, 0, 0, 30, 39, 0.23938163233959615],
+    [0.5, 10, 0.8, 3, 7, 35, 38, 200, 14.124765118553736],
+    [1, 10, 200, 200, 0, 0, 0, 365, 1.9003825846744564],
+    [1, 10, 250, 250, 0, 0, 0, 365, 1.8995239379877613],
+    [1, 10, 1000, 3000, 3, 50, 60, 365, 2.3887456655016225],
+    [7.02, 270.6, 1.1e8, 4.85e8, 3, 60, 100, 30, 0.43686935211111651],
+    [7.02, 270.6, 1.1e8, 4.85e8, 0, 0, 100, 30, 0.53564377656410855],
+    [0.5, 20, 1, 3, 5, 80, 100, 365, 6.4254741982095765],
+    [2, 5, 0.3, 0.5, 0, 0, 10, 100, 5.5787445557878088],
+    [0.5, 2, 5, 50, 120, 360, 365, 365, 33.02593108305105],
+    [3, 1, 50, 5, 400, 364, 365, 730, 6.7493476189767013],
+    [1, 0.5, 2, 2, 2000, 365, 365, 365, 999.31532056237756],
+    [0.3, 0.1, 0.7, 2, 0, 0, 0, 365, 24.773778715226414],
+    [0.8, 30, 3e6, 1e6, 1, 10, 200, 365, 0.014218537364795654],
+  ];
+
+  it.each(reference)('r %p, α %p, a %p, b %p, x %p, t_x %p, T %p, t %p: as a 60-digit evaluation, %p', (r, alpha, a, b, frequency, recency, T, t, expected) => {
+    const found = expectedPurchases({ r, alpha, a, b }, { frequency, recency, T }, t);
+    expect(Math.abs(found / expected - 1)).toBeLessThan(1e-10);
+  });
+
+  it('on a population with one drop-out chance for all, gives every customer the expectation of that p, finite', () => {
+    // Prepare: 200 customers seen for 100 days with 0-4 repeat purchases evenly spread: the fit runs off to a, b ~ 1e8.
+    const customers = Array.from({ length: 200 }, (_, i) => ({ frequency: i % 5, recency: 20 * (i % 5), T: 100 }));
+
+    // Act
+    const fit = fitBgNbd(customers);
+
+    // Assess: as the Beta(a, b) collapses on p = a/(a+b), her expectation is P(alive) x (1 - (1 + p t/(α+T))^-(r+x)) / p.
+    expect(fit.params.a).toBeGreaterThan(1e6);
+    const { r, alpha, a, b } = fit.params;
+    const p = a / (a + b);
+    for (const c of customers.slice(0, 5)) {
+      const limit = (1 - (1 + (p * 30) / (alpha + c.T)) ** -(r + c.frequency)) / p;
+      const found = expectedPurchases(fit.params, c, 30);
+      expect(Number.isFinite(found)).toBe(true);
+      expect(Math.abs(found / (probabilityAlive(fit.params, c) * limit) - 1)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('treats parameters or a history that give no finite expectation as an error, never a value', () => {
+    const c = { frequency: 2, recency: 30, T: 40 };
+    expect(() => expectedPurchases({ r: Number.NaN, alpha: 10, a: 1, b: 2 }, c, 30)).toThrow(RangeError);
+    expect(() => expectedPurchases({ r: 1, alpha: Number.POSITIVE_INFINITY, a: 1, b: 2 }, c, 30)).toThrow(RangeError);
+    expect(() => expectedPurchases({ r: 1, alpha: 10, a: 1, b: 2 }, { ...c, T: Number.NaN }, 30)).toThrow(RangeError);
+  });
+});
+
+describe('customer value when one buyer’s order values are absurd', () => {
+  /** 300 buyers: 200 come back 1-5 times with mean orders of 20-60, and one of them spends `extreme` on average. */
+  function population(extreme: number): CustomerSummary[] {
+    const random = createRandom(3);
+    return Array.from({ length: 300 }, (_, i) => {
+      const frequency = i < 200 ? 1 + Math.floor(random() * 5) : 0;
+      const T = 100 + Math.floor(random() * 200);
+      return { frequency, recency: frequency === 0 ? 0 : Math.floor(random() * T), T, meanRepeatValue: frequency === 0 ? 0 : i === 7 ? extreme : 20 + random() * 40 };
+    });
+  }
+
+  it('does not use a Gamma-Gamma fit that did not converge: each purchase is then worth the repeat buyers’ median, and the models say why', () => {
+    const fit = fitValueModels(population(1e12));
+    if (!fit.fitted) throw new Error(fit.reason);
+    expect(fit.models.spend).toBeUndefined();
+    expect(fit.models.spendNotUsed).toMatch(/did not converge/);
+    expect(fit.models.purchaseValue).toBeGreaterThan(20);
+    expect(fit.models.purchaseValue).toBeLessThan(60);
+    // A sane population keeps its fit.
+    const sane = fitValueModels(population(45));
+    if (!sane.fitted) throw new Error(sane.reason);
+    expect(sane.models.spend?.converged).toBe(true);
+    expect(populationMeanValue(sane.models.spend!.params)).toBeLessThan(60);
   });
 });
