@@ -119,7 +119,8 @@ export function fitValue(customers: readonly CustomerHistory[], now: Date, optio
 export function customerAttributes(model: ValueModel, customer: CustomerHistory, now: Date): Record<string, BatchAttribute> | undefined {
   const events = seenBy(customer, now);
   if (events.length === 0) return undefined;
-  const cap = model.orderValues.cap ?? Number.POSITIVE_INFINITY;
+  // A model stored before the cap existed (a deploy mid-night) has none: totals are read uncapped.
+  const cap = model.orderValues?.cap ?? Number.POSITIVE_INFINITY;
   const history = orderHistory(events, now, cap);
   const tier = tierOf(history, model.tiers);
   const asOf = model.asOf;
