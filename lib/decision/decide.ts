@@ -364,24 +364,30 @@ function arbitrate({ input, catalog }: DecisionRun, scored: Scored[]): { chosen:
   const arb = catalog.arbitration;
   // Holdout: a stable share of profiles gets the control experience (generic offers by value).
   const holdout = input.profileId !== null && bucketOf(`holdout:${input.profileId}`) < arb.holdoutPercent;
-  if (!holdout) return { ...personalised(input, arb.explorePercent, scored), holdout, withheld: [] };
+  if (!holdout) {
+    const chosen = withDiversity(scored, input.count);
+    const explored = personalise(input, arb.explorePercent, scored, chosen);
+    return explored === undefined ? { chosen, holdout, withheld: [] } : { chosen, holdout, withheld: [], explored };
+  }
   const pool = scored.filter((c) => !c.offer.personalised).map((c) => ({ ...c, score: c.offer.value, reasons: ['control group'] }));
   const chosen = withDiversity(pool, input.count);
   // Its control arm: exactly what the personalised experience would have returned her (serendipity
   // and exploration with the same draws), less what the control experience shows anyway. Only a
   // holdout decision pays for this second arbitration.
   const shown = new Set(chosen.map((c) => c.offer.id));
-  const withheld = personalised(input, arb.explorePercent, [...scored]).chosen.map((c) => c.offer.id).filter((id) => !shown.has(id));
+  const mine = [...scored];
+  const would = withDiversity(mine, input.count);
+  personalise(input, arb.explorePercent, mine, would);
+  const withheld = would.map((c) => c.offer.id).filter((id) => !shown.has(id));
   return { chosen, holdout, withheld };
 }
 
 /**
- * The personalised experience: arbitration with diversity, then the serendipity slot, then, for a
- * small deterministic share of decisions, exploration. Sorts `pool`.
+ * The personalised experience after arbitration with diversity (`chosen`, from `pool` sorted by it):
+ * the serendipity slot, then, for a small deterministic share of decisions, exploration. Changes
+ * `chosen` in place; returns the explored offer, if any.
  */
-function personalised(input: DecisionInput, explorePercent: number, pool: Scored[]): { chosen: Scored[]; explored?: Scored } {
-  const chosen = withDiversity(pool, input.count);
-
+function personalise(input: DecisionInput, explorePercent: number, pool: Scored[], chosen: Scored[]): Scored | undefined {
   // Serendipity: with two or more slots, the last one goes to the serendipity pick if it is eligible.
   const serendipitous = pool.find((c) => c.serendipity);
   if (serendipitous && input.count >= 2 && !chosen.includes(serendipitous)) {
@@ -395,10 +401,10 @@ function personalised(input: DecisionInput, explorePercent: number, pool: Scored
     if (others.length > 0) {
       const explored = others[bucketOf(`pick:${input.decisionId}`) % others.length] as Scored;
       chosen[chosen.length - 1] = explored;
-      return { chosen, explored };
+      return explored;
     }
   }
-  return { chosen };
+  return undefined;
 }
 
 /** Arbitration with diversity: required offers first, then by score, no two of one category while others remain (sorts the pool). */
