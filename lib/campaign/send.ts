@@ -199,19 +199,7 @@ const messageIdOf = (i: ActivationInstance): string => `campaign-${createHash('s
 async function logContact(sent: ActivationInstance, deps: SendDeps, loaded?: Profile): Promise<SendOutcome> {
   const profile = loaded ?? (await followMerges(deps.stores, sent.profileId).catch(() => undefined));
   const ids = profile ? identityOf(profile) : undefined;
-  if (ids !== undefined) {
-    const event = {
-      type: 'track',
-      event: 'Message Sent',
-      ...ids,
-      messageId: messageIdOf(sent),
-      timestamp: sent.sentAt,
-      receivedAt: sent.sentAt,
-      properties: { campaign_id: sent.campaignId, promotion_id: sent.offerId, decision_id: sent.decisionId },
-      context: { channel: deps.campaigns.byId.get(sent.campaignId)?.action.channel },
-    } as unknown as CollectedEvent;
-    await publish(deps.stream, [event]);
-  }
+  if (ids !== undefined) await publish(deps.stream, [campaignRecord('Message Sent', sent, ids, deps)]);
   await deps.stores.activations.update({ ...sent, contactLogged: true, rev: sent.rev + 1 }, sent.rev);
   return 'sent';
 }
@@ -224,17 +212,21 @@ async function logContact(sent: ActivationInstance, deps: SendDeps, loaded?: Pro
 async function logHeldOut(held: ActivationInstance, profile: Profile, deps: SendDeps): Promise<void> {
   const ids = identityOf(profile);
   if (ids === undefined) return;
-  const event = {
+  await publish(deps.stream, [campaignRecord('Message Held Out', held, ids, deps)]);
+}
+
+/** A campaign's record of one activation under her identifiers, with a stable messageId (a retry is a duplicate the ingest drops). */
+function campaignRecord(event: 'Message Sent' | 'Message Held Out', a: ActivationInstance, ids: NonNullable<ReturnType<typeof identityOf>>, deps: SendDeps): CollectedEvent {
+  return {
     type: 'track',
-    event: 'Message Held Out',
+    event,
     ...ids,
-    messageId: messageIdOf(held),
-    timestamp: held.sentAt,
-    receivedAt: held.sentAt,
-    properties: { campaign_id: held.campaignId, promotion_id: held.offerId, decision_id: held.decisionId },
-    context: { channel: deps.campaigns.byId.get(held.campaignId)?.action.channel },
+    messageId: messageIdOf(a),
+    timestamp: a.sentAt,
+    receivedAt: a.sentAt,
+    properties: { campaign_id: a.campaignId, promotion_id: a.offerId, decision_id: a.decisionId },
+    context: { channel: deps.campaigns.byId.get(a.campaignId)?.action.channel },
   } as unknown as CollectedEvent;
-  await publish(deps.stream, [event]);
 }
 
 /** The identifier a contact event goes under: her userId, else a device's. */
