@@ -11,7 +11,7 @@
  * counted by lib/learn/bgnbd.ts, apart). Checked on the CDNOW sample against the published
  * parameters (test/unit/learn-clv.test.ts).
  */
-import { lnGamma } from './chaid';
+import { lnGamma } from './chi-square';
 import { minimize, type MinimizeOptions } from './optimize';
 
 const { log, exp, abs } = Math;
