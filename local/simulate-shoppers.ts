@@ -5,7 +5,10 @@
  * for each cart (its `Decision Made`, as the decision service logs it) either offers the cart
  * reminder or, for a fifth of them, is a holdout that withholds it: those shown it convert (and
  * order) more the more paint they looked at, so the nightly job's uplift has a control arm and an
- * effect to find. Seeded, so a run is repeatable.
+ * effect to find. Before all that, three in five are customers of up to a year's standing, buying
+ * as BG/NBD assumes (each at her own rate, stopping for good after a purchase with her own
+ * probability, each spending around her own mean), so the value models have a history to fit and
+ * to back-test. Seeded, so a run is repeatable.
  */
 import { createRandom } from '../lib/learn/metrics';
 
@@ -19,8 +22,11 @@ export function simulateShoppers(count: number, night: Date, seed = 7): Array<Re
   const out: Array<Record<string, unknown>> = [];
   let n = 0;
   const emit = (userId: string, timestamp: string, message: Record<string, unknown>) => out.push({ type: 'track', userId, messageId: `sim-${seed}-${(n += 1)}`, timestamp, context: {}, ...message });
+  // Their own stream, so the browsing, carts and decisions below are the same with or without them.
+  const history = createRandom(seed * 7919 + 1);
   for (let i = 0; i < count; i++) {
     const userId = `shopper-${i}`;
+    for (const order of pastOrders(history)) emit(userId, day(order.daysBefore, 14), { event: 'Order Completed', properties: { total: order.total, products: basket(order.category, history) } });
     const paint = Math.floor(random() * 6);
     const garden = Math.floor(random() * 6);
     for (let k = 0; k < paint; k++) emit(userId, day(30 - k * 2, 10), { event: 'Product Viewed', properties: { product_id: pick(PAINT), category: 'Paint' } });
@@ -48,6 +54,33 @@ export function simulateShoppers(count: number, night: Date, seed = 7): Array<Re
     if (random() < likes(garden)) emit(userId, day(4 + (i % 7), 15), { event: 'Order Completed', properties: { total: 30, products: basket('Garden', random) } });
   }
   return out;
+}
+
+/** A draw from Gamma(shape, 1) for a whole shape: a sum of exponentials. */
+const gamma = (shape: number, random: () => number): number => {
+  let sum = 0;
+  for (let k = 0; k < shape; k++) sum -= Math.log(1 - random());
+  return sum;
+};
+
+/**
+ * An existing customer's orders before the last two weeks (none for two in five): her first on a
+ * day in the past year, then at her own rate (one order in 30 days on average, varying as an
+ * exponential across customers), stopping for good after an order with her own probability (Beta(1,
+ * 3), a quarter on average); each order's total around her own mean (Gamma, mean 48).
+ */
+function pastOrders(random: () => number): Array<{ daysBefore: number; total: number; category: 'Paint' | 'Garden' }> {
+  if (random() < 0.4) return [];
+  const rate = gamma(1, random) / 30;
+  const stop = 1 - (1 - random()) ** (1 / 3);
+  const mean = (gamma(4, random) * 48) / 4;
+  const category = random() < 0.5 ? 'Paint' : 'Garden';
+  const orders: Array<{ daysBefore: number; total: number; category: 'Paint' | 'Garden' }> = [];
+  for (let at = 20 + random() * 345; at > 15; at -= gamma(1, random) / rate) {
+    orders.push({ daysBefore: Math.floor(at), total: Math.round(((mean * gamma(10, random)) / 10) * 100) / 100, category });
+    if (random() < stop) break;
+  }
+  return orders;
 }
 
 /** A basket of the category's main product with its usual companions. */
