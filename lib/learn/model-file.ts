@@ -155,4 +155,3 @@ export function scoreFile(document: unknown, table: CsvTable, options: ScoreOpti
   return scores;
 }
 
-export { LearnInputError };
