@@ -81,13 +81,11 @@ export const MISSING_TOKENS: readonly string[] = ['', 'NA', 'N/A', 'n/a', '#N/A'
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 /** Whether a cell is missing, for a set of tokens. */
 type Missing = (cell: string) => boolean;
-const missingTest = (tokens: readonly string[] = MISSING_TOKENS): Missing => {
+/** Whether a cell is missing for these tokens (default MISSING_TOKENS): build it once, ask it per cell. */
+export const missingTest = (tokens: readonly string[] = MISSING_TOKENS): Missing => {
   const set = new Set(tokens.map((t) => t.trim()));
   return (cell) => set.has(cell.trim());
 };
-/** Whether a cell is missing for these tokens (default MISSING_TOKENS). */
-export const isMissingCell = (cell: string, tokens?: readonly string[]): boolean => (tokens === undefined ? defaultMissing(cell) : missingTest(tokens)(cell));
-const defaultMissing = missingTest();
 
 const asNumber = (cell: string): number | undefined => {
   const x = NUMBER.test(cell.trim()) ? Number(cell.trim()) : Number.NaN;

@@ -16,7 +16,7 @@
  */
 import { loadModel, type ModelConfig, type TreeNodeConfig } from '../decision/model';
 import type { CategoricalSplit, NumericSplit, TreeNode } from './chaid';
-import { columnIndex as columnIndexOf, isMissingCell, MISSING_LEVEL, MISSING_TOKENS, numberAt as numberCell, type CsvTable, type Schema } from './csv';
+import { columnIndex as columnIndexOf, missingTest, MISSING_LEVEL, MISSING_TOKENS, numberAt as numberCell, type CsvTable, type Schema } from './csv';
 import { LearnInputError } from './errors';
 import { indicatorOf } from './impute';
 import type { FittedModel } from './train';
@@ -127,7 +127,7 @@ export function scoreFile(document: unknown, table: CsvTable, options: ScoreOpti
   const target = model.target('default');
   if (target === undefined) throw new Error('the artifact has no "default" target (a model saved by moment train has one)');
   const columns = columnsOf(document as ModelConfig);
-  const missing = options.missing ?? (document as ModelConfig).missing;
+  const isMissing = missingTest(options.missing ?? (document as ModelConfig).missing);
   const fields = new Map<string, number>();
   table.header.forEach((name, field) => {
     const key = traitKey(name);
@@ -144,7 +144,7 @@ export function scoreFile(document: unknown, table: CsvTable, options: ScoreOpti
     for (const [key, { categorical }] of columns) {
       const field = fields.get(key) as number;
       const cell = (table.rows[r] as string[])[field] as string;
-      if (isMissingCell(cell, missing)) {
+      if (isMissing(cell)) {
         if (categorical) traits[key] = MISSING_LEVEL;
         continue;
       }
